@@ -1,0 +1,313 @@
+"""The `ascertain` command: one subcommand per stage."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ascertain import __version__
+from ascertain.errors import AscertainError
+
+app = typer.Typer(help="Measured, reproducible evidence for generative-AI copyright cases.",
+                  no_args_is_help=True, add_completion=False)
+works_app = typer.Typer(help="Claimants' works.", no_args_is_help=True)
+corpus_app = typer.Typer(help="Training corpora.", no_args_is_help=True)
+outputs_app = typer.Typer(help="Model outputs.", no_args_is_help=True)
+app.add_typer(works_app, name="works")
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(outputs_app, name="outputs")
+
+out = Console()
+err = Console(stderr=True)
+
+CaseArg = Annotated[Path, typer.Argument(help="The case folder.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def fail(e: AscertainError) -> None:
+    err.print(f"[bold red]error:[/] {e.what}: {e.problem}.\n[bold]fix:[/] {e.fix}", highlight=False)
+    raise typer.Exit(2)
+
+
+def emit_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+def open_case(path: Path):
+    from ascertain.case import Case
+
+    return Case.open(path)
+
+
+def stage(fn):
+    """Run a command body, turning AscertainError into a clear message and exit code 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AscertainError as e:
+            fail(e)
+
+    return wrapper
+
+
+def progress_bar(description: str, total: int | None = None) -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                    TextColumn("{task.completed:,} {task.fields[unit]}"), TextColumn("{task.fields[mb]}"),
+                    TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
+
+
+def print_skips(report_skips: list[dict]) -> None:
+    for s in report_skips[:20]:
+        err.print(f"[yellow]skipped[/] {s['locator']}: {s['reason']}. Fix: {s['fix']}", highlight=False)
+    if len(report_skips) > 20:
+        err.print(f"[yellow]... and {len(report_skips) - 20} more skipped (see `ascertain show`)[/]")
+
+
+@app.command()
+@stage
+def init(case: CaseArg,
+         store: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store "
+                                                   "(default: SQLite inside the case folder).")] = None,
+         k: Annotated[int, typer.Option(help="Tokens per k-gram.")] = 8,
+         w: Annotated[int, typer.Option(help="Winnowing window (k-grams).")] = 13) -> None:
+    """Create a case folder: config, store and index."""
+    from ascertain.case import Case
+
+    c = Case.init(case, store, k, w)
+    c.store.audit("init", {"store": c.config["store_url"], "k": k, "w": w})
+    out.print(f"case created at {case} (every shared run of {w + k - 1}+ tokens will be found)")
+
+
+@works_app.command("add")
+@stage
+def works_add(case: CaseArg, paths: Annotated[list[str], typer.Argument(help="One work per path.")],
+              claimant: Annotated[str, typer.Option(help="Who claims the works.")],
+              title: Annotated[str | None, typer.Option(help="Title (one path only).")] = None,
+              rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
+              as_json: JsonOpt = False) -> None:
+    """Add works: each PATH (file, folder, archive or git repository) is one work."""
+    from ascertain.works import WorksReport, add_work
+
+    if title and len(paths) > 1:
+        raise AscertainError("--title", "names one work but several paths were given",
+                             "add the works one at a time, or leave out --title")
+    c = open_case(case)
+    report = WorksReport()
+    for p in paths:
+        add_work(c, claimant, p, title, rev=rev, report=report)
+    _works_report(report.as_dict(), as_json)
+
+
+@works_app.command("import")
+@stage
+def works_import(case: CaseArg, manifest: Annotated[str, typer.Argument(help="CSV: claimant,title,path,...")],
+                 as_json: JsonOpt = False) -> None:
+    """Add works listed in a CSV manifest (claimant, title, path, optional identifier columns)."""
+    from ascertain.works import import_manifest
+
+    _works_report(import_manifest(open_case(case), manifest).as_dict(), as_json)
+
+
+def _works_report(rep: dict, as_json: bool) -> None:
+    if as_json:
+        emit_json(rep)
+        return
+    for a in rep["added"]:
+        out.print(f"added work {a['work_id']}: {a['claimant']} / {a['title']} ({a['files']} files)")
+    for e in rep["existing"]:
+        out.print(f"already in the case: {e}")
+    print_skips(rep["skipped"])
+
+
+def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
+                language: str | None, rev: str | None, key_file: str | None, no_text: bool,
+                max_doc_bytes: int, as_json: bool) -> None:
+    from ascertain.readers import ReadOptions
+    from ascertain.sources import add_source
+
+    c = open_case(case)
+    opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes)
+    with progress_bar(f"{kind} {name}") as bar:
+        task = bar.add_task(f"indexing {name}", total=None, unit="documents", mb="")
+        state = {"bytes": 0}
+
+        def tick(n: int, nbytes: int) -> None:
+            state["bytes"] += nbytes
+            bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
+
+        summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick)
+    if as_json:
+        emit_json(summary)
+        return
+    out.print(f"{name}: {summary['documents']:,} documents, {summary['tokens']:,} tokens, "
+              f"{summary['fingerprints']:,} fingerprints in {summary['shards']} shard(s)"
+              + (" (keyed)" if summary["keyed"] else ""))
+    if summary["skipped"]:
+        reasons = ", ".join(f"{v} {k}" for k, v in summary["skip_reasons"].items())
+        out.print(f"[yellow]{summary['skipped']} skipped:[/] {reasons} (details: `ascertain show {case} "
+                  f"--skipped`)")
+
+
+TextField = Annotated[str, typer.Option(help="JSONL key / Parquet column with the text.")]
+KeyFile = Annotated[str | None, typer.Option(help="HMAC key file: build a keyed, text-less index.")]
+MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
+
+
+@corpus_app.command("add")
+@stage
+def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of the corpus.")],
+               paths: Annotated[list[str], typer.Argument(help="Files, folders, archives, JSONL, Parquet.")],
+               text_field: TextField = "text",
+               language: Annotated[str | None, typer.Option(help="Language of records.")] = None,
+               rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
+               key_file: KeyFile = None,
+               no_text: Annotated[bool, typer.Option(help="Keep fingerprints only, not texts.")] = False,
+               max_doc_bytes: MaxDoc = 32 << 20, as_json: JsonOpt = False) -> None:
+    """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
+    _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
+                as_json)
+
+
+@outputs_app.command("add")
+@stage
+def outputs_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of the output set.")],
+                files: Annotated[list[str], typer.Argument(help="JSONL of outputs")],
+                text_field: TextField = "completion", max_doc_bytes: MaxDoc = 32 << 20,
+                as_json: JsonOpt = False) -> None:
+    """Add model outputs (one JSON object per line)."""
+    _add_source(case, name, "outputs", files, text_field, None, None, None, False, max_doc_bytes, as_json)
+
+
+@app.command()
+@stage
+def match(case: CaseArg,
+          source: Annotated[list[str] | None, typer.Option(help="Only these sources.")] = None,
+          key_file: KeyFile = None, as_json: JsonOpt = False) -> None:
+    """Match every work against every corpus and output set; store the evidence."""
+    from ascertain.match.run import MatchOptions, run_match
+
+    c = open_case(case)
+    with progress_bar("match") as bar:
+        tasks: dict[str, int] = {}
+
+        def tick(src: str, done: int, total: int) -> None:
+            if src not in tasks:
+                tasks[src] = bar.add_task(f"matching {src}", total=total, unit="documents", mb="")
+            bar.update(tasks[src], completed=done)
+
+        summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file), tick)
+    if as_json:
+        emit_json(summary)
+    else:
+        out.print(f"{summary['evidence']} evidence records, {summary['copied']} copies; "
+                  f"report: {summary['report']}")
+
+
+@app.command()
+@stage
+def compare(original: Annotated[str | None, typer.Argument(help="The original work file.")] = None,
+            copy: Annotated[str | None, typer.Argument(help="The suspected copy.")] = None,
+            batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
+            as_json: JsonOpt = False) -> None:
+    """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
+    from ascertain.match.compare import Comparer
+
+    cmp = Comparer()
+    if batch:
+        for result in cmp.batch(batch):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    if not original or not copy:
+        raise AscertainError("compare", "needs ORIGINAL and COPY, or --batch PAIRS.jsonl",
+                             "run `ascertain compare ORIGINAL COPY`")
+    r = cmp.compare(original, copy)
+    if as_json:
+        emit_json(r)
+        return
+    verdict = "[bold red]COPIED[/]" if r["copied"] else "[green]not copied[/]"
+    same = ("identical at token level" + ("" if r["byte_identical"] else ", not byte for byte")
+            if r["identical"] else "not identical")
+    out.print(f"{verdict}: coverage {r['coverage']:.3f} (own expression {r['own_coverage']:.3f}), "
+              f"longest verbatim run {r['longest_run_tokens']} tokens, {r['fragments']} fragment(s), {same}")
+    for sp in r["spans"]:
+        tag = " [dim](notice/license)[/]" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
+        out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
+                  f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}")
+
+
+@app.command()
+@stage
+def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id or title.")] = None,
+         skipped: Annotated[bool, typer.Option("--skipped", help="List skipped inputs.")] = False,
+         as_json: JsonOpt = False) -> None:
+    """Show the case's sources and works, or one work's evidence."""
+    from ascertain.report.show import case_summary, skipped_inputs, work_evidence
+
+    c = open_case(case)
+    if skipped:
+        rows = skipped_inputs(c)
+        if as_json:
+            emit_json(rows)
+        else:
+            for r in rows:
+                out.print(f"[{r['stage']}] {r['locator']}: {r['reason']}. Fix: {r['fix']}", highlight=False)
+        return
+    data = work_evidence(c, work) if work else case_summary(c)
+    if as_json:
+        emit_json(data)
+        return
+    if work:
+        out.print(f"[bold]{data['claimant']} / {data['title']}[/] ({len(data['files'])} files)")
+        t = Table("copied", "source", "document", "work file", "coverage", "own", "longest run",
+                  "fragments", "identical")
+        for e in data["evidence"]:
+            t.add_row("yes" if e["copied"] else "no", e["source"], e["document"], e["work_file"],
+                      f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
+                      str(e["fragments"]), str(e["identical"]))
+        out.print(t)
+        return
+    t = Table("source", "kind", "status", "documents", "skipped", "keyed", title="sources")
+    for s in data["sources"]:
+        t.add_row(s["name"], s["kind"], s["status"], f"{s['documents']:,}", str(s["skipped"]),
+                  str(s["keyed"]))
+    out.print(t)
+    t = Table("id", "claimant", "title", "files", "copies", "in", "best own coverage", "longest run",
+              title="works")
+    for w in data["works"]:
+        t.add_row(str(w["id"]), w["claimant"], w["title"], str(w["files"]), str(w["copies"]),
+                  ", ".join(w["copied_in"]), f"{w['best_own_coverage']:.3f}", str(w["longest_run_tokens"]))
+    out.print(t)
+
+
+@app.command()
+@stage
+def demo(case: Annotated[Path, typer.Option(help="Where to build the demo case.")] = Path("demo-case"),
+         as_json: JsonOpt = False) -> None:
+    """Build the bundled demo case, run every stage, and check every planted copy is found."""
+    from ascertain.demo import run_demo
+
+    result = run_demo(case, out if not as_json else None)
+    if as_json:
+        emit_json(result)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,82 @@
+"""`ascertain demo`: the bundled case, every stage, and a check against the planted truth."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ascertain.case import CONFIG, Case
+from ascertain.errors import AscertainError
+from ascertain.match.run import MatchOptions, run_match
+from ascertain.readers import ReadOptions
+from ascertain.report.show import work_evidence
+from ascertain.sources import add_source
+from ascertain.works import import_manifest
+
+
+def demo_data() -> Path:
+    return Path(str(resources.files("ascertain") / "demo_data"))
+
+
+def run_demo(case_dir: Path, console: Console | None) -> dict:
+    data = demo_data()
+    if case_dir.exists():
+        cfg = case_dir / CONFIG
+        if not (cfg.exists() and json.loads(cfg.read_text()).get("demo")):
+            raise AscertainError(str(case_dir), "exists and is not a demo case",
+                                 "pass --case with a new folder")
+        shutil.rmtree(case_dir)
+    case = Case.init(case_dir)
+    case.config["demo"] = True
+    (case_dir / CONFIG).write_text(json.dumps(case.config, indent=2) + "\n")
+    say = console.print if console else (lambda *a, **k: None)
+    works = import_manifest(case, str(data / "works.csv"))
+    say(f"works: {len(works.added)} added from works.csv")
+    corpus = add_source(case, "corpus", "corpus", [str(data / "corpus")], ReadOptions())
+    say(f"corpus: {corpus['documents']} documents indexed, {corpus['skipped']} skipped "
+        f"({', '.join(corpus['skip_reasons'])})")
+    outputs = add_source(case, "outputs", "outputs", [str(data / "outputs.jsonl")],
+                         ReadOptions(text_field="completion"))
+    say(f"outputs: {outputs['documents']} model outputs indexed")
+    summary = run_match(case, MatchOptions())
+    planted = json.loads((data / "planted.json").read_text())
+    found, missed, false_pos = [], [], []
+    copies = [(w, e) for wid in _work_ids(case) for w in [work_evidence(case, str(wid))]
+              for e in w["evidence"] if e["copied"]]
+    for p in planted:
+        hit = next((e for _, e in copies if Path(e["work_file"]).name == p["work_file"]
+                    and e["source"] == p["source"] and e["document"].endswith(p["document"])), None)
+        (found if hit else missed).append((p, hit))
+    for w, e in copies:
+        if not any(Path(e["work_file"]).name == p["work_file"] and e["source"] == p["source"]
+                   and e["document"].endswith(p["document"]) for p in planted):
+            false_pos.append((w, e))
+    if console:
+        t = Table("planted copy", "work file", "found in", "coverage", "own", "longest run", "identical",
+                  title="planted copies")
+        for p, e in found + missed:
+            t.add_row(p["kind"], p["work_file"], f"{p['source']}: {p['document']}",
+                      *([f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
+                         str(e["identical"])] if e else ["[red]MISSED[/]", "", "", ""]))
+        console.print(t)
+        for w, e in false_pos:
+            console.print(f"[red]unexpected copy[/]: {w['title']} {e['work_file']} in {e['document']}")
+        console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
+                      f"files reported; evidence: {summary['report']}")
+    return {"ok": not missed and not false_pos, "found": len(found), "planted": len(planted),
+            "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],
+            "case": str(case_dir), "report": summary["report"]}
+
+
+def _work_ids(case: Case) -> list[int]:
+    from sqlalchemy import select
+
+    from ascertain.store import schema
+
+    with case.store.engine.connect() as c:
+        return [r[0] for r in c.execute(select(schema.works.c.id).order_by(schema.works.c.id))]

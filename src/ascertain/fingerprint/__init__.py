@@ -1,0 +1,1 @@
+"""k-gram hashing, winnowing and the keyed (HMAC) mode."""

@@ -1,0 +1,1 @@
+"""Parquet shards of fingerprints (and, unless fingerprint-only, document texts) with a manifest."""

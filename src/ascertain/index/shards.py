@@ -1,0 +1,194 @@
+"""Writing a source's index: streaming, bounded memory, atomic shards, resumable.
+
+Layout of index/<source>/:
+  fp-NNNNN.parquet    hash (uint64), doc (int64), pos (uint32)
+  docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less)
+  manifest.json       parameters, inputs, and one entry per finished shard
+
+A shard is written to a temporary name and renamed into place, then the manifest (also renamed into
+place) records it; an interrupted run therefore leaves only finished shards, and a resumed run skips the
+stream items those shards consumed. Same inputs and parameters give byte-identical shards and manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ascertain.errors import AscertainError
+from ascertain.fingerprint.winnow import Params, TokenHasher, fingerprint
+from ascertain.readers.base import Document, Skip
+from ascertain.text.tokenize import norm_tokens
+
+FORMAT = 1
+FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("doc", pa.int64()), ("pos", pa.uint32())])
+DOCS_SCHEMA = pa.schema([
+    ("doc", pa.int64()), ("locator", pa.string()), ("sha256", pa.string()), ("language", pa.string()),
+    ("tokens", pa.int32()), ("bytes", pa.int64()), ("meta", pa.string()), ("text", pa.large_string()),
+])
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> str:
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    os.replace(tmp, path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    p = index_dir / "manifest.json"
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise AscertainError(str(p), f"damaged manifest ({e})",
+                             "remove the source's index folder and add the source again") from e
+
+
+@dataclass
+class ShardBuffer:
+    first_doc: int
+    items: int = 0
+    bytes: int = 0
+    hashes: list[np.ndarray] = field(default_factory=list)
+    docs_col: list[np.ndarray] = field(default_factory=list)
+    positions: list[np.ndarray] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+
+
+ShardCallback = Callable[[int, list[tuple[int, Document]], list[Skip]], None]
+
+
+@dataclass
+class IndexWriter:
+    index_dir: Path
+    params: Params
+    inputs: list[dict]
+    store_text: bool = True
+    key: bytes | None = None
+    shard_bytes: int = 64 * 1024 * 1024
+    shard_docs: int = 100_000
+    hasher: TokenHasher = field(default_factory=TokenHasher)
+
+    def manifest_header(self) -> dict:
+        return {"format": FORMAT, "params": self.params.as_dict(), "inputs": self.inputs,
+                "store_text": self.store_text}
+
+    def open(self) -> dict:
+        """The manifest to continue from: a new one, or the interrupted run's after checking it matches."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        old = read_manifest(self.index_dir)
+        header = self.manifest_header()
+        if old is None:
+            return {**header, "shards": [], "complete": False}
+        if {k: old.get(k) for k in header} != header:
+            raise AscertainError(str(self.index_dir), "an index with other inputs or parameters is here",
+                                 "choose another source name, or remove this index folder to rebuild it")
+        return old
+
+    def build(self, items: Iterator[Document | Skip], on_shard: ShardCallback | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> dict:
+        manifest = self.open()
+        if manifest["complete"]:
+            return manifest
+        done_items = sum(s["items"] for s in manifest["shards"])
+        next_doc = sum(s["documents"] for s in manifest["shards"])
+        buf = ShardBuffer(first_doc=next_doc)
+        for n, item in enumerate(items):
+            if n < done_items:  # consumed by a finished shard of an interrupted run
+                continue
+            buf.items += 1
+            if isinstance(item, Skip):
+                buf.skips.append(item)
+            else:
+                self._add(buf, item)
+            if on_progress:
+                on_progress(1, item.meta.get("bytes", len(item.text)) if isinstance(item, Document) else 0)
+            if buf.bytes >= self.shard_bytes or len(buf.rows) >= self.shard_docs:
+                self._flush(manifest, buf, on_shard)
+                buf = ShardBuffer(first_doc=buf.first_doc + len(buf.rows))
+        if buf.items or not manifest["shards"]:
+            self._flush(manifest, buf, on_shard)
+        manifest["complete"] = True
+        for key in ("documents", "skipped", "fingerprints", "tokens"):
+            manifest[key] = sum(s[key] for s in manifest["shards"])
+        digest = hashlib.sha256()
+        for s in manifest["shards"]:
+            digest.update(s["documents_digest"].encode())
+        manifest["documents_digest"] = digest.hexdigest()
+        self._write_manifest(manifest)
+        return manifest
+
+    def _add(self, buf: ShardBuffer, doc: Document) -> None:
+        doc_id = buf.first_doc + len(buf.rows)
+        tokens = norm_tokens(doc.text)
+        fp, pos = fingerprint(tokens, self.params, self.hasher, self.key)
+        buf.hashes.append(fp)
+        buf.positions.append(pos)
+        buf.docs_col.append(np.full(len(fp), doc_id, dtype=np.int64))
+        buf.bytes += len(doc.text)
+        buf.rows.append({
+            "doc": doc_id, "locator": doc.locator, "sha256": doc.sha256, "language": doc.language,
+            "tokens": len(tokens), "bytes": int(doc.meta.get("bytes", len(doc.text))),
+            "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False),
+            "text": doc.text if self.store_text else None, "_doc": doc,
+        })
+
+    def _flush(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
+        n = len(manifest["shards"])
+        fp_name, docs_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet"
+        fp_table = pa.table({"hash": _cat(buf.hashes, np.uint64), "doc": _cat(buf.docs_col, np.int64),
+                             "pos": _cat(buf.positions, np.uint32)}, schema=FP_SCHEMA)
+        docs = [{k: v for k, v in r.items() if k != "_doc"} for r in buf.rows]
+        docs_table = pa.Table.from_pylist(docs, schema=DOCS_SCHEMA)
+        sha_fp = write_parquet_atomic(fp_table, self.index_dir / fp_name)
+        sha_docs = write_parquet_atomic(docs_table, self.index_dir / docs_name)
+        if on_shard:
+            on_shard(buf.first_doc, [(r["doc"], r["_doc"]) for r in buf.rows], buf.skips)
+        digest = hashlib.sha256()
+        for r in docs:
+            digest.update(f"{r['locator']}\0{r['sha256']}\n".encode("utf-8", "surrogatepass"))
+        manifest["shards"].append({
+            "fingerprints_file": fp_name, "documents_file": docs_name,
+            "sha256": {fp_name: sha_fp, docs_name: sha_docs},
+            "items": buf.items, "first_doc": buf.first_doc, "documents": len(docs),
+            "skipped": len(buf.skips), "fingerprints": fp_table.num_rows,
+            "tokens": sum(r["tokens"] for r in docs), "documents_digest": digest.hexdigest(),
+            "skip_reasons": _reason_counts(buf.skips),
+        })
+        self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: dict) -> None:
+        data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+        atomic_write_bytes(self.index_dir / "manifest.json", data)
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def _reason_counts(skips: list[Skip]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in skips:
+        key = s.reason.split(" (")[0]
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,1 @@
+"""Join fingerprints, turn hits into verified spans, measure each copy."""

@@ -1,0 +1,55 @@
+"""`ascertain compare`: one original against one copy, no case needed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from ascertain.errors import AscertainError
+from ascertain.fingerprint.winnow import Params, TokenHasher
+from ascertain.match.measure import Thresholds
+from ascertain.match.pairs import Prepared, compare_prepared, prepare
+from ascertain.readers import Document, ReadOptions, read_inputs
+
+
+class Comparer:
+    """Holds the hasher between pairs, so a batch of thousands pays no per-pair start-up."""
+
+    def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None) -> None:
+        self.params = params or Params()
+        self.th = thresholds or Thresholds()
+        self.hasher = TokenHasher()
+
+    def load(self, path: str) -> Prepared:
+        if Path(path).is_dir():
+            raise AscertainError(path, "is a folder", "compare two files; use a case for folders")
+        items = list(read_inputs([path], ReadOptions(expand_containers=False)))
+        doc = items[0] if items else None
+        if not isinstance(doc, Document):
+            why = doc.message() if doc else "empty input"
+            raise AscertainError(path, f"not readable as text ({why})", "pass a text file")
+        return prepare(doc.text, doc.language, path, doc.sha256, self.params, self.hasher)
+
+    def compare(self, original: str, copy: str) -> dict:
+        result = compare_prepared(self.load(original), self.load(copy), self.params, self.th)
+        return {"original": original, "copy": copy, **result}
+
+    def batch(self, pairs_file: str) -> Iterator[dict]:
+        """One result per line of PAIRS.jsonl; a bad line yields an `error` result, never a stop."""
+        try:
+            fh = open(pairs_file, encoding="utf-8")  # noqa: SIM115 (closed below)
+        except OSError as e:
+            raise AscertainError(pairs_file, f"cannot open ({e.strerror})", "check the path") from e
+        with fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    pair = json.loads(line)
+                    yield self.compare(str(pair["original"]), str(pair["copy"]))
+                except (json.JSONDecodeError, KeyError, TypeError) as e:
+                    yield {"line": lineno, "error": f"{pairs_file}:{lineno}: expected "
+                           f'{{"original": path, "copy": path}} ({type(e).__name__}: {e})'}
+                except AscertainError as e:
+                    yield {"line": lineno, "error": str(e)}

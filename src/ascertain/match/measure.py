@@ -1,0 +1,93 @@
+"""Measures of one copy of one work file, and the documented `copied` decision.
+
+copied  ⇔  the work's own expression (tokens outside copyright/license notices, and outside short spans
+           common to many corpus documents) is reproduced, in spans of at least `min_evidence_span`
+           tokens, for at least `min_copy_tokens` tokens; or at least `min_copy_coverage` of it is
+           reproduced (in spans of any reported length) when the work is short.
+
+Scattered short runs (a project's shared idiom, e.g. the same doctest loop at the end of two files by one
+author) are reported as spans but are not, alone, a copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ascertain.match.spans import Span
+from ascertain.text.tokenize import TokenStream
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    min_span_tokens: int = 20  # spans shorter than this are not reported (the winnowing guarantee)
+    min_evidence_span: int = 40  # spans shorter than this do not count toward min_copy_tokens
+    min_copy_tokens: int = 50
+    min_copy_coverage: float = 0.8
+    common_df: int = 0  # spans found in more corpus documents than this are common (0: no corpus)
+    common_max_tokens: int = 100  # ... and are discounted only when shorter than this
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def longest_verbatim(work: TokenStream, copy: TokenStream, s: Span) -> int:
+    """Longest stretch of the span whose tokens are equal before case folding."""
+    best = run = 0
+    for a, b in zip(work.raw[s.w0:s.w1], copy.raw[s.d0:s.d1], strict=False):
+        run = run + 1 if a == b else 0
+        best = max(best, run)
+    return best
+
+
+def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thresholds,
+            copy: TokenStream | None, copy_tokens: int, byte_identical: bool) -> dict:
+    n = len(work)
+    covered = np.zeros(n, dtype=bool)
+    own = np.zeros(n, dtype=bool)  # own expression reproduced, any reported span
+    strong = np.zeros(n, dtype=bool)  # ... in spans of at least min_evidence_span tokens
+    span_rows = []
+    longest = 0
+    for s in spans:
+        common = bool(th.common_df and s.rarity_docs > th.common_df and s.length < th.common_max_tokens)
+        covered[s.w0:s.w1] = True
+        if not common:
+            own[s.w0:s.w1] = True
+            if s.length >= th.min_evidence_span:
+                strong[s.w0:s.w1] = True
+        verbatim = longest_verbatim(work, copy, s) if copy is not None else None
+        longest = max(longest, verbatim if verbatim is not None else s.length)
+        row = {
+            "original_tokens": [s.w0, s.w1], "copy_tokens": [s.d0, s.d1], "tokens": s.length,
+            "verbatim_tokens": verbatim, "original_lines": list(work.lines(s.w0, s.w1 - 1)),
+            "copy_lines": list(copy.lines(s.d0, s.d1 - 1)) if copy is not None else None,
+            "cmi_tokens": int(work_mask[s.w0:s.w1].sum()), "rarity_docs": s.rarity_docs,
+            "common": common, "verified": s.verified,
+        }
+        span_rows.append(row)
+    own &= ~work_mask
+    own_total = int((~work_mask).sum())
+    own_copied = int(own.sum())
+    own_cov = own_copied / own_total if own_total else 0.0
+    copied = int((strong & ~work_mask).sum()) >= th.min_copy_tokens or (
+        own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage)
+    identical = None
+    if copy is not None:
+        identical = work.raw == copy.raw
+    elif n and copy_tokens == n and covered.all():
+        identical = None  # fingerprints alone cannot prove identity
+    return {
+        "copied": bool(copied),
+        "coverage": round(float(covered.mean()) if n else 0.0, 6),
+        "own_coverage": round(own_cov, 6),
+        "own_tokens_copied": own_copied,
+        "work_tokens": n,
+        "work_own_tokens": own_total,
+        "copy_tokens": copy_tokens,
+        "longest_run_tokens": int(longest),
+        "fragments": len(spans),
+        "identical": identical,
+        "byte_identical": bool(byte_identical),
+        "spans": span_rows,
+    }

@@ -1,0 +1,181 @@
+"""`ascertain match`: every work file against every indexed source, through a DuckDB hash join."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from sqlalchemy import delete, insert, select
+
+from ascertain import __version__
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.fingerprint.winnow import Params, TokenHasher, load_key
+from ascertain.match.measure import Thresholds, measure
+from ascertain.match.pairs import Prepared, prepare
+from ascertain.match.spans import chain_hits, extend_seeds, select_spans
+from ascertain.store import schema
+from ascertain.store.db import now
+from ascertain.text.tokenize import tokenize
+
+HITS_SQL = """
+WITH h AS (
+  SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, c.hash
+  FROM read_parquet($files) AS c JOIN works_fp AS w ON c.hash = w.hash
+), d AS (SELECT hash, count(DISTINCT doc) AS df FROM h GROUP BY hash)
+SELECT h.doc, h.file, h.wpos, h.dpos, d.df FROM h JOIN d USING (hash)
+WHERE d.df <= $max_df
+ORDER BY h.doc, h.file, h.wpos, h.dpos
+"""
+DOCS_SQL = """
+SELECT d.doc, d.locator, d.sha256, d.language, d.tokens, d.text
+FROM read_parquet($files) AS d SEMI JOIN wanted USING (doc) ORDER BY d.doc
+"""
+
+
+@dataclass
+class MatchOptions:
+    sources: list[str] | None = None
+    key_file: str | None = None
+    max_seed_df: int = 1000  # fingerprints in more documents than this seed nothing (pure boilerplate)
+    thresholds: Thresholds = Thresholds()
+
+
+def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
+              ) -> dict:
+    started, t0 = now(), time.perf_counter()
+    with case.store.engine.connect() as c:
+        files = c.execute(select(schema.work_files)).mappings().all()
+        srcs = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
+    if not files:
+        raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
+    if opts.sources:
+        unknown = set(opts.sources) - {s["name"] for s in srcs}
+        if unknown:
+            raise AscertainError(", ".join(sorted(unknown)), "no such source in this case",
+                                 "see `ascertain show CASE` for the source names")
+        srcs = [s for s in srcs if s["name"] in opts.sources]
+    incomplete = [s["name"] for s in srcs if s["status"] != "complete"]
+    if incomplete:
+        raise AscertainError(", ".join(incomplete), "indexing did not finish",
+                             "run the same `ascertain corpus add` / `outputs add` again to resume it")
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
+    rows: list[dict] = []
+    source_manifests = {}
+    for src in srcs:
+        index_dir = Path(src["index_dir"])
+        if not index_dir.is_absolute():
+            index_dir = case.root / index_dir
+        manifest_bytes = (index_dir / "manifest.json").read_bytes()
+        manifest = json.loads(manifest_bytes)
+        source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
+        rows += _match_source(con, case, src, index_dir, manifest, files, opts, progress)
+    evidence_doc = {
+        "manifest": {
+            "tool": "ascertain", "version": __version__, "stage": "match",
+            "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
+                           "fingerprint": case.params.as_dict()},
+            "works": sorted(({"file": f["path"], "sha256": f["sha256"]} for f in files),
+                            key=lambda r: (r["file"], r["sha256"])),
+            "sources": source_manifests,
+            "counts": {"work_files": len(files), "sources": len(srcs), "evidence": len(rows),
+                       "copied": sum(r["copied"] for r in rows)},
+        },
+        "evidence": rows,
+    }
+    out = case.root / "reports" / "evidence.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(evidence_doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    seconds = time.perf_counter() - t0
+    with case.store.engine.begin() as c:
+        run_id = c.execute(insert(schema.runs).values(
+            stage="match", manifest=evidence_doc["manifest"], started_at=started, seconds=seconds)
+        ).inserted_primary_key[0]
+        c.execute(delete(schema.evidence))  # evidence is derived; runs keep every manifest
+        if rows:
+            c.execute(insert(schema.evidence), [_evidence_row(run_id, r) for r in rows])
+    case.store.audit("match", {"run": run_id, "sources": [s["name"] for s in srcs],
+                               "evidence": len(rows), "seconds": round(seconds, 3)})
+    return {"run": run_id, "evidence": len(rows), "copied": sum(r["copied"] for r in rows),
+            "report": str(out), "seconds": round(seconds, 3)}
+
+
+def _evidence_row(run_id: int, r: dict) -> dict:
+    m = r["metrics"]
+    return {"run_id": run_id, "work_id": r["work_id"], "work_file_id": r["work_file_id"],
+            "source_id": r["source_id"], "doc_id": r["doc_id"], "doc_locator": r["doc_locator"],
+            "copied": m["copied"], "coverage": m["coverage"], "own_coverage": m["own_coverage"],
+            "longest_run_tokens": m["longest_run_tokens"], "fragments": m["fragments"],
+            "identical": m["identical"], "byte_identical": m["byte_identical"],
+            "rarity_docs": min((s["rarity_docs"] for s in m["spans"]), default=0), "metrics": m}
+
+
+def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
+                  files, opts: MatchOptions, progress) -> list[dict]:
+    p = src["params"]
+    params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]))
+    key = None
+    if params.keyed:
+        if not opts.key_file:
+            raise AscertainError(src["name"], "is a keyed (HMAC) index",
+                                 "pass --key-file with the key the index was built with")
+        key = load_key(opts.key_file)
+    hasher = TokenHasher()
+    prepared: dict[int, Prepared] = {
+        f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, hasher, key)
+        for f in files}
+    works_fp = pa.table({
+        "hash": pa.array(np.concatenate([w.hashes for w in prepared.values()]), pa.uint64()),
+        "file": pa.array(np.concatenate([np.full(len(w.hashes), fid, np.int64)
+                                         for fid, w in prepared.items()]), pa.int64()),
+        "pos": pa.array(np.concatenate([w.positions for w in prepared.values()]), pa.uint32()),
+    })
+    con.register("works_fp", works_fp)
+    fp_files = [str(index_dir / s["fingerprints_file"]) for s in manifest["shards"]]
+    docs_files = [str(index_dir / s["documents_file"]) for s in manifest["shards"]]
+    hits = con.execute(HITS_SQL, {"files": fp_files, "max_df": opts.max_seed_df}).fetchnumpy()
+    con.unregister("works_fp")
+    n_docs = int(manifest["documents"])
+    th = opts.thresholds
+    if not th.common_df:
+        th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
+    doc_ids = np.unique(hits["doc"])
+    if not len(doc_ids):
+        return []
+    con.register("wanted", pa.table({"doc": pa.array(doc_ids, pa.int64())}))
+    docs = con.execute(DOCS_SQL, {"files": docs_files}).fetchall()
+    con.unregister("wanted")
+    bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
+    work_of = {f["id"]: f["work_id"] for f in files}
+    rows: list[dict] = []
+    for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(docs):
+        lo, hi = bounds[i], bounds[i + 1]
+        copy_ts = tokenize(text, language) if text is not None else None
+        file_col = hits["file"][lo:hi]
+        for fid in np.unique(file_col):
+            a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
+            sel = slice(lo + int(a), lo + int(b))
+            w = prepared[int(fid)]
+            wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
+            if copy_ts is not None:
+                spans = extend_seeds(w.tokens.norm, copy_ts.norm, wpos, dpos, params.k, df)
+            else:
+                spans = chain_hits(wpos, dpos, params.k, params.w + params.k, df)
+            spans = select_spans(spans, th.min_span_tokens)
+            if not spans:
+                continue
+            metrics = measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha)
+            rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
+                         "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
+                         "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
+        if progress:
+            progress(src["name"], i + 1, len(docs))
+    return rows

@@ -1,0 +1,96 @@
+"""From fingerprint hits to spans: seeds extended on the tokens, or chained when no text is available."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Span:
+    w0: int  # first token in the work (inclusive)
+    w1: int  # one past the last token in the work
+    d0: int  # first token in the copy
+    d1: int
+    rarity_docs: int = 0  # fewest corpus documents containing any fingerprint of the span
+    verified: bool = True  # extended and checked on the tokens (False: chained from fingerprints only)
+
+    @property
+    def length(self) -> int:
+        return self.w1 - self.w0
+
+
+def extend_seeds(work: list[str], copy: list[str], wpos: np.ndarray, dpos: np.ndarray, k: int,
+                 df: np.ndarray | None = None) -> list[Span]:
+    """Maximal runs of equal tokens through each seed; seeds whose k tokens differ (hash collisions)
+    are dropped. Each diagonal run is found once however many seeds fall inside it."""
+    spans: list[Span] = []
+    covered: dict[int, list[tuple[int, int]]] = {}  # diagonal → work intervals already found
+    nw, nd = len(work), len(copy)
+    order = np.lexsort((wpos, dpos.astype(np.int64) - wpos.astype(np.int64)))
+    for idx in order:
+        i, j = int(wpos[idx]), int(dpos[idx])
+        diag = j - i
+        if any(a <= i < b for a, b in covered.get(diag, ())):
+            _note_rarity(spans, covered, diag, i, df, idx)
+            continue
+        if work[i:i + k] != copy[j:j + k]:
+            continue
+        a, b = i, j
+        while a > 0 and b > 0 and work[a - 1] == copy[b - 1]:
+            a -= 1
+            b -= 1
+        e, f = i + k, j + k
+        while e < nw and f < nd and work[e] == copy[f]:
+            e += 1
+            f += 1
+        covered.setdefault(diag, []).append((a, e))
+        spans.append(Span(a, e, b, f, int(df[idx]) if df is not None else 0))
+    return spans
+
+
+def _note_rarity(spans: list[Span], covered: dict, diag: int, i: int, df: np.ndarray | None, idx: int
+                 ) -> None:
+    if df is None:
+        return
+    for s in spans:
+        if s.d0 - s.w0 == diag and s.w0 <= i < s.w1:
+            s.rarity_docs = min(s.rarity_docs, int(df[idx])) if s.rarity_docs else int(df[idx])
+            return
+
+
+def chain_hits(wpos: np.ndarray, dpos: np.ndarray, k: int, max_gap: int, df: np.ndarray | None = None
+               ) -> list[Span]:
+    """Spans from fingerprints alone (keyed or text-less corpora): hits on one diagonal, at most
+    max_gap tokens apart, form a span from the first k-gram's start to the last k-gram's end."""
+    spans: list[Span] = []
+    diag = dpos.astype(np.int64) - wpos.astype(np.int64)
+    order = np.lexsort((wpos, diag))
+    cur: Span | None = None
+    for idx in order:
+        i, j, dg = int(wpos[idx]), int(dpos[idx]), int(diag[idx])
+        r = int(df[idx]) if df is not None else 0
+        if cur is not None and cur.d0 - cur.w0 == dg and i - (cur.w1 - k) <= max_gap:
+            cur.w1, cur.d1 = max(cur.w1, i + k), max(cur.d1, j + k)
+            cur.rarity_docs = min(cur.rarity_docs, r)
+            continue
+        cur = Span(i, i + k, j, j + k, r, verified=False)
+        spans.append(cur)
+    return spans
+
+
+def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
+    """Longest first, keeping a span only if it adds work tokens not yet covered (a repeated passage in
+    the copy is one fragment, not several); returned in work order."""
+    kept: list[Span] = []
+    mask_len = max((s.w1 for s in spans), default=0)
+    taken = np.zeros(mask_len, dtype=bool)
+    for s in sorted(spans, key=lambda s: (-s.length, s.w0, s.d0)):
+        if s.length < min_tokens:
+            continue
+        new = s.length - int(taken[s.w0:s.w1].sum())
+        if new * 2 > s.length:
+            kept.append(s)
+            taken[s.w0:s.w1] = True
+    return sorted(kept, key=lambda s: (s.w0, s.d0))

@@ -1,0 +1,60 @@
+"""`ascertain show`: the case's sources and works, or one work's evidence."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.store import schema as s
+
+
+def case_summary(case: Case) -> dict:
+    with case.store.engine.connect() as c:
+        sources = [dict(r) for r in c.execute(select(
+            s.sources.c.id, s.sources.c.name, s.sources.c.kind, s.sources.c.status, s.sources.c.documents,
+            s.sources.c.skipped, s.sources.c.keyed).order_by(s.sources.c.id)).mappings()]
+        works = [dict(r) for r in c.execute(
+            select(s.works.c.id, s.claimants.c.name.label("claimant"), s.works.c.title,
+                   s.works.c.identifiers, func.count(s.work_files.c.id).label("files"))
+            .join(s.claimants).join(s.work_files).group_by(s.works.c.id, s.claimants.c.name)
+            .order_by(s.works.c.id)).mappings()]
+        ev = c.execute(select(s.evidence.c.work_id, s.evidence.c.doc_locator, s.evidence.c.copied,
+                              s.evidence.c.own_coverage, s.evidence.c.longest_run_tokens,
+                              s.sources.c.name).join(s.sources)).mappings().all()
+        skipped = c.execute(select(func.count()).select_from(s.skipped)).scalar_one()
+    for w in works:
+        mine = [e for e in ev if e["work_id"] == w["id"] and e["copied"]]
+        w["copies"] = len(mine)
+        w["copied_in"] = sorted({e["name"] for e in mine})
+        w["best_own_coverage"] = max((e["own_coverage"] for e in mine), default=0.0)
+        w["longest_run_tokens"] = max((e["longest_run_tokens"] for e in mine), default=0)
+    return {"case": str(case.root), "store": case.store.url.split("@")[-1], "sources": sources,
+            "works": works, "skipped_inputs": skipped}
+
+
+def work_evidence(case: Case, work: str) -> dict:
+    with case.store.engine.connect() as c:
+        q = select(s.works.c.id, s.works.c.title, s.claimants.c.name.label("claimant"),
+                   s.works.c.identifiers).join(s.claimants)
+        row = c.execute(q.where(s.works.c.id == int(work)) if work.isdigit()
+                        else q.where(s.works.c.title == work)).mappings().all()
+        if len(row) != 1:
+            raise AscertainError(work, "matches no work" if not row else "matches several works",
+                                 "pass the work id shown by `ascertain show CASE`")
+        w = dict(row[0])
+        files = c.execute(select(s.work_files.c.id, s.work_files.c.path, s.work_files.c.sha256)
+                          .where(s.work_files.c.work_id == w["id"])).mappings().all()
+        ev = c.execute(select(s.evidence, s.sources.c.name.label("source"))
+                       .join(s.sources).where(s.evidence.c.work_id == w["id"])
+                       .order_by(s.evidence.c.copied.desc(), s.evidence.c.own_coverage.desc())).mappings()
+        path_of = {f["id"]: f["path"] for f in files}
+        w["files"] = [dict(f) for f in files]
+        w["evidence"] = [{"source": e["source"], "document": e["doc_locator"],
+                          "work_file": path_of[e["work_file_id"]], **e["metrics"]} for e in ev]
+    return w
+
+
+def skipped_inputs(case: Case) -> list[dict]:
+    with case.store.engine.connect() as c:
+        return [dict(r) for r in c.execute(select(s.skipped).order_by(s.skipped.c.id)).mappings()]

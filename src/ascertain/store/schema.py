@@ -1,0 +1,127 @@
+"""Tables of the case store. Times are ISO-8601 UTC strings; JSON columns hold lists and objects."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+SCHEMA_VERSION = 1
+metadata = MetaData()
+
+meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
+
+claimants = Table(
+    "claimants", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(512), nullable=False, unique=True),
+)
+
+works = Table(
+    "works", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("claimant_id", Integer, ForeignKey("claimants.id"), nullable=False),
+    Column("title", String(1024), nullable=False),
+    Column("identifiers", JSON, nullable=False, default=dict),  # ISBN, registration number, ...
+    Column("inputs", JSON, nullable=False, default=list),
+    Column("added_at", String(32), nullable=False),
+    UniqueConstraint("claimant_id", "title"),
+)
+
+work_files = Table(
+    "work_files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("path", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("language", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+sources = Table(
+    "sources", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),  # corpus | outputs
+    Column("inputs", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("keyed", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False),  # indexing | complete
+    Column("documents", Integer, nullable=False, default=0),
+    Column("skipped", Integer, nullable=False, default=0),
+    Column("index_dir", Text, nullable=False),
+    Column("added_at", String(32), nullable=False),
+)
+
+outputs = Table(
+    "outputs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("doc_id", Integer, nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("prompt", Text),
+    Column("model", String(256)),
+    Column("timestamp", String(64)),
+    UniqueConstraint("source_id", "doc_id"),
+)
+
+skipped = Table(
+    "skipped", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("stage", String(32), nullable=False),
+    Column("source", String(256)),
+    Column("input", Text, nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("fix", Text, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("stage", String(32), nullable=False),
+    Column("manifest", JSON, nullable=False),
+    Column("started_at", String(32), nullable=False),
+    Column("seconds", Float, nullable=False),
+)
+
+evidence = Table(
+    "evidence", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("work_file_id", Integer, ForeignKey("work_files.id"), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False),
+    Column("doc_id", Integer, nullable=False),
+    Column("doc_locator", Text, nullable=False),
+    Column("copied", Boolean, nullable=False),
+    Column("coverage", Float, nullable=False),
+    Column("own_coverage", Float, nullable=False),
+    Column("longest_run_tokens", Integer, nullable=False),
+    Column("fragments", Integer, nullable=False),
+    Column("identical", Boolean),
+    Column("byte_identical", Boolean, nullable=False),
+    Column("rarity_docs", Integer, nullable=False),
+    Column("metrics", JSON, nullable=False),  # the full measure() record, spans included
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("ok", Boolean, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Normalization and tokenization shared by works, corpora and outputs."""
