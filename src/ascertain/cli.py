@@ -32,7 +32,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tab
 
 
 def fail(e: AscertainError) -> None:
-    err.print(f"[bold red]error:[/] {e.what}: {e.problem}.\n[bold]fix:[/] {e.fix}", highlight=False)
+    err.print(f"[bold red]error:[/] {e.what}: {e.problem}.\n[bold]fix:[/] {e.fix}", highlight=False,
+              soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -68,7 +69,8 @@ def progress_bar(description: str, total: int | None = None) -> Progress:
 
 def print_skips(report_skips: list[dict]) -> None:
     for s in report_skips[:20]:
-        err.print(f"[yellow]skipped[/] {s['locator']}: {s['reason']}. Fix: {s['fix']}", highlight=False)
+        err.print(f"[yellow]skipped[/] {s['locator']}: {s['reason']}. Fix: {s['fix']}", highlight=False,
+                  soft_wrap=True)
     if len(report_skips) > 20:
         err.print(f"[yellow]... and {len(report_skips) - 20} more skipped (see `ascertain show`)[/]")
 

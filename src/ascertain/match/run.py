@@ -168,7 +168,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             if copy_ts is not None:
                 spans = extend_seeds(w.tokens.norm, copy_ts.norm, wpos, dpos, params.k, df)
             else:
-                spans = chain_hits(wpos, dpos, params.k, params.w + params.k, df)
+                spans = chain_hits(wpos, dpos, params.k, params.w, df)
             spans = select_spans(spans, th.min_span_tokens)
             if not spans:
                 continue

@@ -63,7 +63,11 @@ def _note_rarity(spans: list[Span], covered: dict, diag: int, i: int, df: np.nda
 def chain_hits(wpos: np.ndarray, dpos: np.ndarray, k: int, max_gap: int, df: np.ndarray | None = None
                ) -> list[Span]:
     """Spans from fingerprints alone (keyed or text-less corpora): hits on one diagonal, at most
-    max_gap tokens apart, form a span from the first k-gram's start to the last k-gram's end."""
+    max_gap tokens apart, form a span from the first k-gram's start to the last k-gram's end.
+
+    Inside an identical run consecutive winnowed fingerprints are at most w apart, so max_gap = w joins
+    every identical run into one span; such a span is unverified (`verified: false`) and may bridge a
+    difference shorter than w tokens that verification on the text would have split."""
     spans: list[Span] = []
     diag = dpos.astype(np.int64) - wpos.astype(np.int64)
     order = np.lexsort((wpos, diag))
