@@ -57,8 +57,9 @@ def test_rerun_gives_byte_identical_index_and_evidence(tmp_path, data):
         import_manifest(case, str(data / "works.csv"))
         add_source(case, "corpus", "corpus", [str(data / "corpus")], ReadOptions())
         run_match(case, MatchOptions())
-        outs.append({p.name: p.read_bytes() for p in sorted((tmp_path / f"c{n}" / "index" / "corpus").iterdir())}
-                    | {"evidence": (tmp_path / f"c{n}" / "reports" / "evidence.json").read_bytes()})
+        root = tmp_path / f"c{n}"
+        outs.append({p.name: p.read_bytes() for p in sorted((root / "index" / "corpus").iterdir())}
+                    | {"evidence": (root / "reports" / "evidence.json").read_bytes()})
     assert outs[0] == outs[1]
 
 
