@@ -5,22 +5,27 @@ tokens share at least one fingerprint, and that fingerprint lies inside the run 
 holds w consecutive k-grams, i.e. one whole winnowing window, and both sides select the same (rightmost
 minimal) k-gram of that window.
 
-Hashes are 64-bit and stable across machines and Python versions: each token is hashed with BLAKE2b-64
-(hashlib), k consecutive token hashes are combined polynomially modulo 2^64 and mixed with the splitmix64
-finalizer. In keyed mode every selected fingerprint is replaced by HMAC-SHA256(key, fingerprint)[:8], so
-a fingerprint file reveals nothing of the text to anyone without the key.
+Hashes are 64-bit and stable across machines, NumPy and Python versions: each token's UTF-8 bytes are
+hashed polynomially modulo 2^64, k consecutive token hashes are combined polynomially modulo 2^64, and both
+are mixed with the splitmix64 finalizer (fingerprint/vectorized.py). In keyed mode every selected fingerprint is replaced by
+HMAC-SHA256(key, fingerprint)[:8], so a fingerprint file reveals nothing of the text to anyone without the key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
 import numpy as np
 
-_B = np.uint64(0x100000001B3)  # odd multiplier of the polynomial
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+from ascertain.fingerprint.vectorized import (
+    hash_tokens,
+    kgram_hashes,
+    normalized_bytes,
+    token_bounds,
+    token_hashes,
+    winnow_ranges,
+)
 
 
 @dataclass(frozen=True)
@@ -36,54 +41,12 @@ class Params:
 
     def as_dict(self) -> dict:
         return {"k": self.k, "w": self.w, "keyed": self.keyed, "guarantee_tokens": self.guarantee,
-                "hash": "blake2b-64 tokens, polynomial mod 2^64 + splitmix64; keyed: HMAC-SHA256[:8]"}
-
-
-class TokenHasher(dict):
-    """Token → 64-bit hash, memoized (token vocabularies repeat heavily); bounded in size."""
-
-    def __init__(self, max_entries: int = 2_000_000) -> None:
-        super().__init__()
-        self.max_entries = max_entries
-
-    def __missing__(self, token: str) -> int:
-        if len(self) >= self.max_entries:
-            self.clear()
-        value = int.from_bytes(
-            hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-        self[token] = value
-        return value
-
-    def hashes(self, tokens: list[str]) -> np.ndarray:
-        return np.fromiter(map(self.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
-
-
-def kgram_hashes(token_hashes: np.ndarray, k: int) -> np.ndarray:
-    n = len(token_hashes) - k + 1
-    if n <= 0:
-        return np.empty(0, dtype=np.uint64)
-    acc = token_hashes[:n].copy()
-    for j in range(1, k):
-        acc *= _B
-        acc += token_hashes[j:j + n]
-    acc ^= acc >> np.uint64(30)
-    acc *= _M1
-    acc ^= acc >> np.uint64(27)
-    acc *= _M2
-    acc ^= acc >> np.uint64(31)
-    return acc
+                "hash": "polynomial mod 2^64 + splitmix64 (tokens, k-grams); keyed: HMAC-SHA256[:8]"}
 
 
 def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
-    """Positions selected by winnowing: the rightmost minimum of every window of w hashes."""
-    n = len(hashes)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    if n <= w:
-        return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
-    windows = np.lib.stride_tricks.sliding_window_view(hashes, w)[:, ::-1]
-    picks = np.arange(n - w + 1) + (w - 1 - np.argmin(windows, axis=1))
-    return np.unique(picks)
+    """Positions selected by winnowing one sequence: the rightmost minimum of every window of w."""
+    return winnow_ranges(hashes, np.array([0]), np.array([len(hashes)]), w)
 
 
 def keyed(hashes: np.ndarray, key: bytes) -> np.ndarray:
@@ -94,15 +57,45 @@ def keyed(hashes: np.ndarray, key: bytes) -> np.ndarray:
         dtype=np.uint64, count=len(hashes))
 
 
-def fingerprint(tokens: list[str], params: Params, hasher: TokenHasher,
-                key: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(hashes uint64, token positions uint32) of one document."""
-    grams = kgram_hashes(hasher.hashes(tokens), params.k)
+def fingerprint(tokens: list[str], params: Params, key: bytes | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(hashes uint64, token positions uint32) of one tokenized document."""
+    grams = kgram_hashes(hash_tokens(tokens), params.k)
     pos = winnow(grams, params.w)
     fp = grams[pos]
     if key is not None:
         fp = keyed(fp, key)
     return fp, pos.astype(np.uint32)
+
+
+@dataclass
+class Batch:
+    """Fingerprints of a batch of documents: row i belongs to document doc[i] (index into the batch)."""
+
+    hashes: np.ndarray
+    doc: np.ndarray
+    pos: np.ndarray
+    tokens: np.ndarray  # tokens per document
+
+
+def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None) -> Batch:
+    """Fingerprints of many documents in one vectorized pass (the corpus indexing path)."""
+    parts = [normalized_bytes(t) for t in texts]
+    offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
+    buf = np.frombuffer(b" ".join(parts) + b" ", np.uint8)
+    starts, ends = token_bounds(buf)
+    th = token_hashes(buf, starts, ends)
+    tok_doc = np.searchsorted(offsets, starts, side="right") - 1
+    ntok = np.bincount(tok_doc, minlength=len(texts)).astype(np.int64)
+    t0 = np.concatenate(([0], np.cumsum(ntok)[:-1])).astype(np.int64)
+    grams = kgram_hashes(th, params.k)
+    g1 = np.maximum(t0 + ntok - params.k + 1, t0)  # k-grams of a document stay inside it
+    sel = winnow_ranges(grams, t0, g1, params.w)
+    doc = np.searchsorted(t0, sel, side="right") - 1
+    fp = grams[sel]
+    if key is not None:
+        fp = keyed(fp, key)
+    return Batch(fp, doc.astype(np.int64), (sel - t0[doc]).astype(np.uint32), ntok)
 
 
 def load_key(path: str) -> bytes:

@@ -24,9 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ascertain.errors import AscertainError
-from ascertain.fingerprint.winnow import Params, TokenHasher, fingerprint
+from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.readers.base import Document, Skip
-from ascertain.text.tokenize import norm_tokens
 
 FORMAT = 1
 FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("doc", pa.int64()), ("pos", pa.uint32())])
@@ -87,7 +86,7 @@ class IndexWriter:
     key: bytes | None = None
     shard_bytes: int = 64 * 1024 * 1024
     shard_docs: int = 100_000
-    hasher: TokenHasher = field(default_factory=TokenHasher)
+    batch_bytes: int = 4 * 1024 * 1024  # documents are fingerprinted together, in one vectorized pass
 
     def manifest_header(self) -> dict:
         return {"format": FORMAT, "params": self.params.as_dict(), "inputs": self.inputs,
@@ -113,6 +112,8 @@ class IndexWriter:
         done_items = sum(s["items"] for s in manifest["shards"])
         next_doc = sum(s["documents"] for s in manifest["shards"])
         buf = ShardBuffer(first_doc=next_doc)
+        pending: list[Document] = []
+        pending_bytes = 0
         for n, item in enumerate(items):
             if n < done_items:  # consumed by a finished shard of an interrupted run
                 continue
@@ -120,12 +121,17 @@ class IndexWriter:
             if isinstance(item, Skip):
                 buf.skips.append(item)
             else:
-                self._add(buf, item)
+                pending.append(item)
+                pending_bytes += len(item.text)
             if on_progress:
                 on_progress(1, item.meta.get("bytes", len(item.text)) if isinstance(item, Document) else 0)
-            if buf.bytes >= self.shard_bytes or len(buf.rows) >= self.shard_docs:
-                self._flush(manifest, buf, on_shard)
-                buf = ShardBuffer(first_doc=buf.first_doc + len(buf.rows))
+            if pending_bytes >= self.batch_bytes or len(buf.rows) + len(pending) >= self.shard_docs:
+                self._add(buf, pending)
+                pending, pending_bytes = [], 0
+                if buf.bytes >= self.shard_bytes or len(buf.rows) >= self.shard_docs:
+                    self._flush(manifest, buf, on_shard)
+                    buf = ShardBuffer(first_doc=buf.first_doc + len(buf.rows))
+        self._add(buf, pending)
         if buf.items or not manifest["shards"]:
             self._flush(manifest, buf, on_shard)
         manifest["complete"] = True
@@ -138,20 +144,22 @@ class IndexWriter:
         self._write_manifest(manifest)
         return manifest
 
-    def _add(self, buf: ShardBuffer, doc: Document) -> None:
-        doc_id = buf.first_doc + len(buf.rows)
-        tokens = norm_tokens(doc.text)
-        fp, pos = fingerprint(tokens, self.params, self.hasher, self.key)
-        buf.hashes.append(fp)
-        buf.positions.append(pos)
-        buf.docs_col.append(np.full(len(fp), doc_id, dtype=np.int64))
-        buf.bytes += len(doc.text)
-        buf.rows.append({
-            "doc": doc_id, "locator": doc.locator, "sha256": doc.sha256, "language": doc.language,
-            "tokens": len(tokens), "bytes": int(doc.meta.get("bytes", len(doc.text))),
-            "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False),
-            "text": doc.text if self.store_text else None, "_doc": doc,
-        })
+    def _add(self, buf: ShardBuffer, docs: list[Document]) -> None:
+        if not docs:
+            return
+        first = buf.first_doc + len(buf.rows)
+        batch = fingerprint_batch([d.text for d in docs], self.params, self.key)
+        buf.hashes.append(batch.hashes)
+        buf.positions.append(batch.pos)
+        buf.docs_col.append(batch.doc + first)
+        for i, doc in enumerate(docs):
+            buf.bytes += len(doc.text)
+            buf.rows.append({
+                "doc": first + i, "locator": doc.locator, "sha256": doc.sha256, "language": doc.language,
+                "tokens": int(batch.tokens[i]), "bytes": int(doc.meta.get("bytes", len(doc.text))),
+                "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False),
+                "text": doc.text if self.store_text else None, "_doc": doc,
+            })
 
     def _flush(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
         n = len(manifest["shards"])

@@ -7,19 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ascertain.errors import AscertainError
-from ascertain.fingerprint.winnow import Params, TokenHasher
+from ascertain.fingerprint.winnow import Params
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import Prepared, compare_prepared, prepare
 from ascertain.readers import Document, ReadOptions, read_inputs
 
 
 class Comparer:
-    """Holds the hasher between pairs, so a batch of thousands pays no per-pair start-up."""
+    """One instance serves a whole batch: imports and set-up are paid once, not per pair."""
 
     def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None) -> None:
         self.params = params or Params()
         self.th = thresholds or Thresholds()
-        self.hasher = TokenHasher()
 
     def load(self, path: str) -> Prepared:
         if Path(path).is_dir():
@@ -29,7 +28,7 @@ class Comparer:
         if not isinstance(doc, Document):
             why = doc.message() if doc else "empty input"
             raise AscertainError(path, f"not readable as text ({why})", "pass a text file")
-        return prepare(doc.text, doc.language, path, doc.sha256, self.params, self.hasher)
+        return prepare(doc.text, doc.language, path, doc.sha256, self.params)
 
     def compare(self, original: str, copy: str) -> dict:
         result = compare_prepared(self.load(original), self.load(copy), self.params, self.th)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ascertain.fingerprint.winnow import Params, TokenHasher, fingerprint
+from ascertain.fingerprint.winnow import Params, fingerprint
 from ascertain.match.measure import Thresholds, measure
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
@@ -26,10 +26,10 @@ class Prepared:
     sha256: str
 
 
-def prepare(text: str, language: str, path: str, sha256: str, params: Params, hasher: TokenHasher,
-            key: bytes | None = None) -> Prepared:
+def prepare(text: str, language: str, path: str, sha256: str, params: Params, key: bytes | None = None
+            ) -> Prepared:
     ts = tokenize(text, language)
-    fp, pos = fingerprint(ts.norm, params, hasher, key)
+    fp, pos = fingerprint(ts.norm, params, key)
     return Prepared(path, language, ts, cmi_mask(ts, language, path), fp, pos, sha256)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select
 from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
-from ascertain.fingerprint.winnow import Params, TokenHasher, load_key
+from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.match.measure import Thresholds, measure
 from ascertain.match.pairs import Prepared, prepare
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
@@ -128,9 +128,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             raise AscertainError(src["name"], "is a keyed (HMAC) index",
                                  "pass --key-file with the key the index was built with")
         key = load_key(opts.key_file)
-    hasher = TokenHasher()
     prepared: dict[int, Prepared] = {
-        f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, hasher, key)
+        f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, key)
         for f in files}
     works_fp = pa.table({
         "hash": pa.array(np.concatenate([w.hashes for w in prepared.values()]), pa.uint64()),

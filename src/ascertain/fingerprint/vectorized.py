@@ -1,0 +1,187 @@
+"""Token hashing, k-gram hashing and winnowing over whole batches of documents with NumPy.
+
+One pass over a byte buffer finds the tokens and hashes them: no Python object is made per token, which is
+what makes indexing fast (docs/benchmarks.md). The buffer holds, per document, either its ASCII text
+lower-cased (ASCII text is already NFKC, and its case folding is lower-casing) or, for any other text, its
+normalized tokens joined by spaces. In both forms a token is a maximal run of word bytes (ASCII letters,
+digits, `_`, and every byte >= 0x80) or a single ASCII punctuation byte, exactly the tokens of
+`ascertain.text.tokenize` (tested in tests/test_fingerprint_paths.py).
+
+Token hash: the polynomial sum(c[j] * B^(len-1-j)) mod 2^64 of the token's UTF-8 bytes, computed for all
+tokens at once from one prefix sum (B is odd, hence invertible mod 2^64), then the length is mixed in and
+the splitmix64 finalizer applied.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from ascertain.text.tokenize import normalize
+
+U64 = np.uint64
+_B = 0x100000001B3
+_BINV = pow(_B, -1, 1 << 64)
+_LEN_MIX = U64(0x9E3779B97F4A7C15)
+_M1, _M2 = U64(0xBF58476D1CE4E5B9), U64(0x94D049BB133111EB)
+_KB = U64(0x100000001B3)  # multiplier for combining k token hashes
+
+SPACE, WORD, PUNCT = 0, 1, 2
+_CLASS = np.full(256, PUNCT, dtype=np.uint8)
+_CLASS[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = SPACE  # exactly the ASCII characters \s matches
+for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_":
+    _CLASS[_c] = WORD
+_CLASS[0x80:] = WORD
+
+
+class _Powers:
+    """B^i and B^-i mod 2^64, grown on demand."""
+
+    def __init__(self) -> None:
+        self.fwd = np.ones(1, U64)
+        self.inv = np.ones(1, U64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.fwd) < n:
+            size = max(n, 2 * len(self.fwd))
+            self.fwd = np.cumprod(np.concatenate(([U64(1)], np.full(size - 1, _B, U64))), dtype=U64)
+            self.inv = np.cumprod(np.concatenate(([U64(1)], np.full(size - 1, _BINV, U64))), dtype=U64)
+        return self.fwd, self.inv
+
+
+_POWERS = _Powers()
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    x = x ^ (x >> U64(30))
+    x *= _M1
+    x ^= x >> U64(27)
+    x *= _M2
+    x ^= x >> U64(31)
+    return x
+
+
+def token_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end byte offsets of every token in a uint8 buffer."""
+    cls = _CLASS[buf]
+    word = cls == WORD
+    punct = cls == PUNCT
+    prev = np.empty_like(word)
+    prev[0:1] = False
+    prev[1:] = word[:-1]
+    nxt = np.empty_like(word)
+    nxt[-1:] = False
+    nxt[:-1] = word[1:]
+    starts = np.flatnonzero((word & ~prev) | punct)
+    ends = np.flatnonzero((word & ~nxt) | punct) + 1
+    return starts, ends
+
+
+def token_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    n = len(buf)
+    fwd, inv = _POWERS.get(n + 1)
+    prefix = np.empty(n + 1, U64)
+    prefix[0] = 0
+    np.cumsum(buf.astype(U64) * inv[:n], dtype=U64, out=prefix[1:])
+    h = fwd[ends - 1] * (prefix[ends] - prefix[starts])
+    h ^= (ends - starts).astype(U64) * _LEN_MIX
+    return mix64(h)
+
+
+def hash_tokens(tokens: list[str]) -> np.ndarray:
+    """Hashes of already normalized tokens (the detailed path: works, compare, verification)."""
+    if not tokens:
+        return np.empty(0, U64)
+    buf = np.frombuffer(" ".join(tokens).encode("utf-8", "surrogatepass"), np.uint8)
+    starts, ends = token_bounds(buf)
+    if len(starts) != len(tokens):  # cannot happen for tokens made by text.tokenize
+        raise ValueError("tokens do not round-trip through the byte form")
+    return token_hashes(buf, starts, ends)
+
+
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w\s]")
+_NON_ASCII_SPACE = re.compile(r"[^\S\x00-\x7f]")
+
+
+def normalized_bytes(text: str) -> bytes:
+    """The byte form of a document. Non-ASCII text: NFKC, each non-ASCII punctuation or symbol set apart
+    by spaces (it is a token of its own), non-ASCII white space made a space, then case folding (which
+    maps character by character, so it cannot move a token boundary that the spaces now fix)."""
+    if text.isascii():
+        return text.encode("ascii").lower()
+    text = _NON_ASCII_SPACE.sub(" ", _NON_ASCII_NON_WORD.sub(r" \g<0> ", normalize(text)))
+    return text.casefold().encode("utf-8", "surrogatepass")
+
+
+def kgram_hashes(th: np.ndarray, k: int) -> np.ndarray:
+    n = len(th) - k + 1
+    if n <= 0:
+        return np.empty(0, U64)
+    acc = th[:n].copy()
+    for j in range(1, k):
+        acc *= _KB
+        acc += th[j:j + n]
+    return mix64(acc)
+
+
+POS_BITS = 28  # positions in the low bits break ties between equal hash prefixes: rightmost wins
+_POS_MASK = U64((1 << POS_BITS) - 1)
+MAX_BATCH_GRAMS = 1 << POS_BITS
+
+
+def sliding_min(v: np.ndarray, w: int) -> np.ndarray:
+    """min(v[i:i+w]) for every i, from tables of minima over power-of-two widths (O(n log w))."""
+    length = len(v) - w + 1
+    tables = [v]
+    while (1 << len(tables)) <= w:
+        step = 1 << (len(tables) - 1)
+        prev = tables[-1]
+        tables.append(np.minimum(prev[:-step], prev[step:]))
+    out = None
+    off = 0
+    for b in range(len(tables) - 1, -1, -1):
+        if w & (1 << b):
+            part = tables[b][off:off + length]
+            out = part if out is None else np.minimum(out, part)
+            off += 1 << b
+    return out
+
+
+def winnow_ranges(grams: np.ndarray, g0: np.ndarray, g1: np.ndarray, w: int) -> np.ndarray:
+    """Winnowing inside each [g0, g1) range of a k-gram array: positions (into the array) of the rightmost
+    minimum of every window of w k-grams that lies in one range; a range shorter than w gives the
+    rightmost minimum of the whole range.
+
+    Minimum means: smallest hash in its top 64 - POS_BITS bits, then rightmost. The choice depends only on
+    the window's content and the k-grams' relative order, so both sides of a shared run choose alike."""
+    n = len(grams)
+    if n == 0:
+        return np.empty(0, np.int64)
+    if n > MAX_BATCH_GRAMS:
+        raise ValueError(f"winnowing batch of {n} k-grams exceeds {MAX_BATCH_GRAMS}")
+    keys = (grams & ~_POS_MASK) | (_POS_MASK - np.arange(n, dtype=U64))
+    picks = []
+    lengths = g1 - g0
+    long = lengths >= w
+    if n >= w and long.any():
+        best = sliding_min(keys, w)
+        delta = np.zeros(n - w + 2, dtype=np.int32)  # +1 where a range's valid windows start, -1 after
+        np.add.at(delta, g0[long], 1)
+        np.add.at(delta, (g1 - w + 1)[long], -1)
+        valid = np.cumsum(delta[:-1]) > 0
+        chosen = best[valid]  # non-decreasing in position: keep each pick once
+        if len(chosen):
+            chosen = chosen[np.concatenate(([True], chosen[1:] != chosen[:-1]))]
+        picks.append(chosen)
+    short = (lengths < w) & (lengths > 0)
+    if short.any():
+        idx = np.empty(2 * int(short.sum()), dtype=np.int64)
+        idx[0::2], idx[1::2] = g0[short], g1[short]
+        picks.append(np.minimum.reduceat(np.append(keys, U64(0)), idx)[0::2])
+    if not picks:
+        return np.empty(0, np.int64)
+    pos = (_POS_MASK - (np.concatenate(picks) & _POS_MASK)).astype(np.int64)
+    if len(picks) > 1:  # short ranges' picks are distinct from the long ones': merge in order
+        pos.sort(kind="stable")
+    return pos

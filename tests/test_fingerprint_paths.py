@@ -1,0 +1,45 @@
+"""The vectorized batch path (corpus indexing) and the per-document path (works, compare) must give the
+same tokens and the same fingerprints for any text, or a work would not match its own copy."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ascertain.fingerprint.winnow import Params, fingerprint, fingerprint_batch
+from ascertain.text.tokenize import norm_tokens, tokenize
+
+ALPHABET = st.sampled_from(list("ab_ZÉéß9 \t\n\x1c\x0b.(){}#\"'ﬁ①«»·\u00a0\u2028\x00日本µ\u0345\u1e9e\u0307ﬀ“”") + ["ǅ", "İ", "\ud800", "Ⓐ", "\u2160"])
+texts = st.lists(st.text(ALPHABET, max_size=120), min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.integers(2, 6), st.integers(1, 5))
+def test_batch_equals_single(docs, k, w):
+    params = Params(k=k, w=w)
+    batch = fingerprint_batch(docs, params)
+    for i, text in enumerate(docs):
+        tokens = norm_tokens(text)
+        assert batch.tokens[i] == len(tokens)
+        h, p = fingerprint(tokens, params)
+        mine = batch.doc == i
+        assert np.array_equal(batch.hashes[mine], h), text
+        assert np.array_equal(batch.pos[mine], p), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(ALPHABET, max_size=200))
+def test_detailed_tokens_equal_fast_tokens(text):
+    assert tokenize(text, "python").norm == norm_tokens(text)
+
+
+def test_real_file_batch_equals_single(data):
+    files = sorted((data / "corpus" / "unrelated").iterdir())
+    docs = [f.read_text() for f in files]
+    params = Params()
+    batch = fingerprint_batch(docs, params)
+    for i, text in enumerate(docs):
+        h, p = fingerprint(norm_tokens(text), params)
+        assert np.array_equal(batch.hashes[batch.doc == i], h)
+        assert np.array_equal(batch.pos[batch.doc == i], p)
