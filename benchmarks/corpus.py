@@ -53,7 +53,7 @@ def build(out: Path, target_bytes: int, holdout: Path, n_holdout: int = 500) -> 
                 if digest in seen:  # exact duplicates say nothing about speed
                     continue
                 seen.add(digest)
-                if held < n_holdout and docs % 97 == 13:  # every 97th file, spread over the tree
+                if held < n_holdout and docs % 41 == 13:  # every 41st file, spread over the tree
                     (holdout / f"{held:04d}{p.suffix}").write_text(text, encoding="utf-8")
                     held += 1
                     docs += 1

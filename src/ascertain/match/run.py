@@ -26,13 +26,28 @@ from ascertain.store import schema
 from ascertain.store.db import now
 from ascertain.text.tokenize import tokenize
 
+# Seeds: fingerprints shared by a work and the corpus, minus pure boilerplate (in more than max_df
+# documents) and repetition (a fingerprint whose work occurrences x corpus occurrences exceed max_hash_hits,
+# e.g. `0, 0, 0, ...` in data tables): such fingerprints would multiply hits without adding evidence.
+SEEDS_SQL = [
+    "CREATE OR REPLACE TEMP TABLE wh AS SELECT hash, count(*) AS m FROM works_fp GROUP BY hash",
+    """CREATE OR REPLACE TEMP TABLE seeds AS
+       SELECT c.hash, count(DISTINCT c.doc) AS df, count(*) AS cf
+       FROM read_parquet($files) AS c SEMI JOIN wh USING (hash) GROUP BY c.hash""",
+    """CREATE OR REPLACE TEMP TABLE hits AS
+       SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, s.df
+       FROM read_parquet($files) AS c
+       JOIN (SELECT s.hash, s.df FROM seeds s JOIN wh USING (hash)
+             WHERE s.df <= $max_df AND s.cf * wh.m <= $max_hash_hits) AS s USING (hash)
+       JOIN works_fp AS w USING (hash)""",
+]
+# A pair can only be `copied` with at least 2 shared fingerprints when the work has 50+ own tokens (see
+# docs/methods.md); pairs below their file's minimum are not evidence and are not fetched.
 HITS_SQL = """
-WITH h AS (
-  SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, c.hash
-  FROM read_parquet($files) AS c JOIN works_fp AS w ON c.hash = w.hash
-), d AS (SELECT hash, count(DISTINCT doc) AS df FROM h GROUP BY hash)
-SELECT h.doc, h.file, h.wpos, h.dpos, d.df FROM h JOIN d USING (hash)
-WHERE d.df <= $max_df
+WITH pairs AS (
+  SELECT h.file, h.doc FROM hits h JOIN work_min USING (file)
+  GROUP BY h.file, h.doc, work_min.min_shared HAVING count(DISTINCT h.wpos) >= work_min.min_shared)
+SELECT h.doc, h.file, h.wpos, h.dpos, h.df FROM hits h SEMI JOIN pairs USING (file, doc)
 ORDER BY h.doc, h.file, h.wpos, h.dpos
 """
 DOCS_SQL = """
@@ -46,6 +61,7 @@ class MatchOptions:
     sources: list[str] | None = None
     key_file: str | None = None
     max_seed_df: int = 1000  # fingerprints in more documents than this seed nothing (pure boilerplate)
+    max_hash_hits: int = 100_000  # ... nor those whose work x corpus occurrences pass this (repetition)
     thresholds: Thresholds = Thresholds()
 
 
@@ -67,7 +83,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     if incomplete:
         raise AscertainError(", ".join(incomplete), "indexing did not finish",
                              "run the same `ascertain corpus add` / `outputs add` again to resume it")
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB",
+                                 "temp_directory": str(case.root / "index" / ".duckdb-tmp")})
     rows: list[dict] = []
     source_manifests = {}
     for src in srcs:
@@ -82,6 +99,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         "manifest": {
             "tool": "ascertain", "version": __version__, "stage": "match",
             "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
+                           "max_hash_hits": opts.max_hash_hits,
                            "fingerprint": case.params.as_dict()},
             "works": sorted(({"file": f["path"], "sha256": f["sha256"]} for f in files),
                             key=lambda r: (r["file"], r["sha256"])),
@@ -137,11 +155,19 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                                          for fid, w in prepared.items()]), pa.int64()),
         "pos": pa.array(np.concatenate([w.positions for w in prepared.values()]), pa.uint32()),
     })
+    work_min = pa.table({"file": pa.array(list(prepared), pa.int64()),
+                         "min_shared": pa.array([2 if int((~w.mask).sum()) >= 50 else 1
+                                                 for w in prepared.values()], pa.int64())})
     con.register("works_fp", works_fp)
+    con.register("work_min", work_min)
     fp_files = [str(index_dir / s["fingerprints_file"]) for s in manifest["shards"]]
     docs_files = [str(index_dir / s["documents_file"]) for s in manifest["shards"]]
-    hits = con.execute(HITS_SQL, {"files": fp_files, "max_df": opts.max_seed_df}).fetchnumpy()
+    args = {"files": fp_files, "max_df": opts.max_seed_df, "max_hash_hits": opts.max_hash_hits}
+    for sql in SEEDS_SQL:
+        con.execute(sql, {k: v for k, v in args.items() if f"${k}" in sql})
+    hits = con.execute(HITS_SQL).fetchnumpy()
     con.unregister("works_fp")
+    con.unregister("work_min")
     n_docs = int(manifest["documents"])
     th = opts.thresholds
     if not th.common_df:
