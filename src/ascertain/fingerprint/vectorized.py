@@ -18,7 +18,7 @@ import re
 
 import numpy as np
 
-from ascertain.text.tokenize import normalize
+from ascertain.text.normalize import normalize
 
 U64 = np.uint64
 _B = 0x100000001B3

@@ -7,8 +7,9 @@ minimal) k-gram of that window.
 
 Hashes are 64-bit and stable across machines, NumPy and Python versions: each token's UTF-8 bytes are
 hashed polynomially modulo 2^64, k consecutive token hashes are combined polynomially modulo 2^64, and both
-are mixed with the splitmix64 finalizer (fingerprint/vectorized.py). In keyed mode every selected fingerprint is replaced by
-HMAC-SHA256(key, fingerprint)[:8], so a fingerprint file reveals nothing of the text to anyone without the key.
+are mixed with the splitmix64 finalizer (fingerprint/vectorized.py). In keyed mode every selected
+fingerprint is replaced by HMAC-SHA256(key, fingerprint)[:8], so a fingerprint file reveals nothing of the
+text to anyone without the key.
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ def keyed(hashes: np.ndarray, key: bytes) -> np.ndarray:
 def fingerprint(tokens: list[str], params: Params, key: bytes | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(hashes uint64, token positions uint32) of one tokenized document."""
-    grams = kgram_hashes(hash_tokens(tokens), params.k)
+    return fingerprint_hashes(hash_tokens(tokens), params, key)
+
+
+def fingerprint_hashes(token_hashes: np.ndarray, params: Params, key: bytes | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The same, from the tokens' hashes (TokenStream.hashes)."""
+    grams = kgram_hashes(token_hashes, params.k)
     pos = winnow(grams, params.w)
     fp = grams[pos]
     if key is not None:

@@ -34,9 +34,14 @@ class Thresholds:
 
 def longest_verbatim(work: TokenStream, copy: TokenStream, s: Span) -> int:
     """Longest stretch of the span whose tokens are equal before case folding."""
+    wt, ct = work.text, copy.text
+    if wt[work.start[s.w0]:work.end[s.w1 - 1]] == ct[copy.start[s.d0]:copy.end[s.d1 - 1]]:
+        return s.length  # the whole span is the same text, layout included
     best = run = 0
-    for a, b in zip(work.raw[s.w0:s.w1], copy.raw[s.d0:s.d1], strict=False):
-        run = run + 1 if a == b else 0
+    ws, we = work.start[s.w0:s.w1].tolist(), work.end[s.w0:s.w1].tolist()
+    cs, ce = copy.start[s.d0:s.d1].tolist(), copy.end[s.d0:s.d1].tolist()
+    for a, b, c, d in zip(ws, we, cs, ce, strict=True):
+        run = run + 1 if wt[a:b] == ct[c:d] else 0
         best = max(best, run)
     return best
 
@@ -74,7 +79,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
         own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage)
     identical = None
     if copy is not None:
-        identical = work.raw == copy.raw
+        identical = bool(n == len(copy) and np.array_equal(work.hashes, copy.hashes)
+                         and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
     elif n and copy_tokens == n and covered.all():
         identical = None  # fingerprints alone cannot prove identity
     return {

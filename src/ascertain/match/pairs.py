@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ascertain.fingerprint.winnow import Params, fingerprint
+from ascertain.fingerprint.winnow import Params, fingerprint_hashes
 from ascertain.match.measure import Thresholds, measure
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
@@ -29,7 +29,7 @@ class Prepared:
 def prepare(text: str, language: str, path: str, sha256: str, params: Params, key: bytes | None = None
             ) -> Prepared:
     ts = tokenize(text, language)
-    fp, pos = fingerprint(ts.norm, params, key)
+    fp, pos = fingerprint_hashes(ts.hashes, params, key)
     return Prepared(path, language, ts, cmi_mask(ts, language, path), fp, pos, sha256)
 
 
@@ -51,7 +51,7 @@ def hits(wh: np.ndarray, wp: np.ndarray, ch: np.ndarray, cp: np.ndarray
 
 def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresholds) -> dict:
     wpos, dpos = hits(work.hashes, work.positions, copy.hashes, copy.positions)
-    spans = extend_seeds(work.tokens.norm, copy.tokens.norm, wpos, dpos, params.k)
+    spans = extend_seeds(work.tokens.hash_list, copy.tokens.hash_list, wpos, dpos, params.k)
     spans = select_spans(spans, th.min_span_tokens)
     return measure(work.tokens, work.mask, spans, th, copy.tokens, len(copy.tokens),
                    work.sha256 == copy.sha256)

@@ -87,6 +87,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                                  "temp_directory": str(case.root / "index" / ".duckdb-tmp")})
     rows: list[dict] = []
     source_manifests = {}
+    weak = 0
     for src in srcs:
         index_dir = Path(src["index_dir"])
         if not index_dir.is_absolute():
@@ -94,7 +95,9 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         manifest_bytes = (index_dir / "manifest.json").read_bytes()
         manifest = json.loads(manifest_bytes)
         source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
-        rows += _match_source(con, case, src, index_dir, manifest, files, opts, progress)
+        found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress)
+        rows += found
+        weak += n_weak
     evidence_doc = {
         "manifest": {
             "tool": "ascertain", "version": __version__, "stage": "match",
@@ -105,6 +108,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                             key=lambda r: (r["file"], r["sha256"])),
             "sources": source_manifests,
             "counts": {"work_files": len(files), "sources": len(srcs), "evidence": len(rows),
+                       "weak_pairs_not_stored": weak,
                        "copied": sum(r["copied"] for r in rows)},
         },
         "evidence": rows,
@@ -137,7 +141,7 @@ def _evidence_row(run_id: int, r: dict) -> dict:
 
 
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
-                  files, opts: MatchOptions, progress) -> list[dict]:
+                  files, opts: MatchOptions, progress) -> tuple[list[dict], int]:
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]))
     key = None
@@ -174,16 +178,17 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
     doc_ids = np.unique(hits["doc"])
     if not len(doc_ids):
-        return []
+        return [], 0
     con.register("wanted", pa.table({"doc": pa.array(doc_ids, pa.int64())}))
     docs = con.execute(DOCS_SQL, {"files": docs_files}).fetchall()
     con.unregister("wanted")
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     work_of = {f["id"]: f["work_id"] for f in files}
     rows: list[dict] = []
+    weak = 0
     for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(docs):
         lo, hi = bounds[i], bounds[i + 1]
-        copy_ts = tokenize(text, language) if text is not None else None
+        copy_ts = tokenize(text, language, kinds=False) if text is not None else None
         file_col = hits["file"][lo:hi]
         for fid in np.unique(file_col):
             a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
@@ -191,16 +196,19 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             w = prepared[int(fid)]
             wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
             if copy_ts is not None:
-                spans = extend_seeds(w.tokens.norm, copy_ts.norm, wpos, dpos, params.k, df)
+                spans = extend_seeds(w.tokens.hash_list, copy_ts.hash_list, wpos, dpos, params.k, df)
             else:
                 spans = chain_hits(wpos, dpos, params.k, params.w, df)
             spans = select_spans(spans, th.min_span_tokens)
             if not spans:
                 continue
             metrics = measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha)
+            if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
+                weak += 1  # only short shared runs (idioms): counted, not stored as evidence
+                continue
             rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
                          "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
         if progress:
             progress(src["name"], i + 1, len(docs))
-    return rows
+    return rows, weak

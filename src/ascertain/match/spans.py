@@ -21,19 +21,21 @@ class Span:
         return self.w1 - self.w0
 
 
-def extend_seeds(work: list[str], copy: list[str], wpos: np.ndarray, dpos: np.ndarray, k: int,
+def extend_seeds(work: list[int], copy: list[int], wpos: np.ndarray, dpos: np.ndarray, k: int,
                  df: np.ndarray | None = None) -> list[Span]:
-    """Maximal runs of equal tokens through each seed; seeds whose k tokens differ (hash collisions)
-    are dropped. Each diagonal run is found once however many seeds fall inside it."""
+    """Maximal runs of equal tokens (compared by their 64-bit hashes) through each seed; seeds whose
+    k tokens differ (k-gram hash collisions) are dropped. Seeds are taken diagonal by diagonal in work
+    order, so a seed inside the run just found is recognised in O(1) and only adds its rarity: each run
+    is extended once."""
     spans: list[Span] = []
-    covered: dict[int, list[tuple[int, int]]] = {}  # diagonal → work intervals already found
     nw, nd = len(work), len(copy)
-    order = np.lexsort((wpos, dpos.astype(np.int64) - wpos.astype(np.int64)))
-    for idx in order:
-        i, j = int(wpos[idx]), int(dpos[idx])
-        diag = j - i
-        if any(a <= i < b for a, b in covered.get(diag, ())):
-            _note_rarity(spans, covered, diag, i, df, idx)
+    diag = dpos.astype(np.int64) - wpos.astype(np.int64)
+    order = np.lexsort((wpos, diag))
+    rarity = df[order].tolist() if df is not None else [0] * len(order)
+    cur: Span | None = None
+    for i, j, r in zip(wpos[order].tolist(), dpos[order].tolist(), rarity, strict=True):
+        if cur is not None and cur.d0 - cur.w0 == j - i and i < cur.w1:
+            cur.rarity_docs = min(cur.rarity_docs, r)
             continue
         if work[i:i + k] != copy[j:j + k]:
             continue
@@ -45,19 +47,9 @@ def extend_seeds(work: list[str], copy: list[str], wpos: np.ndarray, dpos: np.nd
         while e < nw and f < nd and work[e] == copy[f]:
             e += 1
             f += 1
-        covered.setdefault(diag, []).append((a, e))
-        spans.append(Span(a, e, b, f, int(df[idx]) if df is not None else 0))
+        cur = Span(a, e, b, f, r)
+        spans.append(cur)
     return spans
-
-
-def _note_rarity(spans: list[Span], covered: dict, diag: int, i: int, df: np.ndarray | None, idx: int
-                 ) -> None:
-    if df is None:
-        return
-    for s in spans:
-        if s.d0 - s.w0 == diag and s.w0 <= i < s.w1:
-            s.rarity_docs = min(s.rarity_docs, int(df[idx])) if s.rarity_docs else int(df[idx])
-            return
 
 
 def chain_hits(wpos: np.ndarray, dpos: np.ndarray, k: int, max_gap: int, df: np.ndarray | None = None

@@ -1,74 +1,97 @@
-"""Normalization and tokenization.
+"""Tokenization with locations, for evidence (works, compared files, matched corpus documents).
 
 Every document becomes a sequence of tokens: runs of word characters and single punctuation marks, after
-Unicode NFKC. Matching uses the case-folded form (`norm`); verbatim figures compare the NFKC form (`raw`),
-so a copy that only changes case is found but not called verbatim. The same function serves prose and
-code, so that a work matches its copy wherever the copy sits (a source file, a JSONL record, an output).
+Unicode NFKC. Matching uses the case-folded tokens, through their 64-bit hashes (`hashes`, the same values
+the fingerprints are built from); verbatim figures compare the NFKC text of each token (`raw`), so a copy
+that only changes case is found but not called verbatim. The same function serves prose and code, so that
+a work matches its copy wherever the copy sits (a source file, a JSONL record, a model output).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from ascertain.fingerprint.vectorized import hash_tokens, token_bounds, token_hashes
 from ascertain.text.languages import FAMILY_RE, family_of
+from ascertain.text.normalize import TOKEN_RE, norm_tokens, normalize
 
-TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+__all__ = ["COMMENT", "CODE", "STRING", "TokenStream", "norm_tokens", "normalize", "tokenize"]
+
 CODE, COMMENT, STRING = 0, 1, 2
 KIND_NAMES = ("code", "comment", "string")
 
 
-def normalize(text: str) -> str:
-    if unicodedata.is_normalized("NFKC", text):
-        return text
-    return unicodedata.normalize("NFKC", text)
-
-
-def norm_tokens(text: str) -> list[str]:
-    """The matching tokens only: the fast path used to fingerprint corpora."""
-    return list(map(str.casefold, TOKEN_RE.findall(normalize(text))))
-
-
 @dataclass(frozen=True)
 class TokenStream:
-    """Tokens with where they stand, for evidence: offsets, 1-based lines and kinds."""
+    """Tokens with where they stand: offsets into the NFKC text, 1-based lines, kinds, hashes."""
 
     text: str  # the NFKC text the offsets refer to
-    raw: list[str]
-    norm: list[str]
     start: np.ndarray  # int64 char offsets
     end: np.ndarray
     line: np.ndarray  # int32, 1-based
     kind: np.ndarray  # uint8: CODE, COMMENT or STRING
+    hashes: np.ndarray  # uint64 hash of each case-folded token
 
     def __len__(self) -> int:
-        return len(self.raw)
+        return len(self.start)
 
     def lines(self, first: int, last: int) -> tuple[int, int]:
         """Line range of tokens first..last (inclusive)."""
         return int(self.line[first]), int(self.line[last])
 
+    def raw_token(self, i: int) -> str:
+        return self.text[self.start[i]:self.end[i]]
 
-def tokenize(text: str, language: str = "prose") -> TokenStream:
+    @cached_property
+    def hash_list(self) -> list[int]:
+        return self.hashes.tolist()
+
+    @property
+    def raw(self) -> list[str]:
+        t, s, e = self.text, self.start.tolist(), self.end.tolist()
+        return [t[a:b] for a, b in zip(s, e, strict=True)]
+
+    @property
+    def norm(self) -> list[str]:
+        return [t.casefold() for t in self.raw]
+
+
+def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStream:
+    """Tokens of a text; kinds=False leaves every token CODE (a matched copy needs no kinds)."""
     text = normalize(text)
-    spans = [(m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
-    raw = [text[a:b] for a, b in spans]
-    norm = list(map(str.casefold, raw))
-    arr = np.array(spans, dtype=np.int64).reshape(-1, 2)
-    start, end = arr[:, 0].copy(), arr[:, 1].copy()
-    newlines = np.array([m.start() for m in re.finditer("\n", text)], dtype=np.int64)
+    if text.isascii():  # vectorized: ASCII offsets are byte offsets, case folding is lower-casing
+        buf = np.frombuffer(text.encode("ascii"), np.uint8)
+        start, end = token_bounds(buf) if len(buf) else (np.empty(0, np.int64), np.empty(0, np.int64))
+        hashes = token_hashes(np.frombuffer(text.lower().encode("ascii"), np.uint8), start, end)
+        newlines = np.flatnonzero(buf == 10)
+    else:
+        spans = np.array([m.span() for m in TOKEN_RE.finditer(text)], dtype=np.int64).reshape(-1, 2)
+        start, end = spans[:, 0].copy(), spans[:, 1].copy()
+        pairs = zip(start.tolist(), end.tolist(), strict=True)
+        hashes = hash_tokens([text[a:b].casefold() for a, b in pairs])
+        newlines = np.array([m.start() for m in re.finditer("\n", text)], dtype=np.int64)
+    start, end = start.astype(np.int64), end.astype(np.int64)
     line = (np.searchsorted(newlines, start, side="right") + 1).astype(np.int32)
-    kind = np.zeros(len(raw), dtype=np.uint8)
+    kind = np.zeros(len(start), dtype=np.uint8)
     family = family_of(language)
-    if family != "prose" and len(raw):
-        for m in FAMILY_RE[family].finditer(text):
-            k = COMMENT if m.lastgroup == "c" else STRING
-            a, b = np.searchsorted(start, m.start()), np.searchsorted(start, m.end())
-            kind[a:b] = k
-    return TokenStream(text, raw, norm, start, end, line, kind)
+    if kinds and family != "prose" and len(start):
+        segs = [(m.start(), m.end(), COMMENT if m.lastgroup == "c" else STRING)
+                for m in FAMILY_RE[family].finditer(text)]
+        if segs:
+            arr = np.array(segs, dtype=np.int64)
+            a = np.searchsorted(start, arr[:, 0])
+            b = np.searchsorted(start, arr[:, 1])
+            for k in (COMMENT, STRING):  # segments never overlap: mark each kind by a running sum
+                sel = arr[:, 2] == k
+                delta = np.zeros(len(start) + 1, dtype=np.int32)
+                np.add.at(delta, a[sel], 1)
+                np.add.at(delta, b[sel], -1)
+                kind[np.cumsum(delta[:-1]) > 0] = k
+    return TokenStream(text, start, end, line, kind, hashes)
 
 
 def comment_and_string_segments(text: str, language: str) -> list[tuple[int, int, int]]:
