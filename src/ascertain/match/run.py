@@ -83,7 +83,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     if incomplete:
         raise AscertainError(", ".join(incomplete), "indexing did not finish",
                              "run the same `ascertain corpus add` / `outputs add` again to resume it")
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB",
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
                                  "temp_directory": str(case.root / "index" / ".duckdb-tmp")})
     rows: list[dict] = []
     source_manifests = {}
@@ -115,7 +115,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     }
     out = case.root / "reports" / "evidence.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(evidence_doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    out.write_text(json.dumps(evidence_doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
     seconds = time.perf_counter() - t0
     with case.store.engine.begin() as c:
         run_id = c.execute(insert(schema.runs).values(
@@ -179,14 +179,12 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     doc_ids = np.unique(hits["doc"])
     if not len(doc_ids):
         return [], 0
-    con.register("wanted", pa.table({"doc": pa.array(doc_ids, pa.int64())}))
-    docs = con.execute(DOCS_SQL, {"files": docs_files}).fetchall()
-    con.unregister("wanted")
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     work_of = {f["id"]: f["work_id"] for f in files}
     rows: list[dict] = []
     weak = 0
-    for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(docs):
+    for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
+            _fetch_docs(con, docs_files, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
         copy_ts = tokenize(text, language, kinds=False) if text is not None else None
         file_col = hits["file"][lo:hi]
@@ -210,5 +208,14 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                          "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
         if progress:
-            progress(src["name"], i + 1, len(docs))
+            progress(src["name"], i + 1, len(doc_ids))
     return rows, weak
+
+
+def _fetch_docs(con: duckdb.DuckDBPyConnection, docs_files: list[str], doc_ids: np.ndarray,
+                chunk: int = 256):
+    """The matched documents in doc order, a chunk at a time (bounded memory whatever the match count)."""
+    for lo in range(0, len(doc_ids), chunk):
+        con.register("wanted", pa.table({"doc": pa.array(doc_ids[lo:lo + chunk], pa.int64())}))
+        yield from con.execute(DOCS_SQL, {"files": docs_files}).fetchall()
+        con.unregister("wanted")
