@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -80,14 +81,16 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         items = (item for p in paths for item in read_jsonl(Path(p), opts, p))
     else:
         items = read_inputs(paths, opts)
+    t0 = time.perf_counter()
     manifest = writer.build(items, on_shard, on_progress)
+    seconds = time.perf_counter() - t0
     with case.store.engine.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(
             status="complete", documents=manifest["documents"], skipped=manifest["skipped"]))
     summary = {"source": name, "kind": kind, "documents": manifest["documents"],
                "skipped": manifest["skipped"], "fingerprints": manifest["fingerprints"],
                "tokens": manifest["tokens"], "shards": len(manifest["shards"]), "keyed": params.keyed,
-               "skip_reasons": _merge_reasons(manifest["shards"])}
+               "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3)}
     case.store.audit(f"{kind} add", {**summary, "inputs": inputs})
     return summary
 

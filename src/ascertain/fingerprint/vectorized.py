@@ -20,6 +20,11 @@ import numpy as np
 
 from ascertain.text.normalize import normalize
 
+try:  # the C scanner (built at install); the NumPy functions below are the reference and the fallback
+    from ascertain.fingerprint import _kernel
+except ImportError:  # pragma: no cover - only when the extension could not be built
+    _kernel = None
+
 U64 = np.uint64
 _B = 0x100000001B3
 _BINV = pow(_B, -1, 1 << 64)
@@ -89,15 +94,26 @@ def token_hashes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     return mix64(h)
 
 
+def scan(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starts, ends and hashes of every token of a byte buffer."""
+    if _kernel is None:
+        starts, ends = token_bounds(buf)
+        return starts, ends, token_hashes(buf, starts, ends)
+    n = len(buf)
+    starts, ends, hashes = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, U64)
+    t = _kernel.tokens(buf, starts, ends, hashes)
+    return starts[:t], ends[:t], hashes[:t]
+
+
 def hash_tokens(tokens: list[str]) -> np.ndarray:
     """Hashes of already normalized tokens (the detailed path: works, compare, verification)."""
     if not tokens:
         return np.empty(0, U64)
     buf = np.frombuffer(" ".join(tokens).encode("utf-8", "surrogatepass"), np.uint8)
-    starts, ends = token_bounds(buf)
+    starts, _, hashes = scan(buf)
     if len(starts) != len(tokens):  # cannot happen for tokens made by text.tokenize
         raise ValueError("tokens do not round-trip through the byte form")
-    return token_hashes(buf, starts, ends)
+    return hashes
 
 
 _NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w\s]")

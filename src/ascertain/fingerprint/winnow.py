@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ascertain.fingerprint.vectorized import (
+    _kernel,
     hash_tokens,
     kgram_hashes,
     normalized_bytes,
-    token_bounds,
-    token_hashes,
+    scan,
     winnow_ranges,
 )
 
@@ -90,19 +90,24 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
     parts = [normalized_bytes(t) for t in texts]
     offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
     buf = np.frombuffer(b" ".join(parts) + b" ", np.uint8)
-    starts, ends = token_bounds(buf)
-    th = token_hashes(buf, starts, ends)
+    starts, _, th = scan(buf)
     tok_doc = np.searchsorted(offsets, starts, side="right") - 1
     ntok = np.bincount(tok_doc, minlength=len(texts)).astype(np.int64)
     t0 = np.concatenate(([0], np.cumsum(ntok)[:-1])).astype(np.int64)
-    grams = kgram_hashes(th, params.k)
-    g1 = np.maximum(t0 + ntok - params.k + 1, t0)  # k-grams of a document stay inside it
-    sel = winnow_ranges(grams, t0, g1, params.w)
-    doc = np.searchsorted(t0, sel, side="right") - 1
-    fp = grams[sel]
+    if _kernel is not None:
+        cap = len(th)
+        fp, doc, pos = np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.uint32)
+        m = _kernel.winnow(th, t0, ntok, params.k, params.w, fp, doc, pos)
+        fp, doc, pos = fp[:m], doc[:m], pos[:m]
+    else:  # the NumPy reference
+        grams = kgram_hashes(th, params.k)
+        g1 = np.maximum(t0 + ntok - params.k + 1, t0)  # k-grams of a document stay inside it
+        sel = winnow_ranges(grams, t0, g1, params.w)
+        doc = np.searchsorted(t0, sel, side="right") - 1
+        fp, pos = grams[sel], (sel - t0[doc]).astype(np.uint32)
     if key is not None:
         fp = keyed(fp, key)
-    return Batch(fp, doc.astype(np.int64), (sel - t0[doc]).astype(np.uint32), ntok)
+    return Batch(fp, doc.astype(np.int64), pos, ntok)
 
 
 def load_key(path: str) -> bytes:

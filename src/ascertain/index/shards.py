@@ -46,7 +46,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> str:
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    # No dictionary encoding for unique strings (texts, locators, digests): it only costs time.
+    pq.write_table(table, tmp, compression="zstd", write_statistics=True,
+                   use_dictionary=[c for c in ("language",) if c in table.column_names])
     os.replace(tmp, path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -167,7 +169,8 @@ class IndexWriter:
         fp_table = pa.table({"hash": _cat(buf.hashes, np.uint64), "doc": _cat(buf.docs_col, np.int64),
                              "pos": _cat(buf.positions, np.uint32)}, schema=FP_SCHEMA)
         docs = [{k: v for k, v in r.items() if k != "_doc"} for r in buf.rows]
-        docs_table = pa.Table.from_pylist(docs, schema=DOCS_SCHEMA)
+        docs_table = pa.table({name: [r[name] for r in docs] for name in DOCS_SCHEMA.names},
+                              schema=DOCS_SCHEMA)
         sha_fp = write_parquet_atomic(fp_table, self.index_dir / fp_name)
         sha_docs = write_parquet_atomic(docs_table, self.index_dir / docs_name)
         if on_shard:

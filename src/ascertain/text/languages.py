@@ -57,10 +57,11 @@ LICENSE_FILE_RE = re.compile(r"^(?:LICEN[CS]E|COPYING|NOTICE|UNLICENSE)(?:[.-].*
 
 def language_of(path: str) -> str:
     """The language of a file by its name; 'prose' when nothing marks it as code."""
-    p = PurePosixPath(path)
-    if p.name in {"Makefile", "Dockerfile", "Rakefile", "Gemfile"}:
-        return "ruby" if p.name in {"Rakefile", "Gemfile"} else "shell"
-    return _EXTENSIONS.get(p.suffix.lower(), "prose")
+    name = path.rsplit("/", 1)[-1]
+    if name in {"Makefile", "Dockerfile", "Rakefile", "Gemfile"}:
+        return "ruby" if name in {"Rakefile", "Gemfile"} else "shell"
+    dot = name.rfind(".")
+    return _EXTENSIONS.get(name[dot:].lower(), "prose") if dot > 0 else "prose"
 
 
 def family_of(language: str) -> str:

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ascertain.fingerprint.vectorized import hash_tokens, token_bounds, token_hashes
+from ascertain.fingerprint.vectorized import hash_tokens, scan
 from ascertain.text.languages import FAMILY_RE, family_of
 from ascertain.text.normalize import TOKEN_RE, norm_tokens, normalize
 
@@ -64,9 +64,8 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
     """Tokens of a text; kinds=False leaves every token CODE (a matched copy needs no kinds)."""
     text = normalize(text)
     if text.isascii():  # vectorized: ASCII offsets are byte offsets, case folding is lower-casing
-        buf = np.frombuffer(text.encode("ascii"), np.uint8)
-        start, end = token_bounds(buf) if len(buf) else (np.empty(0, np.int64), np.empty(0, np.int64))
-        hashes = token_hashes(np.frombuffer(text.lower().encode("ascii"), np.uint8), start, end)
+        buf = np.frombuffer(text.lower().encode("ascii"), np.uint8)
+        start, end, hashes = scan(buf)
         newlines = np.flatnonzero(buf == 10)
     else:
         spans = np.array([m.span() for m in TOKEN_RE.finditer(text)], dtype=np.int64).reshape(-1, 2)

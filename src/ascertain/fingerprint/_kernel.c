@@ -1,0 +1,148 @@
+/* Token scanning and hashing in one pass over a byte buffer: the hot loop of corpus indexing.
+ *
+ * Same definition as the NumPy reference in vectorized.py (tests/test_fingerprint_paths.py checks they
+ * agree): a token is a maximal run of word bytes (ASCII letters, digits, '_', every byte >= 0x80) or a
+ * single other non-space byte; its hash is the polynomial sum(c[j] * B^(len-1-j)) mod 2^64, xor
+ * len * LEN_MIX, through the splitmix64 finalizer. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#define B 0x100000001B3ULL
+#define LEN_MIX 0x9E3779B97F4A7C15ULL
+
+enum { SPACE = 0, WORD = 1, PUNCT = 2 };
+static unsigned char CLS[256];
+
+static inline uint64_t mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 27;
+    x *= 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    return x;
+}
+
+/* tokens(buf, starts, ends, hashes) -> number of tokens written.
+ * starts and ends are writable int64 buffers, hashes a writable uint64 buffer, each of len(buf) items. */
+static PyObject *tokens(PyObject *self, PyObject *args) {
+    Py_buffer in, st, en, hs;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*", &in, &st, &en, &hs))
+        return NULL;
+    Py_ssize_t n = in.len, t = 0, i = 0;
+    if (st.len < n * 8 || en.len < n * 8 || hs.len < n * 8) {
+        PyBuffer_Release(&in); PyBuffer_Release(&st); PyBuffer_Release(&en); PyBuffer_Release(&hs);
+        PyErr_SetString(PyExc_ValueError, "output buffers must hold len(buf) 8-byte items");
+        return NULL;
+    }
+    const unsigned char *b = (const unsigned char *)in.buf;
+    int64_t *S = (int64_t *)st.buf, *E = (int64_t *)en.buf;
+    uint64_t *H = (uint64_t *)hs.buf;
+    Py_BEGIN_ALLOW_THREADS
+    while (i < n) {
+        unsigned char c = CLS[b[i]];
+        if (c == SPACE) { i++; continue; }
+        Py_ssize_t s = i;
+        uint64_t h = b[i++];
+        if (c == WORD)
+            while (i < n && CLS[b[i]] == WORD)
+                h = h * B + b[i++];
+        H[t] = mix64(h ^ ((uint64_t)(i - s) * LEN_MIX));
+        S[t] = s;
+        E[t] = i;
+        t++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&in); PyBuffer_Release(&st); PyBuffer_Release(&en); PyBuffer_Release(&hs);
+    return PyLong_FromSsize_t(t);
+}
+
+#define KB 0x100000001B3ULL
+#define POS_MASK ((1ULL << 28) - 1)
+
+/* winnow(token_hashes, doc_first_token, doc_tokens, k, w, out_hash, out_doc, out_pos) -> count.
+ * Per document: k-gram hashes (Horner over k token hashes, mix64), then the minimum of every window of w
+ * k-grams, keyed as in vectorized.winnow_ranges (top bits of the hash, then rightmost by batch-wide k-gram
+ * index), each pick written once; a document with fewer than w k-grams gives the minimum of all. */
+static PyObject *winnow(PyObject *self, PyObject *args) {
+    Py_buffer th, ds, dn, oh, od, op;
+    int k, w;
+    if (!PyArg_ParseTuple(args, "y*y*y*iiw*w*w*", &th, &ds, &dn, &k, &w, &oh, &od, &op))
+        return NULL;
+    Py_ssize_t ntok = th.len / 8, ndocs = ds.len / 8, out = 0;
+    const uint64_t *T = (const uint64_t *)th.buf;
+    const int64_t *D0 = (const int64_t *)ds.buf, *DN = (const int64_t *)dn.buf;
+    uint64_t *OH = (uint64_t *)oh.buf;
+    int64_t *OD = (int64_t *)od.buf;
+    uint32_t *OP = (uint32_t *)op.buf;
+    Py_ssize_t cap = oh.len / 8;
+    uint64_t *grams = PyMem_RawMalloc((ntok + 1) * sizeof(uint64_t));
+    uint64_t *keys = PyMem_RawMalloc((ntok + 1) * sizeof(uint64_t));
+    Py_ssize_t *dq = PyMem_RawMalloc((ntok + 1) * sizeof(Py_ssize_t));
+    int bad = !grams || !keys || !dq || k < 1 || w < 1 || dn.len != ds.len || od.len / 8 < cap
+              || op.len / 4 < cap || cap < ntok;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t d = 0; d < ndocs; d++) {
+            Py_ssize_t t0 = D0[d], n = DN[d] - k + 1;
+            if (n <= 0)
+                continue;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                uint64_t acc = T[t0 + i];
+                for (int j = 1; j < k; j++)
+                    acc = acc * KB + T[t0 + i + j];
+                grams[i] = mix64(acc);
+                keys[i] = (grams[i] & ~POS_MASK) | (POS_MASK - (((uint64_t)(t0 + i)) & POS_MASK));
+            }
+            if (n < w) {
+                Py_ssize_t best = 0;
+                for (Py_ssize_t i = 1; i < n; i++)
+                    if (keys[i] < keys[best])
+                        best = i;
+                OH[out] = grams[best]; OD[out] = d; OP[out] = (uint32_t)best; out++;
+                continue;
+            }
+            Py_ssize_t head = 0, tail = 0, last = -1;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                while (tail > head && keys[dq[tail - 1]] >= keys[i])
+                    tail--;
+                dq[tail++] = i;
+                if (dq[head] <= i - w)
+                    head++;
+                if (i >= w - 1 && dq[head] != last) {
+                    last = dq[head];
+                    OH[out] = grams[last]; OD[out] = d; OP[out] = (uint32_t)last; out++;
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_RawFree(grams); PyMem_RawFree(keys); PyMem_RawFree(dq);
+    PyBuffer_Release(&th); PyBuffer_Release(&ds); PyBuffer_Release(&dn);
+    PyBuffer_Release(&oh); PyBuffer_Release(&od); PyBuffer_Release(&op);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "winnow: bad arguments or out of memory");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(out);
+}
+
+static PyMethodDef methods[] = {
+    {"tokens", tokens, METH_VARARGS, "Scan and hash the tokens of a byte buffer."},
+    {"winnow", winnow, METH_VARARGS, "k-gram hashes and winnowing per document range."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernel", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__kernel(void) {
+    for (int c = 0; c < 256; c++)
+        CLS[c] = PUNCT;
+    const char *space = "\t\n\v\f\r\x1c\x1d\x1e\x1f ";
+    for (const char *p = space; *p; p++)
+        CLS[(unsigned char)*p] = SPACE;
+    for (int c = 0; c < 256; c++)
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c >= 0x80)
+            CLS[c] = WORD;
+    return PyModule_Create(&module);
+}
