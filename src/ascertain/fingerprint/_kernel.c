@@ -87,10 +87,16 @@ static PyObject *winnow(PyObject *self, PyObject *args) {
             Py_ssize_t t0 = D0[d], n = DN[d] - k + 1;
             if (n <= 0)
                 continue;
+            /* rolling polynomial: acc(i+1) = (acc(i) - T[i] * KB^(k-1)) * KB + T[i+k], all mod 2^64 */
+            uint64_t top = 1, acc = 0;
+            for (int j = 0; j < k; j++) {
+                acc = acc * KB + T[t0 + j];
+                if (j)
+                    top *= KB;
+            }
             for (Py_ssize_t i = 0; i < n; i++) {
-                uint64_t acc = T[t0 + i];
-                for (int j = 1; j < k; j++)
-                    acc = acc * KB + T[t0 + i + j];
+                if (i)
+                    acc = (acc - T[t0 + i - 1] * top) * KB + T[t0 + i + k - 1];
                 grams[i] = mix64(acc);
                 keys[i] = (grams[i] & ~POS_MASK) | (POS_MASK - (((uint64_t)(t0 + i)) & POS_MASK));
             }

@@ -91,9 +91,8 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
     offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
     buf = np.frombuffer(b" ".join(parts) + b" ", np.uint8)
     starts, _, th = scan(buf)
-    tok_doc = np.searchsorted(offsets, starts, side="right") - 1
-    ntok = np.bincount(tok_doc, minlength=len(texts)).astype(np.int64)
-    t0 = np.concatenate(([0], np.cumsum(ntok)[:-1])).astype(np.int64)
+    bounds = np.searchsorted(starts, offsets)  # first token of each document (and the end)
+    t0, ntok = bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64)
     if _kernel is not None:
         cap = len(th)
         fp, doc, pos = np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.uint32)

@@ -46,8 +46,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> str:
     tmp = path.with_name(path.name + ".tmp")
-    # No dictionary encoding for unique strings (texts, locators, digests): it only costs time.
-    pq.write_table(table, tmp, compression="zstd", write_statistics=True,
+    # Statistics on integer columns only, dictionary encoding for the language only: on unique strings
+    # (texts, locators, digests) both just cost time.
+    ints = [f.name for f in table.schema if pa.types.is_integer(f.type)]
+    # Texts are LZ4 (twice as fast to write as zstd, ~45 % larger); everything else zstd.
+    codecs = {name: "lz4" if name == "text" else "zstd" for name in table.column_names}
+    pq.write_table(table, tmp, compression=codecs, write_statistics=ints,
                    use_dictionary=[c for c in ("language",) if c in table.column_names])
     os.replace(tmp, path)
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
+
+import orjson
 
 from ascertain.errors import AscertainError
 from ascertain.readers.base import Document, ReadOptions, Skip
@@ -58,8 +59,8 @@ def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tu
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as e:
+                    obj = orjson.loads(line)
+                except orjson.JSONDecodeError as e:
                     yield Skip(input_name, loc, f"malformed JSON ({e.msg} at column {e.colno})",
                                "repair or remove that line; the other lines were read")
                     continue
