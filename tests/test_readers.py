@@ -143,3 +143,19 @@ def test_git_repository_at_a_revision(tmp_path):
 def test_missing_path_is_an_error(tmp_path):
     with pytest.raises(AscertainError, match="no such file"):
         read(tmp_path / "nope")
+
+
+def test_tar_zst_and_tar_bomb(tmp_path):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tf:
+        for i in range(3):
+            data = b"x = 1\n" * (300_000 + i)
+            info = tarfile.TarInfo(f"f{i}.py")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    p = tmp_path / "a.tar.zst"
+    p.write_bytes(zstandard.ZstdCompressor().compress(raw.getvalue()))
+    docs, skips = read(p)
+    assert [d.locator.split("!")[1] for d in docs] == ["f0.py", "f1.py", "f2.py"] and not skips
+    docs, skips = read(p, min_bomb_bytes=2_500_000, max_archive_ratio=10)
+    assert len(docs) == 1 and "decompression bomb refused" in skips[-1].reason

@@ -11,7 +11,8 @@ from __future__ import annotations
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ascertain.readers.base import Document, ReadOptions, Skip
@@ -66,79 +67,79 @@ def _refusal(input_name: str, loc: str, name: str, linked: bool) -> Skip:
                 "the archive is unsafe; obtain a clean copy from its source")
 
 
-def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    budget = _Budget(path, opts)
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
-        for i, info in enumerate(infos):
-            loc = f"{path}!{info.filename}"
-            if i >= opts.max_archive_members:
-                yield Skip(input_name, str(path), f"more than {opts.max_archive_members:,} members",
-                           "split the archive or extract it and pass the folder")
-                return
-            if info.is_dir():
-                continue
-            is_link = stat.S_ISLNK(info.external_attr >> 16)
-            if is_link or unsafe_name(info.filename):
-                yield _refusal(input_name, loc, info.filename, is_link)
-                continue
+@dataclass
+class _Member:
+    name: str
+    kind: str  # file | dir | link | special
+    size: int | None  # declared size (tar headers); None where unknown until read
+    read: Callable[[int], bytes]  # at most n bytes of the content
+
+
+def _zip_members(zf: zipfile.ZipFile) -> Iterator[_Member]:
+    for info in zf.infolist():
+        kind = "dir" if info.is_dir() else "link" if stat.S_ISLNK(info.external_attr >> 16) else "file"
+
+        def read(n: int, info: zipfile.ZipInfo = info) -> bytes:
             with zf.open(info) as fh:
-                data = fh.read(opts.max_doc_bytes + 1)
-            if not budget.take(len(data)):
-                yield _bomb(input_name, path, budget)
-                return
-            if len(data) > opts.max_doc_bytes:
-                yield Skip(input_name, loc, f"member exceeds the {opts.max_doc_bytes:,}-byte limit",
-                           "raise --max-doc-bytes if it is genuine text")
-                continue
-            yield from document_from_bytes(data, input_name, loc, opts.language or language_of(info.filename))
+                return fh.read(n)
+
+        yield _Member(info.filename, kind, None, read)
+
+
+def _tar_members(tf: tarfile.TarFile) -> Iterator[_Member]:
+    for m in tf:
+        kind = ("dir" if m.isdir() else "link" if m.issym() or m.islnk() else "file" if m.isfile()
+                else "special")
+
+        def read(n: int, m: tarfile.TarInfo = m) -> bytes:
+            fh = tf.extractfile(m)
+            return fh.read(n) if fh else b""
+
+        yield _Member(m.name, kind, m.size, read)
+
+
+def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
+    with zipfile.ZipFile(path) as zf:
+        yield from _read_members(_zip_members(zf), path, opts, input_name)
 
 
 def _read_tar(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    budget = _Budget(path, opts)
-    mode = "r|*"
     if path.name.lower().endswith(".tar.zst"):
-        yield from _read_tar_zst(path, opts, input_name, budget)
+        import zstandard
+
+        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
+                tarfile.open(fileobj=stream, mode="r|") as tf:
+            yield from _read_members(_tar_members(tf), path, opts, input_name)
         return
-    with tarfile.open(path, mode) as tf:
-        yield from _tar_members(tf, path, opts, input_name, budget)
+    with tarfile.open(path, "r|*") as tf:
+        yield from _read_members(_tar_members(tf), path, opts, input_name)
 
 
-def _read_tar_zst(path: Path, opts: ReadOptions, input_name: str, budget: _Budget
+def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, input_name: str
                   ) -> Iterator[Document | Skip]:
-    import zstandard
-
-    with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-            tarfile.open(fileobj=stream, mode="r|") as tf:
-        yield from _tar_members(tf, path, opts, input_name, budget)
-
-
-def _tar_members(tf: tarfile.TarFile, path: Path, opts: ReadOptions, input_name: str, budget: _Budget
-                 ) -> Iterator[Document | Skip]:
-    for i, member in enumerate(tf):
-        loc = f"{path}!{member.name}"
+    budget = _Budget(path, opts)
+    limit = opts.max_doc_bytes
+    for i, m in enumerate(members):
+        loc = f"{path}!{m.name}"
         if i >= opts.max_archive_members:
             yield Skip(input_name, str(path), f"more than {opts.max_archive_members:,} members",
                        "split the archive or extract it and pass the folder")
             return
-        if member.isdir():
+        if m.kind == "dir":
             continue
-        if member.issym() or member.islnk() or unsafe_name(member.name):
-            yield _refusal(input_name, loc, member.name, member.issym() or member.islnk())
+        if m.kind == "link" or unsafe_name(m.name):
+            yield _refusal(input_name, loc, m.name, m.kind == "link")
             continue
-        if not member.isfile():
+        if m.kind == "special":
             yield Skip(input_name, loc, "special file (device, fifo) refused", "nothing to do")
             continue
-        if member.size > opts.max_doc_bytes:
-            yield Skip(input_name, loc, f"member of {member.size:,} bytes exceeds the "
-                       f"{opts.max_doc_bytes:,}-byte limit", "raise --max-doc-bytes if it is genuine text")
-            if not budget.take(member.size):
-                yield _bomb(input_name, path, budget)
-                return
-            continue
-        fh = tf.extractfile(member)
-        data = fh.read(opts.max_doc_bytes + 1) if fh else b""
-        if not budget.take(len(data)):
+        too_big = m.size is not None and m.size > limit
+        data = b"" if too_big else m.read(limit + 1)
+        if not budget.take(m.size if too_big else len(data)):
             yield _bomb(input_name, path, budget)
             return
-        yield from document_from_bytes(data, input_name, loc, opts.language or language_of(member.name))
+        if too_big or len(data) > limit:
+            yield Skip(input_name, loc, f"member exceeds the {limit:,}-byte limit",
+                       "raise --max-doc-bytes if it is genuine text")
+            continue
+        yield from document_from_bytes(data, input_name, loc, opts.language or language_of(m.name))
