@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from ascertain.text.normalize import TOKEN_RE, norm_tokens, normalize
 __all__ = ["COMMENT", "CODE", "STRING", "TokenStream", "norm_tokens", "normalize", "tokenize"]
 
 CODE, COMMENT, STRING = 0, 1, 2
+_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 KIND_NAMES = ("code", "comment", "string")
 
 
@@ -46,10 +46,6 @@ class TokenStream:
     def raw_token(self, i: int) -> str:
         return self.text[self.start[i]:self.end[i]]
 
-    @cached_property
-    def hash_list(self) -> list[int]:
-        return self.hashes.tolist()
-
     @property
     def raw(self) -> list[str]:
         t, s, e = self.text, self.start.tolist(), self.end.tolist()
@@ -68,10 +64,12 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
         start, end, hashes = scan(buf)
         newlines = np.flatnonzero(buf == 10)
     else:
-        spans = np.array([m.span() for m in TOKEN_RE.finditer(text)], dtype=np.int64).reshape(-1, 2)
-        start, end = spans[:, 0].copy(), spans[:, 1].copy()
-        pairs = zip(start.tolist(), end.tolist(), strict=True)
-        hashes = hash_tokens([text[a:b].casefold() for a, b in pairs])
+        # split keeps the tokens at odd indexes and the gaps between them at even ones; their lengths give
+        # every offset without a Match object per token
+        parts = _SPLIT_RE.split(text)
+        edges = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)))
+        start, end = edges[0:-1:2], edges[1::2]
+        hashes = hash_tokens(list(map(str.casefold, parts[1::2])))
         newlines = np.array([m.start() for m in re.finditer("\n", text)], dtype=np.int64)
     start, end = start.astype(np.int64), end.astype(np.int64)
     line = (np.searchsorted(newlines, start, side="right") + 1).astype(np.int32)
