@@ -56,3 +56,26 @@ def test_winnow_short_inputs():
 
 
 STABLE = [5092273945164559281, 17842671349992774757, 7498130773280682385, 15365592192224852967]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 3), max_size=80), st.lists(st.integers(0, 3), max_size=80),
+       st.integers(1, 5), st.data())
+def test_c_seed_extension_equals_reference(work, copy, k, data):
+    """The C loop that turns seeds into runs gives exactly the Python reference's runs."""
+    from ascertain.match import spans as sp
+
+    if not work or not copy:
+        return
+    n = data.draw(st.integers(0, 40))
+    wpos = np.array(data.draw(st.lists(st.integers(0, len(work) - 1), min_size=n, max_size=n)), np.int64)
+    dpos = np.array(data.draw(st.lists(st.integers(0, len(copy) - 1), min_size=n, max_size=n)), np.int64)
+    df = np.array(data.draw(st.lists(st.integers(1, 9), min_size=n, max_size=n)), np.int64)
+    w, c = np.array(work, np.uint64), np.array(copy, np.uint64)
+    fast = sp.extend_seeds(w, c, wpos, dpos, k, df)
+    kernel, sp._kernel = sp._kernel, None
+    try:
+        ref = sp.extend_seeds(w, c, wpos, dpos, k, df)
+    finally:
+        sp._kernel = kernel
+    assert kernel is not None and fast == ref

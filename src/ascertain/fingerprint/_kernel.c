@@ -133,7 +133,68 @@ static PyObject *winnow(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(out);
 }
 
+/* extend(work, copy, wpos, diag, rarity, k, out_w0, out_w1, out_d0, out_d1, out_r) -> count.
+ * Seeds sorted by (diag, wpos); work/copy are uint64 token hashes, the rest int64. A seed inside the run
+ * just found on its diagonal only lowers that run's rarity; any other seed whose k tokens are equal on both
+ * sides is extended left and right to a maximal run of equal tokens. Same as spans._extend_reference. */
+static PyObject *extend(PyObject *self, PyObject *args) {
+    Py_buffer wb, cb, pb, db, rb, o0, o1, o2, o3, o4;
+    int k;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*iw*w*w*w*w*", &wb, &cb, &pb, &db, &rb, &k, &o0, &o1, &o2, &o3,
+                          &o4))
+        return NULL;
+    const uint64_t *W = wb.buf, *C = cb.buf;
+    const int64_t *P = pb.buf, *D = db.buf, *R = rb.buf;
+    int64_t *W0 = o0.buf, *W1 = o1.buf, *D0 = o2.buf, *D1 = o3.buf, *OR = o4.buf;
+    Py_ssize_t nw = wb.len / 8, nc = cb.len / 8, n = pb.len / 8, out = 0;
+    int bad = db.len != pb.len || rb.len != pb.len || k < 1;
+    Py_buffer *outs[5] = {&o0, &o1, &o2, &o3, &o4};
+    for (int q = 0; q < 5; q++)
+        bad |= outs[q]->len < pb.len;
+    if (!bad) {
+        Py_BEGIN_ALLOW_THREADS
+        int have = 0;
+        int64_t cw0 = 0, cw1 = 0, cd0 = 0, cd1 = 0, cr = 0, cdiag = 0;
+        for (Py_ssize_t s = 0; s < n; s++) {
+            int64_t i = P[s], dg = D[s], r = R[s], j = i + dg;
+            if (have && cdiag == dg && i < cw1) {
+                if (r < cr)
+                    cr = r;
+                continue;
+            }
+            if (i < 0 || j < 0 || i + k > nw || j + k > nc)
+                continue;
+            int same = 1;
+            for (int t = 0; t < k && same; t++)
+                same = W[i + t] == C[j + t];
+            if (!same)
+                continue;
+            int64_t a = i, b = j, e = i + k, f = j + k;
+            while (a > 0 && b > 0 && W[a - 1] == C[b - 1]) { a--; b--; }
+            while (e < nw && f < nc && W[e] == C[f]) { e++; f++; }
+            if (have) {
+                W0[out] = cw0; W1[out] = cw1; D0[out] = cd0; D1[out] = cd1; OR[out] = cr; out++;
+            }
+            have = 1; cw0 = a; cw1 = e; cd0 = b; cd1 = f; cr = r; cdiag = dg;
+        }
+        if (have) {
+            W0[out] = cw0; W1[out] = cw1; D0[out] = cd0; D1[out] = cd1; OR[out] = cr; out++;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&wb); PyBuffer_Release(&cb); PyBuffer_Release(&pb); PyBuffer_Release(&db);
+    PyBuffer_Release(&rb);
+    for (int q = 0; q < 5; q++)
+        PyBuffer_Release(outs[q]);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "extend: bad arguments");
+        return NULL;
+    }
+    return PyLong_FromSsize_t(out);
+}
+
 static PyMethodDef methods[] = {
+    {"extend", extend, METH_VARARGS, "Verify and extend fingerprint seeds into maximal runs."},
     {"tokens", tokens, METH_VARARGS, "Scan and hash the tokens of a byte buffer."},
     {"winnow", winnow, METH_VARARGS, "k-gram hashes and winnowing per document range."},
     {NULL, NULL, 0, NULL},

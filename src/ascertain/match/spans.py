@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ascertain.fingerprint.vectorized import _kernel
+
 
 @dataclass
 class Span:
@@ -23,57 +25,51 @@ class Span:
 
 def extend_seeds(work: np.ndarray, copy: np.ndarray, wpos: np.ndarray, dpos: np.ndarray, k: int,
                  df: np.ndarray | None = None) -> list[Span]:
-    """Maximal runs of equal tokens (compared by their 64-bit hashes) through the seeds.
+    """Maximal runs of equal tokens (compared by their 64-bit token hashes) through the seeds.
 
-    Seeds are sorted diagonal by diagonal in work order. A seed is checked token by token (a k-gram hash
-    collision drops it) and extended left and right; every later seed of its diagonal inside the run is
-    then skipped in one step, lowering the run's rarity. Each run is extended once."""
+    Seeds are taken diagonal by diagonal in work order. A seed inside the run just found on its diagonal
+    only lowers that run's rarity; any other seed is checked token by token (a k-gram hash collision drops
+    it) and extended left and right. Each run is extended once. The loop runs in the C kernel;
+    `_extend_reference` is the same in Python (tests check they agree)."""
     if not len(wpos):
         return []
     diag = dpos.astype(np.int64) - wpos.astype(np.int64)
     order = np.lexsort((wpos, diag))
-    w_arr, d_arr = wpos[order].astype(np.int64), diag[order]
-    w_s, d_s = w_arr.tolist(), d_arr.tolist()
-    r_s = df[order].tolist() if df is not None else [0] * len(order)
-    bounds = np.flatnonzero(np.diff(d_arr)) + 1
-    diag_end = np.repeat(np.append(bounds, len(order)), np.diff(np.concatenate(([0], bounds, [len(order)]))))
-    diag_end = diag_end.tolist()
+    w_s = np.ascontiguousarray(wpos[order], dtype=np.int64)
+    d_s = np.ascontiguousarray(diag[order])
+    r_s = (np.ascontiguousarray(df[order], dtype=np.int64) if df is not None
+           else np.zeros(len(order), np.int64))
+    work = np.ascontiguousarray(work, dtype=np.uint64)
+    copy = np.ascontiguousarray(copy, dtype=np.uint64)
+    if _kernel is None:
+        return _extend_reference(work.tolist(), copy.tolist(), w_s.tolist(), d_s.tolist(), r_s.tolist(), k)
+    out = [np.empty(len(order), np.int64) for _ in range(5)]
+    m = _kernel.extend(work, copy, w_s, d_s, r_s, k, *out)
+    return [Span(*row) for row in zip(*(o[:m].tolist() for o in out), strict=True)]
+
+
+def _extend_reference(work: list[int], copy: list[int], w_s: list[int], d_s: list[int], r_s: list[int],
+                      k: int) -> list[Span]:
     spans: list[Span] = []
     cur: Span | None = None
-    idx, n = 0, len(order)
-    while idx < n:
-        i, dg = w_s[idx], d_s[idx]
+    nw, nc = len(work), len(copy)
+    for i, dg, r in zip(w_s, d_s, r_s, strict=True):
         if cur is not None and cur.d0 - cur.w0 == dg and i < cur.w1:
-            stop = idx + int(np.searchsorted(w_arr[idx:diag_end[idx]], cur.w1))
-            cur.rarity_docs = min(cur.rarity_docs, min(r_s[idx:stop]))
-            idx = stop
+            cur.rarity_docs = min(cur.rarity_docs, r)
             continue
         j = i + dg
-        if not np.array_equal(work[i:i + k], copy[j:j + k]):
-            idx += 1  # a k-gram hash collision
+        if i < 0 or j < 0 or i + k > nw or j + k > nc or work[i:i + k] != copy[j:j + k]:
             continue
-        a, b = i, j
+        a, b, e, f = i, j, i + k, j + k
         while a > 0 and b > 0 and work[a - 1] == copy[b - 1]:
             a -= 1
             b -= 1
-        run = k + _equal_prefix(work, copy, i + k, j + k)
-        cur = Span(a, i + run, b, j + run, r_s[idx])
+        while e < nw and f < nc and work[e] == copy[f]:
+            e += 1
+            f += 1
+        cur = Span(a, e, b, f, r)
         spans.append(cur)
     return spans
-
-
-def _equal_prefix(a: np.ndarray, b: np.ndarray, i: int, j: int) -> int:
-    """How many tokens a[i:] and b[j:] share from the start (compared in growing blocks)."""
-    n = min(len(a) - i, len(b) - j)
-    done, step = 0, 32
-    while done < n:
-        m = min(step, n - done)
-        diff = np.flatnonzero(a[i + done:i + done + m] != b[j + done:j + done + m])
-        if len(diff):
-            return done + int(diff[0])
-        done += m
-        step *= 4
-    return max(n, 0)
 
 
 def chain_hits(wpos: np.ndarray, dpos: np.ndarray, k: int, max_gap: int, df: np.ndarray | None = None
