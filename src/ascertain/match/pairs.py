@@ -51,7 +51,8 @@ def hits(wh: np.ndarray, wp: np.ndarray, ch: np.ndarray, cp: np.ndarray
 
 def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresholds) -> dict:
     wpos, dpos = hits(work.hashes, work.positions, copy.hashes, copy.positions)
-    spans = extend_seeds(work.tokens.hashes, copy.tokens.hashes, wpos, dpos, params.k)
+    spans = extend_seeds(work.tokens.hashes, copy.tokens.hashes, wpos, dpos, params.k,
+                         min_tokens=th.min_span_tokens)
     spans = select_spans(spans, th.min_span_tokens)
     return measure(work.tokens, work.mask, spans, th, copy.tokens, len(copy.tokens),
                    work.sha256 == copy.sha256)

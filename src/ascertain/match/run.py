@@ -194,7 +194,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             w = prepared[int(fid)]
             wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
             if copy_ts is not None:
-                spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df)
+                spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df,
+                                     th.min_span_tokens)
             else:
                 spans = chain_hits(wpos, dpos, params.k, params.w, df)
             spans = select_spans(spans, th.min_span_tokens)

@@ -24,13 +24,13 @@ class Span:
 
 
 def extend_seeds(work: np.ndarray, copy: np.ndarray, wpos: np.ndarray, dpos: np.ndarray, k: int,
-                 df: np.ndarray | None = None) -> list[Span]:
+                 df: np.ndarray | None = None, min_tokens: int = 0) -> list[Span]:
     """Maximal runs of equal tokens (compared by their 64-bit token hashes) through the seeds.
 
     Seeds are taken diagonal by diagonal in work order. A seed inside the run just found on its diagonal
     only lowers that run's rarity; any other seed is checked token by token (a k-gram hash collision drops
-    it) and extended left and right. Each run is extended once. The loop runs in the C kernel;
-    `_extend_reference` is the same in Python (tests check they agree)."""
+    it) and extended left and right. Each run is extended once; runs shorter than min_tokens are dropped.
+    The loop runs in the C kernel; `_extend_reference` is the same in Python (tests check they agree)."""
     if not len(wpos):
         return []
     diag = dpos.astype(np.int64) - wpos.astype(np.int64)
@@ -42,10 +42,12 @@ def extend_seeds(work: np.ndarray, copy: np.ndarray, wpos: np.ndarray, dpos: np.
     work = np.ascontiguousarray(work, dtype=np.uint64)
     copy = np.ascontiguousarray(copy, dtype=np.uint64)
     if _kernel is None:
-        return _extend_reference(work.tolist(), copy.tolist(), w_s.tolist(), d_s.tolist(), r_s.tolist(), k)
+        spans = _extend_reference(work.tolist(), copy.tolist(), w_s.tolist(), d_s.tolist(), r_s.tolist(), k)
+        return [s for s in spans if s.length >= min_tokens]
     out = [np.empty(len(order), np.int64) for _ in range(5)]
     m = _kernel.extend(work, copy, w_s, d_s, r_s, k, *out)
-    return [Span(*row) for row in zip(*(o[:m].tolist() for o in out), strict=True)]
+    keep = (out[1][:m] - out[0][:m]) >= min_tokens
+    return [Span(*row) for row in zip(*(o[:m][keep].tolist() for o in out), strict=True)]
 
 
 def _extend_reference(work: list[int], copy: list[int], w_s: list[int], d_s: list[int], r_s: list[int],
