@@ -84,7 +84,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         raise AscertainError(", ".join(incomplete), "indexing did not finish",
                              "run the same `ascertain corpus add` / `outputs add` again to resume it")
     con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
-                                 "temp_directory": str(case.root / "index" / ".duckdb-tmp")})
+                                 "temp_directory": str(case.root / ".duckdb-tmp")})
     rows: list[dict] = []
     source_manifests = {}
     weak = 0
