@@ -159,3 +159,11 @@ def test_tar_zst_and_tar_bomb(tmp_path):
     assert [d.locator.split("!")[1] for d in docs] == ["f0.py", "f1.py", "f2.py"] and not skips
     docs, skips = read(p, min_bomb_bytes=2_500_000, max_archive_ratio=10)
     assert len(docs) == 1 and "decompression bomb refused" in skips[-1].reason
+
+
+def test_jsonl_line_that_is_not_utf8(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(b'{"text": "ok"}\n{"text": "bad \xff byte"}\n')
+    docs, skips = read(p)
+    assert [d.text for d in docs] == ["ok"]
+    assert skips[0].locator.endswith(":2") and "UTF-8" in skips[0].reason

@@ -67,6 +67,12 @@ def progress_bar(description: str, total: int | None = None) -> Progress:
                     TimeElapsedColumn(), console=err, transient=False, disable=not err.is_terminal)
 
 
+def short(locator: str) -> str:
+    """The last two path components of a locator (tables only; JSON keeps the full locator)."""
+    parts = locator.split("/")
+    return locator if len(parts) <= 2 else "…/" + "/".join(parts[-2:])
+
+
 def print_skips(report_skips: list[dict]) -> None:
     for s in report_skips[:20]:
         err.print(f"[yellow]skipped[/] {s['locator']}: {s['reason']}. Fix: {s['fix']}", highlight=False,
@@ -262,7 +268,8 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
             emit_json(rows)
         else:
             for r in rows:
-                out.print(f"[{r['stage']}] {r['locator']}: {r['reason']}. Fix: {r['fix']}", highlight=False)
+                out.print(f"[{r['stage']}] {r['locator']}: {r['reason']}. Fix: {r['fix']}", highlight=False,
+                          soft_wrap=True)
         return
     data = work_evidence(c, work) if work else case_summary(c)
     if as_json:
@@ -273,7 +280,8 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
         t = Table("copied", "source", "document", "work file", "coverage", "own", "longest run",
                   "fragments", "identical")
         for e in data["evidence"]:
-            t.add_row("yes" if e["copied"] else "no", e["source"], e["document"], e["work_file"],
+            t.add_row("yes" if e["copied"] else "no", e["source"], short(e["document"]),
+                      short(e["work_file"]),
                       f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
                       str(e["fragments"]), str(e["identical"]))
         out.print(t)

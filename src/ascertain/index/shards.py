@@ -129,14 +129,16 @@ class IndexWriter:
             else:
                 pending.append(item)
                 pending_bytes += len(item.text)
-            if on_progress:
-                on_progress(1, item.meta.get("bytes", len(item.text)) if isinstance(item, Document) else 0)
             if pending_bytes >= self.batch_bytes or len(buf.rows) + len(pending) >= self.shard_docs:
+                if on_progress:  # once a batch: a progress update per document costs real time
+                    on_progress(len(pending), pending_bytes)
                 self._add(buf, pending)
                 pending, pending_bytes = [], 0
                 if buf.bytes >= self.shard_bytes or len(buf.rows) >= self.shard_docs:
                     self._flush(manifest, buf, on_shard)
                     buf = ShardBuffer(first_doc=buf.first_doc + len(buf.rows))
+        if on_progress:
+            on_progress(len(pending), pending_bytes)
         self._add(buf, pending)
         if buf.items or not manifest["shards"]:
             self._flush(manifest, buf, on_shard)

@@ -26,23 +26,24 @@ def is_parquet(path: Path) -> bool:
     return path.name.lower().endswith(".parquet")
 
 
-def open_text(path: Path) -> io.TextIOBase:
+def open_lines(path: Path) -> io.BufferedIOBase:
+    """A binary stream of the (decompressed) file: lines are parsed as UTF-8 JSON by orjson directly."""
     name = path.name.lower()
     if name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace", newline="\n")
+        return gzip.open(path, "rb")
     if name.endswith(".zst"):
         import zstandard
 
         raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
-        return io.TextIOWrapper(io.BufferedReader(raw), encoding="utf-8", errors="replace", newline="\n")
-    return open(path, encoding="utf-8", errors="replace", newline="\n")
+        return io.BufferedReader(raw)
+    return open(path, "rb")
 
 
 def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tuple[int, dict] | Skip]:
     """(line number, object) for every well-formed line; a Skip for every other line."""
     limit = opts.max_doc_bytes
     try:
-        with open_text(path) as fh:
+        with open_lines(path) as fh:
             lineno = 0
             while True:
                 line = fh.readline(limit + 1)
@@ -50,10 +51,10 @@ def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tu
                     break
                 lineno += 1
                 loc = f"{path}:{lineno}"
-                if len(line) > limit and not line.endswith("\n"):
-                    while line and not line.endswith("\n"):  # drain the rest of the oversized line
+                if len(line) > limit and not line.endswith(b"\n"):
+                    while line and not line.endswith(b"\n"):  # drain the rest of the oversized line
                         line = fh.readline(limit + 1)
-                    yield Skip(input_name, loc, f"line longer than {limit:,} characters",
+                    yield Skip(input_name, loc, f"line longer than {limit:,} bytes",
                                "split the record, or raise --max-doc-bytes")
                     continue
                 if not line.strip():
@@ -61,7 +62,8 @@ def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tu
                 try:
                     obj = orjson.loads(line)
                 except orjson.JSONDecodeError as e:
-                    yield Skip(input_name, loc, f"malformed JSON ({e.msg} at column {e.colno})",
+                    yield Skip(input_name, loc, f"malformed JSON ({e.msg} at column {e.colno})"
+                               if "utf-8" not in e.msg.lower() else f"not UTF-8 ({e.msg})",
                                "repair or remove that line; the other lines were read")
                     continue
                 if not isinstance(obj, dict):
