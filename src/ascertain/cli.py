@@ -123,7 +123,11 @@ def works_import(case: CaseArg, manifest: Annotated[str, typer.Argument(help="CS
     """Add works listed in a CSV manifest (claimant, title, path, optional identifier columns)."""
     from ascertain.works import import_manifest
 
-    _works_report(import_manifest(open_case(case), manifest).as_dict(), as_json)
+    c = open_case(case)
+    with progress_bar("works") as bar:
+        task = bar.add_task("importing works", total=None, unit="rows", mb="")
+        report = import_manifest(c, manifest, lambda: bar.advance(task))
+    _works_report(report.as_dict(), as_json)
 
 
 def _works_report(rep: dict, as_json: bool) -> None:

@@ -61,7 +61,9 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                 name=name, kind=kind, inputs=inputs, params=params.as_dict(), keyed=params.keyed,
                 status="indexing", index_dir=str(index_dir.relative_to(case.root)), added_at=now()))
         source_id = c.execute(select(schema.sources.c.id).where(schema.sources.c.name == name)).scalar_one()
-    writer = IndexWriter(index_dir, params, inputs, store_text=store_text and key is None, key=key,
+    reading = {"text_field": opts.text_field, "language": opts.language, "rev": opts.rev,
+               "max_doc_bytes": opts.max_doc_bytes}
+    writer = IndexWriter(index_dir, params, inputs, reading, store_text=store_text and key is None, key=key,
                          shard_bytes=shard_bytes)
 
     def on_shard(first_doc: int, docs: list[tuple[int, Document]], skips: list[Skip]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
     return report
 
 
-def import_manifest(case: Case, manifest: str) -> WorksReport:
+def import_manifest(case: Case, manifest: str, on_row: Callable[[], None] | None = None) -> WorksReport:
     """Rows: claimant, title, path[, any identifier columns such as isbn, registration_number]."""
     report = WorksReport()
     base = Path(manifest).parent
@@ -90,6 +91,8 @@ def import_manifest(case: Case, manifest: str) -> WorksReport:
                                  f"(header: {', '.join(reader.fieldnames or [])})",
                                  "the first row must name at least claimant,title,path")
         for rowno, row in enumerate(reader, 2):
+            if on_row:
+                on_row()
             loc = f"{manifest}:{rowno}"
             if None in row or any(not (row.get(c) or "").strip() for c in REQUIRED_COLUMNS):
                 report.skipped.append(Skip(manifest, loc, "row has extra cells or an empty claimant, "

@@ -88,6 +88,7 @@ class IndexWriter:
     index_dir: Path
     params: Params
     inputs: list[dict]
+    reading: dict = field(default_factory=dict)  # reader options (text field, language, revision, limits)
     store_text: bool = True
     key: bytes | None = None
     shard_bytes: int = 64 * 1024 * 1024
@@ -96,7 +97,7 @@ class IndexWriter:
 
     def manifest_header(self) -> dict:
         return {"format": FORMAT, "params": self.params.as_dict(), "inputs": self.inputs,
-                "store_text": self.store_text}
+                "reading": self.reading, "store_text": self.store_text}
 
     def open(self) -> dict:
         """The manifest to continue from: a new one, or the interrupted run's after checking it matches."""
