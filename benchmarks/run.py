@@ -117,6 +117,19 @@ def bench_infinigram(corpus: Path, works: Path, n_in: int, documents: int) -> di
             "found_out": sum(1 for n in found if n.startswith("out-")), "n_in": n_in}
 
 
+def bench_compare(works: Path) -> dict:
+    """`ascertain compare --batch` over every pair of consecutive works (real files of 0.2-1000 KB)."""
+    files = sorted(works.iterdir())
+    pairs = WORK / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"original": str(a), "copy": str(b)}) + "\n"
+                             for a, b in zip(files, files[1:] + files[:1], strict=True))
+                     + "".join(json.dumps({"original": str(a), "copy": str(a)}) + "\n" for a in files))
+    out, secs, peak = measure([sys.executable, "-m", "ascertain.cli", "compare", "--batch", str(pairs)])
+    rows = [json.loads(line) for line in out.splitlines()]
+    return {"pairs": len(rows), "seconds": secs, "peak_mb": peak,
+            "errors": sum("error" in r for r in rows)}
+
+
 def table(results: dict[str, dict], mb: float, n_works: int) -> str:
     head = ("| tool | index s | MB/s | docs/s | process wall s | peak MB | index MB | match 1,000 works s | "
             "ms per work | in-corpus works found | held-out works matched |\n"
@@ -157,6 +170,11 @@ def main() -> None:
     if "infinigram" not in args.skip:
         results["infini-gram"] = bench_infinigram(corpus, works, n_in, info["documents"])
     text = table(results, mb, args.works)
+    cmp = bench_compare(works)
+    text += (f"\n`ascertain compare --batch`: {cmp['pairs']:,} pairs (each work against the next, and "
+             f"against itself) in {cmp['seconds']:.1f} s, process start-up included: "
+             f"{cmp['pairs'] / cmp['seconds']:,.0f} pairs/s, peak {cmp['peak_mb']:.0f} MB, "
+             f"{cmp['errors']} errors.\n")
     print("\n" + text)
     if "rensa" in results:
         a, r = results["ascertain"], results["rensa"]
