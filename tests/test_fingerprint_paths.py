@@ -87,3 +87,12 @@ def test_c_winnowing_equals_numpy_reference(docs, k, w):
     assert v._kernel is not None
     for field in ("hashes", "doc", "pos", "tokens"):
         assert np.array_equal(getattr(fast, field), getattr(ref, field))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_c_isolate_equals_regex_reference(text):
+    from ascertain.fingerprint import vectorized as v
+
+    assert v._kernel is not None
+    assert v._kernel.isolate(text) == v._isolate_reference(text)

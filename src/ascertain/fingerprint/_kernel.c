@@ -193,7 +193,45 @@ static PyObject *extend(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(out);
 }
 
+/* isolate(text) -> text with every non-ASCII character that is neither a word character nor white space
+ * set apart by spaces, and non-ASCII white space made a space. Word and space are decided as Python's re
+ * decides \\w and \\s (Py_UNICODE_ISALNUM, Py_UNICODE_ISSPACE); same as vectorized._isolate_reference. */
+static PyObject *isolate(PyObject *self, PyObject *arg) {
+    if (!PyUnicode_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "isolate: a str is required");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(arg), extra = 0;
+    int kind = PyUnicode_KIND(arg);
+    const void *data = PyUnicode_DATA(arg);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch >= 128 && !Py_UNICODE_ISALNUM(ch) && !Py_UNICODE_ISSPACE(ch))
+            extra += 2;
+    }
+    PyObject *out = PyUnicode_New(n + extra, PyUnicode_MAX_CHAR_VALUE(arg));
+    if (!out)
+        return NULL;
+    int okind = PyUnicode_KIND(out);
+    void *odata = PyUnicode_DATA(out);
+    Py_ssize_t j = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 128 || Py_UNICODE_ISALNUM(ch)) {
+            PyUnicode_WRITE(okind, odata, j++, ch);
+        } else if (Py_UNICODE_ISSPACE(ch)) {
+            PyUnicode_WRITE(okind, odata, j++, ' ');
+        } else {
+            PyUnicode_WRITE(okind, odata, j++, ' ');
+            PyUnicode_WRITE(okind, odata, j++, ch);
+            PyUnicode_WRITE(okind, odata, j++, ' ');
+        }
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"isolate", isolate, METH_O, "Set non-ASCII punctuation apart and make non-ASCII spaces spaces."},
     {"extend", extend, METH_VARARGS, "Verify and extend fingerprint seeds into maximal runs."},
     {"tokens", tokens, METH_VARARGS, "Scan and hash the tokens of a byte buffer."},
     {"winnow", winnow, METH_VARARGS, "k-gram hashes and winnowing per document range."},

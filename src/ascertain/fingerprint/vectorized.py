@@ -126,8 +126,13 @@ def normalized_bytes(text: str) -> bytes:
     maps character by character, so it cannot move a token boundary that the spaces now fix)."""
     if text.isascii():
         return text.encode("ascii").lower()
-    text = _NON_ASCII_SPACE.sub(" ", _NON_ASCII_NON_WORD.sub(r" \g<0> ", normalize(text)))
+    text = normalize(text)
+    text = _kernel.isolate(text) if _kernel is not None else _isolate_reference(text)
     return text.casefold().encode("utf-8", "surrogatepass")
+
+
+def _isolate_reference(text: str) -> str:
+    return _NON_ASCII_SPACE.sub(" ", _NON_ASCII_NON_WORD.sub(r" \g<0> ", text))
 
 
 def kgram_hashes(th: np.ndarray, k: int) -> np.ndarray:
