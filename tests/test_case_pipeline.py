@@ -139,3 +139,16 @@ def test_case_errors(tmp_path):
     r = runner.invoke(app, ["match", str(tmp_path / "c")])
     assert r.exit_code == 2 and "has no works" in r.output
     shutil.rmtree(tmp_path / "c")
+
+
+def test_matching_one_source_keeps_the_others_evidence(tmp_path, data):
+    case = str(tmp_path / "case")
+    ok("init", case)
+    ok("works", "import", case, str(data / "works.csv"))
+    ok("corpus", "add", case, "corpus", str(data / "corpus"))
+    ok("outputs", "add", case, "outputs", str(data / "outputs.jsonl"))
+    assert json.loads(ok("match", case, "--json"))["copied"] == 7
+    assert json.loads(ok("match", case, "--source", "outputs", "--json"))["copied"] == 2
+    shown = json.loads(ok("show", case, "--json"))
+    assert sum(w["copies"] for w in shown["works"]) == 7  # the corpus evidence is still there
+    assert (tmp_path / "case" / "reports" / "evidence-outputs.json").exists()

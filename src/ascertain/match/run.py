@@ -113,7 +113,9 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         },
         "evidence": rows,
     }
-    out = case.root / "reports" / "evidence.json"
+    # a run over some sources only writes its own report beside the full one, never over it
+    name = "evidence.json" if not opts.sources else f"evidence-{'+'.join(sorted(opts.sources))}.json"
+    out = case.root / "reports" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(evidence_doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
     seconds = time.perf_counter() - t0
@@ -121,7 +123,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         run_id = c.execute(insert(schema.runs).values(
             stage="match", manifest=evidence_doc["manifest"], started_at=started, seconds=seconds)
         ).inserted_primary_key[0]
-        c.execute(delete(schema.evidence))  # evidence is derived; runs keep every manifest
+        # evidence is derived: this run's replaces the last for the same sources; runs keep every manifest
+        c.execute(delete(schema.evidence).where(schema.evidence.c.source_id.in_([s["id"] for s in srcs])))
         if rows:
             c.execute(insert(schema.evidence), [_evidence_row(run_id, r) for r in rows])
     case.store.audit("match", {"run": run_id, "sources": [s["name"] for s in srcs],

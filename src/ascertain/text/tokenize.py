@@ -22,7 +22,6 @@ __all__ = ["COMMENT", "CODE", "STRING", "TokenStream", "norm_tokens", "normalize
 
 CODE, COMMENT, STRING = 0, 1, 2
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
-KIND_NAMES = ("code", "comment", "string")
 
 
 @dataclass(frozen=True)
@@ -42,9 +41,6 @@ class TokenStream:
     def lines(self, first: int, last: int) -> tuple[int, int]:
         """Line range of tokens first..last (inclusive)."""
         return int(self.line[first]), int(self.line[last])
-
-    def raw_token(self, i: int) -> str:
-        return self.text[self.start[i]:self.end[i]]
 
     @property
     def raw(self) -> list[str]:
