@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ascertain.fingerprint.vectorized import hash_tokens
@@ -91,6 +91,8 @@ def test_c_winnowing_equals_numpy_reference(docs, k, w):
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=200))
+@example("\u2028")  # only a non-ASCII space: the result must be a canonical (ASCII) str
+@example("a\ud800«b\u00a0")
 def test_c_isolate_equals_regex_reference(text):
     from ascertain.fingerprint import vectorized as v
 

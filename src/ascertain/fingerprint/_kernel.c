@@ -204,12 +204,17 @@ static PyObject *isolate(PyObject *self, PyObject *arg) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(arg), extra = 0;
     int kind = PyUnicode_KIND(arg);
     const void *data = PyUnicode_DATA(arg);
+    Py_UCS4 maxchar = 127;  /* the result's own largest character: a str must be built at its exact kind */
     for (Py_ssize_t i = 0; i < n; i++) {
         Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch >= 128 && !Py_UNICODE_ISALNUM(ch) && !Py_UNICODE_ISSPACE(ch))
+        if (ch < 128 || Py_UNICODE_ISSPACE(ch))
+            continue;
+        if (!Py_UNICODE_ISALNUM(ch))
             extra += 2;
+        if (ch > maxchar)
+            maxchar = ch;
     }
-    PyObject *out = PyUnicode_New(n + extra, PyUnicode_MAX_CHAR_VALUE(arg));
+    PyObject *out = PyUnicode_New(n + extra, maxchar);
     if (!out)
         return NULL;
     int okind = PyUnicode_KIND(out);
