@@ -175,7 +175,7 @@ class IndexWriter:
         fp_name, docs_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet"
         fp_table = pa.table({"hash": _cat(buf.hashes, np.uint64), "doc": _cat(buf.docs_col, np.int64),
                              "pos": _cat(buf.positions, np.uint32)}, schema=FP_SCHEMA)
-        docs = [{k: v for k, v in r.items() if k != "_doc"} for r in buf.rows]
+        docs = buf.rows  # columns are taken by name: the "_doc" entry is not written
         docs_table = pa.table({name: [r[name] for r in docs] for name in DOCS_SCHEMA.names},
                               schema=DOCS_SCHEMA)
         sha_fp = write_parquet_atomic(fp_table, self.index_dir / fp_name)

@@ -77,12 +77,10 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     own_cov = own_copied / own_total if own_total else 0.0
     copied = int((strong & ~work_mask).sum()) >= th.min_copy_tokens or (
         own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage)
-    identical = None
+    identical = None  # without the copy's text (keyed index), fingerprints alone cannot prove identity
     if copy is not None:
         identical = bool(n == len(copy) and np.array_equal(work.hashes, copy.hashes)
                          and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
-    elif n and copy_tokens == n and covered.all():
-        identical = None  # fingerprints alone cannot prove identity
     return {
         "copied": bool(copied),
         "coverage": round(float(covered.mean()) if n else 0.0, 6),

@@ -70,10 +70,8 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
     start, end = start.astype(np.int64), end.astype(np.int64)
     line = (np.searchsorted(newlines, start, side="right") + 1).astype(np.int32)
     kind = np.zeros(len(start), dtype=np.uint8)
-    family = family_of(language)
-    if kinds and family != "prose" and len(start):
-        segs = [(m.start(), m.end(), COMMENT if m.lastgroup == "c" else STRING)
-                for m in FAMILY_RE[family].finditer(text)]
+    if kinds and len(start):
+        segs = _segments(text, language)
         if segs:
             arr = np.array(segs, dtype=np.int64)
             a = np.searchsorted(start, arr[:, 0])
@@ -88,9 +86,13 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
 
 
 def comment_and_string_segments(text: str, language: str) -> list[tuple[int, int, int]]:
-    """(start, end, kind) of each comment and string literal in NFKC text."""
+    """(start, end, kind) of each comment and string literal, offsets into the NFKC text."""
+    return _segments(normalize(text), language)
+
+
+def _segments(nfkc_text: str, language: str) -> list[tuple[int, int, int]]:
     family = family_of(language)
     if family == "prose":
         return []
     return [(m.start(), m.end(), COMMENT if m.lastgroup == "c" else STRING)
-            for m in FAMILY_RE[family].finditer(normalize(text))]
+            for m in FAMILY_RE[family].finditer(nfkc_text)]
