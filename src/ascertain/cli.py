@@ -23,6 +23,8 @@ outputs_app = typer.Typer(help="Model outputs.", no_args_is_help=True)
 app.add_typer(works_app, name="works")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(outputs_app, name="outputs")
+cmi_app = typer.Typer(help="Copyright management information: notices, authors, licenses.", no_args_is_help=True)
+app.add_typer(cmi_app, name="cmi")
 
 out = Console()
 err = Console(stderr=True)
@@ -281,13 +283,17 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
         return
     if work:
         out.print(f"[bold]{data['claimant']} / {data['title']}[/] ({len(data['files'])} files)")
+        t = Table("scope", "file", "lines", "CMI", title="the work's CMI")
+        for i in data["cmi"]:
+            t.add_row(i["scope"], short(i["path"]), f"{i['lines'][0]}-{i['lines'][1]}", f"{i['kind']}: {i['value']}")
+        out.print(t)
         t = Table("copied", "source", "document", "work file", "coverage", "own", "longest run",
-                  "fragments", "identical")
+                  "fragments", "identical", "CMI")
         for e in data["evidence"]:
             t.add_row("yes" if e["copied"] else "no", e["source"], short(e["document"]),
                       short(e["work_file"]),
                       f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
-                      str(e["fragments"]), str(e["identical"]))
+                      str(e["fragments"]), str(e["identical"]), e.get("cmi", {}).get("status", "-"))
         out.print(t)
         return
     t = Table("source", "kind", "status", "documents", "skipped", "keyed", title="sources")
@@ -301,6 +307,43 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
         t.add_row(str(w["id"]), w["claimant"], w["title"], str(w["files"]), str(w["copies"]),
                   ", ".join(w["copied_in"]), f"{w['best_own_coverage']:.3f}", str(w["longest_run_tokens"]))
     out.print(t)
+
+
+@cmi_app.command("scan")
+@stage
+def cmi_scan(paths: Annotated[list[str], typer.Argument(help="Files, folders or archives.")],
+             processes: Annotated[int, typer.Option(help="Worker processes (0: up to 4, one per core).")] = 0,
+             max_bytes: Annotated[int, typer.Option(help="Skip files larger than this.")] = 10_000_000,
+             as_json: JsonOpt = False) -> None:
+    """Find copyright notices, authors and licenses (with line spans and the rule that fired)."""
+    from ascertain.cmi.scan import scan_paths
+
+    if processes < 0:
+        raise AscertainError("--processes", f"must be 0 or more, not {processes}", "pass e.g. --processes 2")
+    for p in paths:
+        if not Path(p).exists():
+            raise AscertainError(p, "does not exist", "check the path")
+    for r in scan_paths(paths, processes or None, max_bytes):
+        if as_json:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+            continue
+        if "skipped" in r:
+            err.print(f"[yellow]skipped[/] {r['path']}: {r['skipped']}. Fix: {r['fix']}", highlight=False,
+                      soft_wrap=True)
+            continue
+        if not (r["copyrights"] or r["licenses"] or r["authors"]):
+            continue
+        out.print(f"[bold]{r['path']}[/]", highlight=False)
+        for c in r["copyrights"]:
+            out.print(f"  {c['start_line']}-{c['end_line']}  copyright  {c['statement']}", highlight=False)
+        for a in r["authors"]:
+            out.print(f"  {a['start_line']}-{a['end_line']}  author     {a['author']}  [dim]({a['rule']})[/]",
+                      highlight=False)
+        for lic in r["licenses"]:
+            out.print(f"  {lic['start_line']}-{lic['end_line']}  license    {lic['spdx']}  "
+                      f"[dim]({lic['rule']}, score {lic['score']})[/]", highlight=False)
+        for note in r["notes"]:
+            err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -56,19 +56,24 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
         if not any(Path(e["work_file"]).name == p["work_file"] and e["source"] == p["source"]
                    and e["document"].endswith(p["document"]) for p in planted):
             false_pos.append((w, e))
+    cmi_wrong = [(p, e) for p, e in found if e["cmi"]["status"] != p["cmi"]]
     if console:
         t = Table("planted copy", "work file", "found in", "coverage", "own", "longest run", "identical",
-                  title="planted copies")
+                  "CMI", title="planted copies")
         for p, e in found + missed:
+            status = e["cmi"]["status"] if e else ""
             t.add_row(p["kind"], p["work_file"], f"{p['source']}: {p['document']}",
                       *([f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
-                         str(e["identical"])] if e else ["[red]MISSED[/]", "", "", ""]))
+                         str(e["identical"]), status if status == p["cmi"] else f"[red]{status}[/]"]
+                        if e else ["[red]MISSED[/]", "", "", "", ""]))
         console.print(t)
         for w, e in false_pos:
             console.print(f"[red]unexpected copy[/]: {w['title']} {e['work_file']} in {e['document']}")
         console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
-                      f"files reported; evidence: {summary['report']}")
-    return {"ok": not missed and not false_pos, "found": len(found), "planted": len(planted),
+                      f"files reported, CMI status as planted for {len(found) - len(cmi_wrong)}/{len(found)}; "
+                      f"evidence: {summary['report']}")
+    return {"ok": not missed and not false_pos and not cmi_wrong, "found": len(found), "planted": len(planted),
+            "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],
             "case": str(case_dir), "report": summary["report"]}
 

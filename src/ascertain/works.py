@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from ascertain.case import Case
+from ascertain.cmi.work import record_work_cmi
 from ascertain.errors import AscertainError
 from ascertain.readers import Document, ReadOptions, Skip, read_inputs
 from ascertain.store import schema
@@ -68,6 +69,7 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
         c.execute(insert(schema.work_files), [
             {"work_id": wid, "path": d.locator, "sha256": d.sha256, "bytes": d.meta.get("bytes", 0),
              "language": d.language, "text": d.text} for d in docs])
+        record_work_cmi(c, wid, [str(path)])
     report.added.append({"work_id": wid, "claimant": claimant, "title": title, "files": len(docs)})
     case.store.record_skips("works", None, report.skipped)
     case.store.audit("works add", {"claimant": claimant, "title": title, "path": str(path),

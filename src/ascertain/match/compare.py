@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from ascertain.cmi.scan import scan_text
+from ascertain.cmi.status import status_of_copy
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
 from ascertain.match.measure import Thresholds
@@ -31,8 +33,11 @@ class Comparer:
         return prepare(doc.text, doc.language, path, doc.sha256, self.params)
 
     def compare(self, original: str, copy: str) -> dict:
-        result = compare_prepared(self.load(original), self.load(copy), self.params, self.th)
-        return {"original": original, "copy": copy, **result}
+        work, other = self.load(original), self.load(copy)
+        result = compare_prepared(work, other, self.params, self.th)
+        cmi = status_of_copy(scan_text(original, work.tokens.text, work.language), work.tokens,
+                             scan_text(copy, other.tokens.text, other.language), result["spans"])
+        return {"original": original, "copy": copy, **result, "cmi": cmi}
 
     def batch(self, pairs_file: str) -> Iterator[dict]:
         """One result per line of PAIRS.jsonl; a bad line yields an `error` result, never a stop."""

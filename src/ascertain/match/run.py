@@ -17,6 +17,9 @@ from sqlalchemy import delete, insert, select
 
 from ascertain import __version__
 from ascertain.case import Case
+from ascertain.cmi.scan import scan_text
+from ascertain.cmi.status import status_of_copy
+from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.match.measure import Thresholds, measure
@@ -71,6 +74,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     with case.store.engine.connect() as c:
         files = c.execute(select(schema.work_files)).mappings().all()
         srcs = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
+        cmi = load_work_cmi(c, files)
     if not files:
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
     if opts.sources:
@@ -95,7 +99,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         manifest_bytes = (index_dir / "manifest.json").read_bytes()
         manifest = json.loads(manifest_bytes)
         source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
-        found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress)
+        found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi)
         rows += found
         weak += n_weak
     evidence_doc = {
@@ -144,7 +148,7 @@ def _evidence_row(run_id: int, r: dict) -> dict:
 
 
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
-                  files, opts: MatchOptions, progress) -> tuple[list[dict], int]:
+                  files, opts: MatchOptions, progress, cmi: tuple[dict, dict]) -> tuple[list[dict], int]:
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]))
     key = None
@@ -184,12 +188,14 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         return [], 0
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     work_of = {f["id"]: f["work_id"] for f in files}
+    file_cmi, repo_cmi = cmi
     rows: list[dict] = []
     weak = 0
     for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
             _fetch_docs(con, docs_files, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
         copy_ts = tokenize(text, language, kinds=False) if text is not None else None
+        copy_cmi = None  # scanned once per document, when it first yields evidence
         file_col = hits["file"][lo:hi]
         for fid in np.unique(file_col):
             a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
@@ -208,6 +214,10 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
                 weak += 1  # only short shared runs (idioms): counted, not stored as evidence
                 continue
+            if copy_cmi is None and copy_ts is not None:
+                copy_cmi = scan_text(locator, text, language)
+            metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
+                                            repo_cmi.get(work_of[int(fid)]))
             rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
                          "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})

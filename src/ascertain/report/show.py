@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ascertain.case import Case
+from ascertain.cmi.status import items
 from ascertain.errors import AscertainError
 from ascertain.store import schema as s
 
@@ -50,6 +51,10 @@ def work_evidence(case: Case, work: str) -> dict:
                        .order_by(s.evidence.c.copied.desc(), s.evidence.c.own_coverage.desc())).mappings()
         path_of = {f["id"]: f["path"] for f in files}
         w["files"] = [dict(f) for f in files]
+        w["cmi"] = [{**i, "path": path_of[r.work_file_id], "scope": r.scope}
+                    for r in c.execute(select(s.work_cmi).where(s.work_cmi.c.work_id == w["id"])
+                                       .order_by(s.work_cmi.c.work_file_id))
+                    for i in items(r.cmi)]
         w["evidence"] = [{"source": e["source"], "document": e["doc_locator"],
                           "work_file": path_of[e["work_file_id"]], **e["metrics"]} for e in ev]
     return w

@@ -49,6 +49,16 @@ work_files = Table(
     Column("text", Text, nullable=False),
 )
 
+# CMI detected in each work file when the work is added (`cmi scan` format); scope "repository" marks
+# LICENSE/COPYING and package metadata at the work's root, which apply to the whole work.
+work_cmi = Table(
+    "work_cmi", metadata,
+    Column("work_file_id", Integer, ForeignKey("work_files.id"), primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("scope", String(16), nullable=False),
+    Column("cmi", JSON, nullable=False),
+)
+
 sources = Table(
     "sources", metadata,
     Column("id", Integer, primary_key=True),

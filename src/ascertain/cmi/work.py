@@ -1,0 +1,44 @@
+"""A work's CMI: the union of its files' CMI and its repository-level CMI, each item keeping its file."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from sqlalchemy import insert, select
+
+from ascertain.cmi.metadata import is_metadata
+from ascertain.cmi.scan import scan_text
+from ascertain.cmi.status import items
+from ascertain.store import schema
+from ascertain.text.languages import is_license_file
+
+
+def scope_of(file_path: str, work_inputs: list[str]) -> str:
+    """'repository' for LICENSE/COPYING/NOTICE and package metadata at the root of the work, else 'file'."""
+    p = PurePosixPath(file_path)
+    at_root = any(p.parent == PurePosixPath(i) or str(p) == i for i in work_inputs)
+    return "repository" if at_root and (is_license_file(file_path) or is_metadata(file_path)) else "file"
+
+
+def record_work_cmi(conn, work_id: int, inputs: list[str]) -> None:
+    """Scan the work's files and store their CMI (called when the work is added)."""
+    rows = conn.execute(select(schema.work_files.c.id, schema.work_files.c.path, schema.work_files.c.text,
+                               schema.work_files.c.language).where(schema.work_files.c.work_id == work_id)
+                        ).all()
+    conn.execute(insert(schema.work_cmi), [
+        {"work_file_id": fid, "work_id": work_id, "scope": scope_of(path, inputs),
+         "cmi": scan_text(path, text, language)} for fid, path, text, language in rows])
+
+
+def load_work_cmi(conn, files) -> tuple[dict[int, dict], dict[int, list[dict]]]:
+    """(CMI per work file id, repository-level items per work id); files of older cases are scanned now."""
+    stored = {r.work_file_id: r for r in conn.execute(select(schema.work_cmi)).all()}
+    per_file: dict[int, dict] = {}
+    repo: dict[int, list[dict]] = {}
+    for f in files:
+        row = stored.get(f["id"])
+        cmi = row.cmi if row else scan_text(f["path"], f["text"], f["language"])
+        per_file[f["id"]] = cmi
+        if row and row.scope == "repository":
+            repo.setdefault(f["work_id"], []).extend({**i, "path": f["path"]} for i in items(cmi))
+    return per_file, repo
