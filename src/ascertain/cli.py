@@ -346,6 +346,39 @@ def cmi_scan(paths: Annotated[list[str], typer.Argument(help="Files, folders or 
             err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
 
 
+@cmi_app.command("validate")
+@stage
+def cmi_validate(
+        files: Annotated[int, typer.Option(help="How many real files to sample.")] = 2000,
+        scancode: Annotated[str, typer.Option(help="The scancode executable.")] = "scancode",
+        processes: Annotated[int, typer.Option(help="Processes for each tool.")] = 2,
+        work: Annotated[Path, typer.Option(help="Folder for the sample and raw results.")] = Path("cmi-validation"),
+        docs: Annotated[Path | None, typer.Option(help="Write the results into this Markdown file.")] = None,
+        reuse_scancode: Annotated[bool, typer.Option(help="Reuse ScanCode's result on the same sample.")] = False,
+        as_json: JsonOpt = False) -> None:
+    """Scan real files with ascertain and ScanCode in one run; print agreement and speed."""
+    from ascertain.cmi.validate import markdown, validate, write_section
+
+    if files < 1 or processes < 1:
+        raise AscertainError("--files/--processes", "must be at least 1", "pass e.g. --files 2000 --processes 2")
+    r = validate(files, scancode, work, processes, reuse_scancode)
+    command = f"ascertain cmi validate --files {files} --processes {processes} --scancode {scancode}"
+    if docs:
+        write_section(docs, "cmi", markdown(r, command))
+    if as_json:
+        emit_json({k: v for k, v in r.items() if k != "disagreements"})
+        return
+    t = Table("measure", "both", "only ascertain", "only ScanCode", "precision", "recall", "agreement (F1)",
+              title=f"{r['files_compared']:,} files, ScanCode {r['scancode_version']} as reference")
+    for name, key in (("SPDX license ids", "licenses"), ("copyright holders", "holders")):
+        a = r[key]
+        t.add_row(name, str(a["both"]), str(a["only_ascertain"]), str(a["only_scancode"]),
+                  f"{a['precision']:.3f}", f"{a['recall']:.3f}", f"{a['f1']:.3f}")
+    out.print(t)
+    out.print(f"ascertain {r['ascertain_files_per_s']} files/s, ScanCode {r['scancode_files_per_s']} files/s "
+              f"({r['processes']} processes each): {r['speed_ratio']}x; disagreements in {work}/cmi-validation.json")
+
+
 @app.command()
 @stage
 def demo(case: Annotated[Path, typer.Option(help="Where to build the demo case.")] = Path("demo-case"),

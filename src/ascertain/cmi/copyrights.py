@@ -47,6 +47,20 @@ _URL = re.compile(r"\s*[<(]?https?://\S+[>)]?|\s*[<(]?www\.\S+[>)]?", re.IGNOREC
 _CODE = re.compile(r"[=\[\]{}]|\bdef\b|\breturn\b|\bself\.|\bprint\(|\bif\b.*:$")
 
 
+_ABBREV = {"inc", "ltd", "co", "corp", "jr", "sr", "st", "dr", "mr", "ms", "mrs", "bros", "llc", "e.v", "u.s"}
+_TRAILING_YEARS = re.compile(rf"[,\s]*\(?{_YEARS.pattern}(?:\s*,\s*{_YEARS.pattern})*\)?\s*\.?\s*$", re.I)
+
+
+def _sentence_end(rest: str) -> str:
+    """Cut at the end of the statement's sentence: '. ' before a capital, unless after an initial or Inc."""
+    for m in re.finditer(r"\.\s+(?=[A-Z])", rest):
+        word = re.search(r"([\w.]+)$", rest[:m.start()])
+        w = word.group(1).lower() if word else ""
+        if len(w) > 1 and w not in _ABBREV:
+            return rest[:m.start()]
+    return rest
+
+
 def _holder(rest: str) -> str:
     rest = _MARKS_PREFIX.sub("", rest)
     rest = _YEAR_LIST.sub("", rest)
@@ -56,9 +70,11 @@ def _holder(rest: str) -> str:
     m = _STOP.search(rest)
     if m:
         rest = rest[:m.start()]
+    rest = _sentence_end(rest)
     rest = _EMAIL.sub("", rest)
     rest = _URL.sub("", rest)
     rest = _YEARS.sub("", rest) if _YEAR_LIST.fullmatch(rest.strip()) else rest
+    rest = _TRAILING_YEARS.sub("", rest)
     rest = re.sub(r",?\s*(?:and|&)?\s*(?:its|their|other)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
     return rest.strip(" \t,;:-*#/(").strip()
 
@@ -88,6 +104,9 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
             continue
         rest = text[m.start():line_end]
         end_line = line
+        if m.group() == "(c)" or m.group() == "(C)":  # "(c) You must ..." is a list item, not a notice
+            if not re.match(rf"\(c\)\s*(?:{_YEAR}|©|copyright)", rest, re.I) and "copyright" not in before.lower():
+                continue
         body = _MARKS_PREFIX.sub("", rest)
         if _code_use(m.group(), rest) and not re.search(_YEAR, rest):
             continue  # `copyright = ...` in code without a year

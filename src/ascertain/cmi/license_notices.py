@@ -29,7 +29,7 @@ def _r(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.replace(" ", r"\s+"), re.IGNORECASE)
 
 
-_GNU_VERSION = r"(?:,? (?:either )?(?:version|v\.?) ?(?P<v>[123](?:\.[01])?)(?P<later>(?: of the license)?,?"\
+_GNU_VERSION = r"(?:[,;]? (?:either )?(?:version|v\.?) ?(?P<v>[123](?:\.[01])?)(?P<later>(?: of the license)?,?"\
     r" (?:\(at your option\) |or \(?at your option\)? )?(?:or )?(?:\(at your option\) )?any later version)?)?"
 
 # (rule name, pattern, SPDX id or a function of the match)
@@ -40,13 +40,14 @@ NOTICE_RULES: list[tuple[str, re.Pattern[str], str]] = [
     ("mit-notice", _r(r"(?:licensed|released|distributed|available|provided|published) (?:freely )?under the"
                       r" (?:terms of the |conditions of the )?(?:\(?mit\)? |expat )(?:\(?expat\)? )?licen[sc]e"),
      "MIT"),
-    ("mit-notice", _r(r"\bmit licensed\b|\blicen[sc]e: mit\b|\bthe mit licen[sc]e\b"), "MIT"),
+    ("mit-notice", _r(r"\bmit licensed\b|\blicen[sc]e: mit\b|\bmit licen[sc]e\b"), "MIT"),
     ("bsd-3-clause-notice", _r(r"\b(?:new|modified|revised|3-clause) bsd(?: style)? licen[sc]e"), "BSD-3-Clause"),
     ("bsd-3-clause-notice", _r(r"\bbsd[ -]3[ -]clause\b"), "BSD-3-Clause"),
     ("bsd-2-clause-notice", _r(r"\b(?:simplified|2-clause|freebsd) bsd licen[sc]e|\bbsd[ -]2[ -]clause\b"),
      "BSD-2-Clause"),
     ("bsd-notice", _r(r"(?:licensed|released|distributed) under (?:the |a )?(?:terms of the )?bsd(?:-style)? "
                       r"licen[sc]e"), "BSD-3-Clause"),
+    ("bsd-notice", _r(r"\bthe bsd licen[sc]e\b"), "BSD-3-Clause"),
     ("mpl-2.0-notice", _r(r"mozilla public licen[sc]e,? (?:v\. ?|version )?2\.0"), "MPL-2.0"),
     ("mpl-1.1-notice", _r(r"mozilla public licen[sc]e,? (?:v\. ?|version )?1\.1"), "MPL-1.1"),
     ("psf-notice", _r(r"python software foundation licen[sc]e(?: version 2)?|\bpsf licen[sc]e"), "PSF-2.0"),
@@ -69,6 +70,8 @@ SPDX_TAG = re.compile(r"SPDX-License-Identifier:\s*(?P<expr>[^\n]*)", re.IGNOREC
 _TAG_END = re.compile(r"\s*(?:\*/|-->|#}|\"\"\"|'''|\"|'|;|,)?\s*$")
 FIELD_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("metadata-license-field", re.compile(r"^License(?:-Expression)?:[ \t]*(?P<v>[^\n]+)$", re.MULTILINE)),
+    ("docstring-license-field", re.compile(r":license:[ \t]*(?P<v>[\w .+-]{2,60}?)(?:,|;|\.?[ \t]*$| see\b)",
+                                           re.MULTILINE | re.IGNORECASE)),
     ("setup-license-arg", re.compile(r"\blicen[sc]e\s*=\s*(?P<q>[\"'])(?P<v>[^\"'\n]{1,120})(?P=q)")),
 ]
 

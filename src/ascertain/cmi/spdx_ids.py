@@ -28,7 +28,10 @@ def current_id(spdx_id: str) -> str:
 
 def validate(expression: str) -> tuple[str | None, list[str]]:
     """(normalized expression, errors) for an SPDX license expression."""
-    info = licensing().validate(expression, strict=False)
+    try:
+        info = licensing().validate(expression, strict=False)
+    except (ExpressionError, AttributeError) as e:  # the parser itself raises on some characters
+        return None, [f"not an SPDX expression: {expression} ({type(e).__name__})"]
     if info.errors or info.normalized_expression is None:
         return None, list(info.errors) or [f"not an SPDX expression: {expression}"]
     return info.normalized_expression, []
@@ -97,7 +100,7 @@ def name_to_spdx(value: str) -> str | None:
     norm = _PUNCT.sub(" ", value.lower()).strip()
     if norm in _NAMES:
         return _NAMES[norm]
-    expr, errors = validate(value)
+    expr, errors = validate(re.sub(r"\s*/\s*", " OR ", value))  # Cargo's old "MIT/Apache-2.0"
     if expr and not errors:
         return expr
     return None

@@ -1,0 +1,196 @@
+"""`ascertain cmi validate`: ascertain's CMI detectors against ScanCode Toolkit on the same real files.
+
+Both tools scan one sample of the installed packages' files in the same run. Taking ScanCode as the
+reference, agreement is measured over (file, SPDX license id) pairs and over (file, copyright holder)
+pairs; every disagreement is listed for review; files/s of each tool are measured on the same machine
+with the same number of processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ascertain.cmi.sample import build_sample
+from ascertain.cmi.scan import scan_paths
+from ascertain.cmi.spdx_ids import keys
+from ascertain.errors import AscertainError
+
+# ScanCode ids that say "some license is referenced here" rather than naming one; not identifications.
+UNIDENTIFIED = re.compile(r"^LicenseRef-scancode-(?:unknown|free-unknown|other-permissive|other-copyleft"
+                          r"|proprietary-license|warranty-disclaimer|generic-)")
+_HOLDER_NORM = re.compile(r"[^\w]+")
+_HOLDER_SUFFIX = re.compile(r"\b(?:inc|ltd|llc|gmbh|corp|corporation|co|and|contributors|the)\b")
+
+
+@dataclass
+class Agreement:
+    both: int = 0
+    only_ascertain: int = 0
+    only_scancode: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.both / (self.both + self.only_ascertain) if self.both + self.only_ascertain else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.both / (self.both + self.only_scancode) if self.both + self.only_scancode else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict:
+        return {"both": self.both, "only_ascertain": self.only_ascertain, "only_scancode": self.only_scancode,
+                "precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4)}
+
+
+def norm_holder(h: str) -> str:
+    """Holders compared without case, punctuation and legal-form words ("Foo, Inc." = "foo")."""
+    return " ".join(_HOLDER_SUFFIX.sub(" ", _HOLDER_NORM.sub(" ", h.casefold())).split())
+
+
+def ours(result: dict) -> tuple[set[str], set[str]]:
+    ids = {k for lic in result.get("licenses", []) if lic.get("valid", True) for k in keys(lic["spdx"])}
+    holders = {norm_holder(h) for c in result.get("copyrights", []) for h in c["holders"]} - {""}
+    return ids, holders
+
+
+def theirs(entry: dict) -> tuple[set[str], set[str]]:
+    ids: set[str] = set()
+    for det in entry.get("license_detections") or []:
+        expr = det.get("license_expression_spdx") or ""
+        ids.update(k for k in keys(expr) if not UNIDENTIFIED.match(k))
+    holders = {norm_holder(h["holder"]) for h in entry.get("holders") or []} - {""}
+    return ids, holders
+
+
+def run_scancode(scancode: str, sample: Path, out: Path, processes: int) -> float:
+    exe = shutil.which(scancode) or scancode
+    if not Path(exe).exists():
+        raise AscertainError(scancode, "ScanCode Toolkit not found",
+                             'install it, e.g. `python3 -m venv sc && sc/bin/pip install scancode-toolkit==32.5.0 '
+                             '"pluggy<1.7"`, and pass --scancode sc/bin/scancode')
+    t0 = time.perf_counter()
+    proc = subprocess.run([exe, "--license", "--copyright", "--processes", str(processes), "--timeout", "120",
+                           "--strip-root", "--quiet", "--json", str(out), str(sample)],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in (0, 1) or not out.exists():  # 1: some files had scan errors (listed in JSON)
+        raise AscertainError(scancode, f"ScanCode failed (exit {proc.returncode}): {proc.stderr[-400:]}",
+                             "run the same scancode command by hand to see why")
+    return seconds
+
+
+def compare(sample: Path, asc: list[dict], sc: dict) -> dict:
+    """Agreement tables and the disagreements, file by file."""
+    prefix = str(sample).rstrip("/") + "/"
+    ours_by = {r["path"].removeprefix(prefix): r for r in asc if "skipped" not in r}
+    lic, hold = Agreement(), Agreement()
+    disagreements = []
+    scanned = 0
+    for entry in sc.get("files", []):
+        if entry.get("type") != "file":
+            continue
+        rel = entry["path"]
+        rel = rel.split("/", 1)[1] if rel.startswith(sample.name + "/") else rel
+        if rel not in ours_by:
+            continue
+        scanned += 1
+        a_ids, a_holders = ours(ours_by[rel])
+        s_ids, s_holders = theirs(entry)
+        for agg, a, s, what in ((lic, a_ids, s_ids, "license"), (hold, a_holders, s_holders, "holder")):
+            agg.both += len(a & s)
+            agg.only_ascertain += len(a - s)
+            agg.only_scancode += len(s - a)
+            if a != s:
+                disagreements.append({"file": rel, "kind": what, "only_ascertain": sorted(a - s),
+                                      "only_scancode": sorted(s - a)})
+    return {"files_compared": scanned, "licenses": lic.as_dict(), "holders": hold.as_dict(),
+            "disagreements": disagreements}
+
+
+def validate(n_files: int, scancode: str, work: Path, processes: int, reuse_scancode: bool = False) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    sample = work / "sample"
+    files = build_sample(sample, n_files)
+    digest = hashlib.sha256("\n".join(sorted(map(str, files))).encode()).hexdigest()[:16]
+    t0 = time.perf_counter()
+    asc = list(scan_paths([str(sample)], processes))
+    asc_seconds = time.perf_counter() - t0
+    sc_json = work / f"scancode-{digest}.json"
+    if reuse_scancode and sc_json.exists():
+        sc_seconds = json.loads(sc_json.with_suffix(".seconds").read_text())
+        reused = True
+    else:
+        sc_seconds = run_scancode(scancode, sample, sc_json, processes)
+        sc_json.with_suffix(".seconds").write_text(json.dumps(sc_seconds))
+        reused = False
+    sc = json.loads(sc_json.read_text())
+    result = compare(sample, asc, sc)
+    headers = sc.get("headers") or [{}]
+    result.update({
+        "sample_files": len(files), "sample_digest": digest, "processes": processes,
+        "scancode_version": headers[0].get("tool_version", "?"), "scancode_reused": reused,
+        "ascertain_seconds": round(asc_seconds, 2), "scancode_seconds": round(sc_seconds, 2),
+        "ascertain_files_per_s": round(len(files) / asc_seconds, 2),
+        "scancode_files_per_s": round(len(files) / sc_seconds, 3),
+        "speed_ratio": round(sc_seconds / asc_seconds, 1),
+    })
+    (work / "cmi-validation.json").write_text(json.dumps(result, indent=1, sort_keys=True))
+    return result
+
+
+def markdown(r: dict, command: str, max_rows: int = 60) -> str:
+    lines = [
+        "## CMI detection against ScanCode Toolkit", "",
+        f"Command: `{command}`", "",
+        f"Sample: {r['sample_files']:,} real files from this machine's installed packages and standard library "
+        f"(sources, LICENSE/COPYING/NOTICE, package metadata; at most 1/40 of the sample per package), "
+        f"sample digest `{r['sample_digest']}`; ScanCode {r['scancode_version']} as the reference; "
+        f"{r['processes']} process(es) each.",
+        "",
+        "| measure | both | only ascertain | only ScanCode | precision | recall | F1 (agreement) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, key in (("SPDX license ids (file, id)", "licenses"), ("copyright holders (file, holder)", "holders")):
+        a = r[key]
+        lines.append(f"| {name} | {a['both']} | {a['only_ascertain']} | {a['only_scancode']} | "
+                     f"{a['precision']:.3f} | {a['recall']:.3f} | {a['f1']:.3f} |")
+    lines += [
+        "",
+        "| tool | seconds (incl. start-up) | files/s |", "|---|---|---|",
+        f"| ascertain | {r['ascertain_seconds']} | {r['ascertain_files_per_s']} |",
+        f"| ScanCode {r['scancode_version']} | {r['scancode_seconds']}"
+        f"{' (reused from the run on the same sample)' if r['scancode_reused'] else ''} | "
+        f"{r['scancode_files_per_s']} |",
+        "", f"ascertain is **{r['speed_ratio']}×** ScanCode's files/s.", "",
+        f"Disagreements ({len(r['disagreements'])} file/kind pairs; the first {max_rows} here, all in "
+        "`cmi-validation.json` in the work folder):", "",
+        "| file | kind | only ascertain | only ScanCode |", "|---|---|---|---|",
+    ]
+    for d in r["disagreements"][:max_rows]:
+        lines.append(f"| {d['file']} | {d['kind']} | {', '.join(d['only_ascertain'])} | "
+                     f"{', '.join(d['only_scancode'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_section(doc: Path, name: str, body: str) -> None:
+    """Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Validation\n\n"
+    block = f"{start}\n{body}{end}\n"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end) + 1:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(text, encoding="utf-8")
