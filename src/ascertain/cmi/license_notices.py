@@ -36,7 +36,7 @@ _GNU_VERSION = r"(?:[,;]? (?:either )?(?:version|v\.?) ?(?P<v>[123](?:\.[01])?)(
 NOTICE_RULES: list[tuple[str, re.Pattern[str], str]] = [
     ("apache-2.0-notice", _r(r"licensed under the apache license,? (?:version |v)?2\.0"), "Apache-2.0"),
     ("apache-2.0-name", _r(r"\bapache (?:software )?license,? (?:version |v\.? ?)?2(?:\.0)?\b"), "Apache-2.0"),
-    ("apache-2.0-name", _r(r"\bapache[ -]2\.0 licen[sc]e"), "Apache-2.0"),
+    ("apache-2.0-name", _r(r"\bapache[ -]2\.0\b"), "Apache-2.0"),
     ("mit-notice", _r(r"(?:licensed|released|distributed|available|provided|published) (?:freely )?under the"
                       r" (?:terms of the |conditions of the )?(?:\(?mit\)? |expat )(?:\(?expat\)? )?licen[sc]e"),
      "MIT"),
@@ -47,10 +47,16 @@ NOTICE_RULES: list[tuple[str, re.Pattern[str], str]] = [
      "BSD-2-Clause"),
     ("bsd-notice", _r(r"(?:licensed|released|distributed) under (?:the |a )?(?:terms of the )?bsd(?:-style)? "
                       r"licen[sc]e"), "BSD-3-Clause"),
-    ("bsd-notice", _r(r"\bthe bsd licen[sc]e\b"), "BSD-3-Clause"),
+    ("bsd-notice", _r(r"\bthe bsd licen[sc]e\b|\bbsd-style licen[sc]e\b"), "BSD-3-Clause"),
     ("mpl-2.0-notice", _r(r"mozilla public licen[sc]e,? (?:v\. ?|version )?2\.0"), "MPL-2.0"),
     ("mpl-1.1-notice", _r(r"mozilla public licen[sc]e,? (?:v\. ?|version )?1\.1"), "MPL-1.1"),
-    ("psf-notice", _r(r"python software foundation licen[sc]e(?: version 2)?|\bpsf licen[sc]e"), "PSF-2.0"),
+    # ScanCode and most inventories name the PSF license of Python's own code Python-2.0
+    ("psf-notice", _r(r"python software foundation licen[sc]e(?: version 2)?|\bpsf licen[sc]e"), "Python-2.0"),
+    ("psf-contributor-notice", _r(r"licensed to (?:the )?(?:psf|python software foundation) under a contributor "
+                                  r"agreement"), "Python-2.0"),
+    ("public-domain-notice", _r(r"(?:placed|released|dedicated|put) (?:in|into|to) the public domain|\bis in the "
+                                r"public domain\b"), "LicenseRef-scancode-public-domain"),
+    ("isc-notice", _r(r"opensource\.org/licenses/isc-license"), "ISC"),
     ("isc-notice", _r(r"\bisc licen[sc]e\b"), "ISC"),
     ("unlicense-notice", _r(r"free and unencumbered software released into the public domain"), "Unlicense"),
     ("cc0-notice", _r(r"\bcc0 1\.0\b|creative commons zero"), "CC0-1.0"),
@@ -69,7 +75,8 @@ _GNU_FAMILY = {"general public": "GPL", "lesser general public": "LGPL", "librar
 SPDX_TAG = re.compile(r"SPDX-License-Identifier:\s*(?P<expr>[^\n]*)", re.IGNORECASE)
 _TAG_END = re.compile(r"\s*(?:\*/|-->|#}|\"\"\"|'''|\"|'|;|,)?\s*$")
 FIELD_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("metadata-license-field", re.compile(r"^License(?:-Expression)?:[ \t]*(?P<v>[^\n]+)$", re.MULTILINE)),
+    ("license-field", re.compile(r"^[ \t#*/;-]*License(?:-Expression)?:[ \t]*(?P<v>[^\n]+?)[ \t]*$",
+                                 re.MULTILINE)),
     ("docstring-license-field", re.compile(r":license:[ \t]*(?P<v>[\w .+-]{2,60}?)(?:,|;|\.?[ \t]*$| see\b)",
                                            re.MULTILINE | re.IGNORECASE)),
     ("setup-license-arg", re.compile(r"\blicen[sc]e\s*=\s*(?P<q>[\"'])(?P<v>[^\"'\n]{1,120})(?P=q)")),
@@ -104,9 +111,11 @@ def notices(flat: Flat) -> list[LicenseHit]:
     for rule, pattern, spdx in NOTICE_RULES:
         for m in pattern.finditer(text):
             out.append(LicenseHit(spdx, flat.line_of(m.start()), flat.line_of(m.end() - 1), rule, 90.0))
-    for m in GNU_RULE.finditer(text):
-        out.append(LicenseHit(_gnu_id(m), flat.line_of(m.start()), flat.line_of(m.end() - 1),
-                              "gnu-notice", 90.0))
+    gnu = [(m, _gnu_id(m)) for m in GNU_RULE.finditer(text)]
+    versioned = {spdx.split("-")[0] for m, spdx in gnu if m.group("v")}
+    for m, spdx in gnu:
+        if m.group("v") or spdx.split("-")[0] not in versioned:  # "a copy of the GNU GPL" repeats a versioned one
+            out.append(LicenseHit(spdx, flat.line_of(m.start()), flat.line_of(m.end() - 1), "gnu-notice", 90.0))
     return out
 
 

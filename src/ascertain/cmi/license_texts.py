@@ -3,8 +3,10 @@
 The texts come from the pinned `spdx` package (SPDX License List templates). Each template is cut at its
 variable parts (`<<var;...>>`, e.g. the copyright line) into word sequences; every 6-word shingle is
 indexed. A file's shingles vote for licenses; a license is found where a region of the file holds at least
-`min_share` of the license's shingles. Where variants overlap (MIT and X11, BSD-2 and BSD-3), the one with
-the highest matched²/total wins: it rewards matching more of a text and penalises text the file lacks.
+`min_share` of the license's shingles. Where variants overlap (MIT and X11, BSD-2 and BSD-3, ISC and 0BSD),
+the one with the highest share²·√matched wins: the share decides between variants of one text, the matched
+count breaks near-ties in favour of the longer text. Copyright lines are cut from the templates (the old
+templates write example holders literally; a holder is never license text).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ N = 6
 _WORD = re.compile(r"[a-z0-9]+")
 _VAR = re.compile(r"<<var;[^>]*>>")
 _OPTIONAL = re.compile(r"<<(?:begin|end)Optional[^>]*>>")
+_COPYRIGHT_LINE = re.compile(r"^[ \t]*(?:copyright|\(c\)|©).*$", re.IGNORECASE | re.MULTILINE)
 _EQUIV = {"licence": "license", "licences": "licenses", "licenced": "licensed"}
 PREFILTER = re.compile(r"licen[cs]|permission|warrant|redistribut|public domain|copyleft", re.IGNORECASE)
 
@@ -44,7 +47,7 @@ class TextMatch:
 
     @property
     def score(self) -> float:
-        return self.matched * self.share
+        return self.share * self.share * self.matched ** 0.5
 
 
 def words(text: str) -> list[str]:
@@ -65,11 +68,11 @@ def templates() -> tuple[list[Template], dict[int, list[int]]]:
     for lic in sorted(db["licenses"], key=lambda r: r["id"]):
         spdx = current_id(lic["id"])
         sources = [("text", (data / lic["template"]).read_bytes().decode("utf-8", "replace"))]
-        if lic.get("header"):
+        if lic.get("header") and not spdx.startswith(("GPL", "LGPL", "AGPL")):  # GNU: version by notices.py
             sources.append(("header", lic["header"]))
         for kind, body in sources:
             grams: set[int] = set()
-            for piece in _VAR.split(_OPTIONAL.sub(" ", body)):
+            for piece in _VAR.split(_COPYRIGHT_LINE.sub("<<var;copyright>>", _OPTIONAL.sub(" ", body))):
                 grams.update(shingles(words(piece)))
             frozen = frozenset(grams)
             if len(frozen) < 8 or frozen in seen:
