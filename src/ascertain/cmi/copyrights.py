@@ -28,11 +28,11 @@ _MARK = re.compile(r"(?:\bcopyright\b|\bcopr\.|©|&copy;|\(c\))", re.IGNORECASE)
 _MARKS_PREFIX = re.compile(r"^(?:\s*(?:copyright(?:ed)?\b|copr\.|©|&copy;|\(c\)|:|by\b))+\s*", re.IGNORECASE)
 _YEAR = r"(?:19[6-9]\d|20[0-4]\d)"
 _YEARS = re.compile(rf"{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present|now))?", re.IGNORECASE)
-_YEAR_LIST = re.compile(rf"^(?:\s*(?:{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present|now))?|[,/&]|and)\s*)+",
+_YEAR_LIST = re.compile(rf"^(?:\s*(?:{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present|now))?|[,/&]|and\\b)\s*)+",
                         re.IGNORECASE)
 _NOT_HOLDER = re.compile(
     r"^(?:notices?|holders?|owners?|laws?|protection|act|statements?|info(?:rmation)?|licen[sc]e[sd]?|and\b|or\b"
-    r"|of\b|on\b|in\b|is\b|to\b|for\b|the (?:above|following|copyright|original|same|software|program|work)\b|"
+    r"|of\b|on\b|in\b|is\b|to\b|for\b|also\b|disclaimer\b|line\b|[”’\"'\\]|the (?:above|following|copyright|original|same|software|program|work)\b|"
     r"this\b|that\b|which\b|any\b|such\b|as\b|date|year|\d+\s*$|\W*$|(?-i:[a-z_]+\s*[=(\[])|--|%s|\{|<year>|"
     r"yyyy|\[yyyy\]|\[year\]|<owner>|\[name|by the\b|owned|string|text|symbol|sign|character|header|line)",
     re.IGNORECASE)
@@ -73,6 +73,7 @@ def _holder(rest: str) -> str:
     rest = _sentence_end(rest)
     rest = _EMAIL.sub("", rest)
     rest = _URL.sub("", rest)
+    rest = re.sub(r"\s*<[^>]*>|\s*\([^)]*\)\s*$", "", rest)  # <see AUTHORS>, a trailing (project name)
     rest = _YEARS.sub("", rest) if _YEAR_LIST.fullmatch(rest.strip()) else rest
     rest = _TRAILING_YEARS.sub("", rest)
     rest = re.sub(r",?\s*(?:and|&)?\s*(?:its|their|other)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
@@ -86,8 +87,13 @@ def _mid_sentence(before: str) -> bool:
     ) and not _YEAR_LIST.match(before.strip())
 
 
-def _code_use(mark: str, rest: str) -> bool:
-    return "(c)" not in mark.lower() and bool(re.match(r"\s*[=:]\s*[\"'(]|\s*\(\s*\)|\s*=", rest[len(mark):]))
+def _code_use(mark: str, before: str, rest: str) -> bool:
+    """`copyright = ...`, `'copyright': ...`, `(copyright, etc)`, `\\copyright`: a word in code, not a notice."""
+    if "(c)" in mark.lower():
+        return False
+    after = rest[len(mark):]
+    return bool(re.search(r"[\"'\\“”‘’]$", before) or re.match(r"[\"'”’]|\s*[=:]\s*[\"'(]|\s*\(\s*\)|\s*[=,)\]]"
+                                                         r"|\s+in\b", after))
 
 
 def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
@@ -108,7 +114,7 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
             if not re.match(rf"\(c\)\s*(?:{_YEAR}|©|copyright)", rest, re.I) and "copyright" not in before.lower():
                 continue
         body = _MARKS_PREFIX.sub("", rest)
-        if _code_use(m.group(), rest) and not re.search(_YEAR, rest):
+        if _code_use(m.group(), before, rest) and not re.search(_YEAR, rest):
             continue  # `copyright = ...` in code without a year
         years_only = _YEAR_LIST.fullmatch(body.strip()) is not None or not body.strip()
         if years_only and line < n_lines:  # the holder is on the next line

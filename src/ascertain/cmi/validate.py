@@ -14,6 +14,7 @@ import re
 import shutil
 import subprocess
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from ascertain.errors import AscertainError
 UNIDENTIFIED = re.compile(r"^LicenseRef-scancode-(?:unknown|free-unknown|other-permissive|other-copyleft"
                           r"|proprietary-license|warranty-disclaimer|generic-)")
 _HOLDER_NORM = re.compile(r"[^\w]+")
+_AND_OTHERS = re.compile(r"\s+(?:and|&)\s+(?:the\s+)?(?:[\w-]+\s+){0,3}(?:contributors|authors|others)\b.*$")
 _HOLDER_SUFFIX = re.compile(r"\b(?:inc|ltd|llc|gmbh|corp|corporation|co|and|contributors|the)\b")
 
 
@@ -54,8 +56,11 @@ class Agreement:
 
 
 def norm_holder(h: str) -> str:
-    """Holders compared without case, punctuation and legal-form words ("Foo, Inc." = "foo")."""
-    return " ".join(_HOLDER_SUFFIX.sub(" ", _HOLDER_NORM.sub(" ", h.casefold())).split())
+    """Holders compared without case, accents, punctuation, legal-form words and "and contributors" tails
+    ("Foo, Inc. and contributors" = "foo"; ScanCode transliterates "Stüvel" to "Stuvel")."""
+    h = "".join(ch for ch in unicodedata.normalize("NFKD", h) if not unicodedata.combining(ch))
+    h = _AND_OTHERS.sub("", h.casefold())
+    return " ".join(_HOLDER_SUFFIX.sub(" ", _HOLDER_NORM.sub(" ", h)).split())
 
 
 def ours(result: dict) -> tuple[set[str], set[str]]:
