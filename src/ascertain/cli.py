@@ -232,11 +232,17 @@ def match(case: CaseArg,
 def compare(original: Annotated[str | None, typer.Argument(help="The original work file.")] = None,
             copy: Annotated[str | None, typer.Argument(help="The suspected copy.")] = None,
             batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
+            level: Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers, "
+                                               "prose.")] = "layout",
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
     from ascertain.match.compare import Comparer
 
-    cmp = Comparer()
+    from ascertain.text.levels import LEVELS
+
+    if level not in LEVELS:
+        raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
+    cmp = Comparer(level=level)
     if batch:
         for result in cmp.batch(batch):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")

@@ -32,7 +32,8 @@ _YEAR_LIST = re.compile(rf"^(?:\s*(?:{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}
                         re.IGNORECASE)
 _NOT_HOLDER = re.compile(
     r"^(?:notices?|holders?|owners?|laws?|protection|act|statements?|info(?:rmation)?|licen[sc]e[sd]?|and\b|or\b"
-    r"|of\b|on\b|in\b|is\b|to\b|for\b|also\b|disclaimer\b|line\b|[”’\"'\\]|the (?:above|following|copyright|original|same|software|program|work)\b|"
+    r"|of\b|on\b|in\b|is\b|to\b|for\b|also\b|disclaimer\b|line\b|[”’\"'\\]|"
+    r"the (?:above|following|copyright|original|same|software|program|work)\b|"
     r"this\b|that\b|which\b|any\b|such\b|as\b|date|year|\d+\s*$|\W*$|(?-i:[a-z_]+\s*[=(\[])|--|%s|\{|<year>|"
     r"yyyy|\[yyyy\]|\[year\]|<owner>|\[name|by the\b|owned|string|text|symbol|sign|character|header|line)",
     re.IGNORECASE)
@@ -87,6 +88,12 @@ def _mid_sentence(before: str) -> bool:
     ) and not _YEAR_LIST.match(before.strip())
 
 
+def _list_item(mark: str, before: str, rest: str) -> bool:
+    """"(c) You must retain ..." is item (c) of a list, not a notice: no year and no "copyright" near it."""
+    return mark.lower() == "(c)" and "copyright" not in before.lower() and not re.match(
+        rf"\(c\)\s*(?:{_YEAR}|©|copyright)", rest, re.I)
+
+
 def _code_use(mark: str, before: str, rest: str) -> bool:
     """`copyright = ...`, `'copyright': ...`, `(copyright, etc)`, `\\copyright`: a word in code, not a notice."""
     if "(c)" in mark.lower():
@@ -110,9 +117,8 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
             continue
         rest = text[m.start():line_end]
         end_line = line
-        if m.group() == "(c)" or m.group() == "(C)":  # "(c) You must ..." is a list item, not a notice
-            if not re.match(rf"\(c\)\s*(?:{_YEAR}|©|copyright)", rest, re.I) and "copyright" not in before.lower():
-                continue
+        if _list_item(m.group(), before, rest):
+            continue
         body = _MARKS_PREFIX.sub("", rest)
         if _code_use(m.group(), before, rest) and not re.search(_YEAR, rest):
             continue  # `copyright = ...` in code without a year

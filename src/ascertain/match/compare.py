@@ -13,14 +13,17 @@ from ascertain.fingerprint.winnow import Params
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import Prepared, compare_prepared, prepare
 from ascertain.readers import Document, ReadOptions, read_inputs
+from ascertain.text.levels import DEFAULT_LEVEL
 
 
 class Comparer:
     """One instance serves a whole batch: imports and set-up are paid once, not per pair."""
 
-    def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None) -> None:
+    def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None,
+                 level: str = DEFAULT_LEVEL) -> None:
         self.params = params or Params()
         self.th = thresholds or Thresholds()
+        self.level = level
 
     def load(self, path: str) -> Prepared:
         if Path(path).is_dir():
@@ -30,12 +33,12 @@ class Comparer:
         if not isinstance(doc, Document):
             why = doc.message() if doc else "empty input"
             raise AscertainError(path, f"not readable as text ({why})", "pass a text file")
-        return prepare(doc.text, doc.language, path, doc.sha256, self.params)
+        return prepare(doc.text, doc.language, path, doc.sha256, self.params, level=self.level)
 
     def compare(self, original: str, copy: str) -> dict:
         work, other = self.load(original), self.load(copy)
         result = compare_prepared(work, other, self.params, self.th)
-        cmi = status_of_copy(scan_text(original, work.tokens.text, work.language), work.tokens,
+        cmi = status_of_copy(scan_text(original, work.tokens.text, work.language), work.base,
                              scan_text(copy, other.tokens.text, other.language), result["spans"])
         return {"original": original, "copy": copy, **result, "cmi": cmi}
 

@@ -46,6 +46,13 @@ def longest_verbatim(work: TokenStream, copy: TokenStream, s: Span) -> int:
     return best
 
 
+def tokens_identical(work: TokenStream, copy: TokenStream) -> bool:
+    """Same tokens, as written, in the same order (layout may differ)."""
+    n = len(work)
+    return bool(n == len(copy) and np.array_equal(work.hashes, copy.hashes)
+                and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
+
+
 def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thresholds,
             copy: TokenStream | None, copy_tokens: int, byte_identical: bool) -> dict:
     n = len(work)
@@ -77,10 +84,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     own_cov = own_copied / own_total if own_total else 0.0
     copied = int((strong & ~work_mask).sum()) >= th.min_copy_tokens or (
         own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage)
-    identical = None  # without the copy's text (keyed index), fingerprints alone cannot prove identity
-    if copy is not None:
-        identical = bool(n == len(copy) and np.array_equal(work.hashes, copy.hashes)
-                         and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
+    # without the copy's text (keyed index), fingerprints alone cannot prove identity
+    identical = tokens_identical(work, copy) if copy is not None else None
     return {
         "copied": bool(copied),
         "coverage": round(float(covered.mean()) if n else 0.0, 6),

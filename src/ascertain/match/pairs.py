@@ -7,9 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ascertain.fingerprint.winnow import Params, fingerprint_hashes
-from ascertain.match.measure import Thresholds, measure
+from ascertain.match.differences import copy_region, differences
+from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
+from ascertain.text.levels import DEFAULT_LEVEL, level_stream
 from ascertain.text.tokenize import TokenStream, tokenize
 
 
@@ -19,18 +21,24 @@ class Prepared:
 
     path: str
     language: str
-    tokens: TokenStream
+    tokens: TokenStream  # at the matching level
     mask: np.ndarray
     hashes: np.ndarray
     positions: np.ndarray
     sha256: str
+    base: TokenStream  # every token, layout level (for identity and the alignment of differences)
+    level: str = DEFAULT_LEVEL
 
 
-def prepare(text: str, language: str, path: str, sha256: str, params: Params, key: bytes | None = None
-            ) -> Prepared:
-    ts = tokenize(text, language)
+def prepare(text: str, language: str, path: str, sha256: str, params: Params, key: bytes | None = None,
+            level: str = DEFAULT_LEVEL) -> Prepared:
+    base = tokenize(text, language)
+    ts = level_stream(base, level, language)
+    mask = cmi_mask(base, language, path)
+    if ts is not base:
+        mask = mask[np.searchsorted(base.start, ts.start)]
     fp, pos = fingerprint_hashes(ts.hashes, params, key)
-    return Prepared(path, language, ts, cmi_mask(ts, language, path), fp, pos, sha256)
+    return Prepared(path, language, ts, mask, fp, pos, sha256, base, level)
 
 
 def hits(wh: np.ndarray, wp: np.ndarray, ch: np.ndarray, cp: np.ndarray
@@ -54,5 +62,29 @@ def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresho
     spans = extend_seeds(work.tokens.hashes, copy.tokens.hashes, wpos, dpos, params.k,
                          min_tokens=th.min_span_tokens)
     spans = select_spans(spans, th.min_span_tokens)
-    return measure(work.tokens, work.mask, spans, th, copy.tokens, len(copy.tokens),
-                   work.sha256 == copy.sha256)
+    result = measure(work.tokens, work.mask, spans, th, copy.tokens, len(copy.tokens),
+                     work.sha256 == copy.sha256)
+    if work.tokens is not work.base:  # identity is a property of the texts, not of the level
+        result["identical"] = tokens_identical(work.base, copy.base)
+    return {"level": work.level, **result, **align(work, copy, spans)}
+
+
+def to_base(p: Prepared, idx: int) -> int:
+    """The layout-level token index of a level token index (levels drop or merge tokens)."""
+    if p.tokens is p.base:
+        return idx
+    if idx >= len(p.tokens):
+        return len(p.base)
+    return int(np.searchsorted(p.base.start, p.tokens.start[idx]))
+
+
+def align(work: Prepared, copy: Prepared, spans) -> dict:
+    """Classified differences in the region where the spans place the work in the copy."""
+    if not spans:
+        return {"edit_similarity": None, "differences": []}
+    based = [(to_base(work, s.w0), to_base(work, s.w1), to_base(copy, s.d0), to_base(copy, s.d1)) for s in spans]
+    first = min(based, key=lambda s: s[0])
+    last = max(based, key=lambda s: s[1])
+    lo, hi = copy_region(work.base, copy.base, first[0], first[2], last[1], last[3])
+    lo, hi = min(lo, min(s[2] for s in based)), max(hi, max(s[3] for s in based))
+    return differences(work.base, copy.base, based, lo, hi)

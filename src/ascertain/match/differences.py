@@ -1,0 +1,227 @@
+"""How a copy differs from the original: every difference in the aligned region, classified.
+
+The original file and the copy's region (where the matched spans place the work) are aligned token by
+token as written (difflib's longest-matching-block alignment, no junk heuristic). Each edit is then one of:
+
+  whitespace/layout    same tokens, different spacing, indentation or line breaks
+  comment added / comment removed / comment changed
+  identifier renamed   one name for another; the rename map lists them and says whether it is consistent
+                       (each original name always becomes the same new name)
+  literal changed      a string or number changed
+  line inserted / line deleted
+  block reordered      a deleted block that reappears elsewhere in the copy
+  code changed         any other edit
+
+`edit_similarity` is difflib's ratio over the two token sequences: 2·matched / (tokens of both).
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from ascertain.text.tokenize import COMMENT, STRING, TokenStream
+
+MAX_ALIGN_TOKENS = 40_000  # larger regions are not aligned (reported as such)
+MAX_LISTED = 400
+_KEYWORDS = set(keyword.kwlist) | set(keyword.softkwlist) | {
+    "function", "var", "let", "const", "new", "this", "typeof", "instanceof", "void", "delete", "switch",
+    "case", "default", "do", "public", "private", "protected", "static", "final", "class", "interface",
+    "extends", "implements", "package", "import", "int", "long", "short", "char", "float", "double",
+    "boolean", "byte", "unsigned", "signed", "struct", "union", "enum", "typedef", "sizeof", "goto",
+    "func", "go", "chan", "defer", "map", "range", "select", "type", "fn", "impl", "mut", "pub", "use",
+    "mod", "crate", "trait", "where", "loop", "match", "end", "begin", "then", "elsif", "unless", "until",
+    "module", "require", "self", "super", "true", "false", "null", "nil", "undefined", "throw", "throws",
+    "catch", "try", "finally", "return", "if", "else", "for", "while", "break", "continue", "in", "of",
+}
+
+
+def _token_class(ts: TokenStream, i: int, raw: str) -> str:
+    k = ts.kind[i]
+    if k == COMMENT:
+        return "comment"
+    if k == STRING or raw[:1].isdigit():
+        return "literal"
+    if (raw[:1].isalpha() or raw[:1] == "_") and raw not in _KEYWORDS:
+        return "identifier"
+    return "code"
+
+
+def _lines(ts: TokenStream, a: int, b: int) -> list[int]:
+    """1-based line range of tokens [a, b); an empty range gives the line where it would start."""
+    if not len(ts):
+        return [1, 1]
+    if a >= b:
+        i = min(a, len(ts) - 1)
+        return [int(ts.line[i]), int(ts.line[i])]
+    return [int(ts.line[a]), int(ts.line[b - 1])]
+
+
+def _snippet(ts: TokenStream, a: int, b: int) -> str:
+    if a >= b:
+        return ""
+    s = ts.text[ts.start[a]:ts.end[b - 1]]
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+def copy_region(work: TokenStream, copy: TokenStream, w_first: int, d_first: int, w_last: int, d_last: int
+                ) -> tuple[int, int]:
+    """Where the whole work would sit in the copy, given the first and last matched positions."""
+    lo = max(0, d_first - w_first)
+    hi = min(len(copy), d_last + (len(work) - w_last))
+    return lo, hi
+
+
+def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int, int, int]],
+                lo: int, hi: int) -> dict:
+    """Classified differences between the whole work and copy tokens [lo, hi).
+
+    `spans` are the matched (w0, w1, d0, d1) runs in layout-level token indices: they anchor the alignment,
+    so a block moved elsewhere in the copy is reported as reordered, and only the text between and inside
+    the spans is aligned token by token.
+    """
+    if len(work) + (hi - lo) > MAX_ALIGN_TOKENS:
+        return {"aligned": False, "why": f"region of {len(work) + hi - lo:,} tokens is over the "
+                f"{MAX_ALIGN_TOKENS:,}-token alignment limit", "differences": [], "edit_similarity": None}
+    al = _Aligner(work, copy)
+    spans = sorted(spans)
+    in_order = _increasing(spans)
+    matched = 0
+    prev_w, prev_d = 0, lo
+    for k, (w0, w1, d0, d1) in enumerate(spans):
+        if k not in in_order:
+            al.add("block reordered", w0, w1, d0, d1)
+            matched += al.run(w0, w1, d0, d1)
+            al.gap_deleted(prev_w, w0, prev_d)
+            prev_w = max(prev_w, w1)
+            continue
+        if w0 >= prev_w and d0 >= prev_d:
+            matched += al.run(prev_w, w0, prev_d, d0)
+        matched += al.run(w0, w1, d0, d1)
+        prev_w, prev_d = max(prev_w, w1), max(prev_d, d1)
+    matched += al.run(prev_w, len(work), prev_d, max(prev_d, hi))
+    diffs = _merge_layout(sorted(al.diffs, key=lambda d: (d["original_lines"], d["copy_lines"])))
+    rename_map = {old: new.most_common(1)[0][0] for old, new in sorted(al.renames.items())}
+    targets = Counter(rename_map.values())
+    consistent = all(len(new) == 1 for new in al.renames.values()) and all(c == 1 for c in targets.values())
+    kinds = Counter(d["kind"] for d in diffs)
+    total = len(work) + (hi - lo)
+    return {
+        "aligned": True,
+        "edit_similarity": round(2 * matched / total, 6) if total else 1.0,
+        "difference_counts": dict(sorted(kinds.items())),
+        "rename_map": rename_map,
+        "rename_consistent": bool(consistent) if rename_map else None,
+        "differences": diffs[:MAX_LISTED],
+        "differences_not_listed": max(0, len(diffs) - MAX_LISTED),
+    }
+
+
+def _increasing(spans: list[tuple[int, int, int, int]]) -> set[int]:
+    """Indices of the longest run of spans (in work order) whose copy positions also increase."""
+    best: list[int] = []
+    prev: list[int] = []
+    for k, s in enumerate(spans):
+        cand = [j for j in range(k) if spans[j][3] <= s[2]]
+        j = max(cand, key=lambda j: best[j], default=None)
+        best.append((best[j] if j is not None else 0) + (s[1] - s[0]))
+        prev.append(j if j is not None else -1)
+    if not spans:
+        return set()
+    k = max(range(len(spans)), key=lambda i: best[i])
+    keep = set()
+    while k >= 0:
+        keep.add(k)
+        k = prev[k]
+    return keep
+
+
+class _Aligner:
+    def __init__(self, work: TokenStream, copy: TokenStream) -> None:
+        self.work, self.copy = work, copy
+        self.a, self.b = work.raw, copy.raw
+        self.diffs: list[dict] = []
+        self.renames: dict[str, Counter] = defaultdict(Counter)
+
+    def add(self, kind: str, i1: int, i2: int, j1: int, j2: int) -> dict:
+        d = {"kind": kind, "original_lines": _lines(self.work, i1, i2), "copy_lines": _lines(self.copy, j1, j2),
+             "original": _snippet(self.work, i1, i2), "copy": _snippet(self.copy, j1, j2)}
+        self.diffs.append(d)
+        return d
+
+    def run(self, i1: int, i2: int, j1: int, j2: int) -> int:
+        """Align work[i1:i2] with copy[j1:j2] (absolute indices); returns how many tokens matched."""
+        if i1 >= i2 and j1 >= j2:
+            return 0
+        a, b = self.a, self.b
+        sm = difflib.SequenceMatcher(None, a[i1:i2], b[j1:j2], autojunk=False)
+        matched = 0
+        for op, x1, x2, y1, y2 in sm.get_opcodes():
+            x1, x2, y1, y2 = x1 + i1, x2 + i1, y1 + j1, y2 + j1
+            if op == "equal":
+                matched += x2 - x1
+                _layout(self.work, self.copy, x1, x2, y1, self.add)
+                continue
+            ca = {_token_class(self.work, i, a[i]) for i in range(x1, x2)}
+            cb = {_token_class(self.copy, j, b[j]) for j in range(y1, y2)}
+            if ca <= {"comment"} and cb <= {"comment"}:
+                self.add({"replace": "comment changed", "delete": "comment removed", "insert": "comment added"}[op],
+                         x1, x2, y1, y2)
+            elif op == "replace" and x2 - x1 == y2 - y1 and ca | cb <= {"identifier", "literal"}:
+                for t in range(x2 - x1):  # token by token: a rename here, a changed literal there
+                    ka = _token_class(self.work, x1 + t, a[x1 + t])
+                    kb = _token_class(self.copy, y1 + t, b[y1 + t])
+                    if ka == kb == "identifier":
+                        self.renames[a[x1 + t]][b[y1 + t]] += 1
+                        self.add("identifier renamed", x1 + t, x1 + t + 1, y1 + t, y1 + t + 1)
+                    else:
+                        self.add("literal changed", x1 + t, x1 + t + 1, y1 + t, y1 + t + 1)
+            else:
+                self.add({"delete": "line deleted", "insert": "line inserted"}.get(op, "code changed"),
+                         x1, x2, y1, y2)
+        return matched
+
+    def gap_deleted(self, i1: int, i2: int, j: int) -> None:
+        if i2 > i1:
+            only_comments = all(self.work.kind[i] == COMMENT for i in range(i1, i2))
+            self.add("comment removed" if only_comments else "line deleted", i1, i2, j, j)
+
+
+def _layout(work: TokenStream, copy: TokenStream, i1: int, i2: int, j1: int, add) -> None:
+    """Spacing/line-break differences inside an equal run, one entry per run of nearby gaps."""
+    if i2 - i1 < 2:
+        return
+    wa = work.start[i1 + 1:i2] - work.end[i1:i2 - 1]
+    cb = copy.start[j1 + 1:j1 + (i2 - i1)] - copy.end[j1:j1 + (i2 - i1) - 1]
+    cand = np.nonzero((wa != cb) | (wa > 0))[0]
+    run: tuple[int, int] | None = None
+    for t in cand.tolist():
+        ga = work.text[work.end[i1 + t]:work.start[i1 + t + 1]]
+        gb = copy.text[copy.end[j1 + t]:copy.start[j1 + t + 1]]
+        if ga == gb:
+            continue
+        if run and t - run[1] <= 8:  # nearby gaps form one layout difference
+            run = (run[0], t + 1)
+            continue
+        if run:
+            add("whitespace/layout", i1 + run[0], i1 + run[1] + 1, j1 + run[0], j1 + run[1] + 1)
+        run = (t, t + 1)
+    if run:
+        add("whitespace/layout", i1 + run[0], i1 + run[1] + 1, j1 + run[0], j1 + run[1] + 1)
+
+
+def _merge_layout(diffs: list[dict]) -> list[dict]:
+    """Layout differences on touching lines are one difference (a re-indented block, not 40 entries)."""
+    out: list[dict] = []
+    for d in diffs:
+        prev = out[-1] if out else None
+        if (prev and d["kind"] == prev["kind"] == "whitespace/layout"
+                and d["original_lines"][0] <= prev["original_lines"][1] + 1):
+            prev["original_lines"] = [prev["original_lines"][0], max(prev["original_lines"][1], d["original_lines"][1])]
+            prev["copy_lines"] = [prev["copy_lines"][0], max(prev["copy_lines"][1], d["copy_lines"][1])]
+            continue
+        out.append(d)
+    return out

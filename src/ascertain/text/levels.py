@@ -1,0 +1,166 @@
+"""Normalization levels: which differences between an original and a copy matching ignores.
+
+  exact        tokens as written (case kept); whitespace between tokens is not a token at any level
+  layout       case-folded tokens: whitespace, line breaks and letter case ignored (the default)
+  comments     layout, and comments dropped
+  identifiers  comments dropped, every identifier one placeholder, every literal (string, number) one
+               placeholder: renamed variables and changed constants still match (code, via tree-sitter)
+  prose        words only, case-folded: punctuation and quote style ignored
+
+A level's token stream keeps each token's offsets into the same text, so spans found at a coarse level are
+measured at the exact level too: verbatim runs compare the tokens' text as written.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+import numpy as np
+
+from ascertain.fingerprint.vectorized import hash_tokens
+from ascertain.text.tokenize import CODE, COMMENT, STRING, TokenStream
+
+LEVELS = ("exact", "layout", "comments", "identifiers", "prose")
+DEFAULT_LEVEL = "layout"
+ID_HASH = np.uint64(0x9E3779B97F4A7C15)
+LIT_HASH = np.uint64(0xC2B2AE3D27D4EB4F)
+
+# tree-sitter grammar per language: (module, function returning the language)
+_GRAMMARS = {
+    "python": ("tree_sitter_python", "language"), "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"), "java": ("tree_sitter_java", "language"),
+    "c": ("tree_sitter_c", "language"), "cpp": ("tree_sitter_cpp", "language"),
+    "go": ("tree_sitter_go", "language"), "rust": ("tree_sitter_rust", "language"),
+    "ruby": ("tree_sitter_ruby", "language"),
+}
+_LITERAL = ("string", "number", "integer", "float", "char", "rune", "raw_string", "template_string",
+            "interpreted_string", "heredoc", "true", "false", "none", "null", "nil", "concatenated_string")
+_IDENT = ("identifier",)  # identifier, type_identifier, field_identifier, property_identifier, constant, ...
+
+
+def check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
+    return level
+
+
+@functools.cache
+def parser_for(language: str):
+    """A tree-sitter parser for the language, or None when no grammar is installed for it."""
+    spec = _GRAMMARS.get(language)
+    if spec is None:
+        return None
+    try:
+        import tree_sitter
+
+        mod = importlib.import_module(spec[0])
+        return tree_sitter.Parser(tree_sitter.Language(getattr(mod, spec[1])()))
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _is_literal(kind: str) -> bool:
+    return kind.endswith("_literal") or any(kind == t or kind.startswith(t + "_") for t in _LITERAL)
+
+
+def _is_identifier(kind: str) -> bool:
+    return kind.endswith("identifier") or kind in {"constant", "self", "this"}
+
+
+def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
+                                                      list[tuple[int, int]]] | None:
+    """(identifier, literal, comment) character ranges from a real parse; None if no grammar."""
+    parser = parser_for(language)
+    if parser is None:
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    tree = parser.parse(data)
+    idents: list[tuple[int, int]] = []
+    literals: list[tuple[int, int]] = []
+    comments: list[tuple[int, int]] = []
+    cursor = tree.walk()
+    stack_done = False
+    while not stack_done:
+        node = cursor.node
+        kind = node.type
+        descend = True
+        if "comment" in kind:
+            comments.append((node.start_byte, node.end_byte))
+            descend = False
+        elif _is_literal(kind) and node.is_named:
+            literals.append((node.start_byte, node.end_byte))
+            descend = False
+        elif node.child_count == 0 and _is_identifier(kind):
+            idents.append((node.start_byte, node.end_byte))
+        if descend and cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                stack_done = True
+                break
+    if not data.isascii():  # tree-sitter counts bytes; token offsets count characters
+        char_of = np.cumsum([0] + [len(ch.encode("utf-8", "surrogatepass")) for ch in text])
+        def chars(r: list[tuple[int, int]]) -> list[tuple[int, int]]:
+            return [(int(np.searchsorted(char_of, a)), int(np.searchsorted(char_of, b))) for a, b in r]
+
+        idents, literals, comments = chars(idents), chars(literals), chars(comments)
+    return idents, literals, comments
+
+
+def _subset(ts: TokenStream, keep: np.ndarray, hashes: np.ndarray | None = None,
+            ends: np.ndarray | None = None) -> TokenStream:
+    return TokenStream(ts.text, ts.start[keep], ts.end[keep] if ends is None else ends, ts.line[keep],
+                       ts.kind[keep], ts.hashes[keep] if hashes is None else hashes)
+
+
+def _mark(ts: TokenStream, ranges: list[tuple[int, int]]) -> np.ndarray:
+    """Index of the range each token falls in (-1: none)."""
+    out = np.full(len(ts), -1, np.int64)
+    for i, (a, b) in enumerate(ranges):
+        lo, hi = np.searchsorted(ts.start, a), np.searchsorted(ts.start, b)
+        out[lo:hi] = i
+    return out
+
+
+def level_stream(ts: TokenStream, level: str, language: str) -> TokenStream:
+    """The token stream that matching at `level` compares (offsets stay in the original text)."""
+    if level == "layout" or not len(ts):
+        return ts
+    if level == "exact":
+        return TokenStream(ts.text, ts.start, ts.end, ts.line, ts.kind, hash_tokens(ts.raw))
+    if level == "prose":
+        words = np.fromiter((t[:1].isalnum() or t[:1] == "_" for t in ts.raw), bool, len(ts))
+        return _subset(ts, words.nonzero()[0])
+    syntax = syntax_ranges(ts.text, language) if level == "identifiers" else None
+    if syntax is None:  # comments level, or no grammar: the regex lexer's comment classes
+        keep = (ts.kind != COMMENT).nonzero()[0]
+        if level == "comments" or not len(keep):
+            return _subset(ts, keep)
+        return _placeholders_by_kind(_subset(ts, keep))
+    idents, literals, comments = syntax
+    in_comment = _mark(ts, comments) >= 0
+    lit = _mark(ts, literals)
+    ident = _mark(ts, idents) >= 0
+    # one token per literal: its first token stands for it, spanning to the literal's last token
+    first_of_lit = np.ones(len(ts), bool)
+    first_of_lit[1:] = ~((lit[1:] >= 0) & (lit[1:] == lit[:-1]))
+    keep = (~in_comment & first_of_lit).nonzero()[0]
+    hashes = ts.hashes[keep].copy()
+    ends = ts.end[keep].copy()
+    k_lit = lit[keep] >= 0
+    hashes[k_lit] = LIT_HASH
+    ends[k_lit] = [literals[i][1] for i in lit[keep][k_lit]]
+    hashes[ident[keep] & ~k_lit] = ID_HASH
+    return _subset(ts, keep, hashes, ends)
+
+
+def _placeholders_by_kind(ts: TokenStream) -> TokenStream:
+    """Without a grammar: words in code are identifiers, string tokens and numbers literals (approximate)."""
+    raw = ts.raw
+    is_word = np.array([bool(t[:1].isalpha() or t[:1] == "_") for t in raw], bool)
+    is_num = np.array([t[:1].isdigit() for t in raw], bool)
+    hashes = ts.hashes.copy()
+    hashes[(ts.kind == CODE) & is_word] = ID_HASH
+    hashes[(ts.kind == STRING) | is_num] = LIT_HASH
+    return TokenStream(ts.text, ts.start, ts.end, ts.line, ts.kind, hashes)
