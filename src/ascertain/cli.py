@@ -145,7 +145,7 @@ def _works_report(rep: dict, as_json: bool) -> None:
 
 def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
-                max_doc_bytes: int, as_json: bool) -> None:
+                max_doc_bytes: int, as_json: bool, level: str = "layout") -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
 
@@ -159,7 +159,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
             state["bytes"] += nbytes
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
-        summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick)
+        summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level)
     if as_json:
         emit_json(summary)
         return
@@ -175,6 +175,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 TextField = Annotated[str, typer.Option(help="JSONL key / Parquet column with the text.")]
 KeyFile = Annotated[str | None, typer.Option(help="HMAC key file: build a keyed, text-less index.")]
 MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
+LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers, prose.")]
 
 
 @corpus_app.command("add")
@@ -186,10 +187,10 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
                key_file: KeyFile = None,
                no_text: Annotated[bool, typer.Option(help="Keep fingerprints only, not texts.")] = False,
-               max_doc_bytes: MaxDoc = 32 << 20, as_json: JsonOpt = False) -> None:
+               max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "layout", as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json)
+                as_json, level)
 
 
 @outputs_app.command("add")
@@ -197,9 +198,10 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
 def outputs_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of the output set.")],
                 files: Annotated[list[str], typer.Argument(help="JSONL of outputs")],
                 text_field: TextField = "completion", max_doc_bytes: MaxDoc = 32 << 20,
-                as_json: JsonOpt = False) -> None:
+                level: LevelOpt = "layout", as_json: JsonOpt = False) -> None:
     """Add model outputs (one JSON object per line)."""
-    _add_source(case, name, "outputs", files, text_field, None, None, None, False, max_doc_bytes, as_json)
+    _add_source(case, name, "outputs", files, text_field, None, None, None, False, max_doc_bytes, as_json,
+                level)
 
 
 @app.command()
@@ -232,12 +234,10 @@ def match(case: CaseArg,
 def compare(original: Annotated[str | None, typer.Argument(help="The original work file.")] = None,
             copy: Annotated[str | None, typer.Argument(help="The suspected copy.")] = None,
             batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
-            level: Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers, "
-                                               "prose.")] = "layout",
+            level: LevelOpt = "layout",
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
     from ascertain.match.compare import Comparer
-
     from ascertain.text.levels import LEVELS
 
     if level not in LEVELS:

@@ -18,6 +18,7 @@ from ascertain.readers import Document, ReadOptions, Skip, read_inputs
 from ascertain.readers.records import read_jsonl
 from ascertain.store import schema
 from ascertain.store.db import now
+from ascertain.text.levels import LEVELS
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -41,14 +42,16 @@ def describe_inputs(paths: list[str]) -> list[dict]:
 
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
-               on_progress: Callable[[int, int], None] | None = None) -> dict:
+               on_progress: Callable[[int, int], None] | None = None, level: str = "layout") -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
     if not paths:
         raise AscertainError(name, "no input paths given", "name the files or folders to read")
     key = load_key(key_file) if key_file else None
-    params = Params(k=case.params.k, w=case.params.w, keyed=key is not None)
+    if level not in LEVELS:
+        raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
+    params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     inputs = describe_inputs(paths)
     index_dir = case.source_dir(name)
     with case.store.engine.begin() as c:

@@ -34,6 +34,7 @@ class Params:
     k: int = 8
     w: int = 13
     keyed: bool = False
+    level: str = "layout"  # normalization level of the token stream (text/levels.py)
 
     @property
     def guarantee(self) -> int:
@@ -41,7 +42,8 @@ class Params:
         return self.w + self.k - 1
 
     def as_dict(self) -> dict:
-        return {"k": self.k, "w": self.w, "keyed": self.keyed, "guarantee_tokens": self.guarantee,
+        return {"k": self.k, "w": self.w, "keyed": self.keyed, "level": self.level,
+                "guarantee_tokens": self.guarantee,
                 "hash": "polynomial mod 2^64 + splitmix64 (tokens, k-grams); keyed: HMAC-SHA256[:8]"}
 
 
@@ -85,8 +87,11 @@ class Batch:
     tokens: np.ndarray  # tokens per document
 
 
-def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None) -> Batch:
+def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None,
+                      languages: list[str] | None = None) -> Batch:
     """Fingerprints of many documents in one vectorized pass (the corpus indexing path)."""
+    if params.level != "layout":
+        return _fingerprint_batch_level(texts, languages or ["prose"] * len(texts), params, key)
     parts = [normalized_bytes(t) for t in texts]
     offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
     buf = np.frombuffer(b" ".join(parts) + b" ", np.uint8)
@@ -107,6 +112,24 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
     if key is not None:
         fp = keyed(fp, key)
     return Batch(fp, doc.astype(np.int64), pos, ntok)
+
+
+def _fingerprint_batch_level(texts: list[str], languages: list[str], params: Params, key: bytes | None) -> Batch:
+    """Other levels need each document's syntax (comments, identifiers): one document at a time."""
+    from ascertain.text.levels import level_stream
+    from ascertain.text.tokenize import tokenize
+
+    fps, docs, poss, ntok = [], [], [], []
+    for i, (text, language) in enumerate(zip(texts, languages, strict=True)):
+        ts = level_stream(tokenize(text, language), params.level, language)
+        fp, pos = fingerprint_hashes(ts.hashes, params, key)
+        fps.append(fp)
+        poss.append(pos)
+        docs.append(np.full(len(fp), i, np.int64))
+        ntok.append(len(ts))
+    return Batch(np.concatenate(fps) if fps else np.empty(0, np.uint64),
+                 np.concatenate(docs) if docs else np.empty(0, np.int64),
+                 np.concatenate(poss) if poss else np.empty(0, np.uint32), np.array(ntok, np.int64))
 
 
 def load_key(path: str) -> bytes:

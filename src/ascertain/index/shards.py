@@ -157,7 +157,7 @@ class IndexWriter:
         if not docs:
             return
         first = buf.first_doc + len(buf.rows)
-        batch = fingerprint_batch([d.text for d in docs], self.params, self.key)
+        batch = fingerprint_batch([d.text for d in docs], self.params, self.key, [d.language for d in docs])
         buf.hashes.append(batch.hashes)
         buf.positions.append(batch.pos)
         buf.docs_col.append(batch.doc + first)

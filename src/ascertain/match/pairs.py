@@ -69,22 +69,28 @@ def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresho
     return {"level": work.level, **result, **align(work, copy, spans)}
 
 
-def to_base(p: Prepared, idx: int) -> int:
+def to_base(level: TokenStream, base: TokenStream, idx: int) -> int:
     """The layout-level token index of a level token index (levels drop or merge tokens)."""
-    if p.tokens is p.base:
+    if level is base:
         return idx
-    if idx >= len(p.tokens):
-        return len(p.base)
-    return int(np.searchsorted(p.base.start, p.tokens.start[idx]))
+    if idx >= len(level):
+        return len(base)
+    return int(np.searchsorted(base.start, level.start[idx]))
 
 
 def align(work: Prepared, copy: Prepared, spans) -> dict:
+    return align_streams(work, copy.tokens, copy.base, spans)
+
+
+def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStream, spans) -> dict:
     """Classified differences in the region where the spans place the work in the copy."""
     if not spans:
         return {"edit_similarity": None, "differences": []}
-    based = [(to_base(work, s.w0), to_base(work, s.w1), to_base(copy, s.d0), to_base(copy, s.d1)) for s in spans]
+    wl, wb = work.tokens, work.base
+    based = [(to_base(wl, wb, s.w0), to_base(wl, wb, s.w1), to_base(copy_level, copy_base, s.d0),
+              to_base(copy_level, copy_base, s.d1)) for s in spans]
     first = min(based, key=lambda s: s[0])
     last = max(based, key=lambda s: s[1])
-    lo, hi = copy_region(work.base, copy.base, first[0], first[2], last[1], last[3])
+    lo, hi = copy_region(wb, copy_base, first[0], first[2], last[1], last[3])
     lo, hi = min(lo, min(s[2] for s in based)), max(hi, max(s[3] for s in based))
-    return differences(work.base, copy.base, based, lo, hi)
+    return differences(wb, copy_base, based, lo, hi)

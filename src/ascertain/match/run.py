@@ -22,11 +22,12 @@ from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params, load_key
-from ascertain.match.measure import Thresholds, measure
-from ascertain.match.pairs import Prepared, prepare
+from ascertain.match.measure import Thresholds, measure, tokens_identical
+from ascertain.match.pairs import Prepared, align_streams, prepare
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
 from ascertain.store import schema
 from ascertain.store.db import now
+from ascertain.text.levels import DEFAULT_LEVEL, level_stream
 from ascertain.text.tokenize import tokenize
 
 # Seeds: fingerprints shared by a work and the corpus, minus pure boilerplate (in more than max_df
@@ -150,7 +151,7 @@ def _evidence_row(run_id: int, r: dict) -> dict:
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
                   files, opts: MatchOptions, progress, cmi: tuple[dict, dict]) -> tuple[list[dict], int]:
     p = src["params"]
-    params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]))
+    params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = None
     if params.keyed:
         if not opts.key_file:
@@ -158,7 +159,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                                  "pass --key-file with the key the index was built with")
         key = load_key(opts.key_file)
     prepared: dict[int, Prepared] = {
-        f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, key)
+        f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, key, params.level)
         for f in files}
     works_fp = pa.table({
         "hash": pa.array(np.concatenate([w.hashes for w in prepared.values()]), pa.uint64()),
@@ -194,7 +195,10 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
             _fetch_docs(con, docs_files, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
-        copy_ts = tokenize(text, language, kinds=False) if text is not None else None
+        copy_ts = copy_base = None
+        if text is not None:  # kinds (comments, strings) matter only above the layout level
+            copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
+            copy_ts = level_stream(copy_base, params.level, language)
         copy_cmi = None  # scanned once per document, when it first yields evidence
         file_col = hits["file"][lo:hi]
         for fid in np.unique(file_col):
@@ -210,10 +214,15 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             spans = select_spans(spans, th.min_span_tokens)
             if not spans:
                 continue
-            metrics = measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha)
+            metrics = {"level": params.level,
+                       **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha)}
             if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
                 weak += 1  # only short shared runs (idioms): counted, not stored as evidence
                 continue
+            if copy_ts is not None and w.tokens is not w.base:
+                metrics["identical"] = tokens_identical(w.base, copy_base)
+            if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
+                metrics.update(align_streams(w, copy_ts, copy_base, spans))
             if copy_cmi is None and copy_ts is not None:
                 copy_cmi = scan_text(locator, text, language)
             metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],

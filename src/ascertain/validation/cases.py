@@ -1,0 +1,113 @@
+"""Labelled cases for `ascertain validate`: real files, known transformations, unrelated negatives.
+
+Works are real Python files of this machine's installed packages (one seed picks them). Every positive
+case is a copy of a work made by one transformation or a combination, often embedded in an unrelated
+real file; every negative case pairs a work with a real file from another package. Cases are written
+to a folder as files, so every tool reads the same bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ascertain.cmi.sample import candidate_files
+from ascertain.text.tokenize import tokenize
+from ascertain.validation import transforms as tf
+
+SINGLE = ["verbatim", "rename", "reformat", "strip_comments", "strip_cmi", "reorder", "insert_lines"]
+COMBINED = ["rename+reformat+strip_comments", "reorder+rename", "insert_lines+reformat+strip_cmi",
+            "rename+strip_comments+insert_lines"]
+PARTIAL_SHARES = [0.1, 0.25, 0.5, 0.75]
+
+
+@dataclass
+class Case:
+    id: str
+    work: str  # path of the original
+    copy: str  # path of the copy (or the unrelated file)
+    label: bool  # True: the copy reproduces the work
+    transform: str
+    copy_tokens: int  # tokens of the work reproduced in the copy (0 for negatives)
+
+
+def _real_python_files(rng: random.Random, want: int, min_tokens: int = 60, max_bytes: int = 40_000
+                       ) -> list[tuple[str, Path]]:
+    """Up to `want` parseable Python files of at least min_tokens tokens, in a seeded random order."""
+    out = []
+    files = [(pkg, p) for pkg, p in candidate_files() if p.suffix == ".py"]
+    rng.shuffle(files)
+    for package, path in files:
+        if len(out) >= want:
+            break
+        if not 400 <= path.stat().st_size <= max_bytes:
+            continue
+        try:
+            src = path.read_text(encoding="utf-8")
+            ast.parse(src)
+        except (UnicodeDecodeError, SyntaxError, ValueError):
+            continue
+        if len(tokenize(src, "python", kinds=False)) >= min_tokens:
+            out.append((package, path))
+    return out
+
+
+def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed: int = 7) -> list[Case]:
+    rng = random.Random(seed)
+    pool = _real_python_files(rng, works * 12 + negatives_per_work * 4)
+    if len(pool) < works * 3:
+        raise ValueError(f"only {len(pool)} usable Python files installed; ask for fewer works")
+    rng.shuffle(pool)
+    chosen, seen_pkg = [], {}
+    for package, path in pool:  # spread the works over packages
+        if seen_pkg.get(package, 0) < max(2, works // 30):
+            seen_pkg[package] = seen_pkg.get(package, 0) + 1
+            chosen.append((package, path))
+        if len(chosen) == works:
+            break
+    others = [p for p in pool if p not in chosen]
+    dest.mkdir(parents=True, exist_ok=True)
+    cases: list[Case] = []
+
+    def write(name: str, text: str) -> str:
+        p = dest / name
+        p.write_text(text, encoding="utf-8")
+        return str(p)
+
+    for w, (package, path) in enumerate(chosen):
+        src = path.read_text(encoding="utf-8")
+        work = write(f"w{w:04d}.py", src)
+        n_tokens = len(tokenize(src, "python", kinds=False))
+        unrelated = [o for o in others if o[0] != package]
+        host = rng.choice(unrelated)[1].read_text(encoding="utf-8")
+        donor = rng.choice(unrelated)[1].read_text(encoding="utf-8")
+        variants: dict[str, tuple[str, int]] = {}
+        for name in SINGLE + COMBINED:
+            text = src
+            for step in name.split("+"):
+                text = _apply(step, text, rng, donor)
+            variants[name] = (text, n_tokens)
+        for share in PARTIAL_SHARES:
+            a, b, n = tf.partial(src, rng, share)
+            variants[f"partial {int(share * 100)}%"] = (tf.embed(tf.lines_of(src, a, b), host, rng), n)
+            if share == 0.5:  # renamed in the whole file (one consistent map), then the same lines taken
+                renamed = tf.lines_of(tf.rename(src, rng), a, b)
+                variants["partial 50%+rename"] = (tf.embed(renamed, host, rng), n)
+        for name, (text, n) in variants.items():
+            cid = f"w{w:04d}-{name.replace(' ', '').replace('%', 'pct').replace('+', '_')}"
+            cases.append(Case(cid, work, write(f"{cid}.py", text), True, name, n))
+        for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
+            cases.append(Case(f"w{w:04d}-neg{k:02d}", work, str(other), False, "unrelated", 0))
+    (dest / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
+    return cases
+
+
+def _apply(step: str, text: str, rng: random.Random, donor: str) -> str:
+    if step == "verbatim":
+        return text
+    if step == "insert_lines":
+        return tf.insert_lines(text, rng, donor)
+    return getattr(tf, step)(text, rng)

@@ -1,0 +1,186 @@
+"""Known transformations of real Python files: the labelled copies `ascertain validate` measures against.
+
+Each transformation is what a model or a person does to a copied file: rename identifiers (one consistent
+map), reformat (indentation, spacing, blank lines), strip comments, strip the copyright/license header,
+reorder top-level functions and classes, insert unrelated lines. All work on Python's own tokenizer, so
+the result is still valid Python with the same token structure except where the edit says otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import keyword
+import random
+import re
+import tokenize
+
+_KEEP = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins)) | {"self", "cls"}
+
+
+def _tokens(src: str) -> list[tokenize.TokenInfo]:
+    return list(tokenize.generate_tokens(io.StringIO(src).readline))
+
+
+def _replace(src: str, edits: list[tuple[tuple[int, int], tuple[int, int], str]]) -> str:
+    """Apply (start(row, col), end(row, col), new text) edits, rows 1-based."""
+    lines = src.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+
+    def pos(rc: tuple[int, int]) -> int:
+        return offsets[rc[0] - 1] + rc[1]
+
+    out, last = [], 0
+    for start, end, new in sorted(edits, key=lambda e: pos(e[0])):
+        a, b = pos(start), pos(end)
+        out.append(src[last:a])
+        out.append(new)
+        last = b
+    out.append(src[last:])
+    return "".join(out)
+
+
+def rename(src: str, rng: random.Random, share: float = 0.6) -> str:
+    """Rename a share of the file's own identifiers, each to one new name everywhere."""
+    toks = _tokens(src)
+    names = sorted({t.string for t in toks if t.type == tokenize.NAME and t.string not in _KEEP})
+    chosen = [n for n in names if rng.random() < share]
+    new = {n: f"{rng.choice(['val', 'item', 'obj', 'tmp', 'data', 'res', 'node', 'arg'])}_{i}"
+           for i, n in enumerate(chosen)}
+    return _replace(src, [(t.start, t.end, new[t.string]) for t in toks
+                          if t.type == tokenize.NAME and t.string in new])
+
+
+def strip_comments(src: str, rng: random.Random | None = None) -> str:
+    toks = _tokens(src)
+    return _replace(src, [(t.start, t.end, "") for t in toks if t.type == tokenize.COMMENT])
+
+
+_HEADER = re.compile(r"copyright|licen[sc]e|\(c\)|©|spdx|all rights reserved|author", re.IGNORECASE)
+
+
+def strip_cmi(src: str, rng: random.Random | None = None) -> str:
+    """Drop comment lines that carry CMI (notices, license headers, authors)."""
+    out = []
+    in_notice = False
+    for line in src.splitlines(keepends=True):
+        s = line.strip()
+        if s.startswith("#") and (_HEADER.search(s) or (in_notice and s != "")):
+            in_notice = True
+            continue
+        in_notice = False
+        out.append(line)
+    return "".join(out)
+
+
+def reformat(src: str, rng: random.Random) -> str:
+    """Indentation 4 → 2 (or tabs), spaces inside brackets and around commas, blank lines added."""
+    toks = _tokens(src)
+    edits = []
+    for t in toks:
+        if t.type == tokenize.OP and t.string == ",":
+            edits.append((t.end, t.end, " "))
+        elif t.type == tokenize.OP and t.string in "([{":
+            edits.append((t.end, t.end, " "))
+    src = _replace(src, edits)
+    unit = rng.choice(["  ", "\t"])
+    out = []
+    for i, line in enumerate(src.splitlines(keepends=True)):
+        stripped = line.lstrip(" ")
+        depth = (len(line) - len(stripped)) // 4
+        extra = (len(line) - len(stripped)) % 4
+        out.append(unit * depth + " " * extra + stripped)
+        if stripped.strip() and i % 7 == 6 and not stripped.rstrip().endswith(("\\", ",", "(")):
+            out.append("\n")
+    return "".join(out)
+
+
+def _top_level_blocks(src: str) -> tuple[str, list[str]]:
+    """(head: everything before the first def/class, [top-level def/class blocks with their decorators])."""
+    lines = src.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if re.match(r"(?:def |class |async def |@)", line)
+              and not (i > 0 and lines[i - 1].startswith("@"))]
+    if not starts:
+        return src, []
+    head = "".join(lines[:starts[0]])
+    bounds = starts + [len(lines)]
+    return head, ["".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def reorder(src: str, rng: random.Random) -> str:
+    head, blocks = _top_level_blocks(src)
+    if len(blocks) < 2:
+        return src
+    order = list(range(len(blocks)))
+    while order == sorted(order):
+        rng.shuffle(order)
+    return head + "".join(blocks[i] if blocks[i].endswith("\n") else blocks[i] + "\n" for i in order)
+
+
+def insert_lines(src: str, rng: random.Random, donor: str, every: int = 8) -> str:
+    """Insert a line of unrelated code (same indentation as the next line) every `every` lines or so."""
+    donor_lines = [line.strip() for line in donor.splitlines() if line.strip() and not line.strip().startswith("#")
+                   and len(line.strip()) < 100 and _complete(line.strip())]
+    if not donor_lines:
+        return src
+    out = []
+    lines = src.splitlines(keepends=True)
+    # only where a new logical line starts (never inside brackets or a multi-line string)
+    starts = {t.end[0] + 1 for t in _tokens(src) if t.type == tokenize.NEWLINE}
+    last = 0
+    for i, line in enumerate(lines):
+        if (i - last >= every and (i + 1) in starts and line.strip()
+                and not re.match(r"\s*(?:else|elif|except|finally|case)\b|\s*[)\]}]", line)
+                and not lines[i - 1].lstrip().startswith("@")):
+            last = i
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(f"{indent}{rng.choice(donor_lines)}\n")
+        out.append(line)
+    return "".join(out)
+
+
+def _complete(line: str) -> bool:
+    """A statement that stands alone (not a block header, not half of a bracketed expression)."""
+    try:
+        tree = ast.parse(line)
+    except SyntaxError:
+        return False
+    return len(tree.body) == 1 and not isinstance(tree.body[0], (ast.FunctionDef, ast.ClassDef, ast.If))
+
+
+def partial(src: str, rng: random.Random, share: float, min_tokens: int = 20) -> tuple[int, int, int]:
+    """A contiguous run of whole lines holding about `share` of the file's tokens: (first, end, tokens)."""
+    from ascertain.text.tokenize import tokenize as tok
+
+    lines = src.splitlines(keepends=True)
+    counts = [len(tok(line, "python", kinds=False)) for line in lines]
+    total = sum(counts)
+    want = max(min_tokens, int(round(share * total)))
+    if want >= total:
+        return 0, len(lines), total
+    starts = list(range(len(lines)))
+    rng.shuffle(starts)
+    for a in starts[:50]:
+        n, b = 0, a
+        while b < len(lines) and n < want:
+            n += counts[b]
+            b += 1
+        if n >= want:
+            return a, b, n
+    return 0, len(lines), total
+
+
+def lines_of(src: str, a: int, b: int) -> str:
+    return "".join(src.splitlines(keepends=True)[a:b])
+
+
+def embed(part: str, host: str, rng: random.Random) -> str:
+    """The copied part placed inside an unrelated real file, between two of its lines."""
+    lines = host.splitlines(keepends=True)
+    at = rng.randint(0, len(lines))
+    if not part.endswith("\n"):
+        part += "\n"
+    return "".join(lines[:at]) + part + "".join(lines[at:])
