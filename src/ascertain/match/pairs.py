@@ -57,7 +57,7 @@ def hits(wh: np.ndarray, wp: np.ndarray, ch: np.ndarray, cp: np.ndarray
     return wpos, cp[starts + offsets].astype(np.int64)
 
 
-def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresholds) -> dict:
+def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresholds, align: bool = True) -> dict:
     wpos, dpos = hits(work.hashes, work.positions, copy.hashes, copy.positions)
     spans = extend_seeds(work.tokens.hashes, copy.tokens.hashes, wpos, dpos, params.k,
                          min_tokens=th.min_span_tokens)
@@ -66,7 +66,7 @@ def compare_prepared(work: Prepared, copy: Prepared, params: Params, th: Thresho
                      work.sha256 == copy.sha256)
     if work.tokens is not work.base:  # identity is a property of the texts, not of the level
         result["identical"] = tokens_identical(work.base, copy.base)
-    return {"level": work.level, **result, **align(work, copy, spans)}
+    return {"level": work.level, **result, **(align_pair(work, copy, spans) if align else {})}
 
 
 def to_base(level: TokenStream, base: TokenStream, idx: int) -> int:
@@ -78,7 +78,7 @@ def to_base(level: TokenStream, base: TokenStream, idx: int) -> int:
     return int(np.searchsorted(base.start, level.start[idx]))
 
 
-def align(work: Prepared, copy: Prepared, spans) -> dict:
+def align_pair(work: Prepared, copy: Prepared, spans) -> dict:
     return align_streams(work, copy.tokens, copy.base, spans)
 
 

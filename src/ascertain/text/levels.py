@@ -3,8 +3,9 @@
   exact        tokens as written (case kept); whitespace between tokens is not a token at any level
   layout       case-folded tokens: whitespace, line breaks and letter case ignored (the default)
   comments     layout, and comments dropped
-  identifiers  comments dropped, every identifier one placeholder, every literal (string, number) one
-               placeholder: renamed variables and changed constants still match (code, via tree-sitter)
+  identifiers  comments dropped, every identifier one placeholder, every short literal (number, string of
+               up to 6 tokens) one placeholder: renamed variables and changed constants still match
+               (code, via tree-sitter); long strings keep their words
   prose        words only, case-folded: punctuation and quote style ignored
 
 A level's token stream keeps each token's offsets into the same text, so spans found at a coarse level are
@@ -25,6 +26,7 @@ LEVELS = ("exact", "layout", "comments", "identifiers", "prose")
 DEFAULT_LEVEL = "layout"
 ID_HASH = np.uint64(0x9E3779B97F4A7C15)
 LIT_HASH = np.uint64(0xC2B2AE3D27D4EB4F)
+MAX_PLACEHOLDER_LITERAL = 6  # literals of more tokens keep them (docstrings, messages)
 
 # tree-sitter grammar per language: (module, function returning the language)
 _GRAMMARS = {
@@ -142,16 +144,19 @@ def level_stream(ts: TokenStream, level: str, language: str) -> TokenStream:
     in_comment = _mark(ts, comments) >= 0
     lit = _mark(ts, literals)
     ident = _mark(ts, idents) >= 0
-    # one token per literal: its first token stands for it, spanning to the literal's last token
+    # a short literal (a number, a short string) becomes one placeholder token; a long one (a docstring, a
+    # message) is prose and keeps its tokens, so text copied inside strings still matches word for word
+    sizes = np.bincount(lit[lit >= 0], minlength=len(literals)) if len(literals) else np.zeros(0, np.int64)
+    short = (lit >= 0) & (sizes[np.maximum(lit, 0)] <= MAX_PLACEHOLDER_LITERAL if len(literals) else False)
     first_of_lit = np.ones(len(ts), bool)
-    first_of_lit[1:] = ~((lit[1:] >= 0) & (lit[1:] == lit[:-1]))
+    first_of_lit[1:] = ~(short[1:] & (lit[1:] == lit[:-1]))
     keep = (~in_comment & first_of_lit).nonzero()[0]
     hashes = ts.hashes[keep].copy()
     ends = ts.end[keep].copy()
-    k_lit = lit[keep] >= 0
+    k_lit = short[keep]
     hashes[k_lit] = LIT_HASH
     ends[k_lit] = [literals[i][1] for i in lit[keep][k_lit]]
-    hashes[ident[keep] & ~k_lit] = ID_HASH
+    hashes[ident[keep] & ~(lit[keep] >= 0)] = ID_HASH
     return _subset(ts, keep, hashes, ends)
 
 

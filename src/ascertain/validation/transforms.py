@@ -81,9 +81,7 @@ def reformat(src: str, rng: random.Random) -> str:
     toks = _tokens(src)
     edits = []
     for t in toks:
-        if t.type == tokenize.OP and t.string == ",":
-            edits.append((t.end, t.end, " "))
-        elif t.type == tokenize.OP and t.string in "([{":
+        if t.type == tokenize.OP and t.string == "," or t.type == tokenize.OP and t.string in "([{":
             edits.append((t.end, t.end, " "))
     src = _replace(src, edits)
     unit = rng.choice(["  ", "\t"])

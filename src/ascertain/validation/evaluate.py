@@ -1,0 +1,106 @@
+"""Scores of each tool on the labelled cases, and the measures a court asks for.
+
+Recall is reported per transformation and per copy length (tokens of the work reproduced), precision over
+all cases, and the false-positive rate on unrelated real file pairs, each at the threshold the tool uses.
+Peers get a threshold too: the lowest score at which their false-positive rate on the same negatives is
+no higher than ascertain's (at least one false positive allowed per 1,000 negatives), so the recall
+figures compare tools at the same false-positive rate.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from ascertain.fingerprint.winnow import Params
+from ascertain.match.measure import Thresholds
+from ascertain.match.pairs import Prepared, compare_prepared, prepare
+from ascertain.validation.cases import Case
+
+LENGTH_BUCKETS = [(20, 49), (50, 99), (100, 499), (500, 10**9)]
+
+
+def ascertain_scores(cases: list[Case], level: str, params: Params | None = None,
+                     th: Thresholds | None = None) -> tuple[dict[str, bool], float]:
+    """{case id: copied} at one level, and pairs/s (every file read and tokenized in the timing)."""
+    params, th = params or Params(), th or Thresholds()
+    cache: dict[str, Prepared] = {}
+
+    def load(path: str) -> Prepared:
+        if path not in cache:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                cache[path] = prepare(fh.read(), "python", path, path, params, level=level)
+        return cache[path]
+
+    out: dict[str, bool] = {}
+    t0 = time.perf_counter()
+    for c in cases:
+        work = load(c.work)
+        copy = load(c.copy)
+        out[c.id] = bool(compare_prepared(work, copy, params, th, align=False)["copied"])
+        if not c.label:
+            cache.pop(c.copy, None)  # negatives are read once
+    return out, len(cases) / (time.perf_counter() - t0)
+
+
+def calibrate(scores: dict[str, float], cases: list[Case], max_fpr: float) -> float:
+    """Lowest threshold whose false-positive rate on the negatives is at most max_fpr."""
+    neg = sorted((scores[c.id] for c in cases if not c.label), reverse=True)
+    allowed = math.floor(max_fpr * len(neg))
+    # scores strictly above the (allowed+1)-th highest negative score are positives
+    return neg[allowed] + 1e-9 if allowed < len(neg) else 0.0
+
+
+def summarize(cases: list[Case], flagged: dict[str, bool]) -> dict:
+    per_t: dict[str, list[bool]] = defaultdict(list)
+    per_len: dict[str, list[bool]] = defaultdict(list)
+    tp = fp = fn = tn = 0
+    for c in cases:
+        hit = flagged[c.id]
+        if c.label:
+            per_t[c.transform].append(hit)
+            for lo, hi in LENGTH_BUCKETS:
+                if lo <= c.copy_tokens <= hi:
+                    per_len[f"{lo}-{hi}" if hi < 10**9 else f"{lo}+"].append(hit)
+            tp, fn = tp + hit, fn + (not hit)
+        else:
+            fp, tn = fp + hit, tn + (not hit)
+    single = [h for c in cases if c.label and c.copy_tokens >= 50 and "+" not in c.transform
+              for h in [flagged[c.id]]]
+    combined = [flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50 and "+" in c.transform]
+    return {
+        "recall_by_transform": {t: _rate(v) for t, v in sorted(per_t.items())},
+        "recall_by_length": {k: _rate(v) for k, v in per_len.items()},
+        "recall_single_50plus": _rate(single), "recall_combined_50plus": _rate(combined),
+        "min_recall_single_50plus": min((_rate([flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50
+                                                and c.transform == t])["rate"]
+                                         for t in {c.transform for c in cases if c.label and "+" not in c.transform}),
+                                        default=0.0),
+        "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+        "fpr": round(fp / (fp + tn), 5) if fp + tn else 0.0, "fp": fp, "negatives": fp + tn,
+        "tp": tp, "positives": tp + fn,
+    }
+
+
+def _rate(v: Iterable[bool]) -> dict:
+    v = list(v)
+    return {"rate": round(sum(v) / len(v), 4) if v else 0.0, "n": len(v)}
+
+
+def scored_peer(name: str, scores: dict[str, float], seconds: float, cases: list[Case], max_fpr: float,
+                default: float | None = None) -> dict:
+    th = calibrate(scores, cases, max_fpr)
+    res = {"tool": name, "threshold": round(th, 4), "pairs_per_s": round(len(cases) / seconds, 1),
+           **summarize(cases, {k: v >= th for k, v in scores.items()})}
+    if default is not None:
+        res["at_default_threshold"] = {"threshold": default,
+                                       **summarize(cases, {k: v >= default for k, v in scores.items()})}
+    return res
+
+
+def timed(fn: Callable[[], dict[str, float]]) -> tuple[dict[str, float], float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
