@@ -7,13 +7,14 @@ import { createInterface } from "node:readline";
 import { Dolos, File } from "@dodona/dolos-lib";
 
 const [, , pairsFile, language = "python"] = process.argv;
-const dolos = new Dolos({ language });
 const lines = readFileSync(pairsFile, "utf8").split("\n").filter((l) => l.trim());
 for (const line of lines) {
   const { id, work, copy } = JSON.parse(line);
   try {
     const a = new File(work, readFileSync(work, "utf8"));
     const b = new File(copy, readFileSync(copy, "utf8"));
+    // A Dolos instance keeps its fingerprint index across analyze() calls: one instance per pair.
+    const dolos = new Dolos({ language });
     const report = await dolos.analyze([a, b]);
     const pairs = report.allPairs();
     let similarity = 0, containment = 0;

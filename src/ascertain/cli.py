@@ -234,14 +234,16 @@ def match(case: CaseArg,
 def compare(original: Annotated[str | None, typer.Argument(help="The original work file.")] = None,
             copy: Annotated[str | None, typer.Argument(help="The suspected copy.")] = None,
             batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
-            level: LevelOpt = "layout",
+            level: Annotated[str, typer.Option(help="auto (layout, then identifiers if no copy is found), "
+                                                    "exact, layout, comments, identifiers or prose.")] = "auto",
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
     from ascertain.match.compare import Comparer
     from ascertain.text.levels import LEVELS
 
-    if level not in LEVELS:
-        raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
+    if level not in (*LEVELS, "auto"):
+        raise AscertainError("--level", f"unknown level {level!r}",
+                             f"choose auto or one of {', '.join(LEVELS)}")
     cmp = Comparer(level=level)
     if batch:
         for result in cmp.batch(batch):
@@ -257,12 +259,33 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     verdict = "[bold red]COPIED[/]" if r["copied"] else "[green]not copied[/]"
     same = ("identical at token level" + ("" if r["byte_identical"] else ", not byte for byte")
             if r["identical"] else "not identical")
-    out.print(f"{verdict}: coverage {r['coverage']:.3f} (own expression {r['own_coverage']:.3f}), "
-              f"longest verbatim run {r['longest_run_tokens']} tokens, {r['fragments']} fragment(s), {same}")
+    out.print(f"{verdict} (level {r['level']}): coverage {r['coverage']:.3f} (own expression "
+              f"{r['own_coverage']:.3f}), longest verbatim run {r['longest_run_tokens']} tokens, "
+              f"{r['fragments']} fragment(s), {same}")
     for sp in r["spans"]:
         tag = " [dim](notice/license)[/]" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
         out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
                   f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}")
+    print_differences(r)
+    out.print(f"CMI: {r['cmi']['status']}"
+              + "".join(f"; {k} {len(r['cmi'][k])}" for k in ("removed", "altered") if r["cmi"].get(k)))
+
+
+def print_differences(r: dict) -> None:
+    if r.get("edit_similarity") is None:
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in r.get("difference_counts", {}).items()) or "none"
+    out.print(f"edit similarity {r['edit_similarity']:.3f}; differences: {counts}")
+    if r.get("rename_map"):
+        consistent = "consistent" if r.get("rename_consistent") else "not one-to-one"
+        out.print(f"rename map ({consistent}): "
+                  + ", ".join(f"{a} → {b}" for a, b in r["rename_map"].items()), highlight=False)
+    for d in r.get("differences", []):
+        detail = f": {d['original']!r} → {d['copy']!r}" if d.get("original") or d.get("copy") else ""
+        out.print(f"  {d['kind']}: original lines {d['original_lines'][0]}-{d['original_lines'][1]}, copy lines "
+                  f"{d['copy_lines'][0]}-{d['copy_lines'][1]}{detail}", highlight=False)
+    if r.get("differences_not_listed"):
+        out.print(f"  ... {r['differences_not_listed']} more (--json lists up to 400)")
 
 
 @app.command()
@@ -363,7 +386,8 @@ def cmi_validate(
         reuse_scancode: Annotated[bool, typer.Option(help="Reuse ScanCode's result on the same sample.")] = False,
         as_json: JsonOpt = False) -> None:
     """Scan real files with ascertain and ScanCode in one run; print agreement and speed."""
-    from ascertain.cmi.validate import markdown, validate, write_section
+    from ascertain.cmi.validate import markdown, validate
+    from ascertain.report.doc_sections import write_section
 
     if files < 1 or processes < 1:
         raise AscertainError("--files/--processes", "must be at least 1", "pass e.g. --files 2000 --processes 2")
@@ -383,6 +407,47 @@ def cmi_validate(
     out.print(t)
     out.print(f"ascertain {r['ascertain_files_per_s']} files/s, ScanCode {r['scancode_files_per_s']} files/s "
               f"({r['processes']} processes each): {r['speed_ratio']}x; disagreements in {work}/cmi-validation.json")
+
+
+@app.command("validate")
+@stage
+def validate_copies(
+        works: Annotated[int, typer.Option(help="Real files used as works.")] = 150,
+        negatives: Annotated[int, typer.Option(help="Unrelated real files per work.")] = 20,
+        seed: Annotated[int, typer.Option(help="Seed of the sample and the transformations.")] = 7,
+        work: Annotated[Path, typer.Option(help="Folder for the cases and raw results.")] = Path("copy-validation"),
+        peers: Annotated[bool, typer.Option(help="Also run copydetect and Dolos on the same cases.")] = True,
+        docs: Annotated[Path | None, typer.Option(help="Write the results into this Markdown file.")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed."""
+    from ascertain.report.doc_sections import write_section
+    from ascertain.validation.run import markdown, run_validation
+
+    if works < 3 or negatives < 1:
+        raise AscertainError("--works/--negatives", "need at least 3 works and 1 negative per work",
+                             "pass e.g. --works 150 --negatives 20")
+    r = run_validation(work, works, negatives, seed, peers,
+                       on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
+    (work / "validation.json").write_text(json.dumps(r, indent=1))
+    command = f"ascertain validate --works {works} --negatives {negatives} --seed {seed}"
+    if docs:
+        write_section(docs, "copies", markdown(r, command + f" --docs {docs}"))
+    if as_json:
+        emit_json(r)
+        return
+    tools = [*r["levels"].values(), *(p for p in r["peers"] if "not_run" not in p)]
+    t = Table("measure", *(x["tool"] for x in tools),
+              title=f"{r['positives']:,} copies, {r['negatives']:,} unrelated pairs; peers at the same FPR")
+    for label, key in (("single, ≥ 50 tokens", "recall_single_50plus"),
+                       ("combined, ≥ 50 tokens", "recall_combined_50plus")):
+        t.add_row(f"recall {label}", *(f"{x[key]['rate']:.3f}" for x in tools))
+    t.add_row("lowest recall of one transformation", *(f"{x['min_recall_single_50plus']:.3f}" for x in tools))
+    t.add_row("precision", *(f"{x['precision']:.4f}" for x in tools))
+    t.add_row("false-positive rate", *(f"{x['fpr']:.5f} ({x['fp']})" for x in tools))
+    t.add_row("pairs/s", *(str(x["pairs_per_s"]) for x in tools))
+    out.print(t)
+    for k, v in r["targets"].items():
+        out.print(f"{'met' if v else 'NOT met'}: {k}")
 
 
 @app.command()

@@ -186,16 +186,3 @@ def markdown(r: dict, command: str, max_rows: int = 60) -> str:
         lines.append(f"| {d['file']} | {d['kind']} | {', '.join(d['only_ascertain'])} | "
                      f"{', '.join(d['only_scancode'])} |")
     return "\n".join(lines) + "\n"
-
-
-def write_section(doc: Path, name: str, body: str) -> None:
-    """Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Validation\n\n"
-    block = f"{start}\n{body}{end}\n"
-    if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end) + 1:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text, encoding="utf-8")

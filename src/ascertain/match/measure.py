@@ -27,6 +27,9 @@ class Thresholds:
     min_copy_coverage: float = 0.8
     common_df: int = 0  # spans found in more corpus documents than this are common (0: no corpus)
     common_max_tokens: int = 100  # ... and are discounted only when shorter than this
+    # a span of fewer distinct tokens is a list or a repeated pattern ('X', 'Y', ... or `ID: ID | None = None,`
+    # at the identifiers level), not evidence of expression; it is reported, not counted
+    min_distinct_tokens: int = 8
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,6 +66,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     longest = 0
     for s in spans:
         common = bool(th.common_df and s.rarity_docs > th.common_df and s.length < th.common_max_tokens)
+        low_information = len(np.unique(work.hashes[s.w0:s.w1])) < th.min_distinct_tokens
+        common = common or low_information
         covered[s.w0:s.w1] = True
         if not common:
             own[s.w0:s.w1] = True
@@ -75,7 +80,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "verbatim_tokens": verbatim, "original_lines": list(work.lines(s.w0, s.w1 - 1)),
             "copy_lines": list(copy.lines(s.d0, s.d1 - 1)) if copy is not None else None,
             "cmi_tokens": int(work_mask[s.w0:s.w1].sum()), "rarity_docs": s.rarity_docs,
-            "common": common, "verified": s.verified,
+            "common": common, "low_information": low_information, "verified": s.verified,
         }
         span_rows.append(row)
     own &= ~work_mask

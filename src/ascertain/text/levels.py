@@ -81,6 +81,7 @@ def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list
     idents: list[tuple[int, int]] = []
     literals: list[tuple[int, int]] = []
     comments: list[tuple[int, int]] = []
+    errors: list[tuple[int, int]] = []
     cursor = tree.walk()
     stack_done = False
     while not stack_done:
@@ -93,6 +94,8 @@ def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list
         elif _is_literal(kind) and node.is_named:
             literals.append((node.start_byte, node.end_byte))
             descend = False
+        elif kind == "ERROR":
+            errors.append((node.start_byte, node.end_byte))
         elif node.child_count == 0 and _is_identifier(kind):
             idents.append((node.start_byte, node.end_byte))
         if descend and cursor.goto_first_child():
@@ -101,6 +104,10 @@ def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list
             if not cursor.goto_parent():
                 stack_done = True
                 break
+    if errors:
+        # the parser cannot tell what words inside a syntax error are (typically a fragment cut out of a
+        # string or a docstring): they keep their text rather than become placeholders
+        idents = _outside(idents, errors)
     if not data.isascii():  # tree-sitter counts bytes; token offsets count characters
         char_of = np.cumsum([0] + [len(ch.encode("utf-8", "surrogatepass")) for ch in text])
         def chars(r: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -108,6 +115,14 @@ def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list
 
         idents, literals, comments = chars(idents), chars(literals), chars(comments)
     return idents, literals, comments
+
+
+def _outside(ranges: list[tuple[int, int]], errors: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    starts = np.array(ranges, np.int64).reshape(-1, 2)[:, 0]
+    inside = np.zeros(len(ranges), bool)
+    for a, b in errors:
+        inside[np.searchsorted(starts, a):np.searchsorted(starts, b)] = True
+    return [r for r, drop in zip(ranges, inside.tolist(), strict=True) if not drop]
 
 
 def _subset(ts: TokenStream, keep: np.ndarray, hashes: np.ndarray | None = None,

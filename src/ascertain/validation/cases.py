@@ -14,7 +14,10 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ascertain.cmi.sample import candidate_files
+from ascertain.text.boilerplate import cmi_mask
 from ascertain.text.tokenize import tokenize
 from ascertain.validation import transforms as tf
 
@@ -50,9 +53,21 @@ def _real_python_files(rng: random.Random, want: int, min_tokens: int = 60, max_
             ast.parse(src)
         except (UnicodeDecodeError, SyntaxError, ValueError):
             continue
-        if len(tokenize(src, "python", kinds=False)) >= min_tokens:
+        if sum(own_tokens_per_line(src, str(path))) >= min_tokens:
             out.append((package, path))
     return out
+
+
+def own_tokens_per_line(src: str, path: str = "") -> list[int]:
+    """Tokens of each line that are the work's own expression: outside copyright and license notices.
+
+    A copy of a license header alone is not a copy of the work (two unrelated Apache-2.0 files share it),
+    so labels and copy lengths count only these tokens.
+    """
+    ts = tokenize(src, "python")
+    own = ~cmi_mask(ts, "python", path)
+    counts = np.bincount(ts.line[own] - 1, minlength=src.count("\n") + 1)
+    return counts[: len(src.splitlines())].tolist()
 
 
 def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed: int = 7) -> list[Case]:
@@ -80,7 +95,8 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
     for w, (package, path) in enumerate(chosen):
         src = path.read_text(encoding="utf-8")
         work = write(f"w{w:04d}.py", src)
-        n_tokens = len(tokenize(src, "python", kinds=False))
+        counts = own_tokens_per_line(src)
+        n_tokens = sum(counts)
         unrelated = [o for o in others if o[0] != package]
         host = rng.choice(unrelated)[1].read_text(encoding="utf-8")
         donor = rng.choice(unrelated)[1].read_text(encoding="utf-8")
@@ -91,7 +107,7 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
                 text = _apply(step, text, rng, donor)
             variants[name] = (text, n_tokens)
         for share in PARTIAL_SHARES:
-            a, b, n = tf.partial(src, rng, share)
+            a, b, n = tf.partial(counts, rng, share)
             variants[f"partial {int(share * 100)}%"] = (tf.embed(tf.lines_of(src, a, b), host, rng), n)
             if share == 0.5:  # renamed in the whole file (one consistent map), then the same lines taken
                 renamed = tf.lines_of(tf.rename(src, rng), a, b)

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from ascertain.fingerprint.winnow import Params
+from ascertain.match.compare import AUTO_LEVELS
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import Prepared, compare_prepared, prepare
 from ascertain.validation.cases import Case
@@ -23,25 +24,31 @@ LENGTH_BUCKETS = [(20, 49), (50, 99), (100, 499), (500, 10**9)]
 
 
 def ascertain_scores(cases: list[Case], level: str, params: Params | None = None,
-                     th: Thresholds | None = None) -> tuple[dict[str, bool], float]:
-    """{case id: copied} at one level, and pairs/s (every file read and tokenized in the timing)."""
+                     th: Thresholds | None = None) -> tuple[dict[str, str | None], float]:
+    """{case id: the level that found a copy, or None} and pairs/s (reading and tokenizing included).
+
+    Level `auto` is the rule `ascertain compare` uses by default: layout, then identifiers where layout
+    finds no copy."""
     params, th = params or Params(), th or Thresholds()
-    cache: dict[str, Prepared] = {}
+    levels = AUTO_LEVELS if level == "auto" else (level,)
+    cache: dict[tuple[str, str], Prepared] = {}
 
-    def load(path: str) -> Prepared:
-        if path not in cache:
+    def load(path: str, lv: str) -> Prepared:
+        if (path, lv) not in cache:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                cache[path] = prepare(fh.read(), "python", path, path, params, level=level)
-        return cache[path]
+                cache[path, lv] = prepare(fh.read(), "python", path, path, params, level=lv)
+        return cache[path, lv]
 
-    out: dict[str, bool] = {}
+    out: dict[str, str | None] = {}
     t0 = time.perf_counter()
     for c in cases:
-        work = load(c.work)
-        copy = load(c.copy)
-        out[c.id] = bool(compare_prepared(work, copy, params, th, align=False)["copied"])
-        if not c.label:
-            cache.pop(c.copy, None)  # negatives are read once
+        out[c.id] = None
+        for lv in levels:
+            if compare_prepared(load(c.work, lv), load(c.copy, lv), params, th, align=False)["copied"]:
+                out[c.id] = lv
+                break
+        for lv in levels:  # each copy is read once
+            cache.pop((c.copy, lv), None)
     return out, len(cases) / (time.perf_counter() - t0)
 
 
@@ -53,14 +60,19 @@ def calibrate(scores: dict[str, float], cases: list[Case], max_fpr: float) -> fl
     return neg[allowed] + 1e-9 if allowed < len(neg) else 0.0
 
 
-def summarize(cases: list[Case], flagged: dict[str, bool]) -> dict:
+def summarize(cases: list[Case], flagged: dict[str, object]) -> dict:
+    """Recall (all copies, and copies of at least 50 tokens) per transformation and length, precision, FPR."""
+    flagged = {k: bool(v) for k, v in flagged.items()}
     per_t: dict[str, list[bool]] = defaultdict(list)
+    per_t50: dict[str, list[bool]] = defaultdict(list)
     per_len: dict[str, list[bool]] = defaultdict(list)
     tp = fp = fn = tn = 0
     for c in cases:
         hit = flagged[c.id]
         if c.label:
             per_t[c.transform].append(hit)
+            if c.copy_tokens >= 50:
+                per_t50[c.transform].append(hit)
             for lo, hi in LENGTH_BUCKETS:
                 if lo <= c.copy_tokens <= hi:
                     per_len[f"{lo}-{hi}" if hi < 10**9 else f"{lo}+"].append(hit)
@@ -72,12 +84,11 @@ def summarize(cases: list[Case], flagged: dict[str, bool]) -> dict:
     combined = [flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50 and "+" in c.transform]
     return {
         "recall_by_transform": {t: _rate(v) for t, v in sorted(per_t.items())},
+        "recall_by_transform_50plus": {t: _rate(v) for t, v in sorted(per_t50.items())},
         "recall_by_length": {k: _rate(v) for k, v in per_len.items()},
         "recall_single_50plus": _rate(single), "recall_combined_50plus": _rate(combined),
-        "min_recall_single_50plus": min((_rate([flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50
-                                                and c.transform == t])["rate"]
-                                         for t in {c.transform for c in cases if c.label and "+" not in c.transform}),
-                                        default=0.0),
+        "min_recall_single_50plus": min((_rate(v)["rate"] for t, v in per_t50.items() if "+" not in t), default=0.0),
+        "min_recall_combined_50plus": min((_rate(v)["rate"] for t, v in per_t50.items() if "+" in t), default=0.0),
         "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
         "fpr": round(fp / (fp + tn), 5) if fp + tn else 0.0, "fp": fp, "negatives": fp + tn,
         "tp": tp, "positives": tp + fn,

@@ -149,26 +149,25 @@ def _complete(line: str) -> bool:
     return len(tree.body) == 1 and not isinstance(tree.body[0], (ast.FunctionDef, ast.ClassDef, ast.If))
 
 
-def partial(src: str, rng: random.Random, share: float, min_tokens: int = 20) -> tuple[int, int, int]:
-    """A contiguous run of whole lines holding about `share` of the file's tokens: (first, end, tokens)."""
-    from ascertain.text.tokenize import tokenize as tok
+def partial(counts: list[int], rng: random.Random, share: float, min_tokens: int = 20) -> tuple[int, int, int]:
+    """A contiguous run of whole lines holding about `share` of the work's tokens: (first, end, tokens).
 
-    lines = src.splitlines(keepends=True)
-    counts = [len(tok(line, "python", kinds=False)) for line in lines]
+    `counts` holds the tokens of each line that count (the work's own expression, outside notices).
+    """
     total = sum(counts)
     want = max(min_tokens, int(round(share * total)))
     if want >= total:
-        return 0, len(lines), total
-    starts = list(range(len(lines)))
+        return 0, len(counts), total
+    starts = list(range(len(counts)))
     rng.shuffle(starts)
     for a in starts[:50]:
         n, b = 0, a
-        while b < len(lines) and n < want:
+        while b < len(counts) and n < want:
             n += counts[b]
             b += 1
         if n >= want:
             return a, b, n
-    return 0, len(lines), total
+    return 0, len(counts), total
 
 
 def lines_of(src: str, a: int, b: int) -> str:
@@ -176,9 +175,15 @@ def lines_of(src: str, a: int, b: int) -> str:
 
 
 def embed(part: str, host: str, rng: random.Random) -> str:
-    """The copied part placed inside an unrelated real file, between two of its lines."""
+    """The copied part placed inside an unrelated real file, between two of its top-level statements."""
     lines = host.splitlines(keepends=True)
-    at = rng.randint(0, len(lines))
+    try:
+        body = ast.parse(host).body
+        cuts = sorted({min([n.lineno, *(d.lineno for d in getattr(n, "decorator_list", []))]) - 1 for n in body}
+                      | {len(lines)})
+    except (SyntaxError, ValueError):
+        cuts = [len(lines)]
+    at = rng.choice(cuts)
     if not part.endswith("\n"):
         part += "\n"
     return "".join(lines[:at]) + part + "".join(lines[at:])

@@ -1,0 +1,118 @@
+"""`ascertain validate`: labelled cases, ascertain at each level and the peers on the same files, one run."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ascertain.validation.cases import build_cases
+from ascertain.validation.evaluate import ascertain_scores, scored_peer, summarize, timed
+from ascertain.validation.peers import copydetect_scores, dolos_available, dolos_scores
+
+LEVELS_MEASURED = ("auto", "layout", "identifiers")
+TARGETS = {"min_recall_single_50plus": 0.98, "min_recall_combined_50plus": 0.90, "max_fpr": 0.001}
+COPYDETECT_DEFAULT = 0.33  # copydetect's own display threshold
+
+
+def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: int = 7, peers: bool = True,
+                   on_progress: Callable[[str], None] = lambda _m: None) -> dict:
+    t0 = time.perf_counter()
+    cases = build_cases(work_dir / "cases", works=works, negatives_per_work=negatives, seed=seed)
+    on_progress(f"{len(cases)} cases built from {works} works in {time.perf_counter() - t0:.1f} s")
+    result: dict = {"works": works, "negatives_per_work": negatives, "seed": seed, "cases": len(cases),
+                    "positives": sum(c.label for c in cases), "negatives": sum(not c.label for c in cases),
+                    "python": platform.python_version(), "levels": {}, "peers": []}
+    for level in LEVELS_MEASURED:
+        found, rate = ascertain_scores(cases, level)
+        s = summarize(cases, found)
+        result["levels"][level] = {"tool": f"ascertain ({level})", "pairs_per_s": round(rate, 1), **s}
+        on_progress(f"ascertain {level}: {rate:.1f} pairs/s, FPR {s['fpr']}")
+    main = result["levels"]["auto"]
+    max_fpr = max(main["fpr"], TARGETS["max_fpr"])
+    result["peer_fpr_budget"] = max_fpr
+    if peers:
+        scores, secs = timed(lambda: copydetect_scores(cases))
+        result["peers"].append(scored_peer("copydetect 0.5.0", scores, secs, cases, max_fpr, COPYDETECT_DEFAULT))
+        on_progress(f"copydetect: {len(cases) / secs:.1f} pairs/s")
+        why = dolos_available()
+        if why is None:
+            scores, secs = timed(lambda: dolos_scores(cases))
+            result["peers"].append(scored_peer("Dolos (dolos-lib 3.5.1)", scores, secs, cases, max_fpr))
+            on_progress(f"Dolos: {len(cases) / secs:.1f} pairs/s")
+        else:
+            result["peers"].append({"tool": "Dolos", "not_run": why})
+    result["targets"] = check_targets(main, result["peers"])
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    return result
+
+
+def check_targets(main: dict, peers: list[dict]) -> dict:
+    out = {
+        "recall_single_50plus_each >= 0.98": main["min_recall_single_50plus"] >= TARGETS["min_recall_single_50plus"],
+        "recall_combined_50plus_each >= 0.90":
+            main["min_recall_combined_50plus"] >= TARGETS["min_recall_combined_50plus"],
+        "fpr <= 0.001": main["fpr"] <= TARGETS["max_fpr"],
+    }
+    for p in peers:
+        if "not_run" in p:
+            continue
+        out[f"recall >= {p['tool']} (same FPR)"] = (
+            main["recall_single_50plus"]["rate"] >= p["recall_single_50plus"]["rate"]
+            and main["recall_combined_50plus"]["rate"] >= p["recall_combined_50plus"]["rate"])
+    return out
+
+
+def _pct(r: dict) -> str:
+    return f"{r['rate']:.3f} ({r['n']})" if r.get("n") else "–"
+
+
+def markdown(res: dict, command: str) -> str:
+    tools = [res["levels"][lv] for lv in LEVELS_MEASURED] + [p for p in res["peers"] if "not_run" not in p]
+    head = "| | " + " | ".join(t["tool"] for t in tools) + " |\n|---|" + "---|" * len(tools) + "\n"
+    lines = [
+        "## Modified and partial copies: recall, precision and false-positive rate\n",
+        f"Command: `{command}`\n",
+        f"Cases: {res['works']} real Python files of this machine's installed packages as works (seed "
+        f"{res['seed']}); {res['positives']:,} copies made by known transformations (copies of part of a file "
+        f"are placed between the top-level statements of an unrelated real file) and {res['negatives']:,} "
+        "unrelated real files from other packages as negatives. A copy's length counts the work's own tokens "
+        "it reproduces (tokens of copyright and license notices are not the work's expression). ascertain "
+        "decides at its documented thresholds; each peer's threshold is the lowest score at which its "
+        f"false-positive rate on the same negatives is at most {res['peer_fpr_budget']}, so recall is compared "
+        "at the same false-positive rate. `auto` is the default rule of `ascertain compare`: the layout level, "
+        "then the identifiers level where layout finds no copy.\n",
+        "### Recall per transformation, copies of at least 50 tokens\n",
+        head + "".join(
+            f"| {t} | " + " | ".join(_pct(x["recall_by_transform_50plus"].get(t, {})) for x in tools) + " |\n"
+            for t in tools[0]["recall_by_transform_50plus"]),
+        "### Recall per copy length (tokens of the work reproduced), all transformations\n",
+        head + "".join(
+            f"| {b} | " + " | ".join(_pct(x["recall_by_length"].get(b, {})) for x in tools) + " |\n"
+            for b in ("20-49", "50-99", "100-499", "500+")),
+        "### Summary\n",
+        head
+        + "| single transformations, ≥ 50 tokens | " + " | ".join(_pct(x["recall_single_50plus"]) for x in tools)
+        + " |\n| combined transformations, ≥ 50 tokens | "
+        + " | ".join(_pct(x["recall_combined_50plus"]) for x in tools)
+        + " |\n| lowest per-transformation recall (single / combined) | "
+        + " | ".join(f"{x['min_recall_single_50plus']:.3f} / {x['min_recall_combined_50plus']:.3f}" for x in tools)
+        + " |\n| precision | " + " | ".join(f"{x['precision']:.4f}" for x in tools)
+        + " |\n| false positives / negatives | " + " | ".join(f"{x['fp']} / {x['negatives']:,}" for x in tools)
+        + " |\n| false-positive rate | " + " | ".join(f"{x['fpr']:.5f}" for x in tools)
+        + " |\n| threshold | " + " | ".join(str(x.get("threshold", "documented")) for x in tools)
+        + " |\n| pairs/s (reading and tokenizing included) | " + " | ".join(str(x["pairs_per_s"]) for x in tools)
+        + " |\n",
+    ]
+    for p in res["peers"]:
+        if "not_run" in p:
+            lines.append(f"{p['tool']} was not run: {p['not_run']}.\n")
+        elif "at_default_threshold" in p:
+            d = p["at_default_threshold"]
+            lines.append(f"{p['tool']} at its own default threshold {d['threshold']}: single "
+                         f"{_pct(d['recall_single_50plus'])}, combined {_pct(d['recall_combined_50plus'])}, "
+                         f"false-positive rate {d['fpr']:.5f}.\n")
+    lines.append("Targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in res["targets"].items())
+                 + f". One run, {res['seconds']} s.\n")
+    return "\n".join(lines)
