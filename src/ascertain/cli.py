@@ -435,7 +435,7 @@ def validate_copies(
     if as_json:
         emit_json(r)
         return
-    tools = [*r["levels"].values(), *(p for p in r["peers"] if "not_run" not in p)]
+    tools = [*r["levels"].values(), *(p for p in r["peers"] if "not_run" not in p), r["minhash"]]
     t = Table("measure", *(x["tool"] for x in tools),
               title=f"{r['positives']:,} copies, {r['negatives']:,} unrelated pairs; peers at the same FPR")
     for label, key in (("single, ≥ 50 tokens", "recall_single_50plus"),

@@ -3,6 +3,7 @@
 Layout of index/<source>/:
   fp-NNNNN.parquet    hash (uint64), doc (int64), pos (uint32)
   docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less)
+  mh-NNNNN.parquet    doc, sig (MinHash signature, 128 x uint32): whole-document near-duplicates
   manifest.json       parameters, inputs, and one entry per finished shard
 
 A shard is written to a temporary name and renamed into place, then the manifest (also renamed into
@@ -24,11 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ascertain.errors import AscertainError
+from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.readers.base import Document, Skip
 
 FORMAT = 1
 FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("doc", pa.int64()), ("pos", pa.uint32())])
+MH_SCHEMA = pa.schema([("doc", pa.int64()), ("sig", pa.binary(4 * NUM_PERM))])
 DOCS_SCHEMA = pa.schema([
     ("doc", pa.int64()), ("locator", pa.string()), ("sha256", pa.string()), ("language", pa.string()),
     ("tokens", pa.int32()), ("bytes", pa.int64()), ("meta", pa.string()), ("text", pa.large_string()),
@@ -76,6 +79,7 @@ class ShardBuffer:
     hashes: list[np.ndarray] = field(default_factory=list)
     docs_col: list[np.ndarray] = field(default_factory=list)
     positions: list[np.ndarray] = field(default_factory=list)
+    signatures: list[np.ndarray] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
 
@@ -96,7 +100,8 @@ class IndexWriter:
     batch_bytes: int = 4 * 1024 * 1024  # documents are fingerprinted together, in one vectorized pass
 
     def manifest_header(self) -> dict:
-        return {"format": FORMAT, "params": self.params.as_dict(), "inputs": self.inputs,
+        return {"format": FORMAT, "params": self.params.as_dict(), "minhash": MinHashParams().as_dict(),
+                "inputs": self.inputs,
                 "reading": self.reading, "store_text": self.store_text}
 
     def open(self) -> dict:
@@ -161,6 +166,7 @@ class IndexWriter:
         buf.hashes.append(batch.hashes)
         buf.positions.append(batch.pos)
         buf.docs_col.append(batch.doc + first)
+        buf.signatures.append(signatures(batch.token_hashes, batch.token_starts, batch.tokens, key=self.key))
         for i, doc in enumerate(docs):
             buf.bytes += len(doc.text)
             buf.rows.append({
@@ -172,7 +178,7 @@ class IndexWriter:
 
     def _flush(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
         n = len(manifest["shards"])
-        fp_name, docs_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet"
+        fp_name, docs_name, mh_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet", f"mh-{n:05d}.parquet"
         fp_table = pa.table({"hash": _cat(buf.hashes, np.uint64), "doc": _cat(buf.docs_col, np.int64),
                              "pos": _cat(buf.positions, np.uint32)}, schema=FP_SCHEMA)
         docs = buf.rows  # columns are taken by name: the "_doc" entry is not written
@@ -180,14 +186,20 @@ class IndexWriter:
                               schema=DOCS_SCHEMA)
         sha_fp = write_parquet_atomic(fp_table, self.index_dir / fp_name)
         sha_docs = write_parquet_atomic(docs_table, self.index_dir / docs_name)
+        sigs = np.concatenate(buf.signatures) if buf.signatures else np.zeros((0, NUM_PERM), np.uint32)
+        with_sig = sigs.any(axis=1).nonzero()[0]  # short documents have none
+        mh_table = pa.table({"doc": pa.array(with_sig + buf.first_doc, pa.int64()),
+                             "sig": pa.array([sigs[i].astype("<u4").tobytes() for i in with_sig],
+                                             pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
+        sha_mh = write_parquet_atomic(mh_table, self.index_dir / mh_name)
         if on_shard:
             on_shard(buf.first_doc, [(r["doc"], r["_doc"]) for r in buf.rows], buf.skips)
         digest = hashlib.sha256()
         for r in docs:
             digest.update(f"{r['locator']}\0{r['sha256']}\n".encode("utf-8", "surrogatepass"))
         manifest["shards"].append({
-            "fingerprints_file": fp_name, "documents_file": docs_name,
-            "sha256": {fp_name: sha_fp, docs_name: sha_docs},
+            "fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
+            "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh},
             "items": buf.items, "first_doc": buf.first_doc, "documents": len(docs),
             "skipped": len(buf.skips), "fingerprints": fp_table.num_rows,
             "tokens": sum(r["tokens"] for r in docs), "documents_digest": digest.hexdigest(),

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ascertain.match.spans import Span
+from ascertain.text.levels import LIT_HASH
 from ascertain.text.tokenize import TokenStream
 
 
@@ -49,6 +50,18 @@ def longest_verbatim(work: TokenStream, copy: TokenStream, s: Span) -> int:
     return best
 
 
+def _literals_differ(work: TokenStream, copy: TokenStream, s: Span, min_literals: int = 3) -> bool:
+    """At a placeholder level: do most of the span's literals differ as written? Then the span is a table of
+    the same shape (a lexer's regex list, a list of options), not a copy with a changed constant or two."""
+    idx = (work.hashes[s.w0:s.w1] == LIT_HASH).nonzero()[0]
+    if len(idx) < min_literals:
+        return False
+    wt, ct = work.text, copy.text
+    differ = sum(wt[work.start[s.w0 + i]:work.end[s.w0 + i]] != ct[copy.start[s.d0 + i]:copy.end[s.d0 + i]]
+                 for i in idx.tolist())
+    return differ * 2 > len(idx)
+
+
 def tokens_identical(work: TokenStream, copy: TokenStream) -> bool:
     """Same tokens, as written, in the same order (layout may differ)."""
     n = len(work)
@@ -67,7 +80,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     for s in spans:
         common = bool(th.common_df and s.rarity_docs > th.common_df and s.length < th.common_max_tokens)
         low_information = len(np.unique(work.hashes[s.w0:s.w1])) < th.min_distinct_tokens
-        common = common or low_information
+        literals_differ = copy is not None and _literals_differ(work, copy, s)
+        common = common or low_information or literals_differ
         covered[s.w0:s.w1] = True
         if not common:
             own[s.w0:s.w1] = True
@@ -80,7 +94,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "verbatim_tokens": verbatim, "original_lines": list(work.lines(s.w0, s.w1 - 1)),
             "copy_lines": list(copy.lines(s.d0, s.d1 - 1)) if copy is not None else None,
             "cmi_tokens": int(work_mask[s.w0:s.w1].sum()), "rarity_docs": s.rarity_docs,
-            "common": common, "low_information": low_information, "verified": s.verified,
+            "common": common, "low_information": low_information, "literals_differ": literals_differ,
+            "verified": s.verified,
         }
         span_rows.append(row)
     own &= ~work_mask

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy import delete, insert, select
 
 from ascertain import __version__
@@ -21,6 +22,7 @@ from ascertain.cmi.scan import scan_text
 from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
+from ascertain.fingerprint.minhash import NearDuplicateIndex, signature
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
@@ -158,6 +160,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             raise AscertainError(src["name"], "is a keyed (HMAC) index",
                                  "pass --key-file with the key the index was built with")
         key = load_key(opts.key_file)
+    work_of = {f["id"]: f["work_id"] for f in files}
     prepared: dict[int, Prepared] = {
         f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, key, params.level)
         for f in files}
@@ -185,10 +188,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     if not th.common_df:
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
     doc_ids = np.unique(hits["doc"])
-    if not len(doc_ids):
-        return [], 0
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
-    work_of = {f["id"]: f["work_id"] for f in files}
     file_cmi, repo_cmi = cmi
     rows: list[dict] = []
     weak = 0
@@ -232,7 +232,49 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
         if progress:
             progress(src["name"], i + 1, len(doc_ids))
+    rows += _near_duplicates(con, index_dir, manifest, docs_files, prepared, key, rows, th, src, work_of, cmi)
     return rows, weak
+
+
+def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: dict, docs_files: list[str],
+                     prepared: dict[int, Prepared], key: bytes | None, rows: list[dict], th: Thresholds, src,
+                     work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
+    """Whole-document near-duplicates (MinHash LSH): the figure is added to the pair's evidence, and a
+    pair with no span evidence gets a record of its own (not `copied`: containment decides that)."""
+    mh_files = [index_dir / s["minhash_file"] for s in manifest["shards"] if s.get("minhash_file")]
+    if not mh_files:
+        return []
+    ndi = NearDuplicateIndex()
+    for f in mh_files:
+        t = pq.read_table(f)
+        for doc, sig in zip(t.column("doc").to_pylist(), t.column("sig").to_pylist(), strict=True):
+            ndi.add(doc, np.frombuffer(sig, "<u4"))
+    if not ndi.sigs:
+        return []
+    found: dict[tuple[int, int], float] = {}
+    for fid, w in prepared.items():
+        for doc, j in ndi.query(signature(w.tokens.hashes, key=key)):
+            found[fid, doc] = j
+    by_pair = {(r["work_file_id"], r["doc_id"]): r for r in rows}
+    for pair, j in found.items():
+        if pair in by_pair:
+            by_pair[pair]["metrics"]["near_duplicate"] = {"jaccard_estimate": round(j, 4)}
+    new = sorted({d for (f, d) in found if (f, d) not in by_pair})
+    if not new:
+        return []
+    file_cmi, repo_cmi = cmi
+    out = []
+    for doc_id, locator, sha, language, n_tokens, text in _fetch_docs(con, docs_files, np.array(new, np.int64)):
+        copy_cmi = scan_text(locator, text, language) if text is not None else None
+        for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in by_pair):
+            w = prepared[fid]
+            metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
+                       "near_duplicate": {"jaccard_estimate": round(found[fid, doc_id], 4)}}
+            metrics["cmi"] = status_of_copy(file_cmi[fid], w.tokens, copy_cmi, [], repo_cmi.get(work_of[fid]))
+            out.append({"work_id": work_of[fid], "work_file_id": fid, "work_file": w.path, "source_id": src["id"],
+                        "source": src["name"], "doc_id": int(doc_id), "doc_locator": locator, "copied": False,
+                        "metrics": metrics})
+    return out
 
 
 def _fetch_docs(con: duckdb.DuckDBPyConnection, docs_files: list[str], doc_ids: np.ndarray,

@@ -25,6 +25,9 @@ SINGLE = ["verbatim", "rename", "reformat", "strip_comments", "strip_cmi", "reor
 COMBINED = ["rename+reformat+strip_comments", "reorder+rename", "insert_lines+reformat+strip_cmi",
             "rename+strip_comments+insert_lines"]
 PARTIAL_SHARES = [0.1, 0.25, 0.5, 0.75]
+# not one of the targets' transformations: a near-duplicate whose runs are all broken (a word in twenty
+# replaced), the case the whole-document MinHash signal is for
+NEAR_DUPLICATE = ["scattered_edits"]
 
 
 @dataclass
@@ -101,7 +104,7 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
         host = rng.choice(unrelated)[1].read_text(encoding="utf-8")
         donor = rng.choice(unrelated)[1].read_text(encoding="utf-8")
         variants: dict[str, tuple[str, int]] = {}
-        for name in SINGLE + COMBINED:
+        for name in SINGLE + COMBINED + NEAR_DUPLICATE:
             text = src
             for step in name.split("+"):
                 text = _apply(step, text, rng, donor)
@@ -124,6 +127,8 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
 def _apply(step: str, text: str, rng: random.Random, donor: str) -> str:
     if step == "verbatim":
         return text
+    if step == "scattered_edits":
+        return tf.scattered_edits(text, rng)
     if step == "insert_lines":
         return tf.insert_lines(text, rng, donor)
     return getattr(tf, step)(text, rng)

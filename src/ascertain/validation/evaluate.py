@@ -18,7 +18,7 @@ from ascertain.fingerprint.winnow import Params
 from ascertain.match.compare import AUTO_LEVELS
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import Prepared, compare_prepared, prepare
-from ascertain.validation.cases import Case
+from ascertain.validation.cases import NEAR_DUPLICATE, Case
 
 LENGTH_BUCKETS = [(20, 49), (50, 99), (100, 499), (500, 10**9)]
 
@@ -79,20 +79,49 @@ def summarize(cases: list[Case], flagged: dict[str, object]) -> dict:
             tp, fn = tp + hit, fn + (not hit)
         else:
             fp, tn = fp + hit, tn + (not hit)
-    single = [h for c in cases if c.label and c.copy_tokens >= 50 and "+" not in c.transform
-              for h in [flagged[c.id]]]
-    combined = [flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50 and "+" in c.transform]
+    single = [flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50 and group(c.transform) == "single"]
+    combined = [flagged[c.id] for c in cases if c.label and c.copy_tokens >= 50 and group(c.transform) == "combined"]
     return {
         "recall_by_transform": {t: _rate(v) for t, v in sorted(per_t.items())},
         "recall_by_transform_50plus": {t: _rate(v) for t, v in sorted(per_t50.items())},
         "recall_by_length": {k: _rate(v) for k, v in per_len.items()},
         "recall_single_50plus": _rate(single), "recall_combined_50plus": _rate(combined),
-        "min_recall_single_50plus": min((_rate(v)["rate"] for t, v in per_t50.items() if "+" not in t), default=0.0),
-        "min_recall_combined_50plus": min((_rate(v)["rate"] for t, v in per_t50.items() if "+" in t), default=0.0),
+        "min_recall_single_50plus": min((_rate(v)["rate"] for t, v in per_t50.items() if group(t) == "single"),
+                                        default=0.0),
+        "min_recall_combined_50plus": min((_rate(v)["rate"] for t, v in per_t50.items() if group(t) == "combined"),
+                                          default=0.0),
         "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
         "fpr": round(fp / (fp + tn), 5) if fp + tn else 0.0, "fp": fp, "negatives": fp + tn,
         "tp": tp, "positives": tp + fn,
     }
+
+
+def group(transform: str) -> str:
+    """single or combined (the targets), or near-duplicate (scattered edits: the MinHash signal's case)."""
+    if transform in NEAR_DUPLICATE:
+        return "near-duplicate"
+    return "combined" if "+" in transform else "single"
+
+
+def minhash_scores(cases: list[Case]) -> dict[str, float]:
+    """Whole-document estimated Jaccard of the work and the copy (the supplementary signal)."""
+    from ascertain.fingerprint.minhash import signature
+    from ascertain.text.tokenize import tokenize
+
+    sigs: dict[str, object] = {}
+
+    def sig(path: str):
+        if path not in sigs:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                sigs[path] = signature(tokenize(fh.read(), "python", kinds=False).hashes)
+        return sigs[path]
+
+    out = {}
+    for c in cases:
+        a, b = sig(c.work), sig(c.copy)
+        out[c.id] = float((a == b).mean()) if a.any() and b.any() else 0.0
+        sigs.pop(c.copy, None)
+    return out
 
 
 def _rate(v: Iterable[bool]) -> dict:

@@ -54,6 +54,15 @@ def rename(src: str, rng: random.Random, share: float = 0.6) -> str:
                           if t.type == tokenize.NAME and t.string in new])
 
 
+def scattered_edits(src: str, rng: random.Random, share: float = 0.05) -> str:
+    """Replace about `share` of the names, each occurrence on its own (no consistent map): no long run
+    survives, as in a near-duplicate edited here and there."""
+    toks = _tokens(src)
+    return _replace(src, [(t.start, t.end, rng.choice(["value", "item", "result", "data", "temp"]))
+                          for t in toks if t.type == tokenize.NAME and t.string not in _KEEP
+                          and rng.random() < share * 2])  # names are about half of the tokens
+
+
 def strip_comments(src: str, rng: random.Random | None = None) -> str:
     toks = _tokens(src)
     return _replace(src, [(t.start, t.end, "") for t in toks if t.type == tokenize.COMMENT])
