@@ -317,12 +317,14 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
             t.add_row(i["scope"], short(i["path"]), f"{i['lines'][0]}-{i['lines'][1]}", f"{i['kind']}: {i['value']}")
         out.print(t)
         t = Table("copied", "source", "document", "work file", "coverage", "own", "longest run",
-                  "fragments", "identical", "CMI")
+                  "fragments", "identical", "near-dup J", "CMI")
         for e in data["evidence"]:
+            near = (e.get("near_duplicate") or {}).get("jaccard_estimate")
             t.add_row("yes" if e["copied"] else "no", e["source"], short(e["document"]),
                       short(e["work_file"]),
                       f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
-                      str(e["fragments"]), str(e["identical"]), e.get("cmi", {}).get("status", "-"))
+                      str(e["fragments"]), str(e["identical"]), "-" if near is None else f"{near:.2f}",
+                      e.get("cmi", {}).get("status", "-"))
         out.print(t)
         return
     t = Table("source", "kind", "status", "documents", "skipped", "keyed", title="sources")
