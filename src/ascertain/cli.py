@@ -236,6 +236,9 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
             level: Annotated[str, typer.Option(help="auto (layout, then identifiers if no copy is found), "
                                                     "exact, layout, comments, identifiers or prose.")] = "auto",
+            paraphrase: Annotated[bool, typer.Option(
+                "--paraphrase", help="Also report reworded prose passages (a separate signal; needs the "
+                                     "[paraphrase] extra).")] = False,
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
     from ascertain.match.compare import Comparer
@@ -244,7 +247,7 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if level not in (*LEVELS, "auto"):
         raise AscertainError("--level", f"unknown level {level!r}",
                              f"choose auto or one of {', '.join(LEVELS)}")
-    cmp = Comparer(level=level)
+    cmp = Comparer(level=level, paraphrase=paraphrase)
     if batch:
         for result in cmp.batch(batch):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -267,6 +270,13 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
         out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
                   f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}")
     print_differences(r)
+    if "paraphrase" in r:
+        pp = r["paraphrase"]
+        out.print(f"paraphrase signal (separate from the verbatim figures; {pp['model']}, cosine ≥ "
+                  f"{pp['threshold']}): {pp['passages_found']} of {pp['work_passages']} passages of the original")
+        for p in pp["passages"]:
+            out.print(f"  original lines {p['original_lines'][0]}-{p['original_lines'][1]} ~ copy lines "
+                      f"{p['copy_lines'][0]}-{p['copy_lines'][1]}: similarity {p['similarity']:.3f}")
     out.print(f"CMI: {r['cmi']['status']}"
               + "".join(f"; {k} {len(r['cmi'][k])}" for k in ("removed", "altered") if r["cmi"].get(k)))
 
@@ -423,6 +433,7 @@ def validate_copies(
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed."""
     from ascertain.report.doc_sections import write_section
+    from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation
 
     if works < 3 or negatives < 1:
@@ -434,6 +445,7 @@ def validate_copies(
     command = f"ascertain validate --works {works} --negatives {negatives} --seed {seed}"
     if docs:
         write_section(docs, "copies", markdown(r, command + f" --docs {docs}"))
+        write_section(docs, "paraphrase", paraphrase_markdown(r["paraphrase"]))
     if as_json:
         emit_json(r)
         return
@@ -450,6 +462,12 @@ def validate_copies(
     out.print(t)
     for k, v in r["targets"].items():
         out.print(f"{'met' if v else 'NOT met'}: {k}")
+    pp = r["paraphrase"]
+    if "not_run" in pp:
+        out.print(f"paraphrase signal not run: {pp['not_run']}")
+    else:
+        out.print(f"paraphrase signal (separate): recall {pp['recall']:.3f} (95 % CI {pp['recall_ci95']}), "
+                  f"FPR {pp['fpr']:.4f} (95 % CI {pp['fpr_ci95']}) at cosine ≥ {pp['threshold']}")
 
 
 @app.command()

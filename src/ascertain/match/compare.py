@@ -27,8 +27,9 @@ class Comparer:
     """
 
     def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None,
-                 level: str = DEFAULT_LEVEL) -> None:
+                 level: str = DEFAULT_LEVEL, paraphrase: bool = False) -> None:
         self.params = params or Params()
+        self.paraphrase = paraphrase
         self.th = thresholds or Thresholds()
         self.level = level
 
@@ -55,7 +56,12 @@ class Comparer:
                     break
         cmi = status_of_copy(scan_text(original, work.tokens.text, work.language), work.base,
                              scan_text(copy, other.tokens.text, other.language), result["spans"])
-        return {"original": original, "copy": copy, **result, "cmi": cmi}
+        out = {"original": original, "copy": copy, **result, "cmi": cmi}
+        if self.paraphrase:  # its own object: never part of the verbatim figures
+            from ascertain.paraphrase.detect import paraphrased_passages
+
+            out["paraphrase"] = paraphrased_passages(work.tokens.text, other.tokens.text)
+        return out
 
     def batch(self, pairs_file: str) -> Iterator[dict]:
         """One result per line of PAIRS.jsonl; a bad line yields an `error` result, never a stop."""

@@ -119,7 +119,8 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
             cid = f"w{w:04d}-{name.replace(' ', '').replace('%', 'pct').replace('+', '_')}"
             cases.append(Case(cid, work, write(f"{cid}.py", text), True, name, n))
         for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
-            cases.append(Case(f"w{w:04d}-neg{k:02d}", work, str(other), False, "unrelated", 0))
+            cid = f"w{w:04d}-neg{k:02d}"  # copied in: installed packages change under a long run
+            cases.append(Case(cid, work, write(f"{cid}.py", other.read_text(encoding="utf-8")), False, "unrelated", 0))
     (dest / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
     return cases
 

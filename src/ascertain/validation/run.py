@@ -10,6 +10,7 @@ from pathlib import Path
 from ascertain.fingerprint.minhash import NEAR_DUPLICATE_JACCARD
 from ascertain.validation.cases import build_cases
 from ascertain.validation.evaluate import ascertain_scores, minhash_scores, scored_peer, summarize, timed
+from ascertain.validation.paraphrase_cases import evaluate_paraphrase
 from ascertain.validation.peers import copydetect_scores, dolos_available, dolos_scores
 
 LEVELS_MEASURED = ("auto", "layout", "identifiers")
@@ -50,6 +51,9 @@ def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: 
         else:
             result["peers"].append({"tool": "Dolos", "not_run": why})
     result["targets"] = check_targets(main, result["peers"])
+    result["paraphrase"] = evaluate_paraphrase(seed)
+    pp = result["paraphrase"]
+    on_progress(f"paraphrase: recall {pp.get('recall', '-')}, FPR {pp.get('fpr', '-')}")
     result["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 
