@@ -52,10 +52,12 @@ def signatures(token_hashes: np.ndarray, starts: np.ndarray, counts: np.ndarray,
     k = params.shingle
     grams = kgram_hashes(th, k)
     n_grams = np.maximum(counts.astype(np.int64) - k + 1, 0)
-    # the shingles of document i are the grams starting in its first n_grams[i] tokens (none crosses the end)
-    idx = np.arange(len(grams), dtype=np.int64)
-    doc = np.searchsorted(starts, idx, side="right") - 1
-    flat = np.ascontiguousarray(grams[(doc >= 0) & (idx - starts[np.maximum(doc, 0)] < n_grams[np.maximum(doc, 0)])])
+    # the shingles of document i are the grams starting in its first n_grams[i] tokens: the grams starting in
+    # each document's last k-1 tokens cross into the next one and are cut out (one pass, not a mask)
+    ends = starts.astype(np.int64) + counts.astype(np.int64)
+    cut = ends[:, None] - np.arange(1, k, dtype=np.int64)[None, :]
+    cut = cut[(cut >= starts.astype(np.int64)[:, None]) & (cut < len(grams))]
+    flat = np.ascontiguousarray(np.delete(grams, cut))
     offsets = np.concatenate([[0], np.cumsum(n_grams)]).astype(np.uint64)
     out = np.zeros((len(counts), params.num_perm), np.uint32)
     if len(flat):
