@@ -167,8 +167,8 @@ def test_minhash_signatures_and_lsh(rsa_file, data):
 
 
 def test_validate_small_sample(tmp_path):
-    args = ["validate", "--works", "6", "--negatives", "8", "--work", str(tmp_path / "v"), "--docs",
-            str(tmp_path / "validation.md"), "--json"]
+    args = ["validate", "--works", "6", "--prose-works", "6", "--negatives", "8", "--work", str(tmp_path / "v"),
+            "--docs", str(tmp_path / "validation.md"), "--json"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
@@ -181,11 +181,14 @@ def test_validate_small_sample(tmp_path):
     if shutil.which("node") and not any("not_run" in p for p in res["peers"]):
         assert "Dolos" in tools
     assert res["minhash"]["recall_by_transform"]["verbatim"]["rate"] == 1.0
+    prose = res["prose"]["levels"]["auto"]
+    assert prose["recall_single_50plus"]["rate"] >= 0.9 and prose["fpr"] == 0.0
+    assert prose["recall_by_transform_50plus"]["quotes_punct"]["rate"] == 1.0
     pp = res["paraphrase"]
     if "not_run" not in pp:
         assert pp["recall"] >= 0.9 and pp["fpr"] == 0.0
     md = (tmp_path / "validation.md").read_text()
-    assert "<!-- copies:start -->" in md and "copydetect" in md and "pairs/s" in md
+    assert "<!-- copies:start -->" in md and "copydetect" in md and "pairs/s" in md and "### Prose" in md
 
 
 def test_passages_keep_line_spans():

@@ -426,6 +426,7 @@ def cmi_validate(
 def validate_copies(
         works: Annotated[int, typer.Option(help="Real files used as works.")] = 150,
         negatives: Annotated[int, typer.Option(help="Unrelated real files per work.")] = 20,
+        prose_works: Annotated[int, typer.Option(help="Real prose texts (package descriptions) used as works.")] = 50,
         seed: Annotated[int, typer.Option(help="Seed of the sample and the transformations.")] = 7,
         work: Annotated[Path, typer.Option(help="Folder for the cases and raw results.")] = Path("copy-validation"),
         peers: Annotated[bool, typer.Option(help="Also run copydetect and Dolos on the same cases.")] = True,
@@ -436,13 +437,13 @@ def validate_copies(
     from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation
 
-    if works < 3 or negatives < 1:
-        raise AscertainError("--works/--negatives", "need at least 3 works and 1 negative per work",
-                             "pass e.g. --works 150 --negatives 20")
-    r = run_validation(work, works, negatives, seed, peers,
+    if works < 3 or negatives < 1 or prose_works < 3:
+        raise AscertainError("--works/--prose-works/--negatives", "need at least 3 works and 1 negative per work",
+                             "pass e.g. --works 150 --prose-works 50 --negatives 20")
+    r = run_validation(work, works, negatives, seed, peers, prose_works,
                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
     (work / "validation.json").write_text(json.dumps(r, indent=1))
-    command = f"ascertain validate --works {works} --negatives {negatives} --seed {seed}"
+    command = f"ascertain validate --works {works} --prose-works {prose_works} --negatives {negatives} --seed {seed}"
     if docs:
         write_section(docs, "copies", markdown(r, command + f" --docs {docs}"))
         write_section(docs, "paraphrase", paraphrase_markdown(r["paraphrase"]))

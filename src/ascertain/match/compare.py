@@ -15,14 +15,18 @@ from ascertain.match.pairs import Prepared, compare_prepared, prepare
 from ascertain.readers import Document, ReadOptions, read_inputs
 from ascertain.text.levels import DEFAULT_LEVEL
 
-AUTO_LEVELS = ("layout", "identifiers")  # `--level auto`: the first level at which the copy is found
+
+def auto_levels(language: str) -> tuple[str, ...]:
+    """`--level auto`: the levels tried in turn, the first that finds a copy decides."""
+    return ("layout", "prose") if language == "prose" else ("layout", "identifiers")
 
 
 class Comparer:
     """One instance serves a whole batch: imports and set-up are paid once, not per pair.
 
     Level `auto` compares at the layout level and, when that finds no copy, again with identifiers and
-    short literals as placeholders (renamed variables); the result names the level that decided.
+    short literals as placeholders (renamed variables; for prose: words only, without punctuation, quote
+    style and case); the result names the level that decided.
     `ascertain validate` measures this rule's recall and false-positive rate.
     """
 
@@ -41,14 +45,14 @@ class Comparer:
         if not isinstance(doc, Document):
             why = doc.message() if doc else "empty input"
             raise AscertainError(path, f"not readable as text ({why})", "pass a text file")
-        level = level or (AUTO_LEVELS[0] if self.level == "auto" else self.level)
+        level = level or ("layout" if self.level == "auto" else self.level)
         return prepare(doc.text, doc.language, path, doc.sha256, self.params, level=level)
 
     def compare(self, original: str, copy: str) -> dict:
         work, other = self.load(original), self.load(copy)
         result = compare_prepared(work, other, self.params, self.th)
         if self.level == "auto" and not result["copied"]:
-            for level in AUTO_LEVELS[1:]:
+            for level in auto_levels(work.language)[1:]:
                 w2, o2 = self.load(original, level), self.load(copy, level)
                 second = compare_prepared(w2, o2, self.params, self.th)
                 if second["copied"]:

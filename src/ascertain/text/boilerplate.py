@@ -1,4 +1,4 @@
-"""Which tokens are CMI or license boilerplate rather than the work's own expression.
+"""Which tokens are CMI, license boilerplate or web addresses rather than the work's own expression.
 
 A copyright notice or license header is copyright management information: it is reported by the CMI
 stage, but sharing it is not evidence that the work's expression was copied (two unrelated Apache-2.0
@@ -19,6 +19,9 @@ CMI_WORDS = re.compile(
     r"|warrant(?:y|ies)|redistribution and use|@author|written by",
     re.IGNORECASE,
 )
+# a web address names a resource; two documents linking the same page (a badge, a project URL) share it
+# without sharing expression
+URL = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"'`]+|\bwww\.[^\s)\]>\"'`]+", re.IGNORECASE)
 _LINE_GAP = re.compile(r"[ \t\r]*\n?[ \t]*")  # next line at most
 _PARAGRAPH = re.compile(r"\S(?:[\s\S]*?)(?=\n\s*\n|\Z)")
 
@@ -39,6 +42,8 @@ def cmi_mask(tokens: TokenStream, language: str, path: str = "") -> np.ndarray:
     for a, b in blocks:
         if CMI_WORDS.search(text, a, b):
             mask[np.searchsorted(tokens.start, a):np.searchsorted(tokens.start, b)] = True
+    for m in URL.finditer(text):
+        mask[np.searchsorted(tokens.start, m.start()):np.searchsorted(tokens.start, m.end())] = True
     return mask
 
 

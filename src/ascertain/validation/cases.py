@@ -38,6 +38,7 @@ class Case:
     label: bool  # True: the copy reproduces the work
     transform: str
     copy_tokens: int  # tokens of the work reproduced in the copy (0 for negatives)
+    language: str = "python"
 
 
 def _real_python_files(rng: random.Random, want: int, min_tokens: int = 60, max_bytes: int = 40_000
@@ -61,14 +62,14 @@ def _real_python_files(rng: random.Random, want: int, min_tokens: int = 60, max_
     return out
 
 
-def own_tokens_per_line(src: str, path: str = "") -> list[int]:
+def own_tokens_per_line(src: str, path: str = "", language: str = "python") -> list[int]:
     """Tokens of each line that are the work's own expression: outside copyright and license notices.
 
     A copy of a license header alone is not a copy of the work (two unrelated Apache-2.0 files share it),
     so labels and copy lengths count only these tokens.
     """
-    ts = tokenize(src, "python")
-    own = ~cmi_mask(ts, "python", path)
+    ts = tokenize(src, language)
+    own = ~cmi_mask(ts, language, path)
     counts = np.bincount(ts.line[own] - 1, minlength=src.count("\n") + 1)
     return counts[: len(src.splitlines())].tolist()
 
@@ -133,3 +134,66 @@ def _apply(step: str, text: str, rng: random.Random, donor: str) -> str:
     if step == "insert_lines":
         return tf.insert_lines(text, rng, donor)
     return getattr(tf, step)(text, rng)
+
+
+PROSE_SINGLE = ["verbatim", "rewrap", "quotes_punct", "case", "strip_cmi", "insert_sentences", "delete_sentences"]
+PROSE_COMBINED = ["rewrap+quotes_punct+insert_sentences", "case+delete_sentences+rewrap"]
+
+
+def _real_prose(rng: random.Random, min_words: int = 200, max_chars: int = 30_000) -> list[tuple[str, str]]:
+    """(package, text): the long descriptions in installed packages' METADATA (their READMEs), real prose."""
+    import sysconfig
+
+    out = []
+    for meta in sorted(Path(sysconfig.get_paths()["purelib"]).glob("*.dist-info/METADATA")):
+        text = meta.read_text(encoding="utf-8", errors="replace")
+        body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
+        if len(body.split()) >= min_words:
+            out.append((meta.parent.name.split("-")[0].lower(), body[:max_chars]))
+    rng.shuffle(out)
+    return out
+
+
+def build_prose_cases(dest: Path, works: int = 50, negatives_per_work: int = 20, seed: int = 7) -> list[Case]:
+    from ascertain.validation import prose_transforms as pt
+
+    rng = random.Random(seed)
+    pool = _real_prose(rng)
+    if len(pool) < works + 5:
+        raise ValueError(f"only {len(pool)} package descriptions of real prose installed; ask for fewer works")
+    chosen, others = pool[:works], pool
+    dest.mkdir(parents=True, exist_ok=True)
+    cases: list[Case] = []
+
+    def write(name: str, text: str) -> str:
+        p = dest / name
+        p.write_text(text, encoding="utf-8")
+        return str(p)
+
+    for w, (package, src) in enumerate(chosen):
+        work = write(f"p{w:04d}.txt", src)
+        counts = own_tokens_per_line(src, language="prose")
+        n_tokens = sum(counts)
+        unrelated = [o for o in others if o[0] != package]
+        host, donor = rng.choice(unrelated)[1], rng.choice(unrelated)[1]
+        variants: dict[str, tuple[str, int]] = {}
+        for name in PROSE_SINGLE + PROSE_COMBINED:
+            text = src
+            for step in name.split("+"):
+                text = (text if step == "verbatim" else pt.insert_sentences(text, rng, donor)
+                        if step == "insert_sentences" else getattr(pt, step)(text, rng))
+            variants[name] = (text, n_tokens)
+        for share in PARTIAL_SHARES:
+            a, b, n = tf.partial(counts, rng, share)
+            part = tf.lines_of(src, a, b)
+            variants[f"partial {int(share * 100)}%"] = (pt.embed(part, host, rng), n)
+            if share == 0.5:
+                variants["partial 50%+quotes_punct"] = (pt.embed(pt.quotes_punct(part, rng), host, rng), n)
+        for name, (text, n) in variants.items():
+            cid = f"p{w:04d}-{name.replace(' ', '').replace('%', 'pct').replace('+', '_')}"
+            cases.append(Case(cid, work, write(f"{cid}.txt", text), True, name, n, "prose"))
+        for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
+            cid = f"p{w:04d}-neg{k:02d}"
+            cases.append(Case(cid, work, write(f"{cid}.txt", other), False, "unrelated", 0, "prose"))
+    (dest / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
+    return cases

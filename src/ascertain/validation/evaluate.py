@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from ascertain.fingerprint.winnow import Params
-from ascertain.match.compare import AUTO_LEVELS
+from ascertain.match.compare import auto_levels
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import Prepared, compare_prepared, prepare
 from ascertain.validation.cases import NEAR_DUPLICATE, Case
@@ -30,21 +30,23 @@ def ascertain_scores(cases: list[Case], level: str, params: Params | None = None
     Level `auto` is the rule `ascertain compare` uses by default: layout, then identifiers where layout
     finds no copy."""
     params, th = params or Params(), th or Thresholds()
-    levels = AUTO_LEVELS if level == "auto" else (level,)
+
     cache: dict[tuple[str, str], Prepared] = {}
 
-    def load(path: str, lv: str) -> Prepared:
+    def load(path: str, lv: str, language: str) -> Prepared:
         if (path, lv) not in cache:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                cache[path, lv] = prepare(fh.read(), "python", path, path, params, level=lv)
+                cache[path, lv] = prepare(fh.read(), language, path, path, params, level=lv)
         return cache[path, lv]
 
     out: dict[str, str | None] = {}
     t0 = time.perf_counter()
     for c in cases:
         out[c.id] = None
+        levels = auto_levels(c.language) if level == "auto" else (level,)
         for lv in levels:
-            if compare_prepared(load(c.work, lv), load(c.copy, lv), params, th, align=False)["copied"]:
+            if compare_prepared(load(c.work, lv, c.language), load(c.copy, lv, c.language), params, th,
+                                align=False)["copied"]:
                 out[c.id] = lv
                 break
         for lv in levels:  # each copy is read once
@@ -110,15 +112,15 @@ def minhash_scores(cases: list[Case]) -> dict[str, float]:
 
     sigs: dict[str, object] = {}
 
-    def sig(path: str):
+    def sig(path: str, language: str):
         if path not in sigs:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                sigs[path] = signature(tokenize(fh.read(), "python", kinds=False).hashes)
+                sigs[path] = signature(tokenize(fh.read(), language, kinds=False).hashes)
         return sigs[path]
 
     out = {}
     for c in cases:
-        a, b = sig(c.work), sig(c.copy)
+        a, b = sig(c.work, c.language), sig(c.copy, c.language)
         out[c.id] = float((a == b).mean()) if a.any() and b.any() else 0.0
         sigs.pop(c.copy, None)
     return out
