@@ -85,8 +85,6 @@ class Batch:
     doc: np.ndarray
     pos: np.ndarray
     tokens: np.ndarray  # tokens per document
-    token_hashes: np.ndarray | None = None  # every document's token hashes, one after another
-    token_starts: np.ndarray | None = None  # index of each document's first token in token_hashes
 
 
 def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None,
@@ -113,7 +111,7 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
         fp, pos = grams[sel], (sel - t0[doc]).astype(np.uint32)
     if key is not None:
         fp = keyed(fp, key)
-    return Batch(fp, doc.astype(np.int64), pos, ntok, th, t0)
+    return Batch(fp, doc.astype(np.int64), pos, ntok)
 
 
 def _fingerprint_batch_level(texts: list[str], languages: list[str], params: Params, key: bytes | None) -> Batch:
@@ -121,7 +119,7 @@ def _fingerprint_batch_level(texts: list[str], languages: list[str], params: Par
     from ascertain.text.levels import level_stream
     from ascertain.text.tokenize import tokenize
 
-    fps, docs, poss, ntok, ths = [], [], [], [], []
+    fps, docs, poss, ntok = [], [], [], []
     for i, (text, language) in enumerate(zip(texts, languages, strict=True)):
         ts = level_stream(tokenize(text, language), params.level, language)
         fp, pos = fingerprint_hashes(ts.hashes, params, key)
@@ -129,13 +127,9 @@ def _fingerprint_batch_level(texts: list[str], languages: list[str], params: Par
         poss.append(pos)
         docs.append(np.full(len(fp), i, np.int64))
         ntok.append(len(ts))
-        ths.append(ts.hashes)
-    counts = np.array(ntok, np.int64)
     return Batch(np.concatenate(fps) if fps else np.empty(0, np.uint64),
                  np.concatenate(docs) if docs else np.empty(0, np.int64),
-                 np.concatenate(poss) if poss else np.empty(0, np.uint32), counts,
-                 np.concatenate(ths) if ths else np.empty(0, np.uint64),
-                 np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64))
+                 np.concatenate(poss) if poss else np.empty(0, np.uint32), np.array(ntok, np.int64))
 
 
 def load_key(path: str) -> bytes:

@@ -166,7 +166,7 @@ class IndexWriter:
         buf.hashes.append(batch.hashes)
         buf.positions.append(batch.pos)
         buf.docs_col.append(batch.doc + first)
-        buf.signatures.append(signatures(batch.token_hashes, batch.token_starts, batch.tokens, key=self.key))
+        buf.signatures.append(signatures(batch.hashes, batch.doc, len(docs)))
         for i, doc in enumerate(docs):
             buf.bytes += len(doc.text)
             buf.rows.append({

@@ -232,12 +232,12 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
         if progress:
             progress(src["name"], i + 1, len(doc_ids))
-    rows += _near_duplicates(con, index_dir, manifest, docs_files, prepared, key, rows, th, src, work_of, cmi)
+    rows += _near_duplicates(con, index_dir, manifest, docs_files, prepared, rows, th, src, work_of, cmi)
     return rows, weak
 
 
 def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: dict, docs_files: list[str],
-                     prepared: dict[int, Prepared], key: bytes | None, rows: list[dict], th: Thresholds, src,
+                     prepared: dict[int, Prepared], rows: list[dict], th: Thresholds, src,
                      work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
     """Whole-document near-duplicates (MinHash LSH): the figure is added to the pair's evidence, and a
     pair with no span evidence gets a record of its own (not `copied`: containment decides that)."""
@@ -253,7 +253,7 @@ def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: 
         return []
     found: dict[tuple[int, int], float] = {}
     for fid, w in prepared.items():
-        for doc, j in ndi.query(signature(w.tokens.hashes, key=key)):
+        for doc, j in ndi.query(signature(w.hashes)):
             found[fid, doc] = j
     by_pair = {(r["work_file_id"], r["doc_id"]): r for r in rows}
     for pair, j in found.items():

@@ -108,6 +108,7 @@ def group(transform: str) -> str:
 def minhash_scores(cases: list[Case]) -> dict[str, float]:
     """Whole-document estimated Jaccard of the work and the copy (the supplementary signal)."""
     from ascertain.fingerprint.minhash import signature
+    from ascertain.fingerprint.winnow import fingerprint_hashes
     from ascertain.text.tokenize import tokenize
 
     sigs: dict[str, object] = {}
@@ -115,7 +116,8 @@ def minhash_scores(cases: list[Case]) -> dict[str, float]:
     def sig(path: str, language: str):
         if path not in sigs:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                sigs[path] = signature(tokenize(fh.read(), language, kinds=False).hashes)
+                fp, _ = fingerprint_hashes(tokenize(fh.read(), language, kinds=False).hashes, Params())
+                sigs[path] = signature(fp)
         return sigs[path]
 
     out = {}

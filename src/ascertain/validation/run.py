@@ -142,7 +142,7 @@ def markdown(res: dict, command: str) -> str:
         f"false-positive rate on the same negatives is at most {res['peer_fpr_budget']}, so recall is compared "
         "at the same false-positive rate. `auto` is the default rule of `ascertain compare`: the layout level, "
         "then the identifiers level where layout finds no copy. The whole-document MinHash signal (estimated "
-        f"Jaccard of 5-token shingles ≥ {NEAR_DUPLICATE_JACCARD}) is reported beside them, never mixed into the "
+        f"Jaccard of the fingerprint sets ≥ {NEAR_DUPLICATE_JACCARD}) is reported beside them, never mixed into the "
         "verbatim figures; `scattered_edits` (about one name in twenty replaced, no consistent map) is the "
         "near-duplicate case it is for and is not one of the targets' transformations.\n",
         "### Recall per transformation, copies of at least 50 tokens\n",
