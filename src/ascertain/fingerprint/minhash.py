@@ -27,8 +27,10 @@ class MinHashParams:
     threshold: float = NEAR_DUPLICATE_JACCARD
 
     def as_dict(self) -> dict:
-        return {"signatures": "rensa RMinHash over each document's winnowed fingerprints",
-                "lsh": "datasketch MinHashLSH", "num_perm": self.num_perm, "seed": self.seed,
+        from importlib.metadata import version
+
+        return {"signatures": f"rensa {version('rensa')} RMinHash over each document's winnowed fingerprints",
+                "lsh": f"datasketch {version('datasketch')} MinHashLSH", "num_perm": self.num_perm, "seed": self.seed,
                 "threshold": self.threshold, "min_fingerprints": MIN_FINGERPRINTS}
 
 

