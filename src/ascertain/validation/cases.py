@@ -74,6 +74,21 @@ def own_tokens_per_line(src: str, path: str = "", language: str = "python") -> l
     return counts[: len(src.splitlines())].tolist()
 
 
+def _write(dest: Path, name: str, text: str) -> str:
+    p = dest / name
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+def _case_id(work_id: str, variant: str) -> str:
+    return f"{work_id}-{variant.replace(' ', '').replace('%', 'pct').replace('+', '_')}"
+
+
+def _save(dest: Path, cases: list[Case]) -> list[Case]:
+    (dest / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
+    return cases
+
+
 def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed: int = 7) -> list[Case]:
     rng = random.Random(seed)
     pool = _real_python_files(rng, works * 12 + negatives_per_work * 4)
@@ -92,9 +107,7 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
     cases: list[Case] = []
 
     def write(name: str, text: str) -> str:
-        p = dest / name
-        p.write_text(text, encoding="utf-8")
-        return str(p)
+        return _write(dest, name, text)
 
     for w, (package, path) in enumerate(chosen):
         src = path.read_text(encoding="utf-8")
@@ -117,13 +130,12 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
                 renamed = tf.lines_of(tf.rename(src, rng), a, b)
                 variants["partial 50%+rename"] = (tf.embed(renamed, host, rng), n)
         for name, (text, n) in variants.items():
-            cid = f"w{w:04d}-{name.replace(' ', '').replace('%', 'pct').replace('+', '_')}"
+            cid = _case_id(f"w{w:04d}", name)
             cases.append(Case(cid, work, write(f"{cid}.py", text), True, name, n))
         for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
             cid = f"w{w:04d}-neg{k:02d}"  # copied in: installed packages change under a long run
             cases.append(Case(cid, work, write(f"{cid}.py", other.read_text(encoding="utf-8")), False, "unrelated", 0))
-    (dest / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
-    return cases
+    return _save(dest, cases)
 
 
 def _apply(step: str, text: str, rng: random.Random, donor: str) -> str:
@@ -166,9 +178,7 @@ def build_prose_cases(dest: Path, works: int = 50, negatives_per_work: int = 20,
     cases: list[Case] = []
 
     def write(name: str, text: str) -> str:
-        p = dest / name
-        p.write_text(text, encoding="utf-8")
-        return str(p)
+        return _write(dest, name, text)
 
     for w, (package, src) in enumerate(chosen):
         work = write(f"p{w:04d}.txt", src)
@@ -190,10 +200,9 @@ def build_prose_cases(dest: Path, works: int = 50, negatives_per_work: int = 20,
             if share == 0.5:
                 variants["partial 50%+quotes_punct"] = (pt.embed(pt.quotes_punct(part, rng), host, rng), n)
         for name, (text, n) in variants.items():
-            cid = f"p{w:04d}-{name.replace(' ', '').replace('%', 'pct').replace('+', '_')}"
+            cid = _case_id(f"p{w:04d}", name)
             cases.append(Case(cid, work, write(f"{cid}.txt", text), True, name, n, "prose"))
         for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
             cid = f"p{w:04d}-neg{k:02d}"
             cases.append(Case(cid, work, write(f"{cid}.txt", other), False, "unrelated", 0, "prose"))
-    (dest / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
-    return cases
+    return _save(dest, cases)
