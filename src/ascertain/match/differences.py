@@ -26,6 +26,9 @@ import numpy as np
 from ascertain.text.tokenize import COMMENT, STRING, TokenStream
 
 MAX_ALIGN_TOKENS = 40_000  # larger regions are not aligned (reported as such)
+# difflib is quadratic in the worst case: a gap between anchors larger than this (work tokens x copy tokens) is
+# reported as one difference instead of being aligned token by token
+MAX_DIFF_CELLS = 1_000_000
 MAX_LISTED = 400
 _KEYWORDS = set(keyword.kwlist) | set(keyword.softkwlist) | {
     "function", "var", "let", "const", "new", "this", "typeof", "instanceof", "void", "delete", "switch",
@@ -157,9 +160,8 @@ class _Aligner:
         if i1 >= i2 and j1 >= j2:
             return 0
         a, b = self.a, self.b
-        sm = difflib.SequenceMatcher(None, a[i1:i2], b[j1:j2], autojunk=False)
         matched = 0
-        for op, x1, x2, y1, y2 in sm.get_opcodes():
+        for op, x1, x2, y1, y2 in _opcodes(a[i1:i2], b[j1:j2]):
             x1, x2, y1, y2 = x1 + i1, x2 + i1, y1 + j1, y2 + j1
             if op == "equal":
                 matched += x2 - x1
@@ -188,6 +190,26 @@ class _Aligner:
         if i2 > i1:
             only_comments = all(self.work.kind[i] == COMMENT for i in range(i1, i2))
             self.add("comment removed" if only_comments else "line deleted", i1, i2, j, j)
+
+
+def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib's opcodes, with the cheap cases first: equal runs, equal lengths (a span whose tokens differ
+    only in case pairs one to one), and gaps too large to align."""
+    n, m = len(a), len(b)
+    if a == b:
+        return [("equal", 0, n, 0, n)]
+    if n == m:
+        same = [x == y for x, y in zip(a, b, strict=True)]
+        if sum(same) * 2 >= n:  # mostly equal: token for token
+            out, start = [], 0
+            for t in range(1, n + 1):
+                if t == n or same[t] != same[start]:
+                    out.append(("equal" if same[start] else "replace", start, t, start, t))
+                    start = t
+            return out
+    if n * m > MAX_DIFF_CELLS:
+        return [("delete" if not m else "insert" if not n else "replace", 0, n, 0, m)]
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
 
 
 def _layout(work: TokenStream, copy: TokenStream, i1: int, i2: int, j1: int, add) -> None:
