@@ -54,7 +54,8 @@ def make_works(corpus: Path, holdout: Path, n: int) -> tuple[Path, int]:
     works = WORK / "works"
     shutil.rmtree(works, ignore_errors=True)
     works.mkdir(parents=True)
-    lines = corpus.read_text(encoding="utf-8").splitlines()
+    # only "\n" ends a JSONL record: splitlines() would also split at U+2028 or \x1c inside a text
+    lines = corpus.read_text(encoding="utf-8").split("\n")[:-1]
     half = n // 2
     step = max(1, len(lines) // half)
     for i, line in enumerate(lines[::step][:half]):

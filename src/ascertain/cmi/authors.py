@@ -16,13 +16,16 @@ class Author:
 
 
 AUTHOR_FILE = re.compile(r"^(?:AUTHORS?|CONTRIBUTORS?|CREDITS|MAINTAINERS)(?:[.-].*)?$", re.IGNORECASE)
-_RULES: list[tuple[str, re.Pattern[str]]] = [
-    ("at-author", re.compile(r"@author\s+(?P<a>[^\n@*]{2,120})")),
-    ("written-by", re.compile(r"\b(?:originally )?(?:written|authored|created|coded|developed|implemented)\s+by"
-                              r"\s+(?P<a>[A-Z][^\n.;()]{1,100})")),
-    ("author-line", re.compile(r"(?:^|\s)(?:Original\s+)?(?:Authors?|Maintainers?|Author-email)\s*:\s*"
-                               r"(?P<a>[A-Z][^\n]{1,120})", re.MULTILINE)),
-    ("dunder-author", re.compile(r"__author__\s*=\s*[\"'](?P<a>[^\"'\n]{2,120})[\"']")),
+# (rule, words one of which every match contains, in lower case: a cheap test before the pattern scan, pattern)
+_RULES: list[tuple[str, tuple[str, ...], re.Pattern[str]]] = [
+    ("at-author", ("@author",), re.compile(r"@author\s+(?P<a>[^\n@*]{2,120})")),
+    ("written-by", ("by",), re.compile(
+        r"\b(?:originally )?(?:written|authored|created|coded|developed|implemented)\s+by"
+        r"\s+(?P<a>[A-Z][^\n.;()]{1,100})")),
+    ("author-line", ("author", "maintainer"), re.compile(
+        r"(?:^|\s)(?:Original\s+)?(?:Authors?|Maintainers?|Author-email)\s*:\s*(?P<a>[A-Z][^\n]{1,120})",
+        re.MULTILINE)),
+    ("dunder-author", ("__author__",), re.compile(r"__author__\s*=\s*[\"'](?P<a>[^\"'\n]{2,120})[\"']")),
 ]
 _TAIL = re.compile(r"\s*(?:\*/|-->|\"\"\"|'''|,\s*$|\.\s*$)")
 _NAMEISH = re.compile(r"^[^\W\d_][\w.'’ -]*(?:\s*<[^>]+>)?(?:\s*\([^)]*\))?$", re.UNICODE)
@@ -30,15 +33,17 @@ _NAMEISH = re.compile(r"^[^\W\d_][\w.'’ -]*(?:\s*<[^>]+>)?(?:\s*\([^)]*\))?$",
 
 def find_authors(path: str, text: str) -> list[Author]:
     out: list[Author] = []
-    lines = text.split("\n")
-    for rule, pattern in _RULES:
+    low = text.lower()
+    for rule, words, pattern in _RULES:
+        if not any(w in low for w in words):
+            continue
         for m in pattern.finditer(text):
             name = _TAIL.split(m.group("a").strip(), maxsplit=1)[0].strip()
             if len(name) >= 2:
                 line = text.count("\n", 0, m.start("a")) + 1
                 out.append(Author(name, line, line, rule))
     if AUTHOR_FILE.match(PurePosixPath(path).name):
-        for i, raw in enumerate(lines, 1):
+        for i, raw in enumerate(text.split("\n"), 1):
             name = raw.strip().lstrip("-*+• \t").strip()
             if 2 <= len(name) <= 100 and _NAMEISH.match(name) and not name.endswith(":"):
                 out.append(Author(name, i, i, "authors-file"))

@@ -66,6 +66,17 @@ NOTICE_RULES: list[tuple[str, re.Pattern[str], str]] = [
     ("zlib-notice", _r(r"\bzlib licen[sc]e\b"), "Zlib"),
     ("wtfpl-notice", _r(r"do what the fuck you want to public licen[sc]e"), "WTFPL"),
 ]
+# A rule runs only on text holding one of its words (every match of the rule contains one): a substring
+# test on the lowered text is far cheaper than a case-insensitive pattern scan, and most files hold none.
+RULE_WORDS: dict[str, tuple[str, ...]] = {
+    "apache-2.0-notice": ("apache",), "apache-2.0-name": ("apache",), "mit-notice": ("licen",),
+    "bsd-3-clause-notice": ("bsd",), "bsd-2-clause-notice": ("bsd",), "bsd-notice": ("bsd",),
+    "mpl-2.0-notice": ("mozilla",), "mpl-1.1-notice": ("mozilla",), "psf-notice": ("licen",),
+    "psf-contributor-notice": ("agreement",), "public-domain-notice": ("domain",), "isc-notice": ("isc",),
+    "unlicense-notice": ("unencumbered",), "cc0-notice": ("cc0", "creative"), "bsl-1.0-notice": ("boost",),
+    "epl-2.0-notice": ("eclipse",), "epl-1.0-notice": ("eclipse",), "zlib-notice": ("zlib",),
+    "wtfpl-notice": ("fuck",),
+}
 # GNU licenses: the family and version decide the id; "or any later version" makes it -or-later.
 GNU_RULE = _r(r"gnu (?P<fam>general public|lesser general public|library general public|affero general public)"
               r" licen[sc]e(?: \((?:the )?\"?(?:gpl|lgpl|agpl)\"?\))?(?: as published by the free software "
@@ -108,10 +119,13 @@ def spdx_tags(text: str) -> list[LicenseHit]:
 def notices(flat: Flat) -> list[LicenseHit]:
     out: list[LicenseHit] = []
     text = flat.text
+    low = text.lower()
     for rule, pattern, spdx in NOTICE_RULES:
+        if not any(w in low for w in RULE_WORDS[rule]):
+            continue
         for m in pattern.finditer(text):
             out.append(LicenseHit(spdx, flat.line_of(m.start()), flat.line_of(m.end() - 1), rule, 90.0))
-    gnu = [(m, _gnu_id(m)) for m in GNU_RULE.finditer(text)]
+    gnu = [(m, _gnu_id(m)) for m in GNU_RULE.finditer(text)] if "gnu" in low else []
     versioned = {spdx.split("-")[0] for m, spdx in gnu if m.group("v")}
     for m, spdx in gnu:
         if m.group("v") or spdx.split("-")[0] not in versioned:  # "a copy of the GNU GPL" repeats a versioned one

@@ -26,7 +26,8 @@ _VAR = re.compile(r"<<var;[^>]*>>")
 _OPTIONAL = re.compile(r"<<(?:begin|end)Optional[^>]*>>")
 _COPYRIGHT_LINE = re.compile(r"^[ \t]*(?:copyright|\(c\)|©).*$", re.IGNORECASE | re.MULTILINE)
 _EQUIV = {"licence": "license", "licences": "licenses", "licenced": "licensed"}
-PREFILTER = re.compile(r"licen[cs]|permission|warrant|redistribut|public domain|copyleft", re.IGNORECASE)
+# a license text or header holds one of these words (lower case; tested as substrings before any shingling)
+PREFILTER = ("licen", "permission", "warrant", "redistribut", "public domain", "copyleft")
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,11 @@ def templates() -> tuple[list[Template], dict[int, list[int]]]:
 def find_texts(text: str, min_share: float = 0.5, min_matched: int = 12, max_gap: int = 60
                ) -> list[TextMatch]:
     """License texts and standard headers in `text`, best first, regions not overlapping."""
-    if not PREFILTER.search(text):
+    low = text.lower()
+    if not any(w in low for w in PREFILTER):
         return []
     tmpl, index = templates()
-    spans = [(m.start(), _EQUIV.get(m.group(), m.group())) for m in _WORD.finditer(text.lower())]
+    spans = [(m.start(), _EQUIV.get(m.group(), m.group())) for m in _WORD.finditer(low)]
     ws = [w for _, w in spans]
     grams = shingles(ws)
     hits: dict[int, list[tuple[int, int]]] = {}

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 
 # Leading comment and quoting marks of one line: `#`, `//`, `/*`, ` * `, `--`, `;;`, `%`, `rem`, `"""`.
-_LEADER = re.compile(r'^[ \t]*(?:(?:#+!?|//+|/\*+|\*+(?!/)|--+|;+|%+|"""|\'\'\'|!|\.\.)[ \t]*)*')
-_TRAILER = re.compile(r'[ \t]*(?:\*+/|-->|"""|\'\'\')?[ \t]*$')
-_SPACES = re.compile(r"\s+")
+_LEADER = re.compile(r'^[ \t]*(?:(?:#+!?|//+|/\*+|\*+(?!/)|--+|;+|%+|"""|\'\'\'|!|\.\.)[ \t]*)*', re.MULTILINE)
+_TRAILER = re.compile(r'[ \t]*(?:\*+/|-->|"""|\'\'\')?[ \t]*$', re.MULTILINE)
+_SPACES = re.compile(r"[^\S\n]+")  # whitespace within a line
 
 
 @dataclass
@@ -26,15 +26,14 @@ class Flat:
 
 
 def flatten(text: str, max_line_chars: int = 4000) -> Flat:
-    """One space-separated string of the file's lines without comment leaders; long lines are cut."""
-    parts: list[str] = []
-    starts: list[int] = []
-    pos = 0
-    for line in text.split("\n"):
-        line = line[:max_line_chars]
-        body = _TRAILER.sub("", _LEADER.sub("", line, count=1), count=1)
-        body = _SPACES.sub(" ", body)
-        starts.append(pos)
-        parts.append(body)
-        pos += len(body) + 1
-    return Flat(" ".join(parts), starts)
+    """One space-separated string of the file's lines without comment leaders; long lines are cut.
+
+    Each substitution runs once over the whole text (line-anchored), not once per line: the same result,
+    several times faster on long files."""
+    if any(len(line) > max_line_chars for line in text.split("\n")):
+        text = "\n".join(line[:max_line_chars] for line in text.split("\n"))
+    body = _SPACES.sub(" ", _TRAILER.sub("", _LEADER.sub("", text)))
+    starts = [0]
+    for line in body.split("\n")[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
+    return Flat(body.replace("\n", " "), starts)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import delete, insert, select
@@ -124,7 +125,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     name = "evidence.json" if not opts.sources else f"evidence-{'+'.join(sorted(opts.sources))}.json"
     out = case.root / "reports" / name
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(evidence_doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
+    # orjson: a tenth of json's time and no second copy of the report as a Python str
+    out.write_bytes(orjson.dumps(evidence_doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
     seconds = time.perf_counter() - t0
     with case.store.engine.begin() as c:
         run_id = c.execute(insert(schema.runs).values(
