@@ -175,8 +175,9 @@ def test_minhash_signatures_and_lsh(rsa_file, data):
     assert not signature(parts[0][:3]).any()  # too few fingerprints to estimate
 
 
-def test_validate_small_sample(tmp_path):
-    args = ["validate", "--works", "6", "--prose-works", "6", "--negatives", "8", "--work", str(tmp_path / "v"),
+def test_validate_small_sample(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --work folder, as a user types it (Dolos runs in its own folder)
+    args = ["validate", "--works", "6", "--prose-works", "6", "--negatives", "8", "--work", "v",
             "--docs", str(tmp_path / "validation.md"), "--json"]
     r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
@@ -189,6 +190,9 @@ def test_validate_small_sample(tmp_path):
     assert "copydetect" in tools
     if shutil.which("node") and not any("not_run" in p for p in res["peers"]):
         assert "Dolos" in tools
+    for peer in res["peers"]:  # a peer that ran found the verbatim copies (a failed one is reported not run)
+        if "not_run" not in peer:
+            assert peer["recall_by_transform"]["verbatim"]["rate"] == 1.0, peer["tool"]
     assert res["minhash"]["recall_by_transform"]["verbatim"]["rate"] == 1.0
     prose = res["prose"]["levels"]["auto"]
     assert prose["recall_single_50plus"]["rate"] >= 0.9 and prose["fpr"] == 0.0

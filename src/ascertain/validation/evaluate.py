@@ -13,6 +13,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from ascertain.fingerprint.winnow import Params
 from ascertain.match.compare import auto_levels
@@ -21,6 +22,8 @@ from ascertain.match.pairs import Prepared, compare_prepared, prepare
 from ascertain.validation.cases import NEAR_DUPLICATE, Case
 
 LENGTH_BUCKETS = [(20, 49), (50, 99), (100, 499), (500, 10**9)]
+
+T = TypeVar("T")
 
 
 def ascertain_scores(cases: list[Case], level: str, params: Params | None = None,
@@ -144,7 +147,7 @@ def scored_peer(name: str, scores: dict[str, float], seconds: float, cases: list
     return res
 
 
-def timed(fn: Callable[[], dict[str, float]]) -> tuple[dict[str, float], float]:
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - t0

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ascertain.fingerprint.minhash import NEAR_DUPLICATE_JACCARD
-from ascertain.validation.cases import build_cases, build_prose_cases
+from ascertain.validation.cases import Case, build_cases, build_prose_cases
 from ascertain.validation.evaluate import ascertain_scores, minhash_scores, scored_peer, summarize, timed
 from ascertain.validation.paraphrase_cases import evaluate_paraphrase
-from ascertain.validation.peers import copydetect_scores, dolos_available, dolos_scores
+from ascertain.validation.peers import PeerFailed, copydetect_scores, dolos_available, dolos_scores
 
 LEVELS_MEASURED = ("auto", "layout", "identifiers")
 PROSE_LEVELS = ("auto", "layout", "prose")
@@ -41,14 +41,12 @@ def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: 
     max_fpr = max(main["fpr"], TARGETS["max_fpr"])
     result["peer_fpr_budget"] = max_fpr
     if peers:
-        scores, secs = timed(lambda: copydetect_scores(cases))
-        result["peers"].append(scored_peer("copydetect 0.5.0", scores, secs, cases, max_fpr, COPYDETECT_DEFAULT))
-        on_progress(f"copydetect: {len(cases) / secs:.1f} pairs/s")
+        result["peers"].append(_run_peer("copydetect 0.5.0", lambda: copydetect_scores(cases), cases, max_fpr,
+                                         on_progress, COPYDETECT_DEFAULT))
         why = dolos_available()
         if why is None:
-            scores, secs = timed(lambda: dolos_scores(cases))
-            result["peers"].append(scored_peer("Dolos (dolos-lib 3.5.1)", scores, secs, cases, max_fpr))
-            on_progress(f"Dolos: {len(cases) / secs:.1f} pairs/s")
+            result["peers"].append(_run_peer("Dolos (dolos-lib 3.5.1)", lambda: dolos_scores(cases), cases,
+                                             max_fpr, on_progress))
         else:
             result["peers"].append({"tool": "Dolos", "not_run": why})
     result["prose"] = validate_prose(work_dir, prose_works, negatives, seed, on_progress)
@@ -60,6 +58,21 @@ def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: 
     on_progress(f"paraphrase: recall {pp.get('recall', '-')}, FPR {pp.get('fpr', '-')}")
     result["seconds"] = round(time.perf_counter() - t0, 1)
     return result
+
+
+def _run_peer(name: str, run: Callable[[], tuple[dict[str, float], list[str]]], cases: list[Case],
+              max_fpr: float, on_progress: Callable[[str], None], default: float | None = None) -> dict:
+    """A peer's figures at the FPR budget; a peer that failed is reported as not run, never as recall 0."""
+    try:
+        (scores, errors), secs = timed(run)
+    except PeerFailed as e:
+        on_progress(f"{name}: not run: {e}")
+        return {"tool": name, "not_run": str(e)}
+    res = scored_peer(name, scores, secs, cases, max_fpr, default)
+    if errors:
+        res["errors"] = {"pairs": len(errors), "first": errors[:5]}
+    on_progress(f"{name}: {res['pairs_per_s']} pairs/s" + (f", failed on {len(errors)} pairs" if errors else ""))
+    return res
 
 
 def validate_prose(work_dir: Path, works: int, negatives: int, seed: int,
@@ -169,7 +182,11 @@ def markdown(res: dict, command: str) -> str:
     for p in res["peers"]:
         if "not_run" in p:
             lines.append(f"{p['tool']} was not run: {p['not_run']}.\n")
-        elif "at_default_threshold" in p:
+            continue
+        if "errors" in p:
+            lines.append(f"{p['tool']} failed on {p['errors']['pairs']} pairs, counted as misses (first: "
+                         f"{p['errors']['first'][0]}).\n")
+        if "at_default_threshold" in p:
             d = p["at_default_threshold"]
             lines.append(f"{p['tool']} at its own default threshold {d['threshold']}: single "
                          f"{_pct(d['recall_single_50plus'])}, combined {_pct(d['recall_combined_50plus'])}, "
