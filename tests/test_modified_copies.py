@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+import re
 import shutil
 
 import numpy as np
@@ -20,7 +22,6 @@ from ascertain.fingerprint.minhash import (
 )
 from ascertain.match.compare import Comparer
 from ascertain.match.measure import Thresholds
-from ascertain.match.renames import consistency, rename_map
 from ascertain.text.levels import ID_HASH, LIT_HASH, level_stream, parser_for
 from ascertain.text.tokenize import tokenize
 from ascertain.validation import transforms as tf
@@ -148,10 +149,18 @@ def test_low_information_spans_are_reported_not_counted():
     assert r["spans"] and all(s["low_information"] for s in r["spans"]) and not r["copied"]
 
 
-def test_rename_consistency():
-    pairs = [("n", "num"), ("n", "num"), ("i", "k"), ("i", "k")]
-    assert consistency(pairs) == 1.0 and rename_map(pairs) == {"i": "k", "n": "num"}
-    assert consistency([("a", "x"), ("a", "y"), ("b", "x"), ("c", "z")]) < 0.8
+def test_rename_consistency(tmp_path, rsa_file):
+    src = rsa_file.read_text()
+    consistent = tmp_path / "consistent.py"
+    consistent.write_text(re.sub(r"\bnbits\b", "n_bits", re.sub(r"\brandomdata\b", "data", src)))
+    turns = itertools.count()  # one name becomes two different names, alternately
+    mixed = tmp_path / "mixed.py"
+    mixed.write_text(re.sub(r"\bnbits\b", lambda m: "n_bits" if next(turns) % 2 else "width", src))
+    ids = Comparer(level="identifiers")
+    r = ids.compare(str(rsa_file), str(consistent))
+    assert r["rename_map"] == {"nbits": "n_bits", "randomdata": "data"} and r["rename_consistent"] is True
+    r = ids.compare(str(rsa_file), str(mixed))
+    assert set(r["rename_map"]) == {"nbits"} and r["rename_consistent"] is False
 
 
 def test_minhash_signatures_and_lsh(rsa_file, data):
