@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,12 @@ class Case:
 
     def source_dir(self, name: str) -> Path:
         return self.index_dir / name
+
+    def stable_path(self, path: str) -> str:
+        """A path that does not depend on the folder a command ran from: relative to the case folder when
+        inside it, else absolute (links kept as named)."""
+        full, root = os.path.abspath(path), os.path.abspath(self.root)
+        return os.path.relpath(full, root) if full.startswith(root + os.sep) else full
 
     @classmethod
     def init(cls, root: Path, store_url: str | None = None, k: int = 8, w: int = 13) -> Case:

@@ -8,23 +8,40 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from ascertain import __version__
 from ascertain.errors import AscertainError
 
+# -h as well as --help everywhere; help in Markdown mode, so square brackets ("[paraphrase]") are kept
+# (in typer's default "rich" mode they are markup and vanish)
+SETTINGS: dict = {"context_settings": {"help_option_names": ["-h", "--help"]}, "rich_markup_mode": "markdown"}
 app = typer.Typer(help="Measured, reproducible evidence for generative-AI copyright cases.",
-                  no_args_is_help=True, add_completion=False)
-works_app = typer.Typer(help="Claimants' works.", no_args_is_help=True)
-corpus_app = typer.Typer(help="Training corpora.", no_args_is_help=True)
-outputs_app = typer.Typer(help="Model outputs.", no_args_is_help=True)
+                  no_args_is_help=True, add_completion=False, **SETTINGS)
+works_app = typer.Typer(help="Claimants' works.", no_args_is_help=True, **SETTINGS)
+corpus_app = typer.Typer(help="Training corpora.", no_args_is_help=True, **SETTINGS)
+outputs_app = typer.Typer(help="Model outputs.", no_args_is_help=True, **SETTINGS)
+sources_app = typer.Typer(help="The case's indexed corpora and output sets: list, remove.", no_args_is_help=True,
+                          **SETTINGS)
 app.add_typer(works_app, name="works")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(outputs_app, name="outputs")
-cmi_app = typer.Typer(help="Copyright management information: notices, authors, licenses.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+cmi_app = typer.Typer(help="Copyright management information: notices, authors, licenses.", no_args_is_help=True,
+                      **SETTINGS)
 app.add_typer(cmi_app, name="cmi")
+
+K_HELP = "k: tokens per k-gram (a token is a word, number or punctuation mark)."
+W_HELP = "w: winnowing window, in k-grams; every shared run of w+k-1 tokens or more is found."
+LEGEND = ("cov.: share of the work's tokens found in the copy; own: the same share of its own expression "
+          "(notices, licenses and spans common in the corpus left out); run: longest verbatim run, in tokens "
+          "(words, numbers, punctuation marks); frag.: separate copied passages.")
 
 out = Console()
 err = Console(stderr=True)
@@ -33,10 +50,40 @@ CaseArg = Annotated[Path, typer.Argument(help="The case folder.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
 
+def esc(value: object) -> str:
+    """User data (titles, claimants, paths, notices) inside a markup string: printed as written."""
+    return escape(str(value))
+
+
 def fail(e: AscertainError) -> None:
-    err.print(f"[bold red]error:[/] {e.what}: {e.problem}.\n[bold]fix:[/] {e.fix}", highlight=False,
+    err.print(f"[bold red]error:[/] {esc(e.what)}: {esc(e.problem)}.\n[bold]fix:[/] {esc(e.fix)}", highlight=False,
               soft_wrap=True)
     raise typer.Exit(2)
+
+
+def new_table(*headers: str, title: str | None = None, numbers: tuple[str, ...] = (),
+              words: tuple[str, ...] = ()) -> Table:
+    """A table that fits narrow terminals: no vertical rules, numbers right-aligned and never broken, one-word
+    columns (`words`) never broken; the other columns wrap (paths fold where they must)."""
+    t = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+              title_justify="left", title_style="bold")
+    for h in headers:
+        if h in numbers:
+            t.add_column(h, justify="right", no_wrap=True)
+        elif h in words:
+            t.add_column(h, no_wrap=True)
+        else:
+            t.add_column(h, overflow="fold")
+    return t
+
+
+def add_row(t: Table, *cells: object) -> None:
+    """Cells as plain text: a Table parses str cells as markup, and user data must print as written."""
+    t.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells))
+
+
+def narrow() -> bool:
+    return out.width < 120
 
 
 def emit_json(obj) -> None:
@@ -77,10 +124,22 @@ def short(locator: str) -> str:
 
 def print_skips(report_skips: list[dict]) -> None:
     for s in report_skips[:20]:
-        err.print(f"[yellow]skipped[/] {s['locator']}: {s['reason']}. Fix: {s['fix']}", highlight=False,
-                  soft_wrap=True)
+        err.print(f"[yellow]skipped[/] {esc(s['locator'])}: {esc(s['reason'])}. Fix: {esc(s['fix'])}",
+                  highlight=False, soft_wrap=True)
     if len(report_skips) > 20:
         err.print(f"[yellow]... and {len(report_skips) - 20} more skipped (see `ascertain show`)[/]")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(__version__, markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False) -> None:
+    """Measured, reproducible evidence for generative-AI copyright cases."""
 
 
 @app.command()
@@ -88,14 +147,17 @@ def print_skips(report_skips: list[dict]) -> None:
 def init(case: CaseArg,
          store: Annotated[str | None, typer.Option(help="SQLAlchemy URL of the store "
                                                    "(default: SQLite inside the case folder).")] = None,
-         k: Annotated[int, typer.Option(help="Tokens per k-gram.")] = 8,
-         w: Annotated[int, typer.Option(help="Winnowing window (k-grams).")] = 13) -> None:
+         k: Annotated[int, typer.Option(help=K_HELP)] = 8,
+         w: Annotated[int, typer.Option(help=W_HELP)] = 13) -> None:
     """Create a case folder: config, store and index."""
     from ascertain.case import Case
 
     c = Case.init(case, store, k, w)
     c.store.audit("init", {"store": c.config["store_url"], "k": k, "w": w})
-    out.print(f"case created at {case} (every shared run of {w + k - 1}+ tokens will be found)")
+    out.print(f"case created at {esc(case)}\n"
+              f"  k = {k}: tokens per k-gram (a token is a word, number or punctuation mark)\n"
+              f"  w = {w}: winnowing window in k-grams; every shared run of {w + k - 1}+ tokens is found",
+              highlight=False)
 
 
 @works_app.command("add")
@@ -137,9 +199,10 @@ def _works_report(rep: dict, as_json: bool) -> None:
         emit_json(rep)
         return
     for a in rep["added"]:
-        out.print(f"added work {a['work_id']}: {a['claimant']} / {a['title']} ({a['files']} files)")
+        out.print(f"added work {a['work_id']}: {esc(a['claimant'])} / {esc(a['title'])} ({a['files']} files)",
+                  highlight=False)
     for e in rep["existing"]:
-        out.print(f"already in the case: {e}")
+        out.print(f"already in the case: {esc(e)}", highlight=False)
     print_skips(rep["skipped"])
 
 
@@ -160,22 +223,58 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level)
+    warnings = level_warnings(level, summary.get("languages", {}))
     if as_json:
-        emit_json(summary)
-        return
-    out.print(f"{name}: {summary['documents']:,} documents, {summary['tokens']:,} tokens, "
-              f"{summary['fingerprints']:,} fingerprints in {summary['shards']} shard(s)"
-              + (" (keyed)" if summary["keyed"] else ""))
-    if summary["skipped"]:
-        reasons = ", ".join(f"{v} {k}" for k, v in summary["skip_reasons"].items())
-        out.print(f"[yellow]{summary['skipped']} skipped:[/] {reasons} (details: `ascertain show {case} "
-                  f"--skipped`)")
+        emit_json({**summary, "warnings": warnings})
+    else:
+        out.print(f"{name}: {summary['documents']:,} documents, {summary['tokens']:,} tokens, "
+                  f"{summary['fingerprints']:,} fingerprints in {summary['shards']} shard(s)"
+                  + (" (keyed)" if summary["keyed"] else ""), highlight=False)
+        if summary["skipped"]:
+            reasons = ", ".join(f"{v} {esc(k)}" for k, v in summary["skip_reasons"].items())
+            out.print(f"[yellow]{summary['skipped']} skipped:[/] {reasons} (details: `ascertain show "
+                      f"{esc(case)} --skipped`)", highlight=False)
+        for w in warnings:
+            err.print(f"[yellow]warning:[/] {esc(w)}", highlight=False)
+    if not summary["documents"]:
+        top = sorted(summary["skip_reasons"].items(), key=lambda kv: -kv[1])[:3]
+        why = (f"all {summary['skipped']} items read were skipped ({', '.join(f'{v} {k}' for k, v in top)})"
+               if summary["skipped"] else "the inputs hold no text documents")
+        err.print(f"[bold red]error:[/] {esc(name)}: no documents indexed: {esc(why)}.\n[bold]fix:[/] see "
+                  f"`ascertain show {esc(case)} --skipped`; remove the empty source with `ascertain sources "
+                  f"remove {esc(case)} {esc(name)}` and add it again"
+                  + (" (is --text-field the key that holds the text?)" if kind == "outputs" else ""),
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def level_warnings(level: str, languages: dict[str, int]) -> list[str]:
+    """Where the normalization level cannot do what it says for some documents (text/levels.py)."""
+    total, prose = sum(languages.values()), languages.get("prose", 0)
+    if not prose:
+        return []
+    if level == "identifiers":
+        return [f"level identifiers applies to code: {prose:,} of {total:,} documents are prose (no programming "
+                "language known); in them every word becomes one placeholder, so copies of prose are not "
+                "found there; add prose at level layout or prose, or name the language with --language"]
+    if level == "comments":
+        return [f"level comments drops code comments: {prose:,} of {total:,} documents are prose, indexed as at "
+                "level layout"]
+    return []
 
 
 TextField = Annotated[str, typer.Option(help="JSONL key / Parquet column with the text.")]
 KeyFile = Annotated[str | None, typer.Option(help="HMAC key file: build a keyed, text-less index.")]
 MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
-LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers, prose.")]
+LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers (code "
+                                            "only), prose.")]
+MinTokens = Annotated[int | None, typer.Option(
+    "--min-tokens", help="Own tokens: a copy reproduces at least this many tokens of the work's own expression "
+                         "(outside notices and common spans) in runs of 40+ tokens (match default 50).")]
+MinCoverage = Annotated[float | None, typer.Option(
+    "--min-coverage", help="Own coverage, 0 to 1: or at least this share of the work's own expression "
+                           "(match default 0.8).")]
+CopiedOnly = Annotated[bool, typer.Option("--copied-only", help="Only records decided `copied`.")]
 
 
 @corpus_app.command("add")
@@ -186,7 +285,7 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                language: Annotated[str | None, typer.Option(help="Language of records.")] = None,
                rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
                key_file: KeyFile = None,
-               no_text: Annotated[bool, typer.Option(help="Keep fingerprints only, not texts.")] = False,
+               no_text: Annotated[bool, typer.Option("--no-text", help="Keep fingerprints only, not texts.")] = False,
                max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "layout", as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
@@ -204,14 +303,76 @@ def outputs_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of
                 level)
 
 
+@sources_app.command("list")
+@stage
+def sources_list(case: CaseArg, as_json: JsonOpt = False) -> None:
+    """List the case's corpora and output sets: status, documents, level, inputs."""
+    from ascertain.sources import list_sources
+
+    rows = list_sources(open_case(case))
+    if as_json:
+        emit_json(rows)
+        return
+    t = new_table("source", "kind", "status", "docs", "level", "inputs", title="sources", numbers=("docs",))
+    for r in rows:
+        add_row(t, r["name"] + (" (keyed)" if r["keyed"] else ""), r["kind"], r["status"], f"{r['documents']:,}",
+                r["level"], ", ".join(short(i) for i in r["inputs"]))
+    out.print(t)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+@sources_app.command("remove")
+@stage
+def sources_remove(case: CaseArg, name: Annotated[str, typer.Argument(help="The source to remove.")],
+                   yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+                   as_json: JsonOpt = False) -> None:
+    """Remove a source: its index, its evidence and its skip records (the audit log keeps the removal)."""
+    from ascertain.sources import list_sources, remove_source
+
+    c = open_case(case)
+    found = next((r for r in list_sources(c) if r["name"] == name), None)
+    if found is None:
+        raise AscertainError(name, "no such source in this case", f"see `ascertain sources list {case}`")
+    if not yes:
+        if not interactive():
+            raise AscertainError(name, "removing a source needs confirmation, and the input is not a terminal",
+                                 "pass --yes to remove it")
+        if not typer.confirm(f"remove {found['kind']} {name} ({found['documents']:,} documents) and its "
+                             "evidence?"):
+            raise typer.Exit(1)
+    r = remove_source(c, name)
+    if as_json:
+        emit_json(r)
+        return
+    out.print(f"removed {esc(r['kind'])} {esc(name)}: {r['documents']:,} documents, {r['evidence_removed']:,} "
+              "evidence records; reports written before keep theirs until the next `ascertain match`",
+              highlight=False)
+
+
 @app.command()
 @stage
 def match(case: CaseArg,
           source: Annotated[list[str] | None, typer.Option(help="Only these sources.")] = None,
-          key_file: KeyFile = None, as_json: JsonOpt = False) -> None:
-    """Match every work against every corpus and output set; store the evidence."""
+          key_file: KeyFile = None, min_tokens: MinTokens = None, min_coverage: MinCoverage = None,
+          copied_only: CopiedOnly = False, as_json: JsonOpt = False) -> None:
+    """Match every work against every corpus and output set; store the evidence.
+
+    A pair is `copied` when the work's own tokens reproduced in runs of 40+ tokens reach --min-tokens, or its
+    own coverage reaches --min-coverage; both thresholds are recorded in the evidence manifest.
+    """
+    from ascertain.match.measure import Thresholds
     from ascertain.match.run import MatchOptions, run_match
 
+    th = Thresholds()
+    if min_tokens is not None or min_coverage is not None:
+        if (min_tokens is not None and min_tokens < 1) or (min_coverage is not None and not 0 < min_coverage <= 1):
+            raise AscertainError("--min-tokens/--min-coverage", "must be at least 1 / between 0 and 1",
+                                 "pass e.g. --min-tokens 50 --min-coverage 0.8")
+        th = Thresholds(**{**th.as_dict(), **({"min_copy_tokens": min_tokens} if min_tokens is not None else {}),
+                           **({"min_copy_coverage": min_coverage} if min_coverage is not None else {})})
     c = open_case(case)
     with progress_bar("match") as bar:
         tasks: dict[str, int] = {}
@@ -221,12 +382,21 @@ def match(case: CaseArg,
                 tasks[src] = bar.add_task(f"matching {src}", total=total, unit="documents", mb="")
             bar.update(tasks[src], completed=done)
 
-        summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file), tick)
+        summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file, thresholds=th,
+                                            copied_only=copied_only), tick)
     if as_json:
         emit_json(summary)
     else:
         out.print(f"{summary['evidence']} evidence records, {summary['copied']} copies; "
-                  f"report: {summary['report']}")
+                  f"report: {esc(case_relative(case, summary['report']))}", highlight=False)
+
+
+def case_relative(case: Path, path: str) -> str:
+    """`reports/evidence.json in CASE`: a path inside the case, named so it reads the same from any folder."""
+    import os
+
+    rel = os.path.relpath(os.path.abspath(path), os.path.abspath(case))
+    return path if rel.startswith("..") else f"{rel} in {case}"
 
 
 @app.command()
@@ -239,6 +409,8 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             paraphrase: Annotated[bool, typer.Option(
                 "--paraphrase", help="Also report reworded prose passages (a separate signal; needs the "
                                      "[paraphrase] extra).")] = False,
+            max_differences: Annotated[int, typer.Option(
+                help="Difference lines printed (the rest are counted; --json lists up to 400).")] = 20,
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
     from ascertain.match.compare import Comparer
@@ -247,6 +419,9 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if level not in (*LEVELS, "auto"):
         raise AscertainError("--level", f"unknown level {level!r}",
                              f"choose auto or one of {', '.join(LEVELS)}")
+    if max_differences < 0:
+        raise AscertainError("--max-differences", f"must be 0 or more, not {max_differences}",
+                             "pass e.g. --max-differences 20")
     cmp = Comparer(level=level, paraphrase=paraphrase)
     if batch:
         for result in cmp.batch(batch):
@@ -262,92 +437,169 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     verdict = "[bold red]COPIED[/]" if r["copied"] else "[green]not copied[/]"
     same = ("identical at token level" + ("" if r["byte_identical"] else ", not byte for byte")
             if r["identical"] else "not identical")
-    out.print(f"{verdict} (level {r['level']}): coverage {r['coverage']:.3f} (own expression "
-              f"{r['own_coverage']:.3f}), longest verbatim run {r['longest_run_tokens']} tokens, "
-              f"{r['fragments']} fragment(s), {same}")
-    for sp in r["spans"]:
-        tag = " [dim](notice/license)[/]" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
-        out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
-                  f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}")
-    print_differences(r)
+    out.print(f"{verdict} (level {esc(r['level'])})", highlight=False)
+    line(f"original: {original}")
+    line(f"copy:     {copy}")
+    line(f"coverage {r['coverage']:.3f}, own coverage {r['own_coverage']:.3f}, longest verbatim run "
+         f"{r['longest_run_tokens']} tokens, {r['fragments']} fragment(s); {same}")
+    for sp in r["spans"][:max_differences]:
+        tag = " (notice/license)" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
+        line(f"original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
+             f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}", 4)
+    if len(r["spans"]) > max_differences:
+        line(f"... {len(r['spans']) - max_differences} more copied passages (--json lists all)", 4)
+    print_differences(r, max_differences)
     if "paraphrase" in r:
         pp = r["paraphrase"]
-        out.print(f"paraphrase signal (separate from the verbatim figures; {pp['model']}, cosine ≥ "
-                  f"{pp['threshold']}): {pp['passages_found']} of {pp['work_passages']} passages of the original")
+        line(f"paraphrase signal (separate from the verbatim figures; {pp['model']}, cosine ≥ "
+             f"{pp['threshold']}): {pp['passages_found']} of {pp['work_passages']} passages of the original", 0)
         for p in pp["passages"]:
-            out.print(f"  original lines {p['original_lines'][0]}-{p['original_lines'][1]} ~ copy lines "
-                      f"{p['copy_lines'][0]}-{p['copy_lines'][1]}: similarity {p['similarity']:.3f}")
-    out.print(f"CMI: {r['cmi']['status']}"
-              + "".join(f"; {k} {len(r['cmi'][k])}" for k in ("removed", "altered") if r["cmi"].get(k)))
+            line(f"original lines {p['original_lines'][0]}-{p['original_lines'][1]} ~ copy lines "
+                 f"{p['copy_lines'][0]}-{p['copy_lines'][1]}: similarity {p['similarity']:.3f}")
+    print_cmi(r["cmi"], max_differences)
+    err.print(f"[dim]{LEGEND}[/]", highlight=False)
 
 
-def print_differences(r: dict) -> None:
+def line(text: str, indent: int = 2) -> None:
+    """One line of plain text (user data as written) whose wrapped continuation keeps the indent."""
+    out.print(Padding(Text(text), (0, 0, 0, indent), expand=False), highlight=False)
+
+
+def print_cmi(cmi: dict, limit: int = 20) -> None:
+    """The CMI status, and for each changed item the notice before and after, each removed item as it was."""
+    counts = "".join(f"; {k} {len(cmi[k])}" for k in ("retained", "altered", "removed") if cmi.get(k))
+    line(f"CMI: {cmi['status']}{counts}", 0)
+    lines = [f"{a['original']['kind']} changed ({', '.join(a.get('changed', []))}):\n"
+             f"before: {a['original']['value']!r} (original line {a['original']['lines'][0]})\n"
+             f"after:  {a['copy']['value']!r} (copy line {a['copy']['lines'][0]})" for a in cmi.get("altered", [])]
+    lines += [f"{i['kind']} removed: {i['value']!r} (original line {i['lines'][0]})" for i in cmi.get("removed", [])]
+    for text in lines[:limit]:
+        line(text)
+    if len(lines) > limit:
+        line(f"... {len(lines) - limit} more CMI items (--json lists all)")
+
+
+def print_differences(r: dict, limit: int = 20) -> None:
     if r.get("edit_similarity") is None:
         return
     counts = ", ".join(f"{k} {v}" for k, v in r.get("difference_counts", {}).items()) or "none"
-    out.print(f"edit similarity {r['edit_similarity']:.3f}; differences: {counts}")
+    line(f"edit similarity {r['edit_similarity']:.3f}; differences: {counts}", 0)
     if r.get("rename_map"):
         consistent = "consistent" if r.get("rename_consistent") else "not one-to-one"
-        out.print(f"rename map ({consistent}): "
-                  + ", ".join(f"{a} → {b}" for a, b in r["rename_map"].items()), highlight=False)
-    for d in r.get("differences", []):
-        detail = f": {d['original']!r} → {d['copy']!r}" if d.get("original") or d.get("copy") else ""
-        out.print(f"  {d['kind']}: original lines {d['original_lines'][0]}-{d['original_lines'][1]}, copy lines "
-                  f"{d['copy_lines'][0]}-{d['copy_lines'][1]}{detail}", highlight=False)
-    if r.get("differences_not_listed"):
-        out.print(f"  ... {r['differences_not_listed']} more (--json lists up to 400)")
+        names = list(r["rename_map"].items())
+        line(f"rename map ({consistent}): " + ", ".join(f"{a} → {b}" for a, b in names[:limit])
+             + (f", ... {len(names) - limit} more" if len(names) > limit else ""))
+    listed = r.get("differences", [])
+    for d in listed[:limit]:
+        line(f"{d['kind']}: original lines {d['original_lines'][0]}-{d['original_lines'][1]}, copy lines "
+             f"{d['copy_lines'][0]}-{d['copy_lines'][1]}")
+        if d.get("original") or d.get("copy"):
+            line(f"{d['original']!r} → {d['copy']!r}", 4)
+    rest = max(0, len(listed) - limit) + int(r.get("differences_not_listed") or 0)
+    if rest:
+        line(f"... {rest} more differences (--json lists all up to 400)")
+
+
+ShowTokens = Annotated[int | None, typer.Option(
+    "--min-tokens", help="Only evidence with at least this many of the work's own tokens copied.")]
+ShowCoverage = Annotated[float | None, typer.Option(
+    "--min-coverage", help="Only evidence with at least this own coverage (0 to 1).")]
 
 
 @app.command()
 @stage
 def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id or title.")] = None,
          skipped: Annotated[bool, typer.Option("--skipped", help="List skipped inputs.")] = False,
+         min_tokens: ShowTokens = None, min_coverage: ShowCoverage = None, copied_only: CopiedOnly = False,
+         csv_file: Annotated[Path | None, typer.Option(
+             "--csv", help="Write every evidence record (of every work, filtered as asked) to this CSV file; "
+                           "text cells that a spreadsheet would run as a formula start with an apostrophe.")] = None,
          as_json: JsonOpt = False) -> None:
     """Show the case's sources and works, or one work's evidence."""
-    from ascertain.report.show import case_summary, skipped_inputs, work_evidence
+    from ascertain.report.show import EvidenceFilter, case_summary, skipped_inputs, work_evidence
 
     c = open_case(case)
+    flt = EvidenceFilter(min_tokens or 0, min_coverage or 0.0, copied_only)
+    if csv_file:
+        from ascertain.report.evidence_csv import write_evidence_csv
+
+        n = write_evidence_csv(c, csv_file, flt)
+        out.print(f"{n:,} evidence records written to {esc(csv_file)}", highlight=False)
+        return
     if skipped:
         rows = skipped_inputs(c)
         if as_json:
             emit_json(rows)
         else:
             for r in rows:
-                out.print(f"[{r['stage']}] {r['locator']}: {r['reason']}. Fix: {r['fix']}", highlight=False,
-                          soft_wrap=True)
+                out.print(f"{r['stage']}: {r['locator']}: {r['reason']}. Fix: {r['fix']}", markup=False,
+                          highlight=False, soft_wrap=True)
         return
-    data = work_evidence(c, work) if work else case_summary(c)
+    data = work_evidence(c, work, flt) if work else case_summary(c, flt)
     if as_json:
         emit_json(data)
         return
     if work:
-        out.print(f"[bold]{data['claimant']} / {data['title']}[/] ({len(data['files'])} files)")
-        t = Table("scope", "file", "lines", "CMI", title="the work's CMI")
-        for i in data["cmi"]:
-            t.add_row(i["scope"], short(i["path"]), f"{i['lines'][0]}-{i['lines'][1]}", f"{i['kind']}: {i['value']}")
-        out.print(t)
-        t = Table("copied", "source", "document", "work file", "coverage", "own", "longest run",
-                  "fragments", "identical", "near-dup J", "CMI")
-        for e in data["evidence"]:
-            near = (e.get("near_duplicate") or {}).get("jaccard_estimate")
-            t.add_row("yes" if e["copied"] else "no", e["source"], short(e["document"]),
-                      short(e["work_file"]),
-                      f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", str(e["longest_run_tokens"]),
-                      str(e["fragments"]), str(e["identical"]), "-" if near is None else f"{near:.2f}",
-                      e.get("cmi", {}).get("status", "-"))
-        out.print(t)
+        show_work(data)
         return
-    t = Table("source", "kind", "status", "documents", "skipped", "keyed", title="sources")
+    t = new_table("source", "kind", "status", "docs", "skipped", "keyed", title="sources",
+                  numbers=("docs", "skipped"))
     for s in data["sources"]:
-        t.add_row(s["name"], s["kind"], s["status"], f"{s['documents']:,}", str(s["skipped"]),
-                  str(s["keyed"]))
+        add_row(t, s["name"], s["kind"], s["status"], f"{s['documents']:,}", s["skipped"], s["keyed"])
     out.print(t)
-    t = Table("id", "claimant", "title", "files", "copies", "in", "best own coverage", "longest run",
-              title="works")
+    t = new_table("id", "claimant", "title", "files", "copies", "copied in", "best own", "run", title="works",
+                  numbers=("id", "files", "copies", "best own", "run"))
     for w in data["works"]:
-        t.add_row(str(w["id"]), w["claimant"], w["title"], str(w["files"]), str(w["copies"]),
-                  ", ".join(w["copied_in"]), f"{w['best_own_coverage']:.3f}", str(w["longest_run_tokens"]))
+        add_row(t, w["id"], w["claimant"], w["title"], w["files"], w["copies"], ", ".join(w["copied_in"]),
+                f"{w['best_own_coverage']:.3f}", w["longest_run_tokens"])
     out.print(t)
+    err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
+              "common spans left out) of a copy; run: longest verbatim run of a copy, in tokens.[/]",
+              highlight=False)
+
+
+def show_work(data: dict) -> None:
+    out.print(Text(f"{data['claimant']} / {data['title']} ({len(data['files'])} files)", style="bold"))
+    slim = narrow()
+    t = new_table("scope", "file", "lines", "CMI", title="the work's CMI", numbers=("lines",))
+    for i in data["cmi"]:
+        add_row(t, i["scope"] if not slim else i["scope"][:4], short(i["path"]), f"{i['lines'][0]}-{i['lines'][1]}",
+                f"{i['kind']}: {i['value']}")
+    out.print(t)
+    numbers = ("cov.", "own", "run", "frag.", "J")
+    words = ("copied", "CMI", "identical")
+    # narrow: one table per source, so the document column needs no source name
+    groups = ([(src, [e for e in data["evidence"] if e["source"] == src])
+               for src in dict.fromkeys(e["source"] for e in data["evidence"])] if slim else [(None, data["evidence"])])
+    for src, evidence in groups or [(None, [])]:
+        title = f"evidence{f' in {src}' if src else ''} ({len(evidence)} record{'' if len(evidence) == 1 else 's'})"
+        if slim:
+            t = new_table("copied", "work file", "cov.", "own", "run", "frag.", "CMI", "document", title=title,
+                          numbers=numbers, words=words)
+        else:
+            t = new_table("copied", "source", "document", "work file", "cov.", "own", "run", "frag.", "identical",
+                          "J", "CMI", title=title, numbers=numbers, words=words)
+        for e in evidence:
+            near = (e.get("near_duplicate") or {}).get("jaccard_estimate")
+            figures = [f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", e["longest_run_tokens"], e["fragments"]]
+            cmi = (e.get("cmi") or {}).get("status", "-")
+            copied = "yes" if e["copied"] else "no"
+            if slim:
+                add_row(t, copied, e["work_file"].rsplit("/", 1)[-1], *figures, cmi, short(e["document"]))
+            else:
+                add_row(t, copied, e["source"], short(e["document"]), short(e["work_file"]), *figures,
+                        {True: "yes", False: "no", None: "-"}[e["identical"]], "-" if near is None else f"{near:.2f}",
+                        cmi)
+        out.print(t)
+    changed = [(e, a) for e in data["evidence"] if e["copied"] for a in (e.get("cmi") or {}).get("altered", [])]
+    for e, a in changed[:20]:
+        out.print(f"CMI changed in {e['source']}: {short(e['document'])}: {a['original']['kind']} before: "
+                  f"{a['original']['value']!r} / after: {a['copy']['value']!r}", markup=False, highlight=False)
+    if len(changed) > 20:
+        out.print(f"... {len(changed) - 20} more changed CMI items (--json lists all)", highlight=False)
+    err.print(f"[dim]{LEGEND}" + (" identical, near-dup J: --json, --csv or a wider terminal." if slim else
+                                  " J: MinHash estimate of whole-document Jaccard similarity.") + "[/]",
+              highlight=False)
 
 
 @cmi_app.command("scan")
@@ -369,22 +621,22 @@ def cmi_scan(paths: Annotated[list[str], typer.Argument(help="Files, folders or 
             sys.stdout.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
             continue
         if "skipped" in r:
-            err.print(f"[yellow]skipped[/] {r['path']}: {r['skipped']}. Fix: {r['fix']}", highlight=False,
-                      soft_wrap=True)
+            err.print(f"[yellow]skipped[/] {esc(r['path'])}: {esc(r['skipped'])}. Fix: {esc(r['fix'])}",
+                      highlight=False, soft_wrap=True)
             continue
         if not (r["copyrights"] or r["licenses"] or r["authors"]):
             continue
-        out.print(f"[bold]{r['path']}[/]", highlight=False)
+        out.print(Text(r["path"], style="bold"))
         for c in r["copyrights"]:
-            out.print(f"  {c['start_line']}-{c['end_line']}  copyright  {c['statement']}", highlight=False)
+            out.print(f"  {c['start_line']}-{c['end_line']}  copyright  {esc(c['statement'])}", highlight=False)
         for a in r["authors"]:
-            out.print(f"  {a['start_line']}-{a['end_line']}  author     {a['author']}  [dim]({a['rule']})[/]",
+            out.print(f"  {a['start_line']}-{a['end_line']}  author     {esc(a['author'])}  [dim]({esc(a['rule'])})[/]",
                       highlight=False)
         for lic in r["licenses"]:
-            out.print(f"  {lic['start_line']}-{lic['end_line']}  license    {lic['spdx']}  "
-                      f"[dim]({lic['rule']}, score {lic['score']})[/]", highlight=False)
+            out.print(f"  {lic['start_line']}-{lic['end_line']}  license    {esc(lic['spdx'])}  "
+                      f"[dim]({esc(lic['rule'])}, score {lic['score']})[/]", highlight=False)
         for note in r["notes"]:
-            err.print(f"[yellow]note[/] {note}", highlight=False, soft_wrap=True)
+            err.print(f"[yellow]note[/] {esc(note)}", highlight=False, soft_wrap=True)
 
 
 @cmi_app.command("validate")
@@ -418,7 +670,8 @@ def cmi_validate(
                   f"{a['precision']:.3f}", f"{a['recall']:.3f}", f"{a['f1']:.3f}")
     out.print(t)
     out.print(f"ascertain {r['ascertain_files_per_s']} files/s, ScanCode {r['scancode_files_per_s']} files/s "
-              f"({r['processes']} processes each): {r['speed_ratio']}x; disagreements in {work}/cmi-validation.json")
+              f"({r['processes']} processes each): {r['speed_ratio']}x; disagreements in "
+              f"{esc(work)}/cmi-validation.json", highlight=False)
 
 
 @app.command("validate")
@@ -441,7 +694,8 @@ def validate_copies(
         raise AscertainError("--works/--prose-works/--negatives", "need at least 3 works and 1 negative per work",
                              "pass e.g. --works 150 --prose-works 50 --negatives 20")
     r = run_validation(work, works, negatives, seed, peers, prose_works,
-                       on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
+                       on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, markup=False,
+                                                                                         highlight=False)))
     (work / "validation.json").write_text(json.dumps(r, indent=1))
     command = f"ascertain validate --works {works} --prose-works {prose_works} --negatives {negatives} --seed {seed}"
     if docs:
@@ -465,7 +719,7 @@ def validate_copies(
         out.print(f"{'met' if v else 'NOT met'}: {k}")
     pp = r["paraphrase"]
     if "not_run" in pp:
-        out.print(f"paraphrase signal not run: {pp['not_run']}")
+        out.print(f"paraphrase signal not run: {esc(pp['not_run'])}")
     else:
         out.print(f"paraphrase signal (separate): recall {pp['recall']:.3f} (95 % CI {pp['recall_ci95']}), "
                   f"FPR {pp['fpr']:.4f} (95 % CI {pp['fpr_ci95']}) at cosine ≥ {pp['threshold']}")
@@ -488,7 +742,7 @@ def demo(case: Annotated[Path, typer.Option(help="Where to build the demo case."
 @app.command()
 def version() -> None:
     """Print the version."""
-    out.print(__version__)
+    out.print(__version__, markup=False, highlight=False)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,8 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     summary = {"source": name, "kind": kind, "documents": manifest["documents"],
                "skipped": manifest["skipped"], "fingerprints": manifest["fingerprints"],
                "tokens": manifest["tokens"], "shards": len(manifest["shards"]), "keyed": params.keyed,
-               "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3)}
+               "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3),
+               "languages": _languages(index_dir, manifest["shards"])}
     case.store.audit(f"{kind} add", {**summary, "inputs": inputs})
     return summary
 
@@ -106,3 +107,47 @@ def _merge_reasons(shards: list[dict]) -> dict[str, int]:
         for k, v in s["skip_reasons"].items():
             total[k] = total.get(k, 0) + v
     return dict(sorted(total.items()))
+
+
+def _languages(index_dir: Path, shards: list[dict]) -> dict[str, int]:
+    """Documents per language over every shard (resumed ones too), for warnings on levels that cannot apply."""
+    import pyarrow.parquet as pq
+
+    total: dict[str, int] = {}
+    for s in shards:
+        path = index_dir / s["documents_file"]
+        if "language" not in pq.read_schema(path).names:
+            continue
+        for lang in pq.read_table(path, columns=["language"]).column("language").to_pylist():
+            total[lang or "unknown"] = total.get(lang or "unknown", 0) + 1
+    return dict(sorted(total.items()))
+
+
+def list_sources(case: Case) -> list[dict]:
+    """Every source of the case with its status, size and parameters."""
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
+    return [{"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
+             "skipped": r["skipped"], "keyed": r["keyed"], "level": r["params"].get("level", "layout"),
+             "inputs": [i["path"] for i in r["inputs"]], "added_at": r["added_at"]} for r in rows]
+
+
+def remove_source(case: Case, name: str) -> dict:
+    """Remove a source: its index folder, its evidence, its outputs and skip records; audited."""
+    import shutil
+
+    with case.store.engine.begin() as c:
+        row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
+        if row is None:
+            raise AscertainError(name, "no such source in this case", "see `ascertain sources list CASE`")
+        sid = row["id"]
+        evidence = c.execute(delete(schema.evidence).where(schema.evidence.c.source_id == sid)).rowcount
+        c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid))
+        c.execute(delete(schema.skipped).where(schema.skipped.c.source == name))
+        c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
+    index_dir = Path(row["index_dir"])
+    index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
+    shutil.rmtree(index_dir, ignore_errors=True)
+    result = {"source": name, "kind": row["kind"], "documents": row["documents"], "evidence_removed": evidence}
+    case.store.audit("sources remove", result)
+    return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
     if not claimant:
         raise AscertainError("--claimant", "is empty", "name the claimant")
     title = (title or Path(path).name).strip()
+    path = os.path.abspath(path)  # stored as case.stable_path: the same whatever folder the command ran from
     docs: list[Document] = []
     for item in read_inputs([path], ReadOptions(rev=rev, expand_containers=False)):
         if isinstance(item, Skip):
@@ -64,12 +66,12 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
             report.existing.append(f"{claimant} / {title}")
             return report
         wid = c.execute(insert(schema.works).values(
-            claimant_id=cid, title=title, identifiers=identifiers or {}, inputs=[str(path)],
+            claimant_id=cid, title=title, identifiers=identifiers or {}, inputs=[case.stable_path(path)],
             added_at=now())).inserted_primary_key[0]
         c.execute(insert(schema.work_files), [
-            {"work_id": wid, "path": d.locator, "sha256": d.sha256, "bytes": d.meta.get("bytes", 0),
+            {"work_id": wid, "path": case.stable_path(d.locator), "sha256": d.sha256, "bytes": d.meta.get("bytes", 0),
              "language": d.language, "text": d.text} for d in docs])
-        record_work_cmi(c, wid, [str(path)])
+        record_work_cmi(c, wid, [case.stable_path(path)])
     report.added.append({"work_id": wid, "claimant": claimant, "title": title, "files": len(docs)})
     case.store.record_skips("works", None, report.skipped)
     case.store.audit("works add", {"claimant": claimant, "title": title, "path": str(path),

@@ -70,6 +70,7 @@ class MatchOptions:
     max_seed_df: int = 1000  # fingerprints in more documents than this seed nothing (pure boilerplate)
     max_hash_hits: int = 100_000  # ... nor those whose work x corpus occurrences pass this (repetition)
     thresholds: Thresholds = Thresholds()
+    copied_only: bool = False  # store and report only `copied` records (the manifest says so)
 
 
 def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
@@ -106,17 +107,21 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi)
         rows += found
         weak += n_weak
+    not_copied = 0
+    if opts.copied_only:
+        not_copied = sum(not r["copied"] for r in rows)
+        rows = [r for r in rows if r["copied"]]
     evidence_doc = {
         "manifest": {
             "tool": "ascertain", "version": __version__, "stage": "match",
             "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
-                           "max_hash_hits": opts.max_hash_hits,
+                           "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
                            "fingerprint": case.params.as_dict()},
             "works": sorted(({"file": f["path"], "sha256": f["sha256"]} for f in files),
                             key=lambda r: (r["file"], r["sha256"])),
             "sources": source_manifests,
             "counts": {"work_files": len(files), "sources": len(srcs), "evidence": len(rows),
-                       "weak_pairs_not_stored": weak,
+                       "weak_pairs_not_stored": weak, "not_copied_not_stored": not_copied,
                        "copied": sum(r["copied"] for r in rows)},
         },
         "evidence": rows,

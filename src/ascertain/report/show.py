@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from ascertain.case import Case
@@ -10,7 +12,23 @@ from ascertain.errors import AscertainError
 from ascertain.store import schema as s
 
 
-def case_summary(case: Case) -> dict:
+@dataclass(frozen=True)
+class EvidenceFilter:
+    """What `show` and the CSV export list: the same figures `match` decides `copied` on."""
+    min_tokens: int = 0  # of the work's own tokens reproduced
+    min_coverage: float = 0.0  # own coverage
+    copied_only: bool = False
+
+    def keep(self, copied: bool, metrics: dict) -> bool:
+        return ((copied or not self.copied_only) and metrics.get("own_tokens_copied", 0) >= self.min_tokens
+                and metrics.get("own_coverage", 0.0) >= self.min_coverage)
+
+    @property
+    def active(self) -> bool:
+        return self != EvidenceFilter()
+
+
+def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
     with case.store.engine.connect() as c:
         sources = [dict(r) for r in c.execute(select(
             s.sources.c.id, s.sources.c.name, s.sources.c.kind, s.sources.c.status, s.sources.c.documents,
@@ -22,10 +40,12 @@ def case_summary(case: Case) -> dict:
             .order_by(s.works.c.id)).mappings()]
         ev = c.execute(select(s.evidence.c.work_id, s.evidence.c.doc_locator, s.evidence.c.copied,
                               s.evidence.c.own_coverage, s.evidence.c.longest_run_tokens,
+                              *([s.evidence.c.metrics] if flt.active else []),
                               s.sources.c.name).join(s.sources)).mappings().all()
         skipped = c.execute(select(func.count()).select_from(s.skipped)).scalar_one()
     for w in works:
-        mine = [e for e in ev if e["work_id"] == w["id"] and e["copied"]]
+        mine = [e for e in ev if e["work_id"] == w["id"] and e["copied"]
+                and (not flt.active or flt.keep(e["copied"], e["metrics"]))]
         w["copies"] = len(mine)
         w["copied_in"] = sorted({e["name"] for e in mine})
         w["best_own_coverage"] = max((e["own_coverage"] for e in mine), default=0.0)
@@ -34,7 +54,7 @@ def case_summary(case: Case) -> dict:
             "works": works, "skipped_inputs": skipped}
 
 
-def work_evidence(case: Case, work: str) -> dict:
+def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
     with case.store.engine.connect() as c:
         q = select(s.works.c.id, s.works.c.title, s.claimants.c.name.label("claimant"),
                    s.works.c.identifiers).join(s.claimants)
@@ -55,8 +75,9 @@ def work_evidence(case: Case, work: str) -> dict:
                     for r in c.execute(select(s.work_cmi).where(s.work_cmi.c.work_id == w["id"])
                                        .order_by(s.work_cmi.c.work_file_id))
                     for i in items(r.cmi)]
-        w["evidence"] = [{"source": e["source"], "document": e["doc_locator"],
-                          "work_file": path_of[e["work_file_id"]], **e["metrics"]} for e in ev]
+        w["evidence"] = [{"evidence_id": e["id"], "source": e["source"], "document": e["doc_locator"],
+                          "work_file": path_of[e["work_file_id"]], **e["metrics"]}
+                         for e in ev if flt.keep(e["copied"], e["metrics"])]
     return w
 
 

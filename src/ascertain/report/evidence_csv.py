@@ -1,0 +1,63 @@
+"""`ascertain show CASE --csv FILE`: one row per evidence record, for spreadsheets and exhibits."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.report.show import EvidenceFilter, work_evidence
+from ascertain.store import schema
+
+COLUMNS = ("work_id", "claimant", "title", "work_file", "source", "document", "copied", "level", "coverage",
+           "own_coverage", "own_tokens_copied", "longest_run_tokens", "fragments", "identical", "byte_identical",
+           "edit_similarity", "cmi_status", "near_duplicate_jaccard", "evidence_id")
+TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document"}
+# a spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such text cells
+# are written with a leading apostrophe, which spreadsheets show as text and do not display
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(column: str, value) -> object:
+    if value is None:
+        return ""
+    if column in TEXT_COLUMNS and str(value).startswith(FORMULA_START):
+        return "'" + str(value)
+    return value
+
+
+def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> list[dict]:
+    with case.store.engine.connect() as c:
+        ids = [r[0] for r in c.execute(select(schema.works.c.id).order_by(schema.works.c.id))]
+    rows = []
+    for wid in ids:
+        w = work_evidence(case, str(wid), flt)
+        for e in w["evidence"]:
+            rows.append({"work_id": wid, "claimant": w["claimant"], "title": w["title"],
+                         "work_file": e["work_file"], "source": e["source"], "document": e["document"],
+                         "copied": e["copied"], "level": e.get("level"), "coverage": e["coverage"],
+                         "own_coverage": e["own_coverage"], "own_tokens_copied": e.get("own_tokens_copied"),
+                         "longest_run_tokens": e["longest_run_tokens"], "fragments": e["fragments"],
+                         "identical": e["identical"], "byte_identical": e["byte_identical"],
+                         "edit_similarity": e.get("edit_similarity"),
+                         "cmi_status": (e.get("cmi") or {}).get("status"),
+                         "near_duplicate_jaccard": (e.get("near_duplicate") or {}).get("jaccard_estimate"),
+                         "evidence_id": e["evidence_id"]})
+    return rows
+
+
+def write_evidence_csv(case: Case, path: Path, flt: EvidenceFilter = EvidenceFilter()) -> int:
+    """Write the CSV (UTF-8, header row); returns the number of evidence rows."""
+    rows = evidence_rows(case, flt)
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow(COLUMNS)
+            for r in rows:
+                out.writerow([_cell(k, r[k]) for k in COLUMNS])
+    except OSError as e:
+        raise AscertainError(str(path), f"cannot write ({e.strerror})", "choose a writable file") from e
+    return len(rows)
