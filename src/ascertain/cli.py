@@ -320,6 +320,9 @@ def sources_list(case: CaseArg, as_json: JsonOpt = False) -> None:
     out.print(t)
 
 
+KIND_NAME = {"corpus": "corpus", "outputs": "output set"}
+
+
 def interactive() -> bool:
     return sys.stdin.isatty()
 
@@ -340,14 +343,15 @@ def sources_remove(case: CaseArg, name: Annotated[str, typer.Argument(help="The 
         if not interactive():
             raise AscertainError(name, "removing a source needs confirmation, and the input is not a terminal",
                                  "pass --yes to remove it")
-        if not typer.confirm(f"remove {found['kind']} {name} ({found['documents']:,} documents) and its "
-                             "evidence?"):
+        if not typer.confirm(f"remove {KIND_NAME.get(found['kind'], found['kind'])} {name} "
+                             f"({found['documents']:,} documents) and its evidence?"):
             raise typer.Exit(1)
     r = remove_source(c, name)
     if as_json:
         emit_json(r)
         return
-    out.print(f"removed {esc(r['kind'])} {esc(name)}: {r['documents']:,} documents, {r['evidence_removed']:,} "
+    out.print(f"removed {esc(KIND_NAME.get(r['kind'], r['kind']))} {esc(name)}: {r['documents']:,} documents, "
+              f"{r['evidence_removed']:,} "
               "evidence records; reports written before keep theirs until the next `ascertain match`",
               highlight=False)
 
