@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
@@ -18,6 +17,7 @@ from rich.text import Text
 
 from ascertain import __version__
 from ascertain.errors import AscertainError
+from ascertain.report.tables import add_row, new_table
 
 # -h as well as --help everywhere; help in Markdown mode, so square brackets ("[paraphrase]") are kept
 # (in typer's default "rich" mode they are markup and vanish)
@@ -59,27 +59,6 @@ def fail(e: AscertainError) -> None:
     err.print(f"[bold red]error:[/] {esc(e.what)}: {esc(e.problem)}.\n[bold]fix:[/] {esc(e.fix)}", highlight=False,
               soft_wrap=True)
     raise typer.Exit(2)
-
-
-def new_table(*headers: str, title: str | None = None, numbers: tuple[str, ...] = (),
-              words: tuple[str, ...] = ()) -> Table:
-    """A table that fits narrow terminals: no vertical rules, numbers right-aligned and never broken, one-word
-    columns (`words`) never broken; the other columns wrap (paths fold where they must)."""
-    t = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
-              title_justify="left", title_style="bold")
-    for h in headers:
-        if h in numbers:
-            t.add_column(h, justify="right", no_wrap=True)
-        elif h in words:
-            t.add_column(h, no_wrap=True)
-        else:
-            t.add_column(h, overflow="fold")
-    return t
-
-
-def add_row(t: Table, *cells: object) -> None:
-    """Cells as plain text: a Table parses str cells as markup, and user data must print as written."""
-    t.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells))
 
 
 def narrow() -> bool:
@@ -632,15 +611,19 @@ def cmi_scan(paths: Annotated[list[str], typer.Argument(help="Files, folders or 
             continue
         out.print(Text(r["path"], style="bold"))
         for c in r["copyrights"]:
-            out.print(f"  {c['start_line']}-{c['end_line']}  copyright  {esc(c['statement'])}", highlight=False)
+            out.print(f"  {_lines(c):>9}  copyright  {esc(c['statement'])}", highlight=False)
         for a in r["authors"]:
-            out.print(f"  {a['start_line']}-{a['end_line']}  author     {esc(a['author'])}  [dim]({esc(a['rule'])})[/]",
+            out.print(f"  {_lines(a):>9}  author     {esc(a['author'])}  [dim]({esc(a['rule'])})[/]",
                       highlight=False)
         for lic in r["licenses"]:
-            out.print(f"  {lic['start_line']}-{lic['end_line']}  license    {esc(lic['spdx'])}  "
+            out.print(f"  {_lines(lic):>9}  license    {esc(lic['spdx'])}  "
                       f"[dim]({esc(lic['rule'])}, score {lic['score']})[/]", highlight=False)
         for note in r["notes"]:
             err.print(f"[yellow]note[/] {esc(note)}", highlight=False, soft_wrap=True)
+
+
+def _lines(item: dict) -> str:
+    return f"{item['start_line']}-{item['end_line']}"
 
 
 @cmi_app.command("validate")

@@ -8,13 +8,13 @@ from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from ascertain.case import CONFIG, Case
 from ascertain.errors import AscertainError
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
 from ascertain.report.show import work_evidence
+from ascertain.report.tables import new_table
 from ascertain.sources import add_source
 from ascertain.works import import_manifest
 
@@ -58,8 +58,8 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
             false_pos.append((w, e))
     cmi_wrong = [(p, e) for p, e in found if e["cmi"]["status"] != p["cmi"]]
     if console:
-        t = Table("planted copy", "work file", "found in", "coverage", "own", "longest run", "identical",
-                  "CMI", title="planted copies")
+        t = new_table("planted copy", "work file", "found in", "cov.", "own", "run", "identical", "CMI",
+                      title="planted copies", numbers=("cov.", "own", "run"), words=("identical", "CMI"))
         for p, e in found + missed:
             status = e["cmi"]["status"] if e else ""
             t.add_row(p["kind"], p["work_file"], f"{p['source']}: {p['document']}",
