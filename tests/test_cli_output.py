@@ -139,3 +139,22 @@ def test_help_of_every_command(tmp_path):
     stdout, _ = run("init", str(tmp_path / "c"), "--k", "5", "--w", "4")
     assert "k = 5: tokens per k-gram" in stdout and "every shared run of 8+ tokens is found" in stdout
     assert_fits(stdout.replace(str(tmp_path), "CASE"))
+
+
+def test_validate_table_fits_80_columns(tmp_path, monkeypatch):
+    import ascertain.validation.run as validation_run
+
+    def tool(name: str) -> dict:
+        return {"tool": name, "recall_single_50plus": {"rate": 0.987}, "recall_combined_50plus": {"rate": 0.951},
+                "min_recall_single_50plus": 0.902, "precision": 0.9991, "fpr": 0.00012, "fp": 3,
+                "pairs_per_s": 1234.5}
+
+    fake = {"levels": {n: tool(f"ascertain {n}") for n in ("exact", "layout", "comments", "identifiers", "auto")},
+            "peers": [tool("copydetect"), tool("Dolos"), {"tool": "JPlag", "not_run": "not installed"}],
+            "minhash": tool("MinHash"), "positives": 3150, "negatives": 30000, "targets": {"FPR below 0.1 %": True},
+            "paraphrase": {"not_run": "the [paraphrase] extra is not installed"}}
+    monkeypatch.setattr(validation_run, "run_validation", lambda *a, **k: fake)
+    stdout, _ = run("validate", "--work", str(tmp_path))
+    assert_fits(stdout)
+    assert stdout.count("0.987") == 8 and "ascertain identifiers" in stdout and "Dolos" in stdout
+    assert "the [paraphrase] extra is not installed" in stdout

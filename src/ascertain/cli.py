@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from ascertain import __version__
@@ -649,8 +648,9 @@ def cmi_validate(
     if as_json:
         emit_json({k: v for k, v in r.items() if k != "disagreements"})
         return
-    t = Table("measure", "both", "only ascertain", "only ScanCode", "precision", "recall", "agreement (F1)",
-              title=f"{r['files_compared']:,} files, ScanCode {r['scancode_version']} as reference")
+    t = new_table("measure", "both", "only ascertain", "only ScanCode", "precision", "recall", "F1",
+                  title=f"{r['files_compared']:,} files, ScanCode {r['scancode_version']} as reference; F1: "
+                        "agreement", numbers=("precision", "recall", "F1"))
     for name, key in (("SPDX license ids", "licenses"), ("copyright holders", "holders")):
         a = r[key]
         t.add_row(name, str(a["both"]), str(a["only_ascertain"]), str(a["only_scancode"]),
@@ -692,16 +692,18 @@ def validate_copies(
         emit_json(r)
         return
     tools = [*r["levels"].values(), *(p for p in r["peers"] if "not_run" not in p), r["minhash"]]
-    t = Table("measure", *(x["tool"] for x in tools),
-              title=f"{r['positives']:,} copies, {r['negatives']:,} unrelated pairs; peers at the same FPR")
-    for label, key in (("single, ≥ 50 tokens", "recall_single_50plus"),
-                       ("combined, ≥ 50 tokens", "recall_combined_50plus")):
-        t.add_row(f"recall {label}", *(f"{x[key]['rate']:.3f}" for x in tools))
-    t.add_row("lowest recall of one transformation", *(f"{x['min_recall_single_50plus']:.3f}" for x in tools))
-    t.add_row("precision", *(f"{x['precision']:.4f}" for x in tools))
-    t.add_row("false-positive rate", *(f"{x['fpr']:.5f} ({x['fp']})" for x in tools))
-    t.add_row("pairs/s", *(str(x["pairs_per_s"]) for x in tools))
+    # one row per tool: fits 80 columns whatever the number of tools
+    t = new_table("tool", "recall", "combined", "lowest", "precision", "FPR", "FP", "pairs/s",
+                  title=f"{r['positives']:,} copies, {r['negatives']:,} unrelated pairs; peers at the same FPR",
+                  numbers=("recall", "combined", "lowest", "precision", "FPR", "FP", "pairs/s"))
+    for x in tools:
+        add_row(t, x["tool"], f"{x['recall_single_50plus']['rate']:.3f}", f"{x['recall_combined_50plus']['rate']:.3f}",
+                f"{x['min_recall_single_50plus']:.3f}", f"{x['precision']:.4f}", f"{x['fpr']:.5f}", x["fp"],
+                x["pairs_per_s"])
     out.print(t)
+    err.print("[dim]recall: of single transformations, works of 50+ tokens; combined: of combined "
+              "transformations; lowest: recall of the hardest single transformation; FP: false positives.[/]",
+              highlight=False)
     for k, v in r["targets"].items():
         out.print(f"{'met' if v else 'NOT met'}: {k}")
     pp = r["paraphrase"]
