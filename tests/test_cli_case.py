@@ -36,6 +36,9 @@ def test_sources_list_and_remove(demo_case, monkeypatch):
     listed = json.loads(run("sources", "list", demo_case, "--json").stdout)
     assert [(s["name"], s["kind"], s["documents"]) for s in listed] == [("corpus", "corpus", 16),
                                                                         ("outputs", "outputs", 3)]
+    # adding it again says how to replace it
+    r = run("outputs", "add", demo_case, "outputs", str(cli_data() / "outputs.jsonl"), code=2)
+    assert f"ascertain sources remove {demo_case} outputs" in " ".join(r.stderr.split())
     # not a terminal and no --yes: refused, nothing removed
     r = run("sources", "remove", demo_case, "outputs", code=2)
     assert "--yes" in r.stderr and os.path.isdir(os.path.join(demo_case, "index", "outputs"))

@@ -193,7 +193,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
     c = open_case(case)
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes)
     with progress_bar(f"{kind} {name}") as bar:
-        task = bar.add_task(f"indexing {name}", total=None, unit="documents", mb="")
+        task = bar.add_task(f"indexing {esc(name)}", total=None, unit="documents", mb="")
         state = {"bytes": 0}
 
         def tick(n: int, nbytes: int) -> None:
@@ -205,7 +205,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
     if as_json:
         emit_json({**summary, "warnings": warnings})
     else:
-        out.print(f"{name}: {summary['documents']:,} documents, {summary['tokens']:,} tokens, "
+        out.print(f"{esc(name)}: {summary['documents']:,} documents, {summary['tokens']:,} tokens, "
                   f"{summary['fingerprints']:,} fingerprints in {summary['shards']} shard(s)"
                   + (" (keyed)" if summary["keyed"] else ""), highlight=False)
         if summary["skipped"]:
@@ -361,7 +361,7 @@ def match(case: CaseArg,
 
         def tick(src: str, done: int, total: int) -> None:
             if src not in tasks:
-                tasks[src] = bar.add_task(f"matching {src}", total=total, unit="documents", mb="")
+                tasks[src] = bar.add_task(f"matching {esc(src)}", total=total, unit="documents", mb="")
             bar.update(tasks[src], completed=done)
 
         summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file, thresholds=th,

@@ -58,7 +58,8 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
         if row and row["status"] == "complete":
             raise AscertainError(name, "is already indexed in this case",
-                                 "use another name for new material")
+                                 "use another name for new material, or replace it: `ascertain sources remove "
+                                 f"{case.root} {name}`, then add it again")
         if row is None:
             c.execute(insert(schema.sources).values(
                 name=name, kind=kind, inputs=inputs, params=params.as_dict(), keyed=params.keyed,
