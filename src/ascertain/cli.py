@@ -46,7 +46,8 @@ out = Console()
 err = Console(stderr=True)
 
 CaseArg = Annotated[Path, typer.Argument(help="The case folder.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+FLAG = ""  # a flag takes no value: no "<bool>" beside it in help
+JsonOpt = Annotated[bool, typer.Option("--json", metavar=FLAG, help="Print JSON instead of tables.")]
 
 
 def esc(value: object) -> str:
@@ -247,12 +248,11 @@ MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
 LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers (code "
                                             "only), prose.")]
 MinTokens = Annotated[int | None, typer.Option(
-    "--min-tokens", help="Own tokens: a copy reproduces at least this many tokens of the work's own expression "
-                         "(outside notices and common spans) in runs of 40+ tokens (match default 50).")]
+    "--min-tokens", help="A copy reproduces at least this many of the work's own tokens (outside notices and "
+                         "common spans) in runs of 40+ tokens [default: 50] ...")]
 MinCoverage = Annotated[float | None, typer.Option(
-    "--min-coverage", help="Own coverage, 0 to 1: or at least this share of the work's own expression "
-                           "(match default 0.8).")]
-CopiedOnly = Annotated[bool, typer.Option("--copied-only", help="Only records decided `copied`.")]
+    "--min-coverage", help="... or at least this share (0 to 1) of the work's own expression [default: 0.8].")]
+CopiedOnly = Annotated[bool, typer.Option("--copied-only", metavar=FLAG, help="Only records decided `copied`.")]
 
 
 @corpus_app.command("add")
@@ -263,7 +263,8 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                language: Annotated[str | None, typer.Option(help="Language of records.")] = None,
                rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
                key_file: KeyFile = None,
-               no_text: Annotated[bool, typer.Option("--no-text", help="Keep fingerprints only, not texts.")] = False,
+               no_text: Annotated[bool, typer.Option("--no-text", metavar=FLAG,
+                                                     help="Keep fingerprints only, not texts.")] = False,
                max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "layout", as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
@@ -308,7 +309,8 @@ def interactive() -> bool:
 @sources_app.command("remove")
 @stage
 def sources_remove(case: CaseArg, name: Annotated[str, typer.Argument(help="The source to remove.")],
-                   yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+                   yes: Annotated[bool, typer.Option("--yes", "-y", metavar=FLAG,
+                                                     help="Do not ask for confirmation.")] = False,
                    as_json: JsonOpt = False) -> None:
     """Remove a source: its index, its evidence and its skip records (the audit log keeps the removal)."""
     from ascertain.sources import list_sources, remove_source
@@ -338,7 +340,8 @@ def sources_remove(case: CaseArg, name: Annotated[str, typer.Argument(help="The 
 @stage
 def match(case: CaseArg,
           source: Annotated[list[str] | None, typer.Option(help="Only these sources.")] = None,
-          key_file: KeyFile = None, min_tokens: MinTokens = None, min_coverage: MinCoverage = None,
+          key_file: Annotated[str | None, typer.Option(help="HMAC key file a keyed index was built with.")] = None,
+          min_tokens: MinTokens = None, min_coverage: MinCoverage = None,
           copied_only: CopiedOnly = False, as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
@@ -389,7 +392,7 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             level: Annotated[str, typer.Option(help="auto (layout, then identifiers if no copy is found), "
                                                     "exact, layout, comments, identifiers or prose.")] = "auto",
             paraphrase: Annotated[bool, typer.Option(
-                "--paraphrase", help="Also report reworded prose passages (a separate signal; needs the "
+                "--paraphrase", metavar=FLAG, help="Also report reworded prose passages (a separate signal; needs the "
                                      "[paraphrase] extra).")] = False,
             max_differences: Annotated[int, typer.Option(
                 help="Difference lines printed (the rest are counted; --json lists up to 400).")] = 20,
@@ -491,7 +494,7 @@ ShowCoverage = Annotated[float | None, typer.Option(
 @app.command()
 @stage
 def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id or title.")] = None,
-         skipped: Annotated[bool, typer.Option("--skipped", help="List skipped inputs.")] = False,
+         skipped: Annotated[bool, typer.Option("--skipped", metavar=FLAG, help="List skipped inputs.")] = False,
          min_tokens: ShowTokens = None, min_coverage: ShowCoverage = None, copied_only: CopiedOnly = False,
          csv_file: Annotated[Path | None, typer.Option(
              "--csv", help="Write every evidence record (of every work, filtered as asked) to this CSV file; "
