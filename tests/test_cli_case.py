@@ -88,7 +88,8 @@ def test_work_paths_and_report_paths_do_not_depend_on_the_working_folder(tmp_pat
     monkeypatch.chdir(tmp_path)
     run("works", "add", "case", "--claimant", "A", "rsa")  # relative to the folder the command ran from
     run("works", "add", "case", "--claimant", "B", "case/works/utils.py")  # inside the case
-    run("corpus", "add", "case", "corpus", str(data / "corpus"))
+    shutil.copytree(data / "corpus", tmp_path / "corpus")
+    run("corpus", "add", "case", "corpus", "corpus")
     r = run("match", "case")
     assert "report: reports/evidence.json in case" in r.stdout
     monkeypatch.chdir(case)
@@ -97,6 +98,7 @@ def test_work_paths_and_report_paths_do_not_depend_on_the_working_folder(tmp_pat
     report = json.loads((case / "reports" / "evidence.json").read_text())
     work_files = {e["work_file"] for e in report["evidence"]}
     assert str(tmp_path / "rsa" / "randnum.py") in work_files and "works/utils.py" in work_files
+    assert str(tmp_path / "corpus" / "vendor" / "randnum.py") in {e["doc_locator"] for e in report["evidence"]}
     # the work's repository CMI is still found (work inputs stored in the same form as its files)
     cmi = json.loads(run("show", ".", "1", "--json").stdout)["cmi"]
     assert any(i["scope"] == "repository" for i in cmi)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -52,6 +53,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     if level not in LEVELS:
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
+    paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
     inputs = describe_inputs(paths)
     index_dir = case.source_dir(name)
     with case.store.engine.begin() as c:
