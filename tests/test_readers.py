@@ -31,13 +31,15 @@ def test_directory_skips_binaries_vcs_and_links(tmp_path, rsa_file):
     (tmp_path / "img.png").write_bytes(b"\x89PNG\r\n\x00\x00binary")
     (tmp_path / "latin.txt").write_bytes("café crème brûlée ".encode("latin-1") * 50)
     (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
+    (tmp_path / "noise.txt").write_bytes(bytes(range(128, 256)) * 8)
     docs, skips = read(tmp_path)
-    assert [Path(d.locator).name for d in docs] == ["a.py"]
-    assert docs[0].language == "python"
+    assert [Path(d.locator).name for d in docs] == ["a.py", "latin.txt"]
+    assert docs[0].language == "python" and docs[0].meta["encoding"] == "utf-8"
+    assert docs[1].text.startswith("café crème") and docs[1].meta["encoding"].startswith("cp1252")
     reasons = {Path(s.locator).name: s.reason for s in skips}
     assert reasons["img.png"].startswith("binary")
-    assert "not UTF-8" in reasons["latin.txt"] and "iconv" in [s.fix for s in skips
-                                                              if s.locator.endswith("latin.txt")][0]
+    assert "not UTF-8" in reasons["noise.txt"] and "iconv" in [s.fix for s in skips
+                                                              if s.locator.endswith("noise.txt")][0]
     assert "symbolic link" in reasons["link.py"]
 
 
@@ -71,8 +73,8 @@ def test_parquet_text_column(tmp_path):
     docs, skips = read(p, text_field="content")
     assert [d.text for d in docs] == ["one", "three"]
     assert skips[0].locator.endswith("#row2")
-    with pytest.raises(AscertainError, match="no column 'text'"):
-        read(p)
+    docs, skips = read(p)  # no such column: a Skip for that file, not an error that stops the stream
+    assert not docs and "no column 'text'" in skips[0].reason
 
 
 def _zip(path: Path, members: dict[str, bytes], links: tuple[str, ...] = ()) -> None:
