@@ -8,6 +8,7 @@ come out, never trusted from headers).
 
 from __future__ import annotations
 
+import io
 import lzma
 import stat
 import tarfile
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ascertain.readers.base import Document, ReadOptions, Skip, name_from_bytes, printable
+from ascertain.readers.compressed import Decompressed
 from ascertain.readers.files import document_from_bytes
 from ascertain.text.languages import language_of
 
@@ -138,17 +140,25 @@ def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
 
 
 def _read_tar(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    if path.name.lower().endswith(".tar.zst"):
-        import zstandard
-
-        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-                tarfile.open(fileobj=stream, mode="r|") as tf:
+    name = path.name.lower()
+    if not name.endswith((".tar.zst", ".tar.gz", ".tgz")):
+        with tarfile.open(path, "r|*") as tf:
             if (yield from _read_members(_tar_members(tf), path, opts, input_name)):
                 yield from _tar_rest(tf, path, input_name)
         return
-    with tarfile.open(path, "r|*") as tf:
-        if (yield from _read_members(_tar_members(tf), path, opts, input_name)):
-            yield from _tar_rest(tf, path, input_name)
+    # gzip and zstd through Decompressed: a cut or damaged stream is reported with its offsets
+    stream = Decompressed(path, "zst" if name.endswith(".zst") else "gz")
+    try:
+        with io.BufferedReader(stream) as fh, tarfile.open(fileobj=fh, mode="r|") as tf:
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name)):
+                yield from _tar_rest(tf, path, input_name)
+    except MEMBER_ERRORS:
+        if not stream.damage:
+            raise
+    if stream.damage:
+        yield Skip(input_name, printable(str(path)),
+                   f"damaged or unreadable archive: {stream.damage}; the members before it were read",
+                   "obtain the complete archive (`gzip -t` / `zstd -t` shows the damage)")
 
 
 def _tar_rest(tf: tarfile.TarFile, path: Path, input_name: str) -> Iterator[Skip]:
