@@ -289,6 +289,12 @@ def test_rev_is_refused_for_inputs_that_are_not_repositories(tmp_path):
         read_inputs([repo], ReadOptions(rev="no-such-rev"))
     docs, _ = read(repo, rev=head)
     assert [d.meta["path"] for d in docs] == ["a.py"]
+    case = str(tmp_path / "case")
+    assert runner.invoke(app, ["init", case]).exit_code == 0
+    r = runner.invoke(app, ["corpus", "add", case, "c", str(tmp_path / "f.jsonl"), "--rev", head])
+    assert r.exit_code == 2 and "not a git repository" in r.output
+    shown = json.loads(runner.invoke(app, ["show", case, "--json"]).stdout)
+    assert shown["sources"] == []  # refused before the source was recorded
 
 
 # --- item 10 (reader part): per-record language

@@ -14,7 +14,7 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.shards import IndexWriter
-from ascertain.readers import Document, ReadOptions, Skip, read_inputs
+from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
 from ascertain.readers.records import read_jsonl
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -53,6 +53,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     inputs = describe_inputs(paths)
+    check_inputs(paths, opts)  # e.g. a --rev that cannot apply: refused before the source is recorded
     index_dir = case.source_dir(name)
     with case.store.engine.begin() as c:
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()

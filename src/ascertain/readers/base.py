@@ -145,8 +145,11 @@ def detect_encoding(data: bytes) -> tuple[str, str] | None:
     """
     from charset_normalizer import from_bytes
 
-    matches = [m for m in from_bytes(data[:DETECT_SAMPLE], cp_isolation=list(LEGACY_ENCODINGS))
-               if m.chaos <= MAX_CHAOS]
+    try:
+        candidates = list(from_bytes(data[:DETECT_SAMPLE], cp_isolation=list(LEGACY_ENCODINGS)))
+    except Exception:  # a detector failure on odd bytes means "not detected", never an abort  # noqa: BLE001
+        candidates = []
+    matches = [m for m in candidates if m.chaos <= MAX_CHAOS]
     if matches:
         best_chaos = min(m.chaos for m in matches)
         clean = [m for m in matches if m.chaos <= best_chaos + 0.01]

@@ -152,7 +152,8 @@ def read_parquet(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Doc
         yield Skip(input_name, shown, f"no column {opts.text_field!r} (columns: {', '.join(names[:20])}); "
                    "the file was not read", "pass --text-field with the column that holds the text")
         return
-    cols = [opts.text_field] + [k for k in (*PATH_KEYS, *LANGUAGE_KEYS, *EXTENSION_KEYS) if k in names]
+    cols = list(dict.fromkeys([opts.text_field, *(k for k in (*PATH_KEYS, *LANGUAGE_KEYS, *EXTENSION_KEYS)
+                                                  if k in names)]))
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=1024, columns=cols):
