@@ -9,7 +9,6 @@ import json
 import os
 import random
 import socket
-import subprocess
 import tarfile
 import threading
 import zipfile
@@ -23,7 +22,6 @@ import zstandard
 from typer.testing import CliRunner
 
 from ascertain.cli import app
-from ascertain.errors import AscertainError
 from ascertain.readers import Document, ReadOptions, Skip, read_inputs
 from ascertain.readers.base import decode
 from ascertain.text.languages import language_of_content
@@ -246,55 +244,6 @@ def test_tar_with_a_damaged_header_keeps_the_members_before_and_says_so(tmp_path
             what = "gzip member" if suffix == ".tar.gz" else "zstd frame"
             assert f"the file is truncated: it ends inside a {what} at byte {cut:,}" in skips[-1].reason
     assert len(read(tmp_path / "cut.tar.gz")[0]) > 5  # half of the gzip stream gives the members in it
-
-
-# --- item 13: bare repositories; --rev that cannot apply
-
-
-def _repo(tmp_path: Path) -> tuple[Path, str]:
-    repo = tmp_path / "work"
-    repo.mkdir()
-    git = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t"]
-    subprocess.run(git[:3] + ["init", "-q"], check=True)
-    (repo / "a.py").write_text("v = 1\n")
-    subprocess.run(git + ["add", "."], check=True)
-    subprocess.run(git + ["commit", "-qm", "one"], check=True)
-    head = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
-    return repo, head
-
-
-def test_bare_repository_is_read_through_git_at_head(tmp_path):
-    repo, head = _repo(tmp_path)
-    mirror = tmp_path / "mirror.git"
-    subprocess.run(["git", "clone", "-q", "--mirror", str(repo), str(mirror)], check=True)
-    docs, skips = read(mirror)
-    assert [(d.meta["path"], d.text, d.meta["commit"]) for d in docs] == [("a.py", "v = 1\n", head)]
-    assert docs[0].locator == f"{mirror}@{head[:12]}:a.py" and not skips
-    folder = tmp_path / "mirrors"
-    folder.mkdir()
-    subprocess.run(["git", "clone", "-q", "--mirror", str(repo), str(folder / "m.git")], check=True)
-    subprocess.run(["git", "init", "-q", "--bare", str(folder / "empty.git")], check=True)
-    docs, skips = read(folder)  # inside a folder too; an empty mirror is a Skip
-    assert [d.meta["path"] for d in docs] == ["a.py"]
-    assert [Path(s.locator).name for s in skips] == ["empty.git"]
-
-
-def test_rev_is_refused_for_inputs_that_are_not_repositories(tmp_path):
-    repo, head = _repo(tmp_path)
-    (tmp_path / "f.jsonl").write_text('{"text": "x"}\n')
-    for other in (tmp_path / "f.jsonl", repo / "a.py", tmp_path):
-        with pytest.raises(AscertainError, match="not a git repository"):
-            read_inputs([repo, other], ReadOptions(rev=head))  # refused before anything is read
-    with pytest.raises(AscertainError, match="rev-parse failed"):
-        read_inputs([repo], ReadOptions(rev="no-such-rev"))
-    docs, _ = read(repo, rev=head)
-    assert [d.meta["path"] for d in docs] == ["a.py"]
-    case = str(tmp_path / "case")
-    assert runner.invoke(app, ["init", case]).exit_code == 0
-    r = runner.invoke(app, ["corpus", "add", case, "c", str(tmp_path / "f.jsonl"), "--rev", head])
-    assert r.exit_code == 2 and "not a git repository" in r.output
-    shown = json.loads(runner.invoke(app, ["show", case, "--json"]).stdout)
-    assert shown["sources"] == []  # refused before the source was recorded
 
 
 # --- item 10 (reader part): per-record language
