@@ -223,9 +223,16 @@ def test_tar_with_a_damaged_header_keeps_the_members_before_and_says_so(tmp_path
     raw[1024 + 148: 1024 + 156] = b"99999999"  # b.py's header checksum (its header is at byte 1024)
     p = tmp_path / "a.tar"
     p.write_bytes(bytes(raw))
+    docs, skips = read(p)  # a.py before the damage, c.py after it (found at its header, byte 2,048)
+    assert [d.locator.split("!")[1] for d in docs] == ["a.py", "c.py"]
+    assert len(skips) == 1 and "tar listing stopped at byte 1,024" in skips[0].reason
+    assert "512 bytes of data were passed over and reading resumed at the next valid header, byte 2,048" \
+        in skips[0].reason
+    raw[2048 + 148: 2048 + 156] = b"99999999"  # c.py's too: nothing readable after the damage
+    p.write_bytes(bytes(raw))
     docs, skips = read(p)
     assert [d.locator.split("!")[1] for d in docs] == ["a.py"]
-    assert len(skips) == 1 and "damaged tar header at byte 1,024" in skips[0].reason
+    assert "hold no readable member" in skips[0].reason
 
     members = io.BytesIO()
     with tarfile.open(fileobj=members, mode="w") as tf:

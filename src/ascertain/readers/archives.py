@@ -142,16 +142,18 @@ def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
 def _read_tar(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
     name = path.name.lower()
     if not name.endswith((".tar.zst", ".tar.gz", ".tgz")):
+        budget = _Budget(path, opts)
         with tarfile.open(path, "r|*") as tf:
-            if (yield from _read_members(_tar_members(tf), path, opts, input_name)):
-                yield from _tar_rest(tf, path, input_name)
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget)):
+                yield from _tar_rest(tf, path, opts, input_name, budget)
         return
     # gzip and zstd through Decompressed: a cut or damaged stream is reported with its offsets
     stream = Decompressed(path, "zst" if name.endswith(".zst") else "gz")
+    budget = _Budget(path, opts)
     try:
         with io.BufferedReader(stream) as fh, tarfile.open(fileobj=fh, mode="r|") as tf:
-            if (yield from _read_members(_tar_members(tf), path, opts, input_name)):
-                yield from _tar_rest(tf, path, input_name)
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget)):
+                yield from _tar_rest(tf, path, opts, input_name, budget)
     except MEMBER_ERRORS:
         if not stream.damage:
             raise
@@ -161,27 +163,65 @@ def _read_tar(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
                    "obtain the complete archive (`gzip -t` / `zstd -t` shows the damage)")
 
 
-def _tar_rest(tf: tarfile.TarFile, path: Path, input_name: str) -> Iterator[Skip]:
-    """tarfile ends the listing silently at a damaged header: data after the point where it stopped that is
-    not the end-of-archive padding (zero blocks) means members were not read."""
-    stopped_at = tf.offset
-    seen = 0
-    while seen < 64 << 20:  # padding is small; a long run of zeros is not worth reading on
-        chunk = tf.fileobj.read(1 << 16)
-        if not chunk:
-            return
-        if chunk.strip(b"\0"):
-            yield Skip(input_name, printable(str(path)), f"damaged tar header at byte {stopped_at:,} of the "
-                       "uncompressed archive: the members from there on were not read",
-                       "check the archive (`tar tvf`) and provide an intact copy")
-            return
-        seen += len(chunk)
+class _Prefixed(io.RawIOBase):
+    """A stream that gives `head`, then the rest of `src` (to restart tarfile at a header already read)."""
+
+    def __init__(self, head: bytes, src: io.BufferedIOBase) -> None:
+        self._head, self._src = head, src
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._head:
+            return self._src.read(n)
+        if n < 0:
+            n = len(self._head)
+        out, self._head = self._head[:n], self._head[n:]
+        return out
 
 
-def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, input_name: str
-                  ) -> Generator[Document | Skip, None, bool]:
+def _tar_rest(tf: tarfile.TarFile, path: Path, opts: ReadOptions, input_name: str, budget: _Budget,
+              base: int = 0) -> Iterator[Document | Skip]:
+    """tarfile ends its listing silently at a damaged header (or at the end marker of an archive another
+    follows). Past that point: zero blocks are padding; otherwise reading resumes at the next block that is
+    a valid header, and the bytes passed over are reported; data with no valid header left is reported."""
+    stopped_at = base + tf.offset
+    pos = stopped_at + tarfile.BLOCKSIZE  # tarfile has read the block it stopped at
+    passed_over = 0
+    shown = printable(str(path))
+    while True:
+        block = tf.fileobj.read(tarfile.BLOCKSIZE)
+        if len(block) < tarfile.BLOCKSIZE:
+            break
+        if not budget.take(len(block)):
+            yield _bomb(input_name, path, budget)
+            return
+        if block.strip(b"\0"):
+            try:
+                tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+            except tarfile.HeaderError:
+                passed_over += tarfile.BLOCKSIZE
+            else:
+                yield Skip(input_name, shown, f"tar listing stopped at byte {stopped_at:,} of the uncompressed "
+                           "archive (a damaged header, or the end marker of an archive that another follows); "
+                           f"{passed_over:,} bytes of data were passed over and reading resumed at the next "
+                           f"valid header, byte {pos:,}", "check the archive (`tar tvf`); obtain an intact copy")
+                with tarfile.open(fileobj=_Prefixed(block, tf.fileobj), mode="r|") as rest:
+                    if (yield from _read_members(_tar_members(rest), path, opts, input_name, budget)):
+                        yield from _tar_rest(rest, path, opts, input_name, budget, base=pos)
+                return
+        pos += tarfile.BLOCKSIZE
+    if passed_over:
+        yield Skip(input_name, shown, f"tar listing stopped at byte {stopped_at:,} of the uncompressed archive "
+                   f"(a damaged header): {passed_over:,} bytes of data after it hold no readable member",
+                   "check the archive (`tar tvf`) and provide an intact copy")
+
+
+def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, input_name: str,
+                  budget: _Budget | None = None) -> Generator[Document | Skip, None, bool]:
     """Documents and Skips of the members; returns False when it stopped before the end (bomb, too many)."""
-    budget = _Budget(path, opts)
+    budget = budget or _Budget(path, opts)
     limit = opts.max_doc_bytes
     for i, m in enumerate(members):
         loc = f"{printable(str(path))}!{m.name}"
