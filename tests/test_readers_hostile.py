@@ -136,6 +136,10 @@ def test_bad_items_inside_a_folder_are_skips_and_corpus_add_completes(tmp_path):
     assert r.exit_code == 0, r.output
     added = json.loads(r.stdout)
     assert added["documents"] == len(docs) and added["skipped"] == len(skips)
+    named = folder / os.fsdecode(b"r\xe9sum\xe9.txt")  # given directly: its name is recorded escaped
+    r = runner.invoke(app, ["corpus", "add", case, "one", str(named), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["documents"] == 1
 
 
 # --- item 6: FIFOs, sockets, devices, directory symlinks

@@ -15,6 +15,7 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.shards import IndexWriter
 from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
+from ascertain.readers.base import printable
 from ascertain.readers.records import read_jsonl
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -29,7 +30,7 @@ def describe_inputs(paths: list[str]) -> list[dict]:
         path = Path(p)
         if not path.exists():
             raise AscertainError(p, "no such file or folder", "check the path")
-        entry: dict = {"path": str(path), "kind": "folder" if path.is_dir() else "file"}
+        entry: dict = {"path": printable(str(path)), "kind": "folder" if path.is_dir() else "file"}
         if path.is_file():
             h = hashlib.sha256()
             with open(path, "rb") as fh:
@@ -84,7 +85,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
 
     items: Iterator[Document | Skip]
     if kind == "outputs":
-        items = (item for p in paths for item in read_jsonl(Path(p), opts, p))
+        items = (item for p in paths for item in read_jsonl(Path(p), opts, printable(p)))
     else:
         items = read_inputs(paths, opts)
     t0 = time.perf_counter()
