@@ -146,11 +146,20 @@ for _lang, _sigs in _LINE.items():
     for _words, _pattern in _sigs:
         for _w in _words.split():
             _LINE_BY_WORD.setdefault(_w, []).append((_lang, re.compile(_pattern)))
-_FLOATING_RE = [(lang, re.compile(p if "\\" in p or "(" in p or "[" in p else re.escape(p)))
-                for lang, pats in _FLOATING.items() for p in pats]
+
+
+def _floating(pattern: str) -> tuple[re.Pattern, str]:
+    """The compiled signature, and its literal prefix: the regex runs only where that substring occurs."""
+    if "\\" not in pattern and "(" not in pattern and "[" not in pattern:  # a plain string
+        return re.compile(re.escape(pattern)), pattern
+    return re.compile(pattern), re.split(r"[\\.^$*+?{}\[\]|()]", pattern, maxsplit=1)[0]
+
+
+_FLOATING_RE = [(lang, *_floating(p)) for lang, pats in _FLOATING.items() for p in pats]
 _FIRST_WORD = re.compile(r"[#\w]+:?")
 _STRONG = {"php", "xml"}  # one signature is enough: the marker is unambiguous
 CONTENT_SAMPLE = 4096  # characters of a document looked at
+MIN_SYNTAX = 0.01  # share of code punctuation below which text with no code line is prose
 
 
 def language_of_content(text: str) -> str:
@@ -169,8 +178,10 @@ def language_of_content(text: str) -> str:
             if rx not in found and rx.match(line):
                 found.add(rx)
                 scores[lang] += 1
-    for lang, rx in _FLOATING_RE:
-        if rx.search(sample):
+    if not found and sum(map(sample.count, "{}();=<>$")) < MIN_SYNTAX * len(sample):
+        return "prose"  # no code line and almost no code punctuation: not worth the floating signatures
+    for lang, rx, anchor in _FLOATING_RE:
+        if anchor in sample and rx.search(sample):
             scores[lang] += 1
     best = max(scores, key=lambda lang: scores[lang])  # first listed wins a tie within the dict order
     if scores[best] < (1 if best in _STRONG else 2):
