@@ -275,6 +275,11 @@ def test_jsonl_records_get_a_language_from_fields_or_content(tmp_path):
         ("shell", "content"), ("prose", "content"), ("go", "content")]
     docs, _ = read(p, language="rust")
     assert {(d.language, d.meta["language_from"]) for d in docs} == {("rust", "option")}
+    q = tmp_path / "a.parquet"  # Parquet: the same fields, read as columns
+    pq.write_table(pa.table({"content": [py, go, go], "lang": ["Python", None, None], "ext": [None, "go", None]}), q)
+    docs, _ = read(q, text_field="content")
+    assert [(d.language, d.meta["language_from"]) for d in docs] == [
+        ("python", "field lang"), ("go", "field ext"), ("go", "content")]
 
 
 def test_content_classifier_is_conservative_on_prose():
