@@ -14,9 +14,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from typer.testing import CliRunner
 
+from ascertain.cli import app
 from ascertain.errors import AscertainError
 from ascertain.readers import Document, ReadOptions, Skip, read_inputs
+
+runner = CliRunner()
 
 
 def read(path, **kw) -> tuple[list[Document], list[Skip]]:
@@ -31,13 +35,15 @@ def test_directory_skips_binaries_vcs_and_links(tmp_path, rsa_file):
     (tmp_path / "img.png").write_bytes(b"\x89PNG\r\n\x00\x00binary")
     (tmp_path / "latin.txt").write_bytes("café crème brûlée ".encode("latin-1") * 50)
     (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
+    (tmp_path / "noise.txt").write_bytes(bytes(range(128, 256)) * 8)
     docs, skips = read(tmp_path)
-    assert [Path(d.locator).name for d in docs] == ["a.py"]
-    assert docs[0].language == "python"
+    assert [Path(d.locator).name for d in docs] == ["a.py", "latin.txt"]
+    assert docs[0].language == "python" and docs[0].meta["encoding"] == "utf-8"
+    assert docs[1].text.startswith("café crème") and docs[1].meta["encoding"].startswith("cp1252")
     reasons = {Path(s.locator).name: s.reason for s in skips}
     assert reasons["img.png"].startswith("binary")
-    assert "not UTF-8" in reasons["latin.txt"] and "iconv" in [s.fix for s in skips
-                                                              if s.locator.endswith("latin.txt")][0]
+    assert "not UTF-8" in reasons["noise.txt"] and "iconv" in [s.fix for s in skips
+                                                              if s.locator.endswith("noise.txt")][0]
     assert "symbolic link" in reasons["link.py"]
 
 
@@ -71,8 +77,8 @@ def test_parquet_text_column(tmp_path):
     docs, skips = read(p, text_field="content")
     assert [d.text for d in docs] == ["one", "three"]
     assert skips[0].locator.endswith("#row2")
-    with pytest.raises(AscertainError, match="no column 'text'"):
-        read(p)
+    docs, skips = read(p)  # no such column: a Skip for that file, not an error that stops the stream
+    assert not docs and "no column 'text'" in skips[0].reason
 
 
 def _zip(path: Path, members: dict[str, bytes], links: tuple[str, ...] = ()) -> None:
@@ -122,14 +128,21 @@ def test_damaged_archive_is_a_skip(tmp_path):
     assert not docs and "damaged or unreadable archive" in skips[0].reason
 
 
-def test_git_repository_at_a_revision(tmp_path):
-    repo = tmp_path / "repo"
+def _repo(repo: Path) -> tuple[list[str], str]:
+    """A work tree with one commit (a.py = "v = 1"): the git command to run in it, and the commit."""
     repo.mkdir()
     git = ["git", "-C", str(repo), "-c", "user.email=t@t", "-c", "user.name=t"]
     subprocess.run(git[:3] + ["init", "-q"], check=True)
     (repo / "a.py").write_text("v = 1\n")
     subprocess.run(git + ["add", "."], check=True)
     subprocess.run(git + ["commit", "-qm", "one"], check=True)
+    head = subprocess.run(git + ["rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    return git, head
+
+
+def test_git_repository_at_a_revision(tmp_path):
+    repo = tmp_path / "repo"
+    git, _ = _repo(repo)
     subprocess.run(git + ["tag", "v1"], check=True)
     (repo / "a.py").write_text("v = 2\n")
     (repo / "b.py").write_text("w = 3\n")
@@ -167,3 +180,42 @@ def test_jsonl_line_that_is_not_utf8(tmp_path):
     docs, skips = read(p)
     assert [d.text for d in docs] == ["ok"]
     assert skips[0].locator.endswith(":2") and "UTF-8" in skips[0].reason
+
+
+# --- issue 9 item 13: bare repositories; --rev that cannot apply
+
+
+def test_bare_repository_is_read_through_git_at_head(tmp_path):
+    repo = tmp_path / "work"
+    _, head = _repo(repo)
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(repo), str(mirror)], check=True)
+    docs, skips = read(mirror)
+    assert [(d.meta["path"], d.text, d.meta["commit"]) for d in docs] == [("a.py", "v = 1\n", head)]
+    assert docs[0].locator == f"{mirror}@{head[:12]}:a.py" and not skips
+    folder = tmp_path / "mirrors"
+    folder.mkdir()
+    subprocess.run(["git", "clone", "-q", "--mirror", str(repo), str(folder / "m.git")], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(folder / "empty.git")], check=True)
+    docs, skips = read(folder)  # inside a folder too; an empty mirror is a Skip
+    assert [d.meta["path"] for d in docs] == ["a.py"]
+    assert [Path(s.locator).name for s in skips] == ["empty.git"]
+
+
+def test_rev_is_refused_for_inputs_that_are_not_repositories(tmp_path):
+    repo = tmp_path / "work"
+    _, head = _repo(repo)
+    (tmp_path / "f.jsonl").write_text('{"text": "x"}\n')
+    for other in (tmp_path / "f.jsonl", repo / "a.py", tmp_path):
+        with pytest.raises(AscertainError, match="not a git repository"):
+            read_inputs([repo, other], ReadOptions(rev=head))  # refused before anything is read
+    with pytest.raises(AscertainError, match="rev-parse failed"):
+        read_inputs([repo], ReadOptions(rev="no-such-rev"))
+    docs, _ = read(repo, rev=head)
+    assert [d.meta["path"] for d in docs] == ["a.py"]
+    case = str(tmp_path / "case")
+    assert runner.invoke(app, ["init", case]).exit_code == 0
+    r = runner.invoke(app, ["corpus", "add", case, "c", str(tmp_path / "f.jsonl"), "--rev", head])
+    assert r.exit_code == 2 and "not a git repository" in r.output
+    shown = json.loads(runner.invoke(app, ["show", case, "--json"]).stdout)
+    assert shown["sources"] == []  # refused before the source was recorded

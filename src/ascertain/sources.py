@@ -15,7 +15,8 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.shards import IndexWriter
-from ascertain.readers import Document, ReadOptions, Skip, read_inputs
+from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
+from ascertain.readers.base import printable
 from ascertain.readers.records import read_jsonl
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -30,7 +31,7 @@ def describe_inputs(paths: list[str]) -> list[dict]:
         path = Path(p)
         if not path.exists():
             raise AscertainError(p, "no such file or folder", "check the path")
-        entry: dict = {"path": str(path), "kind": "folder" if path.is_dir() else "file"}
+        entry: dict = {"path": printable(str(path)), "kind": "folder" if path.is_dir() else "file"}
         if path.is_file():
             h = hashlib.sha256()
             with open(path, "rb") as fh:
@@ -55,6 +56,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
     inputs = describe_inputs(paths)
+    check_inputs(paths, opts)  # e.g. a --rev that cannot apply: refused before the source is recorded
     index_dir = case.source_dir(name)
     with case.store.engine.begin() as c:
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
@@ -86,7 +88,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
 
     items: Iterator[Document | Skip]
     if kind == "outputs":
-        items = (item for p in paths for item in read_jsonl(Path(p), opts, p))
+        items = (item for p in paths for item in read_jsonl(Path(p), opts, printable(p)))
     else:
         items = read_inputs(paths, opts)
     t0 = time.perf_counter()

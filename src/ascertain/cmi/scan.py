@@ -6,7 +6,6 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
-from pathlib import Path
 
 from ascertain.cmi.authors import find_authors
 from ascertain.cmi.copyrights import find_copyrights
@@ -15,7 +14,6 @@ from ascertain.cmi.license_texts import find_texts, templates
 from ascertain.cmi.lines import flatten
 from ascertain.cmi.metadata import is_metadata, parse
 from ascertain.readers import Document, ReadOptions, Skip, read_inputs
-from ascertain.text.languages import language_of
 
 MAX_LINE = 4000  # longer lines (minified code, data) are scanned up to this many characters
 
@@ -63,22 +61,9 @@ def _drop_empty(d: dict) -> dict:
     return {k: v for k, v in d.items() if not (k in {"note", "extra"} and not v) and not (k == "valid" and v)}
 
 
-def _scan_doc(item: tuple[str, str, str] | tuple[str, str, str, str]) -> dict:
-    result = scan_text(*item[:3])
-    if len(item) > 3:
-        result["notes"].insert(0, item[3])
-    return result
-
-
-def _legacy_encoding(skip: Skip) -> tuple[str, str, str, str] | None:
-    """Old files in Latin-1/Windows-1252 still carry notices: scan them, and say how they were decoded."""
-    path = Path(skip.locator)
-    if not skip.reason.startswith("not UTF-8") or not path.is_file():
-        return None
-    text = path.read_bytes().decode("cp1252", errors="replace")
-    return (skip.locator, text, language_of(skip.locator),
-            f"{skip.locator}: {skip.reason}; scanned as Windows-1252 (line numbers exact, accented letters may be "
-            "wrong). Fix: convert it to UTF-8")
+def _scan_doc(item: tuple[str, str, str, str]) -> dict:
+    locator, text, language, encoding = item
+    return {**scan_text(locator, text, language), "encoding": encoding}
 
 
 def _worker_init() -> None:
@@ -87,16 +72,19 @@ def _worker_init() -> None:
 
 def scan_paths(paths: Iterable[str], processes: int | None = None, max_bytes: int = 10_000_000
                ) -> Iterator[dict]:
-    """One result per readable file (in input order), and one `skipped` result per unreadable one."""
-    opts = ReadOptions(expand_containers=False, max_doc_bytes=max_bytes)
+    """One result per readable file (in input order), and one `skipped` result per unreadable one.
+
+    Files are read as `corpus add` reads them (the same readers: archives inside folders are opened, bytes
+    are decoded by one policy, readers.base.decode, whose encoding each result records)."""
+    opts = ReadOptions(max_doc_bytes=max_bytes)
     processes = processes or max(1, min(4, os.cpu_count() or 1))
 
     def items() -> Iterator[tuple | dict]:
         for r in read_inputs(list(paths), opts):
             if isinstance(r, Document):
-                yield (r.locator, r.text, r.language)
+                yield (r.locator, r.text, r.language, str(r.meta.get("encoding", "utf-8")))
             elif isinstance(r, Skip):
-                yield _legacy_encoding(r) or {"path": r.locator, "skipped": r.reason, "fix": r.fix}
+                yield {"path": r.locator, "skipped": r.reason, "fix": r.fix}
 
     if processes == 1:
         for it in items():

@@ -5,6 +5,6 @@ names the input, where in it, what is wrong and how to fix it; the stream goes o
 """
 
 from ascertain.readers.base import Document, ReadOptions, Skip
-from ascertain.readers.dispatch import read_inputs
+from ascertain.readers.dispatch import check_inputs, read_inputs
 
-__all__ = ["Document", "ReadOptions", "Skip", "read_inputs"]
+__all__ = ["Document", "ReadOptions", "Skip", "check_inputs", "read_inputs"]

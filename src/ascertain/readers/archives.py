@@ -8,14 +8,18 @@ come out, never trusted from headers).
 
 from __future__ import annotations
 
+import io
+import lzma
 import stat
 import tarfile
 import zipfile
-from collections.abc import Callable, Iterator
+import zlib
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ascertain.readers.base import Document, ReadOptions, Skip
+from ascertain.readers.base import Document, ReadOptions, Skip, name_from_bytes, printable
+from ascertain.readers.compressed import Decompressed
 from ascertain.readers.files import document_from_bytes
 from ascertain.text.languages import language_of
 
@@ -47,13 +51,25 @@ def read_archive(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Doc
             yield from _read_zip(path, opts, input_name)
         else:
             yield from _read_tar(path, opts, input_name)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
-        yield Skip(input_name, str(path), f"damaged or unreadable archive ({e})",
-                   "check the archive (`tar tf` / `unzip -t`) and provide an intact copy")
+    except (*MEMBER_ERRORS, UnicodeDecodeError) as e:
+        yield Skip(input_name, printable(str(path)), f"damaged or unreadable archive ({e}); any members listed "
+                   "before this were read", "check the archive (`tar tf` / `unzip -t`) and provide an intact copy")
+
+
+def _zstd_error() -> type[Exception]:
+    import zstandard
+
+    return zstandard.ZstdError
+
+
+# what reading a damaged archive or member raises (CRC, compressed stream, truncation, unsupported method)
+MEMBER_ERRORS: tuple[type[Exception], ...] = (tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError,
+                                              EOFError, OSError, NotImplementedError, RuntimeError, ValueError,
+                                              _zstd_error())
 
 
 def _bomb(input_name: str, path: Path, budget: _Budget) -> Skip:
-    return Skip(input_name, str(path),
+    return Skip(input_name, printable(str(path)),
                 f"decompression bomb refused: output passed {budget.limit:,} bytes "
                 f"({budget.limit // max(1, path.stat().st_size)}x the archive); the rest was not read",
                 "if the archive is genuine, extract it yourself and pass the folder")
@@ -83,7 +99,19 @@ def _zip_members(zf: zipfile.ZipFile) -> Iterator[_Member]:
             with zf.open(info) as fh:
                 return fh.read(n)
 
-        yield _Member(info.filename, kind, None, read)
+        yield _Member(_zip_name(info), kind, None, read)
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    """The member name as printable text. Names without the UTF-8 flag are raw bytes that zipfile shows as
+    cp437; most such names are UTF-8 (or another encoding) in fact, so they are shown as their bytes read as
+    UTF-8, any other byte as a backslash escape (as tar members and file names are)."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return name_from_bytes(info.filename.encode("cp437"))
+    except UnicodeEncodeError:  # names zipfile did not decode as cp437 (metadata_encoding given)
+        return info.filename
 
 
 def _tar_members(tf: tarfile.TarFile) -> Iterator[_Member]:
@@ -95,36 +123,112 @@ def _tar_members(tf: tarfile.TarFile) -> Iterator[_Member]:
             fh = tf.extractfile(m)
             return fh.read(n) if fh else b""
 
-        yield _Member(m.name, kind, m.size, read)
+        yield _Member(printable(m.name), kind, m.size, read)
 
 
 def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    with zipfile.ZipFile(path) as zf:
+    try:
+        zf = zipfile.ZipFile(path)
+    except UnicodeDecodeError as e:  # zipfile cannot list an archive whose UTF-8-flagged names are not UTF-8
+        yield Skip(input_name, printable(str(path)), f"a member name flagged as UTF-8 is not UTF-8 ({e.reason} "
+                   f"at byte {e.start} of the name), so the archive cannot be listed",
+                   "re-create the archive with correct names, or extract it (`unzip -O ENCODING`) and pass the "
+                   "folder")
+        return
+    with zf:
         yield from _read_members(_zip_members(zf), path, opts, input_name)
 
 
 def _read_tar(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    if path.name.lower().endswith(".tar.zst"):
-        import zstandard
-
-        with open(path, "rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as stream, \
-                tarfile.open(fileobj=stream, mode="r|") as tf:
-            yield from _read_members(_tar_members(tf), path, opts, input_name)
+    name = path.name.lower()
+    if not name.endswith((".tar.zst", ".tar.gz", ".tgz")):
+        budget = _Budget(path, opts)
+        with tarfile.open(path, "r|*") as tf:
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget)):
+                yield from _tar_rest(tf, path, opts, input_name, budget)
         return
-    with tarfile.open(path, "r|*") as tf:
-        yield from _read_members(_tar_members(tf), path, opts, input_name)
-
-
-def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, input_name: str
-                  ) -> Iterator[Document | Skip]:
+    # gzip and zstd through Decompressed: a cut or damaged stream is reported with its offsets
+    stream = Decompressed(path, "zst" if name.endswith(".zst") else "gz")
     budget = _Budget(path, opts)
+    try:
+        with io.BufferedReader(stream) as fh, tarfile.open(fileobj=fh, mode="r|") as tf:
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget)):
+                yield from _tar_rest(tf, path, opts, input_name, budget)
+    except MEMBER_ERRORS:
+        if not stream.damage:
+            raise
+    if stream.damage:
+        yield Skip(input_name, printable(str(path)),
+                   f"damaged or unreadable archive: {stream.damage}; the members before it were read",
+                   "obtain the complete archive (`gzip -t` / `zstd -t` shows the damage)")
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream that gives `head`, then the rest of `src` (to restart tarfile at a header already read)."""
+
+    def __init__(self, head: bytes, src: io.BufferedIOBase) -> None:
+        self._head, self._src = head, src
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._head:
+            return self._src.read(n)
+        if n < 0:
+            n = len(self._head)
+        out, self._head = self._head[:n], self._head[n:]
+        return out
+
+
+def _tar_rest(tf: tarfile.TarFile, path: Path, opts: ReadOptions, input_name: str, budget: _Budget,
+              base: int = 0) -> Iterator[Document | Skip]:
+    """tarfile ends its listing silently at a damaged header (or at the end marker of an archive another
+    follows). Past that point: zero blocks are padding; otherwise reading resumes at the next block that is
+    a valid header, and the bytes passed over are reported; data with no valid header left is reported."""
+    stopped_at = base + tf.offset
+    pos = stopped_at + tarfile.BLOCKSIZE  # tarfile has read the block it stopped at
+    passed_over = 0
+    shown = printable(str(path))
+    while True:
+        block = tf.fileobj.read(tarfile.BLOCKSIZE)
+        if len(block) < tarfile.BLOCKSIZE:
+            break
+        if not budget.take(len(block)):
+            yield _bomb(input_name, path, budget)
+            return
+        if block.strip(b"\0"):
+            try:
+                tarfile.TarInfo.frombuf(block, tarfile.ENCODING, "surrogateescape")
+            except tarfile.HeaderError:
+                passed_over += tarfile.BLOCKSIZE
+            else:
+                yield Skip(input_name, shown, f"tar listing stopped at byte {stopped_at:,} of the uncompressed "
+                           "archive (a damaged header, or the end marker of an archive that another follows); "
+                           f"{passed_over:,} bytes of data were passed over and reading resumed at the next "
+                           f"valid header, byte {pos:,}", "check the archive (`tar tvf`); obtain an intact copy")
+                with tarfile.open(fileobj=_Prefixed(block, tf.fileobj), mode="r|") as rest:
+                    if (yield from _read_members(_tar_members(rest), path, opts, input_name, budget)):
+                        yield from _tar_rest(rest, path, opts, input_name, budget, base=pos)
+                return
+        pos += tarfile.BLOCKSIZE
+    if passed_over:
+        yield Skip(input_name, shown, f"tar listing stopped at byte {stopped_at:,} of the uncompressed archive "
+                   f"(a damaged header): {passed_over:,} bytes of data after it hold no readable member",
+                   "check the archive (`tar tvf`) and provide an intact copy")
+
+
+def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, input_name: str,
+                  budget: _Budget | None = None) -> Generator[Document | Skip, None, bool]:
+    """Documents and Skips of the members; returns False when it stopped before the end (bomb, too many)."""
+    budget = budget or _Budget(path, opts)
     limit = opts.max_doc_bytes
     for i, m in enumerate(members):
-        loc = f"{path}!{m.name}"
+        loc = f"{printable(str(path))}!{m.name}"
         if i >= opts.max_archive_members:
-            yield Skip(input_name, str(path), f"more than {opts.max_archive_members:,} members",
+            yield Skip(input_name, printable(str(path)), f"more than {opts.max_archive_members:,} members",
                        "split the archive or extract it and pass the folder")
-            return
+            return False
         if m.kind == "dir":
             continue
         if m.kind == "link" or unsafe_name(m.name):
@@ -134,12 +238,18 @@ def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, inp
             yield Skip(input_name, loc, "special file (device, fifo) refused", "nothing to do")
             continue
         too_big = m.size is not None and m.size > limit
-        data = b"" if too_big else m.read(limit + 1)
+        try:
+            data = b"" if too_big else m.read(limit + 1)
+        except MEMBER_ERRORS as e:  # a bad CRC or damaged stream: this member only; zip goes on to the next
+            yield Skip(input_name, loc, f"damaged member not read ({type(e).__name__}: {e})",
+                       "the other members were read; obtain an intact copy for this one")
+            continue
         if not budget.take(m.size if too_big else len(data)):
             yield _bomb(input_name, path, budget)
-            return
+            return False
         if too_big or len(data) > limit:
             yield Skip(input_name, loc, f"member exceeds the {limit:,}-byte limit",
                        "raise --max-doc-bytes if it is genuine text")
             continue
         yield from document_from_bytes(data, input_name, loc, opts.language or language_of(m.name))
+    return True

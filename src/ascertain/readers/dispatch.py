@@ -7,26 +7,50 @@ from pathlib import Path
 
 from ascertain.errors import AscertainError
 from ascertain.readers.archives import is_archive, read_archive
-from ascertain.readers.base import Document, ReadOptions, Skip
+from ascertain.readers.base import Document, ReadOptions, Skip, printable, regular_file_skip
 from ascertain.readers.files import read_file, walk
-from ascertain.readers.git import is_git_repo, read_git
+from ascertain.readers.git import is_bare_repo, is_git_repo, read_git, resolve
 from ascertain.readers.records import is_jsonl, is_parquet, read_jsonl, read_parquet
 
 
-def read_inputs(paths: Iterable[str | Path], opts: ReadOptions) -> Iterator[Document | Skip]:
-    """One deterministic stream over all inputs (inputs in the order given, folders sorted)."""
+def check_inputs(paths: Iterable[str | Path], opts: ReadOptions) -> None:
+    """Refuse, before anything is read, inputs that do not exist and a --rev that cannot apply to one of them
+    (a --rev is for git repositories only, and must name a commit there)."""
     for p in paths:
         path = Path(p)
-        if not path.exists():
-            raise AscertainError(str(path), "no such file or folder", "check the path")
-        name = str(path)
+        if not path.exists() and not path.is_symlink():
+            raise AscertainError(printable(str(path)), "no such file or folder", "check the path")
+        if not opts.rev:
+            continue
+        if not (is_git_repo(path) or is_bare_repo(path)):
+            raise AscertainError(printable(str(path)), f"--rev {opts.rev} given, but this input is not a git "
+                                 "repository (a --rev cannot apply to a file, folder, archive or record file)",
+                                 "drop --rev, or read this input in a separate command without it")
+        resolve(path, opts.rev)
+
+
+def read_inputs(paths: Iterable[str | Path], opts: ReadOptions) -> Iterator[Document | Skip]:
+    """One deterministic stream over all inputs (inputs in the order given, folders sorted).
+
+    The inputs are checked (check_inputs) when this is called, before the stream starts."""
+    paths = list(paths)
+    check_inputs(paths, opts)
+    return _stream(paths, opts)
+
+
+def _stream(paths: list[str | Path], opts: ReadOptions) -> Iterator[Document | Skip]:
+    for p in paths:
+        path = Path(p)
+        name = printable(str(path))
         if path.is_dir():
-            if opts.rev and is_git_repo(path):
-                yield from read_git(path, opts.rev, opts, name)
+            if (opts.rev and is_git_repo(path)) or is_bare_repo(path):
+                yield from read_git(path, opts.rev or "HEAD", opts, name)
                 continue
             for item in walk(path):
                 if isinstance(item, Skip):
                     yield item
+                elif item.is_dir():  # a bare repository inside the folder
+                    yield from _read_nested_bare(item, opts, name)
                 elif opts.expand_containers:
                     yield from _read_one(item, opts, name)
                 else:
@@ -35,12 +59,23 @@ def read_inputs(paths: Iterable[str | Path], opts: ReadOptions) -> Iterator[Docu
             yield from _read_one(path, opts, name)
 
 
+def _read_nested_bare(repo: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
+    try:
+        yield from read_git(repo, "HEAD", opts, input_name)
+    except AscertainError as e:  # e.g. an empty mirror (no commit at HEAD): a Skip, the stream goes on
+        yield Skip(input_name, printable(str(repo)), f"bare git repository not read ({e.problem})", e.fix)
+
+
 def _read_one(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    if is_jsonl(path):
+    if not is_jsonl(path) and not is_parquet(path) and not is_archive(path):
+        yield from read_file(path, opts, input_name)  # checks the file type on the open descriptor
+        return
+    special = regular_file_skip(path, input_name, printable(str(path)))
+    if special:
+        yield special
+    elif is_jsonl(path):
         yield from read_jsonl(path, opts, input_name)
     elif is_parquet(path):
         yield from read_parquet(path, opts, input_name)
-    elif is_archive(path):
-        yield from read_archive(path, opts, input_name)
     else:
-        yield from read_file(path, opts, input_name)
+        yield from read_archive(path, opts, input_name)

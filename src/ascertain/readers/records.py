@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 from collections.abc import Iterator
@@ -10,12 +9,14 @@ from pathlib import Path
 
 import orjson
 
-from ascertain.errors import AscertainError
-from ascertain.readers.base import Document, ReadOptions, Skip
-from ascertain.text.languages import language_of
+from ascertain.readers.base import Document, ReadOptions, Skip, printable
+from ascertain.readers.compressed import Decompressed
+from ascertain.text.languages import language_named, language_of, language_of_content, language_of_extension
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", ".ndjson.zst")
 PATH_KEYS = ("path", "filename", "file_path", "max_stars_repo_path")
+LANGUAGE_KEYS = ("lang", "language")  # The Stack: `lang`; others: `language`
+EXTENSION_KEYS = ("ext", "extension")
 
 
 def is_jsonl(path: Path) -> bool:
@@ -26,22 +27,19 @@ def is_parquet(path: Path) -> bool:
     return path.name.lower().endswith(".parquet")
 
 
-def open_lines(path: Path) -> io.BufferedIOBase:
-    """A binary stream of the (decompressed) file: lines are parsed as UTF-8 JSON by orjson directly."""
+def open_lines(path: Path) -> io.BufferedReader:
+    """A binary stream of the (decompressed) file: lines are parsed as UTF-8 JSON by orjson directly. For a
+    compressed file, the stream's .raw is a Decompressed whose `damage` tells whether the file was intact."""
     name = path.name.lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    if name.endswith(".zst"):
-        import zstandard
-
-        raw = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)  # noqa: SIM115
-        return io.BufferedReader(raw)
-    return open(path, "rb")
+    if name.endswith((".gz", ".zst")):
+        return io.BufferedReader(Decompressed(path, "gz" if name.endswith(".gz") else "zst"))
+    return open(path, "rb")  # noqa: SIM115 (the caller closes it)
 
 
 def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tuple[int, dict] | Skip]:
     """(line number, object) for every well-formed line; a Skip for every other line."""
     limit = opts.max_doc_bytes
+    shown = printable(str(path))
     try:
         with open_lines(path) as fh:
             lineno = 0
@@ -50,13 +48,17 @@ def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tu
                 if not line:
                     break
                 lineno += 1
-                loc = f"{path}:{lineno}"
+                loc = f"{shown}:{lineno}"
                 if len(line) > limit and not line.endswith(b"\n"):
                     while line and not line.endswith(b"\n"):  # drain the rest of the oversized line
                         line = fh.readline(limit + 1)
                     yield Skip(input_name, loc, f"line longer than {limit:,} bytes",
                                "split the record, or raise --max-doc-bytes")
                     continue
+                damage = getattr(fh.raw, "damage", None)
+                if damage and not line.endswith(b"\n"):  # the last line, cut by the damage: not a record
+                    yield _damage_skip(input_name, path, damage, lineno, len(line))
+                    return
                 if not line.strip():
                     continue
                 try:
@@ -71,9 +73,22 @@ def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tu
                                "write one JSON object per line")
                     continue
                 yield lineno, obj
+            damage = getattr(fh.raw, "damage", None)
+            if damage:  # the cut fell at the end of a line
+                yield _damage_skip(input_name, path, damage, None, 0)
     except (OSError, EOFError, ValueError) as e:
-        yield Skip(input_name, str(path), f"cannot read as compressed text ({e})",
+        yield Skip(input_name, printable(str(path)), f"cannot read as compressed text ({e})",
                    "check the file is intact (`gzip -t` / `zstd -t`)")
+
+
+def _damage_skip(input_name: str, path: Path, damage: str, lineno: int | None, partial: int) -> Skip:
+    where = printable(str(path))
+    if lineno is None:
+        return Skip(input_name, where, f"{damage}; every complete line before it was read",
+                    "obtain the complete file (`gzip -t` / `zstd -t` shows the damage)")
+    return Skip(input_name, f"{where}:{lineno}", f"{damage}; line {lineno} is truncated ({partial:,} bytes "
+                "of it survive) and was not read; the lines before it were",
+                "obtain the complete file (`gzip -t` / `zstd -t` shows the damage)")
 
 
 def read_jsonl(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
@@ -82,7 +97,7 @@ def read_jsonl(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docum
             yield item
             continue
         lineno, obj = item
-        yield _record_document(obj, opts, input_name, f"{path}:{lineno}", f"line {lineno}")
+        yield _record_document(obj, opts, input_name, f"{printable(str(path))}:{lineno}", f"line {lineno}")
 
 
 def _record_document(obj: dict, opts: ReadOptions, input_name: str, loc: str, where: str
@@ -93,11 +108,32 @@ def _record_document(obj: dict, opts: ReadOptions, input_name: str, loc: str, wh
         what = "missing" if text is None else f"a {type(text).__name__}, not a string"
         return Skip(input_name, loc, f"text field {opts.text_field!r} is {what} at {where} "
                     f"(string fields present: {found})", "pass --text-field with the right name")
-    path_hint = next((obj[k] for k in PATH_KEYS if isinstance(obj.get(k), str)), None)
-    language = opts.language or (language_of(path_hint) if path_hint else "prose")
+    language, source = record_language(obj, text, opts)
     meta = {k: v for k, v in obj.items() if k != opts.text_field and isinstance(v, str | int | float)}
+    meta["language_from"] = source
     return Document(loc, text, language, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
                     meta)
+
+
+def record_language(obj: dict, text: str, opts: ReadOptions) -> tuple[str, str]:
+    """(language, where it came from) for one record: the --language option; else a language field (lang,
+    language); else the extension of a path field (path, filename, ...); else an extension field (ext,
+    extension); else the content (language_of_content). Fields naming no language we know are passed over."""
+    if opts.language:
+        return opts.language, "option"
+    for keys, known in ((LANGUAGE_KEYS, language_named), (PATH_KEYS, _language_of_path),
+                        (EXTENSION_KEYS, language_of_extension)):
+        for k in keys:
+            v = obj.get(k)
+            if isinstance(v, str) and (lang := known(v)):
+                return lang, f"field {k}"
+    return language_of_content(text), "content"
+
+
+def _language_of_path(path: str) -> str | None:
+    lang = language_of(path)
+    name = path.rsplit("/", 1)[-1]
+    return lang if lang != "prose" or "." in name else None  # a path without extension says nothing
 
 
 def read_parquet(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
@@ -106,21 +142,24 @@ def read_parquet(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Doc
 
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as e:
-        yield Skip(input_name, str(path), f"not a readable Parquet file ({e})",
+    except (pa.ArrowException, OSError, ValueError) as e:
+        yield Skip(input_name, printable(str(path)), f"not a readable Parquet file ({e})",
                    "check the file; re-export it as Parquet")
         return
     names = pf.schema_arrow.names
+    shown = printable(str(path))
     if opts.text_field not in names:
-        raise AscertainError(str(path), f"no column {opts.text_field!r} (columns: {', '.join(names[:20])})",
-                             "pass --text-field with the column that holds the text")
-    cols = [opts.text_field] + [k for k in PATH_KEYS if k in names][:1]
+        yield Skip(input_name, shown, f"no column {opts.text_field!r} (columns: {', '.join(names[:20])}); "
+                   "the file was not read", "pass --text-field with the column that holds the text")
+        return
+    cols = list(dict.fromkeys([opts.text_field, *(k for k in (*PATH_KEYS, *LANGUAGE_KEYS, *EXTENSION_KEYS)
+                                                  if k in names)]))
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=1024, columns=cols):
             for obj in batch.to_pylist():
                 row += 1
-                yield _record_document(obj, opts, input_name, f"{path}#row{row}", f"row {row}")
-    except (pa.ArrowException, OSError) as e:
-        yield Skip(input_name, f"{path}#row{row + 1}", f"unreadable row group ({e})",
+                yield _record_document(obj, opts, input_name, f"{shown}#row{row}", f"row {row}")
+    except (pa.ArrowException, OSError, ValueError) as e:
+        yield Skip(input_name, f"{shown}#row{row + 1}", f"unreadable row group ({e})",
                    "the rows before it were read; re-export the file")
