@@ -208,7 +208,10 @@ def outputs_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of
 @stage
 def match(case: CaseArg,
           source: Annotated[list[str] | None, typer.Option(help="Only these sources.")] = None,
-          key_file: KeyFile = None, as_json: JsonOpt = False) -> None:
+          key_file: KeyFile = None,
+          allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Let this run replace a source's stored "
+                                                    "evidence with none.")] = False,
+          as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence."""
     from ascertain.match.run import MatchOptions, run_match
 
@@ -221,7 +224,8 @@ def match(case: CaseArg,
                 tasks[src] = bar.add_task(f"matching {src}", total=total, unit="documents", mb="")
             bar.update(tasks[src], completed=done)
 
-        summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file), tick)
+        summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file, allow_empty=allow_empty),
+                            tick)
     if as_json:
         emit_json(summary)
     else:
