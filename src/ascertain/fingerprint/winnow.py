@@ -24,7 +24,7 @@ from ascertain.fingerprint.vectorized import (
     hash_tokens,
     kgram_hashes,
     normalized_bytes,
-    scan,
+    scan_hashes,
     winnow_ranges,
 )
 
@@ -95,14 +95,20 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
     parts = [normalized_bytes(t) for t in texts]
     offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
     buf = np.frombuffer(b" ".join(parts) + b" ", np.uint8)
-    starts, _, th = scan(buf)
-    bounds = np.searchsorted(starts, offsets)  # first token of each document (and the end)
+    del parts
+    th, bounds = scan_hashes(buf, offsets)  # first token of each document (and the end)
     t0, ntok = bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64)
     if _kernel is not None:
-        cap = len(th)
-        fp, doc, pos = np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.uint32)
-        m = _kernel.winnow(th, t0, ntok, params.k, params.w, fp, doc, pos)
-        fp, doc, pos = fp[:m], doc[:m], pos[:m]
+        # room for the expected picks (2 / (w + 1) of the k-grams, with a margin); in the rare text that
+        # yields more, again with room for one pick per k-gram (the most there can be)
+        cap = min(len(th), int(len(th) * 3 / (params.w + 1)) + len(texts) + 16)
+        while True:
+            fp, doc, pos = np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.uint32)
+            m = _kernel.winnow(th, t0, ntok, params.k, params.w, fp, doc, pos)
+            if m >= 0:
+                break
+            cap = len(th)
+        fp, doc, pos = fp[:m].copy(), doc[:m].copy(), pos[:m].copy()  # copies: free the unused room
     else:  # the NumPy reference
         grams = kgram_hashes(th, params.k)
         g1 = np.maximum(t0 + ntok - params.k + 1, t0)  # k-grams of a document stay inside it
