@@ -60,8 +60,31 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
 #define KB 0x100000001B3ULL
 #define POS_MASK ((1ULL << 28) - 1)
 
-/* winnow(token_hashes, doc_first_token, doc_tokens, k, w, out_hash, out_doc, out_pos) -> count, or -1 when
- * the outputs cannot hold every pick (the caller retries with room for one pick per k-gram).
+/* SipHash-2-4 (Aumasson & Bernstein 2012) of one 8-byte little-endian message: the keyed k-gram hash of a
+ * keyed index. Same as vectorized.siphash64 (tests/test_keyed_winnowing.py checks both against the paper's
+ * test vector through a plain-Python SipHash). */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+    } while (0)
+
+static inline uint64_t siphash8(uint64_t k0, uint64_t k1, uint64_t m) {
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    const uint64_t b = 8ULL << 56;
+    v3 ^= m; SIPROUND; SIPROUND; v0 ^= m;
+    v3 ^= b; SIPROUND; SIPROUND; v0 ^= b;
+    v2 ^= 0xff; SIPROUND; SIPROUND; SIPROUND; SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* winnow(token_hashes, doc_first_token, doc_tokens, k, w, out_hash, out_doc, out_pos[, k0, k1]) -> count, or
+ * -1 when the outputs cannot hold every pick (the caller retries with room for one pick per k-gram).
+ * With a SipHash key (k0, k1) every k-gram hash is keyed before winnowing: which k-grams are picked then
+ * depends on the key too, so the picked positions reveal nothing of the text without it.
  * Per document: k-gram hashes (Horner over k token hashes, mix64), then robust winnowing (Schleimer et al.
  * 2003, section 4.1) as in vectorized.winnow_ranges: each window's minimum keyed as there (top bits of the
  * hash, then rightmost by batch-wide k-gram index), except that the previous pick is kept while it is in the
@@ -71,8 +94,16 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
 static PyObject *winnow(PyObject *self, PyObject *args) {
     Py_buffer th, ds, dn, oh, od, op;
     int k, w;
-    if (!PyArg_ParseTuple(args, "y*y*y*iiw*w*w*", &th, &ds, &dn, &k, &w, &oh, &od, &op))
+    PyObject *sk0 = NULL, *sk1 = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*iiw*w*w*|OO", &th, &ds, &dn, &k, &w, &oh, &od, &op, &sk0, &sk1))
         return NULL;
+    int keyed = sk0 != NULL && sk1 != NULL && sk0 != Py_None && sk1 != Py_None;
+    uint64_t k0 = keyed ? PyLong_AsUnsignedLongLong(sk0) : 0, k1 = keyed ? PyLong_AsUnsignedLongLong(sk1) : 0;
+    if (PyErr_Occurred()) {
+        PyBuffer_Release(&th); PyBuffer_Release(&ds); PyBuffer_Release(&dn);
+        PyBuffer_Release(&oh); PyBuffer_Release(&od); PyBuffer_Release(&op);
+        return NULL;
+    }
     Py_ssize_t ndocs = ds.len / 8, out = 0, R = 1;
     while (R < (Py_ssize_t)w + 1)  /* rings of a power of two: an index is masked, not divided */
         R <<= 1;
@@ -106,7 +137,7 @@ static PyObject *winnow(PyObject *self, PyObject *args) {
             for (Py_ssize_t i = 0; i < n; i++) {
                 if (i)
                     acc = (acc - T[t0 + i - 1] * top) * KB + T[t0 + i + k - 1];
-                uint64_t g = mix64(acc);
+                uint64_t g = keyed ? siphash8(k0, k1, mix64(acc)) : mix64(acc);
                 uint64_t key = (g & ~POS_MASK) | (POS_MASK - (((uint64_t)(t0 + i)) & POS_MASK));
                 if (n < w) {  /* short document: the minimum of all its k-grams */
                     if (i == 0 || key < bestkey) {

@@ -203,6 +203,47 @@ def kgram_hashes(th: np.ndarray, k: int) -> np.ndarray:
     return mix64(acc)
 
 
+_SIP_C = (U64(0x736F6D6570736575), U64(0x646F72616E646F6D), U64(0x6C7967656E657261), U64(0x7465646279746573))
+
+
+def _rotl(x: np.ndarray, b: int) -> np.ndarray:
+    return (x << U64(b)) | (x >> U64(64 - b))
+
+
+def siphash64(m: np.ndarray, k0: int, k1: int) -> np.ndarray:
+    """SipHash-2-4 of each uint64 as an 8-byte little-endian message, under the 128-bit key (k0, k1): the
+    keyed k-gram hashes of a keyed index (the NumPy reference of the kernel's siphash8)."""
+    m = m.astype(U64, copy=False)
+    key0, key1 = U64(k0), U64(k1)
+    v0, v1 = np.full_like(m, key0 ^ _SIP_C[0]), np.full_like(m, key1 ^ _SIP_C[1])
+    v2, v3 = np.full_like(m, key0 ^ _SIP_C[2]), np.full_like(m, key1 ^ _SIP_C[3])
+
+    def rounds(n: int) -> None:
+        nonlocal v0, v1, v2, v3
+        for _ in range(n):
+            v0 += v1
+            v1 = _rotl(v1, 13) ^ v0
+            v0 = _rotl(v0, 32)
+            v2 += v3
+            v3 = _rotl(v3, 16) ^ v2
+            v0 += v3
+            v3 = _rotl(v3, 21) ^ v0
+            v2 += v1
+            v1 = _rotl(v1, 17) ^ v2
+            v2 = _rotl(v2, 32)
+
+    b = U64(8 << 56)
+    v3 ^= m
+    rounds(2)
+    v0 ^= m
+    v3 ^= b
+    rounds(2)
+    v0 ^= b
+    v2 ^= U64(0xFF)
+    rounds(4)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
 POS_BITS = 28  # positions in the low bits break ties between equal hash prefixes: rightmost wins
 _POS_MASK = U64((1 << POS_BITS) - 1)
 MAX_BATCH_GRAMS = 1 << POS_BITS
