@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from ascertain.fingerprint import winnow as wn
 from ascertain.fingerprint.vectorized import hash_tokens, siphash64
-from ascertain.fingerprint.winnow import Params, fingerprint, fingerprint_batch, sip_key
+from ascertain.fingerprint.winnow import Params, fingerprint, sip_key
 from ascertain.text.tokenize import norm_tokens
+from test_repetitive_text import batch_equal_to_reference
 
 MASK = (1 << 64) - 1
 
@@ -58,15 +59,7 @@ def test_siphash_matches_the_paper_and_the_vectorized_form():
        st.integers(2, 6), st.integers(1, 8), st.binary(min_size=32, max_size=40))
 def test_keyed_c_winnowing_equals_numpy_and_single_paths(docs, k, w, key):
     params = Params(k=k, w=w, keyed=True)
-    fast = fingerprint_batch(docs, params, key)
-    kernel, wn._kernel = wn._kernel, None
-    try:
-        ref = fingerprint_batch(docs, params, key)
-    finally:
-        wn._kernel = kernel
-    assert kernel is not None
-    for field in ("hashes", "doc", "pos", "tokens"):
-        assert np.array_equal(getattr(fast, field), getattr(ref, field))
+    fast = batch_equal_to_reference(docs, params, key)
     for i, text in enumerate(docs):
         h, p = fingerprint(norm_tokens(text), params, key)
         assert np.array_equal(fast.hashes[fast.doc == i], h) and np.array_equal(fast.pos[fast.doc == i], p)

@@ -44,23 +44,27 @@ def robust_reference(grams: list[int], w: int) -> list[int]:
     return picks
 
 
+def batch_equal_to_reference(texts: list[str], params: Params, key: bytes | None = None):
+    """The batch through the C kernel, checked equal to the NumPy reference."""
+    fast = fingerprint_batch(texts, params, key)
+    kernel, wn._kernel = wn._kernel, None
+    try:
+        ref = fingerprint_batch(texts, params, key)
+    finally:
+        wn._kernel = kernel
+    assert kernel is not None
+    for field in ("hashes", "doc", "pos", "tokens"):
+        assert np.array_equal(getattr(fast, field), getattr(ref, field))
+    return fast
+
+
 FEW = st.sampled_from(["a", "b", "c"])  # few tokens: runs of equal and periodic k-grams everywhere
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(FEW, max_size=120), min_size=1, max_size=5), st.integers(1, 5), st.integers(1, 20))
 def test_c_numpy_and_python_definitions_agree(docs, k, w):
-    params = Params(k=k, w=w)
-    texts = [" ".join(d) for d in docs]
-    fast = fingerprint_batch(texts, params)
-    kernel, wn._kernel = wn._kernel, None
-    try:
-        ref = fingerprint_batch(texts, params)
-    finally:
-        wn._kernel = kernel
-    assert kernel is not None
-    for field in ("hashes", "doc", "pos", "tokens"):
-        assert np.array_equal(getattr(fast, field), getattr(ref, field))
+    fast = batch_equal_to_reference([" ".join(d) for d in docs], Params(k=k, w=w))
     for i, tokens in enumerate(docs):
         grams = kgram_hashes(hash_tokens(tokens), k)
         want = robust_reference([int(g) for g in grams], w)
