@@ -162,7 +162,7 @@ def _check_keys(case: Case, srcs, opts: MatchOptions) -> None:
         if not src["keyed"]:
             continue
         if not opts.key_file:
-            raise AscertainError(src["name"], "is a keyed (HMAC) index",
+            raise AscertainError(src["name"], "is a keyed index",
                                  "pass --key-file with the key the index was built with")
         key = key if key is not None else load_key(opts.key_file)
         stored = json.loads((_index_dir(case, src) / "manifest.json").read_bytes()).get("key_check")
@@ -208,12 +208,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                   files, opts: MatchOptions, progress, cmi: tuple[dict, dict]) -> tuple[list[dict], int]:
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
-    key = None
-    if params.keyed:
-        if not opts.key_file:
-            raise AscertainError(src["name"], "is a keyed (HMAC) index",
-                                 "pass --key-file with the key the index was built with")
-        key = load_key(opts.key_file)
+    key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
     prepared: dict[int, Prepared] = {  # a keyed index holds keyed digests: compare like with like
         f["id"]: prepare(f["text"], f["language"], f["path"],
