@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -198,7 +198,9 @@ class IndexWriter:
                 "language": doc.language if self.key is None else "",
                 "tokens": int(batch.tokens[i]), "bytes": int(doc.meta.get("bytes", len(doc.text))),
                 "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False) if self.key is None else "{}",
-                "text": doc.text if self.store_text else None, "_doc": doc,
+                "text": doc.text if self.store_text else None,
+                # the text is not written: do not hold it until the shard is flushed
+                "_doc": doc if self.store_text else replace(doc, text=""),
             })
 
     def _flush(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
