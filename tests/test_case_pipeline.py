@@ -114,7 +114,8 @@ def test_keyed_index_matches_without_text(tmp_path, data):
     assert r.exit_code == 2 and "--key-file" in r.output
     wrong = tmp_path / "wrong.key"
     wrong.write_bytes(bytes(range(1, 33)))
-    assert json.loads(ok("match", case, "--key-file", str(wrong), "--json"))["copied"] == 0
+    r = runner.invoke(app, ["match", case, "--key-file", str(wrong)])
+    assert r.exit_code == 2 and "not the key" in r.output  # refused, never "0 evidence records"
     summary = json.loads(ok("match", case, "--key-file", str(key), "--json"))
     assert summary["copied"] == 5  # the five planted corpus copies, found from fingerprints alone
     short = tmp_path / "short.key"

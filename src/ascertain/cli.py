@@ -331,7 +331,7 @@ def sources_remove(case: CaseArg, name: Annotated[str, typer.Argument(help="The 
         emit_json(r)
         return
     out.print(f"removed {esc(KIND_NAME.get(r['kind'], r['kind']))} {esc(name)}: {r['documents']:,} documents, "
-              f"{r['evidence_removed']:,} "
+              f"{r['evidence']:,} "
               "evidence records; reports written before keep theirs until the next `ascertain match`",
               highlight=False)
 
@@ -342,7 +342,10 @@ def match(case: CaseArg,
           source: Annotated[list[str] | None, typer.Option(help="Only these sources.")] = None,
           key_file: Annotated[str | None, typer.Option(help="HMAC key file a keyed index was built with.")] = None,
           min_tokens: MinTokens = None, min_coverage: MinCoverage = None,
-          copied_only: CopiedOnly = False, as_json: JsonOpt = False) -> None:
+          copied_only: CopiedOnly = False,
+          allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Let this run replace a source's stored "
+                                                    "evidence with none.")] = False,
+          as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
     A pair is `copied` when the work's own tokens reproduced in runs of 40+ tokens reach --min-tokens, or its
@@ -368,7 +371,7 @@ def match(case: CaseArg,
             bar.update(tasks[src], completed=done)
 
         summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file, thresholds=th,
-                                            copied_only=copied_only), tick)
+                                            copied_only=copied_only, allow_empty=allow_empty), tick)
     if as_json:
         emit_json(summary)
     else:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from ascertain.case import Case
 from ascertain.errors import AscertainError
+from ascertain.fingerprint.keyed import keyed_inputs, redact
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.shards import IndexWriter
 from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
 from ascertain.readers.base import printable
+from ascertain.readers.files import walk
 from ascertain.readers.records import read_jsonl
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -26,11 +30,17 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 def describe_inputs(paths: list[str]) -> list[dict]:
+    """Each input and a pin of its content, which a resume must find unchanged: a file's SHA-256; a
+    folder's listing (every relative path and size, in reading order), which depends on neither mtimes
+    nor where the folder lies, so manifests stay byte-identical across copies of the same data.
+
+    Anything but a regular file or a folder (FIFOs, devices, sockets) is refused here, unopened: reading
+    /dev/zero or a FIFO never ends."""
+    for p in paths:
+        check_regular(p)
     out = []
     for p in paths:
         path = Path(p)
-        if not path.exists():
-            raise AscertainError(p, "no such file or folder", "check the path")
         entry: dict = {"path": printable(str(path)), "kind": "folder" if path.is_dir() else "file"}
         if path.is_file():
             h = hashlib.sha256()
@@ -38,8 +48,43 @@ def describe_inputs(paths: list[str]) -> list[dict]:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     h.update(chunk)
             entry.update(sha256=h.hexdigest(), bytes=path.stat().st_size)
+        else:
+            entry.update(folder_listing(path))
         out.append(entry)
     return out
+
+
+def check_regular(p: str) -> None:
+    try:
+        mode = os.stat(p).st_mode  # follows a symbolic link to its target; opens nothing
+    except FileNotFoundError:
+        raise AscertainError(p, "no such file or folder", "check the path") from None
+    except OSError as e:
+        raise AscertainError(p, f"cannot be read ({e.strerror})", "check the path and its permissions") from e
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+                else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "not a regular file")
+        raise AscertainError(p, f"is {kind}, not a regular file or folder (reading it might never end)",
+                             "copy the data into a regular file and pass that file")
+
+
+def folder_listing(root: Path) -> dict:
+    """The folder's listing digest: relative paths and sizes of the files read, in reading order."""
+    h = hashlib.sha256()
+    files = total = 0
+    for item in walk(root):
+        if isinstance(item, Skip):
+            h.update(f"skip\0{os.path.relpath(item.locator, root)}\n".encode("utf-8", "surrogatepass"))
+            continue
+        try:
+            size = item.stat().st_size
+        except OSError:
+            size = -1  # vanished or unreadable: the reader will record it
+        h.update(f"{item.relative_to(root).as_posix()}\0{size}\n".encode("utf-8", "surrogatepass"))
+        files += 1
+        total += max(size, 0)
+    return {"listing_sha256": h.hexdigest(), "files": files, "bytes": total}
 
 
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
@@ -57,13 +102,16 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
     inputs = describe_inputs(paths)
     check_inputs(paths, opts)  # e.g. a --rev that cannot apply: refused before the source is recorded
+    if key is not None:  # the paths and digests of a keyed corpus's inputs are the producing party's own
+        inputs = keyed_inputs(key, inputs)
     index_dir = case.source_dir(name)
     with case.store.engine.begin() as c:
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
         if row and row["status"] == "complete":
             raise AscertainError(name, "is already indexed in this case",
-                                 "use another name for new material, or replace it: `ascertain sources remove "
-                                 f"{case.root} {name}`, then add it again")
+                                 f"to replace it run `ascertain sources remove {case.root} {name}` and add it "
+                                 "again; use another name for new material")
+        resuming = row is not None
         if row is None:
             c.execute(insert(schema.sources).values(
                 name=name, kind=kind, inputs=inputs, params=params.as_dict(), keyed=params.keyed,
@@ -86,13 +134,14 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                          "prompt": str(d.meta.get("prompt", "")), "model": str(d.meta.get("model", "")),
                          "timestamp": str(d.meta.get("timestamp", ""))} for i, d in docs])
 
-    items: Iterator[Document | Skip]
-    if kind == "outputs":
-        items = (item for p in paths for item in read_jsonl(Path(p), opts, printable(p)))
-    else:
-        items = read_inputs(paths, opts)
     t0 = time.perf_counter()
-    manifest = writer.build(items, on_shard, on_progress)
+    previous = last_failure(case, name) if resuming else None
+    try:
+        manifest = writer.build(_stream(kind, paths, opts, key), on_shard, on_progress)
+    except BaseException as e:  # interrupted or failed: the source stays resumable, and the log says why
+        case.store.audit(f"{kind} add", {"source": name, "kind": kind, "status": "indexing",
+                                         "error": _describe(e), "inputs": inputs}, ok=False)
+        raise
     seconds = time.perf_counter() - t0
     with case.store.engine.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(
@@ -102,8 +151,87 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                "tokens": manifest["tokens"], "shards": len(manifest["shards"]), "keyed": params.keyed,
                "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3),
                "languages": _languages(index_dir, manifest["shards"])}
+    if previous:
+        summary["resumed_after"] = previous
     case.store.audit(f"{kind} add", {**summary, "inputs": inputs})
     return summary
+
+
+def _stream(kind: str, paths: list[str], opts: ReadOptions, key: bytes | None) -> Iterator[Document | Skip]:
+    """The items of every input in order; in keyed mode each is redacted (fingerprint/keyed.py) with its
+    input's place on the command line and its own place in that input's stream."""
+    for i, p in enumerate(paths):
+        items = read_jsonl(Path(p), opts, printable(p)) if kind == "outputs" else read_inputs([p], opts)
+        if key is None:
+            yield from items
+        else:
+            for n, item in enumerate(items):
+                yield redact(item, key, i, n)
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, AscertainError):
+        return f"{e.what}: {e.problem}"
+    if isinstance(e, KeyboardInterrupt):
+        return "interrupted"
+    return f"{type(e).__name__}: {e}"
+
+
+def last_failure(case: Case, name: str) -> str | None:
+    """How the last attempt to index source `name` ended, if it failed (from the audit log)."""
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(schema.audit_log.c.at, schema.audit_log.c.detail)
+                         .where(schema.audit_log.c.ok.is_(False),
+                                schema.audit_log.c.action.in_(["corpus add", "outputs add"]))
+                         .order_by(schema.audit_log.c.id.desc())).all()
+    for at, detail in rows:
+        if isinstance(detail, dict) and detail.get("source") == name:
+            return f"{detail.get('error', 'failed')} (at {at})"
+    return None
+
+
+def list_sources(case: Case) -> list[dict]:
+    """Every source of the case: name, kind, status, counts, keyed, and how an unfinished one ended."""
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
+        ev = dict(c.execute(select(schema.evidence.c.source_id, func.count())
+                            .group_by(schema.evidence.c.source_id)).all())
+    out = []
+    for r in rows:
+        entry = {"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
+                 "skipped": r["skipped"], "keyed": bool(r["keyed"]), "evidence": int(ev.get(r["id"], 0)),
+                 "index_dir": r["index_dir"], "added_at": r["added_at"],
+                 "level": r["params"].get("level", "layout"), "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
+        if r["status"] != "complete":
+            entry["last_failure"] = last_failure(case, r["name"])
+        out.append(entry)
+    return out
+
+
+def remove_source(case: Case, name: str) -> dict:
+    """Delete a source: its row, its outputs, its evidence, its skip records and its index folder (audited).
+    Runs keep their manifests: they record what was matched then."""
+    with case.store.engine.begin() as c:
+        row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
+        if row is None:
+            raise AscertainError(name, "no such source in this case",
+                                 "see `ascertain sources list CASE` for the source names")
+        sid = row["id"]
+        counts = {"source": name, "kind": row["kind"], "status": row["status"], "documents": row["documents"]}
+        counts["evidence"] = c.execute(delete(schema.evidence).where(schema.evidence.c.source_id == sid)).rowcount
+        counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
+        counts["skipped"] = c.execute(delete(schema.skipped).where(schema.skipped.c.source == name)).rowcount
+        c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
+    index_dir = Path(row["index_dir"])
+    if not index_dir.is_absolute():
+        index_dir = case.root / index_dir
+    inside = index_dir.resolve().is_relative_to(case.index_dir.resolve())
+    counts["index_files"] = sum(1 for p in index_dir.rglob("*") if p.is_file()) if index_dir.is_dir() else 0
+    if inside and index_dir.is_dir():  # never delete outside the case's index folder
+        shutil.rmtree(index_dir)
+    counts["index_removed"] = inside and not index_dir.exists()
+    case.store.audit("sources remove", counts)
+    return counts
 
 
 def _merge_reasons(shards: list[dict]) -> dict[str, int]:
@@ -126,33 +254,3 @@ def _languages(index_dir: Path, shards: list[dict]) -> dict[str, int]:
         for lang in pq.read_table(path, columns=["language"]).column("language").to_pylist():
             total[lang or "unknown"] = total.get(lang or "unknown", 0) + 1
     return dict(sorted(total.items()))
-
-
-def list_sources(case: Case) -> list[dict]:
-    """Every source of the case with its status, size and parameters."""
-    with case.store.engine.connect() as c:
-        rows = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
-    return [{"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
-             "skipped": r["skipped"], "keyed": r["keyed"], "level": r["params"].get("level", "layout"),
-             "inputs": [i["path"] for i in r["inputs"]], "added_at": r["added_at"]} for r in rows]
-
-
-def remove_source(case: Case, name: str) -> dict:
-    """Remove a source: its index folder, its evidence, its outputs and skip records; audited."""
-    import shutil
-
-    with case.store.engine.begin() as c:
-        row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
-        if row is None:
-            raise AscertainError(name, "no such source in this case", "see `ascertain sources list CASE`")
-        sid = row["id"]
-        evidence = c.execute(delete(schema.evidence).where(schema.evidence.c.source_id == sid)).rowcount
-        c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid))
-        c.execute(delete(schema.skipped).where(schema.skipped.c.source == name))
-        c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
-    index_dir = Path(row["index_dir"])
-    index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
-    shutil.rmtree(index_dir, ignore_errors=True)
-    result = {"source": name, "kind": row["kind"], "documents": row["documents"], "evidence_removed": evidence}
-    case.store.audit("sources remove", result)
-    return result

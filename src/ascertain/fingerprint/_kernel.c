@@ -60,30 +60,68 @@ static PyObject *tokens(PyObject *self, PyObject *args) {
 #define KB 0x100000001B3ULL
 #define POS_MASK ((1ULL << 28) - 1)
 
-/* winnow(token_hashes, doc_first_token, doc_tokens, k, w, out_hash, out_doc, out_pos) -> count.
- * Per document: k-gram hashes (Horner over k token hashes, mix64), then the minimum of every window of w
- * k-grams, keyed as in vectorized.winnow_ranges (top bits of the hash, then rightmost by batch-wide k-gram
- * index), each pick written once; a document with fewer than w k-grams gives the minimum of all. */
+/* SipHash-2-4 (Aumasson & Bernstein 2012) of one 8-byte little-endian message: the keyed k-gram hash of a
+ * keyed index. Same as vectorized.siphash64 (tests/test_keyed_winnowing.py checks both against the paper's
+ * test vector through a plain-Python SipHash). */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND do { \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+    } while (0)
+
+static inline uint64_t siphash8(uint64_t k0, uint64_t k1, uint64_t m) {
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL, v1 = k1 ^ 0x646f72616e646f6dULL;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL, v3 = k1 ^ 0x7465646279746573ULL;
+    const uint64_t b = 8ULL << 56;
+    v3 ^= m; SIPROUND; SIPROUND; v0 ^= m;
+    v3 ^= b; SIPROUND; SIPROUND; v0 ^= b;
+    v2 ^= 0xff; SIPROUND; SIPROUND; SIPROUND; SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* winnow(token_hashes, doc_first_token, doc_tokens, k, w, out_hash, out_doc, out_pos[, k0, k1]) -> count, or
+ * -1 when the outputs cannot hold every pick (the caller retries with room for one pick per k-gram).
+ * With a SipHash key (k0, k1) every k-gram hash is keyed before winnowing: which k-grams are picked then
+ * depends on the key too, so the picked positions reveal nothing of the text without it.
+ * Per document: k-gram hashes (Horner over k token hashes, mix64), then robust winnowing (Schleimer et al.
+ * 2003, section 4.1) as in vectorized.winnow_ranges: each window's minimum keyed as there (top bits of the
+ * hash, then rightmost by batch-wide k-gram index), except that the previous pick is kept while it is in the
+ * window and has the minimum's hash, so a run of equal k-grams gives one pick per w positions, not one per
+ * position; each pick written once; a document with fewer than w k-grams gives the minimum of all.
+ * Memory: rings of at least w + 1 entries, whatever the document's length. */
 static PyObject *winnow(PyObject *self, PyObject *args) {
     Py_buffer th, ds, dn, oh, od, op;
     int k, w;
-    if (!PyArg_ParseTuple(args, "y*y*y*iiw*w*w*", &th, &ds, &dn, &k, &w, &oh, &od, &op))
+    PyObject *sk0 = NULL, *sk1 = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*y*iiw*w*w*|OO", &th, &ds, &dn, &k, &w, &oh, &od, &op, &sk0, &sk1))
         return NULL;
-    Py_ssize_t ntok = th.len / 8, ndocs = ds.len / 8, out = 0;
+    int keyed = sk0 != NULL && sk1 != NULL && sk0 != Py_None && sk1 != Py_None;
+    uint64_t k0 = keyed ? PyLong_AsUnsignedLongLong(sk0) : 0, k1 = keyed ? PyLong_AsUnsignedLongLong(sk1) : 0;
+    if (PyErr_Occurred()) {
+        PyBuffer_Release(&th); PyBuffer_Release(&ds); PyBuffer_Release(&dn);
+        PyBuffer_Release(&oh); PyBuffer_Release(&od); PyBuffer_Release(&op);
+        return NULL;
+    }
+    Py_ssize_t ndocs = ds.len / 8, out = 0, R = 1;
+    while (R < (Py_ssize_t)w + 1)  /* rings of a power of two: an index is masked, not divided */
+        R <<= 1;
+    const Py_ssize_t RM = R - 1;
     const uint64_t *T = (const uint64_t *)th.buf;
     const int64_t *D0 = (const int64_t *)ds.buf, *DN = (const int64_t *)dn.buf;
     uint64_t *OH = (uint64_t *)oh.buf;
     int64_t *OD = (int64_t *)od.buf;
     uint32_t *OP = (uint32_t *)op.buf;
     Py_ssize_t cap = oh.len / 8;
-    uint64_t *grams = PyMem_RawMalloc((ntok + 1) * sizeof(uint64_t));
-    uint64_t *keys = PyMem_RawMalloc((ntok + 1) * sizeof(uint64_t));
-    Py_ssize_t *dq = PyMem_RawMalloc((ntok + 1) * sizeof(Py_ssize_t));
-    int bad = !grams || !keys || !dq || k < 1 || w < 1 || dn.len != ds.len || od.len / 8 < cap
-              || op.len / 4 < cap || cap < ntok;
+    int bad = k < 1 || w < 1 || dn.len != ds.len || od.len / 8 < cap || op.len / 4 < cap, full = 0;
+    uint64_t *rg = bad ? NULL : PyMem_RawMalloc(R * sizeof(uint64_t));
+    uint64_t *rk = bad ? NULL : PyMem_RawMalloc(R * sizeof(uint64_t));
+    Py_ssize_t *dq = bad ? NULL : PyMem_RawMalloc(R * sizeof(Py_ssize_t));
+    bad = bad || !rg || !rk || !dq;
     if (!bad) {
         Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t d = 0; d < ndocs; d++) {
+        for (Py_ssize_t d = 0; d < ndocs && !full; d++) {
             Py_ssize_t t0 = D0[d], n = DN[d] - k + 1;
             if (n <= 0)
                 continue;
@@ -94,43 +132,58 @@ static PyObject *winnow(PyObject *self, PyObject *args) {
                 if (j)
                     top *= KB;
             }
+            Py_ssize_t head = 0, tail = 0, last = -1, best = 0;
+            uint64_t lastgram = 0, bestkey = 0, bestgram = 0;
             for (Py_ssize_t i = 0; i < n; i++) {
                 if (i)
                     acc = (acc - T[t0 + i - 1] * top) * KB + T[t0 + i + k - 1];
-                grams[i] = mix64(acc);
-                keys[i] = (grams[i] & ~POS_MASK) | (POS_MASK - (((uint64_t)(t0 + i)) & POS_MASK));
+                uint64_t g = keyed ? siphash8(k0, k1, mix64(acc)) : mix64(acc);
+                uint64_t key = (g & ~POS_MASK) | (POS_MASK - (((uint64_t)(t0 + i)) & POS_MASK));
+                if (n < w) {  /* short document: the minimum of all its k-grams */
+                    if (i == 0 || key < bestkey) {
+                        bestkey = key; bestgram = g; best = i;
+                    }
+                    continue;
+                }
+                rg[i & RM] = g;
+                rk[i & RM] = key;
+                while (tail > head && rk[dq[(tail - 1) & RM] & RM] >= key)
+                    tail--;
+                dq[tail & RM] = i;
+                tail++;
+                if (dq[head & RM] <= i - w)
+                    head++;
+                if (i >= w - 1) {
+                    Py_ssize_t m = dq[head & RM];
+                    uint64_t gm = rg[m & RM];
+                    if (m != last && !(last > i - w && lastgram == gm)) {
+                        if (out >= cap) {
+                            full = 1;
+                            break;
+                        }
+                        last = m; lastgram = gm;
+                        OH[out] = gm; OD[out] = d; OP[out] = (uint32_t)m; out++;
+                    }
+                }
             }
             if (n < w) {
-                Py_ssize_t best = 0;
-                for (Py_ssize_t i = 1; i < n; i++)
-                    if (keys[i] < keys[best])
-                        best = i;
-                OH[out] = grams[best]; OD[out] = d; OP[out] = (uint32_t)best; out++;
-                continue;
-            }
-            Py_ssize_t head = 0, tail = 0, last = -1;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                while (tail > head && keys[dq[tail - 1]] >= keys[i])
-                    tail--;
-                dq[tail++] = i;
-                if (dq[head] <= i - w)
-                    head++;
-                if (i >= w - 1 && dq[head] != last) {
-                    last = dq[head];
-                    OH[out] = grams[last]; OD[out] = d; OP[out] = (uint32_t)last; out++;
+                if (out >= cap) {
+                    full = 1;
+                    break;
                 }
+                OH[out] = bestgram; OD[out] = d; OP[out] = (uint32_t)best; out++;
             }
         }
         Py_END_ALLOW_THREADS
     }
-    PyMem_RawFree(grams); PyMem_RawFree(keys); PyMem_RawFree(dq);
+    PyMem_RawFree(rg); PyMem_RawFree(rk); PyMem_RawFree(dq);
     PyBuffer_Release(&th); PyBuffer_Release(&ds); PyBuffer_Release(&dn);
     PyBuffer_Release(&oh); PyBuffer_Release(&od); PyBuffer_Release(&op);
     if (bad) {
         PyErr_SetString(PyExc_ValueError, "winnow: bad arguments or out of memory");
         return NULL;
     }
-    return PyLong_FromSsize_t(out);
+    return PyLong_FromSsize_t(full ? -1 : out);
 }
 
 /* extend(work, copy, wpos, diag, rarity, k, out_w0, out_w1, out_d0, out_d1, out_r) -> count.

@@ -1,15 +1,18 @@
-"""Winnowed k-gram fingerprints (Schleimer, Wilkerson & Aiken 2003).
+"""Winnowed k-gram fingerprints (Schleimer, Wilkerson & Aiken 2003), robust winnowing on ties.
 
 Guarantee (tested in tests/test_winnow.py): two token sequences that share a run of at least w + k - 1
 tokens share at least one fingerprint, and that fingerprint lies inside the run on both sides. The run
-holds w consecutive k-grams, i.e. one whole winnowing window, and both sides select the same (rightmost
-minimal) k-gram of that window.
+holds w consecutive k-grams, i.e. one whole winnowing window, and both sides pick in that window a k-gram
+with the hash of its rightmost minimum. Ties (robust winnowing, section 4.1 of the paper): the previous
+pick is kept while it is in the window and has the minimum's hash, so a run of equal k-grams gives one
+fingerprint per w positions instead of one per position (tests/test_repetitive_text.py).
 
 Hashes are 64-bit and stable across machines, NumPy and Python versions: each token's UTF-8 bytes are
 hashed polynomially modulo 2^64, k consecutive token hashes are combined polynomially modulo 2^64, and both
-are mixed with the splitmix64 finalizer (fingerprint/vectorized.py). In keyed mode every selected
-fingerprint is replaced by HMAC-SHA256(key, fingerprint)[:8], so a fingerprint file reveals nothing of the
-text to anyone without the key.
+are mixed with the splitmix64 finalizer (fingerprint/vectorized.py). In keyed mode every k-gram hash goes
+through SipHash-2-4 (a keyed pseudorandom function) under a key derived from the case key, before
+winnowing: the fingerprints and also the positions picked depend on the key, so a fingerprint file reveals
+nothing of the text to anyone without it (docs/methods.md, "Keyed mode: threat model").
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from ascertain.fingerprint.vectorized import (
     hash_tokens,
     kgram_hashes,
     normalized_bytes,
-    scan,
+    scan_hashes,
+    siphash64,
     winnow_ranges,
 )
 
@@ -44,7 +48,8 @@ class Params:
     def as_dict(self) -> dict:
         return {"k": self.k, "w": self.w, "keyed": self.keyed, "level": self.level,
                 "guarantee_tokens": self.guarantee,
-                "hash": "polynomial mod 2^64 + splitmix64 (tokens, k-grams); keyed: HMAC-SHA256[:8]"}
+                "hash": "polynomial mod 2^64 + splitmix64 (tokens, k-grams); robust winnowing; keyed: every "
+                        "k-gram through SipHash-2-4 under HMAC-SHA256(key, label)[:16], before winnowing"}
 
 
 def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
@@ -52,12 +57,16 @@ def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
     return winnow_ranges(hashes, np.array([0]), np.array([len(hashes)]), w)
 
 
+def sip_key(key: bytes) -> tuple[int, int]:
+    """The 128-bit SipHash key of a case key (an HMAC of a fixed label: the case key itself is never used
+    twice for different purposes)."""
+    d = hmac.digest(key, b"ascertain fingerprint siphash key v1", "sha256")
+    return int.from_bytes(d[:8], "little"), int.from_bytes(d[8:16], "little")
+
+
 def keyed(hashes: np.ndarray, key: bytes) -> np.ndarray:
-    data = hashes.astype("<u8").tobytes()
-    return np.fromiter(
-        (int.from_bytes(hmac.digest(key, data[i:i + 8], "sha256")[:8], "little")
-         for i in range(0, len(data), 8)),
-        dtype=np.uint64, count=len(hashes))
+    """k-gram hashes under the key: SipHash-2-4 of each, applied before winnowing."""
+    return siphash64(hashes, *sip_key(key))
 
 
 def fingerprint(tokens: list[str], params: Params, key: bytes | None = None
@@ -70,11 +79,10 @@ def fingerprint_hashes(token_hashes: np.ndarray, params: Params, key: bytes | No
                        ) -> tuple[np.ndarray, np.ndarray]:
     """The same, from the tokens' hashes (TokenStream.hashes)."""
     grams = kgram_hashes(token_hashes, params.k)
+    if key is not None:  # keyed before winnowing: the picks' positions, too, depend on the key
+        grams = keyed(grams, key)
     pos = winnow(grams, params.w)
-    fp = grams[pos]
-    if key is not None:
-        fp = keyed(fp, key)
-    return fp, pos.astype(np.uint32)
+    return grams[pos], pos.astype(np.uint32)
 
 
 @dataclass
@@ -95,22 +103,28 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
     parts = [normalized_bytes(t) for t in texts]
     offsets = np.cumsum([0] + [len(p) + 1 for p in parts])
     buf = np.frombuffer(b" ".join(parts) + b" ", np.uint8)
-    starts, _, th = scan(buf)
-    bounds = np.searchsorted(starts, offsets)  # first token of each document (and the end)
+    del parts
+    th, bounds = scan_hashes(buf, offsets)  # first token of each document (and the end)
     t0, ntok = bounds[:-1].astype(np.int64), np.diff(bounds).astype(np.int64)
     if _kernel is not None:
-        cap = len(th)
-        fp, doc, pos = np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.uint32)
-        m = _kernel.winnow(th, t0, ntok, params.k, params.w, fp, doc, pos)
-        fp, doc, pos = fp[:m], doc[:m], pos[:m]
+        # room for the expected picks (2 / (w + 1) of the k-grams, with a margin); in the rare text that
+        # yields more, again with room for one pick per k-gram (the most there can be)
+        cap = min(len(th), int(len(th) * 3 / (params.w + 1)) + len(texts) + 16)
+        while True:
+            fp, doc, pos = np.empty(cap, np.uint64), np.empty(cap, np.int64), np.empty(cap, np.uint32)
+            m = _kernel.winnow(th, t0, ntok, params.k, params.w, fp, doc, pos, *(sip_key(key) if key else ()))
+            if m >= 0:
+                break
+            cap = len(th)
+        fp, doc, pos = fp[:m].copy(), doc[:m].copy(), pos[:m].copy()  # copies: free the unused room
     else:  # the NumPy reference
         grams = kgram_hashes(th, params.k)
+        if key is not None:
+            grams = keyed(grams, key)
         g1 = np.maximum(t0 + ntok - params.k + 1, t0)  # k-grams of a document stay inside it
         sel = winnow_ranges(grams, t0, g1, params.w)
         doc = np.searchsorted(t0, sel, side="right") - 1
         fp, pos = grams[sel], (sel - t0[doc]).astype(np.uint32)
-    if key is not None:
-        fp = keyed(fp, key)
     return Batch(fp, doc.astype(np.int64), pos, ntok)
 
 

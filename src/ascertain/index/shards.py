@@ -17,7 +17,8 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ascertain.errors import AscertainError
+from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.readers.base import Document, Skip
@@ -100,9 +102,12 @@ class IndexWriter:
     batch_bytes: int = 4 * 1024 * 1024  # documents are fingerprinted together, in one vectorized pass
 
     def manifest_header(self) -> dict:
-        return {"format": FORMAT, "params": self.params.as_dict(), "minhash": MinHashParams().as_dict(),
-                "inputs": self.inputs,
-                "reading": self.reading, "store_text": self.store_text}
+        header = {"format": FORMAT, "params": self.params.as_dict(), "minhash": MinHashParams().as_dict(),
+                  "inputs": self.inputs,
+                  "reading": self.reading, "store_text": self.store_text}
+        if self.key is not None:  # lets `match` refuse a wrong key before it touches anything
+            header["key_check"] = key_check(self.key)
+        return header
 
     def open(self) -> dict:
         """The manifest to continue from: a new one, or the interrupted run's after checking it matches."""
@@ -111,9 +116,13 @@ class IndexWriter:
         header = self.manifest_header()
         if old is None:
             return {**header, "shards": [], "complete": False}
-        if {k: old.get(k) for k in header} != header:
-            raise AscertainError(str(self.index_dir), "an index with other inputs or parameters is here",
-                                 "choose another source name, or remove this index folder to rebuild it")
+        differ = [k for k in header if old.get(k) != header[k]] + [k for k in ("key_check",)
+                                                                   if k in old and k not in header]
+        if differ:
+            raise AscertainError(str(self.index_dir), "an index with other inputs or parameters is here "
+                                 f"(different: {_what_differs(old, header, differ)})",
+                                 "restore the inputs and options of the interrupted run to resume it, or remove "
+                                 "the source (`ascertain sources remove CASE NAME`) and add it again")
         return old
 
     def build(self, items: Iterator[Document | Skip], on_shard: ShardCallback | None = None,
@@ -121,14 +130,13 @@ class IndexWriter:
         manifest = self.open()
         if manifest["complete"]:
             return manifest
-        done_items = sum(s["items"] for s in manifest["shards"])
         next_doc = sum(s["documents"] for s in manifest["shards"])
+        items = iter(items)
+        self._verify_done(manifest, items)
         buf = ShardBuffer(first_doc=next_doc)
         pending: list[Document] = []
         pending_bytes = 0
-        for n, item in enumerate(items):
-            if n < done_items:  # consumed by a finished shard of an interrupted run
-                continue
+        for item in items:
             buf.items += 1
             if isinstance(item, Skip):
                 buf.skips.append(item)
@@ -158,6 +166,21 @@ class IndexWriter:
         self._write_manifest(manifest)
         return manifest
 
+    def _verify_done(self, manifest: dict, items: Iterator[Document | Skip]) -> None:
+        """Consume the items the finished shards of an interrupted run hold, checking they are the same
+        documents (locator and SHA-256): inputs that changed in place must not be resumed over."""
+        for n, shard in enumerate(manifest["shards"]):
+            digest, count = hashlib.sha256(), 0
+            for it in islice(items, shard["items"]):  # streamed: the texts are not kept
+                if isinstance(it, Document):
+                    _digest_doc(digest, it)
+                    count += 1
+            if count != shard["documents"] or digest.hexdigest() != shard["documents_digest"]:
+                raise AscertainError(str(self.index_dir), f"the inputs changed since the interrupted run (shard {n} "
+                                     "of that run read other documents than the inputs give now)",
+                                     "restore the inputs of the interrupted run to resume it, or remove the source "
+                                     "(`ascertain sources remove CASE NAME`) and add it again")
+
     def _add(self, buf: ShardBuffer, docs: list[Document]) -> None:
         if not docs:
             return
@@ -170,10 +193,14 @@ class IndexWriter:
         for i, doc in enumerate(docs):
             buf.bytes += len(doc.text)
             buf.rows.append({
-                "doc": first + i, "locator": doc.locator, "sha256": doc.sha256, "language": doc.language,
+                "doc": first + i, "locator": doc.locator, "sha256": doc.sha256,
+                # keyed: no language (it comes from the file name) and no metadata (titles, URLs, authors)
+                "language": doc.language if self.key is None else "",
                 "tokens": int(batch.tokens[i]), "bytes": int(doc.meta.get("bytes", len(doc.text))),
-                "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False),
-                "text": doc.text if self.store_text else None, "_doc": doc,
+                "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False) if self.key is None else "{}",
+                "text": doc.text if self.store_text else None,
+                # the text is not written: do not hold it until the shard is flushed
+                "_doc": doc if self.store_text else replace(doc, text=""),
             })
 
     def _flush(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
@@ -194,15 +221,13 @@ class IndexWriter:
         sha_mh = write_parquet_atomic(mh_table, self.index_dir / mh_name)
         if on_shard:
             on_shard(buf.first_doc, [(r["doc"], r["_doc"]) for r in buf.rows], buf.skips)
-        digest = hashlib.sha256()
-        for r in docs:
-            digest.update(f"{r['locator']}\0{r['sha256']}\n".encode("utf-8", "surrogatepass"))
         manifest["shards"].append({
             "fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh},
             "items": buf.items, "first_doc": buf.first_doc, "documents": len(docs),
             "skipped": len(buf.skips), "fingerprints": fp_table.num_rows,
-            "tokens": sum(r["tokens"] for r in docs), "documents_digest": digest.hexdigest(),
+            "tokens": sum(r["tokens"] for r in docs),
+            "documents_digest": _docs_digest([r["_doc"] for r in docs]),
             "skip_reasons": _reason_counts(buf.skips),
         })
         self._write_manifest(manifest)
@@ -210,6 +235,31 @@ class IndexWriter:
     def _write_manifest(self, manifest: dict) -> None:
         data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
         atomic_write_bytes(self.index_dir / "manifest.json", data)
+
+
+def _digest_doc(digest, d: Document) -> None:
+    digest.update(f"{d.locator}\0{d.sha256}\n".encode("utf-8", "surrogatepass"))
+
+
+def _docs_digest(docs: list[Document]) -> str:
+    digest = hashlib.sha256()
+    for d in docs:
+        _digest_doc(digest, d)
+    return digest.hexdigest()
+
+
+def _what_differs(old: dict, new: dict, keys: list[str]) -> str:
+    parts = []
+    for k in keys:
+        if k == "inputs" and isinstance(old.get(k), list) and len(old[k]) == len(new[k]):
+            changed = [str(a.get("path", f"input {i}")) for i, (a, b) in enumerate(zip(old[k], new[k], strict=True))
+                       if a != b]
+            parts.append("content or listing of " + ", ".join(changed))
+        elif k == "key_check":
+            parts.append("the key (the interrupted run used another key)")
+        else:
+            parts.append(k)
+    return "; ".join(parts)
 
 
 def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:

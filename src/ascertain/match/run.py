@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from ascertain import __version__
 from ascertain.case import Case
@@ -23,6 +23,7 @@ from ascertain.cmi.scan import scan_text
 from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
+from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.minhash import NearDuplicateIndex, signature
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.match.measure import Thresholds, measure, tokens_identical
@@ -71,6 +72,7 @@ class MatchOptions:
     max_hash_hits: int = 100_000  # ... nor those whose work x corpus occurrences pass this (repetition)
     thresholds: Thresholds = Thresholds()
     copied_only: bool = False  # store and report only `copied` records (the manifest says so)
+    allow_empty: bool = False  # let a run replace a source's stored evidence with none
 
 
 def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
@@ -90,17 +92,21 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         srcs = [s for s in srcs if s["name"] in opts.sources]
     incomplete = [s["name"] for s in srcs if s["status"] != "complete"]
     if incomplete:
-        raise AscertainError(", ".join(incomplete), "indexing did not finish",
-                             "run the same `ascertain corpus add` / `outputs add` again to resume it")
+        from ascertain.sources import last_failure
+
+        why = "; ".join(f"{n}: {f}" for n in incomplete if (f := last_failure(case, n)))
+        raise AscertainError(", ".join(incomplete),
+                             "indexing did not finish" + (f" (last attempt: {why})" if why else ""),
+                             "run the same `ascertain corpus add` / `outputs add` again to resume it, or "
+                             f"`ascertain sources remove {case.root} NAME` to drop the source")
+    _check_keys(case, srcs, opts)  # a wrong key would match nothing: refuse it before anything is touched
     con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
                                  "temp_directory": str(case.root / ".duckdb-tmp")})
     rows: list[dict] = []
     source_manifests = {}
     weak = 0
     for src in srcs:
-        index_dir = Path(src["index_dir"])
-        if not index_dir.is_absolute():
-            index_dir = case.root / index_dir
+        index_dir = _index_dir(case, src)
         manifest_bytes = (index_dir / "manifest.json").read_bytes()
         manifest = json.loads(manifest_bytes)
         source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
@@ -111,12 +117,14 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     if opts.copied_only:
         not_copied = sum(not r["copied"] for r in rows)
         rows = [r for r in rows if r["copied"]]
+    _check_not_emptied(case, srcs, rows, opts)
     evidence_doc = {
         "manifest": {
             "tool": "ascertain", "version": __version__, "stage": "match",
             "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
                            "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
-                           "fingerprint": case.params.as_dict()},
+                           "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
+                           "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"])},
             "works": sorted(({"file": f["path"], "sha256": f["sha256"]} for f in files),
                             key=lambda r: (r["file"], r["sha256"])),
             "sources": source_manifests,
@@ -147,6 +155,50 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
             "report": str(out), "seconds": round(seconds, 3)}
 
 
+def _index_dir(case: Case, src) -> Path:
+    index_dir = Path(src["index_dir"])
+    return index_dir if index_dir.is_absolute() else case.root / index_dir
+
+
+def _check_keys(case: Case, srcs, opts: MatchOptions) -> None:
+    """Every keyed source's manifest holds an HMAC of a fixed label under its key: compare before matching."""
+    key = None
+    for src in srcs:
+        if not src["keyed"]:
+            continue
+        if not opts.key_file:
+            raise AscertainError(src["name"], "is a keyed index",
+                                 "pass --key-file with the key the index was built with")
+        key = key if key is not None else load_key(opts.key_file)
+        stored = json.loads((_index_dir(case, src) / "manifest.json").read_bytes()).get("key_check")
+        if stored is None:
+            raise AscertainError(src["name"], "is a keyed index without a key check (built by an older version)",
+                                 f"rebuild it: `ascertain sources remove {case.root} {src['name']}`, then add it "
+                                 "again with its key")
+        if stored != key_check(key):
+            raise AscertainError(f"{src['name']} / {opts.key_file}", "this is not the key the keyed index was built "
+                                 "with (its key check differs); nothing was matched or changed",
+                                 "pass --key-file with the key used for `corpus add`, or match only the other "
+                                 "sources with --source NAME")
+
+
+def _check_not_emptied(case: Case, srcs, rows: list[dict], opts: MatchOptions) -> None:
+    """A run may not silently replace a source's stored evidence with none."""
+    if opts.allow_empty:
+        return
+    found = {r["source_id"] for r in rows}
+    with case.store.engine.connect() as c:
+        stored = dict(c.execute(select(schema.evidence.c.source_id, func.count())
+                                .where(schema.evidence.c.source_id.in_([s["id"] for s in srcs]))
+                                .group_by(schema.evidence.c.source_id)).all())
+    lost = [(s["name"], stored[s["id"]]) for s in srcs if stored.get(s["id"]) and s["id"] not in found]
+    if lost:
+        raise AscertainError(", ".join(n for n, _ in lost), "this run found no evidence where the store holds "
+                             + ", ".join(f"{m} record(s) for {n}" for n, m in lost)
+                             + "; they were kept and no report was written",
+                             "check the works, sources and key; pass --allow-empty to replace them with nothing")
+
+
 def _evidence_row(run_id: int, r: dict) -> dict:
     m = r["metrics"]
     return {"run_id": run_id, "work_id": r["work_id"], "work_file_id": r["work_file_id"],
@@ -161,15 +213,11 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                   files, opts: MatchOptions, progress, cmi: tuple[dict, dict]) -> tuple[list[dict], int]:
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
-    key = None
-    if params.keyed:
-        if not opts.key_file:
-            raise AscertainError(src["name"], "is a keyed (HMAC) index",
-                                 "pass --key-file with the key the index was built with")
-        key = load_key(opts.key_file)
+    key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
-    prepared: dict[int, Prepared] = {
-        f["id"]: prepare(f["text"], f["language"], f["path"], f["sha256"], params, key, params.level)
+    prepared: dict[int, Prepared] = {  # a keyed index holds keyed digests: compare like with like
+        f["id"]: prepare(f["text"], f["language"], f["path"],
+                         f["sha256"] if key is None else keyed_sha256(key, f["sha256"]), params, key, params.level)
         for f in files}
     works_fp = pa.table({
         "hash": pa.array(np.concatenate([w.hashes for w in prepared.values()]), pa.uint64()),
