@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
              identifiers: dict | None = None, rev: str | None = None, report: WorksReport | None = None
              ) -> WorksReport:
     report = report or WorksReport()
+    first_skip = len(report.skipped)  # record only this work's skips: the report may span many works
     claimant = claimant.strip()
     if not claimant:
         raise AscertainError("--claimant", "is empty", "name the claimant")
@@ -54,7 +56,7 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
     if not docs:
         report.skipped.append(Skip(path, path, "no readable text file in this work",
                                    "check the path; binary files are not works' text"))
-        case.store.record_skips("works", None, report.skipped)
+        case.store.record_skips("works", None, report.skipped[first_skip:])
         return report
     with case.store.engine.begin() as c:
         cid = _claimant_id(c, claimant)
@@ -71,42 +73,55 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
              "language": d.language, "text": d.text} for d in docs])
         record_work_cmi(c, wid, [str(path)])
     report.added.append({"work_id": wid, "claimant": claimant, "title": title, "files": len(docs)})
-    case.store.record_skips("works", None, report.skipped)
+    case.store.record_skips("works", None, report.skipped[first_skip:])
     case.store.audit("works add", {"claimant": claimant, "title": title, "path": str(path),
                                    "files": len(docs)})
     return report
 
 
+def read_text_table(manifest: str) -> str:
+    """The whole CSV as text, or an error naming the first line that is not UTF-8 (before anything is written)."""
+    try:
+        data = Path(manifest).read_bytes()
+    except OSError as e:
+        raise AscertainError(manifest, f"cannot open ({e.strerror})", "check the path") from e
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise AscertainError(manifest, f"is not UTF-8 text (line {line}, byte {e.start}: "
+                             f"{data[e.start:e.start + 1]!r}); nothing was imported",
+                             f"convert it, e.g. `iconv -f LATIN1 -t UTF-8 {manifest} > works-utf8.csv`, "
+                             "and import that file") from e
+
+
 def import_manifest(case: Case, manifest: str, on_row: Callable[[], None] | None = None) -> WorksReport:
     """Rows: claimant, title, path[, any identifier columns such as isbn, registration_number]."""
     report = WorksReport()
+    row_skips: list[Skip] = []  # skips of whole rows; add_work records the skips inside each work itself
     base = Path(manifest).parent
-    try:
-        fh = open(manifest, newline="", encoding="utf-8-sig")  # noqa: SIM115 (closed below)
-    except OSError as e:
-        raise AscertainError(manifest, f"cannot open ({e.strerror})", "check the path") from e
-    with fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise AscertainError(manifest, f"missing column(s) {', '.join(missing)} "
-                                 f"(header: {', '.join(reader.fieldnames or [])})",
-                                 "the first row must name at least claimant,title,path")
-        for rowno, row in enumerate(reader, 2):
-            if on_row:
-                on_row()
-            loc = f"{manifest}:{rowno}"
-            if None in row or any(not (row.get(c) or "").strip() for c in REQUIRED_COLUMNS):
-                report.skipped.append(Skip(manifest, loc, "row has extra cells or an empty claimant, "
-                                           "title or path", "fix that row; the other rows were imported"))
-                continue
-            path = Path(row["path"].strip())
-            path = path if path.is_absolute() else base / path
-            if not path.exists():
-                report.skipped.append(Skip(manifest, loc, f"path {str(path)!r} does not exist",
-                                           "correct the path (relative paths are from the CSV's folder)"))
-                continue
-            ids = {k: v.strip() for k, v in row.items() if k not in REQUIRED_COLUMNS and v and v.strip()}
-            add_work(case, row["claimant"], str(path), row["title"], ids, report=report)
-    case.store.record_skips("works import", None, [s for s in report.skipped if s.input == manifest])
+    reader = csv.DictReader(io.StringIO(read_text_table(manifest), newline=""))
+    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise AscertainError(manifest, f"missing column(s) {', '.join(missing)} "
+                             f"(header: {', '.join(reader.fieldnames or [])})",
+                             "the first row must name at least claimant,title,path")
+    for rowno, row in enumerate(reader, 2):
+        if on_row:
+            on_row()
+        loc = f"{manifest}:{rowno}"
+        if None in row or any(not (row.get(c) or "").strip() for c in REQUIRED_COLUMNS):
+            row_skips.append(Skip(manifest, loc, "row has extra cells or an empty claimant, "
+                                  "title or path", "fix that row; the other rows were imported"))
+            continue
+        path = Path(row["path"].strip())
+        path = path if path.is_absolute() else base / path
+        if not path.exists():
+            row_skips.append(Skip(manifest, loc, f"path {str(path)!r} does not exist",
+                                  "correct the path (relative paths are from the CSV's folder)"))
+            continue
+        ids = {k: v.strip() for k, v in row.items() if k not in REQUIRED_COLUMNS and v and v.strip()}
+        add_work(case, row["claimant"], str(path), row["title"], ids, report=report)
+    report.skipped.extend(row_skips)
+    case.store.record_skips("works import", None, row_skips)
     return report
