@@ -120,15 +120,20 @@ def works_add(case: CaseArg, paths: Annotated[list[str], typer.Argument(help="On
 
 @works_app.command("import")
 @stage
-def works_import(case: CaseArg, manifest: Annotated[str, typer.Argument(help="CSV: claimant,title,path,...")],
+def works_import(case: CaseArg, manifest: Annotated[str, typer.Argument(
+                     help="Works list: CSV, JSONL or Parquet (claimant(s), title, path or none, ...).")],
+                 map_: Annotated[str | None, typer.Option("--map", help="Rename columns to fields: "
+                                                          "title=Title,authors=Author,...")] = None,
                  as_json: JsonOpt = False) -> None:
-    """Add works listed in a CSV manifest (claimant, title, path, optional identifier columns)."""
+    """Add works from a list. Fields: claimant, claimant_role, claimant_share, claimants, title, authors, isbn,
+    asin, publication_date, language, work_type, registration_number, path (none: a metadata-only work);
+    other columns are kept as identifiers."""
     from ascertain.works import import_manifest
 
     c = open_case(case)
     with progress_bar("works") as bar:
         task = bar.add_task("importing works", total=None, unit="rows", mb="")
-        report = import_manifest(c, manifest, lambda: bar.advance(task))
+        report = import_manifest(c, manifest, lambda: bar.advance(task), map_)
     _works_report(report.as_dict(), as_json)
 
 
@@ -136,10 +141,12 @@ def _works_report(rep: dict, as_json: bool) -> None:
     if as_json:
         emit_json(rep)
         return
-    for a in rep["added"]:
-        out.print(f"added work {a['work_id']}: {a['claimant']} / {a['title']} ({a['files']} files)")
-    for e in rep["existing"]:
-        out.print(f"already in the case: {e}")
+    for a in rep["added"][:20]:
+        out.print(f"added work {a['work_id']}: {a['claimant']} / {a['title']} ({a['files']} files)", markup=False)
+    for e in rep["existing"][:20]:
+        out.print(f"already in the case: {e}", markup=False)
+    if len(rep["added"]) > 20 or len(rep["existing"]) > 20:
+        out.print(f"{len(rep['added']):,} works added, {len(rep['existing']):,} already in the case")
     print_skips(rep["skipped"])
 
 
