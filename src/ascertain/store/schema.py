@@ -179,6 +179,7 @@ registrations = Table(
     Column("isbns", JSON, nullable=False, default=list),
     Column("group_registration", Boolean, nullable=False, default=False),
     Column("supplementary", Boolean, nullable=False, default=False),
+    Column("extra", JSON, nullable=False, default=dict),  # unmapped columns, kept with --keep-unknown
     Column("row", Text, nullable=False),  # file:row it came from
     Column("import_id", Integer, nullable=False),  # runs.id of the import
 )

@@ -88,12 +88,15 @@ def registration_number(value: str) -> str:
     return m.group(1).upper() + digits.zfill(10)
 
 
+# Classes of US registration numbers (TX literary, PA performing arts, VA visual, SR sound recordings, RE
+# renewals, SE serials, MW mask works; "u" unpublished, "VAh" architectural).
+REGISTRATION_CLASSES = {"TX", "TXU", "PA", "PAU", "VA", "VAU", "VAH", "SR", "SRU", "RE", "SE", "SEU", "MW", "V"}
+
+
 def looks_like_registration(text: str) -> bool:
-    try:
-        registration_number(text)
-    except ValueError:
-        return False
-    return True
+    """A registration number with a known class prefix ('Emma 2' is a title, not a registration)."""
+    m = _REG.match((text or "").strip())
+    return bool(m and m.group(1).upper() in REGISTRATION_CLASSES and len(re.sub(r"\D", "", m.group(2))) >= 4)
 
 
 _DATE_FORMATS = (("%Y-%m-%d", 10), ("%Y%m%d", 10), ("%m/%d/%Y", 10), ("%Y-%m", 7), ("%Y", 4))
