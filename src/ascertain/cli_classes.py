@@ -58,7 +58,7 @@ def register(app: typer.Typer, *, stage, out, err, emit_json, open_case, print_s
     @stage
     def link_cmd(case: CaseArg,
                  accept: Annotated[float, typer.Option(help="Match probability at or above which a link is "
-                                                       "accepted.")] = 0.9,
+                                                       "accepted.")] = 0.99,
                  review: Annotated[float, typer.Option(help="... at or above which it goes to review.")] = 0.5,
                  probabilistic: Annotated[bool, typer.Option(help="Also link by title + author (splink).")] = True,
                  as_json: JsonOpt = False) -> None:

@@ -28,7 +28,7 @@ SEED = 20260101
 
 @dataclass
 class LinkOptions:
-    accept: float = 0.9  # match probability at or above which a probabilistic link is accepted
+    accept: float = 0.99  # match probability at or above which a probabilistic link is accepted
     review: float = 0.5  # ... at or above which (and below accept) it goes to the review queue
     probabilistic: bool = True
 
