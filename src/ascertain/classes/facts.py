@@ -41,29 +41,45 @@ class WorkFacts:
     pending_links: int = 0
 
 
-def gather(case: Case) -> dict[int, WorkFacts]:
+def infringement_setting(case: Case) -> str | None:
+    """The `infringement_began` date of the latest `classes` run's class file (None: per source, "auto")."""
+    with case.store.engine.connect() as c:
+        m = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == "classes")
+                      .order_by(s.runs.c.id.desc()).limit(1)).scalar()
+    v = (m or {}).get("infringement_began")
+    return None if v in (None, "auto") else v
+
+
+def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
+    """Facts of every work, or of the works `only` names (lookup)."""
+
+    def some(q, col):
+        return q.where(col.in_(only)) if only is not None else q
+
     with case.store.engine.connect() as c:
         d = s.work_details
         facts: dict[int, WorkFacts] = {}
-        for r in c.execute(select(s.works.c.id, s.works.c.title, d.c.authors, d.c.isbns, d.c.publication_date,
-                                  d.c.language, d.c.work_type).join_from(s.works, d, s.works.c.id == d.c.work_id,
-                                                                         isouter=True).order_by(s.works.c.id)):
+        for r in c.execute(some(select(s.works.c.id, s.works.c.title, d.c.authors, d.c.isbns, d.c.publication_date,
+                                       d.c.language, d.c.work_type).join_from(
+                s.works, d, s.works.c.id == d.c.work_id, isouter=True), s.works.c.id).order_by(s.works.c.id)):
             facts[r.id] = WorkFacts(r.id, r.title, r.authors or [], r.isbns or [], r.publication_date, r.language,
                                     r.work_type, [])
-        for r in c.execute(select(s.work_owners.c.work_id, s.claimants.c.name, s.work_owners.c.role,
-                                  s.work_owners.c.share).join_from(s.work_owners, s.claimants)
+        for r in c.execute(some(select(s.work_owners.c.work_id, s.claimants.c.name, s.work_owners.c.role,
+                                       s.work_owners.c.share).join_from(s.work_owners, s.claimants),
+                                s.work_owners.c.work_id)
                            .order_by(s.work_owners.c.work_id, s.work_owners.c.role, s.claimants.c.name)):
             facts[r.work_id].owners.append({"name": r.name, "role": r.role, "share": r.share})
-        for r in c.execute(select(s.works.c.id, s.claimants.c.name).join_from(s.works, s.claimants)):
+        for r in c.execute(some(select(s.works.c.id, s.claimants.c.name).join_from(s.works, s.claimants),
+                                s.works.c.id)):
             if not facts[r.id].owners:  # works added by path: their claimant is the legal owner
                 facts[r.id].owners.append({"name": r.name, "role": "legal owner", "share": None})
         sources = {r.id: dict(r._mapping) for r in c.execute(select(s.sources))}
         outputs_ts = {(r.source_id, r.doc_id): r.timestamp for r in c.execute(
             select(s.outputs.c.source_id, s.outputs.c.doc_id, s.outputs.c.timestamp))}
-        for e in c.execute(select(s.evidence.c.id, s.evidence.c.work_id, s.evidence.c.source_id,
-                                  s.evidence.c.doc_id, s.evidence.c.copied, s.evidence.c.coverage,
-                                  s.evidence.c.longest_run_tokens, s.evidence.c.metrics)
-                           .where(s.evidence.c.copied).order_by(s.evidence.c.id)):
+        for e in c.execute(some(select(s.evidence.c.id, s.evidence.c.work_id, s.evidence.c.source_id,
+                                       s.evidence.c.doc_id, s.evidence.c.copied, s.evidence.c.coverage,
+                                       s.evidence.c.longest_run_tokens, s.evidence.c.metrics)
+                                .where(s.evidence.c.copied), s.evidence.c.work_id).order_by(s.evidence.c.id)):
             f, src = facts[e.work_id], sources[e.source_id]
             f.coverage = max(f.coverage, e.coverage)
             f.longest_run = max(f.longest_run, e.longest_run_tokens)
@@ -83,8 +99,8 @@ def gather(case: Case) -> dict[int, WorkFacts]:
             s.registrations.c.id, s.registrations.c.number, s.registrations.c.effective_date,
             s.registrations.c.publication_date, s.registrations.c.title, s.registrations.c.group_registration,
             s.registrations.c.supplementary))}
-        for lk in c.execute(select(s.registration_links).where(s.registration_links.c.status != "rejected")
-                            .order_by(s.registration_links.c.id)):
+        for lk in c.execute(some(select(s.registration_links).where(s.registration_links.c.status != "rejected"),
+                                 s.registration_links.c.work_id).order_by(s.registration_links.c.id)):
             if lk.status == "review":
                 facts[lk.work_id].pending_links += 1
             else:

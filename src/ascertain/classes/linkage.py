@@ -174,6 +174,26 @@ def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) 
     return links, model
 
 
+REVIEW_PER_WORK = 2
+
+
+def _review_candidates(prob: list[dict], opts: LinkOptions) -> list[dict]:
+    """Every accepted pair; of the uncertain ones, a work's best REVIEW_PER_WORK, and for a work already linked
+    only those with the same title (another edition or registration of it): a queue a person can work through."""
+    by_work: dict[int, list[dict]] = {}
+    for x in prob:
+        by_work.setdefault(x["work_id"], []).append(x)
+    out = []
+    for wid in sorted(by_work):
+        xs = by_work[wid]
+        accepted = [x for x in xs if x["score"] >= opts.accept]
+        unsure = sorted((x for x in xs if x["score"] < opts.accept), key=lambda x: (-x["score"], x["registration_id"]))
+        if accepted:
+            unsure = [x for x in unsure if x["agreeing"].get("title_key") == "identical"]
+        out.extend(accepted + unsure[:REVIEW_PER_WORK])
+    return sorted(out, key=lambda x: (x["work_id"], x["registration_id"]))
+
+
 def link(case: Case, opts: LinkOptions | None = None) -> dict:
     opts = opts or LinkOptions()
     if not 0 < opts.review <= opts.accept <= 1:
@@ -193,7 +213,7 @@ def link(case: Case, opts: LinkOptions | None = None) -> dict:
     prob, model = (probabilistic_links([w for w in works if w["id"] not in linked and w["title_key"]], regs, opts)
                    if opts.probabilistic else ([], {"model": "identifiers only"}))
     rows = []
-    for x in by_id + prob:
+    for x in by_id + _review_candidates(prob, opts):
         if (x["work_id"], x["registration_id"]) in decided:
             continue
         status = "accepted" if x["score"] >= opts.accept else "review"

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 
 from ascertain.case import Case
 from ascertain.classes.eligibility import decide
-from ascertain.classes.facts import gather
+from ascertain.classes.facts import gather, infringement_setting
 from ascertain.errors import AscertainError
 from ascertain.store import schema as s
 from ascertain.text.bibliographic import (
@@ -96,11 +96,8 @@ def lookup(case: Case, query: str | None, file: str | None = None) -> dict:
         if run_id is not None and wids:
             for r in c.execute(select(d).where(d.c.work_id.in_(wids[:MAX_RESULTS])).order_by(d.c.id)).mappings():
                 decisions.setdefault(r["work_id"], []).append(dict(r))
-        cls_run = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == "classes")
-                            .order_by(s.runs.c.id.desc()).limit(1)).scalar()
-    setting = (cls_run or {}).get("infringement_began")
-    setting = None if setting in (None, "auto") else setting
-    facts = gather(case) if wids else {}
+    setting = infringement_setting(case)
+    facts = gather(case, wids[:MAX_RESULTS]) if wids else {}
     results = []
     for wid in wids[:MAX_RESULTS]:
         f = facts[wid]

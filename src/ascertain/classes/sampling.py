@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import func, insert, select
 
 from ascertain.case import Case
-from ascertain.classes.facts import gather
+from ascertain.classes.facts import gather, infringement_setting
 from ascertain.errors import AscertainError
 from ascertain.readers.base import Skip
 from ascertain.store import schema
@@ -54,6 +54,7 @@ def strata_of(case: Case, wids: list[int], field: str | None) -> dict[int, str]:
     from ascertain.classes.eligibility import decide
 
     facts = gather(case)
+    setting = infringement_setting(case)
     out = {}
     for w in wids:
         f = facts[w]
@@ -66,7 +67,7 @@ def strata_of(case: Case, wids: list[int], field: str | None) -> dict[int, str]:
         elif field == "registered":
             v = "registered" if f.registrations else "not registered"
         elif field == "s412":
-            v = decide(f).status
+            v = decide(f, setting).status
         elif field == "in_corpus_by":
             v = "+".join(r for r, on in (("content", f.content_evidence), ("identifier", f.identifier_hits))
                          if on) or "neither"
