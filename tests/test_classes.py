@@ -283,3 +283,26 @@ def test_acquired_date_checked(tmp_path, data):
     r = runner.invoke(app, ["corpus", "add", str(case), "lib", str(data / "classes" / "library.jsonl"),
                             "--acquired", "2021-02-30"])
     assert r.exit_code == 2 and "--acquired" in r.output and "Traceback" not in r.output
+
+
+def test_parquet_corpus_metadata_puts_works_in_corpus_by_identifier(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    case = tmp_path / "c"
+    cli("init", str(case))
+    (tmp_path / "list.csv").write_text("title,authors,claimant,isbn\nOne Book,\"Doe, Jane\",Jane Doe,0-306-40615-2\n"
+                                       "Two Book,Jane Doe,Jane Doe,\nThree Book,Jane Doe,Jane Doe,\n")
+    cli("works", "import", str(case), str(tmp_path / "list.csv"))
+    pq.write_table(pa.table({"text": ["a b c", "d e f", "g h i"], "book_title": ["x", "Two Book", "Three Book"],
+                             "author": ["", "Jane Doe", "John Roe"], "isbn": ["9780306406157", "", ""]}),
+                   tmp_path / "lib.parquet")
+    cli("corpus", "add", str(case), "lib", str(tmp_path / "lib.parquet"), "--meta-fields", "book_title,author,isbn",
+        "--acquired", "2020-05-01")
+    f = tmp_path / "c.toml"
+    f.write_text('[[class]]\nname = "by-id"\n[class.criteria]\nin_corpus_by_identifier = true\n')
+    r = json.loads(cli("classes", str(case), "--file", str(f), "--json"))
+    assert r["counts"]["by-id"]["works"] == 2  # by ISBN and by title + author; Three Book has another author
+    hit = json.loads(cli("lookup", str(case), "Two Book", "--json"))["results"][0]
+    assert hit["in_corpus_by_identifier"][0]["by"].startswith("title 'two book'")
+    assert hit["s412"]["infringement_began"] == "2020-05-01"
