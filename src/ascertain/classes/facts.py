@@ -95,10 +95,11 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
                 f.content_evidence.append(e.id)
                 if src["params"].get("acquired"):
                     f.first_copy_at[src["name"]] = src["params"]["acquired"]
+        linked = some(select(s.registration_links.c.registration_id), s.registration_links.c.work_id)
         regs = {r.id: dict(r._mapping) for r in c.execute(select(
             s.registrations.c.id, s.registrations.c.number, s.registrations.c.effective_date,
             s.registrations.c.publication_date, s.registrations.c.title, s.registrations.c.group_registration,
-            s.registrations.c.supplementary))}
+            s.registrations.c.supplementary).where(s.registrations.c.id.in_(linked)))}
         for lk in c.execute(some(select(s.registration_links).where(s.registration_links.c.status != "rejected"),
                                  s.registration_links.c.work_id).order_by(s.registration_links.c.id)):
             if lk.status == "review":

@@ -113,6 +113,13 @@ def parse_date(value: str | dt.date | None) -> str | None:
     text = str(value).strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ].*", text):
         text = text[:10]
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # the common case, without strptime
+        try:
+            d = dt.date.fromisoformat(text)
+        except ValueError:
+            d = None
+        if d is not None and 1790 <= d.year <= 2200:
+            return text
     for fmt, width in _DATE_FORMATS:
         try:
             d = dt.datetime.strptime(text, fmt).date()
