@@ -234,6 +234,16 @@ def quality_markdown(r: dict) -> str:
         "(one registration for several works), which need identifiers or review.\n\n")
 
 
+def _timer(timings: dict):
+    def timed(name, fn, *args):
+        w0, c0 = time.perf_counter(), time.process_time()
+        r = fn(*args)
+        timings[name] = (time.perf_counter() - w0, time.process_time() - c0)
+        return r
+
+    return timed
+
+
 def scale(n_regs: int, n_works: int, docs: bool) -> dict:
     rng = random.Random(11)
     lines = PYPI.read_text(encoding="utf-8").splitlines()[1:]
@@ -257,12 +267,7 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
             w.writerow([typo(rng, t) if i % 5 == 0 else t, a.replace("-", " "), a, str(1999 + i % 25)])
     case = Case.init(tmp / "case")
     timings: dict[str, tuple[float, float]] = {}  # step -> (wall s, CPU s of the process, all threads)
-
-    def timed(name, fn, *args):
-        w0, c0 = time.perf_counter(), time.process_time()
-        r = fn(*args)
-        timings[name] = (time.perf_counter() - w0, time.process_time() - c0)
-        return r
+    timed = _timer(timings)
 
     timed("works import", import_manifest, case, str(tmp / "works.csv"))
     timed("registrations import", import_registrations, case, str(tmp / "regs.csv"))
@@ -303,11 +308,78 @@ def scale_markdown(r: dict) -> str:
         f"(whole process). Weights: {r['model']}.\n\n")
 
 
+def classes_at_scale(n_works: int, docs: bool) -> dict:
+    """Works list import, `classes`, `sample`, labels and `estimate` on n_works metadata-only works."""
+    import itertools
+
+    from ascertain.classes.criteria import evaluate
+    from ascertain.classes.estimates import estimate
+    from ascertain.classes.sampling import draw, import_labels
+
+    rng = random.Random(5)
+    with open(PYPI, encoding="utf-8") as fh:
+        lines = list(itertools.islice(fh, 1, n_works + 1))
+    tmp = Path(tempfile.mkdtemp(prefix="classes-"))
+    with open(tmp / "works.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["title", "authors", "claimant", "claimant_role", "publication_date", "language", "work_type"])
+        for i, ln in enumerate(lines[:n_works]):
+            name = ln.split("\t")[0]
+            w.writerow([f"{name} {i}", name, f"{name} press", rng.choice(("legal owner", "beneficial owner")),
+                        str(1990 + i % 35), rng.choice(("en", "en", "de", "fr")), rng.choice(("book", "article"))])
+    (tmp / "c.toml").write_text(
+        '[[class]]\nname = "english"\n[class.criteria]\nlanguage = "en"\n'
+        '[[class.subclass]]\nname = "books"\n[class.subclass.criteria]\nwork_type = "book"\n'
+        'claimant_role = ["legal owner", "co-owner"]\n'
+        '[[class]]\nname = "other"\n[class.criteria]\nlanguage = ["de", "fr"]\nregistered = false\n')
+    case = Case.init(tmp / "case")
+    timings: dict[str, tuple[float, float]] = {}
+    timed = _timer(timings)
+
+    timed("works import", import_manifest, case, str(tmp / "works.csv"))
+    ev = timed("classes", evaluate, case, str(tmp / "c.toml"))
+    smp = timed("sample (400, stratified by work_type)", draw, case, "english", 400, 3, "work_type", tmp / "s.csv")
+    with open(tmp / "s.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:  # simulated reviewers: about 80 % found copied
+        copied = rng.random() < 0.8
+        r.update(copied="yes" if copied else "no", in_corpus="yes" if copied or rng.random() < 0.5 else "no")
+    with open(tmp / "s.csv", "w", newline="", encoding="utf-8") as fh:
+        wr = csv.DictWriter(fh, list(rows[0]))
+        wr.writeheader()
+        wr.writerows(rows)
+    timed("labels import", import_labels, case, str(tmp / "s.csv"))
+    est = timed("estimate", estimate, case, "english")
+    res = {"works": n_works, "timings_s": {k: [round(w, 1), round(c, 1)] for k, (w, c) in timings.items()},
+           "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+           "counts": {k: v["works"] for k, v in ev["counts"].items()}, "sample": smp["allocation"],
+           "copied": est["confirmed_copied"]["clopper_pearson"]}
+    print(res)
+    if docs:
+        from ascertain.report.doc_sections import write_section
+
+        t = res["timings_s"]
+        write_section(ROOT / "docs" / "benchmarks.md", "classes-100k", (
+            f"### `classes` and `estimate` on {n_works:,} works\n\n"
+            f"Produced by `python3 benchmarks/classes.py classes --works {n_works} --docs`: a metadata-only works "
+            "list (PyPI names as titles and owners, random language, type and role), a class file with two classes "
+            "and a subclass (language, work type, claimant role, registered), a stratified sample of 400 with "
+            "simulated labels.\n\n| step | wall s | CPU s (process, all threads) |\n|---|---|---|\n"
+            + "".join(f"| {k} | {w} | {c} |\n" for k, (w, c) in t.items())
+            + f"\nMembers: {res['counts']}; peak memory {res['peak_mb']:,} MB.\n\n"))
+    return res
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("quality", "scale"))
+    ap.add_argument("what", choices=("quality", "scale", "classes"))
     ap.add_argument("--regs", type=int, default=1_000_000)
     ap.add_argument("--works", type=int, default=100_000)
     ap.add_argument("--docs", action="store_true")
     a = ap.parse_args()
-    quality(a.docs) if a.what == "quality" else scale(a.regs, a.works, a.docs)
+    if a.what == "quality":
+        quality(a.docs)
+    elif a.what == "scale":
+        scale(a.regs, a.works, a.docs)
+    else:
+        classes_at_scale(a.works, a.docs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ascertain.errors import AscertainError
@@ -101,6 +101,34 @@ class Table:
                     continue
                 n, obj = item
                 yield f"{self.path}:{n}", {self.mapping.get(k, k): v for k, v in obj.items()}
+
+
+    def records(self, skips: list[Skip], on_row: Callable[[], None] | None = None) -> Iterator[tuple[str, dict]]:
+        """The readable rows; the unreadable ones go to `skips`; `on_row` is called for every row."""
+        for item in self.rows():
+            if on_row:
+                on_row()
+            if isinstance(item, Skip):
+                skips.append(item)
+            else:
+                yield item
+
+
+_YES, _NO = {"1", "true", "yes", "y", "x"}, {"", "0", "false", "no", "n"}
+
+
+def yes_no(value, what: str, yes: frozenset[str] = frozenset()) -> bool | None:
+    """A yes/no cell (None when empty); ValueError naming `what` otherwise."""
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip().lower()
+    if not text:
+        return None
+    if text in _YES or text in yes:
+        return True
+    if text in _NO:
+        return False
+    raise ValueError(f"{what} {value!r} is not yes or no")
 
 
 def cell(row: dict, field: str) -> str:

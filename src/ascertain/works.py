@@ -218,13 +218,7 @@ def import_manifest(case: Case, manifest: str, on_row: Callable[[], None] | None
             _insert_metadata_works(case, pending, claimant_ids, existing, report)
             pending.clear()
 
-    for item in table.rows():
-        if on_row:
-            on_row()
-        if isinstance(item, Skip):
-            row_skips.append(item)
-            continue
-        loc, row = item
+    for loc, row in table.records(row_skips, on_row):
         try:
             w = parse_listed_work(loc, row, base)
             owner = _primary(w.owners)

@@ -14,7 +14,7 @@ from ascertain.errors import AscertainError
 from ascertain.readers.base import Skip
 from ascertain.store import schema
 from ascertain.store.db import now
-from ascertain.tables import Table, cell, parse_mapping
+from ascertain.tables import Table, cell, parse_mapping, yes_no
 from ascertain.text.bibliographic import isbns, name_key, parse_date, registration_number, split_list, title_key
 
 FIELDS = ("number", "effective_date", "title", "claimants", "authors", "publication_date", "isbn", "group",
@@ -27,19 +27,10 @@ PRESETS = {
                          "Date of Publication": "publication_date", "ISBN": "isbn", "Type of Work": "work_type"},
 }
 BATCH = 10_000
-_TRUE, _FALSE = {"1", "true", "yes", "y", "group", "supplementary", "x"}, {"", "0", "false", "no", "n"}
 
 
 def _flag(row: dict, field: str) -> bool:
-    v = row.get(field)
-    if isinstance(v, bool):
-        return v
-    text = "" if v is None else str(v).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"{field} flag {v!r} is not yes/no")
+    return bool(yes_no(row.get(field), f"{field} flag", frozenset({"group", "supplementary"})))
 
 
 def parse_registration(loc: str, row: dict) -> dict:
@@ -92,13 +83,7 @@ def import_registrations(case: Case, path: str, mapping: str | None = None, pres
                                                     "preset": preset}, started_at=now(), seconds=0.0)
         ).inserted_primary_key[0]
         batch: list[dict] = []
-        for item in table.rows():
-            if on_row:
-                on_row()
-            if isinstance(item, Skip):
-                skips.append(item)
-                continue
-            loc, row = item
+        for loc, row in table.records(skips, on_row):
             try:
                 rec = parse_registration(loc, row)
             except ValueError as e:

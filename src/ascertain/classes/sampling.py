@@ -19,12 +19,11 @@ from ascertain.errors import AscertainError
 from ascertain.readers.base import Skip
 from ascertain.store import schema
 from ascertain.store.db import now
-from ascertain.tables import read_csv_text
+from ascertain.tables import read_csv_text, yes_no
 
 STRATA_FIELDS = ("language", "work_type", "claimant_role", "registered", "s412", "in_corpus_by", "publication_decade")
 SHEET_COLUMNS = ("sample_id", "work_id", "stratum", "title", "authors", "owners", "evidence_ids",
                  "copied", "in_corpus", "reviewer", "note")
-_YES, _NO = {"yes", "y", "true", "1"}, {"no", "n", "false", "0"}
 
 
 def class_members(case: Case, class_name: str) -> tuple[int, list[int]]:
@@ -141,17 +140,6 @@ def draw(case: Case, class_name: str, size: int, seed: int, strata: str | None, 
     return detail
 
 
-def _label(v: str, what: str) -> bool | None:
-    t = (v or "").strip().lower()
-    if not t:
-        return None
-    if t in _YES:
-        return True
-    if t in _NO:
-        return False
-    raise ValueError(f"{what} {v!r} is not yes or no")
-
-
 def import_labels(case: Case, sheet: str) -> dict:
     """Reviewers' labels from a filled review sheet; a bad row is skipped, the rest kept, nothing half-done."""
     rows = list(csv.DictReader(read_csv_text(sheet).splitlines()))
@@ -170,7 +158,7 @@ def import_labels(case: Case, sheet: str) -> dict:
             key = (int(r["sample_id"]), int(r["work_id"]))
             if key not in items:
                 raise ValueError(f"work {key[1]} is not in sample {key[0]}")
-            copied, in_corpus = _label(r["copied"], "copied"), _label(r["in_corpus"], "in_corpus")
+            copied, in_corpus = yes_no(r["copied"], "copied"), yes_no(r["in_corpus"], "in_corpus")
         except ValueError as e:
             skips.append(Skip(sheet, loc, str(e), "correct that row and import the sheet again"))
             continue
