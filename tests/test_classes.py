@@ -255,6 +255,7 @@ def test_lookup_by_title_isbn_registration_and_file(demo, data):
     r = json.loads(cli("lookup", str(root), "--file", str(data / "corpus" / "vendor" / "randnum.py"), "--json"))
     assert r["results"][0]["title"] == "python-rsa" and "in-corpus/statutory" in r["results"][0]["classes"]
     assert r["results"][0]["file_match"]["how"] == "identical bytes (sha256)"
+    assert r["results"][0]["why"]["in-corpus"][0]["value"] == "True (by content + identifier)"
     out = cli("lookup", str(root), "Белые ночи")
     assert "ON THE LIST" in out
     r = runner.invoke(app, ["lookup", str(root), "978-0-306-40615-8"])

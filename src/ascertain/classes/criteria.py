@@ -237,8 +237,12 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
                 value, ev = value_of(f, elig[wid], crit.field)
                 passed = test(crit, value)
                 ok_all &= passed
+                shown = str(value)
+                if crit.field == "in_corpus" and value:  # which route decided: content, identifier or both
+                    shown += " (by " + " + ".join(r for r, on in (("content", f.content_evidence),
+                                                                   ("identifier", f.identifier_hits)) if on) + ")"
                 decisions.append({"class_name": cls.name, "work_id": wid, "criterion": crit.field,
-                                  "wanted": str(crit.wanted), "value": str(value), "passed": passed,
+                                  "wanted": str(crit.wanted), "value": shown, "passed": passed,
                                   "evidence_ids": ev})
             if ok_all:
                 members[cls.name].append(wid)
