@@ -145,7 +145,10 @@ def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) 
     right = db.register(frame(regs), dataset_display_name="registrations")
     linker = Linker([left, right], _settings(1 / len(regs)), log_level=logging.ERROR)
     trained = min(len(works), len(regs)) >= MIN_TRAINING_RECORDS
-    model = {"blocking": ["title_key", "first 6 of title_key + first 3 of author_key",
+    import splink
+
+    model = {"splink": splink.__version__, "seed": SEED,
+             "blocking": ["title_key", "first 6 of title_key + first 3 of author_key",
                           "author_key + first 2 of title_key"], "accept": opts.accept, "review": opts.review}
     if trained:
         linker.training.estimate_probability_two_random_records_match(
