@@ -35,7 +35,8 @@ def demo_case(tmp_path) -> str:
 def test_sources_list_and_remove(demo_case, monkeypatch):
     listed = json.loads(run("sources", "list", demo_case, "--json").stdout)
     assert [(s["name"], s["kind"], s["documents"]) for s in listed] == [("corpus", "corpus", 16),
-                                                                        ("outputs", "outputs", 3)]
+                                                                        ("outputs", "outputs", 3),
+                                                                        ("library", "corpus", 8)]
     # adding it again says how to replace it
     r = run("outputs", "add", demo_case, "outputs", str(cli_data() / "outputs.jsonl"), code=2)
     assert f"ascertain sources remove {demo_case} outputs" in " ".join(r.stderr.split())
@@ -44,13 +45,13 @@ def test_sources_list_and_remove(demo_case, monkeypatch):
     assert "--yes" in r.stderr and os.path.isdir(os.path.join(demo_case, "index", "outputs"))
     monkeypatch.setattr(cli, "interactive", lambda: True)
     run("sources", "remove", demo_case, "outputs", input="n\n", code=1)
-    assert len(json.loads(run("sources", "list", demo_case, "--json").stdout)) == 2
+    assert len(json.loads(run("sources", "list", demo_case, "--json").stdout)) == 3
     r = run("sources", "remove", demo_case, "outputs", input="y\n")
     assert "removed output set outputs: 3 documents, 2 evidence records" in " ".join(r.stdout.split())
     assert not os.path.exists(os.path.join(demo_case, "index", "outputs"))
     shown = json.loads(run("show", demo_case, "--json").stdout)
-    assert [s["name"] for s in shown["sources"]] == ["corpus"]
-    assert all(e["source"] == "corpus" for e in json.loads(run("show", demo_case, "1", "--json").stdout)["evidence"])
+    assert [s["name"] for s in shown["sources"]] == ["corpus", "library"]
+    assert all(e["source"] != "outputs" for e in json.loads(run("show", demo_case, "1", "--json").stdout)["evidence"])
     run("sources", "remove", demo_case, "outputs", "--yes", code=2)  # gone: a clear error
     r = run("sources", "remove", demo_case, "corpus", "--yes")
     assert "16 documents" in r.stdout
@@ -159,7 +160,7 @@ def test_csv_export_has_one_row_per_evidence_record(demo_case, tmp_path, data):
     run("match", demo_case)
     run("show", demo_case, "--csv", str(out))
     with open(out, newline="", encoding="utf-8") as fh:
-        evil = [r for r in csv.DictReader(fh) if r["work_id"] == "4"]
+        evil = [r for r in csv.DictReader(fh) if "evil" in r["claimant"]]
     assert evil and all(r["title"] == "'=HYPERLINK(\"x\")" and r["claimant"] == "'@evil" for r in evil)
 
 

@@ -72,7 +72,11 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
         console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
                       f"files reported, CMI status as planted for {len(found) - len(cmi_wrong)}/{len(found)}; "
                       f"evidence: {summary['report']}")
-    return {"ok": not missed and not false_pos and not cmi_wrong, "found": len(found), "planted": len(planted),
+    from ascertain.classes.demo import run_class_demo
+
+    classes = run_class_demo(case, data, console)
+    return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"], "classes": classes,
+            "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],
             "case": str(case_dir), "report": summary["report"]}

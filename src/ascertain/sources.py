@@ -89,7 +89,8 @@ def folder_listing(root: Path) -> dict:
 
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
-               on_progress: Callable[[int, int], None] | None = None, level: str = "layout") -> dict:
+               on_progress: Callable[[int, int], None] | None = None, level: str = "layout",
+               acquired: str | None = None) -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
@@ -100,6 +101,9 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
+    # Kept in the sources row only (not the index manifest): when the corpus was acquired (§412's
+    # "infringement commenced"), and which record fields carry bibliographic metadata (in corpus by identifier).
+    about = {"acquired": _acquired(acquired), "meta_fields": list(opts.meta_fields)}
     inputs = describe_inputs(paths)
     check_inputs(paths, opts)  # e.g. a --rev that cannot apply: refused before the source is recorded
     if key is not None:  # the paths and digests of a keyed corpus's inputs are the producing party's own
@@ -114,7 +118,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         resuming = row is not None
         if row is None:
             c.execute(insert(schema.sources).values(
-                name=name, kind=kind, inputs=inputs, params=params.as_dict(), keyed=params.keyed,
+                name=name, kind=kind, inputs=inputs, params={**params.as_dict(), **about}, keyed=params.keyed,
                 status="indexing", index_dir=str(index_dir.relative_to(case.root)), added_at=now()))
         source_id = c.execute(select(schema.sources.c.id).where(schema.sources.c.name == name)).scalar_one()
     reading = {"text_field": opts.text_field, "language": opts.language, "rev": opts.rev,
@@ -232,6 +236,13 @@ def remove_source(case: Case, name: str) -> dict:
     counts["index_removed"] = inside and not index_dir.exists()
     case.store.audit("sources remove", counts)
     return counts
+def _acquired(value: str | None) -> str | None:
+    from ascertain.text.bibliographic import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as e:
+        raise AscertainError("--acquired", str(e), "give the date the corpus was acquired, e.g. 2021-06-30") from e
 
 
 def _merge_reasons(shards: list[dict]) -> dict[str, int]:

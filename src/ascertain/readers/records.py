@@ -154,6 +154,7 @@ def read_parquet(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Doc
         return
     cols = list(dict.fromkeys([opts.text_field, *(k for k in (*PATH_KEYS, *LANGUAGE_KEYS, *EXTENSION_KEYS)
                                                   if k in names)]))
+    cols += [k for k in opts.meta_fields if k in names and k not in cols]
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=1024, columns=cols):
