@@ -234,20 +234,27 @@ def match(case: CaseArg,
 def compare(original: Annotated[str | None, typer.Argument(help="The original work file.")] = None,
             copy: Annotated[str | None, typer.Argument(help="The suspected copy.")] = None,
             batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
-            level: Annotated[str, typer.Option(help="auto (layout, then identifiers if no copy is found), "
-                                                    "exact, layout, comments, identifiers or prose.")] = "auto",
+            level: Annotated[str, typer.Option(help="auto (of layout, comments, identifiers / prose: the level "
+                                                    "that explains the copy best), exact, layout, comments, "
+                                                    "identifiers or prose.")] = "auto",
             paraphrase: Annotated[bool, typer.Option(
                 "--paraphrase", help="Also report reworded prose passages (a separate signal; needs the "
                                      "[paraphrase] extra).")] = False,
+            text_field: Annotated[str, typer.Option(help="JSONL key / Parquet column with the text, for "
+                                                         "records named as file.jsonl:LINE or "
+                                                         "data.parquet#rowN.")] = "text",
             as_json: JsonOpt = False) -> None:
-    """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
+    """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict.
+
+    Either side may be a file or a record inside a container: corpus.jsonl:18, data.parquet#row7,
+    archive.zip!member/path.py, repo@REV:path."""
     from ascertain.match.compare import Comparer
     from ascertain.text.levels import LEVELS
 
     if level not in (*LEVELS, "auto"):
         raise AscertainError("--level", f"unknown level {level!r}",
                              f"choose auto or one of {', '.join(LEVELS)}")
-    cmp = Comparer(level=level, paraphrase=paraphrase)
+    cmp = Comparer(level=level, paraphrase=paraphrase, text_field=text_field)
     if batch:
         for result in cmp.batch(batch):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -265,6 +272,11 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     out.print(f"{verdict} (level {r['level']}): coverage {r['coverage']:.3f} (own expression "
               f"{r['own_coverage']:.3f}), longest verbatim run {r['longest_run_tokens']} tokens, "
               f"{r['fragments']} fragment(s), {same}")
+    if r.get("levels_tried"):
+        out.print("levels tried: " + "; ".join(
+            f"{t['level']} skipped ({t['skipped']})" if "skipped" in t else
+            f"{t['level']} {'copied' if t['copied'] else 'not copied'}, own coverage {t['own_coverage']:.3f}"
+            + (" (chosen)" if t["chosen"] else "") for t in r["levels_tried"]), highlight=False)
     for sp in r["spans"]:
         tag = " [dim](notice/license)[/]" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
         out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
@@ -278,7 +290,9 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             out.print(f"  original lines {p['original_lines'][0]}-{p['original_lines'][1]} ~ copy lines "
                       f"{p['copy_lines'][0]}-{p['copy_lines'][1]}: similarity {p['similarity']:.3f}")
     out.print(f"CMI: {r['cmi']['status']}"
-              + "".join(f"; {k} {len(r['cmi'][k])}" for k in ("removed", "altered") if r["cmi"].get(k)))
+              + "".join(f"; {k} {len(r['cmi'][k])}" for k in ("removed", "altered") if r["cmi"].get(k))
+              + (f" (not a copy; the original carries {len(r['cmi']['original'])} CMI item(s))"
+                 if r["cmi"]["status"] == "not_applicable" else ""))
 
 
 def print_differences(r: dict) -> None:

@@ -225,10 +225,10 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                 metrics["identical"] = tokens_identical(w.base, copy_base)
             if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
                 metrics.update(align_streams(w, copy_ts, copy_base, spans))
-            if copy_cmi is None and copy_ts is not None:
+            if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
                 copy_cmi = scan_text(locator, text, language)
             metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
-                                            repo_cmi.get(work_of[int(fid)]))
+                                            repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
             rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
                          "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
@@ -266,13 +266,14 @@ def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: 
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, language, n_tokens, text in _fetch_docs(con, docs_files, np.array(new, np.int64)):
-        copy_cmi = scan_text(locator, text, language) if text is not None else None
+    for doc_id, locator, sha, _language, n_tokens, _text in _fetch_docs(con, docs_files, np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in by_pair):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
                        "near_duplicate": {"jaccard_estimate": round(found[fid, doc_id], 4)}}
-            metrics["cmi"] = status_of_copy(file_cmi[fid], w.tokens, copy_cmi, [], repo_cmi.get(work_of[fid]))
+            # not `copied` (containment decides that): the CMI status is not applicable, the copy is not scanned
+            metrics["cmi"] = status_of_copy(file_cmi[fid], w.tokens, None, [], repo_cmi.get(work_of[fid]),
+                                            copied=False)
             out.append({"work_id": work_of[fid], "work_file_id": fid, "work_file": w.path, "source_id": src["id"],
                         "source": src["name"], "doc_id": int(doc_id), "doc_locator": locator, "copied": False,
                         "metrics": metrics})
