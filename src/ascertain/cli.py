@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -477,6 +478,9 @@ def validate_copies(
     out.print(t)
     for k, v in r["targets"].items():
         out.print(f"{'met' if v else 'NOT met'}: {k}")
+    for x in r.get("skipped_cases", []):
+        err.print(f"[yellow]case not built[/] {escape(x['file'])} ({escape(x['transformation'])}): "
+                  f"{escape(x['reason'])}", highlight=False, soft_wrap=True)
     pp = r["paraphrase"]
     if "not_run" in pp:
         out.print(f"paraphrase signal not run: {pp['not_run']}")

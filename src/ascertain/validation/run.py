@@ -22,9 +22,12 @@ COPYDETECT_DEFAULT = 0.33  # copydetect's own display threshold
 def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: int = 7, peers: bool = True,
                    prose_works: int = 50, on_progress: Callable[[str], None] = lambda _m: None) -> dict:
     t0 = time.perf_counter()
-    cases = build_cases(work_dir / "cases", works=works, negatives_per_work=negatives, seed=seed)
-    on_progress(f"{len(cases)} cases built from {works} works in {time.perf_counter() - t0:.1f} s")
+    skipped: list[dict] = []  # cases that could not be built: listed, never a crash
+    cases = build_cases(work_dir / "cases", works=works, negatives_per_work=negatives, seed=seed, skipped=skipped)
+    on_progress(f"{len(cases)} cases built from {works} works in {time.perf_counter() - t0:.1f} s"
+                + (f"; {len(skipped)} could not be built (skipped_cases)" if skipped else ""))
     result: dict = {"works": works, "negatives_per_work": negatives, "seed": seed, "cases": len(cases),
+                    "skipped_cases": skipped,
                     "positives": sum(c.label for c in cases), "negatives": sum(not c.label for c in cases),
                     "python": platform.python_version(), "levels": {}, "peers": []}
     for level in LEVELS_MEASURED:
@@ -191,6 +194,10 @@ def markdown(res: dict, command: str) -> str:
             lines.append(f"{p['tool']} at its own default threshold {d['threshold']}: single "
                          f"{_pct(d['recall_single_50plus'])}, combined {_pct(d['recall_combined_50plus'])}, "
                          f"false-positive rate {d['fpr']:.5f}.\n")
+    if res.get("skipped_cases"):
+        lines.append(f"{len(res['skipped_cases'])} cases could not be built and were left out (first: "
+                     + "; ".join(f"{x['file']} ({x['transformation']}): {x['reason']}"
+                                 for x in res["skipped_cases"][:3]) + ").\n")
     lines.append("Targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in res["targets"].items())
                  + f". One run, {res['seconds']} s.\n")
     return "\n".join(lines)
