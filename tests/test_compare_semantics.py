@@ -96,3 +96,58 @@ def test_match_evidence_not_copied_has_no_cmi_status(demo_case):
     assert not_copied  # the shared Apache header, near-duplicates
     assert all(e["metrics"]["cmi"]["status"] == "not_applicable" for e in not_copied)
     assert all(e["metrics"]["cmi"]["status"] != "not_applicable" for e in doc["evidence"] if e["copied"])
+
+
+def test_region_is_ranked_to_the_work_that_explains_it_best(tmp_path, data):
+    """Two works share a large passage (one project's files); a corpus document holds the shared passage and
+    work A's own part: both are copied there, and A ranks first in the region."""
+    from ascertain.works import add_work
+
+    lines = (data / "works" / "pygments" / "go.py").read_text().splitlines(keepends=True)
+    shared, own_a = "".join(lines[:55]), "".join(lines[55:])
+    own_b = (data / "works" / "python-rsa" / "randnum.py").read_text()
+    works = tmp_path / "works"
+    works.mkdir()
+    (works / "a.py").write_text(shared + own_a)
+    (works / "b.py").write_text(shared + "\n" + own_b)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "doc.py").write_text("# vendored\nimport os\n\n" + shared + own_a)
+    (corpus / "other.py").write_text((data / "corpus" / "unrelated" / "six.py").read_text())
+    case = Case.init(tmp_path / "case")
+    add_work(case, "A", str(works / "a.py"), "work A")
+    add_work(case, "B", str(works / "b.py"), "work B")
+    add_source(case, "corpus", "corpus", [str(corpus)], ReadOptions())
+    run_match(case, MatchOptions())
+    ev = json.loads((case.root / "reports" / "evidence.json").read_text())["evidence"]
+    in_doc = {e["work_file"].rsplit("/", 1)[-1]: e for e in ev if e["doc_locator"].endswith("doc.py")}
+    assert in_doc["a.py"]["copied"] and in_doc["b.py"]["copied"]
+    a, b = in_doc["a.py"]["metrics"]["region_rank"], in_doc["b.py"]["metrics"]["region_rank"]
+    assert (a["rank"], a["of"], b["rank"], b["of"]) == (1, 2, 2, 2)
+    assert a["best_work_id"] == b["best_work_id"] == in_doc["a.py"]["work_id"] != in_doc["b.py"]["work_id"]
+    assert a["copy_tokens"] == b["copy_tokens"] and a["share_explained"] > 0.95 > 0.7 > b["share_explained"] > 0.2
+    assert a["copy_lines"][0] <= 5 and a["copy_lines"][1] >= len(lines)
+
+
+def test_region_ranks_of_separate_regions_and_lone_copies(demo_case):
+    from ascertain.match.ranking import rank_regions
+
+    ev = json.loads((demo_case.root / "reports" / "evidence.json").read_text())["evidence"]
+    copied = [e for e in ev if e["copied"]]
+    assert all(e["metrics"]["region_rank"]["rank"] == 1 and e["metrics"]["region_rank"]["of"] == 1
+               and e["metrics"]["region_rank"]["share_explained"] == 1.0 for e in copied)  # one work per region
+    assert not any("region_rank" in e["metrics"] for e in ev if not e["copied"])
+
+    def record(fid: int, spans: list[tuple[int, int]]) -> dict:
+        return {"copied": True, "source_id": 1, "doc_id": 1, "work_id": fid, "work_file_id": fid,
+                "work_file": f"f{fid}", "metrics": {"longest_run_tokens": 50, "own_coverage": 0.5, "spans": [
+                    {"copy_tokens": list(s)} for s in spans]}}
+
+    rows = [record(1, [(0, 100)]), record(2, [(90, 150)]), record(3, [(200, 260)]), record(4, [(140, 210)])]
+    rank_regions(rows)  # 1-2 overlap, 2-4 overlap, 4-3 overlap: one region through the chain
+    ranks = [r["metrics"]["region_rank"] for r in rows]
+    assert {r["of"] for r in ranks} == {4} and ranks[0]["copy_tokens"] == [0, 260]
+    assert [r["rank"] for r in ranks] == [1, 3, 4, 2]  # 100, 60, 60, 70 tokens; a tie goes to the lower work file id
+    rows = [record(1, [(0, 100)]), record(2, [(100, 150)])]  # touching, not overlapping: two regions
+    rank_regions(rows)
+    assert [r["metrics"]["region_rank"]["of"] for r in rows] == [1, 1]

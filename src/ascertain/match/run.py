@@ -27,6 +27,7 @@ from ascertain.fingerprint.minhash import NearDuplicateIndex, signature
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
+from ascertain.match.ranking import rank_regions
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -106,6 +107,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi)
         rows += found
         weak += n_weak
+    rank_regions(rows)  # several works found in one region: which explains it best
     evidence_doc = {
         "manifest": {
             "tool": "ascertain", "version": __version__, "stage": "match",
