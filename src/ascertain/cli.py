@@ -313,6 +313,25 @@ def print_differences(r: dict) -> None:
         out.print(f"  ... {r['differences_not_listed']} more (--json lists up to 400)")
 
 
+@app.command("doc")
+@stage
+def doc(case: CaseArg, source: Annotated[str, typer.Argument(help="The corpus or output set.")],
+        document: Annotated[str, typer.Argument(help="Doc id or locator (as in the evidence).")],
+        lines: Annotated[str | None, typer.Option(help="Only lines A-B (1-based, inclusive), e.g. 10-40.")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Print an indexed document's text (stdout, exactly as indexed) and its metadata (stderr)."""
+    from ascertain.index.lookup import document_text
+
+    d = document_text(open_case(case), source, document, lines)
+    if as_json:
+        emit_json(d)
+        return
+    err.print(f"{source} document {d['doc']}: {d['locator']} ({d['language']}, {d['tokens']:,} tokens, sha256 "
+              f"{d['sha256']})" + (f", lines {d['lines'][0]}-{d['lines'][1]}" if d["lines"] else ""),
+              markup=False, highlight=False, soft_wrap=True)
+    sys.stdout.write(d["text"])  # not through rich: the text as indexed, no markup, emoji codes or wrapping
+
+
 @app.command()
 @stage
 def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id or title.")] = None,
