@@ -126,8 +126,8 @@ def prose_markdown(p: dict) -> list[str]:
         "### Prose\n",
         f"The same measures on real prose: {p['works']} package descriptions (the long descriptions in the "
         f"installed packages' METADATA, i.e. their READMEs) as works, {p['positives']:,} copies and "
-        f"{p['negatives']:,} unrelated descriptions as negatives. `auto` for prose is the layout level, then the "
-        "prose level (words only: punctuation, quote style and case ignored). copydetect and Dolos are code "
+        f"{p['negatives']:,} unrelated descriptions as negatives. `auto` for prose compares the layout "
+        "and prose levels (words only: punctuation, quote style and case ignored). copydetect and Dolos are code "
         "tools and are not run on prose.\n",
         _by_transform(tools),
         "| | " + " | ".join(t["tool"] for t in tools) + " |\n|---|" + "---|" * len(tools) + "\n"
@@ -156,8 +156,9 @@ def markdown(res: dict, command: str) -> str:
         "it reproduces (tokens of copyright and license notices are not the work's expression). ascertain "
         "decides at its documented thresholds; each peer's threshold is the lowest score at which its "
         f"false-positive rate on the same negatives is at most {res['peer_fpr_budget']}, so recall is compared "
-        "at the same false-positive rate. `auto` is the default rule of `ascertain compare`: the layout level, "
-        "then the identifiers level where layout finds no copy. The whole-document MinHash signal (estimated "
+        "at the same false-positive rate. `auto` is the default rule of `ascertain compare`: the layout, comments "
+        "and identifiers levels are compared and a copy is found if one of them finds it (the level reported is "
+        "the one that explains the copy best; see docs/methods.md). The whole-document MinHash signal (estimated "
         f"Jaccard of the fingerprint sets ≥ {NEAR_DUPLICATE_JACCARD}) is reported beside them, never mixed into the "
         "verbatim figures; `scattered_edits` (about one name in twenty replaced, no consistent map) is the "
         "near-duplicate case it is for and is not one of the targets' transformations.\n",
