@@ -328,7 +328,7 @@ def doc(case: CaseArg, source: Annotated[str, typer.Argument(help="The corpus or
         return
     err.print(f"{source} document {d['doc']}: {d['locator']} ({d['language']}, {d['tokens']:,} tokens, sha256 "
               f"{d['sha256']})" + (f", lines {d['lines'][0]}-{d['lines'][1]}" if d["lines"] else ""),
-              markup=False, highlight=False, soft_wrap=True)
+              markup=False, highlight=False, emoji=False, soft_wrap=True)
     sys.stdout.write(d["text"])  # not through rich: the text as indexed, no markup, emoji codes or wrapping
 
 
