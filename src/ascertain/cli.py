@@ -408,15 +408,22 @@ def case_relative(case: Path, path: str) -> str:
 def compare(original: Annotated[str | None, typer.Argument(help="The original work file.")] = None,
             copy: Annotated[str | None, typer.Argument(help="The suspected copy.")] = None,
             batch: Annotated[str | None, typer.Option(help='JSONL of {"original": .., "copy": ..}.')] = None,
-            level: Annotated[str, typer.Option(help="auto (layout, then identifiers if no copy is found), "
-                                                    "exact, layout, comments, identifiers or prose.")] = "auto",
+            level: Annotated[str, typer.Option(help="auto (of layout, comments, identifiers / prose: the level "
+                                                    "that explains the copy best), exact, layout, comments, "
+                                                    "identifiers or prose.")] = "auto",
             paraphrase: Annotated[bool, typer.Option(
                 "--paraphrase", metavar=FLAG, help="Also report reworded prose passages (a separate signal; needs the "
                                      "[paraphrase] extra).")] = False,
             max_differences: Annotated[int, typer.Option(
                 help="Difference lines printed (the rest are counted; --json lists up to 400).")] = 20,
+            text_field: Annotated[str, typer.Option(help="JSONL key / Parquet column with the text, for "
+                                                         "records named as file.jsonl:LINE or "
+                                                         "data.parquet#rowN.")] = "text",
             as_json: JsonOpt = False) -> None:
-    """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
+    """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict.
+
+    Either side may be a file or a record inside a container: corpus.jsonl:18, data.parquet#row7,
+    archive.zip!member/path.py, repo@REV:path."""
     from ascertain.match.compare import Comparer
     from ascertain.text.levels import LEVELS
 
@@ -426,7 +433,7 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if max_differences < 0:
         raise AscertainError("--max-differences", f"must be 0 or more, not {max_differences}",
                              "pass e.g. --max-differences 20")
-    cmp = Comparer(level=level, paraphrase=paraphrase)
+    cmp = Comparer(level=level, paraphrase=paraphrase, text_field=text_field)
     if batch:
         for result in cmp.batch(batch):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -446,6 +453,11 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     line(f"copy:     {copy}")
     line(f"coverage {r['coverage']:.3f}, own coverage {r['own_coverage']:.3f}, longest verbatim run "
          f"{r['longest_run_tokens']} tokens, {r['fragments']} fragment(s); {same}")
+    if r.get("levels_tried"):
+        line("levels tried: " + "; ".join(
+            f"{t['level']} skipped ({t['skipped']})" if "skipped" in t else
+            f"{t['level']} {'copied' if t['copied'] else 'not copied'}, own coverage {t['own_coverage']:.3f}"
+            + (" (chosen)" if t["chosen"] else "") for t in r["levels_tried"]))
     for sp in r["spans"][:max_differences]:
         tag = " (notice/license)" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
         line(f"original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
@@ -472,7 +484,9 @@ def line(text: str, indent: int = 2) -> None:
 def print_cmi(cmi: dict, limit: int = 20) -> None:
     """The CMI status, and for each changed item the notice before and after, each removed item as it was."""
     counts = "".join(f"; {k} {len(cmi[k])}" for k in ("retained", "altered", "removed") if cmi.get(k))
-    line(f"CMI: {cmi['status']}{counts}", 0)
+    note = (f" (not a copy; the original carries {len(cmi['original'])} CMI item(s))"
+            if cmi["status"] == "not_applicable" else "")
+    line(f"CMI: {cmi['status']}{counts}{note}", 0)
     lines = [f"{a['original']['kind']} changed ({', '.join(a.get('changed', []))}):\n"
              f"before: {a['original']['value']!r} (original line {a['original']['lines'][0]})\n"
              f"after:  {a['copy']['value']!r} (copy line {a['copy']['lines'][0]})" for a in cmi.get("altered", [])]
@@ -508,6 +522,25 @@ ShowTokens = Annotated[int | None, typer.Option(
     "--min-tokens", help="Only evidence with at least this many of the work's own tokens copied.")]
 ShowCoverage = Annotated[float | None, typer.Option(
     "--min-coverage", help="Only evidence with at least this own coverage (0 to 1).")]
+
+
+@app.command("doc")
+@stage
+def doc(case: CaseArg, source: Annotated[str, typer.Argument(help="The corpus or output set.")],
+        document: Annotated[str, typer.Argument(help="Doc id or locator (as in the evidence).")],
+        lines: Annotated[str | None, typer.Option(help="Only lines A-B (1-based, inclusive), e.g. 10-40.")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Print an indexed document's text (stdout, exactly as indexed) and its metadata (stderr)."""
+    from ascertain.index.lookup import document_text
+
+    d = document_text(open_case(case), source, document, lines)
+    if as_json:
+        emit_json(d)
+        return
+    err.print(f"{source} document {d['doc']}: {d['locator']} ({d['language']}, {d['tokens']:,} tokens, sha256 "
+              f"{d['sha256']})" + (f", lines {d['lines'][0]}-{d['lines'][1]}" if d["lines"] else ""),
+              markup=False, highlight=False, emoji=False, soft_wrap=True)
+    sys.stdout.write(d["text"])  # not through rich: the text as indexed, no markup, emoji codes or wrapping
 
 
 @app.command()
@@ -728,6 +761,9 @@ def validate_copies(
               highlight=False)
     for k, v in r["targets"].items():
         out.print(f"{'met' if v else 'NOT met'}: {k}")
+    for x in r.get("skipped_cases", []):
+        err.print(f"[yellow]case not built[/] {escape(x['file'])} ({escape(x['transformation'])}): "
+                  f"{escape(x['reason'])}", highlight=False, soft_wrap=True)
     pp = r["paraphrase"]
     if "not_run" in pp:
         out.print(f"paraphrase signal not run: {esc(pp['not_run'])}")

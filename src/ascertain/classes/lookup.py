@@ -57,13 +57,14 @@ def _by_query(c, query: str) -> tuple[str, list[int]]:
 def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
     from ascertain.match.compare import Comparer
     from ascertain.match.pairs import compare_prepared, prepare
+    from ascertain.text.levels import DEFAULT_LEVEL
 
     p = Path(path)
     if not p.is_file():
         raise AscertainError(path, "is not a file", "pass the file to look up")
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     cmp = Comparer(params=case.params)
-    other = cmp.load(path)
+    other = cmp.load(path).at(DEFAULT_LEVEL)
     found: dict[int, dict] = {}
     with case.store.engine.connect() as c:
         for f in c.execute(select(s.work_files.c.work_id, s.work_files.c.path, s.work_files.c.sha256,

@@ -11,6 +11,9 @@ or near the copied region. Each original item is then:
 
 The status is `never_present` when the original region and header carry no CMI, else `removed` if any
 item was removed, else `altered` if any was altered, else `retained`.
+
+A §1202(b) status only exists for a copy: when the pair is not a copy (`copied` false) the status is
+`not_applicable`, and the original's CMI items are still listed (for information, nothing is classified).
 """
 
 from __future__ import annotations
@@ -73,11 +76,14 @@ def copy_items(cmi: dict, regions: list[tuple[int, int]]) -> list[dict]:
 
 
 def status_of_copy(work_cmi: dict, work_tokens: TokenStream, copy_cmi: dict | None, spans: list[dict],
-                   repository: list[dict] | None = None) -> dict:
+                   repository: list[dict] | None = None, copied: bool = True) -> dict:
     """The `cmi` object of one evidence record (spans as reported by `measure`)."""
+    orig_regions = [tuple(s["original_lines"]) for s in spans]
+    if not copied:
+        return {"status": "not_applicable", "why": "not a copy: a §1202(b) status exists only for a copy",
+                "original": [_public(i) for i in region_items(work_cmi, header_end(work_tokens), orig_regions)]}
     if copy_cmi is None:
         return {"status": "unknown", "why": "the copy's text is not in the index (keyed mode)"}
-    orig_regions = [tuple(s["original_lines"]) for s in spans]
     copy_regions = [tuple(s["copy_lines"]) for s in spans if s.get("copy_lines")]
     result = compare_cmi(region_items(work_cmi, header_end(work_tokens), orig_regions),
                          copy_items(copy_cmi, copy_regions))

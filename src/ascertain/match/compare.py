@@ -10,61 +10,54 @@ from ascertain.cmi.scan import scan_text
 from ascertain.cmi.status import status_of_copy
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
+from ascertain.match.auto_level import Leveled, compare_auto
 from ascertain.match.measure import Thresholds
-from ascertain.match.pairs import Prepared, compare_prepared, prepare
-from ascertain.readers import Document, ReadOptions, read_inputs
+from ascertain.match.pairs import compare_prepared
+from ascertain.readers import ReadOptions
+from ascertain.readers.locator import read_locator
 from ascertain.text.levels import DEFAULT_LEVEL
-
-
-def auto_levels(language: str) -> tuple[str, ...]:
-    """`--level auto`: the levels tried in turn, the first that finds a copy decides."""
-    return ("layout", "prose") if language == "prose" else ("layout", "identifiers")
 
 
 class Comparer:
     """One instance serves a whole batch: imports and set-up are paid once, not per pair.
 
-    Level `auto` compares at the layout level and, when that finds no copy, again with identifiers and
-    short literals as placeholders (renamed variables; for prose: words only, without punctuation, quote
-    style and case); the result names the level that decided.
-    `ascertain validate` measures this rule's recall and false-positive rate.
+    Level `auto` compares at the layout, comments and identifiers levels (for prose: layout and prose) and
+    reports the level that explains the copy best, with every level's figures (`levels_tried`); the rule is
+    in `ascertain.match.auto_level`. `ascertain validate` measures this rule's recall and false-positive rate.
+    ORIGINAL and COPY are files or records inside containers: `corpus.jsonl:18`, `data.parquet#row7`,
+    `archive.zip!member/path.py`, `repo@REV:path` (see `ascertain.readers.locator`).
     """
 
     def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None,
-                 level: str = DEFAULT_LEVEL, paraphrase: bool = False) -> None:
+                 level: str = DEFAULT_LEVEL, paraphrase: bool = False, text_field: str = "text") -> None:
         self.params = params or Params()
         self.paraphrase = paraphrase
         self.th = thresholds or Thresholds()
         self.level = level
+        self.text_field = text_field
 
-    def load(self, path: str, level: str | None = None) -> Prepared:
+    def load(self, path: str) -> Leveled:
         if Path(path).is_dir():
             raise AscertainError(path, "is a folder", "compare two files; use a case for folders")
-        items = list(read_inputs([path], ReadOptions(expand_containers=False)))
-        doc = items[0] if items else None
-        if not isinstance(doc, Document):
-            why = doc.message() if doc else "empty input"
-            raise AscertainError(path, f"not readable as text ({why})", "pass a text file")
-        level = level or ("layout" if self.level == "auto" else self.level)
-        return prepare(doc.text, doc.language, path, doc.sha256, self.params, level=level)
+        doc = read_locator(path, ReadOptions(text_field=self.text_field, expand_containers=False))
+        return Leveled(doc.text, doc.language, path, doc.sha256, self.params)
 
     def compare(self, original: str, copy: str) -> dict:
         work, other = self.load(original), self.load(copy)
-        result = compare_prepared(work, other, self.params, self.th)
-        if self.level == "auto" and not result["copied"]:
-            for level in auto_levels(work.language)[1:]:
-                w2, o2 = self.load(original, level), self.load(copy, level)
-                second = compare_prepared(w2, o2, self.params, self.th)
-                if second["copied"]:
-                    work, other, result = w2, o2, second
-                    break
-        cmi = status_of_copy(scan_text(original, work.tokens.text, work.language), work.base,
-                             scan_text(copy, other.tokens.text, other.language), result["spans"])
+        if self.level == "auto":
+            result, level = compare_auto(work, other, self.params, self.th)
+        else:
+            level = self.level
+            result = compare_prepared(work.at(level), other.at(level), self.params, self.th)
+        w, o = work.at(level), other.at(level)
+        copy_cmi = scan_text(copy, o.tokens.text, o.language) if result["copied"] else None
+        cmi = status_of_copy(scan_text(original, w.tokens.text, w.language), w.base, copy_cmi, result["spans"],
+                             copied=result["copied"])
         out = {"original": original, "copy": copy, **result, "cmi": cmi}
         if self.paraphrase:  # its own object: never part of the verbatim figures
             from ascertain.paraphrase.detect import paraphrased_passages
 
-            out["paraphrase"] = paraphrased_passages(work.tokens.text, other.tokens.text)
+            out["paraphrase"] = paraphrased_passages(w.tokens.text, o.tokens.text)
         return out
 
     def batch(self, pairs_file: str) -> Iterator[dict]:

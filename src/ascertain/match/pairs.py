@@ -33,10 +33,14 @@ class Prepared:
 def prepare(text: str, language: str, path: str, sha256: str, params: Params, key: bytes | None = None,
             level: str = DEFAULT_LEVEL) -> Prepared:
     base = tokenize(text, language)
+    return at_level(base, cmi_mask(base, language, path), language, path, sha256, params, key, level)
+
+
+def at_level(base: TokenStream, base_mask: np.ndarray, language: str, path: str, sha256: str, params: Params,
+             key: bytes | None = None, level: str = DEFAULT_LEVEL) -> Prepared:
+    """A text already tokenized (and masked) at the layout level, prepared at `level` (no second tokenizing)."""
     ts = level_stream(base, level, language)
-    mask = cmi_mask(base, language, path)
-    if ts is not base:
-        mask = mask[np.searchsorted(base.start, ts.start)]
+    mask = base_mask if ts is base else base_mask[np.searchsorted(base.start, ts.start)]
     fp, pos = fingerprint_hashes(ts.hashes, params, key)
     return Prepared(path, language, ts, mask, fp, pos, sha256, base, level)
 

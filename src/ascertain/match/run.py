@@ -28,6 +28,7 @@ from ascertain.fingerprint.minhash import NearDuplicateIndex, signature
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
+from ascertain.match.ranking import rank_regions
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -113,6 +114,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi)
         rows += found
         weak += n_weak
+    rank_regions(rows)  # several works found in one region: which explains it best
     not_copied = 0
     if opts.copied_only:
         not_copied = sum(not r["copied"] for r in rows)
@@ -278,10 +280,10 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                 metrics["identical"] = tokens_identical(w.base, copy_base)
             if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
                 metrics.update(align_streams(w, copy_ts, copy_base, spans))
-            if copy_cmi is None and copy_ts is not None:
+            if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
                 copy_cmi = scan_text(locator, text, language)
             metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
-                                            repo_cmi.get(work_of[int(fid)]))
+                                            repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
             rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
                          "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
@@ -319,13 +321,14 @@ def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: 
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, language, n_tokens, text in _fetch_docs(con, docs_files, np.array(new, np.int64)):
-        copy_cmi = scan_text(locator, text, language) if text is not None else None
+    for doc_id, locator, sha, _language, n_tokens, _text in _fetch_docs(con, docs_files, np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in by_pair):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
                        "near_duplicate": {"jaccard_estimate": round(found[fid, doc_id], 4)}}
-            metrics["cmi"] = status_of_copy(file_cmi[fid], w.tokens, copy_cmi, [], repo_cmi.get(work_of[fid]))
+            # not `copied` (containment decides that): the CMI status is not applicable, the copy is not scanned
+            metrics["cmi"] = status_of_copy(file_cmi[fid], w.tokens, None, [], repo_cmi.get(work_of[fid]),
+                                            copied=False)
             out.append({"work_id": work_of[fid], "work_file_id": fid, "work_file": w.path, "source_id": src["id"],
                         "source": src["name"], "doc_id": int(doc_id), "doc_locator": locator, "copied": False,
                         "metrics": metrics})

@@ -62,10 +62,12 @@ def parser_for(language: str):
         return None
 
 
+@functools.cache  # a grammar has a few hundred node kinds; this runs once per node
 def _is_literal(kind: str) -> bool:
     return kind.endswith("_literal") or any(kind == t or kind.startswith(t + "_") for t in _LITERAL)
 
 
+@functools.cache
 def _is_identifier(kind: str) -> bool:
     return kind.endswith("identifier") or kind in {"constant", "self", "this"}
 

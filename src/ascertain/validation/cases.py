@@ -9,10 +9,14 @@ to a folder as files, so every tool reads the same bytes.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import random
+import tokenize as py_tokenize
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,6 +32,9 @@ PARTIAL_SHARES = [0.1, 0.25, 0.5, 0.75]
 # not one of the targets' transformations: a near-duplicate whose runs are all broken (a word in twenty
 # replaced), the case the whole-document MinHash signal is for
 NEAR_DUPLICATE = ["scattered_edits"]
+# what a real file can make Python's tokenizer, tree-sitter or a transformation raise: that case is skipped
+CASE_ERRORS = (SyntaxError, py_tokenize.TokenError, UnicodeDecodeError, RecursionError, ValueError)
+T = TypeVar("T")
 
 
 @dataclass
@@ -89,7 +96,11 @@ def _save(dest: Path, cases: list[Case]) -> list[Case]:
     return cases
 
 
-def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed: int = 7) -> list[Case]:
+def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed: int = 7,
+                skipped: list[dict] | None = None) -> list[Case]:
+    """The labelled cases; a case that cannot be built (a file Python's tokenizer or a transformation rejects)
+    is left out and listed in `skipped` ({file, transformation, reason}), never a crash."""
+    skipped = [] if skipped is None else skipped
     rng = random.Random(seed)
     pool = _real_python_files(rng, works * 12 + negatives_per_work * 4)
     if len(pool) < works * 3:
@@ -110,32 +121,62 @@ def build_cases(dest: Path, works: int = 150, negatives_per_work: int = 20, seed
         return _write(dest, name, text)
 
     for w, (package, path) in enumerate(chosen):
-        src = path.read_text(encoding="utf-8")
-        work = write(f"w{w:04d}.py", src)
-        counts = own_tokens_per_line(src)
-        n_tokens = sum(counts)
         unrelated = [o for o in others if o[0] != package]
-        host = rng.choice(unrelated)[1].read_text(encoding="utf-8")
-        donor = rng.choice(unrelated)[1].read_text(encoding="utf-8")
-        variants: dict[str, tuple[str, int]] = {}
-        for name in SINGLE + COMBINED + NEAR_DUPLICATE:
-            text = src
-            for step in name.split("+"):
-                text = _apply(step, text, rng, donor)
-            variants[name] = (text, n_tokens)
-        for share in PARTIAL_SHARES:
-            a, b, n = tf.partial(counts, rng, share)
-            variants[f"partial {int(share * 100)}%"] = (tf.embed(tf.lines_of(src, a, b), host, rng), n)
-            if share == 0.5:  # renamed in the whole file (one consistent map), then the same lines taken
-                renamed = tf.lines_of(tf.rename(src, rng), a, b)
-                variants["partial 50%+rename"] = (tf.embed(renamed, host, rng), n)
-        for name, (text, n) in variants.items():
-            cid = _case_id(f"w{w:04d}", name)
-            cases.append(Case(cid, work, write(f"{cid}.py", text), True, name, n))
-        for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
-            cid = f"w{w:04d}-neg{k:02d}"  # copied in: installed packages change under a long run
-            cases.append(Case(cid, work, write(f"{cid}.py", other.read_text(encoding="utf-8")), False, "unrelated", 0))
+        make = functools.partial(work_cases, w, path, unrelated, rng, write, negatives_per_work, skipped)
+        cases += _attempt(skipped, path, "(all: the work)", make) or []
     return _save(dest, cases)
+
+
+def work_cases(w: int, path: Path, unrelated: list[tuple[str, Path]], rng: random.Random,
+               write: Callable[[str, str], str], negatives_per_work: int, skipped: list[dict]) -> list[Case]:
+    """Every case of one work: its copies (one per transformation that applies) and its negatives."""
+    src = path.read_text(encoding="utf-8")
+    counts = own_tokens_per_line(src)
+    n_tokens = sum(counts)
+    work = write(f"w{w:04d}.py", src)
+    host = rng.choice(unrelated)[1].read_text(encoding="utf-8")
+    donor = rng.choice(unrelated)[1].read_text(encoding="utf-8")
+    variants: dict[str, tuple[str, int]] = {}
+
+    def variant(name: str, make) -> None:
+        made = _attempt(skipped, path, name, make)
+        if made is not None:
+            variants[name] = made
+
+    def transformed(name: str) -> tuple[str, int]:
+        text = src
+        for step in name.split("+"):
+            text = _apply(step, text, rng, donor)
+        return text, n_tokens
+
+    for name in SINGLE + COMBINED + NEAR_DUPLICATE:
+        variant(name, lambda name=name: transformed(name))
+    for share in PARTIAL_SHARES:
+        a, b, n = tf.partial(counts, rng, share)
+        variant(f"partial {int(share * 100)}%",
+                lambda a=a, b=b, n=n: (tf.embed(tf.lines_of(src, a, b), host, rng), n))
+        if share == 0.5:  # renamed in the whole file (one consistent map), then the same lines taken
+            variant("partial 50%+rename",
+                    lambda a=a, b=b, n=n: (tf.embed(tf.lines_of(tf.rename(src, rng), a, b), host, rng), n))
+    cases = []
+    for name, (text, n) in variants.items():
+        cid = _case_id(f"w{w:04d}", name)
+        cases.append(Case(cid, work, write(f"{cid}.py", text), True, name, n))
+    for k, (_, other) in enumerate(rng.sample(unrelated, min(negatives_per_work, len(unrelated)))):
+        cid = f"w{w:04d}-neg{k:02d}"  # copied in: installed packages change under a long run
+        text = _attempt(skipped, other, "unrelated", lambda other=other: other.read_text(encoding="utf-8"))
+        if text is not None:
+            cases.append(Case(cid, work, write(f"{cid}.py", text), False, "unrelated", 0))
+    return cases
+
+
+def _attempt(skipped: list[dict], file: Path | str, transformation: str, make: Callable[[], T]) -> T | None:
+    """make(), or None with a note in `skipped` when the input or the transformation cannot be processed."""
+    try:
+        return make()
+    except CASE_ERRORS as e:
+        skipped.append({"file": str(file), "transformation": transformation, "reason": f"{type(e).__name__}: {e}"})
+        return None
 
 
 def _apply(step: str, text: str, rng: random.Random, donor: str) -> str:

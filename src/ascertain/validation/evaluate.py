@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from ascertain.fingerprint.winnow import Params
-from ascertain.match.compare import auto_levels
+from ascertain.match.auto_level import Leveled, compare_auto
 from ascertain.match.measure import Thresholds
-from ascertain.match.pairs import Prepared, compare_prepared, prepare
+from ascertain.match.pairs import compare_prepared
 from ascertain.validation.cases import NEAR_DUPLICATE, Case
 
 LENGTH_BUCKETS = [(20, 49), (50, 99), (100, 499), (500, 10**9)]
@@ -30,30 +30,27 @@ def ascertain_scores(cases: list[Case], level: str, params: Params | None = None
                      th: Thresholds | None = None) -> tuple[dict[str, str | None], float]:
     """{case id: the level that found a copy, or None} and pairs/s (reading and tokenizing included).
 
-    Level `auto` is the rule `ascertain compare` uses by default: layout, then identifiers where layout
-    finds no copy."""
+    Level `auto` is the rule `ascertain compare` uses by default (`ascertain.match.auto_level`)."""
     params, th = params or Params(), th or Thresholds()
 
-    cache: dict[tuple[str, str], Prepared] = {}
+    cache: dict[str, Leveled] = {}
 
-    def load(path: str, lv: str, language: str) -> Prepared:
-        if (path, lv) not in cache:
+    def load(path: str, language: str) -> Leveled:
+        if path not in cache:
             with open(path, encoding="utf-8", errors="replace") as fh:
-                cache[path, lv] = prepare(fh.read(), language, path, path, params, level=lv)
-        return cache[path, lv]
+                cache[path] = Leveled(fh.read(), language, path, path, params)
+        return cache[path]
 
     out: dict[str, str | None] = {}
     t0 = time.perf_counter()
     for c in cases:
-        out[c.id] = None
-        levels = auto_levels(c.language) if level == "auto" else (level,)
-        for lv in levels:
-            if compare_prepared(load(c.work, lv, c.language), load(c.copy, lv, c.language), params, th,
-                                align=False)["copied"]:
-                out[c.id] = lv
-                break
-        for lv in levels:  # each copy is read once
-            cache.pop((c.copy, lv), None)
+        work, copy = load(c.work, c.language), load(c.copy, c.language)
+        if level == "auto":
+            r, found = compare_auto(work, copy, params, th, align=False)
+        else:
+            r, found = compare_prepared(work.at(level), copy.at(level), params, th, align=False), level
+        out[c.id] = found if r["copied"] else None
+        cache.pop(c.copy, None)  # each copy is read once
     return out, len(cases) / (time.perf_counter() - t0)
 
 

@@ -22,9 +22,12 @@ COPYDETECT_DEFAULT = 0.33  # copydetect's own display threshold
 def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: int = 7, peers: bool = True,
                    prose_works: int = 50, on_progress: Callable[[str], None] = lambda _m: None) -> dict:
     t0 = time.perf_counter()
-    cases = build_cases(work_dir / "cases", works=works, negatives_per_work=negatives, seed=seed)
-    on_progress(f"{len(cases)} cases built from {works} works in {time.perf_counter() - t0:.1f} s")
+    skipped: list[dict] = []  # cases that could not be built: listed, never a crash
+    cases = build_cases(work_dir / "cases", works=works, negatives_per_work=negatives, seed=seed, skipped=skipped)
+    on_progress(f"{len(cases)} cases built from {works} works in {time.perf_counter() - t0:.1f} s"
+                + (f"; {len(skipped)} could not be built (skipped_cases)" if skipped else ""))
     result: dict = {"works": works, "negatives_per_work": negatives, "seed": seed, "cases": len(cases),
+                    "skipped_cases": skipped,
                     "positives": sum(c.label for c in cases), "negatives": sum(not c.label for c in cases),
                     "python": platform.python_version(), "levels": {}, "peers": []}
     for level in LEVELS_MEASURED:
@@ -123,8 +126,8 @@ def prose_markdown(p: dict) -> list[str]:
         "### Prose\n",
         f"The same measures on real prose: {p['works']} package descriptions (the long descriptions in the "
         f"installed packages' METADATA, i.e. their READMEs) as works, {p['positives']:,} copies and "
-        f"{p['negatives']:,} unrelated descriptions as negatives. `auto` for prose is the layout level, then the "
-        "prose level (words only: punctuation, quote style and case ignored). copydetect and Dolos are code "
+        f"{p['negatives']:,} unrelated descriptions as negatives. `auto` for prose compares the layout "
+        "and prose levels (words only: punctuation, quote style and case ignored). copydetect and Dolos are code "
         "tools and are not run on prose.\n",
         _by_transform(tools),
         "| | " + " | ".join(t["tool"] for t in tools) + " |\n|---|" + "---|" * len(tools) + "\n"
@@ -153,8 +156,9 @@ def markdown(res: dict, command: str) -> str:
         "it reproduces (tokens of copyright and license notices are not the work's expression). ascertain "
         "decides at its documented thresholds; each peer's threshold is the lowest score at which its "
         f"false-positive rate on the same negatives is at most {res['peer_fpr_budget']}, so recall is compared "
-        "at the same false-positive rate. `auto` is the default rule of `ascertain compare`: the layout level, "
-        "then the identifiers level where layout finds no copy. The whole-document MinHash signal (estimated "
+        "at the same false-positive rate. `auto` is the default rule of `ascertain compare`: the layout, comments "
+        "and identifiers levels are compared and a copy is found if one of them finds it (the level reported is "
+        "the one that explains the copy best; see docs/methods.md). The whole-document MinHash signal (estimated "
         f"Jaccard of the fingerprint sets ≥ {NEAR_DUPLICATE_JACCARD}) is reported beside them, never mixed into the "
         "verbatim figures; `scattered_edits` (about one name in twenty replaced, no consistent map) is the "
         "near-duplicate case it is for and is not one of the targets' transformations.\n",
@@ -191,6 +195,10 @@ def markdown(res: dict, command: str) -> str:
             lines.append(f"{p['tool']} at its own default threshold {d['threshold']}: single "
                          f"{_pct(d['recall_single_50plus'])}, combined {_pct(d['recall_combined_50plus'])}, "
                          f"false-positive rate {d['fpr']:.5f}.\n")
+    if res.get("skipped_cases"):
+        lines.append(f"{len(res['skipped_cases'])} cases could not be built and were left out (first: "
+                     + "; ".join(f"{x['file']} ({x['transformation']}): {x['reason']}"
+                                 for x in res["skipped_cases"][:3]) + ").\n")
     lines.append("Targets: " + "; ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in res["targets"].items())
                  + f". One run, {res['seconds']} s.\n")
     return "\n".join(lines)
