@@ -239,15 +239,19 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             paraphrase: Annotated[bool, typer.Option(
                 "--paraphrase", help="Also report reworded prose passages (a separate signal; needs the "
                                      "[paraphrase] extra).")] = False,
+            reference: Annotated[str | None, typer.Option(
+                help="Folder or JSONL of independent works in the same language: the chance baseline; a pair "
+                     "independent works also reach is inconclusive, not copied.")] = None,
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict."""
     from ascertain.match.compare import Comparer
+    from ascertain.match.reference import Reference
     from ascertain.text.levels import LEVELS
 
     if level not in (*LEVELS, "auto"):
         raise AscertainError("--level", f"unknown level {level!r}",
                              f"choose auto or one of {', '.join(LEVELS)}")
-    cmp = Comparer(level=level, paraphrase=paraphrase)
+    cmp = Comparer(level=level, paraphrase=paraphrase, reference=Reference.load(reference) if reference else None)
     if batch:
         for result in cmp.batch(batch):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -259,12 +263,22 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if as_json:
         emit_json(r)
         return
-    verdict = "[bold red]COPIED[/]" if r["copied"] else "[green]not copied[/]"
+    verdict = {"copied": "[bold red]COPIED[/]", "inconclusive": "[bold yellow]INCONCLUSIVE[/]"}.get(
+        r["decision"], "[green]not copied[/]")
     same = ("identical at token level" + ("" if r["byte_identical"] else ", not byte for byte")
             if r["identical"] else "not identical")
     out.print(f"{verdict} (level {r['level']}): coverage {r['coverage']:.3f} (own expression "
               f"{r['own_coverage']:.3f}), longest verbatim run {r['longest_run_tokens']} tokens, "
               f"{r['fragments']} fragment(s), {same}")
+    out.print(f"decision: {r['decision']} ({r['decision_reason']})", markup=False, highlight=False)
+    cb = r.get("chance_baseline")
+    out.print("chance baseline: " + (
+        f"{cb['reference_size']} independent works of {cb['reference']}: at most own coverage "
+        f"{cb['own_coverage']:.3f}, longest run {cb['longest_run_tokens']} tokens ({cb['reached_by']} reach this "
+        f"pair's own coverage); the work's own tokens not shared with them: {cb['work_distinctive_tokens']}, "
+        f"reproduced in the copy: {cb['copy_distinctive_tokens']}" if cb else
+        "unknown (no reference population; pass --reference with independent works of the same task)"),
+        markup=False, highlight=False)
     for sp in r["spans"]:
         tag = " [dim](notice/license)[/]" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
         out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "

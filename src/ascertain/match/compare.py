@@ -12,6 +12,7 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import Prepared, compare_prepared, prepare
+from ascertain.match.reference import Reference
 from ascertain.readers import Document, ReadOptions, read_inputs
 from ascertain.text.levels import DEFAULT_LEVEL
 
@@ -31,8 +32,10 @@ class Comparer:
     """
 
     def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None,
-                 level: str = DEFAULT_LEVEL, paraphrase: bool = False) -> None:
+                 level: str = DEFAULT_LEVEL, paraphrase: bool = False, reference: Reference | None = None
+                 ) -> None:
         self.params = params or Params()
+        self.reference = reference  # independent works: the chance baseline (match/reference.py)
         self.paraphrase = paraphrase
         self.th = thresholds or Thresholds()
         self.level = level
@@ -58,6 +61,8 @@ class Comparer:
                 if second["copied"]:
                     work, other, result = w2, o2, second
                     break
+        if self.reference is not None:
+            result = self.reference.assess(work, other.sha256, result, self.params, self.th)
         cmi = status_of_copy(scan_text(original, work.tokens.text, work.language), work.base,
                              scan_text(copy, other.tokens.text, other.language), result["spans"])
         out = {"original": original, "copy": copy, **result, "cmi": cmi}
