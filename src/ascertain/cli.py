@@ -445,9 +445,17 @@ def validate_copies(
         work: Annotated[Path, typer.Option(help="Folder for the cases and raw results.")] = Path("copy-validation"),
         peers: Annotated[bool, typer.Option(help="Also run copydetect and Dolos on the same cases.")] = True,
         docs: Annotated[Path | None, typer.Option(help="Write the results into this Markdown file.")] = None,
+        independent: Annotated[bool, typer.Option(
+            "--independent", help="Only the independent-creation set: same-task functions of different projects "
+                                  "against copies, with and without a reference (--works: non-trivial works).")
+        ] = False,
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed."""
     from ascertain.report.doc_sections import write_section
+
+    if independent:
+        _validate_independent(work, works, seed, docs, as_json)
+        return
     from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation
 
@@ -483,6 +491,31 @@ def validate_copies(
     else:
         out.print(f"paraphrase signal (separate): recall {pp['recall']:.3f} (95 % CI {pp['recall_ci95']}), "
                   f"FPR {pp['fpr']:.4f} (95 % CI {pp['fpr_ci95']}) at cosine ≥ {pp['threshold']}")
+
+
+def _validate_independent(work: Path, works: int, seed: int, docs: Path | None, as_json: bool) -> None:
+    from ascertain.report.doc_sections import write_section
+    from ascertain.validation.independent_run import CONDITIONS, markdown, run_independent
+
+    work.mkdir(parents=True, exist_ok=True)
+    r = run_independent(work, seed=seed, works=works,
+                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
+    (work / "independent.json").write_text(json.dumps(r, indent=1))
+    if docs:
+        write_section(docs, "independent", markdown(r, f"ascertain validate --independent --works {works} "
+                                                       f"--seed {seed} --docs {docs}"))
+    if as_json:
+        emit_json(r)
+        return
+    sm = r["summary"]
+    t = Table("held-out", *CONDITIONS, title=f"{r['pairs']:,} independent pairs of {r['tasks']:,} tasks")
+    held_out = sm["independent"]
+    t.add_row("independent pairs called copied", *(f"{held_out[c]['held-out']['rate']:.3f}" for c in CONDITIONS))
+    for tr, v in sm["short_copies"].items():
+        t.add_row(f"short copies found: {tr}", *(f"{v[c]['rate']:.3f}" if c in v else "-" for c in CONDITIONS))
+    for tr, v in sm["work_copies"].items():
+        t.add_row(f"work copies found: {tr}", *(f"{v[c]['rate']:.3f}" if c in v else "-" for c in CONDITIONS))
+    out.print(t)
 
 
 @app.command()

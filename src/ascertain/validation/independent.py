@@ -118,9 +118,13 @@ class IndependentSet:
 
 
 def build_independent_set(seed: int = 11, max_pairs_per_task: int = 4, packages: set[str] | None = None,
-                          mined: dict[str, list[Function]] | None = None) -> IndependentSet:
+                          mined: dict[str, list[Function]] | None = None, max_tasks: int | None = None
+                          ) -> IndependentSet:
+    """Pairs of independent implementations; `max_tasks` tasks at most (a seeded sample of the names)."""
     rng = random.Random(seed)
     mined = mined if mined is not None else mine_functions(packages)
+    if max_tasks is not None and len(mined) > max_tasks:
+        mined = {t: mined[t] for t in sorted(rng.sample(sorted(mined), max_tasks))}
     by_task: dict[str, list[Function]] = {}
     candidates: list[tuple[Function, Function, float]] = []
     for task, fs in mined.items():

@@ -56,12 +56,12 @@ def _decide(cmp: Comparer, ref: Reference | None, original: str, copy: str) -> s
 
 
 def run_independent(work_dir: Path, seed: int = 11, works: int = 40, general_size: int = 200,
-                    max_pairs_per_task: int = 2, packages: set[str] | None = None,
+                    max_pairs_per_task: int = 2, max_tasks: int | None = 600, packages: set[str] | None = None,
                     indep: IndependentSet | None = None,
                     on_progress: Callable[[str], None] = lambda _m: None) -> dict:
     t0 = time.perf_counter()
     rng = random.Random(seed)
-    s = indep or build_independent_set(seed, max_pairs_per_task, packages)
+    s = indep or build_independent_set(seed, max_pairs_per_task, packages, max_tasks=max_tasks)
     on_progress(f"{len(s.pairs)} independent pairs of {len({a.task for a, _ in s.pairs})} tasks "
                 f"({s.dropped_pairs} pairs of related projects left out) in {time.perf_counter() - t0:.1f} s")
     funcs = write_functions(work_dir / "functions", sorted({f for p in s.pairs for f in p},
@@ -174,7 +174,7 @@ def markdown(res: dict, command: str) -> str:
         "### Copies of the same short functions found (recall), held-out\n",
         table(sm["short_copies"]),
         f"### Copies of non-trivial works found (recall): {res['works']} real files of `ascertain validate`\n",
-        table(sm["work_copies"]) + f"| unrelated works called copied | "
+        table(sm["work_copies"]) + "| unrelated works called copied | "
         + " | ".join(_cell(sm["unrelated_works"].get(c)) for c in CONDITIONS) + " |\n",
         f"One run, {res['seconds']} s.\n",
     ])
