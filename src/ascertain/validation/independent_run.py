@@ -56,7 +56,7 @@ def _decide(cmp: Comparer, ref: Reference | None, original: str, copy: str) -> s
 
 
 def run_independent(work_dir: Path, seed: int = 11, works: int = 40, general_size: int = 200,
-                    max_pairs_per_task: int = 2, max_tasks: int | None = 600, packages: set[str] | None = None,
+                    max_pairs_per_task: int = 2, max_tasks: int | None = 400, packages: set[str] | None = None,
                     indep: IndependentSet | None = None,
                     on_progress: Callable[[str], None] = lambda _m: None) -> dict:
     t0 = time.perf_counter()
