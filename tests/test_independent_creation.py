@@ -64,7 +64,7 @@ def test_layout_comment_rename_copies_of_nontrivial_works_are_found(transform, g
         copy.write_text(text, encoding="utf-8")
         r = cmp.compare(c.work, str(copy))
         assert r["decision"] == "copied" and r["copied"], (c.work, r["decision_reason"])
-        assert r["chance_baseline"]["reference_size"] == 60
+        assert r["chance_baseline"]["reference_size"] == len(general.docs) > 0
 
 
 def test_compare_reference_prints_the_chance_baseline_and_says_inconclusive_on_a_tiny_work(tmp_path, mined):
