@@ -419,12 +419,16 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             text_field: Annotated[str, typer.Option(help="JSONL key / Parquet column with the text, for "
                                                          "records named as file.jsonl:LINE or "
                                                          "data.parquet#rowN.")] = "text",
+            reference: Annotated[str | None, typer.Option(
+                help="Folder or JSONL of independent works in the same language: the chance baseline; a pair "
+                     "independent works also reach is inconclusive, not copied.")] = None,
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict.
 
     Either side may be a file or a record inside a container: corpus.jsonl:18, data.parquet#row7,
     archive.zip!member/path.py, repo@REV:path."""
     from ascertain.match.compare import Comparer
+    from ascertain.match.reference import Reference
     from ascertain.text.levels import LEVELS
 
     if level not in (*LEVELS, "auto"):
@@ -433,7 +437,8 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if max_differences < 0:
         raise AscertainError("--max-differences", f"must be 0 or more, not {max_differences}",
                              "pass e.g. --max-differences 20")
-    cmp = Comparer(level=level, paraphrase=paraphrase, text_field=text_field)
+    cmp = Comparer(level=level, paraphrase=paraphrase, text_field=text_field,
+                   reference=Reference.load(reference) if reference else None)
     if batch:
         for result in cmp.batch(batch):
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -445,7 +450,8 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if as_json:
         emit_json(r)
         return
-    verdict = "[bold red]COPIED[/]" if r["copied"] else "[green]not copied[/]"
+    verdict = {"copied": "[bold red]COPIED[/]", "inconclusive": "[bold yellow]INCONCLUSIVE[/]"}.get(
+        r["decision"], "[green]not copied[/]")
     same = ("identical at token level" + ("" if r["byte_identical"] else ", not byte for byte")
             if r["identical"] else "not identical")
     out.print(f"{verdict} (level {esc(r['level'])})", highlight=False)
@@ -453,6 +459,14 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     line(f"copy:     {copy}")
     line(f"coverage {r['coverage']:.3f}, own coverage {r['own_coverage']:.3f}, longest verbatim run "
          f"{r['longest_run_tokens']} tokens, {r['fragments']} fragment(s); {same}")
+    line(f"decision: {r['decision']} ({r['decision_reason']})")
+    cb = r.get("chance_baseline")
+    line("chance baseline: " + (
+        f"{cb['reference_size']} independent works of {cb['reference']}: at most own coverage "
+        f"{cb['own_coverage']:.3f}, longest run {cb['longest_run_tokens']} tokens ({cb['reached_by']} reach this "
+        f"pair's own coverage); the work's own tokens not shared with them: {cb['work_distinctive_tokens']}, "
+        f"reproduced in the copy: {cb['copy_distinctive_tokens']}" if cb else
+        "unknown (no reference population; pass --reference with independent works of the same task)"))
     if r.get("levels_tried"):
         line("levels tried: " + "; ".join(
             f"{t['level']} skipped ({t['skipped']})" if "skipped" in t else
@@ -726,9 +740,17 @@ def validate_copies(
         work: Annotated[Path, typer.Option(help="Folder for the cases and raw results.")] = Path("copy-validation"),
         peers: Annotated[bool, typer.Option(help="Also run copydetect and Dolos on the same cases.")] = True,
         docs: Annotated[Path | None, typer.Option(help="Write the results into this Markdown file.")] = None,
+        independent: Annotated[bool, typer.Option(
+            "--independent", help="Only the independent-creation set: same-task functions of different projects "
+                                  "against copies, with and without a reference (--works: non-trivial works).")
+        ] = False,
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed."""
     from ascertain.report.doc_sections import write_section
+
+    if independent:
+        _validate_independent(work, works, seed, docs, as_json)
+        return
     from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation
 
@@ -770,6 +792,32 @@ def validate_copies(
     else:
         out.print(f"paraphrase signal (separate): recall {pp['recall']:.3f} (95 % CI {pp['recall_ci95']}), "
                   f"FPR {pp['fpr']:.4f} (95 % CI {pp['fpr_ci95']}) at cosine ≥ {pp['threshold']}")
+
+
+def _validate_independent(work: Path, works: int, seed: int, docs: Path | None, as_json: bool) -> None:
+    from ascertain.report.doc_sections import write_section
+    from ascertain.validation.independent_run import CONDITIONS, markdown, run_independent
+
+    work.mkdir(parents=True, exist_ok=True)
+    r = run_independent(work, seed=seed, works=works,
+                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
+    (work / "independent.json").write_text(json.dumps(r, indent=1))
+    if docs:
+        write_section(docs, "independent", markdown(r, f"ascertain validate --independent --works {works} "
+                                                       f"--seed {seed} --docs {docs}"))
+    if as_json:
+        emit_json(r)
+        return
+    sm = r["summary"]
+    t = new_table("held-out", *CONDITIONS, title=f"{r['pairs']:,} independent pairs of {r['tasks']:,} tasks",
+                  numbers=tuple(CONDITIONS))
+    held_out = sm["independent"]
+    add_row(t, "independent pairs called copied", *(f"{held_out[c]['held-out']['rate']:.3f}" for c in CONDITIONS))
+    for tr, v in sm["short_copies"].items():
+        add_row(t, f"short copies found: {tr}", *(f"{v[c]['rate']:.3f}" if c in v else "-" for c in CONDITIONS))
+    for tr, v in sm["work_copies"].items():
+        add_row(t, f"work copies found: {tr}", *(f"{v[c]['rate']:.3f}" if c in v else "-" for c in CONDITIONS))
+    out.print(t)
 
 
 @app.command()

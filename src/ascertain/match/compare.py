@@ -13,6 +13,7 @@ from ascertain.fingerprint.winnow import Params
 from ascertain.match.auto_level import Leveled, compare_auto
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import compare_prepared
+from ascertain.match.reference import Reference
 from ascertain.readers import ReadOptions
 from ascertain.readers.locator import read_locator
 from ascertain.text.levels import DEFAULT_LEVEL
@@ -29,8 +30,10 @@ class Comparer:
     """
 
     def __init__(self, params: Params | None = None, thresholds: Thresholds | None = None,
-                 level: str = DEFAULT_LEVEL, paraphrase: bool = False, text_field: str = "text") -> None:
+                 level: str = DEFAULT_LEVEL, paraphrase: bool = False, text_field: str = "text",
+                 reference: Reference | None = None) -> None:
         self.params = params or Params()
+        self.reference = reference  # independent works: the chance baseline (match/reference.py)
         self.paraphrase = paraphrase
         self.th = thresholds or Thresholds()
         self.level = level
@@ -50,6 +53,8 @@ class Comparer:
             level = self.level
             result = compare_prepared(work.at(level), other.at(level), self.params, self.th)
         w, o = work.at(level), other.at(level)
+        if self.reference is not None:  # may turn `copied` into `inconclusive`: before the CMI status
+            result = self.reference.assess(w, o.sha256, result, self.params, self.th)
         copy_cmi = scan_text(copy, o.tokens.text, o.language) if result["copied"] else None
         cmi = status_of_copy(scan_text(original, w.tokens.text, w.language), w.base, copy_cmi, result["spans"],
                              copied=result["copied"])

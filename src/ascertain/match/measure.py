@@ -7,6 +7,12 @@ copied  ⇔  the work's own expression (tokens outside copyright/license notices
 
 Scattered short runs (a project's shared idiom, e.g. the same doctest loop at the end of two files by one
 author) are reported as spans but are not, alone, a copy.
+
+decision   copied | not_copied | inconclusive: a pair that meets the rule above is `inconclusive` instead of
+           `copied` when the work has fewer than `min_work_own_tokens` own tokens (too small to tell), and, with
+           a reference population of independent works, when too little of it is its own after removing what
+           the reference shares with it, or when what the copy shares is shared by independent works too
+           (match/reference.py). `copied` stays the boolean `decision == "copied"`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,9 @@ class Thresholds:
     # a span of fewer distinct tokens is a list or a repeated pattern ('X', 'Y', ... or `ID: ID | None = None,`
     # at the identifiers level), not evidence of expression; it is reported, not counted
     min_distinct_tokens: int = 8
+    # a work with fewer own tokens (after removing those a reference population of independent works shares
+    # with it) is too small to tell copying from independent creation: `inconclusive`, never `copied`
+    min_work_own_tokens: int = 50
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -69,6 +78,9 @@ def tokens_identical(work: TokenStream, copy: TokenStream) -> bool:
                 and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
 
 
+_REASONS = {"copied": "the documented rule is met", "not_copied": "the documented rule is not met"}
+
+
 def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thresholds,
             copy: TokenStream | None, copy_tokens: int, byte_identical: bool) -> dict:
     n = len(work)
@@ -104,10 +116,14 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     own_cov = own_copied / own_total if own_total else 0.0
     copied = int((strong & ~work_mask).sum()) >= th.min_copy_tokens or (
         own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage)
+    decision = "not_copied" if not copied else "copied" if own_total >= th.min_work_own_tokens else "inconclusive"
     # without the copy's text (keyed index), fingerprints alone cannot prove identity
     identical = tokens_identical(work, copy) if copy is not None else None
     return {
-        "copied": bool(copied),
+        "copied": decision == "copied",
+        "decision": decision,
+        "decision_reason": _REASONS[decision] if decision != "inconclusive" else
+        f"the work has {own_total} own tokens, fewer than {th.min_work_own_tokens}: too small to tell",
         "coverage": round(float(covered.mean()) if n else 0.0, 6),
         "own_coverage": round(own_cov, 6),
         "own_tokens_copied": own_copied,

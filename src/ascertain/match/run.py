@@ -244,6 +244,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     th = opts.thresholds
     if not th.common_df:
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
+    # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
+    baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     doc_ids = np.unique(hits["doc"])
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     file_cmi, repo_cmi = cmi
@@ -272,7 +274,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             if not spans:
                 continue
             metrics = {"level": params.level,
-                       **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha)}
+                       **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
+                       "chance_baseline": baseline}
             if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
                 weak += 1  # only short shared runs (idioms): counted, not stored as evidence
                 continue

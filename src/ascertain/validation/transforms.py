@@ -68,6 +68,26 @@ def strip_comments(src: str, rng: random.Random | None = None) -> str:
     return _replace(src, [(t.start, t.end, "") for t in toks if t.type == tokenize.COMMENT])
 
 
+def add_comments(src: str, rng: random.Random, every: int = 4) -> str:
+    """A comment line (same indentation) before about every `every`-th statement line."""
+    words = ["check", "the", "value", "first", "then", "handle", "result", "input", "case", "here", "return"]
+    starts, fresh = set(), True  # rows where a logical line (a statement) begins
+    for t in _tokens(src):
+        if t.type in (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            fresh = fresh or t.type == tokenize.NEWLINE
+            continue
+        if fresh:
+            starts.add(t.start[0])
+        fresh = False
+    out = []
+    for i, line in enumerate(src.splitlines(keepends=True), 1):
+        if i in starts and rng.random() < 1 / every:
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(f"{indent}# {' '.join(rng.choice(words) for _ in range(rng.randint(2, 6)))}\n")
+        out.append(line)
+    return "".join(out)
+
+
 _HEADER = re.compile(r"copyright|licen[sc]e|\(c\)|©|spdx|all rights reserved|author", re.IGNORECASE)
 
 

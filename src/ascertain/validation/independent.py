@@ -1,0 +1,176 @@
+"""Independent creation: short real functions written for the same task by different projects.
+
+Independent implementations of the same small task are functions and methods of 11–34 lines with the same
+name in different distributions of this machine's installed packages (and the standard library): two
+projects' `strtobool`, `__eq__` or `parse_args`. Each pair of them is a negative (not copied). Copies are not
+independent: vendored trees are left out by path, and a pair of projects in which any same-name function is
+near-identical (difflib ratio of the token sequences ≥ 0.9) is treated as related (code flows between them,
+e.g. a fork) and none of its pairs is used. Positives are known transformations (layout, comments, renames
+and their combination, validation/transforms.py) of the same functions.
+
+Tasks (names) are split by a seed into a tuning half, on which thresholds may be chosen, and a held-out half,
+on which the figures are reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import itertools
+import random
+import re
+import textwrap
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ascertain.cmi.sample import candidate_files
+from ascertain.text.tokenize import tokenize
+
+# vendored or bundled copies of other projects' code are not independent work
+VENDORED = re.compile(r"vendor|_distutils|/extern/|externals|array_api_compat|array_api_extra|third_party"
+                      r"|_lib/_uarray|/_compat/numpy|/site-packages/[^/]*/_?backports?/", re.IGNORECASE)
+_DEF = re.compile(r"^( {0,4})(?:async\s+)?def\s+([A-Za-z_]\w*)\s*\(", re.MULTILINE)
+NEAR_IDENTICAL = 0.9  # difflib ratio of two functions' token sequences above which one derives from the other
+LENGTH_BUCKETS = ((11, 16), (17, 22), (23, 28), (29, 34))
+
+
+@dataclass(frozen=True)
+class Function:
+    task: str  # the function's name: the task it performs
+    package: str
+    path: str
+    line: int
+    text: str  # dedented source, decorators included
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n")
+
+
+def _block(src: str, lines: list[str], m: re.Match) -> tuple[int, int]:
+    """Line range [a, e) of the def at match m: its decorators, its body up to the next line at its indent."""
+    indent = len(m.group(1))
+    first = src.count("\n", 0, m.start())
+    a = first
+    while a > 0 and lines[a - 1].startswith(" " * indent + "@"):
+        a -= 1
+    b = first + 1
+    while b < len(lines) and (not lines[b].strip() or lines[b].lstrip().startswith("#")
+                              or len(lines[b]) - len(lines[b].lstrip()) > indent):
+        b += 1
+    while b > a and (not lines[b - 1].strip() or lines[b - 1].lstrip().startswith("#")):
+        b -= 1
+    return a, b
+
+
+def functions_in(src: str, package: str, path: str, min_lines: int = 11, max_lines: int = 34) -> list[Function]:
+    """Top-level functions and methods (indent 0 or 4) of min_lines..max_lines lines that parse alone."""
+    lines = src.splitlines()
+    out = []
+    for m in _DEF.finditer(src):
+        if len(m.group(1)) not in (0, 4):
+            continue
+        a, b = _block(src, lines, m)
+        if not min_lines <= b - a <= max_lines:
+            continue
+        text = textwrap.dedent("\n".join(lines[a:b]) + "\n")
+        try:
+            if len(ast.parse(text).body) != 1:
+                continue
+        except (SyntaxError, ValueError):
+            continue  # a block the line scan cut wrongly (a string at column 0): not used
+        out.append(Function(m.group(2), package, path, a + 1, text))
+    return out
+
+
+def mine_functions(packages: set[str] | None = None, min_lines: int = 11, max_lines: int = 34
+                   ) -> dict[str, list[Function]]:
+    """{task: functions of that name} for names found in at least two packages (stable order)."""
+    by_task: dict[str, list[Function]] = defaultdict(list)
+    for package, path in candidate_files():
+        if path.suffix != ".py" or VENDORED.search(str(path)) or (packages and package not in packages):
+            continue
+        try:
+            src = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for f in functions_in(src, package, str(path), min_lines, max_lines):
+            if not f.task.startswith("test"):
+                by_task[f.task].append(f)
+    return {t: fs for t, fs in sorted(by_task.items()) if len({f.package for f in fs}) >= 2}
+
+
+def token_ratio(a: str, b: str) -> float:
+    """difflib's similarity of the two token sequences (layout ignored), independent of ascertain's measure."""
+    ta, tb = tokenize(a, "python", kinds=False).norm, tokenize(b, "python", kinds=False).norm
+    return difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio()
+
+
+@dataclass
+class IndependentSet:
+    pairs: list[tuple[Function, Function]]  # independent implementations of the same task
+    split: dict[str, str]  # task -> "tuning" | "held-out"
+    by_task: dict[str, list[Function]]  # one function per package, the pairs' and the same-task references
+    related: set[frozenset[str]]  # package pairs left out (code flows between them)
+    dropped_pairs: int
+
+
+def build_independent_set(seed: int = 11, max_pairs_per_task: int = 4, packages: set[str] | None = None,
+                          mined: dict[str, list[Function]] | None = None, max_tasks: int | None = None
+                          ) -> IndependentSet:
+    """Pairs of independent implementations; `max_tasks` tasks at most (a seeded sample of the names)."""
+    rng = random.Random(seed)
+    mined = mined if mined is not None else mine_functions(packages)
+    if max_tasks is not None and len(mined) > max_tasks:
+        mined = {t: mined[t] for t in sorted(rng.sample(sorted(mined), max_tasks))}
+    by_task: dict[str, list[Function]] = {}
+    candidates: list[tuple[Function, Function, float]] = []
+    for task, fs in mined.items():
+        per_pkg: dict[str, list[Function]] = defaultdict(list)
+        for f in fs:
+            per_pkg[f.package].append(f)
+        one = [rng.choice(per_pkg[p]) for p in sorted(per_pkg)]
+        by_task[task] = one
+        combos = list(itertools.combinations(one, 2))
+        rng.shuffle(combos)
+        candidates += [(a, b, token_ratio(a.text, b.text)) for a, b in combos[:max_pairs_per_task]]
+    related = {frozenset((a.package, b.package)) for a, b, r in candidates if r >= NEAR_IDENTICAL}
+    same_text: dict[tuple[str, str], set[str]] = defaultdict(set)  # any identical same-name function relates
+    for task, fs in mined.items():
+        for f in fs:
+            same_text[task, " ".join(tokenize(f.text, "python", kinds=False).norm)].add(f.package)
+    related |= {frozenset(p) for pkgs in same_text.values() if len(pkgs) > 1
+                for p in itertools.combinations(sorted(pkgs), 2)}
+    pairs = [(a, b) for a, b, _ in candidates if frozenset((a.package, b.package)) not in related]
+    tasks = sorted(by_task)
+    rng.shuffle(tasks)
+    split = {t: "tuning" if i % 2 == 0 else "held-out" for i, t in enumerate(tasks)}
+    return IndependentSet(pairs, split, by_task, related, len(candidates) - len(pairs))
+
+
+def same_task_reference(s: IndependentSet, a: Function, b: Function) -> list[Function]:
+    """Other implementations of the task, from projects related to neither side: what an expert would gather."""
+    return [f for f in s.by_task[a.task] if f.package not in (a.package, b.package)
+            and frozenset((f.package, a.package)) not in s.related
+            and frozenset((f.package, b.package)) not in s.related]
+
+
+def file_name(f: Function) -> str:
+    digest = hashlib.sha256(f"{f.path}:{f.line}".encode()).hexdigest()[:8]
+    return f"{f.task[:40]}-{f.package[:20]}-{digest}.py"
+
+
+def bucket(lines: int) -> str:
+    return next((f"{lo}-{hi}" for lo, hi in LENGTH_BUCKETS if lo <= lines <= hi), "other")
+
+
+def write_functions(dest: Path, fs: list[Function]) -> dict[Function, str]:
+    dest.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for f in fs:
+        p = dest / file_name(f)
+        p.write_text(f.text, encoding="utf-8")
+        out[f] = str(p)
+    return out
