@@ -76,7 +76,8 @@ def dep5_stanzas(text: str) -> list[dict[str, list[str]]]:
 _LABEL_MARKS = re.compile(r"^(?:\s*(?:copyright\b|\(c\)|©|copr\.|:|,))+\s*", re.I)
 _LABEL_YEARS = re.compile(r"^(?:\s*(?:\d{4}(?:\s*[-–]\s*(?:\d{2,4}|present))?|[,/]|and\b)\s*)+", re.I)
 _LABEL_TRAILING_YEARS = re.compile(r"[\s,]*\(?\d{4}(?:\s*[-–,]\s*\d{2,4})*\)?\s*\.?$")
-_LABEL_TAIL = re.compile(r"\s*[.,]?\s*all rights reserved\.?\s*$", re.I)
+_LABEL_TAIL = re.compile(r"\s*[.,;]?\s*(?:all (?:rights|wrongs) (?:reserved|reversed)\.?|see (?:the )?(?:file )?"
+                         r"authors(?: file)?(?: for details)?\.?)\s*$", re.I)
 _LABEL_EMAIL = re.compile(r"\s*[<(]?[\w.+-]+@[\w-]+(?:\.[\w-]+)+[>)]?")
 _LABEL_URL = re.compile(r"\s*[<(]?(?:https?://|www\.)\S+[>)]?")
 _UNLABELLABLE = re.compile(r"(?i)^(?:none|unknown|n/?a|public[ -]domain|no copyright|not applicable|see\b|"
