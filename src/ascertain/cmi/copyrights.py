@@ -89,7 +89,14 @@ def _holder(rest: str) -> str:
     rest = _YEARS.sub("", rest) if _YEAR_LIST.fullmatch(rest.strip()) else rest
     rest = _TRAILING_YEARS.sub("", rest)
     rest = re.sub(r",?\s*(?:\band|&)?\s*(?:\bits|\btheir|\bother)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
-    return rest.strip(" \t,;:-*#/(").strip()
+    rest = rest.strip(" \t,;:-*#/(").strip()
+    for q in "\"'":  # the closing quote of a string the notice is in: `"<p>Copyright 2019 Jane Roe</p>";`
+        if rest.count(q) % 2:
+            rest = rest.rstrip(q + " ") if rest.endswith(q) else rest
+    last = re.search(r"(\S+)\.$", rest)
+    if last and last.group(1).lower() not in _ABBREV and len(last.group(1)) > 1 and "." not in last.group(1):
+        rest = rest[:-1]  # the sentence's full stop, not the one of "Inc." or an initial
+    return rest.strip()
 
 
 def _mid_sentence(before: str) -> bool:
@@ -206,7 +213,8 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
         if _code_use(m.group(), before, rest) and not re.search(_YEAR, rest):
             continue  # `copyright = ...` in code without a year
         years_only = _YEAR_LIST.fullmatch(body.strip()) is not None or not body.strip()
-        if years_only and line < n_lines:  # the holder is on the next line
+        open_paren = rest.count("(") > rest.count(")") and "(" in _holder(rest)
+        if (years_only or open_paren) and line < n_lines:  # the holder is (or goes on) on the next line
             nxt_end = flat.starts[line + 1] - 1 if line + 1 < len(flat.starts) else len(text)
             nxt = text[flat.starts[line]:nxt_end]
             if nxt.strip() and not _MARK.search(nxt):

@@ -157,11 +157,13 @@ def _strength(h: LicenseHit) -> tuple[float, int, int]:
 
 def merge_hits(hits: list[LicenseHit]) -> list[LicenseHit]:
     """One entry per license per place: hits of the same id whose line spans overlap (an `apache-2.0-name` and
-    an `apache-2.0-notice` on one line) become the strongest of them, spanning all their lines. Invalid
-    identifiers are kept as they are: each one is a finding of its own."""
+    an `apache-2.0-notice` on one line) become the strongest of them, spanning all their lines. An invalid
+    identifier is kept as it is (each is a finding of its own), once per line."""
     out: list[LicenseHit] = []
     for h in sorted(hits, key=lambda h: (h.spdx, h.start_line, h.end_line, h.rule)):
         last = out[-1] if out else None
+        if last is not None and (h.spdx, h.start_line, h.rule) == (last.spdx, last.start_line, last.rule):
+            continue
         if (last is not None and h.valid and last.valid and h.spdx == last.spdx
                 and h.start_line <= last.end_line):
             best = max(last, h, key=_strength)
