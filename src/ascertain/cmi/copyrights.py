@@ -152,7 +152,7 @@ def copyrights_of(path: str, text: str, flat: Flat, n_lines: int, max_line_chars
     """The copyright statements of a file. HTML/XML pages (and any file whose statements hold tags) are read
     with their tags removed, so a holder inside `<a>` is not cut to its first word and a `class="copyright"`
     attribute is not a notice."""
-    if PurePosixPath(path).suffix.lower() in _MARKUP_SUFFIXES or text.lstrip()[:15].lower().startswith(
+    if PurePosixPath(path).suffix.lower() in _MARKUP_SUFFIXES or text[:200].lstrip()[:15].lower().startswith(
             ("<!doctype html", "<html", "<?xml")):
         return find_copyrights(flatten(strip_markup(text), max_line_chars), n_lines)
     found = find_copyrights(flat, n_lines)
