@@ -1,8 +1,11 @@
 """Copyright statements: the statement as written, its holders and years, and its line span.
 
 A statement starts at `Copyright`, `(c)`, `©` or `Copr.` followed by a year or a name, and runs to the end
-of its line (or onto the next line when the holder is there). Mentions that are not statements — "the above
-copyright notice", "COPYRIGHT HOLDERS AND CONTRIBUTORS", `copyright` as an identifier — are not reported.
+of its line (or onto the next line when the holder is there), or to the next notice on the same line. The
+holder may come before the years (`(C) Linux Foundation 2008-2013`); a line right after a notice that is a year
+list and a name (`            2003 Bar`) is a notice of its own. HTML/XML is read without tags and entities.
+Mentions that are not statements — "the above copyright notice", "COPYRIGHT HOLDERS AND CONTRIBUTORS",
+`copyright` as an identifier — are not reported.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ _CONTINUATION = re.compile(rf"^\s*{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d
                            rf"(?:\s*,\s*{_YEAR}(?:\s*[-–—~]\s*(?:{_YEAR}|\d\d))?)*,?\s+(?:by\s+)?[^\W\d_]", re.I)
 # A second notice on the same line: a mark, then (after more marks) a year.
 _NEXT_NOTICE = re.compile(rf"(?<![\w(])(?:copyright\b|©|\(c\))(?:\s*(?:copyright\b|\(c\)|©|:))*\s*{_YEAR}", re.I)
-_TRAILING_YEARS = re.compile(rf"[,\s]*\(?{_YEARS.pattern}(?:\s*,\s*{_YEARS.pattern})*\)?\s*\.?\s*$", re.I)
+_TRAILING_YEARS = re.compile(rf"[,\s]*\(?{_YEARS.pattern}(?:(?:\s*,\s*|\s+){_YEARS.pattern})*\)?\s*\.?\s*$", re.I)
 
 
 def _sentence_end(rest: str) -> str:
@@ -88,6 +91,7 @@ def _holder(rest: str) -> str:
     rest = re.sub(r"\s*<[^>]*>|\s*\((?![A-Z]{2,8}\))[^)]*\)\s*$", "", rest)
     rest = _YEARS.sub("", rest) if _YEAR_LIST.fullmatch(rest.strip()) else rest
     rest = _TRAILING_YEARS.sub("", rest)
+    rest = re.sub(r"\s*\((?![A-Z]{2,8}\))[^()]{1,20}\)$", "", rest.strip())  # `G. Wilford (Wilf.) 1994, 1995`
     rest = re.sub(r",?\s*(?:\band|&)?\s*(?:\bits|\btheir|\bother)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
     rest = rest.strip(" \t,;:-*#/(").strip()
     for q in "\"'":  # the closing quote of a string the notice is in: `"<p>Copyright 2019 Jane Roe</p>";`
@@ -132,7 +136,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def strip_markup(text: str) -> str:
-    """Tags removed (inline ones to nothing, block ones to a space) and entities decoded, newlines kept so
+    """Tags removed (inline ones to nothing, block ones to a statement end) and entities decoded, newlines kept so
     line numbers stay exact: `<p>&copy; 2008 <a href=..>Christian Rau</a></p>` reads `© 2008 Christian Rau`."""
     def repl(m: re.Match[str]) -> str:
         newlines = "\n" * m.group().count("\n")
@@ -215,8 +219,7 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
         years_only = _YEAR_LIST.fullmatch(body.strip()) is not None or not body.strip()
         open_paren = rest.count("(") > rest.count(")") and "(" in _holder(rest)
         if (years_only or open_paren) and line < n_lines:  # the holder is (or goes on) on the next line
-            nxt_end = flat.starts[line + 1] - 1 if line + 1 < len(flat.starts) else len(text)
-            nxt = text[flat.starts[line]:nxt_end]
+            nxt = _line_text(flat, line + 1)
             if nxt.strip() and not _MARK.search(nxt):
                 rest = rest + " " + nxt
                 end_line = line + 1

@@ -92,9 +92,11 @@ def label_of(line: str) -> str | None:
     s = _LABEL_YEARS.sub("", s)
     s = _LABEL_MARKS.sub("", s)
     s = re.sub(r"^by\s+", "", s, flags=re.I)
+    s = re.split(r"(?i)[.,;]?\s*all (?:rights|wrongs) (?:reserved|reversed)", s)[0]
     s = _LABEL_TAIL.sub("", s)
     s = _LABEL_URL.sub("", _LABEL_EMAIL.sub("", s))
     s = _LABEL_TRAILING_YEARS.sub("", s)
+    s = re.sub(r"\s*\((?![A-Z0-9 &.-]+\))[^()]*\)$", "", s.strip())  # "(see AUTHORS)", "(evo)"; not "(SAT)"
     s = _LABEL_TAIL.sub("", s).strip(" ,;:-")
     if len(s) < 2 or _UNLABELLABLE.search(s) or not re.search(r"[^\W\d_]{2}", s):
         return None

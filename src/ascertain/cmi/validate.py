@@ -200,6 +200,14 @@ def _holder_agreement(labels: dict[str, set[str]], found: dict[str, set[str]]) -
     return agg, misses
 
 
+def folder_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
 def validate_hard(scancode: str | None, work: Path, processes: int, split: str = "held",
                   reuse_scancode: bool = False) -> dict:
     """Holder precision/recall of ascertain (and ScanCode, unless `scancode` is None) on the hard set's split."""
@@ -221,7 +229,7 @@ def validate_hard(scancode: str | None, work: Path, processes: int, split: str =
                               for k in sorted({m["kind"] for m in cases.values()})}}
     tools = {"ascertain": ours_found}
     if scancode:
-        digest = hashlib.sha256(split.encode() + (hard / "labels.json").read_bytes()).hexdigest()[:16]
+        digest = folder_digest(folder)  # ScanCode's result depends on the files only, not on the labels
         sc_json = work / f"scancode-hard-{split}-{digest}.json"
         if reuse_scancode and sc_json.exists():
             sc_seconds = json.loads(sc_json.with_suffix(".seconds").read_text())
