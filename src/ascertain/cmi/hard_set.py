@@ -188,6 +188,7 @@ def _split_of(package: str) -> str:
 
 
 def dep5_cases(doc_root: Path = DEBIAN_DOC) -> list[HardCase]:
+    """Up to MAX_STANZAS_PER_PACKAGE labelled stanzas of every distinct machine-readable copyright file."""
     cases: list[HardCase] = []
     seen: set[str] = set()  # binary packages of one source share one copyright file: use it once
     for path in sorted(doc_root.glob("*/copyright")):
@@ -238,8 +239,9 @@ def labelled_file_cases(labels: Path = LABELS) -> tuple[list[HardCase], list[str
 def build(dest: Path, doc_root: Path = DEBIAN_DOC, labels: Path = LABELS) -> dict:
     """Write every case into dest/<split>/ and the labels into dest/labels.json; returns the labels."""
     real, missing = labelled_file_cases(labels)
-    cases = dep5_cases(doc_root) + real
-    out: dict = {"seed": SEED, "missing": missing, "cases": {}}
+    dep5 = dep5_cases(doc_root)
+    cases = dep5 + real
+    out: dict = {"seed": SEED, "missing": missing, "dep5_files": len({c.package for c in dep5}), "cases": {}}
     for split in ("tune", "held"):
         (dest / split).mkdir(parents=True, exist_ok=True)
         for old in (dest / split).iterdir():
