@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -247,6 +248,7 @@ def validate_hard(scancode: str | None, work: Path, processes: int, split: str =
     cases = {rel: meta for rel, meta in labels_all["cases"].items() if meta["split"] == split}
     labels = {rel: {norm_holder(h) for h in meta["holders"]} - {""} for rel, meta in cases.items()}
     folder = hard / split
+    load = round(os.getloadavg()[0], 1)
     t0 = time.perf_counter()
     asc = list(scan_paths([str(folder)], processes))
     asc_seconds = time.perf_counter() - t0
@@ -254,7 +256,7 @@ def validate_hard(scancode: str | None, work: Path, processes: int, split: str =
     result: dict = {"split": split, "cases": len(cases), "seed": labels_all["seed"],
                     "set_digest": folder_digest(folder), "dep5_files": labels_all["dep5_files"],
                     "labelled_files_missing": labels_all["missing"], "processes": processes,
-                    "ascertain_seconds": round(asc_seconds, 2),
+                    "ascertain_seconds": round(asc_seconds, 2), "load_average": load,
                     "kinds": {k: sum(1 for m in cases.values() if m["kind"] == k)
                               for k in sorted({m["kind"] for m in cases.values()})}}
     tools = {"ascertain": ours_found}
@@ -289,7 +291,8 @@ def markdown_hard(r: dict, command: str, max_rows: int = 40) -> str:
         + ", ".join(f"{k} {n}" for k, n in r["kinds"].items()) + ".", "",
         "Sources and labels: *DEP-5* kinds are the `Copyright:` fields of this machine's machine-readable "
         "`/usr/share/doc/*/copyright` files (at most 3 stanzas per distinct file); each line's holder is labelled by "
-        "a fixed rule in `cmi/hard_set.py` (marks, years, e-mail, \"All rights reserved\" removed; stanzas with a "
+        "a fixed rule in `cmi/hard_set.py` (marks, years, e-mail and URLs, \"All rights reserved\" and what follows "
+        "it, \"see AUTHORS\" and a trailing parenthesised note other than an acronym removed; stanzas with a "
         "line the rule cannot label surely are left out), never by the scanner; the field is written as it stands "
         "(`dep5-field`: holders on continuation lines) or, with seeded variation, as a C comment, Python comments, "
         "an HTML footer (holders in links, `&copy;`, `<br>`), an ASCII-art box, or all in capitals; marks are added "
@@ -315,7 +318,8 @@ def markdown_hard(r: dict, command: str, max_rows: int = 40) -> str:
     if "ScanCode" in r:
         secs += (f"; ScanCode {r['scancode_seconds']} s for the {r['scancode_files_scanned']} files it scanned "
                  f"({r['scancode_files_per_s']} files/s; its results are cached by file content)")
-    lines += ["", f"Time ({r['processes']} process(es) each, incl. start-up): {secs}.", "",
+    lines += ["", f"Time ({r['processes']} process(es) each, incl. start-up; load average {r['load_average']} on "
+              f"{os.cpu_count()} cores when ascertain ran): {secs}.", "",
               f"ascertain's differences from the labels ({len(r['ascertain']['misses'])} files; the first "
               f"{max_rows}; all in `cmi-hard-{r['split']}.json`):", "",
               "| file | labelled, not found | found, not labelled |", "|---|---|---|"]
