@@ -219,3 +219,12 @@ def test_hard_set_held_out_f1_on_this_machine(tmp_path: Path):
     r = validate_hard(None, tmp_path, 1, "held")
     assert r["cases"] > 50
     assert r["ascertain"]["holders"]["f1"] >= 0.90, r["ascertain"]["misses"][:20]
+
+
+def test_no_catastrophic_backtracking_on_digit_runs():
+    import time
+
+    t0 = time.perf_counter()  # `(?:YEAR|\d\d)*` split this 80-digit run 2^40 ways before failing
+    assert holders("x.py", "# (c) Foo 2001 " + "20" * 40 + " x\n") == []
+    assert holders("y.py", "(c) " * 1000 + "\n") == []
+    assert time.perf_counter() - t0 < 10

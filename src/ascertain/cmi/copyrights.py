@@ -54,8 +54,10 @@ _CODE = re.compile(r"[=\[\]{}]|\bdef\b|\breturn\b|\bself\.|\bprint\(|\bif\b.*:$"
 
 
 _ABBREV = {"inc", "ltd", "co", "corp", "jr", "sr", "st", "dr", "mr", "ms", "mrs", "bros", "llc", "e.v", "u.s"}
-_HOLDER_THEN_YEARS = re.compile(rf"\(c\)\s+[^\W\d_][^;:!?]*?[,\s]\(?{_YEAR}(?:\s*(?:[-–—,]\s*)?(?:{_YEAR}|\d\d))*\)?"
-                                rf"\s*\.?\s*(?:all rights reserved\.?\s*)?\x07?$", re.I)
+# (each further year needs a separator before it: `(?:{_YEAR}|\d\d)*` alone splits a digit run many ways)
+_HOLDER_THEN_YEARS = re.compile(rf"\(c\)\s+[^\W\d_][^;:!?]*?[,\s]\(?{_YEAR}"
+                                rf"(?:\s*[-–—,]\s*(?:{_YEAR}|\d\d)|\s+{_YEAR})*\)?"
+                                r"\s*\.?\s*(?:all rights reserved\.?\s*)?\x07?$", re.I)
 # A line that goes on a notice of the line before it: a year list, then a name (DEP-5 fields, C headers
 # listing `Copyright (C) 2001 A` then `            2003 B`).
 _CONTINUATION = re.compile(rf"^\s*{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present))?"
@@ -105,8 +107,9 @@ def _holder(rest: str) -> str:
 
 def _mid_sentence(before: str) -> bool:
     """A word right before the mark ("the copyright ...") unless it is a year or a 'Portions' prefix."""
-    return bool(re.search(r"[\w)]\s*$", before)) and not re.search(
-        r"(?:portions?|parts?|original|initial|modifications?|additional|and)\s*$", before, re.I
+    tail = before[-100:].rstrip()  # `$`-anchored searches over a whole long line are quadratic in its marks
+    return bool(re.search(r"[\w)]$", tail)) and not re.search(
+        r"(?:portions?|parts?|original|initial|modifications?|additional|and)$", tail, re.I
     ) and not _YEAR_LIST.match(before.strip())
 
 
