@@ -703,6 +703,10 @@ def cmi_validate(
         work: Annotated[Path, typer.Option(help="Folder for the sample and raw results.")] = Path("cmi-validation"),
         docs: Annotated[Path | None, typer.Option(help="Write the results into this Markdown file.")] = None,
         reuse_scancode: Annotated[bool, typer.Option(help="Reuse ScanCode's result on the same sample.")] = False,
+        hard: Annotated[bool, typer.Option(help="Instead: holder precision/recall on the labelled hard set "
+                                                "(DEP-5 fields in real layouts, hand-labelled headers and pages).")
+                        ] = False,
+        split: Annotated[str, typer.Option(help="With --hard: the split to report (held or tune).")] = "held",
         as_json: JsonOpt = False) -> None:
     """Scan real files with ascertain and ScanCode in one run; print agreement and speed."""
     from ascertain.cmi.validate import markdown, validate
@@ -710,6 +714,9 @@ def cmi_validate(
 
     if files < 1 or processes < 1:
         raise AscertainError("--files/--processes", "must be at least 1", "pass e.g. --files 2000 --processes 2")
+    if hard:
+        _cmi_validate_hard(scancode, processes, work, docs, reuse_scancode, split, as_json)
+        return
     r = validate(files, scancode, work, processes, reuse_scancode)
     command = f"ascertain cmi validate --files {files} --processes {processes} --scancode {scancode}"
     if docs:
@@ -728,6 +735,33 @@ def cmi_validate(
     out.print(f"ascertain {r['ascertain_files_per_s']} files/s, ScanCode {r['scancode_files_per_s']} files/s "
               f"({r['processes']} processes each): {r['speed_ratio']}x; disagreements in "
               f"{esc(work)}/cmi-validation.json", highlight=False)
+
+
+def _cmi_validate_hard(scancode: str, processes: int, work: Path, docs: Path | None, reuse_scancode: bool,
+                       split: str, as_json: bool) -> None:
+    from ascertain.cmi.validate import markdown_hard, validate_hard
+    from ascertain.report.doc_sections import write_section
+
+    if split not in ("held", "tune"):
+        raise AscertainError("--split", f"must be held or tune, not {split!r}", "pass --split held")
+    r = validate_hard(None if scancode == "none" else scancode, work, processes, split, reuse_scancode)
+    command = f"ascertain cmi validate --hard --split {split} --processes {processes} --scancode {scancode}"
+    if docs:
+        write_section(docs, "cmi-hard", markdown_hard(r, command))
+    if as_json:
+        emit_json({k: ({kk: vv for kk, vv in v.items() if kk != "misses"} if isinstance(v, dict) else v)
+                   for k, v in r.items()})
+        return
+    t = new_table("tool", "found & labelled", "found, not labelled", "missed", "precision", "recall", "F1",
+                  title=f"copyright holders on {r['cases']:,} hard cases ({split} split)",
+                  numbers=("found & labelled", "found, not labelled", "missed", "precision", "recall", "F1"))
+    for tool in ("ascertain", "ScanCode"):
+        if tool in r:
+            a = r[tool]["holders"]
+            add_row(t, tool, str(a["both"]), str(a["only_ascertain"]), str(a["only_scancode"]),
+                    f"{a['precision']:.3f}", f"{a['recall']:.3f}", f"{a['f1']:.3f}")
+    out.print(t)
+    out.print(f"differences listed in {work}/cmi-hard-{split}.json", markup=False)
 
 
 @app.command("validate")

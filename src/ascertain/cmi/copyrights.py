@@ -1,16 +1,21 @@
 """Copyright statements: the statement as written, its holders and years, and its line span.
 
 A statement starts at `Copyright`, `(c)`, `©` or `Copr.` followed by a year or a name, and runs to the end
-of its line (or onto the next line when the holder is there). Mentions that are not statements — "the above
-copyright notice", "COPYRIGHT HOLDERS AND CONTRIBUTORS", `copyright` as an identifier — are not reported.
+of its line (or onto the next line when the holder is there), or to the next notice on the same line. The
+holder may come before the years (`(C) Linux Foundation 2008-2013`); a line right after a notice that is a year
+list and a name (`            2003 Bar`) is a notice of its own. HTML/XML is read without tags and entities.
+Mentions that are not statements — "the above copyright notice", "COPYRIGHT HOLDERS AND CONTRIBUTORS",
+`copyright` as an identifier — are not reported.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
-from ascertain.cmi.lines import Flat
+from ascertain.cmi.lines import Flat, flatten
 
 
 @dataclass
@@ -40,7 +45,7 @@ _NOT_HOLDER = re.compile(
 _STOP = re.compile(
     r"\s*(?:[.;]?\s*all rights reserved|\.\s+(?:licensed|released|distributed|see|this|permission|use|for|"
     r"you|redistribution|the|all)\b|;|\s-\s(?:see|licensed)|\s+(?:licensed|released|distributed) under\b"
-    r"|\s+under the\b|\s+see\s|\s+\(see\b|\s+https?://|\s+<?www\.|\s+-\*-|\s*\*/|\s*-->|\"\"\"|'''|`|\\n)",
+    r"|\s+under the\b|\s+see\s|\s+\(see\b|\s+https?://|\s+<?www\.|\s+-\*-|\s*\*/|\s*-->|\"\"\"|'''|`|\\n|\x07)",
     re.IGNORECASE)
 _EMAIL = re.compile(r"\s*[<(\[]?\s*(?:mailto:)?[\w.+-]+(?:@|\s+at\s+|\[at\])[\w-]+(?:\.[\w-]+)+\s*[>)\]]?",
                     re.IGNORECASE)
@@ -49,7 +54,17 @@ _CODE = re.compile(r"[=\[\]{}]|\bdef\b|\breturn\b|\bself\.|\bprint\(|\bif\b.*:$"
 
 
 _ABBREV = {"inc", "ltd", "co", "corp", "jr", "sr", "st", "dr", "mr", "ms", "mrs", "bros", "llc", "e.v", "u.s"}
-_TRAILING_YEARS = re.compile(rf"[,\s]*\(?{_YEARS.pattern}(?:\s*,\s*{_YEARS.pattern})*\)?\s*\.?\s*$", re.I)
+# (each further year needs a separator before it: `(?:{_YEAR}|\d\d)*` alone splits a digit run many ways)
+_HOLDER_THEN_YEARS = re.compile(rf"\(c\)\s+[^\W\d_][^;:!?]*?[,\s]\(?{_YEAR}"
+                                rf"(?:\s*[-–—,]\s*(?:{_YEAR}|\d\d)|\s+{_YEAR})*\)?"
+                                r"\s*\.?\s*(?:all rights reserved\.?\s*)?\x07?$", re.I)
+# A line that goes on a notice of the line before it: a year list, then a name (DEP-5 fields, C headers
+# listing `Copyright (C) 2001 A` then `            2003 B`).
+_CONTINUATION = re.compile(rf"^\s*{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present))?"
+                           rf"(?:\s*,\s*{_YEAR}(?:\s*[-–—~]\s*(?:{_YEAR}|\d\d))?)*,?\s+(?:by\s+)?[^\W\d_]", re.I)
+# A second notice on the same line: a mark, then (after more marks) a year.
+_NEXT_NOTICE = re.compile(rf"(?<![\w(])(?:copyright\b|©|\(c\))(?:\s*(?:copyright\b|\(c\)|©|:))*\s*{_YEAR}", re.I)
+_TRAILING_YEARS = re.compile(rf"[,\s]*\(?{_YEARS.pattern}(?:(?:\s*,\s*|\s+){_YEARS.pattern})*\)?\s*\.?\s*$", re.I)
 
 
 def _sentence_end(rest: str) -> str:
@@ -74,24 +89,35 @@ def _holder(rest: str) -> str:
     rest = _sentence_end(rest)
     rest = _EMAIL.sub("", rest)
     rest = _URL.sub("", rest)
-    rest = re.sub(r"\s*<[^>]*>|\s*\([^)]*\)\s*$", "", rest)  # <see AUTHORS>, a trailing (project name)
+    # <see AUTHORS>, a trailing (project name) but not an acronym of the holder: "(SAT)"
+    rest = re.sub(r"\s*<[^>]*>|\s*\((?![A-Z]{2,8}\))[^)]*\)\s*$", "", rest)
     rest = _YEARS.sub("", rest) if _YEAR_LIST.fullmatch(rest.strip()) else rest
     rest = _TRAILING_YEARS.sub("", rest)
-    rest = re.sub(r",?\s*(?:and|&)?\s*(?:its|their|other)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
-    return rest.strip(" \t,;:-*#/(").strip()
+    rest = re.sub(r"\s*\((?![A-Z]{2,8}\))[^()]{1,20}\)$", "", rest.strip())  # `G. Wilford (Wilf.) 1994, 1995`
+    rest = re.sub(r",?\s*(?:\band|&)?\s*(?:\bits|\btheir|\bother)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
+    rest = rest.strip(" \t,;:-*#/(").strip()
+    for q in "\"'":  # the closing quote of a string the notice is in: `"<p>Copyright 2019 Jane Roe</p>";`
+        if rest.count(q) % 2:
+            rest = rest.rstrip(q + " ") if rest.endswith(q) else rest
+    last = re.search(r"(\S+)\.$", rest)
+    if last and last.group(1).lower() not in _ABBREV and len(last.group(1)) > 1 and "." not in last.group(1):
+        rest = rest[:-1]  # the sentence's full stop, not the one of "Inc." or an initial
+    return rest.strip()
 
 
 def _mid_sentence(before: str) -> bool:
     """A word right before the mark ("the copyright ...") unless it is a year or a 'Portions' prefix."""
-    return bool(re.search(r"[\w)]\s*$", before)) and not re.search(
-        r"(?:portions?|parts?|original|initial|modifications?|additional|and)\s*$", before, re.I
+    tail = before[-100:].rstrip()  # `$`-anchored searches over a whole long line are quadratic in its marks
+    return bool(re.search(r"[\w)]$", tail)) and not re.search(
+        r"(?:portions?|parts?|original|initial|modifications?|additional|and)$", tail, re.I
     ) and not _YEAR_LIST.match(before.strip())
 
 
 def _list_item(mark: str, before: str, rest: str) -> bool:
-    """"(c) You must retain ..." is item (c) of a list, not a notice: no year and no "copyright" near it."""
+    """"(c) You must retain ..." is item (c) of a list, not a notice: no year and no "copyright" near it
+    (`(C) Linux Foundation 2008-2013`, the holder before the years, is a notice)."""
     return mark.lower() == "(c)" and "copyright" not in before.lower() and not re.match(
-        rf"\(c\)\s*(?:{_YEAR}|©|copyright)", rest, re.I)
+        rf"\(c\)\s*(?:{_YEAR}|©|copyright)", rest, re.I) and not _HOLDER_THEN_YEARS.match(rest)
 
 
 def _code_use(mark: str, before: str, rest: str) -> bool:
@@ -101,6 +127,68 @@ def _code_use(mark: str, before: str, rest: str) -> bool:
     after = rest[len(mark):]
     return bool(re.search(r"[\"'\\“”‘’]$", before) or re.match(r"[\"'”’]|\s*[=:]\s*[\"'(]|\s*\(\s*\)|\s*[=,)\]]"
                                                          r"|\s+in\b", after))
+
+
+_MARKUP_SUFFIXES = {".html", ".htm", ".xhtml", ".xml", ".svg", ".xsl", ".xslt", ".jsp", ".php", ".vue", ".rss"}
+_INLINE_TAGS = r"a|abbr|b|bdi|big|cite|code|em|font|i|kbd|q|s|samp|small|span|strong|sub|sup|tt|u|var"
+_BLOCK_TAGS = (r"p|br|hr|div|li|ul|ol|dl|dt|dd|td|tr|th|table|tbody|thead|h[1-6]|footer|header|section|article"
+               r"|nav|aside|center|address|blockquote|pre|body|html|head|title|meta|link|img|script|style|main|form")
+_TAG = re.compile(rf"</?(?:(?P<inline>{_INLINE_TAGS})|{_BLOCK_TAGS})\b[^<>]*>|<!--|-->", re.I)
+_BLOCK_END = "\x07"  # where a block tag was: a statement ends there (no whitespace, so flatten keeps it)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_markup(text: str) -> str:
+    """Tags removed (inline ones to nothing, block ones to a statement end) and entities decoded, newlines kept so
+    line numbers stay exact: `<p>&copy; 2008 <a href=..>Christian Rau</a></p>` reads `© 2008 Christian Rau`."""
+    def repl(m: re.Match[str]) -> str:
+        newlines = "\n" * m.group().count("\n")
+        return newlines if m.group("inline") else newlines or _BLOCK_END
+    return html.unescape(_TAG.sub(repl, text))
+
+
+def _clean(s: str) -> str:
+    """No tag, entity or control character in a reported statement or holder (a NUL ends the text)."""
+    s = s.split("\x00", 1)[0]
+    if "<" in s or "&" in s:
+        s = strip_markup(s)
+    return " ".join(_CONTROL.sub(" ", s).split())
+
+
+def copyrights_of(path: str, text: str, flat: Flat, n_lines: int, max_line_chars: int = 4000) -> list[Copyright]:
+    """The copyright statements of a file. HTML/XML pages (and any file whose statements hold tags) are read
+    with their tags removed, so a holder inside `<a>` is not cut to its first word and a `class="copyright"`
+    attribute is not a notice."""
+    if PurePosixPath(path).suffix.lower() in _MARKUP_SUFFIXES or text[:200].lstrip()[:15].lower().startswith(
+            ("<!doctype html", "<html", "<?xml")):
+        return find_copyrights(flatten(strip_markup(text), max_line_chars), n_lines)
+    found = find_copyrights(flat, n_lines)
+    if any(_TAG.search(c.statement) for c in found):
+        return find_copyrights(flatten(strip_markup(text), max_line_chars), n_lines)
+    return found
+
+
+def _line_text(flat: Flat, line: int) -> str:
+    end = flat.starts[line] - 1 if line < len(flat.starts) else len(flat.text)
+    return flat.text[flat.starts[line - 1]:end]
+
+
+def _continuations(flat: Flat, line: int, n_lines: int) -> list[Copyright]:
+    """The notices on the lines right after a notice that go on its list: `            2003 Bar`."""
+    out = []
+    while line + 1 <= min(n_lines, len(flat.starts)):
+        seg = _line_text(flat, line + 1)
+        if _MARK.search(seg) or not _CONTINUATION.match(seg):
+            break
+        holder = _holder(seg)
+        if not holder or _NOT_HOLDER.match(holder) or _CODE.search(holder):
+            break
+        line += 1
+        statement = _STOP.split(seg, maxsplit=1)[0].strip()
+        out.append(Copyright(_clean(statement)[:300], [_clean(holder)],
+                             sorted({int(y) for y in re.findall(_YEAR, seg)}), line, line,
+                             rule="copyright-continuation"))
+    return out
 
 
 def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
@@ -116,6 +204,15 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
         if _mid_sentence(before):
             continue
         rest = text[m.start():line_end]
+        head = _MARKS_PREFIX.match(rest)
+        after_marks = rest[head.end():] if head else rest
+        years_head = _YEAR_LIST.match(after_marks)
+        nxt = _NEXT_NOTICE.search(rest, len(rest) - len(after_marks) + (years_head.end() if years_head else 0))
+        if nxt:  # several notices on one line (a page footer): each is its own statement
+            rest = rest[:nxt.start()]
+        cut = rest.find(_BLOCK_END)
+        if cut > 0 and _holder(rest[:cut]):  # a page's block (`<br>`, `</p>`) ends a notice with its holder
+            rest = rest[:cut]
         end_line = line
         if _list_item(m.group(), before, rest):
             continue
@@ -123,9 +220,9 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
         if _code_use(m.group(), before, rest) and not re.search(_YEAR, rest):
             continue  # `copyright = ...` in code without a year
         years_only = _YEAR_LIST.fullmatch(body.strip()) is not None or not body.strip()
-        if years_only and line < n_lines:  # the holder is on the next line
-            nxt_end = flat.starts[line + 1] - 1 if line + 1 < len(flat.starts) else len(text)
-            nxt = text[flat.starts[line]:nxt_end]
+        open_paren = rest.count("(") > rest.count(")") and "(" in _holder(rest)
+        if (years_only or open_paren) and line < n_lines:  # the holder is (or goes on) on the next line
+            nxt = _line_text(flat, line + 1)
             if nxt.strip() and not _MARK.search(nxt):
                 rest = rest + " " + nxt
                 end_line = line + 1
@@ -138,6 +235,11 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
                 continue
             holder = ""
         statement = _STOP.split(rest, maxsplit=1)[0].strip() if holder else rest.strip()
-        out.append(Copyright(statement[:300], [holder] if holder else [], years, line, end_line))
+        holder = _clean(holder)
+        out.append(Copyright(_clean(statement)[:300], [holder] if holder else [], years, line, end_line))
         last_end = m.start() + len(rest)
+        more = _continuations(flat, end_line, n_lines)
+        if more:
+            out += more
+            last_end = flat.starts[more[-1].end_line - 1] + len(_line_text(flat, more[-1].end_line))
     return out

@@ -148,3 +148,27 @@ def fields(text: str) -> list[LicenseHit]:
             line = text.count("\n", 0, m.start()) + 1
             out.append(LicenseHit(spdx, line, line, "trove-classifier", 95.0))
     return out
+
+
+def _strength(h: LicenseHit) -> tuple[float, int, int]:
+    """Higher is stronger: the score, then a notice or tag over a bare name, then the longer span."""
+    return (h.score, 0 if h.rule.endswith("-name") else 1, h.end_line - h.start_line)
+
+
+def merge_hits(hits: list[LicenseHit]) -> list[LicenseHit]:
+    """One entry per license per place: hits of the same id whose line spans overlap (an `apache-2.0-name` and
+    an `apache-2.0-notice` on one line) become the strongest of them, spanning all their lines. An invalid
+    identifier is kept as it is (each is a finding of its own), once per line."""
+    out: list[LicenseHit] = []
+    for h in sorted(hits, key=lambda h: (h.spdx, h.start_line, h.end_line, h.rule)):
+        last = out[-1] if out else None
+        if last is not None and (h.spdx, h.start_line, h.rule) == (last.spdx, last.start_line, last.rule):
+            continue
+        if (last is not None and h.valid and last.valid and h.spdx == last.spdx
+                and h.start_line <= last.end_line):
+            best = max(last, h, key=_strength)
+            out[-1] = LicenseHit(best.spdx, last.start_line, max(last.end_line, h.end_line), best.rule, best.score,
+                                 best.valid, best.note)
+        else:
+            out.append(h)
+    return sorted(out, key=lambda h: (h.start_line, h.end_line, h.spdx, h.rule))

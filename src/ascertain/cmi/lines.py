@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 # Leading comment and quoting marks of one line: `#`, `//`, `/*`, ` * `, `--`, `;;`, `%`, `rem`, `"""`.
 _LEADER = re.compile(r'^[ \t]*(?:(?:#+!?|//+|/\*+|\*+(?!/)|--+|;+|%+|"""|\'\'\'|!|\.\.)[ \t]*)*', re.MULTILINE)
-_TRAILER = re.compile(r'[ \t]*(?:\*+/|-->|"""|\'\'\')?[ \t]*$', re.MULTILINE)
+# ...and trailing ones: `*/`, `-->`, and the right border of an ASCII-art box (`#`, `*`, `|` after 2+ spaces).
+# It starts only where a run of spaces starts: tried inside the run, it rescans the run from every position.
+_TRAILER = re.compile(r'(?<![ \t])[ \t]*(?:\*+/|-->|"""|\'\'\'|(?<=[ \t][ \t])(?:\*+|#+|\|))?[ \t]*$', re.MULTILINE)
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace within a line
 
 

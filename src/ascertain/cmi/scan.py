@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
 from ascertain.cmi.authors import find_authors
-from ascertain.cmi.copyrights import find_copyrights
-from ascertain.cmi.license_notices import LicenseHit, fields, notices, spdx_tags
+from ascertain.cmi.copyrights import copyrights_of
+from ascertain.cmi.license_notices import LicenseHit, fields, merge_hits, notices, spdx_tags
 from ascertain.cmi.license_texts import find_texts, templates
 from ascertain.cmi.lines import flatten
 from ascertain.cmi.metadata import is_metadata, parse
@@ -41,16 +41,11 @@ def scan_text(path: str, text: str, language: str = "") -> dict:
         licenses += meta_licenses
         authors += meta_authors
         notes += meta_notes
-    seen: set[tuple] = set()
-    unique: list[LicenseHit] = []
-    for h in sorted(licenses, key=lambda h: (h.start_line, h.end_line, h.spdx, h.rule)):
-        if (h.spdx, h.start_line, h.rule) not in seen:
-            seen.add((h.spdx, h.start_line, h.rule))
-            unique.append(h)
+    unique = merge_hits(licenses)  # one entry per license per line: no name + notice twins
     return {
         "path": path,
         "language": language,
-        "copyrights": [_drop_empty(asdict(c)) for c in find_copyrights(flat, n_lines)],
+        "copyrights": [_drop_empty(asdict(c)) for c in copyrights_of(path, text, flat, n_lines, MAX_LINE)],
         "authors": [asdict(a) for a in authors],
         "licenses": [_drop_empty(asdict(h)) for h in unique],
         "notes": notes,

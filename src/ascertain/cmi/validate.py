@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -185,4 +186,143 @@ def markdown(r: dict, command: str, max_rows: int = 60) -> str:
     for d in r["disagreements"][:max_rows]:
         lines.append(f"| {d['file']} | {d['kind']} | {', '.join(d['only_ascertain'])} | "
                      f"{', '.join(d['only_scancode'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def _holder_agreement(labels: dict[str, set[str]], found: dict[str, set[str]]) -> tuple[Agreement, list[dict]]:
+    agg, misses = Agreement(), []
+    for rel, want in labels.items():
+        got = found.get(rel, set())
+        agg.both += len(got & want)
+        agg.only_ascertain += len(got - want)  # here: found but not labelled (false positives)
+        agg.only_scancode += len(want - got)  # here: labelled but not found (misses)
+        if got != want:
+            misses.append({"file": rel, "missed": sorted(want - got), "extra": sorted(got - want)})
+    return agg, misses
+
+
+def folder_digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode() + b"\0" + hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()[:16]
+
+
+def scancode_holders(scancode: str, folder: Path, work: Path, processes: int, reuse: bool
+                     ) -> tuple[dict[str, set[str]], dict]:
+    """ScanCode's holders of every file in folder, by name. Results are cached by each file's sha256 in
+    work/scancode-hard-cache.json; with `reuse`, only files not in the cache are scanned (the set grows
+    with the machine's packages). The cache keeps ScanCode's seconds and file count over its runs."""
+    cache_path = work / "scancode-hard-cache.json"
+    cache = json.loads(cache_path.read_text()) if reuse and cache_path.exists() else {
+        "files": {}, "seconds": 0.0, "scanned": 0, "version": "?"}
+    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    todo = sorted(name for name, d in digests.items() if d not in cache["files"])
+    if todo:
+        pending = work / "scancode-pending"
+        if pending.exists():
+            shutil.rmtree(pending)
+        pending.mkdir(parents=True)
+        for name in todo:
+            shutil.copyfile(folder / name, pending / name)
+        out = work / "scancode-pending.json"
+        cache["seconds"] += run_scancode(scancode, pending, out, processes)
+        cache["scanned"] += len(todo)
+        sc = json.loads(out.read_text())
+        cache["version"] = (sc.get("headers") or [{}])[0].get("tool_version", "?")
+        for e in sc.get("files", []):
+            if e.get("type") == "file" and Path(e["path"]).name in digests:
+                cache["files"][digests[Path(e["path"]).name]] = sorted(theirs(e)[1])
+        cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
+    return {name: set(cache["files"].get(d, [])) for name, d in digests.items()}, cache
+
+
+def validate_hard(scancode: str | None, work: Path, processes: int, split: str = "held",
+                  reuse_scancode: bool = False) -> dict:
+    """Holder precision/recall of ascertain (and ScanCode, unless `scancode` is None) on the hard set's split."""
+    from ascertain.cmi.hard_set import build
+
+    hard = work / "hard"
+    labels_all = build(hard)
+    cases = {rel: meta for rel, meta in labels_all["cases"].items() if meta["split"] == split}
+    labels = {rel: {norm_holder(h) for h in meta["holders"]} - {""} for rel, meta in cases.items()}
+    folder = hard / split
+    load = round(os.getloadavg()[0], 1)
+    t0 = time.perf_counter()
+    asc = list(scan_paths([str(folder)], processes))
+    asc_seconds = time.perf_counter() - t0
+    ours_found = {f"{split}/{Path(r['path']).name}": ours(r)[1] for r in asc if "skipped" not in r}
+    result: dict = {"split": split, "cases": len(cases), "seed": labels_all["seed"],
+                    "set_digest": folder_digest(folder), "dep5_files": labels_all["dep5_files"],
+                    "labelled_files_missing": labels_all["missing"], "processes": processes,
+                    "ascertain_seconds": round(asc_seconds, 2), "load_average": load,
+                    "kinds": {k: sum(1 for m in cases.values() if m["kind"] == k)
+                              for k in sorted({m["kind"] for m in cases.values()})}}
+    tools = {"ascertain": ours_found}
+    if scancode:
+        found, cache = scancode_holders(scancode, folder, work, processes, reuse_scancode)
+        tools["ScanCode"] = {f"{split}/{name}": holders for name, holders in found.items()}
+        result.update({"scancode_version": cache["version"], "scancode_seconds": round(cache["seconds"], 2),
+                       "scancode_files_scanned": cache["scanned"],
+                       "scancode_files_per_s": round(cache["scanned"] / max(cache["seconds"], 1e-9), 3)})
+    for tool, found in tools.items():
+        agg, misses = _holder_agreement(labels, found)
+        by_kind = {}
+        for kind in result["kinds"]:
+            sub = {rel: want for rel, want in labels.items() if cases[rel]["kind"] == kind}
+            by_kind[kind] = _holder_agreement(sub, found)[0].as_dict()
+        result[tool] = {"holders": agg.as_dict(), "by_kind": by_kind, "misses": misses}
+    (work / f"cmi-hard-{split}.json").write_text(json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False),
+                                                 encoding="utf-8")
+    return result
+
+
+def markdown_hard(r: dict, command: str, max_rows: int = 40) -> str:
+    tools = [t for t in ("ascertain", "ScanCode") if t in r]
+    lines = [
+        "## CMI copyright holders on hard, real notices", "",
+        f"Command: `{command}`", "",
+        f"Set: {r['cases']:,} cases in the `{r['split']}` split (seed `{r['seed']}`, files digest `{r['set_digest']}`; "
+        f"DEP-5 cases from {r['dep5_files']} distinct copyright files with a stanza the rule labels, on this machine "
+        "(the set grows with the installed packages); "
+        "split by package, so no package has cases on both sides; the detector was tuned on the other split only). "
+        "Kinds: "
+        + ", ".join(f"{k} {n}" for k, n in r["kinds"].items()) + ".", "",
+        "Sources and labels: *DEP-5* kinds are the `Copyright:` fields of this machine's machine-readable "
+        "`/usr/share/doc/*/copyright` files (at most 3 stanzas per distinct file); each line's holder is labelled by "
+        "a fixed rule in `cmi/hard_set.py` (marks, years, e-mail and URLs, \"All rights reserved\" and what follows "
+        "it, \"see AUTHORS\" and a trailing parenthesised note other than an acronym removed; stanzas with a "
+        "line the rule cannot label surely are left out), never by the scanner; the field is written as it stands "
+        "(`dep5-field`: holders on continuation lines) or, with seeded variation, as a C comment, Python comments, "
+        "an HTML footer (holders in links, `&copy;`, `<br>`), an ASCII-art box, or all in capitals; marks are added "
+        "where the field has none, and one line in five puts the holder before the years. *kernel-header*, "
+        "*c-header*, *html* and *js* are real files of installed packages with several notices, labelled by hand "
+        "(`cmi/hard_labels.json`: path, sha256, holders). A holder is compared as in `cmi validate` (case, accents, "
+        "punctuation, legal-form words and \"and contributors\" tails ignored)."
+        + (f" Left out (missing or changed on this machine): {len(r['labelled_files_missing'])}."
+           if r["labelled_files_missing"] else ""), "",
+        "| tool | labelled holders | found & labelled | found, not labelled | missed | precision | recall | F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for t in tools:
+        a = r[t]["holders"]
+        lines.append(f"| {t}{' ' + r.get('scancode_version', '') if t == 'ScanCode' else ''} | "
+                     f"{a['both'] + a['only_scancode']} | {a['both']} | {a['only_ascertain']} | {a['only_scancode']} | "
+                     f"{a['precision']:.3f} | {a['recall']:.3f} | **{a['f1']:.3f}** |")
+    lines += ["", "F1 by kind:", "", "| kind | cases | " + " | ".join(tools) + " |",
+              "|---|---|" + "---|" * len(tools)]
+    for kind, n in r["kinds"].items():
+        lines.append(f"| {kind} | {n} | " + " | ".join(f"{r[t]['by_kind'][kind]['f1']:.3f}" for t in tools) + " |")
+    secs = f"ascertain {r['ascertain_seconds']} s for {r['cases']} files"
+    if "ScanCode" in r:
+        secs += (f"; ScanCode {r['scancode_seconds']} s for the {r['scancode_files_scanned']} files it scanned "
+                 f"({r['scancode_files_per_s']} files/s; its results are cached by file content)")
+    lines += ["", f"Time ({r['processes']} process(es) each, incl. start-up; load average {r['load_average']} on "
+              f"{os.cpu_count()} cores when ascertain ran): {secs}.", "",
+              f"ascertain's differences from the labels ({len(r['ascertain']['misses'])} files; the first "
+              f"{max_rows}; all in `cmi-hard-{r['split']}.json`):", "",
+              "| file | labelled, not found | found, not labelled |", "|---|---|---|"]
+    for m in r["ascertain"]["misses"][:max_rows]:
+        lines.append(f"| {m['file']} | {', '.join(m['missed'])} | {', '.join(m['extra'])} |")
     return "\n".join(lines) + "\n"
