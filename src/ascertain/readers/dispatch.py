@@ -8,6 +8,7 @@ from pathlib import Path
 from ascertain.errors import AscertainError
 from ascertain.readers.archives import is_archive, read_archive
 from ascertain.readers.base import Document, ReadOptions, Skip
+from ascertain.readers.book_formats import is_book, read_book
 from ascertain.readers.files import read_file, walk
 from ascertain.readers.git import is_git_repo, read_git
 from ascertain.readers.records import is_jsonl, is_parquet, read_jsonl, read_parquet
@@ -36,7 +37,9 @@ def read_inputs(paths: Iterable[str | Path], opts: ReadOptions) -> Iterator[Docu
 
 
 def _read_one(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    if is_jsonl(path):
+    if is_book(path):  # PDF, EPUB, HTML: their text, with pages or sections (readers/book_formats.py)
+        yield from read_book(path, opts, input_name)
+    elif is_jsonl(path):
         yield from read_jsonl(path, opts, input_name)
     elif is_parquet(path):
         yield from read_parquet(path, opts, input_name)

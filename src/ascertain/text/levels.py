@@ -7,6 +7,8 @@
                up to 6 tokens) one placeholder: renamed variables and changed constants still match
                (code, via tree-sitter); long strings keep their words
   prose        words only, case-folded: punctuation and quote style ignored
+  book         prose, and words hyphenated across line ends joined, page numbers and running heads dropped
+               (books from PDF, EPUB, HTML and plain text alike: text/book.py)
 
 A level's token stream keeps each token's offsets into the same text, so spans found at a coarse level are
 measured at the exact level too: verbatim runs compare the tokens' text as written.
@@ -20,9 +22,10 @@ import importlib
 import numpy as np
 
 from ascertain.fingerprint.vectorized import hash_tokens
+from ascertain.text.book import book_stream
 from ascertain.text.tokenize import CODE, COMMENT, STRING, TokenStream
 
-LEVELS = ("exact", "layout", "comments", "identifiers", "prose")
+LEVELS = ("exact", "layout", "comments", "identifiers", "prose", "book")
 DEFAULT_LEVEL = "layout"
 ID_HASH = np.uint64(0x9E3779B97F4A7C15)
 LIT_HASH = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -146,6 +149,8 @@ def level_stream(ts: TokenStream, level: str, language: str) -> TokenStream:
         return ts
     if level == "exact":
         return TokenStream(ts.text, ts.start, ts.end, ts.line, ts.kind, hash_tokens(ts.raw))
+    if level == "book":
+        return book_stream(ts)
     if level == "prose":
         words = np.fromiter((t[:1].isalnum() or t[:1] == "_" for t in ts.raw), bool, len(ts))
         return _subset(ts, words.nonzero()[0])
