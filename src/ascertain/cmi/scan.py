@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ascertain.cmi.authors import find_authors
+from ascertain.cmi.book import find_book_cmi
 from ascertain.cmi.copyrights import find_copyrights
 from ascertain.cmi.license_notices import LicenseHit, fields, notices, spdx_tags
 from ascertain.cmi.license_texts import find_texts, templates
@@ -49,7 +50,7 @@ def scan_text(path: str, text: str, language: str = "") -> dict:
         if (h.spdx, h.start_line, h.rule) not in seen:
             seen.add((h.spdx, h.start_line, h.rule))
             unique.append(h)
-    return {
+    result = {
         "path": path,
         "language": language,
         "copyrights": [_drop_empty(asdict(c)) for c in find_copyrights(flat, n_lines)],
@@ -57,6 +58,9 @@ def scan_text(path: str, text: str, language: str = "") -> dict:
         "licenses": [_drop_empty(asdict(h)) for h in unique],
         "notes": notes,
     }
+    if language == "prose":  # title, ISBN, publisher, edition, terms, distributor header/footer (cmi/book.py)
+        result["book"] = find_book_cmi(text)
+    return result
 
 
 def _drop_empty(d: dict) -> dict:

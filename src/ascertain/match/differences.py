@@ -26,7 +26,11 @@ from rapidfuzz.distance import Levenshtein
 
 from ascertain.text.tokenize import COMMENT, STRING, TokenStream
 
-MAX_ALIGN_TOKENS = 40_000  # larger regions are not aligned (reported as such)
+# Larger regions are not aligned (reported as such). Memory is bounded below this by the anchors: spans are
+# cut into pieces of at most ANCHOR_TOKENS tokens (pairs.align_streams) and each gap between anchors costs at
+# most MAX_DIFF_CELLS; what grows with the region is its token lists (~100 bytes a token)
+MAX_ALIGN_TOKENS = 2_000_000
+ANCHOR_TOKENS = 1_000
 # A gap between anchors larger than this (work tokens x copy tokens) is reported as one difference instead of
 # being aligned token by token (the edit script's bit matrix grows with the product)
 MAX_DIFF_CELLS = 20_000_000

@@ -111,6 +111,9 @@ def _spine_text(zf: zipfile.ZipFile, size: int, opts: ReadOptions, input_name: s
         if media not in _XHTML:
             continue
         name = posixpath.normpath(posixpath.join(base, unquote(href.split("#")[0])))
+        if unsafe_name(name):
+            raise _Refused(f"path traversal refused: spine item {href!r} escapes the EPUB",
+                           "the file is unsafe; obtain a clean copy from its source")
         if name in encrypted:
             raise _Refused("DRM-encrypted EPUB (META-INF/encryption.xml covers its content)",
                            "obtain a copy without DRM; ascertain does not remove DRM")

@@ -33,7 +33,7 @@ COPYRIGHT_PAGE = re.compile(
 SERIES_HEAD = re.compile(r"^[ \t\f]*(?:also by\b|by the same author|other (?:books|titles|novels) (?:by|in|from)\b"
                          r"|also available\b|(?:books )?in this series\b|more from\b)[^\n]*$",
                          re.IGNORECASE | re.MULTILINE)
-_PARAGRAPH = re.compile(r"\S(?:[\s\S]*?)(?=\n[ \t\f]*\n|\Z)")
+_PARAGRAPH = re.compile(r"\S(?:[\s\S]*?)(?=\n[ \t\f\r]*\n|\Z)")
 MAX_LIST_LINE_WORDS = 10
 MAX_PAGE_PARAGRAPH = 1500  # a copyright page's paragraphs are short; a longer block is the book's prose
 

@@ -6,6 +6,7 @@
   render_epub     an EPUB 3 (zipfile): one XHTML document per chapter, in the spine's order
   split_book      two different "books" from one text, each wrapped in the same distributor's header and
                   license (unrelated works that share a publisher's text)
+  excerpt_book    chapters a..b of a Gutenberg book, in its whole header and footer
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ def body_of(text: str) -> str:
     start = GUTENBERG_START.search(text)
     a = start.end() if start else 0
     end = GUTENBERG_END.search(text, a)
-    return text[a:end.start() if end else len(text)].strip("\n") + "\n"
+    return text[a:end.start() if end else len(text)].strip("\r\n") + "\n"
 
 
 def paragraphs(text: str) -> list[str]:
-    return [" ".join(p.split()) for p in re.split(r"\n[ \t]*\n", text) if p.strip()]
+    return [" ".join(p.split()) for p in re.split(r"\n[ \t\r]*\n", text) if p.strip()]
 
 
 def curly(p: str) -> str:
@@ -59,9 +60,10 @@ def chapters(text: str) -> list[tuple[str, list[str]]]:
     return [(h, ps) for h, ps in out if h or ps]
 
 
-def render_pdf(text: str, path: Path, title: str, author: str, front_matter: list[str] | None = None) -> int:
+def render_pdf(text: str, path: Path, title: str, author: str, keep_distributor: bool = False) -> int:
     """Typeset the book body (curly quotes, justified, hyphenated) with a running head (the title on even
-    pages, the author on odd ones) and a page number at the foot of every page; returns the page count."""
+    pages, the author on odd ones) and a page number at the foot of every page; returns the page count.
+    keep_distributor: the Gutenberg header first and its footer (license) last, as Gutenberg's PDFs have."""
     from reportlab.lib.pagesizes import A5
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
@@ -80,14 +82,18 @@ def render_pdf(text: str, path: Path, title: str, author: str, front_matter: lis
         canvas.drawCentredString(A5[0] / 2, 8 * mm, str(doc.page))
         canvas.restoreState()
 
-    story: list = [Paragraph(html.escape(line), head) for line in front_matter or []]
-    if front_matter:
-        story.append(PageBreak())
+    small = ParagraphStyle("small", parent=body, fontSize=8, leading=10, firstLineIndent=0, alignment=0)
+    start, end = GUTENBERG_START.search(text), GUTENBERG_END.search(text)
+    front = paragraphs(text[:start.end()]) if keep_distributor and start else []
+    back = paragraphs(text[end.start():]) if keep_distributor and end else []
+    story: list = [Paragraph(html.escape(p), small) for p in front]
     for heading, ps in chapters(text):
         if heading:
             story += [PageBreak(), Paragraph(html.escape(heading), head)]
         story += [Paragraph(_hyphenate(html.escape(curly(p.replace("_", "")), quote=False)), body) for p in ps]
         story.append(Spacer(1, 2 * mm))
+    if back:
+        story += [PageBreak(), *(Paragraph(html.escape(p), small) for p in back)]
     doc = SimpleDocTemplate(str(path), pagesize=A5, topMargin=18 * mm, bottomMargin=16 * mm,
                             leftMargin=16 * mm, rightMargin=16 * mm, title=title, author=author,
                             invariant=1)  # invariant: no timestamp or random id, the same bytes every run
@@ -140,6 +146,19 @@ def split_book(text: str) -> tuple[str, str]:
     if not (start and end):
         raise ValueError("needs a text with a Gutenberg header and footer")
     body = text[start.end():end.start()]
-    cut = body.index("\n\n", len(body) // 2)
+    cut = re.compile(r"\r?\n\r?\n").search(body, len(body) // 2).start()
     head, foot = text[:start.end()], text[end.start():]
     return head + body[:cut] + "\n\n" + foot, head + "\n" + body[cut:] + foot
+
+
+def excerpt_book(text: str, first: int, last: int) -> str:
+    """Chapters first..last (1-based, inclusive) of a Gutenberg book, in its whole header and footer."""
+    start = GUTENBERG_START.search(text)
+    end = GUTENBERG_END.search(text, start.end() if start else 0)
+    if not (start and end):
+        raise ValueError("needs a text with a Gutenberg header and footer")
+    heads = list(CHAPTER.finditer(text, start.end(), end.start()))
+    if not 1 <= first <= last <= len(heads):
+        raise ValueError(f"chapters {first}..{last} not in 1..{len(heads)}")
+    stop = heads[last].start() if last < len(heads) else end.start()
+    return text[:start.end()] + "\n\n" + text[heads[first - 1].start():stop] + text[end.start():]
