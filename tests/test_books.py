@@ -297,3 +297,25 @@ def test_pdf_bytes_read_from_memory_are_deterministic(pdf_book):
     a = next(pdf_document(data, "x", "x.pdf", ReadOptions()))
     b = next(pdf_document(io.BytesIO(data).getvalue(), "x", "x.pdf", ReadOptions()))
     assert a.text == b.text and a.sha256 == b.sha256
+
+
+def test_auto_level_indexes_books_and_code_side_by_side(tmp_path, data):
+    """`--level auto`: prose documents at the book level, code at the layout level, in one index."""
+    from ascertain.case import Case
+    from ascertain.match.run import MatchOptions, run_match
+    from ascertain.sources import add_source
+    from ascertain.works import add_work
+
+    case = Case.init(tmp_path / "case")
+    add_work(case, "Austen", str(data / "books" / "works" / "pride-and-prejudice-ch1-6.txt"), "P&P 1-6")
+    add_work(case, "Stüvel", str(data / "works" / "python-rsa" / "randnum.py"), "randnum")
+    add_source(case, "mixed", "corpus", [str(data / "books" / "corpus" / "pride-and-prejudice-ch1-6.pdf"),
+                                         str(data / "corpus" / "vendor" / "randnum.py")], ReadOptions(), level="auto")
+    manifest = json.loads((case.source_dir("mixed") / "manifest.json").read_text())
+    assert manifest["params"]["level"] == "auto"
+    report = json.loads(Path(run_match(case, MatchOptions())["report"]).read_text())
+    copied = {(Path(r["work_file"]).name, Path(r["doc_locator"]).name): r["metrics"] for r in report["evidence"]
+              if r["copied"]}
+    assert copied["pride-and-prejudice-ch1-6.txt", "pride-and-prejudice-ch1-6.pdf"]["own_coverage"] >= 0.99
+    assert copied["randnum.py", "randnum.py"]["identical"]
+    assert len(copied) == 2

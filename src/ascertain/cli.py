@@ -175,7 +175,8 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 TextField = Annotated[str, typer.Option(help="JSONL key / Parquet column with the text.")]
 KeyFile = Annotated[str | None, typer.Option(help="HMAC key file: build a keyed, text-less index.")]
 MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
-LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers, prose.")]
+LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers, prose, "
+                                             "book (books: hyphenation, page furniture).")]
 
 
 @corpus_app.command("add")
