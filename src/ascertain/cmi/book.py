@@ -20,7 +20,7 @@ from ascertain.text.pages import page_of, page_starts
 
 KINDS = ("title", "author", "rights reservation", "isbn", "publisher", "imprint", "edition", "terms of use",
          "identifier", "distributor header", "distributor footer")
-_NAME = r"[A-Z][\w.'\u2019&-]*(?:[ \t]+(?:[A-Z][\w.'\u2019&-]*|de|van|von|der|la|le|du|and|&))*"
+_NAME = r"[A-Z][\w.'\u2019&-]*(?:[ \t]+(?:[A-Z][\w.'\u2019&-]*|de|van|von|der|la|le|du|and|of|for|&))*"
 _RULES: list[tuple[str, str, re.Pattern]] = [
     ("title", "gutenberg-title-field", re.compile(r"^[ \t]*Title:[ \t]*(?P<v>\S[^\n]{0,200}?)[ \t]*$", re.M)),
     ("title", "gutenberg-ebook-of", re.compile(
@@ -35,10 +35,10 @@ _RULES: list[tuple[str, str, re.Pattern]] = [
     ("rights reservation", "all-rights-reserved", re.compile(
         r"(?P<v>all\s+rights\s+reserved|tous droits r[ée]serv[ée]s|alle rechte vorbehalten|todos los derechos "
         r"reservados)", re.I)),
-    ("isbn", "isbn", re.compile(r"\bISBN(?:-1[03])?[:\s]*(?P<v>(?:97[89][ -]?)?(?:\d[ -]?){9}[\dXx])\b")),
+    ("isbn", "isbn", re.compile(r"\b(?:e-?)?ISBN(?:-1[03])?[:\s]*(?P<v>(?:97[89][ -]?)?(?:\d[ -]?){9}[\dXx])\b")),
     ("publisher", "published-by", re.compile(
-        r"\b(?:first )?published(?: in [A-Z][a-z]+(?: [A-Z][a-z]+)?)?(?: in \d{4})?(?: \d{4})?(?: in [^\n]{0,40}?)?"
-        r" by (?P<v>" + _NAME + r")", re.I)),
+        r"\b(?i:(?:first )?published(?: in [A-Z][a-z]+(?: [A-Z][a-z]+)?)?(?: in \d{4})?(?: \d{4})?"
+        r"(?: in [^\n]{0,40}?)? by )(?!arrangement\b)(?P<v>" + _NAME + r")")),
     ("publisher", "publisher-field", re.compile(r"^[ \t]*Publisher:[ \t]*(?P<v>\S[^\n]{0,150}?)[ \t]*$", re.M)),
     ("imprint", "imprint-of", re.compile(r"(?P<v>" + _NAME + r") (?:is )?an imprint of (?P<a>" + _NAME + ")")),
     ("edition", "edition", re.compile(

@@ -8,12 +8,12 @@ paragraph is one space, as the browser renders it: a reflowed copy and the origi
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ascertain.readers.base import Document, ReadOptions, Skip, decode
+from ascertain.readers.base import Document, ReadOptions, Skip
+from ascertain.readers.files import read_file
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 DROP = {"script", "style", "noscript", "template", "svg", "math", "iframe", "object", "head", "-comment"}
@@ -31,23 +31,12 @@ def is_html(path: Path) -> bool:
 
 
 def read_html(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    loc = str(path)
-    try:
-        size = path.stat().st_size
-        if size > opts.max_doc_bytes:
-            yield Skip(input_name, loc, f"file of {size:,} bytes exceeds the {opts.max_doc_bytes:,}-byte limit",
-                       "split it, or raise --max-doc-bytes")
-            return
-        data = path.read_bytes()
-    except OSError as e:
-        yield Skip(input_name, loc, f"cannot read ({e.strerror})", "check the path and its permissions")
-        return
-    markup, skip = decode(data, input_name, loc)
-    if skip or markup is None:
-        yield skip or Skip(input_name, loc, "not text", "check the file")
-        return
-    yield Document(loc, html_to_text(markup), "prose", hashlib.sha256(data).hexdigest(),
-                   {"bytes": len(data), "format": "html"})
+    """The file as the plain-file reader reads it (limits, decoding), then its markup to text."""
+    for item in read_file(path, opts, input_name):
+        if isinstance(item, Document):
+            item.text, item.language = html_to_text(item.text), "prose"
+            item.meta["format"] = "html"
+        yield item
 
 
 def html_to_text(markup: str, keep_title: bool = True) -> str:
