@@ -11,6 +11,7 @@ from ascertain.match.differences import ANCHOR_TOKENS, copy_region, differences
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
+from ascertain.text.languages import family_of
 from ascertain.text.levels import DEFAULT_LEVEL, level_stream
 from ascertain.text.tokenize import TokenStream, tokenize
 
@@ -97,4 +98,4 @@ def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStrea
     last = max(based, key=lambda s: s[1])
     lo, hi = copy_region(wb, copy_base, first[0], first[2], last[1], last[3])
     lo, hi = min(lo, min(s[2] for s in based)), max(hi, max(s[3] for s in based))
-    return differences(wb, copy_base, based, lo, hi)
+    return differences(wb, copy_base, based, lo, hi, prose=family_of(work.language) == "prose")
