@@ -34,24 +34,37 @@ _PAGE_NUMBER = re.compile(
     r"[-\u2013\u2014\s]*(?:page\s+)?(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s+of\s+\d{1,5})?[-\u2013\u2014\s]*",
     re.IGNORECASE)
 _DIGITS = re.compile(r"[\d\W_]+")
+_ASCII_ALNUM = np.zeros(129, bool)  # index 128: any non-ASCII character (decided one by one)
+_ASCII_ALNUM[[ord(c) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"]] = True
+_UNDERSCORE, _SOFT = ord("_"), ord(SOFT_HYPHEN)
+_HYPHEN_CODES = np.array([ord(c) for c in HYPHENS], np.uint32)
 
 
 def book_stream(ts: TokenStream) -> TokenStream:
-    if not len(ts):
+    """Vectorized over the tokens' first and last characters; only tokens that need it (non-ASCII starts,
+    emphasis marks, hyphens) are looked at one by one."""
+    n = len(ts)
+    if not n:
         return ts
     text = ts.text
-    raw = ts.raw
-    n = len(raw)
-    words = [t.strip("_") for t in raw]
-    is_word = np.fromiter((w[:1].isalnum() for w in words), bool, n)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+    first, last = cp[ts.start], cp[ts.end - 1]
+    is_word = _ASCII_ALNUM[np.minimum(first, 128)]
+    words: dict[int, str] = {}  # tokens whose word differs from the token as written
+    for i in np.flatnonzero((first >= 128) | (first == _UNDERSCORE) | (last == _UNDERSCORE)).tolist():
+        t = text[ts.start[i]:ts.end[i]]
+        w = t.strip("_")
+        is_word[i] = w[:1].isalnum()
+        if w != t:
+            words[i] = w
     drop = furniture(ts) if PAGE_BREAK in text else np.zeros(n, bool)
     keep = is_word & ~drop
-    start, end = ts.start.copy(), ts.end.copy()
-    changed = {i for i in range(n) if keep[i] and words[i] != raw[i]}
+    start, end = ts.start, ts.end.copy()
     kept = np.flatnonzero(keep)
-    for h in (i for i, t in enumerate(raw) if t in HYPHENS):
+    single = (ts.end - ts.start) == 1
+    for h in np.flatnonzero(single & np.isin(first, _HYPHEN_CODES)).tolist():
         if h == 0 or not keep[h - 1] or start[h] != end[h - 1]:
-            continue  # a hyphen joins only when it follows a word directly
+            continue  # a hyphen joins only when it follows a kept word directly (chains stay split)
         nxt = int(np.searchsorted(kept, h + 1))
         if nxt >= len(kept):
             continue
@@ -59,21 +72,18 @@ def book_stream(ts: TokenStream) -> TokenStream:
         if q > h + 1 and not drop[h + 1:q].all():
             continue  # something other than page furniture stands between the halves
         gap = text[end[h]:start[q]]
-        if raw[h] == SOFT_HYPHEN:
+        if first[h] == _SOFT:
             if gap and not gap.isspace():
                 continue
         elif "\n" not in gap and PAGE_BREAK not in gap:
             continue
-        # the word before the hyphen may itself have been joined: find the kept token it belongs to
         p = h - 1
-        words[p] = words[p] + words[q]
+        words[p] = words.get(p, text[start[p]:ts.end[p]]) + words.get(q, text[start[q]:end[q]])
         end[p] = end[q]
         keep[q] = False
-        changed.add(p)
-        changed.discard(q)
     idx = np.flatnonzero(keep)
     hashes = ts.hashes[idx].copy()
-    redo = sorted(changed)
+    redo = sorted(i for i in words if keep[i])
     if redo:
         pos = np.searchsorted(idx, redo)
         hashes[pos] = hash_tokens([words[i].casefold() for i in redo])
@@ -86,7 +96,11 @@ def furniture(ts: TokenStream) -> np.ndarray:
     bounds = [0, *page_starts(text).tolist(), len(text)]
     candidates: list[tuple[int, int, str]] = []  # (start, end, line text) of the first/last lines of pages
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        lines = [(m.start() + a, m.end() + a) for m in re.finditer(r"[^\n]*\S[^\n]*", text[a:b])]
+        lines, pos = [], a
+        for line in text[a:b].split("\n"):  # the page's non-blank lines
+            if line.strip():
+                lines.append((pos, pos + len(line)))
+            pos += len(line) + 1
         ends = lines[:HEAD_LINES] + [x for x in lines[-HEAD_LINES:] if x not in lines[:HEAD_LINES]]
         candidates += [(s, e, text[s:e].strip(PAGE_BREAK + " \t")) for s, e in ends]
     keys = [_DIGITS.sub(" ", c[2]).strip().casefold() for c in candidates]
