@@ -319,3 +319,15 @@ def test_auto_level_indexes_books_and_code_side_by_side(tmp_path, data):
     assert copied["pride-and-prejudice-ch1-6.txt", "pride-and-prejudice-ch1-6.pdf"]["own_coverage"] >= 0.99
     assert copied["randnum.py", "randnum.py"]["identical"]
     assert len(copied) == 2
+
+
+def test_compare_cli_cites_pdf_pages(data):
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app
+
+    books = data / "books"
+    r = CliRunner().invoke(app, ["compare", "--level", "book", str(books / "works" / "pride-and-prejudice-ch1-6.txt"),
+                                 str(books / "corpus" / "pride-and-prejudice-ch1-6.pdf")])
+    assert r.exit_code == 0, r.output
+    assert "COPIED (level book)" in r.stdout and "(pages 1-3)" in r.stdout

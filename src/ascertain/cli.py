@@ -268,8 +268,9 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
               f"{r['fragments']} fragment(s), {same}")
     for sp in r["spans"]:
         tag = " [dim](notice/license)[/]" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
+        pages = f" (pages {sp['copy_pages'][0]}-{sp['copy_pages'][1]})" if "copy_pages" in sp else ""
         out.print(f"  original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
-                  f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}")
+                  f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}{pages}: {sp['tokens']} tokens{tag}")
     print_differences(r)
     if "paraphrase" in r:
         pp = r["paraphrase"]
