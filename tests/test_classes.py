@@ -42,8 +42,8 @@ def test_demo_planted_class_situations(demo):
     root, result = demo
     assert result["ok"], result
     c = result["classes"]
-    assert c["counts"]["in-corpus"]["works"] == 10 and c["counts"]["in-corpus/statutory"]["works"] == 6
-    assert c["s412"] == {"eligible": 6, "not eligible": 3, "unknown": 2}
+    assert c["counts"]["in-corpus"]["works"] == 11 and c["counts"]["in-corpus/statutory"]["works"] == 6
+    assert c["s412"] == {"eligible": 6, "not eligible": 4, "unknown": 2}  # the demo book: unregistered
     assert c["estimate"]["uninjured"]["x"] + c["estimate"]["confirmed_copied"]["x"] == 6
 
 
@@ -61,7 +61,7 @@ def test_member_list_lists_owners_once_per_role_and_both_routes(demo):
     with case.store.engine.connect() as c:  # one decision per work and criterion
         n = c.execute(select(func.count()).select_from(schema.class_decisions)
                       .where(schema.class_decisions.c.class_name == "in-corpus")).scalar()
-    assert n == 11
+    assert n == 12  # 11 listed works + the demo's book, one criterion each
 
 
 def test_registration_bad_rows_skipped_rest_kept(demo):
@@ -208,7 +208,7 @@ def test_labels_bad_rows_and_estimate(demo, tmp_path):
     lo, hi = e["confirmed_copied"]["clopper_pearson"]
     assert lo < 0.5 < hi and "not labelled" in e["note"]
     m = json.loads(cli("estimate", str(root), "--class", "in-corpus", "--margin", "0.05", "--json"))
-    assert m["sample_size"] == 10  # the whole class of 10
+    assert m["sample_size"] == 11  # the whole class of 11
     assert sample_size(0.05, 1_000_000) == 384 and sample_size(0.05, 0) == 385 and sample_size(0.05, 9541) == 370
 
 

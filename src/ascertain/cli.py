@@ -256,7 +256,8 @@ TextField = Annotated[str, typer.Option(help="JSONL key / Parquet column with th
 KeyFile = Annotated[str | None, typer.Option(help="HMAC key file: build a keyed, text-less index.")]
 MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
 LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers (code "
-                                            "only), prose.")]
+                                            "only), prose, book (books: hyphenation, page furniture), auto "
+                                            "(book for prose, layout for code).")]
 MinTokens = Annotated[int | None, typer.Option(
     "--min-tokens", help="A copy reproduces at least this many of the work's own tokens (outside notices and "
                          "common spans) in runs of 40+ tokens [default: 50] ...")]
@@ -474,8 +475,9 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             + (" (chosen)" if t["chosen"] else "") for t in r["levels_tried"]))
     for sp in r["spans"][:max_differences]:
         tag = " (notice/license)" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""
+        pages = f" (pages {sp['copy_pages'][0]}-{sp['copy_pages'][1]})" if "copy_pages" in sp else ""
         line(f"original lines {sp['original_lines'][0]}-{sp['original_lines'][1]} = copy lines "
-             f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}: {sp['tokens']} tokens{tag}", 4)
+             f"{sp['copy_lines'][0]}-{sp['copy_lines'][1]}{pages}: {sp['tokens']} tokens{tag}", 4)
     if len(r["spans"]) > max_differences:
         line(f"... {len(r['spans']) - max_differences} more copied passages (--json lists all)", 4)
     print_differences(r, max_differences)

@@ -16,7 +16,7 @@ from ascertain.readers import ReadOptions
 from ascertain.report.show import work_evidence
 from ascertain.report.tables import new_table
 from ascertain.sources import add_source
-from ascertain.works import import_manifest
+from ascertain.works import add_work, import_manifest
 
 
 def demo_data() -> Path:
@@ -43,8 +43,14 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
     outputs = add_source(case, "outputs", "outputs", [str(data / "outputs.jsonl")],
                          ReadOptions(text_field="completion"))
     say(f"outputs: {outputs['documents']} model outputs indexed")
+    # a book: Pride and Prejudice (chapters 1-6) against its PDF, HTML and a Books3-like record, at the book level
+    add_work(case, "Jane Austen (public domain)", str(data / "books" / "works" / "pride-and-prejudice-ch1-6.txt"),
+             "Pride and Prejudice (chapters 1-6)")
+    books = add_source(case, "books", "corpus", [str(data / "books" / "corpus")], ReadOptions(), level="book")
+    say(f"books: {books['documents']} documents indexed at the book level (PDF, HTML, JSONL, text)")
     summary = run_match(case, MatchOptions())
-    planted = json.loads((data / "planted.json").read_text())
+    planted = [*json.loads((data / "planted.json").read_text()),
+               *json.loads((data / "books" / "planted.json").read_text())]
     found, missed, false_pos = [], [], []
     copies = [(w, e) for wid in _work_ids(case) for w in [work_evidence(case, str(wid))]
               for e in w["evidence"] if e["copied"]]

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
 from ascertain.cmi.authors import find_authors
+from ascertain.cmi.book import find_book_cmi
 from ascertain.cmi.copyrights import copyrights_of
 from ascertain.cmi.license_notices import LicenseHit, fields, merge_hits, notices, spdx_tags
 from ascertain.cmi.license_texts import find_texts, templates
@@ -42,7 +43,7 @@ def scan_text(path: str, text: str, language: str = "") -> dict:
         authors += meta_authors
         notes += meta_notes
     unique = merge_hits(licenses)  # one entry per license per line: no name + notice twins
-    return {
+    result = {
         "path": path,
         "language": language,
         "copyrights": [_drop_empty(asdict(c)) for c in copyrights_of(path, text, flat, n_lines, MAX_LINE)],
@@ -50,6 +51,9 @@ def scan_text(path: str, text: str, language: str = "") -> dict:
         "licenses": [_drop_empty(asdict(h)) for h in unique],
         "notes": notes,
     }
+    if language == "prose":  # title, ISBN, publisher, edition, terms, distributor header/footer (cmi/book.py)
+        result["book"] = find_book_cmi(text)
+    return result
 
 
 def _drop_empty(d: dict) -> dict:

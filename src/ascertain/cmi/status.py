@@ -9,6 +9,9 @@ or near the copied region. Each original item is then:
             license or author,
   removed   the copy carries nothing of that kind for it.
 
+A book's CMI (title, author, ISBN, publisher, terms, distributor header and footer: cmi/book.py) is about the
+whole book: on both sides it counts wherever it stands, whatever region was copied.
+
 The status is `never_present` when the original region and header carry no CMI, else `removed` if any
 item was removed, else `altered` if any was altered, else `retained`.
 
@@ -37,18 +40,33 @@ def items(cmi: dict) -> list[dict]:
     for c in cmi.get("copyrights", []):
         out.append({"kind": "copyright", "key": "|".join(sorted(_norm(h) for h in c["holders"])),
                     "years": c["years"], "value": c["statement"], "lines": [c["start_line"], c["end_line"]]})
-    seen: set[str] = set()
+    seen: set = set()
     for lic in cmi.get("licenses", []):
         if lic["spdx"] not in seen:
             seen.add(lic["spdx"])
             out.append({"kind": "license", "key": lic["spdx"], "value": lic["spdx"], "rule": lic["rule"],
                         "lines": [lic["start_line"], lic["end_line"]]})
+    authors: dict[str, dict] = {}
     for a in cmi.get("authors", []):
         key = _norm(re.sub(r"<[^>]*>", "", a["author"]))
         if key and key not in seen:
             seen.add(key)
-            out.append({"kind": "author", "key": key, "value": a["author"],
-                        "lines": [a["start_line"], a["end_line"]]})
+            authors[key] = {"kind": "author", "key": key, "value": a["author"],
+                            "lines": [a["start_line"], a["end_line"]]}
+            out.append(authors[key])
+    for b in cmi.get("book", []):  # a book's CMI is about the whole book, wherever it stands
+        if b["kind"] == "author" and b["key"] in authors:
+            authors[b["key"]]["applies_to"] = "book"  # the same author, found by the general rules too
+            continue
+        if ("book", b["kind"], b["key"]) in seen:
+            continue
+        seen.add(("book", b["kind"], b["key"]))
+        item = {"kind": b["kind"], "key": b["key"], "value": b["value"], "rule": b["rule"],
+                "lines": [b["start_line"], b["end_line"]], **({"pages": b["pages"]} if "pages" in b else {}),
+                "applies_to": "book"}
+        if b["kind"] == "author":
+            authors[b["key"]] = item
+        out.append(item)
     return out
 
 
@@ -66,13 +84,14 @@ def _within(item: dict, ranges: list[tuple[int, int]]) -> bool:
 
 
 def region_items(cmi: dict, header_last: int, regions: list[tuple[int, int]]) -> list[dict]:
-    return [i for i in items(cmi) if i["lines"][0] <= header_last or _within(i, regions)]
+    return [i for i in items(cmi)
+            if i["lines"][0] <= header_last or _within(i, regions) or i.get("applies_to") == "book"]
 
 
 def copy_items(cmi: dict, regions: list[tuple[int, int]]) -> list[dict]:
     """The copy's items in or near the copied regions (a notice kept above a copied function counts)."""
     near = [(max(1, a - COPY_WINDOW_BEFORE), b + COPY_WINDOW_AFTER) for a, b in regions]
-    return [i for i in items(cmi) if _within(i, near)]
+    return [i for i in items(cmi) if _within(i, near) or i.get("applies_to") == "book"]
 
 
 def status_of_copy(work_cmi: dict, work_tokens: TokenStream, copy_cmi: dict | None, spans: list[dict],

@@ -13,6 +13,9 @@ is then one of:
   block reordered      a deleted block that reappears elsewhere in the copy
   code changed         any other edit
 
+For prose works the same edits are named for a reader: `word changed`, `punctuation changed` (quotes,
+apostrophes, dashes), `text inserted` / `text deleted` / `text changed`, with no rename map.
+
 `edit_similarity` = 2·matched / (tokens of both), matched = tokens the alignment pairs as equal.
 """
 
@@ -26,7 +29,11 @@ from rapidfuzz.distance import Levenshtein
 
 from ascertain.text.tokenize import COMMENT, STRING, TokenStream
 
-MAX_ALIGN_TOKENS = 40_000  # larger regions are not aligned (reported as such)
+# Larger regions are not aligned (reported as such). Memory is bounded below this by the anchors: spans are
+# cut into pieces of at most ANCHOR_TOKENS tokens (pairs.align_streams) and each gap between anchors costs at
+# most MAX_DIFF_CELLS; what grows with the region is its token lists (~100 bytes a token)
+MAX_ALIGN_TOKENS = 2_000_000
+ANCHOR_TOKENS = 1_000
 # A gap between anchors larger than this (work tokens x copy tokens) is reported as one difference instead of
 # being aligned token by token (the edit script's bit matrix grows with the product)
 MAX_DIFF_CELLS = 20_000_000
@@ -80,7 +87,7 @@ def copy_region(work: TokenStream, copy: TokenStream, w_first: int, d_first: int
 
 
 def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int, int, int]],
-                lo: int, hi: int) -> dict:
+                lo: int, hi: int, prose: bool = False) -> dict:
     """Classified differences between the whole work and copy tokens [lo, hi).
 
     `spans` are the matched (w0, w1, d0, d1) runs in layout-level token indices: they anchor the alignment,
@@ -108,6 +115,9 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
         prev_w, prev_d = max(prev_w, w1), max(prev_d, d1)
     matched += al.run(prev_w, len(work), prev_d, max(prev_d, hi))
     diffs = _merge_layout(sorted(al.diffs, key=lambda d: (d["original_lines"], d["copy_lines"])))
+    if prose:  # words and punctuation; a rename map means nothing for prose
+        _as_prose(diffs)
+        al.renames.clear()
     rename_map = {old: new.most_common(1)[0][0] for old, new in sorted(al.renames.items())}
     targets = Counter(rename_map.values())
     consistent = all(len(new) == 1 for new in al.renames.values()) and all(c == 1 for c in targets.values())
@@ -249,3 +259,17 @@ def _merge_layout(diffs: list[dict]) -> list[dict]:
             continue
         out.append(d)
     return out
+
+
+_PROSE_KINDS = {"identifier renamed": "word changed", "literal changed": "word changed",
+                "code changed": "text changed", "line inserted": "text inserted", "line deleted": "text deleted",
+                "comment added": "text inserted", "comment removed": "text deleted", "comment changed": "text changed"}
+
+
+def _as_prose(diffs: list[dict]) -> None:
+    """A prose work's differences in a reader's terms: words and punctuation, not identifiers and code."""
+    for d in diffs:
+        kind = _PROSE_KINDS.get(d["kind"], d["kind"])
+        if kind == "text changed" and not any(ch.isalnum() for ch in d["original"] + d["copy"]):
+            kind = "punctuation changed"  # quotes, apostrophes, dashes
+        d["kind"] = kind

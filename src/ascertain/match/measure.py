@@ -23,6 +23,7 @@ import numpy as np
 
 from ascertain.match.spans import Span
 from ascertain.text.levels import LIT_HASH
+from ascertain.text.pages import page_of, page_starts
 from ascertain.text.tokenize import TokenStream
 
 
@@ -89,6 +90,9 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     strong = np.zeros(n, dtype=bool)  # ... in spans of at least min_evidence_span tokens
     span_rows = []
     longest = 0
+    pages = {"original_pages": (work, page_starts(work.text))}
+    if copy is not None:
+        pages["copy_pages"] = (copy, page_starts(copy.text))
     for s in spans:
         common = bool(th.common_df and s.rarity_docs > th.common_df and s.length < th.common_max_tokens)
         low_information = len(np.unique(work.hashes[s.w0:s.w1])) < th.min_distinct_tokens
@@ -109,6 +113,10 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "common": common, "low_information": low_information, "literals_differ": literals_differ,
             "verified": s.verified,
         }
+        for name, (ts, breaks) in pages.items():  # paged texts (PDF, EPUB): the pages a span covers
+            if len(breaks):
+                a, b = (s.w0, s.w1) if name == "original_pages" else (s.d0, s.d1)
+                row[name] = [page_of(breaks, int(ts.start[a])), page_of(breaks, int(ts.start[b - 1]))]
         span_rows.append(row)
     own &= ~work_mask
     own_total = int((~work_mask).sum())

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ascertain.fingerprint.winnow import Params, fingerprint_hashes
-from ascertain.match.differences import copy_region, differences
+from ascertain.match.differences import ANCHOR_TOKENS, copy_region, differences
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
+from ascertain.text.languages import family_of
 from ascertain.text.levels import DEFAULT_LEVEL, level_stream
 from ascertain.text.tokenize import TokenStream, tokenize
 
@@ -91,10 +92,14 @@ def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStrea
     if not spans:
         return {"edit_similarity": None, "differences": []}
     wl, wb = work.tokens, work.base
-    based = [(to_base(wl, wb, s.w0), to_base(wl, wb, s.w1), to_base(copy_level, copy_base, s.d0),
-              to_base(copy_level, copy_base, s.d1)) for s in spans]
+    # a long span is cut into anchors of ANCHOR_TOKENS (a span is equal token for token at its level), so a
+    # whole book is aligned chapter by chapter in bounded memory
+    pieces = [(a, min(a + ANCHOR_TOKENS, s.w1), s.d0 + a - s.w0, s.d0 + min(a + ANCHOR_TOKENS, s.w1) - s.w0)
+              for s in spans for a in range(s.w0, s.w1, ANCHOR_TOKENS)]
+    based = [(to_base(wl, wb, w0), to_base(wl, wb, w1), to_base(copy_level, copy_base, d0),
+              to_base(copy_level, copy_base, d1)) for w0, w1, d0, d1 in pieces]
     first = min(based, key=lambda s: s[0])
     last = max(based, key=lambda s: s[1])
     lo, hi = copy_region(wb, copy_base, first[0], first[2], last[1], last[3])
     lo, hi = min(lo, min(s[2] for s in based)), max(hi, max(s[3] for s in based))
-    return differences(wb, copy_base, based, lo, hi)
+    return differences(wb, copy_base, based, lo, hi, prose=family_of(work.language) == "prose")

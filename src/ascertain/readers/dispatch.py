@@ -8,6 +8,7 @@ from pathlib import Path
 from ascertain.errors import AscertainError
 from ascertain.readers.archives import is_archive, read_archive
 from ascertain.readers.base import Document, ReadOptions, Skip, printable, regular_file_skip
+from ascertain.readers.book_formats import is_book, read_book
 from ascertain.readers.files import read_file, walk
 from ascertain.readers.git import is_bare_repo, is_git_repo, read_git, resolve
 from ascertain.readers.records import is_jsonl, is_parquet, read_jsonl, read_parquet
@@ -67,12 +68,14 @@ def _read_nested_bare(repo: Path, opts: ReadOptions, input_name: str) -> Iterato
 
 
 def _read_one(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    if not is_jsonl(path) and not is_parquet(path) and not is_archive(path):
+    if not (is_jsonl(path) or is_parquet(path) or is_archive(path) or is_book(path)):
         yield from read_file(path, opts, input_name)  # checks the file type on the open descriptor
         return
     special = regular_file_skip(path, input_name, printable(str(path)))
     if special:
         yield special
+    elif is_book(path):  # PDF, EPUB, HTML: their text, with pages or sections (readers/book_formats.py)
+        yield from read_book(path, opts, input_name)
     elif is_jsonl(path):
         yield from read_jsonl(path, opts, input_name)
     elif is_parquet(path):

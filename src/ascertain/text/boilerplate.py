@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 
+from ascertain.text.book_boilerplate import book_boilerplate
 from ascertain.text.languages import is_license_file
 from ascertain.text.tokenize import TokenStream, comment_and_string_segments
 
@@ -37,6 +38,8 @@ def cmi_mask(tokens: TokenStream, language: str, path: str = "") -> np.ndarray:
     text = tokens.text
     if language == "prose":
         blocks = [(m.start(), m.end()) for m in _PARAGRAPH.finditer(text)]
+        for a, b, _kind in book_boilerplate(text):  # distributors' and publishers' texts in books
+            mask[np.searchsorted(tokens.start, a):np.searchsorted(tokens.start, b)] = True
     else:
         blocks = _merge_adjacent(text, comment_and_string_segments(text, language))
     for a, b in blocks:

@@ -7,6 +7,10 @@
                up to 6 tokens) one placeholder: renamed variables and changed constants still match
                (code, via tree-sitter); long strings keep their words
   prose        words only, case-folded: punctuation and quote style ignored
+  book         prose, and words hyphenated across line ends joined, page numbers and running heads dropped
+               (books from PDF, EPUB, HTML and plain text alike: text/book.py)
+  auto         per document, by its language: `book` for prose, `layout` for code (an index of books and
+               code side by side); the work is prepared the same way, so both sides meet at one level
 
 A level's token stream keeps each token's offsets into the same text, so spans found at a coarse level are
 measured at the exact level too: verbatim runs compare the tokens' text as written.
@@ -20,9 +24,11 @@ import importlib
 import numpy as np
 
 from ascertain.fingerprint.vectorized import hash_tokens
+from ascertain.text.book import book_stream
+from ascertain.text.languages import family_of
 from ascertain.text.tokenize import CODE, COMMENT, STRING, TokenStream
 
-LEVELS = ("exact", "layout", "comments", "identifiers", "prose")
+LEVELS = ("exact", "layout", "comments", "identifiers", "prose", "book", "auto")
 DEFAULT_LEVEL = "layout"
 ID_HASH = np.uint64(0x9E3779B97F4A7C15)
 LIT_HASH = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -144,10 +150,14 @@ def _mark(ts: TokenStream, ranges: list[tuple[int, int]]) -> np.ndarray:
 
 def level_stream(ts: TokenStream, level: str, language: str) -> TokenStream:
     """The token stream that matching at `level` compares (offsets stay in the original text)."""
+    if level == "auto":
+        level = "book" if family_of(language) == "prose" else "layout"
     if level == "layout" or not len(ts):
         return ts
     if level == "exact":
         return TokenStream(ts.text, ts.start, ts.end, ts.line, ts.kind, hash_tokens(ts.raw))
+    if level == "book":
+        return book_stream(ts)
     if level == "prose":
         words = np.fromiter((t[:1].isalnum() or t[:1] == "_" for t in ts.raw), bool, len(ts))
         return _subset(ts, words.nonzero()[0])
