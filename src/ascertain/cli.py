@@ -491,5 +491,10 @@ def version() -> None:
     out.print(__version__)
 
 
-if __name__ == "__main__":
-    app()
+# commands kept in their own modules register themselves on `app` when imported
+from ascertain import cli_report  # noqa: E402, F401
+
+if __name__ == "__main__":  # `python -m ascertain.cli`: run the imported module's app, which has every command
+    from ascertain.cli import app as _app
+
+    _app()

@@ -134,4 +134,16 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("detail", JSON, nullable=False),
     Column("ok", Boolean, nullable=False),
+    # hash chain (report/audit_chain.py): each entry's sha256 covers its fields and the previous entry's hash
+    Column("prev_hash", String(64)),
+    Column("entry_hash", String(64)),
+)
+
+# Exhibit numbers are assigned once per (work file, source, document) and never reused, so the same evidence
+# keeps its number (ASC-000123) on every rerun and report.
+exhibit_numbers = Table(
+    "exhibit_numbers", metadata,
+    Column("number", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),  # sha256 of work file sha256, path, source, locator
+    Column("assigned_at", String(32), nullable=False),
 )
