@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 
 import matplotlib
@@ -14,15 +15,17 @@ STYLE = {"svg.hashsalt": "ascertain", "svg.fonttype": "none", "font.size": 8, "a
          "axes.spines.right": False}
 
 
-def _svg(fig) -> str:
+def _svg(fig, name: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     svg = buf.getvalue()
-    return svg[svg.index("<svg"):]  # drop the XML prologue and doctype: the SVG sits inside HTML
+    svg = svg[svg.index("<svg"):]  # drop the XML prologue and doctype: the SVG sits inside HTML
+    # matplotlib numbers ids the same way in every figure: prefix them, so several SVGs share one page
+    return re.sub(r'(id="|url\(#|href="#)([^")]+)', lambda m: f"{m[1]}{name}-{m[2]}", svg)
 
 
-def _bar(labels: list[str], values: list[int], title: str, xlabel: str) -> str:
+def _bar(name: str, labels: list[str], values: list[int], title: str, xlabel: str) -> str:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5.2, 0.3 * max(3, len(labels)) + 0.6))
         ax.barh(range(len(labels)), values, color="#3b6ea5")
@@ -32,17 +35,17 @@ def _bar(labels: list[str], values: list[int], title: str, xlabel: str) -> str:
         ax.set_title(title, loc="left")
         for i, v in enumerate(values):
             ax.text(v, i, f" {v}", va="center")
-        return _svg(fig)
+        return _svg(fig, name)
 
 
-def _hist(values: list[float], bins, title: str, xlabel: str) -> str:
+def _hist(name: str, values: list[float], bins, title: str, xlabel: str) -> str:
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(5.2, 2.2))
         ax.hist(values, bins=bins, color="#3b6ea5", edgecolor="white")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("copies")
         ax.set_title(title, loc="left")
-        return _svg(fig)
+        return _svg(fig, name)
 
 
 def report_plots(copies: list[dict], source_kind: dict[str, str], class_counts: dict[str, int] | None) -> dict:
@@ -53,9 +56,9 @@ def report_plots(copies: list[dict], source_kind: dict[str, str], class_counts: 
     runs = [m["longest_run_tokens"] for m in ms]
     top = max(runs)
     plots = {
-        "coverage": _hist([m["coverage"] for m in ms], [i / 20 for i in range(21)],
+        "coverage": _hist("coverage", [m["coverage"] for m in ms], [i / 20 for i in range(21)],
                           "Coverage of the work file by the copy", "share of the work's tokens found in the copy"),
-        "longest_run": _hist(runs, 20 if top > 20 else max(1, top), "Longest verbatim run",
+        "longest_run": _hist("longest_run", runs, 20 if top > 20 else max(1, top), "Longest verbatim run",
                              "tokens in the longest run copied letter for letter"),
     }
     kinds: Counter = Counter()
@@ -65,12 +68,13 @@ def report_plots(copies: list[dict], source_kind: dict[str, str], class_counts: 
         if m["coverage"] < 0.999:
             kinds["partial (coverage < 1)"] += 1
     labels = sorted(kinds, key=lambda k: (-kinds[k], k))
-    plots["transformations"] = _bar(labels, [kinds[k] for k in labels], "Copies by transformation",
+    plots["transformations"] = _bar("transformations", labels, [kinds[k] for k in labels], "Copies by transformation",
                                     "copies (a copy may show several kinds of difference)")
     status: Counter = Counter((c["source"], (c["metrics"].get("cmi") or {}).get("status", "unknown")) for c in copies)
     labels = [f"{src} ({source_kind.get(src, '')}): {st}" for src, st in sorted(status)]
-    plots["cmi"] = _bar(labels, [status[k] for k in sorted(status)], "CMI status of the copies, by source", "copies")
+    plots["cmi"] = _bar("cmi", labels, [status[k] for k in sorted(status)], "CMI status of the copies, by source",
+                        "copies")
     if class_counts:
         names = sorted(class_counts)
-        plots["classes"] = _bar(names, [class_counts[n] for n in names], "Class members", "works")
+        plots["classes"] = _bar("classes", names, [class_counts[n] for n in names], "Class members", "works")
     return plots
