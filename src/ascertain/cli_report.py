@@ -24,11 +24,13 @@ def report(case: CaseArg,
                     "figures).")] = None,
            exhibit_pdfs: Annotated[bool, typer.Option("--exhibit-pdfs", help="Also write one PDF per "
                                                       "exhibit.")] = False,
+           inline_exhibits: Annotated[int, typer.Option(help="Print the exhibits inside report.html/pdf when "
+                                                        "there are at most this many.")] = 25,
            as_json: JsonOpt = False) -> None:
     """Write report.html, report.pdf, exhibits/, exhibits.csv/.parquet and manifest.json."""
     from ascertain.report.build import build_report
 
-    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs)
+    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits)
     if as_json:
         emit_json(r)
         return

@@ -14,6 +14,7 @@ from ascertain.case import CONFIG, Case
 from ascertain.errors import AscertainError
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
+from ascertain.report.build import build_report
 from ascertain.report.show import work_evidence
 from ascertain.sources import add_source
 from ascertain.works import import_manifest
@@ -72,7 +73,11 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
         console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
                       f"files reported, CMI status as planted for {len(found) - len(cmi_wrong)}/{len(found)}; "
                       f"evidence: {summary['report']}")
-    return {"ok": not missed and not false_pos and not cmi_wrong, "found": len(found), "planted": len(planted),
+    report = build_report(case)
+    say(f"report: {report['exhibits']} exhibits; open {Path(report['out']) / 'report.html'} or report.pdf; "
+        f"check it with `ascertain verify {report['out']}`", highlight=False)
+    return {"ok": not missed and not false_pos and not cmi_wrong, "report_dir": report["out"],
+            "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],
             "case": str(case_dir), "report": summary["report"]}

@@ -27,6 +27,9 @@ from ascertain.validation.intervals import wilson
 TIERS = ("full", "redacted")
 PAPERS = {"a4": "A4", "letter": "letter"}
 REPORT_ROWS = 4000  # side-by-side rows of one exhibit inside the report; the exhibit's own file has all
+# Exhibits are printed inside report.html/pdf up to this many (a PDF page costs ~0.3 s of CPU); past it the
+# report carries the index and each exhibit stands in exhibits/ (HTML, and PDF with --exhibit-pdfs).
+INLINE_EXHIBITS = 25
 MANIFEST_NAME = "manifest.json"
 
 DEFINITIONS = [
@@ -173,7 +176,8 @@ def _from_validate_run(r: dict, path: str) -> dict:
 
 
 def build_report(case: Case, out: Path | None = None, tier: str = "full", paper: str = "a4",
-                 validation: Path | None = None, exhibit_pdfs: bool = False) -> dict:
+                 validation: Path | None = None, exhibit_pdfs: bool = False,
+                 inline_exhibits: int = INLINE_EXHIBITS) -> dict:
     if tier not in TIERS:
         raise AscertainError("--tier", f"unknown tier {tier!r}", f"choose one of {', '.join(TIERS)}")
     if paper not in PAPERS:
@@ -249,9 +253,10 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
         if len(e["rows"]) > REPORT_ROWS:
             e = {**e, "rows": e["rows"][:REPORT_ROWS], "rows_not_shown": len(e["rows"]) - REPORT_ROWS}
         report_ex.append(e)
+    inline = len(report_ex) <= inline_exhibits
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
            "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
-           "validation": _validation(validation), "plots": svgs, "exhibits": report_ex,
+           "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
            "manifest_lines": manifest_lines, "out_name": out.name, "extra_sections": [], "css": css}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))

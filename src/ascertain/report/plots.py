@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 STYLE = {"svg.hashsalt": "ascertain", "svg.fonttype": "none", "font.size": 8, "axes.spines.top": False,
          "axes.spines.right": False}
@@ -44,6 +45,7 @@ def _hist(name: str, values: list[float], bins, title: str, xlabel: str) -> str:
         ax.hist(values, bins=bins, color="#3b6ea5", edgecolor="white")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("copies")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, loc="left")
         return _svg(fig, name)
 
