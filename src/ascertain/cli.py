@@ -120,15 +120,20 @@ def works_add(case: CaseArg, paths: Annotated[list[str], typer.Argument(help="On
 
 @works_app.command("import")
 @stage
-def works_import(case: CaseArg, manifest: Annotated[str, typer.Argument(help="CSV: claimant,title,path,...")],
+def works_import(case: CaseArg, manifest: Annotated[str, typer.Argument(
+                     help="Works list: CSV, JSONL or Parquet (claimant(s), title, path or none, ...).")],
+                 map_: Annotated[str | None, typer.Option("--map", help="Rename columns to fields: "
+                                                          "title=Title,authors=Author,...")] = None,
                  as_json: JsonOpt = False) -> None:
-    """Add works listed in a CSV manifest (claimant, title, path, optional identifier columns)."""
+    """Add works from a list. Fields: claimant, claimant_role, claimant_share, claimants, title, authors, isbn,
+    asin, publication_date, language, work_type, registration_number, path (none: a metadata-only work);
+    other columns are kept as identifiers."""
     from ascertain.works import import_manifest
 
     c = open_case(case)
     with progress_bar("works") as bar:
         task = bar.add_task("importing works", total=None, unit="rows", mb="")
-        report = import_manifest(c, manifest, lambda: bar.advance(task))
+        report = import_manifest(c, manifest, lambda: bar.advance(task), map_)
     _works_report(report.as_dict(), as_json)
 
 
@@ -136,21 +141,25 @@ def _works_report(rep: dict, as_json: bool) -> None:
     if as_json:
         emit_json(rep)
         return
-    for a in rep["added"]:
-        out.print(f"added work {a['work_id']}: {a['claimant']} / {a['title']} ({a['files']} files)")
-    for e in rep["existing"]:
-        out.print(f"already in the case: {e}")
+    for a in rep["added"][:20]:
+        out.print(f"added work {a['work_id']}: {a['claimant']} / {a['title']} ({a['files']} files)", markup=False)
+    for e in rep["existing"][:20]:
+        out.print(f"already in the case: {e}", markup=False)
+    if len(rep["added"]) > 20 or len(rep["existing"]) > 20:
+        out.print(f"{len(rep['added']):,} works added, {len(rep['existing']):,} already in the case")
     print_skips(rep["skipped"])
 
 
 def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
-                max_doc_bytes: int, as_json: bool, level: str = "layout") -> None:
+                max_doc_bytes: int, as_json: bool, level: str = "layout", acquired: str | None = None,
+                meta_fields: str | None = None) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
 
     c = open_case(case)
-    opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes)
+    opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
+                       meta_fields=tuple(f.strip() for f in (meta_fields or "").split(",") if f.strip()))
     with progress_bar(f"{kind} {name}") as bar:
         task = bar.add_task(f"indexing {name}", total=None, unit="documents", mb="")
         state = {"bytes": 0}
@@ -159,7 +168,8 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
             state["bytes"] += nbytes
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
-        summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level)
+        summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level,
+                             acquired=acquired)
     if as_json:
         emit_json(summary)
         return
@@ -187,10 +197,16 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
                key_file: KeyFile = None,
                no_text: Annotated[bool, typer.Option(help="Keep fingerprints only, not texts.")] = False,
-               max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "layout", as_json: JsonOpt = False) -> None:
+               max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "layout",
+               acquired: Annotated[str | None, typer.Option(help="Date the corpus was acquired (YYYY-MM-DD): "
+                                                            "when infringement began, for §412.")] = None,
+               meta_fields: Annotated[str | None, typer.Option(help="Record fields with bibliographic metadata "
+                                                               "(e.g. title,author,isbn): works in the corpus "
+                                                               "by identifier.")] = None,
+               as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json, level)
+                as_json, level, acquired, meta_fields)
 
 
 @outputs_app.command("add")
@@ -483,6 +499,15 @@ def demo(case: Annotated[Path, typer.Option(help="Where to build the demo case."
         emit_json(result)
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+def _register_classes() -> None:
+    from ascertain.cli_classes import register
+
+    register(app, stage=stage, out=out, err=err, emit_json=emit_json, open_case=open_case, print_skips=print_skips)
+
+
+_register_classes()
 
 
 @app.command()

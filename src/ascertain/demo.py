@@ -73,10 +73,14 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
         console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
                       f"files reported, CMI status as planted for {len(found) - len(cmi_wrong)}/{len(found)}; "
                       f"evidence: {summary['report']}")
+    from ascertain.classes.demo import run_class_demo
+
+    classes = run_class_demo(case, data, console)
     report = build_report(case)
     say(f"report: {report['exhibits']} exhibits; open {Path(report['out']) / 'report.html'} or report.pdf; "
         f"check it with `ascertain verify {report['out']}`", highlight=False)
-    return {"ok": not missed and not false_pos and not cmi_wrong, "report_dir": report["out"],
+    return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"], "classes": classes,
+            "report_dir": report["out"],
             "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],

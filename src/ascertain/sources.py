@@ -42,7 +42,8 @@ def describe_inputs(paths: list[str]) -> list[dict]:
 
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
-               on_progress: Callable[[int, int], None] | None = None, level: str = "layout") -> dict:
+               on_progress: Callable[[int, int], None] | None = None, level: str = "layout",
+               acquired: str | None = None) -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
@@ -52,6 +53,9 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     if level not in LEVELS:
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
+    # Kept in the sources row only (not the index manifest): when the corpus was acquired (§412's
+    # "infringement commenced"), and which record fields carry bibliographic metadata (in corpus by identifier).
+    about = {"acquired": _acquired(acquired), "meta_fields": list(opts.meta_fields)}
     inputs = describe_inputs(paths)
     index_dir = case.source_dir(name)
     with case.store.engine.begin() as c:
@@ -61,7 +65,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                                  "use another name for new material")
         if row is None:
             c.execute(insert(schema.sources).values(
-                name=name, kind=kind, inputs=inputs, params=params.as_dict(), keyed=params.keyed,
+                name=name, kind=kind, inputs=inputs, params={**params.as_dict(), **about}, keyed=params.keyed,
                 status="indexing", index_dir=str(index_dir.relative_to(case.root)), added_at=now()))
         source_id = c.execute(select(schema.sources.c.id).where(schema.sources.c.name == name)).scalar_one()
     reading = {"text_field": opts.text_field, "language": opts.language, "rev": opts.rev,
@@ -98,6 +102,15 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3)}
     case.store.audit(f"{kind} add", {**summary, "inputs": inputs})
     return summary
+
+
+def _acquired(value: str | None) -> str | None:
+    from ascertain.text.bibliographic import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as e:
+        raise AscertainError("--acquired", str(e), "give the date the corpus was acquired, e.g. 2021-06-30") from e
 
 
 def _merge_reasons(shards: list[dict]) -> dict[str, int]:

@@ -37,6 +37,7 @@ class ReadOptions:
     max_archive_ratio: int = 200  # uncompressed/compressed beyond which an archive is a bomb ...
     min_bomb_bytes: int = 256 * 1024 * 1024  # ... once it has produced at least this much
     max_archive_members: int = 2_000_000
+    meta_fields: tuple[str, ...] = ()  # Parquet columns read as record metadata (title, author, isbn, ...)
 
 
 def decode(data: bytes, input_name: str, locator: str) -> tuple[str | None, Skip | None]:

@@ -115,6 +115,7 @@ def read_parquet(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Doc
         raise AscertainError(str(path), f"no column {opts.text_field!r} (columns: {', '.join(names[:20])})",
                              "pass --text-field with the column that holds the text")
     cols = [opts.text_field] + [k for k in PATH_KEYS if k in names][:1]
+    cols += [k for k in opts.meta_fields if k in names and k not in cols]
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=1024, columns=cols):

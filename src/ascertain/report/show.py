@@ -18,7 +18,7 @@ def case_summary(case: Case) -> dict:
         works = [dict(r) for r in c.execute(
             select(s.works.c.id, s.claimants.c.name.label("claimant"), s.works.c.title,
                    s.works.c.identifiers, func.count(s.work_files.c.id).label("files"))
-            .join(s.claimants).join(s.work_files).group_by(s.works.c.id, s.claimants.c.name)
+            .join(s.claimants).join(s.work_files, isouter=True).group_by(s.works.c.id, s.claimants.c.name)
             .order_by(s.works.c.id)).mappings()]
         ev = c.execute(select(s.evidence.c.work_id, s.evidence.c.doc_locator, s.evidence.c.copied,
                               s.evidence.c.own_coverage, s.evidence.c.longest_run_tokens,

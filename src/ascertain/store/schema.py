@@ -147,3 +147,108 @@ exhibit_numbers = Table(
     Column("key", String(64), nullable=False, unique=True),  # sha256 of work file sha256, path, source, locator
     Column("assigned_at", String(32), nullable=False),
 )
+
+# --- Class ascertainment (classes/). New tables only: create_all adds them to an older case store. ---
+
+# Bibliographic details of a work (any work: with files or metadata-only). Keys are the folded forms
+# (text/bibliographic.py) that linkage and lookup compare.
+work_details = Table(
+    "work_details", metadata,
+    Column("work_id", Integer, ForeignKey("works.id"), primary_key=True),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("isbns", JSON, nullable=False, default=list),  # ISBN-13, checked
+    Column("other_ids", JSON, nullable=False, default=dict),  # ASIN, DOI, ...
+    Column("publication_date", String(10)),  # YYYY-MM-DD, or YYYY-MM / YYYY when only that is known
+    Column("language", String(32)),
+    Column("work_type", String(64)),
+    Column("registration_number", String(16), index=True),
+    Column("title_key", String(1024), nullable=False, index=True),
+    Column("author_key", String(1024), nullable=False),
+    Column("metadata_only", Boolean, nullable=False),
+    Column("row", Text),  # where the work was listed (file:row)
+)
+
+# Everyone with a claim in a work, once per role (legal owner / beneficial owner / co-owner).
+work_owners = Table(
+    "work_owners", metadata,
+    Column("work_id", Integer, ForeignKey("works.id"), primary_key=True),
+    Column("claimant_id", Integer, ForeignKey("claimants.id"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+    Column("share", Float),
+)
+
+registrations = Table(
+    "registrations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(16), nullable=False, unique=True),  # normalized, e.g. TX0009000001
+    Column("effective_date", String(10), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("title_key", String(1024), nullable=False, index=True),
+    Column("claimants", JSON, nullable=False, default=list),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("author_key", String(1024), nullable=False),
+    Column("publication_date", String(10)),
+    Column("isbns", JSON, nullable=False, default=list),
+    Column("group_registration", Boolean, nullable=False, default=False),
+    Column("supplementary", Boolean, nullable=False, default=False),
+    Column("extra", JSON, nullable=False, default=dict),  # unmapped columns, kept with --keep-unknown
+    Column("row", Text, nullable=False),  # file:row it came from
+    Column("import_id", Integer, nullable=False),  # runs.id of the import
+)
+
+# Links works <-> registrations. status: accepted | review | rejected. Reviewers' decisions are kept here
+# and in the audit log.
+registration_links = Table(
+    "registration_links", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("registration_id", Integer, ForeignKey("registrations.id"), nullable=False, index=True),
+    Column("method", String(32), nullable=False),  # registration_number | isbn | probabilistic
+    Column("score", Float, nullable=False),  # 1.0 for identifiers; match probability otherwise
+    Column("agreeing", JSON, nullable=False),  # fields that agreed, with their comparison level
+    Column("status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("decided_by", String(32), nullable=False),  # rule | reviewer
+    Column("run_id", Integer, nullable=False),
+    UniqueConstraint("work_id", "registration_id"),
+)
+
+# One decision per work, class (or class/subclass) and criterion, from one `classes` run.
+class_decisions = Table(
+    "class_decisions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("class_name", String(256), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("criterion", String(64), nullable=False),
+    Column("wanted", Text, nullable=False),
+    Column("value", Text, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("evidence_ids", JSON, nullable=False, default=list),
+)
+
+samples = Table(
+    "samples", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_name", String(256), nullable=False),
+    Column("class_run_id", Integer, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("strata", String(64)),
+    Column("size", Integer, nullable=False),
+    Column("population", Integer, nullable=False),
+    Column("sheet", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+sample_items = Table(
+    "sample_items", metadata,
+    Column("sample_id", Integer, ForeignKey("samples.id"), primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), primary_key=True),
+    Column("stratum", String(256), nullable=False),
+    Column("stratum_population", Integer, nullable=False),
+    Column("copied", Boolean),  # reviewer's label: confirmed copied
+    Column("in_corpus", Boolean),  # reviewer's label: the work is in the corpus
+    Column("reviewer", String(256)),
+    Column("note", Text),
+    Column("labelled_at", String(32)),
+)

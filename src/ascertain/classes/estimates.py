@@ -1,0 +1,107 @@
+"""Estimates from a labelled sample: share confirmed copied and share uninjured, with intervals.
+
+Simple random sample: exact Clopper–Pearson and Wilson score intervals (statsmodels `proportion_confint`,
+methods "beta" and "wilson"); both ignore the finite-population correction, so they are conservative for a
+sample that is a large part of its class. Stratified sample: the weighted estimate sum(W_h p_h) with the
+variance sum(W_h^2 (1 - n_h/N_h) p_h (1 - p_h) / (n_h - 1)) (finite-population correction per stratum), and a
+Wilson interval on the effective sample size p(1-p)/variance (Kish), which, unlike the Wald interval, does
+not collapse to a point when a stratum's share is 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy.stats import norm
+from sqlalchemy import func, select
+from statsmodels.stats.proportion import proportion_confint
+
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.store import schema
+
+
+def intervals(x: int, n: int, confidence: float = 0.95) -> dict:
+    alpha = 1 - confidence
+    cp = proportion_confint(x, n, alpha=alpha, method="beta")
+    wi = proportion_confint(x, n, alpha=alpha, method="wilson")
+    return {"estimate": x / n, "x": x, "n": n, "clopper_pearson": [float(cp[0]), float(cp[1])],
+            "wilson": [float(wi[0]), float(wi[1])]}
+
+
+def wilson(p: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def stratified(strata: dict[str, tuple[int, int, int]], confidence: float = 0.95) -> dict:
+    """strata: name -> (population N_h, sample n_h, positives x_h)."""
+    total = sum(N for N, _, _ in strata.values())
+    est = var = 0.0
+    n_all = 0
+    for N, n, x in strata.values():
+        if n == 0:
+            raise ValueError("a stratum has no labelled sample")
+        w, p = N / total, x / n
+        est += w * p
+        if n > 1:
+            var += w * w * (1 - n / N) * p * (1 - p) / (n - 1)
+        n_all += n
+    frac = n_all / total
+    n_eff = est * (1 - est) / var if var > 0 else n_all / max(1e-9, 1 - frac) if frac < 1 else 1e9
+    lo, hi = wilson(est, max(n_eff, 1.0), confidence)
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    return {"estimate": est, "n": n_all, "population": total, "variance": var, "effective_n": round(n_eff, 1),
+            "wilson_effective_n": [lo, hi], "wald_fpc": [max(0.0, est - z * math.sqrt(var)),
+                                                          min(1.0, est + z * math.sqrt(var))]}
+
+
+def sample_size(margin: float, population: int, confidence: float = 0.95, p: float = 0.5) -> int:
+    """Sample size for a Wald half-width of `margin` at share p (0.5: the worst case), with the FPC."""
+    if not 0 < margin < 1:
+        raise AscertainError("--margin", f"must be between 0 and 1, not {margin}", "pass e.g. --margin 0.05")
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    n0 = z * z * p * (1 - p) / (margin * margin)
+    return min(population, math.ceil(n0 / (1 + (n0 - 1) / population))) if population else math.ceil(n0)
+
+
+def estimate(case: Case, class_name: str, sample_id: int | None = None, confidence: float = 0.95) -> dict:
+    s, si = schema.samples, schema.sample_items
+    with case.store.engine.connect() as c:
+        sid = sample_id or c.execute(select(func.max(s.c.id)).where(s.c.class_name == class_name)).scalar()
+        if sid is None:
+            raise AscertainError(class_name, "has no sample", f"draw one: `ascertain sample CASE --class {class_name} "
+                                 "--size N --seed S`")
+        smp = c.execute(select(s).where(s.c.id == sid)).mappings().first()
+        if smp is None or smp["class_name"] != class_name:
+            raise AscertainError(str(sample_id), f"is not a sample of {class_name}", "check --sample")
+        items = [dict(r) for r in c.execute(select(si).where(si.c.sample_id == sid)).mappings()]
+    labelled = [i for i in items if i["copied"] is not None and i["in_corpus"] is not None]
+    out = {"class": class_name, "sample_id": sid, "seed": smp["seed"], "strata": smp["strata"],
+           "population": smp["population"], "drawn": len(items), "labelled": len(labelled),
+           "confidence": confidence, "unit_of_account": "work"}
+    if not labelled:
+        out["note"] = "no labels yet: fill the review sheet and run `ascertain labels import`"
+        return out
+    measures = {"confirmed_copied": lambda i: bool(i["copied"]),
+                "uninjured": lambda i: not i["copied"] and not i["in_corpus"]}
+    for name, pos in measures.items():
+        x = sum(1 for i in labelled if pos(i))
+        r = intervals(x, len(labelled), confidence)
+        r["members_estimate"] = round(r["estimate"] * smp["population"])
+        groups: dict[str, list[dict]] = {}
+        for i in labelled:
+            groups.setdefault(i["stratum"], []).append(i)
+        if smp["strata"] and len(groups) > 1:
+            pops = {i["stratum"]: i["stratum_population"] for i in items}
+            r["stratified"] = stratified({k: (pops[k], len(v), sum(1 for i in v if pos(i)))
+                                          for k, v in sorted(groups.items())}, confidence)
+            if len(groups) < len(pops):
+                r["stratified"]["note"] = "some strata have no labels yet; their weight is left out"
+        out[name] = r
+    if len(labelled) < len(items):
+        out["note"] = f"{len(items) - len(labelled)} sampled works not labelled yet (left out)"
+    return out

@@ -1,0 +1,120 @@
+"""Self-lookup: is a work on the class list, and why? By title, author, ISBN (any form), registration number,
+or a file (hashed, then fingerprinted against the case's work files with the `compare` code)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import func, or_, select
+
+from ascertain.case import Case
+from ascertain.classes.eligibility import decide
+from ascertain.classes.facts import gather, infringement_setting
+from ascertain.errors import AscertainError
+from ascertain.store import schema as s
+from ascertain.text.bibliographic import (
+    fold,
+    isbns,
+    looks_like_isbn,
+    looks_like_registration,
+    name_key,
+    registration_number,
+    title_key,
+)
+
+MAX_RESULTS = 50
+
+
+def _by_query(c, query: str) -> tuple[str, list[int]]:
+    d, r, lk = s.work_details, s.registrations, s.registration_links
+    q = query.strip()
+    if looks_like_isbn(q):
+        try:
+            (i,) = isbns(q.upper().removeprefix("ISBN").strip(": "))
+        except ValueError as e:
+            raise AscertainError(query, str(e), "check the digits (ISBN-10 or ISBN-13)") from e
+        wids = {w for w, lst in c.execute(select(d.c.work_id, d.c.isbns)) if i in (lst or [])}
+        regs = [rid for rid, lst in c.execute(select(r.c.id, r.c.isbns)) if i in (lst or [])]
+        wids |= {w for (w,) in c.execute(select(lk.c.work_id).where(lk.c.registration_id.in_(regs),
+                                                                    lk.c.status == "accepted"))}
+        return f"ISBN {i}", sorted(wids)
+    if looks_like_registration(q):
+        n = registration_number(q)
+        wids = {w for (w,) in c.execute(select(d.c.work_id).where(d.c.registration_number == n))}
+        wids |= {w for (w,) in c.execute(select(lk.c.work_id).join_from(lk, r, lk.c.registration_id == r.c.id)
+                                         .where(r.c.number == n, lk.c.status == "accepted"))}
+        return f"registration {n}", sorted(wids)
+    tk, nk, fq = title_key(q), name_key(q), fold(q)
+    if not fq:
+        raise AscertainError(query, "has no letters or digits", "type a title, author, ISBN or registration number")
+    hits = c.execute(select(s.works.c.id).join_from(s.works, d, s.works.c.id == d.c.work_id, isouter=True).where(
+        or_(d.c.title_key == tk, d.c.title_key.like(f"%{tk}%"), d.c.author_key.like(f"%{nk}%"),
+            func.lower(s.works.c.title).like(f"%{q.lower()}%"))).order_by(s.works.c.id).limit(MAX_RESULTS + 1))
+    return f"title or author {q!r}", [w for (w,) in hits]
+
+
+def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
+    from ascertain.match.compare import Comparer
+    from ascertain.match.pairs import compare_prepared, prepare
+
+    p = Path(path)
+    if not p.is_file():
+        raise AscertainError(path, "is not a file", "pass the file to look up")
+    digest = hashlib.sha256(p.read_bytes()).hexdigest()
+    cmp = Comparer(params=case.params)
+    other = cmp.load(path)
+    found: dict[int, dict] = {}
+    with case.store.engine.connect() as c:
+        for f in c.execute(select(s.work_files.c.work_id, s.work_files.c.path, s.work_files.c.sha256,
+                                  s.work_files.c.language, s.work_files.c.text).order_by(s.work_files.c.id)):
+            if f.sha256 == digest:
+                found[f.work_id] = {"how": "identical bytes (sha256)", "work_file": f.path, "coverage": 1.0}
+                continue
+            if f.work_id in found:
+                continue
+            r = compare_prepared(prepare(f.text, f.language, f.path, f.sha256, case.params), other,
+                                 case.params, cmp.th, align=False)
+            if r["copied"]:
+                found[f.work_id] = {"how": "fingerprints (compare)", "work_file": f.path,
+                                    "coverage": round(r["coverage"], 4), "longest_run_tokens": r["longest_run_tokens"]}
+    return f"file {path} (sha256 {digest[:12]}…)", sorted(found), found
+
+
+def lookup(case: Case, query: str | None, file: str | None = None) -> dict:
+    if not query and not file:
+        raise AscertainError("lookup", "needs a QUERY or --file", "type a title, author, ISBN, registration number")
+    file_hits: dict[int, dict] = {}
+    with case.store.engine.connect() as c:
+        if file:
+            what, wids, file_hits = _by_file(case, file)
+        else:
+            what, wids = _by_query(c, query or "")
+        d = s.class_decisions
+        run_id = c.execute(select(func.max(d.c.run_id))).scalar()
+        decisions: dict[int, list[dict]] = {}
+        if run_id is not None and wids:
+            for r in c.execute(select(d).where(d.c.work_id.in_(wids[:MAX_RESULTS])).order_by(d.c.id)).mappings():
+                decisions.setdefault(r["work_id"], []).append(dict(r))
+    setting = infringement_setting(case)
+    facts = gather(case, wids[:MAX_RESULTS]) if wids else {}
+    results = []
+    for wid in wids[:MAX_RESULTS]:
+        f = facts[wid]
+        by_class: dict[str, list[dict]] = {}
+        for x in decisions.get(wid, []):
+            by_class.setdefault(x["class_name"], []).append(
+                {"criterion": x["criterion"], "wanted": x["wanted"], "value": x["value"], "passed": x["passed"],
+                 "evidence_ids": x["evidence_ids"]})
+        classes = sorted(k for k, v in by_class.items() if all(x["passed"] for x in v))
+        results.append({
+            "work_id": wid, "title": f.title, "authors": f.authors, "owners": f.owners, "on_the_list": bool(classes),
+            "classes": classes, "why": by_class,
+            "in_corpus_by_content": f.content_evidence, "in_corpus_by_identifier": f.identifier_hits,
+            "output_evidence": f.output_evidence,
+            "registrations": [{k: r[k] for k in ("number", "effective_date", "publication_date", "method", "score",
+                                                 "group_registration")} for r in f.registrations],
+            "s412": decide(f, setting).as_dict(), **({"file_match": file_hits[wid]} if wid in file_hits else {})})
+    return {"query": what, "class_run": run_id, "matches": len(wids), "shown": len(results),
+            "more": len(wids) > MAX_RESULTS, "results": results,
+            **({} if run_id is not None else {"note": "no classes run yet: `ascertain classes CASE --file ...`"})}
