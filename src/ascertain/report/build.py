@@ -184,6 +184,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
         raise AscertainError("--paper", f"unknown paper size {paper!r}", f"choose one of {', '.join(PAPERS)}")
     out = Path(out) if out else case.root / "reports" / ("report" if tier == "full" else "report-redacted")
     data = case_data.load(case)
+    _check_current(data)
     copies = [e for e in data.evidence if e["copied"]]
 
     def sort_key(e: dict) -> tuple:
@@ -235,8 +236,10 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     parameters = [{"name": k, "value": json.dumps(v) if not isinstance(v, str) else v, "meaning": MEANINGS.get(k, "")}
                   for k, v in [*params["fingerprint"].items(), *params["thresholds"].items(),
                                ("max_seed_df", params["max_seed_df"]), ("max_hash_hits", params["max_hash_hits"])]]
+    classes = data.classes_run["manifest"] if data.classes_run else None
     svgs = plots.report_plots([{"metrics": e["metrics"], "source": data.sources[e["source_id"]]["name"]}
-                               for e in copies], {s["name"]: s["kind"] for s in data.sources.values()}, None)
+                               for e in copies], {s["name"]: s["kind"] for s in data.sources.values()},
+                              {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
     for name, svg in svgs.items():
         write(f"plot-{name}.svg", svg.encode())
     manifest_lines = [("evidence rows in the store", store["evidence_sha256"]),
@@ -257,7 +260,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
            "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
            "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
-           "manifest_lines": manifest_lines, "out_name": out.name, "extra_sections": [], "css": css}
+           "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))
     write("report.html", html.encode())
@@ -266,7 +269,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     doc = {"tool": "ascertain", "version": __version__, "stage": "report", "tier": tier, "paper": paper,
            "case": {"root": str(case.root.resolve()), "config": case.config},
            "match_run": {"id": run["id"], "started_at": run["started_at"], "manifest": run["manifest"]},
-           "software": manifest.software(), "inputs": inputs,
+           "software": manifest.software(), "inputs": {**inputs, **manifest.class_inputs(classes)},
            "evidence_sha256": manifest.sha256_file(evidence_json), "index": index, "store": store,
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
            "exhibits": {e["number"]: {"evidence_id": e["evidence_id"], "work_file": e["work_file"],
@@ -280,6 +283,23 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
               "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME)}
     case.store.audit("report", result)
     return result
+
+
+def _check_current(data: case_data.CaseData) -> None:
+    """A report must describe the evidence of the case as it is: refuse when works or sources changed since
+    the last match over all sources (its evidence.json would not be what a re-run gives)."""
+    m = data.match_run["manifest"]
+    have = sorted((f["path"], f["sha256"]) for f in data.files.values())
+    srcs = sorted(s["name"] for s in data.sources.values() if s["status"] == "complete")
+    changed = []
+    if sorted((w["file"], w["sha256"]) for w in m.get("works", [])) != have:
+        changed.append("works were added or removed")
+    if sorted(m.get("sources", {})) != srcs:
+        changed.append(f"the sources are now {', '.join(srcs)} (the last full match had "
+                       f"{', '.join(sorted(m.get('sources', {}))) or 'none'})")
+    if changed:
+        raise AscertainError(str(data.case.root), "changed since the last match: " + "; ".join(changed),
+                             f"run `ascertain match {data.case.root}` again, then the report")
 
 
 def _summary(data: case_data.CaseData, copies: list[dict]) -> dict:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ascertain.case import Case
 from ascertain.errors import AscertainError
@@ -24,6 +24,8 @@ class CaseData:
     sources: dict[int, dict]  # source id -> row (+ index_path)
     evidence: list[dict]  # store rows, metrics included, in a stable order
     match_run: dict | None  # the last match run: id, started_at, manifest
+    classes_run: dict | None  # the last `ascertain classes` run (counts per class, §412 split), if any
+    registrations: int  # registration records imported
 
 
 def index_path(case: Case, src: dict) -> Path:
@@ -41,13 +43,16 @@ def load(case: Case) -> CaseData:
                    for r in c.execute(select(s.sources).order_by(s.sources.c.id))}
         evidence = [dict(r._mapping) for r in c.execute(select(s.evidence).order_by(
             s.evidence.c.work_file_id, s.evidence.c.source_id, s.evidence.c.doc_id))]
-        run = c.execute(select(s.runs).where(s.runs.c.stage == "match").order_by(s.runs.c.id.desc()).limit(1)
-                        ).mappings().first()
+        last = select(s.runs).order_by(s.runs.c.id.desc()).limit(1)
+        run = c.execute(last.where(s.runs.c.stage == "match")).mappings().first()
+        classes_run = c.execute(last.where(s.runs.c.stage == "classes")).mappings().first()
+        registrations = c.execute(select(func.count()).select_from(s.registrations)).scalar_one()
     if not files:
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
     if run is None:
         raise AscertainError(str(case.root), "has no match run to report on", f"run `ascertain match {case.root}`")
-    return CaseData(case, case.config, works, files, sources, evidence, dict(run))
+    return CaseData(case, case.config, works, files, sources, evidence, dict(run),
+                    dict(classes_run) if classes_run else None, registrations)
 
 
 def fetch_documents(src: dict, doc_ids: list[int]) -> dict[int, dict]:

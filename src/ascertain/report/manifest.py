@@ -46,8 +46,21 @@ def store_digests(case: Case) -> dict:
         works = [dict(r._mapping) for r in c.execute(select(s.works).order_by(s.works.c.id))]
         srcs = [{k: v for k, v in r._mapping.items() if k != "added_at"}
                 for r in c.execute(select(s.sources).order_by(s.sources.c.id))]
+        regs = [{k: v for k, v in r._mapping.items() if k not in ("id", "import_id")}
+                for r in c.execute(select(s.registrations).order_by(s.registrations.c.number))]
+        links = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                 for r in c.execute(select(s.registration_links).order_by(s.registration_links.c.work_id,
+                                                                          s.registration_links.c.registration_id))]
     return {"evidence_rows": len(ev), "evidence_sha256": rows_digest(ev), "work_files_sha256": rows_digest(wf),
-            "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs)}
+            "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
+            "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links)}
+
+
+def class_inputs(classes: dict | None) -> dict:
+    """The class file as kept in the case (path relative to it) by the last `ascertain classes` run."""
+    if not classes:
+        return {}
+    return {"class_file": {"kept_as": classes["kept_as"], "sha256": classes["class_file_sha256"]}}
 
 
 def index_digests(sources: dict[int, dict]) -> dict:

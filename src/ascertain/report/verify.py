@@ -69,6 +69,12 @@ def verify(report_dir: Path, case_dir: Path | None = None, key_file: str | None 
                 n += 1
                 if sha256_file(p) != i["sha256"]:
                     differ("input", i["path"], f"input of source {name} changed since it was indexed")
+    kept = m["inputs"].get("class_file")
+    if kept:
+        n += 1
+        p = case.root / kept["kept_as"]
+        if not p.is_file() or sha256_file(p) != kept["sha256"]:
+            differ("input", str(p), "the class file kept in the case is missing or changed")
     checked.append(f"{n} inputs on disk")
     # 3. index files
     now_index = index_digests(data.sources)
