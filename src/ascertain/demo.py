@@ -24,7 +24,7 @@ def demo_data() -> Path:
     return Path(str(resources.files("ascertain") / "demo_data"))
 
 
-def run_demo(case_dir: Path, console: Console | None) -> dict:
+def run_demo(case_dir: Path, console: Console | None, report: bool = True) -> dict:
     data = demo_data()
     if case_dir.exists():
         cfg = case_dir / CONFIG
@@ -76,11 +76,12 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
     from ascertain.classes.demo import run_class_demo
 
     classes = run_class_demo(case, data, console)
-    report = build_report(case)
-    say(f"report: {report['exhibits']} exhibits; open {Path(report['out']) / 'report.html'} or report.pdf; "
-        f"check it with `ascertain verify {report['out']}`", highlight=False)
+    written = build_report(case) if report else {"out": None}
+    if report:
+        say(f"report: {written['exhibits']} exhibits; open {Path(written['out']) / 'report.html'} or report.pdf; "
+            f"check it with `ascertain verify {written['out']}`", highlight=False)
     return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"], "classes": classes,
-            "report_dir": report["out"],
+            "report_dir": written["out"],
             "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],

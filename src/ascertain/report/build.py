@@ -108,20 +108,25 @@ def _short(path: str, parts: int = 2) -> str:
     return path if len(p) <= parts else "…/" + "/".join(p[-parts:])
 
 
-def _exhibit(e: dict, number: str, data: case_data.CaseData, doc: dict | None, tier: str) -> dict:
+def exhibit_record(e: dict, number: str, data: case_data.CaseData, doc: dict | None, show_copy: bool = True,
+                   show_work: bool = True) -> dict:
+    """The exhibit of one evidence record, as the template renders it. `show_copy` / `show_work` False: that
+    side's text is withheld (redacted tier, or a web role the protective order keeps from it)."""
     f, src = data.files[e["work_file_id"]], data.sources[e["source_id"]]
     work = data.works[f["work_id"]]
     m = e["metrics"]
     cmi = m.get("cmi") or {}
-    text = None if tier == "redacted" or doc is None else doc.get("text")
-    note = ""
-    if tier == "redacted":
-        note = "Redacted tier: the copy's text is withheld (protective order); its line ranges, hashes and figures " \
-               "are shown."
+    text = doc.get("text") if show_copy and doc is not None else None
+    notes = []
+    if not show_copy:
+        notes.append("The copy's text is withheld (protective order): its line ranges, hashes and figures are shown.")
     elif text is None:
-        note = "The index holds no text of this document (keyed or text-less): the copy side shows line ranges only."
+        notes.append("The index holds no text of this document (keyed or text-less): the copy side shows line "
+                     "ranges only.")
+    if not show_work:
+        notes.append("The work's text is withheld (protective order).")
     removed_lines = [lines for status, lines in exhibits.cmi_marks(cmi) if status in ("removed", "altered")]
-    rows = exhibits.build_rows(f["text"], text, m.get("spans", []), removed_lines)
+    rows = exhibits.build_rows(f["text"] if show_work else None, text, m.get("spans", []), removed_lines)
     exhibits.mark_rows(rows, m.get("differences") or [], exhibits.cmi_marks(cmi))
     items = []
     for status in ("removed", "altered", "retained"):
@@ -130,14 +135,15 @@ def _exhibit(e: dict, number: str, data: case_data.CaseData, doc: dict | None, t
             c = i.get("copy") if status == "altered" else (i if status == "retained" else None)
             lines = o.get("lines") or ["", ""]
             items.append({"status": status, "kind": o.get("kind", ""), "lines": f"{lines[0]}–{lines[1]}",
-                          "value": o.get("value", ""),
-                          "copy_value": "(withheld)" if tier == "redacted" and c else (c or {}).get("value", "–")})
+                          "value": o.get("value", "") if show_work else "(withheld)",
+                          "copy_value": "(withheld)" if c and not show_copy else (c or {}).get("value", "–")})
     return {"number": number, "claimant": work["claimant"], "title": work["title"], "work_file": f["path"],
             "work_file_short": _short(f["path"]), "work_sha256": f["sha256"], "source": src["name"],
             "source_kind": src["kind"], "keyed": bool(src["keyed"]), "locator": e["doc_locator"],
             "locator_short": _short(e["doc_locator"]), "doc_sha256": (doc or {}).get("sha256"), "m": m,
             "rarity": e["rarity_docs"], "cmi_status": cmi.get("status", "unknown"), "cmi_items": items,
-            "rows": rows, "rows_not_shown": 0, "text_note": note,
+            "rows": rows, "rows_not_shown": 0, "text_note": " ".join(notes), "hide_copy": not show_copy,
+            "hide_work": not show_work,
             "differences": m.get("differences") or [], "rename_map": sorted((m.get("rename_map") or {}).items()),
             "spans": m.get("spans", []), "evidence_id": e["id"], "work_id": f["work_id"]}
 
@@ -199,8 +205,8 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     docs: dict[int, dict[int, dict]] = {}
     for sid, src in data.sources.items():
         docs[sid] = case_data.fetch_documents(src, [e["doc_id"] for e in copies if e["source_id"] == sid])
-    ex = [_exhibit(e, numbers[k], data, docs[e["source_id"]].get(e["doc_id"]), tier) for e, k in zip(copies, keys,
-                                                                                                    strict=True)]
+    ex = [exhibit_record(e, numbers[k], data, docs[e["source_id"]].get(e["doc_id"]), show_copy=tier == "full")
+          for e, k in zip(copies, keys, strict=True)]
     ex.sort(key=lambda x: x["number"])
 
     if out.exists():

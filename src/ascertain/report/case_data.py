@@ -68,3 +68,20 @@ def fetch_documents(src: dict, doc_ids: list[int]) -> dict[int, dict]:
                        "SEMI JOIN wanted USING (doc)", {"files": files}).fetchall()
     con.close()
     return {r[0]: {"locator": r[1], "sha256": r[2], "language": r[3], "text": r[4]} for r in rows}
+
+
+def load_light(case: Case, evidence_id: int) -> CaseData | None:
+    """Only what one exhibit needs (one evidence row, its work file, work and source): for the web viewer."""
+    with case.store.engine.connect() as c:
+        e = c.execute(select(s.evidence).where(s.evidence.c.id == evidence_id)).mappings().first()
+        if e is None:
+            return None
+        f = c.execute(select(s.work_files).where(s.work_files.c.id == e["work_file_id"])).mappings().one()
+        w = c.execute(select(s.works.c.id, s.works.c.title, s.works.c.identifiers,
+                             s.claimants.c.name.label("claimant")).join(s.claimants)
+                      .where(s.works.c.id == f["work_id"])).mappings().one()
+        src = dict(c.execute(select(s.sources).where(s.sources.c.id == e["source_id"])).mappings().one())
+    src["index_path"] = index_path(case, src)
+    return CaseData(case, case.config, {w["id"]: {"claimant": w["claimant"], "title": w["title"],
+                                                   "identifiers": w["identifiers"]}},
+                    {f["id"]: dict(f)}, {src["id"]: src}, [dict(e)], None, None, 0)

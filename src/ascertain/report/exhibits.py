@@ -76,10 +76,20 @@ def _lines(text: str, first: int, last: int) -> list[str]:
     return text.splitlines()[first - 1:last]
 
 
-def build_rows(work_text: str, copy_text: str | None, spans: list[dict], cmi_lines: list[tuple[int, int]]
+def build_rows(work_text: str | None, copy_text: str | None, spans: list[dict], cmi_lines: list[tuple[int, int]]
                ) -> list[Row]:
     """Side-by-side rows for the copied spans in copy order; `copy_text` None (redacted or text-less index):
-    the original side alone, each span labelled with the copy's line range."""
+    the original side alone, each span labelled with the copy's line range; `work_text` None too: the spans'
+    line ranges only."""
+    if work_text is None:  # the copy side alone, if it may be shown
+        rows = []
+        for s in sorted(spans, key=lambda s: s["copy_lines"][0]):
+            (oa, ob), (ca, cb) = s["original_lines"], s["copy_lines"]
+            rows.append(Row("gap", note=f"original lines {oa}-{ob} (text withheld) = copy lines {ca}-{cb}: "
+                                        f"{s['tokens']} tokens"))
+            if copy_text is not None:
+                rows += [Row("copy", c_no=ca + i, c_text=line) for i, line in enumerate(_lines(copy_text, ca, cb))]
+        return rows
     o_all = work_text.splitlines()
     rows: list[Row] = []
     # the original's CMI lines above the first span (a stripped header) are shown on the original side

@@ -252,3 +252,20 @@ sample_items = Table(
     Column("note", Text),
     Column("labelled_at", String(32)),
 )
+
+# --- Web application (web/): users, API tokens. Passwords are argon2 hashes; tokens are kept as sha256. ---
+web_users = Table(
+    "web_users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # master | plaintiff | defendant | claims | public
+    Column("password_hash", Text),
+    Column("created_at", String(32), nullable=False),
+)
+
+web_tokens = Table(
+    "web_tokens", metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("web_users.id"), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
+)
