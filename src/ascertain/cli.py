@@ -859,6 +859,9 @@ def _validate_independent(work: Path, works: int, seed: int, docs: Path | None, 
 @app.command()
 @stage
 def demo(case: Annotated[Path, typer.Option(help="Where to build the demo case.")] = Path("demo-case"),
+         serve: Annotated[bool, typer.Option("--serve", help="Then serve it in the web application, with one "
+                                             "user per role.")] = False,
+         port: Annotated[int, typer.Option(help="Port for --serve.")] = 8000,
          as_json: JsonOpt = False) -> None:
     """Build the bundled demo case, run every stage, and check every planted copy is found."""
     from ascertain.demo import run_demo
@@ -868,6 +871,10 @@ def demo(case: Annotated[Path, typer.Option(help="Where to build the demo case."
         emit_json(result)
     if not result["ok"]:
         raise typer.Exit(1)
+    if serve:
+        from ascertain.cli_web import serve_demo
+
+        serve_demo(case, port)
 
 
 def _register_classes() -> None:
@@ -885,5 +892,10 @@ def version() -> None:
     out.print(__version__, markup=False, highlight=False)
 
 
-if __name__ == "__main__":
-    app()
+# commands kept in their own modules register themselves on `app` when imported
+from ascertain import cli_report, cli_web  # noqa: E402, F401
+
+if __name__ == "__main__":  # `python -m ascertain.cli`: run the imported module's app, which has every command
+    from ascertain.cli import app as _app
+
+    _app()

@@ -13,6 +13,7 @@ from ascertain.case import CONFIG, Case
 from ascertain.errors import AscertainError
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
+from ascertain.report.build import build_report
 from ascertain.report.show import work_evidence
 from ascertain.report.tables import new_table
 from ascertain.sources import add_source
@@ -23,7 +24,7 @@ def demo_data() -> Path:
     return Path(str(resources.files("ascertain") / "demo_data"))
 
 
-def run_demo(case_dir: Path, console: Console | None) -> dict:
+def run_demo(case_dir: Path, console: Console | None, report: bool = True) -> dict:
     data = demo_data()
     if case_dir.exists():
         cfg = case_dir / CONFIG
@@ -81,7 +82,12 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
     from ascertain.classes.demo import run_class_demo
 
     classes = run_class_demo(case, data, console)
+    written = build_report(case) if report else {"out": None}
+    if report:
+        say(f"report: {written['exhibits']} exhibits; open {Path(written['out']) / 'report.html'} or report.pdf; "
+            f"check it with `ascertain verify {written['out']}`", highlight=False)
     return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"], "classes": classes,
+            "report_dir": written["out"],
             "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],

@@ -20,6 +20,7 @@ from ascertain.classes.linkage import decide as decide_link
 from ascertain.classes.linkage import link, review_queue
 from ascertain.classes.registrations import import_registrations
 from ascertain.classes.sampling import draw, import_labels
+from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
 from ascertain.sources import add_source
 from ascertain.works import import_manifest
@@ -33,6 +34,7 @@ def run_class_demo(case: Case, data: Path, console: Console | None) -> dict:
     books = import_manifest(case, str(d / "books.csv"))
     add_source(case, "library", "corpus", [str(d / "library.jsonl")],
                ReadOptions(meta_fields=("title", "author", "isbn")), acquired=ACQUIRED)
+    run_match(case, MatchOptions())  # the evidence covers every source, as the report checks
     regs = import_registrations(case, str(d / "registrations.csv"))
     say(f"classes: {len(books.added)} books (metadata only), a library corpus with its own metadata "
         f"(acquired {ACQUIRED}), {regs['imported']} registrations ({regs['skipped']} bad rows skipped: "

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from ascertain.errors import AscertainError
 from ascertain.readers.base import Skip
-from ascertain.store import schema
+from ascertain.store import audit_chain, schema
 
 
 def now() -> str:
@@ -25,6 +25,7 @@ class Store:
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             schema.metadata.create_all(self.engine)
+            audit_chain.upgrade(self.engine)
         except Exception as e:  # driver missing, server down, bad URL
             raise AscertainError(url, f"cannot open the case store ({type(e).__name__}: {e})",
                                  "check the store URL in case.json; for PostgreSQL install "
@@ -33,9 +34,10 @@ class Store:
             if c.execute(select(schema.meta.c.value).where(schema.meta.c.key == "schema")).first() is None:
                 c.execute(insert(schema.meta).values(key="schema", value=str(schema.SCHEMA_VERSION)))
 
-    def audit(self, action: str, detail: dict, ok: bool = True) -> None:
+    def audit(self, action: str, detail: dict, ok: bool = True) -> str:
+        """Append to the hash-chained audit log; returns the new entry's hash."""
         with self.engine.begin() as c:
-            c.execute(insert(schema.audit_log).values(at=now(), action=action, detail=detail, ok=ok))
+            return audit_chain.append(c, now(), action, detail, ok)
 
     def record_skips(self, stage: str, source: str | None, skips: Iterable[Skip]) -> None:
         rows = [{"stage": stage, "source": source, "input": s.input, "locator": s.locator,

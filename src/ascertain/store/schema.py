@@ -134,6 +134,18 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("detail", JSON, nullable=False),
     Column("ok", Boolean, nullable=False),
+    # hash chain (report/audit_chain.py): each entry's sha256 covers its fields and the previous entry's hash
+    Column("prev_hash", String(64)),
+    Column("entry_hash", String(64)),
+)
+
+# Exhibit numbers are assigned once per (work file, source, document) and never reused, so the same evidence
+# keeps its number (ASC-000123) on every rerun and report.
+exhibit_numbers = Table(
+    "exhibit_numbers", metadata,
+    Column("number", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),  # sha256 of work file sha256, path, source, locator
+    Column("assigned_at", String(32), nullable=False),
 )
 
 # --- Class ascertainment (classes/). New tables only: create_all adds them to an older case store. ---
@@ -239,4 +251,21 @@ sample_items = Table(
     Column("reviewer", String(256)),
     Column("note", Text),
     Column("labelled_at", String(32)),
+)
+
+# --- Web application (web/): users, API tokens. Passwords are argon2 hashes; tokens are kept as sha256. ---
+web_users = Table(
+    "web_users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # master | plaintiff | defendant | claims | public
+    Column("password_hash", Text),
+    Column("created_at", String(32), nullable=False),
+)
+
+web_tokens = Table(
+    "web_tokens", metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("web_users.id"), nullable=False, index=True),
+    Column("created_at", String(32), nullable=False),
 )

@@ -10,7 +10,6 @@ the same pairs, to show the two signals answer different questions.
 from __future__ import annotations
 
 import json
-import math
 import random
 import tempfile
 import time
@@ -19,18 +18,9 @@ from pathlib import Path
 from ascertain.match.compare import Comparer
 from ascertain.paraphrase.detect import THRESHOLD, paraphrased_passages
 from ascertain.paraphrase.model import available, describe, embed
+from ascertain.validation.intervals import wilson
 
 DATA = Path(__file__).parent / "data"
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
-    """95 % Wilson score interval of a proportion."""
-    if n == 0:
-        return [0.0, 1.0]
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
 
 
 def evaluate_paraphrase(seed: int = 7, threshold: float = THRESHOLD) -> dict:

@@ -1,0 +1,131 @@
+"""Time and peak memory of `ascertain report` and `ascertain verify` on a case of 10,000 evidence records.
+
+    python3 benchmarks/report.py [--works 500] [--snippets 19] [--case EXISTING_CASE]
+
+The case is built from real Python files of this machine's installed packages (sorted, so the same machine
+gives the same case): each of `--works` files is a work; the corpus holds one whole copy of each work (header
+stripped from every third, reformatted every fifth: the exhibits) and `--snippets` documents per work that
+each embed a 45-token run of it in an unrelated real file (evidence below the copy threshold). Each command
+runs in its own process on one core (benchmarks/run.py's `measure`). Writes a section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import sysconfig
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+from ascertain.report.doc_sections import write_section  # noqa: E402
+from run import WORK, measure  # noqa: E402
+
+ASC = [sys.executable, "-m", "ascertain.cli"]
+
+
+def _usable(p: Path, need_copyright: bool) -> bool:
+    if "test" in p.parts or "tests" in p.parts or "_vendor" in str(p):
+        return False
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (UnicodeDecodeError, OSError):
+        return False
+    return 60 <= text.count("\n") <= 400 and (not need_copyright or "Copyright" in text[:2000])
+
+
+def real_files(n: int) -> tuple[list[Path], list[Path]]:
+    """n works, one per installed package in turn (files of one project share code), and n fillers from the
+    standard library (unrelated to the works)."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    by_pkg: dict[str, list[Path]] = {}
+    for p in sorted(site.rglob("*.py")):
+        if _usable(p, True):
+            by_pkg.setdefault(p.relative_to(site).parts[0], []).append(p)
+    works: list[Path] = []
+    for i in range(max(map(len, by_pkg.values()), default=0)):
+        works += [files[i] for _, files in sorted(by_pkg.items()) if i < len(files)]
+        if len(works) >= n:
+            break
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    fillers = [p for p in sorted(stdlib.glob("*.py")) if _usable(p, False)]
+    return works[:n], fillers
+
+
+def build_case(root: Path, n_works: int, snippets: int) -> Path:
+    works, fillers = real_files(n_works)
+    if len(works) < n_works or not fillers:
+        raise SystemExit(f"only {len(works)} usable files here; pass a smaller --works")
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "works").mkdir(parents=True)
+    rows = ["claimant,title,path"]
+    records = []
+    for i, p in enumerate(works):
+        text = p.read_text(encoding="utf-8")
+        dest = root / "works" / f"w{i:04d}_{p.name}"
+        dest.write_text(text, encoding="utf-8")
+        rows.append(f"Claimant {i % 50},work {i:04d},{dest}")
+        copy = text
+        if i % 3 == 0:  # header stripped: the first comment block removed
+            copy = re.sub(r"\A(#[^\n]*\n)+", "", copy)
+        if i % 5 == 0:
+            copy = copy.replace("    ", "  ")
+        records.append({"text": copy, "path": f"copies/{dest.name}"})
+        words = text.split()
+        for j in range(snippets):
+            start = (j * 37) % max(1, len(words) - 60)
+            snippet = " ".join(words[start:start + 30])
+            filler = fillers[(i * snippets + j) % len(fillers)].read_text(encoding="utf-8")
+            half = len(filler) // 2
+            records.append({"text": filler[:half] + "\n" + snippet + "\n" + filler[half:],
+                            "path": f"snippets/{i:04d}-{j:02d}.py"})
+    (root / "works.csv").write_text("\n".join(rows) + "\n")
+    with open(root / "corpus.jsonl", "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r) + "\n")
+    case = root / "case"
+    for cmd in (["init", str(case)], ["works", "import", str(case), str(root / "works.csv")],
+                ["corpus", "add", str(case), "corpus", str(root / "corpus.jsonl")], ["match", str(case)]):
+        measure(ASC + cmd)
+    return case
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--works", type=int, default=500)
+    ap.add_argument("--snippets", type=int, default=19)
+    ap.add_argument("--case", type=Path, help="report on and verify this existing case instead")
+    ap.add_argument("--docs", type=Path, default=HERE.parent / "docs" / "benchmarks.md")
+    a = ap.parse_args()
+    case = a.case or build_case(WORK / "report-bench", a.works, a.snippets)
+    shown, _, _ = measure(ASC + ["show", str(case), "--json"])
+    summary = json.loads(shown)
+    evidence = json.loads((case / "reports" / "evidence.json").read_text())["manifest"]["counts"]
+    out = case / "reports" / "bench-report"
+    shutil.rmtree(out, ignore_errors=True)
+    r_out, r_s, r_mb = measure(ASC + ["report", str(case), "--out", str(out), "--json"])
+    rep = json.loads(r_out)
+    v_out, v_s, v_mb = measure(ASC + ["verify", str(out), "--json"])
+    ver = json.loads(v_out)
+    rows = [
+        "| command | seconds | peak MB | result |", "|---|---|---|---|",
+        f"| `ascertain report` | {r_s:.1f} | {r_mb:,.0f} | {rep['exhibits']:,} exhibits, {rep['files']:,} files |",
+        f"| `ascertain verify` (re-hash + match re-run) | {v_s:.1f} | {v_mb:,.0f} | "
+        f"{'verified' if ver['verified'] else 'NOT verified'} |",
+    ]
+    cmd = "python3 benchmarks/report.py" + (f" --case {a.case}" if a.case else f" --works {a.works} "
+                                                                                 f"--snippets {a.snippets}")
+    body = (f"## Report and verify\n\nCommand: `{cmd}`\n\nCase: {len(summary['works']):,} works, "
+            f"{sum(s['documents'] for s in summary['sources']):,} corpus documents, {evidence['evidence']:,} evidence "
+            f"records, {evidence['copied']:,} copies (exhibits); one core per command, wall time and peak resident "
+            "memory of the process.\n\n" + "\n".join(rows) + "\n")
+    write_section(a.docs, "report", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Commands that put evidence before a court: report, verify, audit (registered on the main app in cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ascertain.cli import CaseArg, JsonOpt, app, emit_json, open_case, out, stage
+
+
+@app.command()
+@stage
+def report(case: CaseArg,
+           out_dir: Annotated[Path | None, typer.Option("--out", help="Folder to write (default: "
+                                                        "CASE/reports/report, or report-redacted).")] = None,
+           tier: Annotated[str, typer.Option(help="full, or redacted: no corpus or output text at all "
+                                                  "(spans, hashes and figures only).")] = "full",
+           paper: Annotated[str, typer.Option(help="a4 or letter.")] = "a4",
+           validation: Annotated[Path | None, typer.Option(
+               help="validation.json of this case's own `ascertain validate` run (default: the shipped "
+                    "figures).")] = None,
+           exhibit_pdfs: Annotated[bool, typer.Option("--exhibit-pdfs", help="Also write one PDF per "
+                                                      "exhibit.")] = False,
+           inline_exhibits: Annotated[int, typer.Option(help="Print the exhibits inside report.html/pdf when "
+                                                        "there are at most this many.")] = 25,
+           as_json: JsonOpt = False) -> None:
+    """Write report.html, report.pdf, exhibits/, exhibits.csv/.parquet and manifest.json."""
+    from ascertain.report.build import build_report
+
+    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits)
+    if as_json:
+        emit_json(r)
+        return
+    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])}; "
+              f"check it with `ascertain verify {escape(r['out'])}`", highlight=False)
+
+@app.command()
+@stage
+def verify(report_dir: Annotated[Path, typer.Argument(help="The folder `ascertain report` wrote.")],
+           case: Annotated[Path | None, typer.Option(help="The case folder, if it moved since the "
+                                                     "report.")] = None,
+           key_file: Annotated[str | None, typer.Option(help="Key of keyed sources, for the re-run.")] = None,
+           rerun: Annotated[bool, typer.Option(help="Re-run the match and compare the evidence.")] = True,
+           as_json: JsonOpt = False) -> None:
+    """Re-hash everything in a report's manifest, check the audit chain and re-run the match."""
+    from ascertain.report.verify import verify as run_verify
+
+    r = run_verify(report_dir, case, key_file, rerun)
+    if as_json:
+        emit_json(r)
+    else:
+        for d in r["differences"]:
+            out.print(f"DIFFERS {d['kind']}: {escape(d['item'])}: {escape(d['problem'])}", highlight=False)
+        out.print(("verified" if r["verified"] else f"NOT verified: {len(r['differences'])} difference(s)")
+                  + f" ({'; '.join(r['checked'])})", highlight=False)
+    if not r["verified"]:
+        raise typer.Exit(1)
+
+@app.command()
+@stage
+def audit(case: CaseArg, last: Annotated[int, typer.Option(help="Entries to list (0: all).")] = 20,
+          as_json: JsonOpt = False) -> None:
+    """List the audit log and check its hash chain (exit 1 if it is broken)."""
+    from sqlalchemy import select
+
+    from ascertain.store import schema
+    from ascertain.store.audit_chain import check
+
+    c = open_case(case)
+    chain = check(c.store.engine)
+    with c.store.engine.connect() as conn:
+        q = select(schema.audit_log).order_by(schema.audit_log.c.id.desc())
+        rows = [dict(r) for r in conn.execute(q.limit(last) if last else q).mappings()][::-1]
+    if as_json:
+        emit_json({"chain": chain, "entries": rows})
+    else:
+        for r in rows:
+            detail = ", ".join(f"{k}={v}" for k, v in r["detail"].items() if not isinstance(v, list | dict))
+            out.print(f"{r['id']:>5} {r['at']} {'ok ' if r['ok'] else 'FAIL'} {escape(r['action'])}: "
+                      f"{escape(detail[:160])}", highlight=False, soft_wrap=True)
+        for p in chain["problems"]:
+            out.print(f"BROKEN at entry {p['id']}: {p['problem']}", highlight=False)
+        out.print(f"audit chain {'intact' if chain['ok'] else 'BROKEN'}: {chain['entries']} entries"
+                  + (f" ({chain['legacy_entries']} written before the chain began)"
+                     if chain["legacy_entries"] else "") + f", head {chain['head'][:16]}", highlight=False)
+    if not chain["ok"]:
+        raise typer.Exit(1)
+

@@ -1,0 +1,94 @@
+"""Commands of the web application: serve, users (registered on the main app when cli.py imports this)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ascertain.cli import CaseArg, JsonOpt, app, emit_json, open_case, out, stage
+from ascertain.errors import AscertainError
+
+users_app = typer.Typer(help="Users and API tokens of the case's web application.", no_args_is_help=True,
+                        context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+@stage
+def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="Port.")] = 8000) -> None:
+    """Serve the case as web pages and a JSON API (/api, /docs) to its users."""
+    import uvicorn
+
+    from ascertain.web.app import create_app
+
+    web = create_app(Path(case))
+    out.print(f"serving {escape(str(case))} on http://{host}:{port}/ (API: /docs); users: `ascertain users add`",
+              highlight=False)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@users_app.command("add")
+@stage
+def users_add(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")],
+              role: Annotated[str, typer.Option(help="master, plaintiff, defendant, claims or public.")],
+              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from "
+                                                           "standard input (else it is asked for).")] = False,
+              no_password: Annotated[bool, typer.Option("--no-password", help="API tokens only, no "
+                                                        "sign-in.")] = False) -> None:
+    """Add a user (passwords are stored as argon2 hashes)."""
+    from ascertain.web.users import add_user
+
+    if password_stdin and no_password:
+        raise AscertainError("--password-stdin/--no-password", "are exclusive", "pass one of them")
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif not no_password:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    u = add_user(open_case(case), name, role, password)
+    out.print(f"user {escape(u.name)} ({u.role}) added", highlight=False)
+
+
+@users_app.command("token")
+@stage
+def users_token(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
+    """Make a new API token for a user (printed once; only its hash is kept)."""
+    from ascertain.web.users import new_token
+
+    out.print(new_token(open_case(case), name), highlight=False, markup=False)
+
+
+@users_app.command("list")
+@stage
+def users_list(case: CaseArg, as_json: JsonOpt = False) -> None:
+    """List the users and their roles."""
+    from ascertain.web.users import list_users
+
+    rows = list_users(open_case(case))
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        out.print(f"{r['name']}  {r['role']}  added {r['created_at']}", highlight=False, markup=False)
+
+
+def serve_demo(case: Path, port: int) -> None:
+    """One user per role with a fresh password (printed once), then serve."""
+    import secrets
+
+    from ascertain.web.policy import ROLES
+    from ascertain.web.users import add_user, list_users
+
+    c = open_case(case)
+    have = {u["name"] for u in list_users(c)}
+    for role in ROLES:
+        if role not in have:
+            password = secrets.token_urlsafe(12)
+            add_user(c, role, role, password)
+            out.print(f"user {role} ({role}): password {password}", highlight=False, markup=False)
+    serve(case, "127.0.0.1", port)

@@ -1,0 +1,363 @@
+"""`ascertain report`: report.html, report.pdf, exhibits/, exhibits.csv/.parquet, evidence.json and
+manifest.json in one folder. Same case state, same bytes (no clock is read; dates are the match run's)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import shutil
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from ascertain import __version__
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.index.shards import atomic_write_bytes
+from ascertain.report import case_data, exhibits, manifest, plots
+from ascertain.store.audit_chain import check as check_chain
+from ascertain.validation.intervals import wilson
+
+TIERS = ("full", "redacted")
+PAPERS = {"a4": "A4", "letter": "letter"}
+REPORT_ROWS = 4000  # side-by-side rows of one exhibit inside the report; the exhibit's own file has all
+# Exhibits are printed inside report.html/pdf up to this many (a PDF page costs ~0.3 s of CPU); past it the
+# report carries the index and each exhibit stands in exhibits/ (HTML, and PDF with --exhibit-pdfs).
+INLINE_EXHIBITS = 25
+MANIFEST_NAME = "manifest.json"
+
+DEFINITIONS = [
+    ("coverage", "Share of the work file's tokens that lie inside a span found in the copy."),
+    ("own coverage", "The same share counting only the work's own expression: tokens of copyright and license "
+                     "notices, and short spans common to many corpus documents, are left out."),
+    ("longest verbatim run", "The longest stretch of tokens copied letter for letter (case and punctuation "
+                             "included), in tokens."),
+    ("fragments", "How many separate spans make up the copy."),
+    ("identical", "Every token of the work is in the copy in the same order (token level); byte for byte means "
+                  "the two files are the same bytes."),
+    ("edit similarity", "1 − (token edits needed to turn the original region into the copy region) / (longer "
+                        "region's tokens)."),
+    ("rarity", "The least number of corpus documents that hold the fingerprints of one of the copy's spans "
+               "(1: found in this document only)."),
+    ("CMI status", "retained: every copyright, author and license item of the original's header and copied region "
+                   "is in the copy; altered: an item of the same kind stands in its place with another holder, "
+                   "year, author or license; removed: the copy has nothing in its place; never present: the "
+                   "original carries none; not applicable: not a copy; unknown: the copy's text is not indexed."),
+]
+MEANINGS = {"k": "tokens per k-gram", "w": "winnowing window, in k-grams",
+            "guarantee_tokens": "every shared run of at least this many tokens is found",
+            "level": "normalization level of the index", "keyed": "fingerprints keyed with a secret (HMAC)",
+            "min_span_tokens": "spans shorter than this are not reported",
+            "min_evidence_span": "spans shorter than this do not count toward a copy",
+            "min_copy_tokens": "own tokens a copy must reproduce in such spans",
+            "min_copy_coverage": "or this share of a short work",
+            "common_df": "spans in more documents than this are common",
+            "common_max_tokens": "common spans are discounted only when shorter than this",
+            "min_distinct_tokens": "spans with fewer distinct tokens are lists, not expression",
+            "max_seed_df": "fingerprints in more documents than this seed nothing (boilerplate)",
+            "max_hash_hits": "nor those whose occurrences multiply past this (repetition)"}
+
+
+def _env() -> Environment:
+    root = resources.files("ascertain") / "report" / "templates"
+    return Environment(loader=FileSystemLoader(str(root)), autoescape=select_autoescape(["html", "j2"]),
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _css(paper: str) -> str:
+    css = (resources.files("ascertain") / "report" / "templates" / "style.css").read_text(encoding="utf-8")
+    return css.replace("PAPER_SIZE", PAPERS[paper])
+
+
+def _fonts_css(text: str) -> str:
+    """DejaVu Sans and Sans Mono (shipped with matplotlib), subset to the characters the report uses and
+    embedded, so the file renders the same anywhere with no network."""
+    import logging
+
+    from fontTools import subset
+    from matplotlib import get_data_path
+
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # "FFTM NOT subset": a timestamp table, dropped
+
+    chars = sorted(set(text) | set(" 0123456789"))
+    css = []
+    for family, file in (("Report Sans", "DejaVuSans.ttf"), ("Report Mono", "DejaVuSansMono.ttf"),
+                         ("Report Sans", "DejaVuSans-Bold.ttf")):
+        opts = subset.Options()
+        opts.name_IDs, opts.notdef_outline, opts.recalc_timestamp = ["*"], True, False
+        font = subset.load_font(str(Path(get_data_path()) / "fonts" / "ttf" / file), opts)
+        sub = subset.Subsetter(opts)
+        sub.populate(unicodes=[ord(c) for c in chars])
+        sub.subset(font)
+        buf = io.BytesIO()
+        font.save(buf)
+        weight = "bold" if "Bold" in file else "normal"
+        css.append(f"@font-face {{ font-family: '{family}'; font-weight: {weight}; "
+                   f"src: url(data:font/ttf;base64,{base64.b64encode(buf.getvalue()).decode()}) format('truetype'); }}")
+    return "\n".join(css) + "\n"
+
+
+def _short(path: str, parts: int = 2) -> str:
+    p = path.replace("\\", "/").split("/")
+    return path if len(p) <= parts else "…/" + "/".join(p[-parts:])
+
+
+def exhibit_record(e: dict, number: str, data: case_data.CaseData, doc: dict | None, show_copy: bool = True,
+                   show_work: bool = True) -> dict:
+    """The exhibit of one evidence record, as the template renders it. `show_copy` / `show_work` False: that
+    side's text is withheld (redacted tier, or a web role the protective order keeps from it)."""
+    f, src = data.files[e["work_file_id"]], data.sources[e["source_id"]]
+    work = data.works[f["work_id"]]
+    m = e["metrics"]
+    cmi = m.get("cmi") or {}
+    text = doc.get("text") if show_copy and doc is not None else None
+    notes = []
+    if not show_copy:
+        notes.append("The copy's text is withheld (protective order): its line ranges, hashes and figures are shown.")
+    elif text is None:
+        notes.append("The index holds no text of this document (keyed or text-less): the copy side shows line "
+                     "ranges only.")
+    if not show_work:
+        notes.append("The work's text is withheld (protective order).")
+    removed_lines = [lines for status, lines in exhibits.cmi_marks(cmi) if status in ("removed", "altered")]
+    rows = exhibits.build_rows(f["text"] if show_work else None, text, m.get("spans", []), removed_lines)
+    exhibits.mark_rows(rows, m.get("differences") or [], exhibits.cmi_marks(cmi))
+    items = []
+    for status in ("removed", "altered", "retained"):
+        for i in cmi.get(status) or []:
+            o = i.get("original", i)
+            c = i.get("copy") if status == "altered" else (i if status == "retained" else None)
+            lines = o.get("lines") or ["", ""]
+            items.append({"status": status, "kind": o.get("kind", ""), "lines": f"{lines[0]}–{lines[1]}",
+                          "value": o.get("value", "") if show_work else "(withheld)",
+                          "copy_value": "(withheld)" if c and not show_copy else (c or {}).get("value", "–")})
+    return {"number": number, "claimant": work["claimant"], "title": work["title"], "work_file": f["path"],
+            "work_file_short": _short(f["path"]), "work_sha256": f["sha256"], "source": src["name"],
+            "source_kind": src["kind"], "keyed": bool(src["keyed"]), "locator": e["doc_locator"],
+            "locator_short": _short(e["doc_locator"]), "doc_sha256": (doc or {}).get("sha256"), "m": m,
+            "rarity": e["rarity_docs"], "cmi_status": cmi.get("status", "unknown"), "cmi_items": items,
+            "rows": rows, "rows_not_shown": 0, "text_note": " ".join(notes), "hide_copy": not show_copy,
+            "hide_work": not show_work,
+            "differences": m.get("differences") or [], "rename_map": sorted((m.get("rename_map") or {}).items()),
+            "spans": m.get("spans", []), "evidence_id": e["id"], "work_id": f["work_id"]}
+
+
+def _validation(path: Path | None) -> dict:
+    if path is None:
+        data = json.loads((resources.files("ascertain") / "report" / "validation_figures.json").read_text())
+    else:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise AscertainError(str(path), f"cannot read the validation figures ({e})",
+                                 "pass the validation.json written by `ascertain validate`") from e
+        data = _from_validate_run(data, str(path))
+    for r in data["rates"]:
+        r["value"] = r["k"] / r["n"] if r["n"] else 0.0
+        r["ci"] = wilson(r["k"], r["n"])
+    return data
+
+
+def _from_validate_run(r: dict, path: str) -> dict:
+    """The figures of a case's own `ascertain validate` run (its validation.json)."""
+    try:
+        auto = r["levels"]["auto"]
+        rates = []
+        for key, label in (("recall_single_50plus", "single"), ("recall_combined_50plus", "combined")):
+            v = auto[key]
+            rates.append({"method": f"copy detection (auto level), {label} transformations, copies of 50+ tokens",
+                          "measure": "recall", "k": round(v["rate"] * v["n"]), "n": v["n"]})
+        rates.append({"method": "copy detection, unrelated real file pairs", "measure": "false-positive rate",
+                      "k": auto["fp"], "n": auto["negatives"]})
+    except (KeyError, TypeError) as e:
+        raise AscertainError(path, f"is not a validation.json of `ascertain validate` (missing {e})",
+                             "pass the file that `ascertain validate --work DIR` wrote in DIR") from e
+    return {"source": f"this case's own validation run ({path})", "rates": rates}
+
+
+def build_report(case: Case, out: Path | None = None, tier: str = "full", paper: str = "a4",
+                 validation: Path | None = None, exhibit_pdfs: bool = False,
+                 inline_exhibits: int = INLINE_EXHIBITS) -> dict:
+    if tier not in TIERS:
+        raise AscertainError("--tier", f"unknown tier {tier!r}", f"choose one of {', '.join(TIERS)}")
+    if paper not in PAPERS:
+        raise AscertainError("--paper", f"unknown paper size {paper!r}", f"choose one of {', '.join(PAPERS)}")
+    out = Path(out) if out else case.root / "reports" / ("report" if tier == "full" else "report-redacted")
+    data = case_data.load(case)
+    _check_current(data)
+    copies = [e for e in data.evidence if e["copied"]]
+
+    def sort_key(e: dict) -> tuple:
+        f = data.files[e["work_file_id"]]
+        return (data.works[f["work_id"]]["title"], f["path"], data.sources[e["source_id"]]["name"], e["doc_locator"])
+
+    copies.sort(key=sort_key)
+    keys = [exhibits.exhibit_key(data.files[e["work_file_id"]]["sha256"], data.files[e["work_file_id"]]["path"],
+                                 data.sources[e["source_id"]]["name"], e["doc_locator"]) for e in copies]
+    with case.store.engine.begin() as c:
+        numbers = exhibits.assign_numbers(c, keys)
+    docs: dict[int, dict[int, dict]] = {}
+    for sid, src in data.sources.items():
+        docs[sid] = case_data.fetch_documents(src, [e["doc_id"] for e in copies if e["source_id"] == sid])
+    ex = [exhibit_record(e, numbers[k], data, docs[e["source_id"]].get(e["doc_id"]), show_copy=tier == "full")
+          for e, k in zip(copies, keys, strict=True)]
+    ex.sort(key=lambda x: x["number"])
+
+    if out.exists():
+        if not (out / MANIFEST_NAME).exists():
+            raise AscertainError(str(out), "exists and is not an ascertain report folder",
+                                 "pass --out with a new folder, or remove this one")
+        shutil.rmtree(out)
+    (out / "exhibits").mkdir(parents=True)
+    written: dict[str, str] = {}
+
+    def write(name: str, payload: bytes) -> None:
+        atomic_write_bytes(out / name, payload)
+        written[name] = manifest.sha256_file(out / name)
+
+    # evidence as the match wrote it: verify re-runs the match and compares with this copy byte for byte
+    evidence_json = case.root / "reports" / "evidence.json"
+    if not evidence_json.exists():
+        raise AscertainError(str(evidence_json), "is missing", f"run `ascertain match {case.root}` again")
+    if tier == "full":
+        write("evidence.json", evidence_json.read_bytes())
+    inputs = manifest.input_digests(data.files, data.sources)
+    index = manifest.index_digests(data.sources)
+    store = manifest.store_digests(case)
+    chain = check_chain(case.store.engine)
+    run = data.match_run
+    source_rows = [{"name": s["name"], "kind": s["kind"], "documents": s["documents"], "skipped": s["skipped"],
+                    "keyed": s["keyed"], "copies": sum(1 for e in copies if e["source_id"] == sid)}
+                   for sid, s in data.sources.items()]
+    summary = _summary(data, copies)
+    env = _env()
+    css = _css(paper)
+    params = run["manifest"]["parameters"]
+    parameters = [{"name": k, "value": json.dumps(v) if not isinstance(v, str) else v, "meaning": MEANINGS.get(k, "")}
+                  for k, v in [*params["fingerprint"].items(), *params["thresholds"].items(),
+                               ("max_seed_df", params["max_seed_df"]), ("max_hash_hits", params["max_hash_hits"])]]
+    classes = data.classes_run["manifest"] if data.classes_run else None
+    svgs = plots.report_plots([{"metrics": e["metrics"], "source": data.sources[e["source_id"]]["name"]}
+                               for e in copies], {s["name"]: s["kind"] for s in data.sources.values()},
+                              {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
+    for name, svg in svgs.items():
+        write(f"plot-{name}.svg", svg.encode())
+    manifest_lines = [("evidence rows in the store", store["evidence_sha256"]),
+                      *((f"index {name}/manifest.json", files.get("manifest.json", ""))
+                        for name, files in index.items()),
+                      *((f"work file {w['path']}", w["sha256"]) for w in inputs["work_files"])]
+    report_ex = []
+    for e in ex:
+        page = env.get_template("exhibit_page.html.j2").render(e=e, css=css, version=__version__,
+                                                                 case_name=case.root.name, tier=tier)
+        write(f"exhibits/{e['number']}.html", page.encode())
+        if exhibit_pdfs:
+            write(f"exhibits/{e['number']}.pdf", _pdf(page))
+        if len(e["rows"]) > REPORT_ROWS:
+            e = {**e, "rows": e["rows"][:REPORT_ROWS], "rows_not_shown": len(e["rows"]) - REPORT_ROWS}
+        report_ex.append(e)
+    inline = len(report_ex) <= inline_exhibits
+    ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
+           "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
+           "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
+           "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css}
+    draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
+    html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))
+    write("report.html", html.encode())
+    write("report.pdf", _pdf(html))
+    _write_tables(ex, write)
+    doc = {"tool": "ascertain", "version": __version__, "stage": "report", "tier": tier, "paper": paper,
+           "case": {"root": str(case.root.resolve()), "config": case.config},
+           "match_run": {"id": run["id"], "started_at": run["started_at"], "manifest": run["manifest"]},
+           "software": manifest.software(), "inputs": {**inputs, **manifest.class_inputs(classes)},
+           "evidence_sha256": manifest.sha256_file(evidence_json), "index": index, "store": store,
+           "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
+           "exhibits": {e["number"]: {"evidence_id": e["evidence_id"], "work_file": e["work_file"],
+                                      "source": e["source"], "document": e["locator"]} for e in ex},
+           "files": dict(sorted(written.items()))}
+    # the audit head moves with every action: it is recorded here but kept out of report.html/pdf, so the
+    # same evidence gives the same report bytes
+    atomic_write_bytes(out / MANIFEST_NAME, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False,
+                                                       default=str).encode() + b"\n")
+    result = {"out": str(out), "tier": tier, "exhibits": len(ex), "files": len(written) + 1,
+              "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME)}
+    case.store.audit("report", result)
+    return result
+
+
+def _check_current(data: case_data.CaseData) -> None:
+    """A report must describe the evidence of the case as it is: refuse when works or sources changed since
+    the last match over all sources (its evidence.json would not be what a re-run gives)."""
+    m = data.match_run["manifest"]
+    have = sorted((f["path"], f["sha256"]) for f in data.files.values())
+    srcs = sorted(s["name"] for s in data.sources.values() if s["status"] == "complete")
+    changed = []
+    if sorted((w["file"], w["sha256"]) for w in m.get("works", [])) != have:
+        changed.append("works were added or removed")
+    if sorted(m.get("sources", {})) != srcs:
+        changed.append(f"the sources are now {', '.join(srcs)} (the last full match had "
+                       f"{', '.join(sorted(m.get('sources', {}))) or 'none'})")
+    if changed:
+        raise AscertainError(str(data.case.root), "changed since the last match: " + "; ".join(changed),
+                             f"run `ascertain match {data.case.root}` again, then the report")
+
+
+def _summary(data: case_data.CaseData, copies: list[dict]) -> dict:
+    kind = {sid: s["kind"] for sid, s in data.sources.items()}
+    cmi = Counter((e["metrics"].get("cmi") or {}).get("status", "unknown") for e in copies)
+    return {"works": len(data.works), "work_files": len(data.files),
+            "corpus_sources": sum(1 for s in data.sources.values() if s["kind"] == "corpus"),
+            "output_sources": sum(1 for s in data.sources.values() if s["kind"] == "outputs"),
+            "corpus_documents": sum(s["documents"] for s in data.sources.values() if s["kind"] == "corpus"),
+            "output_documents": sum(s["documents"] for s in data.sources.values() if s["kind"] == "outputs"),
+            "evidence": len(data.evidence), "copies": len(copies),
+            "works_in_corpus": len({e["work_id"] for e in copies if kind[e["source_id"]] == "corpus"}),
+            "works_regurgitated": len({e["work_id"] for e in copies if kind[e["source_id"]] == "outputs"}),
+            "identical": sum(1 for e in copies if e["metrics"].get("identical")),
+            "modified": sum(1 for e in copies if not e["metrics"].get("identical")), "cmi": dict(cmi)}
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    # no creation/modification dates in the PDF: the same HTML gives the same bytes
+    return HTML(string=html).write_pdf(uncompressed_pdf=False, metadata=False)
+
+
+COLUMNS = ["exhibit", "evidence_id", "work_id", "claimant", "title", "work_file", "work_sha256", "source",
+           "source_kind", "document", "document_sha256", "coverage", "own_coverage", "longest_run_tokens",
+           "fragments", "identical", "byte_identical", "edit_similarity", "rarity_docs", "level", "differences",
+           "cmi_status", "cmi_removed", "cmi_altered", "near_duplicate_jaccard"]
+
+
+def _write_tables(ex: list[dict], write) -> None:
+    rows = []
+    for e in ex:
+        m = e["m"]
+        rows.append({
+            "exhibit": e["number"], "evidence_id": e["evidence_id"], "work_id": e["work_id"], "claimant": e["claimant"],
+            "title": e["title"], "work_file": e["work_file"], "work_sha256": e["work_sha256"], "source": e["source"],
+            "source_kind": e["source_kind"], "document": e["locator"], "document_sha256": e["doc_sha256"] or "",
+            "coverage": m["coverage"], "own_coverage": m["own_coverage"], "longest_run_tokens": m["longest_run_tokens"],
+            "fragments": m["fragments"], "identical": bool(m.get("identical")),
+            "byte_identical": bool(m.get("byte_identical")),
+            "edit_similarity": m.get("edit_similarity"), "rarity_docs": e["rarity"], "level": m.get("level", ""),
+            "differences": "; ".join(f"{k} {v}" for k, v in sorted((m.get("difference_counts") or {}).items())),
+            "cmi_status": e["cmi_status"], "cmi_removed": sum(1 for i in e["cmi_items"] if i["status"] == "removed"),
+            "cmi_altered": sum(1 for i in e["cmi_items"] if i["status"] == "altered"),
+            "near_duplicate_jaccard": (m.get("near_duplicate") or {}).get("jaccard_estimate")})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    write("exhibits.csv", buf.getvalue().encode())
+    table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd")
+    write("exhibits.parquet", sink.getvalue().to_pybytes())

@@ -1,0 +1,151 @@
+"""Exhibits: one per copied work file × corpus document or model output, with a stable number.
+
+An exhibit is data (this module) rendered by one template (report/templates/exhibit.html.j2) for the HTML
+report, the PDF and the web pages alike. Its rows put the two texts side by side: each copied span is
+aligned line by line (difflib on whitespace-folded lines, bounded by the span), the text between two spans
+is shown when short and summarised when long, and the original's CMI lines that the copy lacks are shown
+on the original side alone, so a reader sees what was stripped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from ascertain.store import schema
+from ascertain.store.db import now
+
+GAP_SHOWN_LINES = 12  # text between two copied spans is printed up to this many lines a side
+HEADER_SHOWN_LINES = 200  # a stripped header above the first span is shown up to this many lines
+
+
+def exhibit_key(work_sha256: str, work_path: str, source: str, locator: str) -> str:
+    return hashlib.sha256(f"{work_sha256}\0{work_path}\0{source}\0{locator}".encode("utf-8", "surrogatepass")
+                          ).hexdigest()
+
+
+def assign_numbers(conn: Connection, keys: list[str]) -> dict[str, str]:
+    """ASC-NNNNNN for each key: kept from earlier reports, new keys numbered in the (sorted) order given."""
+    known = {r.key: r.number for r in conn.execute(select(schema.exhibit_numbers))}
+    for k in keys:
+        if k not in known:
+            known[k] = conn.execute(insert(schema.exhibit_numbers).values(key=k, assigned_at=now())
+                                    ).inserted_primary_key[0]
+    return {k: f"ASC-{known[k]:06d}" for k in keys}
+
+
+@dataclass
+class Row:
+    kind: str  # equal | layout | changed | original | copy | gap
+    o_no: int | None = None
+    o_text: str | None = None
+    c_no: int | None = None
+    c_text: str | None = None
+    marks: list[str] = field(default_factory=list)  # difference kinds and CMI statuses on this row
+    note: str = ""
+
+
+def _fold(line: str) -> str:
+    return " ".join(line.split())
+
+
+def _align(o_lines: list[str], o_first: int, c_lines: list[str], c_first: int) -> list[Row]:
+    rows: list[Row] = []
+    sm = difflib.SequenceMatcher(None, [_fold(x) for x in o_lines], [_fold(x) for x in c_lines], autojunk=False)
+    for op, a0, a1, b0, b1 in sm.get_opcodes():
+        if op == "equal":
+            for i, j in zip(range(a0, a1), range(b0, b1), strict=True):
+                same = o_lines[i] == c_lines[j]
+                rows.append(Row("equal" if same else "layout", o_first + i, o_lines[i], c_first + j, c_lines[j]))
+            continue
+        n = max(a1 - a0, b1 - b0)
+        for t in range(n):
+            i, j = a0 + t, b0 + t
+            o = (o_first + i, o_lines[i]) if i < a1 else (None, None)
+            c = (c_first + j, c_lines[j]) if j < b1 else (None, None)
+            kind = "changed" if o[0] is not None and c[0] is not None else ("original" if c[0] is None else "copy")
+            rows.append(Row(kind, o[0], o[1], c[0], c[1]))
+    return rows
+
+
+def _lines(text: str, first: int, last: int) -> list[str]:
+    return text.splitlines()[first - 1:last]
+
+
+def build_rows(work_text: str | None, copy_text: str | None, spans: list[dict], cmi_lines: list[tuple[int, int]]
+               ) -> list[Row]:
+    """Side-by-side rows for the copied spans in copy order; `copy_text` None (redacted or text-less index):
+    the original side alone, each span labelled with the copy's line range; `work_text` None too: the spans'
+    line ranges only."""
+    if work_text is None:  # the copy side alone, if it may be shown
+        rows = []
+        for s in sorted(spans, key=lambda s: s["copy_lines"][0]):
+            (oa, ob), (ca, cb) = s["original_lines"], s["copy_lines"]
+            rows.append(Row("gap", note=f"original lines {oa}-{ob} (text withheld) = copy lines {ca}-{cb}: "
+                                        f"{s['tokens']} tokens"))
+            if copy_text is not None:
+                rows += [Row("copy", c_no=ca + i, c_text=line) for i, line in enumerate(_lines(copy_text, ca, cb))]
+        return rows
+    o_all = work_text.splitlines()
+    rows: list[Row] = []
+    # the original's CMI lines above the first span (a stripped header) are shown on the original side
+    first_o = min((s["original_lines"][0] for s in spans), default=1)
+    above = [a for a, b in cmi_lines if b < first_o]
+    if above:  # the whole stretch from the first such item to the first span (blank comment lines included)
+        start = max(min(above), first_o - HEADER_SHOWN_LINES)
+        rows += [Row("original", n, o_all[n - 1]) for n in range(start, min(first_o, len(o_all) + 1))]
+    prev: dict | None = None
+    for s in sorted(spans, key=lambda s: (s["copy_lines"][0], s["original_lines"][0])):
+        (oa, ob), (ca, cb) = s["original_lines"], s["copy_lines"]
+        if prev is not None:
+            rows += _gap(work_text, copy_text, prev, s)
+        if copy_text is None:
+            rows.append(Row("gap", note=f"copy lines {ca}-{cb} (text withheld): {s['tokens']} tokens, "
+                                        f"{s.get('verbatim_tokens', s['tokens'])} verbatim"))
+            rows += [Row("original", oa + i, line) for i, line in enumerate(_lines(work_text, oa, ob))]
+        else:
+            rows += _align(_lines(work_text, oa, ob), oa, _lines(copy_text, ca, cb), ca)
+        prev = s
+    return rows
+
+
+def _gap(work_text: str, copy_text: str | None, prev: dict, nxt: dict) -> list[Row]:
+    o0, o1 = prev["original_lines"][1] + 1, nxt["original_lines"][0] - 1
+    c0, c1 = prev["copy_lines"][1] + 1, nxt["copy_lines"][0] - 1
+    if o1 < o0 and c1 < c0:
+        return []
+    no, nc = max(0, o1 - o0 + 1), max(0, c1 - c0 + 1)
+    if copy_text is None or no > GAP_SHOWN_LINES or nc > GAP_SHOWN_LINES or nxt["original_lines"][0] <= \
+            prev["original_lines"][1] - 1:
+        return [Row("gap", note=f"not part of a copied span: original lines {o0}-{o1} ({no}), "
+                                f"copy lines {c0}-{c1} ({nc})")]
+    return _align(_lines(work_text, o0, o1) if no else [], o0, _lines(copy_text, c0, c1) if nc else [], c0)
+
+
+def mark_rows(rows: list[Row], differences: list[dict], cmi_items: list[tuple[str, tuple[int, int]]]) -> None:
+    """Tag each row with the difference kinds whose line ranges cover it and the CMI status of its lines."""
+    for d in differences:
+        (oa, ob), (ca, cb) = d["original_lines"], d["copy_lines"]
+        for r in rows:
+            covered = (r.o_no is not None and oa <= r.o_no <= ob) or (r.c_no is not None and ca <= r.c_no <= cb)
+            if covered and r.kind != "equal" and d["kind"] not in r.marks:
+                r.marks.append(d["kind"])
+    for status, (a, b) in cmi_items:
+        for r in rows:
+            if r.o_no is not None and a <= r.o_no <= b and f"CMI {status}" not in r.marks:
+                r.marks.append(f"CMI {status}")
+
+
+def cmi_marks(cmi: dict) -> list[tuple[str, tuple[int, int]]]:
+    """(status, original line range) for each of the original's CMI items."""
+    out = []
+    for status in ("removed", "altered", "retained"):
+        for item in cmi.get(status) or []:
+            lines = item.get("lines") or (item.get("original") or {}).get("lines")
+            if lines:
+                out.append((status, (int(lines[0]), int(lines[1]))))
+    return out

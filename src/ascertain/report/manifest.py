@@ -1,0 +1,87 @@
+"""The report's manifest: sha256 of every input, index file, store row set and report file, with versions
+and parameters, so `ascertain verify` can re-check each of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ascertain import __version__
+from ascertain.case import Case
+from ascertain.store import schema as s
+
+# the dependencies whose versions can change an output's bytes (pinned in pyproject.toml)
+PINNED = ("pyarrow", "duckdb", "sqlalchemy", "zstandard", "spdx", "license-expression", "tree-sitter", "rensa",
+          "datasketch", "rapidfuzz", "weasyprint", "matplotlib", "jinja2", "fonttools")
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def rows_digest(rows: list[dict]) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+                 .encode("utf-8", "surrogatepass") + b"\n")
+    return h.hexdigest()
+
+
+def store_digests(case: Case) -> dict:
+    """Digests of the store's evidence and work rows (ids and run ids left out: they change on a rerun)."""
+    with case.store.engine.connect() as c:
+        ev = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+              for r in c.execute(select(s.evidence).order_by(s.evidence.c.work_file_id, s.evidence.c.source_id,
+                                                             s.evidence.c.doc_id))]
+        wf = [dict(r._mapping) for r in c.execute(select(s.work_files).order_by(s.work_files.c.id))]
+        works = [dict(r._mapping) for r in c.execute(select(s.works).order_by(s.works.c.id))]
+        srcs = [{k: v for k, v in r._mapping.items() if k != "added_at"}
+                for r in c.execute(select(s.sources).order_by(s.sources.c.id))]
+        regs = [{k: v for k, v in r._mapping.items() if k not in ("id", "import_id")}
+                for r in c.execute(select(s.registrations).order_by(s.registrations.c.number))]
+        links = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                 for r in c.execute(select(s.registration_links).order_by(s.registration_links.c.work_id,
+                                                                          s.registration_links.c.registration_id))]
+    return {"evidence_rows": len(ev), "evidence_sha256": rows_digest(ev), "work_files_sha256": rows_digest(wf),
+            "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
+            "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links)}
+
+
+def class_inputs(classes: dict | None) -> dict:
+    """The class file as kept in the case (path relative to it) by the last `ascertain classes` run."""
+    if not classes:
+        return {}
+    return {"class_file": {"kept_as": classes["kept_as"], "sha256": classes["class_file_sha256"]}}
+
+
+def index_digests(sources: dict[int, dict]) -> dict:
+    out = {}
+    for src in sources.values():
+        root: Path = src["index_path"]
+        out[src["name"]] = {p.name: sha256_file(p) for p in sorted(root.iterdir()) if p.is_file()}
+    return out
+
+
+def input_digests(files: dict[int, dict], sources: dict[int, dict]) -> dict:
+    works = [{"path": f["path"], "sha256": f["sha256"]} for f in sorted(files.values(), key=lambda f: f["path"])]
+    srcs = {src["name"]: src["inputs"] for src in sources.values()}
+    return {"work_files": works, "sources": srcs}
+
+
+def software() -> dict:
+    versions = {}
+    for name in PINNED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {"ascertain": __version__, "python": platform.python_version(), "dependencies": versions}

@@ -1,0 +1,295 @@
+"""`ascertain serve`: the case as pages and their JSON twins (FastAPI, server-rendered, no build step).
+
+Access: every route depends on `need(capability)` (web/policy.py); an API call authenticates with a bearer
+token, a browser with a signed session cookie (HttpOnly, Secure, SameSite=Strict) and a CSRF token in every
+form. The public lookup is rate-limited per client. Every response that carries corpus text is written to
+the audit chain with the user and the evidence id.
+"""
+
+import hashlib
+import hmac
+import secrets
+import tempfile
+import time
+from collections import defaultdict, deque
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from ascertain import __version__
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.web import users, views
+from ascertain.web.policy import can
+
+COOKIE = "asc_session"
+SESSION_SECONDS = 8 * 3600
+MAX_UPLOAD = 2 * 1024 * 1024
+LOOKUPS_PER_MINUTE = 30
+
+
+def _secret(case: Case) -> bytes:
+    """The case's session key, made once, readable by its owner only."""
+    p = case.root / "web-secret"
+    if not p.exists():
+        p.touch(mode=0o600)
+        p.write_text(secrets.token_hex(32))
+    return bytes.fromhex(p.read_text().strip())
+
+
+class RateLimit:
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute, self.hits = per_minute, defaultdict(deque)
+
+    def allow(self, key: str) -> bool:
+        now, q = time.monotonic(), self.hits[key]
+        while q and now - q[0] > 60:
+            q.popleft()
+        if len(q) >= self.per_minute:
+            return False
+        q.append(now)
+        return True
+
+
+def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, max_upload: int = MAX_UPLOAD
+               ) -> FastAPI:
+    case = Case.open(case_root)
+    secret = _secret(case)
+    signer = URLSafeTimedSerializer(secret, salt="ascertain-session")
+    limiter = RateLimit(lookups_per_minute)
+    root = resources.files("ascertain")
+    env = Environment(loader=ChoiceLoader([FileSystemLoader(str(root / "web" / "templates")),
+                                           FileSystemLoader(str(root / "report" / "templates"))]),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+    css = (root / "report" / "templates" / "style.css").read_text(encoding="utf-8").replace("PAPER_SIZE", "A4")
+    app = FastAPI(title=f"ascertain: {case.root.name}", version=__version__,
+                  description="Pages of a case and their JSON twins under /api. Authenticate with "
+                              "`Authorization: Bearer TOKEN` (`ascertain users token CASE NAME`).")
+
+    def session(request: Request) -> dict | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return None
+        try:
+            return signer.loads(raw, max_age=SESSION_SECONDS)
+        except BadSignature:
+            return None
+
+    def current_user(request: Request) -> users.User:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            u = users.by_token(case, auth[7:].strip())
+            if u is None:
+                raise HTTPException(401, "unknown or revoked token")
+            return u
+        sess = session(request)
+        if sess:
+            u = users.by_id(case, int(sess["uid"]))
+            if u:
+                return u
+        return users.ANONYMOUS
+
+    def need(capability: str):
+        def dep(request: Request, user: Annotated[users.User, Depends(current_user)]) -> users.User:
+            if not can(user.role, capability):
+                if user is users.ANONYMOUS and not request.url.path.startswith("/api/"):
+                    raise HTTPException(303, headers={"Location": f"/login?next={request.url.path}"})
+                raise HTTPException(403 if user is not users.ANONYMOUS else 401,
+                                    f"the {user.role} role may not see {capability}")
+            return user
+        return dep
+
+    def csrf_token(request: Request) -> str:
+        sess = session(request) or {}
+        return hmac.new(secret, f"csrf:{sess.get('nonce', 'anonymous')}".encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(request: Request, token: str) -> None:
+        if not hmac.compare_digest(token or "", csrf_token(request)):
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page and submit the form again")
+
+    def page(request: Request, template: str, user: users.User, **ctx) -> HTMLResponse:
+        html = env.get_template(template).render(css=css, user=user, case_name=case.root.name, csrf=csrf_token(request),
+                                                 can=lambda cap: can(user.role, cap), version=__version__, **ctx)
+        return HTMLResponse(html)
+
+    def audit_text(user: users.User, what: str, detail: dict) -> None:
+        case.store.audit("web: text served", {"user": user.name, "role": user.role, "what": what, **detail})
+
+    @app.exception_handler(views.NotFound)
+    async def not_found(request: Request, exc: views.NotFound):
+        return JSONResponse({"detail": f"no such {exc}"}, status_code=404)
+
+    @app.exception_handler(AscertainError)
+    async def bad_input(request: Request, exc: AscertainError):
+        return JSONResponse({"detail": f"{exc.what}: {exc.problem}", "fix": exc.fix}, status_code=400)
+
+    # --- sign-in ---------------------------------------------------------------------------------
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request, next: str = "/"):
+        return page(request, "login.html.j2", users.ANONYMOUS, next=next if next.startswith("/") else "/", error="")
+
+    @app.post("/login", include_in_schema=False)
+    def login(request: Request, name: Annotated[str, Form()], password: Annotated[str, Form()],
+              csrf: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/"):
+        check_csrf(request, csrf)
+        if not limiter.allow("login:" + (request.client.host if request.client else "?")):
+            raise HTTPException(429, "too many attempts: wait a minute")
+        u = users.check_password(case, name, password)
+        if u is None:
+            case.store.audit("web: sign-in refused", {"name": name}, ok=False)
+            return page(request, "login.html.j2", users.ANONYMOUS, next=next, error="Wrong name or password.")
+        resp = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
+        resp.set_cookie(COOKIE, signer.dumps({"uid": u.id, "nonce": secrets.token_hex(16)}), max_age=SESSION_SECONDS,
+                        httponly=True, secure=True, samesite="strict")
+        case.store.audit("web: sign-in", {"name": u.name, "role": u.role})
+        return resp
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        resp = RedirectResponse("/login", 303)
+        resp.delete_cookie(COOKIE)
+        return resp
+
+    # --- dashboard -----------------------------------------------------------------------------------
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, user: Annotated[users.User, Depends(current_user)]):
+        if not can(user.role, "dashboard"):
+            return RedirectResponse("/lookup", 303)
+        return page(request, "dashboard.html.j2", user, d=views.dashboard(case))
+
+    @app.get("/api/dashboard", summary="Sources, works, copies by kind, CMI status, classes, last runs",
+             openapi_extra={"x-capability": "dashboard"})
+    def api_dashboard(user: Annotated[users.User, Depends(need("dashboard"))]):
+        return views.dashboard(case)
+
+    # --- works ------------------------------------------------------------------------------------------
+    @app.get("/works", response_class=HTMLResponse, include_in_schema=False)
+    def works_page(request: Request, user: Annotated[users.User, Depends(need("works"))], q: str = "",
+                   page_no: Annotated[int, Query(alias="page")] = 1, copied: bool = False):
+        return page(request, "works.html.j2", user, d=views.works_list(case, q, page_no, copied))
+
+    @app.get("/api/works", summary="Works, searchable by title or claimant, 50 a page",
+             openapi_extra={"x-capability": "works"})
+    def api_works(user: Annotated[users.User, Depends(need("works"))], q: str = "", page: int = 1,
+                  copied: bool = False):
+        return views.works_list(case, q, page, copied)
+
+    @app.get("/works/{work_id}", response_class=HTMLResponse, include_in_schema=False)
+    def work_page(request: Request, work_id: int, user: Annotated[users.User, Depends(need("works"))]):
+        return page(request, "work.html.j2", user, w=views.work_page(case, work_id))
+
+    @app.get("/api/works/{work_id}", summary="One work with all its evidence (figures)",
+             openapi_extra={"x-capability": "works"})
+    def api_work(work_id: int, user: Annotated[users.User, Depends(need("works"))]):
+        return views.work_page(case, work_id)
+
+    # --- evidence viewer -----------------------------------------------------------------------------
+    def _exhibit(evidence_id: int, user: users.User) -> dict:
+        record, shown = views.evidence_view(case, evidence_id, user)
+        if shown:
+            audit_text(user, "evidence", {"evidence": evidence_id, "sides": shown})
+        return record
+
+    @app.get("/evidence/{evidence_id}", response_class=HTMLResponse, include_in_schema=False)
+    def evidence_page(request: Request, evidence_id: int, user: Annotated[users.User, Depends(need("evidence"))]):
+        return page(request, "evidence.html.j2", user, e=_exhibit(evidence_id, user))
+
+    @app.get("/api/evidence/{evidence_id}", summary="One exhibit: both texts aligned (as the role may see them)",
+             openapi_extra={"x-capability": "evidence"})
+    def api_evidence(evidence_id: int, user: Annotated[users.User, Depends(need("evidence"))]):
+        return views.exhibit_json(_exhibit(evidence_id, user))
+
+    # --- classes and reviews ----------------------------------------------------------------------------
+    @app.get("/classes", response_class=HTMLResponse, include_in_schema=False)
+    def classes_page(request: Request, user: Annotated[users.User, Depends(need("classes"))]):
+        return page(request, "classes.html.j2", user, d=views.classes_view(case))
+
+    @app.get("/api/classes", summary="Classes and subclasses: counts, §412 split",
+             openapi_extra={"x-capability": "classes"})
+    def api_classes(user: Annotated[users.User, Depends(need("classes"))]):
+        return views.classes_view(case)
+
+    @app.get("/api/classes/{name}/members.csv", summary="A class's member list (CSV)",
+             openapi_extra={"x-capability": "classes"})
+    def api_members(name: str, user: Annotated[users.User, Depends(need("classes"))]):
+        return Response(views.class_members_csv(case, name), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name.replace("/", "__")}.csv"'})
+
+    @app.get("/reviews", response_class=HTMLResponse, include_in_schema=False)
+    def reviews_page(request: Request, user: Annotated[users.User, Depends(need("reviews"))]):
+        return page(request, "reviews.html.j2", user, d=views.reviews(case))
+
+    @app.get("/api/reviews", summary="Uncertain registration links waiting for a person",
+             openapi_extra={"x-capability": "reviews"})
+    def api_reviews(user: Annotated[users.User, Depends(need("reviews"))]):
+        return views.reviews(case)
+
+    @app.post("/reviews/{link_id}", include_in_schema=False)
+    def review_form(request: Request, link_id: int, user: Annotated[users.User, Depends(need("review_decide"))],
+                    decision: Annotated[str, Form()], reason: Annotated[str, Form()] = "",
+                    csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        views.decide_review(case, link_id, decision == "accept", reason, user)
+        return RedirectResponse("/reviews", 303)
+
+    @app.post("/api/reviews/{link_id}", summary="Accept or reject a link, with a reason (audited)",
+             openapi_extra={"x-capability": "review_decide"})
+    def api_review(link_id: int, user: Annotated[users.User, Depends(need("review_decide"))],
+                   decision: Annotated[str, Form()], reason: Annotated[str, Form()] = ""):
+        if decision not in ("accept", "reject"):
+            raise HTTPException(422, "decision must be accept or reject")
+        return views.decide_review(case, link_id, decision == "accept", reason, user)
+
+    # --- the public lookup ----------------------------------------------------------------------------
+    def _limited(request: Request, user: users.User) -> None:
+        key = f"{user.name}:{request.client.host if request.client else '?'}"
+        if not limiter.allow(key):
+            raise HTTPException(429, f"more than {limiter.per_minute} lookups a minute: wait a minute")
+
+    async def _upload_text(file: UploadFile) -> str:
+        data = await file.read(max_upload + 1)
+        if len(data) > max_upload:
+            raise HTTPException(413, f"the file is larger than {max_upload:,} bytes: look up a smaller file")
+        with tempfile.NamedTemporaryFile(delete=False, suffix=Path(file.filename or "upload.txt").suffix[:12]) as fh:
+            fh.write(data)  # kept only while it is compared, then removed
+            return fh.name
+
+    async def _lookup(request: Request, user: users.User, q: str, file: UploadFile | None) -> dict | None:
+        if not q and (file is None or not file.filename):
+            return None
+        _limited(request, user)
+        path = await _upload_text(file) if file is not None and file.filename else None
+        try:
+            return views.lookup(case, q or None, path, user)
+        finally:
+            if path:
+                Path(path).unlink(missing_ok=True)
+
+    @app.get("/lookup", response_class=HTMLResponse, include_in_schema=False)
+    async def lookup_page(request: Request, user: Annotated[users.User, Depends(need("lookup"))], q: str = ""):
+        return page(request, "lookup.html.j2", user, q=q, r=await _lookup(request, user, q, None))
+
+    @app.post("/lookup", response_class=HTMLResponse, include_in_schema=False)
+    async def lookup_upload(request: Request, user: Annotated[users.User, Depends(need("lookup"))],
+                            file: UploadFile, csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        return page(request, "lookup.html.j2", user, q="", r=await _lookup(request, user, "", file))
+
+    @app.get("/api/lookup", summary="Is a work on the list, and why? By title, author, ISBN or registration number",
+             openapi_extra={"x-capability": "lookup"})
+    async def api_lookup(request: Request, q: str, user: Annotated[users.User, Depends(need("lookup"))]):
+        return await _lookup(request, user, q, None)
+
+    @app.post("/api/lookup", summary="Is this file a work on the list? (size-limited; the file is not kept)",
+             openapi_extra={"x-capability": "lookup"})
+    async def api_lookup_file(request: Request, file: UploadFile,
+                              user: Annotated[users.User, Depends(need("lookup"))]):
+        return await _lookup(request, user, "", file)
+
+    return app
