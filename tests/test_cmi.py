@@ -164,3 +164,10 @@ def test_validation_against_scancode_small_sample(tmp_path):
     assert res["files_compared"] == 30 and res["speed_ratio"] > 5
     assert res["licenses"]["f1"] >= 0.8 and res["holders"]["f1"] >= 0.7
     assert "CMI detection against ScanCode" in (tmp_path / "validation.md").read_text()
+
+
+def test_cmi_scan_prints_a_summary_line_on_stderr(data):
+    r = runner.invoke(app, ["cmi", "scan", str(data / "works")])
+    assert r.exit_code == 0
+    assert "cmi scan: 9 files, 9 with CMI, 8 copyright notices, 9 licenses" in " ".join(r.stderr.split())
+    assert "cmi scan:" not in r.stdout  # stdout stays the findings alone

@@ -669,27 +669,44 @@ def cmi_scan(paths: Annotated[list[str], typer.Argument(help="Files, folders or 
     for p in paths:
         if not Path(p).exists():
             raise AscertainError(p, "does not exist", "check the path")
-    for r in scan_paths(paths, processes or None, max_bytes):
-        if as_json:
-            sys.stdout.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-            continue
-        if "skipped" in r:
-            err.print(f"[yellow]skipped[/] {esc(r['path'])}: {esc(r['skipped'])}. Fix: {esc(r['fix'])}",
-                      highlight=False, soft_wrap=True)
-            continue
-        if not (r["copyrights"] or r["licenses"] or r["authors"]):
-            continue
-        out.print(Text(r["path"], style="bold"))
-        for c in r["copyrights"]:
-            out.print(f"  {_lines(c):>9}  copyright  {esc(c['statement'])}", highlight=False)
-        for a in r["authors"]:
-            out.print(f"  {_lines(a):>9}  author     {esc(a['author'])}  [dim]({esc(a['rule'])})[/]",
-                      highlight=False)
-        for lic in r["licenses"]:
-            out.print(f"  {_lines(lic):>9}  license    {esc(lic['spdx'])}  "
-                      f"[dim]({esc(lic['rule'])}, score {lic['score']})[/]", highlight=False)
-        for note in r["notes"]:
-            err.print(f"[yellow]note[/] {esc(note)}", highlight=False, soft_wrap=True)
+    counts = {"files": 0, "with CMI": 0, "copyright notices": 0, "licenses": 0, "authors": 0, "skipped": 0}
+    with progress_bar("cmi scan") as bar:  # on stderr, and only on a terminal
+        task = bar.add_task("scanning", total=None, unit="files", mb="")
+        for r in scan_paths(paths, processes or None, max_bytes):
+            bar.advance(task)
+            _scan_result(r, counts, as_json)
+    if not as_json:  # the summary goes to stderr: stdout stays the findings alone when piped
+        err.print("cmi scan: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()), highlight=False)
+
+
+def _scan_result(r: dict, counts: dict, as_json: bool) -> None:
+    counts["files"] += 1
+    if "skipped" in r:
+        counts["skipped"] += 1
+    else:
+        counts["with CMI"] += bool(r["copyrights"] or r["licenses"] or r["authors"])
+        counts["copyright notices"] += len(r["copyrights"])
+        counts["licenses"] += len(r["licenses"])
+        counts["authors"] += len(r["authors"])
+    if as_json:
+        sys.stdout.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+        return
+    if "skipped" in r:
+        err.print(f"[yellow]skipped[/] {esc(r['path'])}: {esc(r['skipped'])}. Fix: {esc(r['fix'])}",
+                  highlight=False, soft_wrap=True)
+        return
+    if not (r["copyrights"] or r["licenses"] or r["authors"]):
+        return
+    out.print(Text(r["path"], style="bold"))
+    for c in r["copyrights"]:
+        out.print(f"  {_lines(c):>9}  copyright  {esc(c['statement'])}", highlight=False)
+    for a in r["authors"]:
+        out.print(f"  {_lines(a):>9}  author     {esc(a['author'])}  [dim]({esc(a['rule'])})[/]", highlight=False)
+    for lic in r["licenses"]:
+        out.print(f"  {_lines(lic):>9}  license    {esc(lic['spdx'])}  "
+                  f"[dim]({esc(lic['rule'])}, score {lic['score']})[/]", highlight=False)
+    for note in r["notes"]:
+        err.print(f"[yellow]note[/] {esc(note)}", highlight=False, soft_wrap=True)
 
 
 def _lines(item: dict) -> str:
