@@ -72,7 +72,9 @@ def run_demo(case_dir: Path, console: Console | None) -> dict:
         console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
                       f"files reported, CMI status as planted for {len(found) - len(cmi_wrong)}/{len(found)}; "
                       f"evidence: {summary['report']}")
-    return {"ok": not missed and not false_pos and not cmi_wrong, "found": len(found), "planted": len(planted),
+    probe = run_probe_demo(case, console)
+    return {"ok": not missed and not false_pos and not cmi_wrong and probe["ok"], "probe": probe,
+            "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
             "missed": [p for p, _ in missed], "false_positives": [e["document"] for _, e in false_pos],
             "case": str(case_dir), "report": summary["report"]}
@@ -85,3 +87,56 @@ def _work_ids(case: Case) -> list[int]:
 
     with case.store.engine.connect() as c:
         return [r[0] for r in c.execute(select(schema.works.c.id).order_by(schema.works.c.id))]
+
+
+# The demo's probe: a small model trained on the fly on two files of python-rsa; reproduction must find
+# those two files and no other work file, and never a control file.
+PROBE_TRAINED = ("randnum.py", "parallel.py")
+
+
+def run_probe_demo(case: Case, console: Console | None) -> dict:
+    say = console.print if console else (lambda *a, **k: None)
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        say("probe: skipped (needs the probe extra: pip install 'ascertain[probe]')")
+        return {"ok": True, "skipped": "torch/transformers not installed"}
+    import time
+
+    from sqlalchemy import select
+
+    from ascertain.probe.models import load_model
+    from ascertain.probe.reproduction import ReproParams
+    from ascertain.probe.run import ProbeOptions, run_probe
+    from ascertain.probe.tiny_model import train_tiny_lm
+    from ascertain.store import schema
+
+    t0 = time.perf_counter()
+    data = demo_data()
+    texts = [(data / "works" / "python-rsa" / f).read_text(encoding="utf-8") for f in PROBE_TRAINED]
+    train_tiny_lm(texts, case.root / "probe-model", seed=0, **DEMO_TRAINING)
+    model = load_model(str(case.root / "probe-model"))
+    opts = ProbeOptions(ReproParams(prefix_tokens=(32,), continuation_tokens=40, cuts=2, samples=0,
+                                    max_new_tokens=48, min_run=20), tiers=("A",),
+                        control=[str(data / "corpus" / "unrelated")])
+    r = run_probe(case, model, opts)
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(schema.probes.c.subject, schema.probes.c.control, schema.probes.c.metrics)
+                         .where(schema.probes.c.probe_run_id == r["probe_run"], schema.probes.c.status == "ok")).all()
+    hits: dict[str, int] = {}
+    for subject, control, m in rows:
+        hits.setdefault(("control: " if control else "") + Path(subject).name, 0)
+        hits[("control: " if control else "") + Path(subject).name] += bool(m["reproduced"])
+    found = sorted(k for k, v in hits.items() if v)
+    ok = found == sorted(PROBE_TRAINED)
+    say(f"probe: a {model.info.details['parameters']:,}-parameter model trained on {', '.join(PROBE_TRAINED)} "
+        f"(python-rsa); reproduction found {', '.join(found) or 'nothing'} in {len(rows)} attempts "
+        f"({sum(1 for k in hits if k.startswith('control'))} control files, "
+        f"{sum(v for k, v in hits.items() if k.startswith('control'))} reproductions there); "
+        f"{'as trained' if ok else '[red]NOT as trained[/]'} ({time.perf_counter() - t0:.1f} s)")
+    return {"ok": ok, "found": found, "trained_on": list(PROBE_TRAINED), "attempts": len(rows),
+            "probe_run": r["probe_run"]}
+
+
+DEMO_TRAINING = {"steps": 300, "width": 64, "layers": 2, "block": 128, "batch": 16, "vocab_size": 1024, "lr": 3e-3}
