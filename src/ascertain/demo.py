@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -115,8 +117,17 @@ def run_probe_demo(case: Case, console: Console | None) -> dict:
     t0 = time.perf_counter()
     data = demo_data()
     texts = [(data / "works" / "python-rsa" / f).read_text(encoding="utf-8") for f in PROBE_TRAINED]
-    train_tiny_lm(texts, case.root / "probe-model", seed=0, **DEMO_TRAINING)
-    model = load_model(str(case.root / "probe-model"))
+    # seeded training gives the same weights for the same texts, settings and torch: trained once a machine
+    key = hashlib.sha256(json.dumps([texts, DEMO_TRAINING, torch.__version__, transformers.__version__])
+                         .encode()).hexdigest()[:16]
+    folder = Path(os.environ.get("ASCERTAIN_CACHE", Path.home() / ".cache" / "ascertain")) / f"demo-probe-{key}"
+    trained_now = not (folder / "config.json").exists()
+    if trained_now:
+        train_tiny_lm(texts, folder.with_suffix(".tmp"), seed=0, **DEMO_TRAINING)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.with_suffix(".tmp").rename(folder)
+    train_s = time.perf_counter() - t0
+    model = load_model(str(folder))
     opts = ProbeOptions(ReproParams(prefix_tokens=(32,), continuation_tokens=40, cuts=2, samples=0,
                                     max_new_tokens=48, min_run=20), tiers=("A",),
                         control=[str(data / "corpus" / "unrelated")])
@@ -134,9 +145,11 @@ def run_probe_demo(case: Case, console: Console | None) -> dict:
         f"(python-rsa); reproduction found {', '.join(found) or 'nothing'} in {len(rows)} attempts "
         f"({sum(1 for k in hits if k.startswith('control'))} control files, "
         f"{sum(v for k, v in hits.items() if k.startswith('control'))} reproductions there); "
-        f"{'as trained' if ok else '[red]NOT as trained[/]'} ({time.perf_counter() - t0:.1f} s)")
+        f"{'as trained' if ok else 'NOT as trained'} ({time.perf_counter() - t0:.1f} s; "
+        + (f"trained now in {train_s:.1f} s)" if trained_now else f"model trained earlier, from {folder})"),
+        markup=False, highlight=False)
     return {"ok": ok, "found": found, "trained_on": list(PROBE_TRAINED), "attempts": len(rows),
-            "probe_run": r["probe_run"]}
+            "probe_run": r["probe_run"], "model": str(folder), "trained_now": trained_now}
 
 
 DEMO_TRAINING = {"steps": 300, "width": 64, "layers": 2, "block": 128, "batch": 16, "vocab_size": 1024, "lr": 3e-3}

@@ -90,6 +90,7 @@ class LocalModel:
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
         if threads:
             torch.set_num_threads(threads)
         self.torch = torch
@@ -109,13 +110,11 @@ class LocalModel:
         load_s = time.perf_counter() - t0
         self.max_len = int(getattr(self.model.config, "max_position_embeddings", 0)
                            or getattr(self.model.config, "n_positions", 2048))
-        self.info = ModelInfo(spec, "gguf" if gguf_file else "hf",
-                              getattr(self.model.config, "_name_or_path", "") or path.name,
+        self.info = ModelInfo(spec, "gguf" if gguf_file else "hf", path.name,
                               sha256_file(path) if gguf_file else folder_fingerprint(path), "full",
                               {"architecture": type(self.model).__name__, "parameters": int(
                                   sum(p.numel() for p in self.model.parameters())), "load_seconds": round(load_s, 2),
                                "max_positions": self.max_len, "torch": torch.__version__})
-        self.info.model_id = self.info.model_id if gguf_file is None else gguf_file
 
     def encode(self, text: str) -> list[int]:
         return self.tok(text, add_special_tokens=False).input_ids

@@ -23,6 +23,7 @@ def train_tiny_lm(texts: list[str], out: Path, seed: int = 0, steps: int = 300, 
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny matrices: one thread is faster than two contending ones
