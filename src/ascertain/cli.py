@@ -599,7 +599,7 @@ def print_probe_evidence(rows: list[dict]) -> None:
     for r in rows:
         add_row(t, r["probe_run"], r["model"], r["tier"], r["subject"], r["summary"])
     out.print(t)
-    out.print(LIMITATIONS, markup=False, highlight=False, soft_wrap=True)
+    out.print(LIMITATIONS, markup=False, highlight=False)
 
 
 @cmi_app.command("scan")

@@ -160,7 +160,7 @@ def print_probe(r: dict) -> None:
         out.print(t)
         for b in res["B"].values():
             if b.get("refused"):
-                out.print(f"{b['claimant']}: {b['refused']}", markup=False, highlight=False, soft_wrap=True)
+                out.print(f"{b['claimant']}: {b['refused']}", markup=False, highlight=False)
     if "C" in res:
         c = res["C"]
         if "not_run" in c:
@@ -173,7 +173,7 @@ def print_probe(r: dict) -> None:
             out.print(t)
             out.print(f"error rate of the flag on this model: {c['control_works_flagged']} of {c['control_works']} "
                       f"control works flagged (FPR 95 % CI {c['fpr_ci95']})", markup=False, highlight=False)
-    out.print(r["limitations"], markup=False, highlight=False, soft_wrap=True)
+    out.print(r["limitations"], markup=False, highlight=False)
 
 
 @probe_app.command("validate")
