@@ -84,6 +84,11 @@ def test_reproduction_finds_trained_works_and_stores_every_attempt(world):
         kinds = set(c.execute(select(s.probe_results.c.kind)).scalars())
     assert n == (3 + 3 + 8) * 2 * 2  # failures included: every prompt and output
     assert "log10_pz" in greedy and kinds == {"probe"}
+    from ascertain.report.show import case_summary
+
+    shown = case_summary(case)["probe"]
+    assert {r["tier"] for r in shown} == {"A"} and len(shown) == 6
+    assert all(" reproductions in " in r["summary"] and r["kind"] == "probe" for r in shown)
     # the same command again: nothing repeated
     again = run_probe(case, world["model"], ProbeOptions(REPRO, INFER, ("A",), [str(world["root"] / "control")]))
     assert again["resumed"] and again["attempts_added"] == 0

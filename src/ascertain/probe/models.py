@@ -104,7 +104,8 @@ class LocalModel:
             raise AscertainError(spec, f"cannot load the model ({type(e).__name__}: {str(e)[:300]})",
                                  "pass a Hugging Face model folder (config.json + weights + tokenizer) or a "
                                  "GGUF file; GGUF needs the `gguf` package (`pip install ascertain[probe]`)") from e
-        self.model.eval()
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"  # recorded: numerics differ by device
+        self.model.to(self.device).eval()
         if not threads and sum(p.numel() for p in self.model.parameters()) < 20_000_000:
             torch.set_num_threads(1)  # small matrices: a second thread costs more than it gives
         load_s = time.perf_counter() - t0
@@ -114,7 +115,8 @@ class LocalModel:
                               sha256_file(path) if gguf_file else folder_fingerprint(path), "full",
                               {"architecture": type(self.model).__name__, "parameters": int(
                                   sum(p.numel() for p in self.model.parameters())), "load_seconds": round(load_s, 2),
-                               "max_positions": self.max_len, "torch": torch.__version__})
+                               "max_positions": self.max_len, "torch": torch.__version__,
+                               "device": self.device})
 
     def encode(self, text: str) -> list[int]:
         return self.tok(text, add_special_tokens=False).input_ids
@@ -134,7 +136,7 @@ class LocalModel:
         # middle of a text then looks like the windows the model was trained on
         ids = (self.tok(prompt).input_ids or self._bos())[-(self.max_len - max_tokens):]
         torch.manual_seed(seed)
-        x = torch.tensor([ids])
+        x = torch.tensor([ids], device=self.device)
         kw = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0} if temperature > 0 else \
             {"do_sample": False}
         with torch.no_grad():
@@ -153,7 +155,7 @@ class LocalModel:
         ids = (ctx + tgt)[-self.max_len:]
         n = min(len(tgt), len(ids) - 1)
         with torch.no_grad():
-            logits = self.model(torch.tensor([ids])).logits[0, -n - 1:-1].double()
+            logits = self.model(torch.tensor([ids], device=self.device)).logits[0, -n - 1:-1].double().cpu()
         logp = torch.log_softmax(logits, -1)
         target = torch.tensor(ids[-n:])
         lp = logp[torch.arange(n), target]
