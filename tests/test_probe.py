@@ -173,6 +173,13 @@ def test_api_endpoint_through_a_real_server_with_retries(world):
         prompt = world["files"]["trained"][0].read_text()[:80]
         assert api.generate(prompt, 12, 0.0, 1)[0] == world["model"].generate(prompt, 12, 0.0, 1)[0]
         assert np.allclose(api.score(prompt).logprobs, world["model"].score(prompt).logprobs)
+        # the whole probe through the API: the tests its capability allows (no whole distribution: no Min-K%++)
+        r = run_probe(make_case(world, "case_api"), api, ProbeOptions(REPRO, INFER, ("A", "B"),
+                                                                      [str(world["root"] / "control")]))
+        assert r["tiers_run"] == ["A", "B"] and r["model"]["kind"] == "api"
+        b = {v["claimant"]: v for v in r["results"]["B"].values()}["Trained"]
+        assert "min_k" in b["features"] and "min_k_pp" not in b["features"]
+        assert sum(a["reproductions"] for a in r["results"]["A"].values()) >= 2
     finally:
         server.shutdown()
     down, url2 = serve_model(world["model"], hook=lambda h: h._send(503, {}) or True)
