@@ -66,6 +66,8 @@ def test_capabilities_and_identity(world):
     info = world["model"].info
     assert info.capability == "full" and info.kind == "hf" and len(info.fingerprint) == 64
     assert info.allows("min_k_pp") and info.allows("dataset_inference")
+    f = di.features(world["model"], world["files"]["trained"][0].read_text(), INFER, reference=world["model"])
+    assert abs(f["neg_ref_ratio"]) < 1e-9 and f["neg_loss"] < 0 and f["min_k"] <= f["neg_loss"] + 1e-9
 
 
 def test_reproduction_finds_trained_works_and_stores_every_attempt(world):
@@ -205,4 +207,9 @@ def test_bad_models_and_short_works(world, tmp_path):
     with case.store.engine.connect() as c:
         row = c.execute(select(s.probes).where(s.probes.c.status == "skipped")).mappings().one()
     assert "fewer than the longest prefix" in row["error"] and r["attempts_added"] == 1
+    from ascertain.report.show import skipped_inputs
+
+    assert [x["stage"] for x in skipped_inputs(case)] == ["probe"]
+    run_probe(case, world["model"], ProbeOptions(REPRO, INFER, ("A",), []))  # recorded once, not per rerun
+    assert len(skipped_inputs(case)) == 1
     assert json.dumps(r)

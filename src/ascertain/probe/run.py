@@ -82,7 +82,7 @@ class Recorder:
     """Appends attempts to `probes`, one transaction each; knows which keys are already done."""
 
     def __init__(self, case: Case, run_id: int) -> None:
-        self.engine, self.run_id = case.store.engine, run_id
+        self.engine, self.run_id, self.store = case.store.engine, run_id, case.store
         with self.engine.connect() as c:
             self.rows = [dict(r) for r in c.execute(select(s.probes).where(s.probes.c.probe_run_id == run_id)
                                                     .order_by(s.probes.c.id)).mappings()]
@@ -153,6 +153,9 @@ def _tier_a(model, subjects: list[Subject], p: ReproParams, params, rec: Recorde
     for subj, attempts, why in plans:
         if why and f"A:skip:{subj.key}" not in rec.done:
             rec.add("A", f"A:skip:{subj.key}", subj, "skipped", "", "", {}, "skipped", {}, error=why)
+            rec.store.record_skips("probe", "reproduction", [Skip(
+                subj.path, subj.path, f"too short for reproduction prompts: {why}",
+                "pass shorter --prefix-tokens / --continuation-tokens; the file's other tiers still run")])
             tick("reproduction", done, total)
         for a in attempts:
             done += 1
