@@ -606,6 +606,7 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
         add_row(t, w["id"], w["claimant"], w["title"], w["files"], w["copies"], ", ".join(w["copied_in"]),
                 f"{w['best_own_coverage']:.3f}", w["longest_run_tokens"])
     out.print(t)
+    print_probe_evidence(data["probe"])
     err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
               "common spans left out) of a copy; run: longest verbatim run of a copy, in tokens.[/]",
               highlight=False)
@@ -650,9 +651,23 @@ def show_work(data: dict) -> None:
                   f"{a['original']['value']!r} / after: {a['copy']['value']!r}", markup=False, highlight=False)
     if len(changed) > 20:
         out.print(f"... {len(changed) - 20} more changed CMI items (--json lists all)", highlight=False)
+    print_probe_evidence(data["probe"])
     err.print(f"[dim]{LEGEND}" + (" identical, near-dup J: --json, --csv or a wider terminal." if slim else
                                   " J: MinHash estimate of whole-document Jaccard similarity.") + "[/]",
               highlight=False)
+
+
+def print_probe_evidence(rows: list[dict]) -> None:
+    """Evidence of kind `probe` (ascertain probe), with the fixed limitations text."""
+    if not rows:
+        return
+    from ascertain.probe import LIMITATIONS
+
+    t = new_table("run", "model", "tier", "work / claimant", "result", title="probe evidence", numbers=("run",))
+    for r in rows:
+        add_row(t, r["probe_run"], r["model"], r["tier"], r["subject"], r["summary"])
+    out.print(t)
+    out.print(LIMITATIONS, markup=False, highlight=False)
 
 
 @cmi_app.command("scan")
@@ -910,7 +925,7 @@ def version() -> None:
 
 
 # commands kept in their own modules register themselves on `app` when imported
-from ascertain import cli_report, cli_web  # noqa: E402, F401
+from ascertain import cli_probe, cli_report, cli_web  # noqa: E402, F401
 
 if __name__ == "__main__":  # `python -m ascertain.cli`: run the imported module's app, which has every command
     from ascertain.cli import app as _app

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -82,11 +84,13 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True) -> di
     from ascertain.classes.demo import run_class_demo
 
     classes = run_class_demo(case, data, console)
+    probe = run_probe_demo(case, console)
     written = build_report(case) if report else {"out": None}
     if report:
         say(f"report: {written['exhibits']} exhibits; open {Path(written['out']) / 'report.html'} or report.pdf; "
             f"check it with `ascertain verify {written['out']}`", highlight=False)
-    return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"], "classes": classes,
+    return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"] and probe["ok"],
+            "classes": classes, "probe": probe,
             "report_dir": written["out"],
             "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],
@@ -101,3 +105,67 @@ def _work_ids(case: Case) -> list[int]:
 
     with case.store.engine.connect() as c:
         return [r[0] for r in c.execute(select(schema.works.c.id).order_by(schema.works.c.id))]
+
+
+# The demo's probe: a small model trained on the fly on two files of python-rsa; reproduction must find
+# those two files and no other work file, and never a control file.
+PROBE_TRAINED = ("randnum.py", "parallel.py")
+
+
+def run_probe_demo(case: Case, console: Console | None) -> dict:
+    say = console.print if console else (lambda *a, **k: None)
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError:
+        say("probe: skipped (needs the probe extra: pip install 'ascertain[probe]')")
+        return {"ok": True, "skipped": "torch/transformers not installed"}
+    import time
+
+    from sqlalchemy import select
+
+    from ascertain.probe.models import load_model
+    from ascertain.probe.reproduction import ReproParams
+    from ascertain.probe.run import ProbeOptions, run_probe
+    from ascertain.probe.tiny_model import train_tiny_lm
+    from ascertain.store import schema
+
+    t0 = time.perf_counter()
+    data = demo_data()
+    texts = [(data / "works" / "python-rsa" / f).read_text(encoding="utf-8") for f in PROBE_TRAINED]
+    # seeded training gives the same weights for the same texts, settings and torch: trained once a machine
+    key = hashlib.sha256(json.dumps([texts, DEMO_TRAINING, torch.__version__, transformers.__version__])
+                         .encode()).hexdigest()[:16]
+    folder = Path(os.environ.get("ASCERTAIN_CACHE", Path.home() / ".cache" / "ascertain")) / f"demo-probe-{key}"
+    trained_now = not (folder / "config.json").exists()
+    if trained_now:
+        train_tiny_lm(texts, folder.with_suffix(".tmp"), seed=0, **DEMO_TRAINING)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.with_suffix(".tmp").rename(folder)
+    train_s = time.perf_counter() - t0
+    model = load_model(str(folder))
+    opts = ProbeOptions(ReproParams(prefix_tokens=(32,), continuation_tokens=40, cuts=2, samples=0,
+                                    max_new_tokens=48, min_run=20), tiers=("A",),
+                        control=[str(data / "corpus" / "unrelated")])
+    r = run_probe(case, model, opts)
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(schema.probes.c.subject, schema.probes.c.control, schema.probes.c.metrics)
+                         .where(schema.probes.c.probe_run_id == r["probe_run"], schema.probes.c.status == "ok")).all()
+    hits: dict[str, int] = {}
+    for subject, control, m in rows:
+        hits.setdefault(("control: " if control else "") + Path(subject).name, 0)
+        hits[("control: " if control else "") + Path(subject).name] += bool(m["reproduced"])
+    found = sorted(k for k, v in hits.items() if v)
+    ok = found == sorted(PROBE_TRAINED)
+    say(f"probe: a {model.info.details['parameters']:,}-parameter model trained on {', '.join(PROBE_TRAINED)} "
+        f"(python-rsa); reproduction found {', '.join(found) or 'nothing'} in {len(rows)} attempts "
+        f"({sum(1 for k in hits if k.startswith('control'))} control files, "
+        f"{sum(v for k, v in hits.items() if k.startswith('control'))} reproductions there); "
+        f"{'as trained' if ok else 'NOT as trained'} ({time.perf_counter() - t0:.1f} s; "
+        + (f"trained now in {train_s:.1f} s)" if trained_now else f"model trained earlier, from {folder})"),
+        markup=False, highlight=False)
+    return {"ok": ok, "found": found, "trained_on": list(PROBE_TRAINED), "attempts": len(rows),
+            "probe_run": r["probe_run"], "model": str(folder), "trained_now": trained_now}
+
+
+DEMO_TRAINING = {"steps": 300, "width": 64, "layers": 2, "block": 128, "batch": 16, "vocab_size": 1024, "lr": 3e-3}

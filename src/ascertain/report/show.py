@@ -51,7 +51,7 @@ def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
         w["best_own_coverage"] = max((e["own_coverage"] for e in mine), default=0.0)
         w["longest_run_tokens"] = max((e["longest_run_tokens"] for e in mine), default=0)
     return {"case": str(case.root), "store": case.store.url.split("@")[-1], "sources": sources,
-            "works": works, "skipped_inputs": skipped}
+            "works": works, "skipped_inputs": skipped, "probe": probe_evidence(case)}
 
 
 def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
@@ -78,9 +78,40 @@ def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter())
         w["evidence"] = [{"evidence_id": e["id"], "source": e["source"], "document": e["doc_locator"],
                           "work_file": path_of[e["work_file_id"]], **e["metrics"]}
                          for e in ev if flt.keep(e["copied"], e["metrics"])]
+    w["probe"] = probe_evidence(case, w["id"])
     return w
 
 
 def skipped_inputs(case: Case) -> list[dict]:
     with case.store.engine.connect() as c:
         return [dict(r) for r in c.execute(select(s.skipped).order_by(s.skipped.c.id)).mappings()]
+
+
+def probe_evidence(case: Case, work_id: int | None = None) -> list[dict]:
+    """Evidence of kind `probe`: each probe run's latest figures per work (Tiers A, C) and claimant (B)."""
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(s.probe_results, s.probe_runs.c.model).join(s.probe_runs)
+                         .order_by(s.probe_results.c.id)).mappings().all()
+        claimants = dict(c.execute(select(s.claimants.c.id, s.claimants.c.name)).all())
+        titles = dict(c.execute(select(s.works.c.id, s.works.c.title)).all())
+    latest: dict = {}
+    for r in rows:  # a resumed run appends its results again: the last ones stand
+        latest[(r["probe_run_id"], r["tier"], r["work_id"], r["claimant_id"])] = r
+    out = []
+    for r in latest.values():
+        if work_id is not None and r["work_id"] != work_id:
+            continue
+        res = r["result"]
+        if r["tier"] == "A":
+            text = res["statement"]
+        elif r["tier"] == "B":
+            text = res["refused"] or (f"p = {res['p_value']:.3g} (q BH {res.get('q_bh')}, BY {res.get('q_by')}), "
+                                      f"d = {res['effect_size_d']} {res['effect_size_ci95']}")
+        else:
+            text = (f"indicative score {res['score']}, {'flagged' if res['flagged'] else 'not flagged'}; "
+                    f"{res['control_works_flagged']} of {res['control_works']} control works flagged")
+        out.append({"kind": "probe", "probe_run": r["probe_run_id"], "model": r["model"]["model_id"],
+                    "fingerprint": r["model"]["fingerprint"], "tier": r["tier"],
+                    "subject": titles.get(r["work_id"]) if r["work_id"] else claimants.get(r["claimant_id"]),
+                    "summary": text, "result": res})
+    return out

@@ -269,3 +269,47 @@ web_tokens = Table(
     Column("user_id", Integer, ForeignKey("web_users.id"), nullable=False, index=True),
     Column("created_at", String(32), nullable=False),
 )
+
+# `ascertain probe`: a probe run per model and parameters (a rerun with the same key resumes it); every
+# prompt and output in `probes`, failed ones included, append-only; figures in `probe_results` (kind probe).
+probe_runs = Table(
+    "probe_runs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),  # sha256 of model fingerprint, params, inputs
+    Column("model", JSON, nullable=False),  # id, sha256 or API fingerprint, capability, details
+    Column("params", JSON, nullable=False),  # decoding parameters and seeds of every tier
+    Column("status", String(16), nullable=False),  # running | complete
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+)
+
+probes = Table(
+    "probes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("probe_run_id", Integer, ForeignKey("probe_runs.id"), nullable=False, index=True),
+    Column("tier", String(1), nullable=False),  # A reproduction | B dataset inference features
+    Column("key", String(512), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id")),  # null for control texts
+    Column("subject", Text, nullable=False),  # work file path or control locator
+    Column("control", Boolean, nullable=False),
+    Column("mode", String(16), nullable=False),  # greedy | sample | score | skipped
+    Column("prompt", Text, nullable=False),
+    Column("output", Text, nullable=False),
+    Column("decoding", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # ok | error | skipped
+    Column("error", Text),
+    Column("metrics", JSON, nullable=False),
+    Column("at", String(32), nullable=False),
+)
+
+probe_results = Table(
+    "probe_results", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("probe_run_id", Integer, ForeignKey("probe_runs.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False, default="probe"),
+    Column("tier", String(1), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id")),
+    Column("claimant_id", Integer, ForeignKey("claimants.id")),
+    Column("result", JSON, nullable=False),
+    Column("at", String(32), nullable=False),
+)
