@@ -19,6 +19,7 @@ from statsmodels.stats.proportion import proportion_confint
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.store import schema
+from ascertain.validation.intervals import wilson_bounds
 
 
 def intervals(x: int, n: int, confidence: float = 0.95) -> dict:
@@ -30,11 +31,7 @@ def intervals(x: int, n: int, confidence: float = 0.95) -> dict:
 
 
 def wilson(p: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
-    z = norm.ppf(1 - (1 - confidence) / 2)
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return wilson_bounds(p, n, float(norm.ppf(1 - (1 - confidence) / 2)))
 
 
 def stratified(strata: dict[str, tuple[int, int, int]], confidence: float = 0.95) -> dict:

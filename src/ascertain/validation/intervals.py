@@ -1,15 +1,21 @@
-"""The Wilson score interval of a proportion (used for every measured rate the report prints)."""
+"""The Wilson score interval of a proportion: one formula for every rate the tool prints."""
 
 from __future__ import annotations
 
 import math
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
-    if n == 0:
-        return [0.0, 1.0]
-    p = k / n
+def wilson_bounds(p: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """Wilson interval of a share p observed on n cases (n may be an effective, non-integer size)."""
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
+    """95 % Wilson interval of k successes in n, rounded to 4 places (as the docs print it)."""
+    if n == 0:
+        return [0.0, 1.0]
+    lo, hi = wilson_bounds(k / n, n, z)
+    return [round(lo, 4), round(hi, 4)]
