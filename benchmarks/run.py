@@ -28,6 +28,9 @@ CORE = 0
 sys.path.insert(0, str(HERE))
 from corpus import build as build_corpus  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "src"))
+from ascertain.report.doc_sections import write_section  # noqa: E402
+
 
 def measure(cmd: list[str], cwd: Path | None = None) -> tuple[str, float, float]:
     """(stdout, seconds, peak MB) of a command run on one core."""
@@ -196,9 +199,7 @@ def write_doc(path: Path, text: str, info: dict, args) -> None:
             versions[pkg] = version(pkg)
         except Exception:
             versions[pkg] = "not installed"
-    doc = f"""# Benchmarks
-
-Produced by `python3 benchmarks/run.py --mb {args.mb:g} --works {args.works}` on {time.strftime('%Y-%m-%d')}
+    doc = f"""Produced by `python3 benchmarks/run.py --mb {args.mb:g} --works {args.works}` on {time.strftime('%Y-%m-%d')}
 ({cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; every tool pinned to one core,
 peak memory = the process's maximum resident set size).
 
@@ -239,8 +240,9 @@ Reading the figures:
 
 Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.
 """
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(doc)
+    if not path.exists():
+        path.write_text("# Benchmarks\n\n")
+    write_section(path, "corpus", doc)  # its own section: the other benchmarks' sections stay
     print(f"wrote {path}")
 
 
