@@ -199,9 +199,9 @@ def write_doc(path: Path, text: str, info: dict, args) -> None:
             versions[pkg] = version(pkg)
         except Exception:
             versions[pkg] = "not installed"
-    doc = f"""Produced by `python3 benchmarks/run.py --mb {args.mb:g} --works {args.works}` on {time.strftime('%Y-%m-%d')}
-({cpu}, {os.cpu_count()} cores, Python {platform.python_version()}; every tool pinned to one core,
-peak memory = the process's maximum resident set size).
+    doc = f"""Produced by `python3 benchmarks/run.py --mb {args.mb:g} --works {args.works}`
+on {time.strftime('%Y-%m-%d')} ({cpu}, {os.cpu_count()} cores, Python {platform.python_version()};
+every tool pinned to one core, peak memory = the process's maximum resident set size).
 
 Corpus: {info['bytes'] / 1e6:.1f} MB of real code and text found on the machine (the Python standard
 library and installed packages, C/C++ headers, /usr/share/doc), {info['documents']:,} documents as JSONL,
