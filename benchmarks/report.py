@@ -1,6 +1,7 @@
 """Time and peak memory of `ascertain report` and `ascertain verify` on a case of 10,000 evidence records.
 
     python3 benchmarks/report.py [--works 500] [--snippets 19] [--case EXISTING_CASE]
+    python3 benchmarks/report.py --corpus-mb 200     # the benchmark case of benchmarks/run.py (1,000 works)
 
 The case is built from real Python files of this machine's installed packages (sorted, so the same machine
 gives the same case): each of `--works` files is a work; the corpus holds one whole copy of each work (header
@@ -23,7 +24,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 from ascertain.report.doc_sections import write_section  # noqa: E402
-from run import WORK, measure  # noqa: E402
+from corpus import build as build_corpus  # noqa: E402
+from run import DATA, WORK, bench_ascertain, make_works, measure  # noqa: E402
 
 ASC = [sys.executable, "-m", "ascertain.cli"]
 
@@ -94,13 +96,28 @@ def build_case(root: Path, n_works: int, snippets: int) -> Path:
     return case
 
 
+def benchmark_case(mb: float) -> Path:
+    """benchmarks/run.py's case: its real-text corpus of `mb` MB, indexed, and 1,000 works matched."""
+    corpus = DATA / f"corpus-{mb:g}MB.jsonl"
+    if not corpus.exists():
+        info = build_corpus(corpus, int(mb * 1e6), DATA / f"holdout-{mb:g}MB")
+        (DATA / f"corpus-{mb:g}MB.json").write_text(json.dumps(info))
+    works, n_in = make_works(corpus, DATA / f"holdout-{mb:g}MB", 1000)
+    bench_ascertain(corpus, works, n_in)
+    return WORK / "case"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--works", type=int, default=500)
     ap.add_argument("--snippets", type=int, default=19)
     ap.add_argument("--case", type=Path, help="report on and verify this existing case instead")
+    ap.add_argument("--corpus-mb", type=float, help="build benchmarks/run.py's case on a corpus of this size "
+                    "(1,000 works, half of them taken from the corpus) and report on and verify it")
     ap.add_argument("--docs", type=Path, default=HERE.parent / "docs" / "benchmarks.md")
     a = ap.parse_args()
+    if a.corpus_mb:
+        a.case = benchmark_case(a.corpus_mb)
     case = a.case or build_case(WORK / "report-bench", a.works, a.snippets)
     shown, _, _ = measure(ASC + ["show", str(case), "--json"])
     summary = json.loads(shown)
@@ -117,13 +134,14 @@ def main() -> None:
         f"| `ascertain verify` (re-hash + match re-run) | {v_s:.1f} | {v_mb:,.0f} | "
         f"{'verified' if ver['verified'] else 'NOT verified'} |",
     ]
-    cmd = "python3 benchmarks/report.py" + (f" --case {a.case}" if a.case else f" --works {a.works} "
-                                                                                 f"--snippets {a.snippets}")
+    cmd = "python3 benchmarks/report.py" + (f" --corpus-mb {a.corpus_mb:g}" if a.corpus_mb else
+                                            f" --case {a.case}" if a.case else
+                                            f" --works {a.works} --snippets {a.snippets}")
     body = (f"## Report and verify\n\nCommand: `{cmd}`\n\nCase: {len(summary['works']):,} works, "
             f"{sum(s['documents'] for s in summary['sources']):,} corpus documents, {evidence['evidence']:,} evidence "
             f"records, {evidence['copied']:,} copies (exhibits); one core per command, wall time and peak resident "
             "memory of the process.\n\n" + "\n".join(rows) + "\n")
-    write_section(a.docs, "report", body)
+    write_section(a.docs, f"report-{a.corpus_mb:g}mb" if a.corpus_mb else "report", body)
     print(body)
 
 
