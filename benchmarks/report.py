@@ -6,7 +6,7 @@
 The case is built from real Python files of this machine's installed packages (sorted, so the same machine
 gives the same case): each of `--works` files is a work; the corpus holds one whole copy of each work (header
 stripped from every third, reformatted every fifth: the exhibits) and `--snippets` documents per work that
-each embed a 45-token run of it in an unrelated real file (evidence below the copy threshold). Each command
+each embed a 45-token run of it in an unrelated real file, used once (evidence below the copy threshold). Each command
 runs in its own process on one core (benchmarks/run.py's `measure`). Writes a section of docs/benchmarks.md.
 """
 
@@ -53,15 +53,19 @@ def real_files(n: int) -> tuple[list[Path], list[Path]]:
         works += [files[i] for _, files in sorted(by_pkg.items()) if i < len(files)]
         if len(works) >= n:
             break
+    # fillers: files of other projects' trees, each used once, without a copyright header (which would
+    # share notice text with the works) — so each snippet document is evidence of one work only
+    taken = set(works[:n])
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    fillers = [p for p in sorted(stdlib.glob("*.py")) if _usable(p, False)]
+    fillers = [p for p in sorted(stdlib.rglob("*.py")) + sorted(site.rglob("*.py"))
+               if p not in taken and _usable(p, False) and "Copyright" not in p.read_text(encoding="utf-8")[:3000]]
     return works[:n], fillers
 
 
 def build_case(root: Path, n_works: int, snippets: int) -> Path:
     works, fillers = real_files(n_works)
-    if len(works) < n_works or not fillers:
-        raise SystemExit(f"only {len(works)} usable files here; pass a smaller --works")
+    if len(works) < n_works or len(fillers) < n_works * snippets:
+        raise SystemExit(f"only {len(works)} works and {len(fillers)} fillers here; pass a smaller --works")
     shutil.rmtree(root, ignore_errors=True)
     (root / "works").mkdir(parents=True)
     rows = ["claimant,title,path"]

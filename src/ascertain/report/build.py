@@ -9,6 +9,7 @@ import io
 import json
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +31,7 @@ REPORT_ROWS = 4000  # side-by-side rows of one exhibit inside the report; the ex
 # Exhibits are printed inside report.html/pdf up to this many (a PDF page costs ~0.3 s of CPU); past it the
 # report carries the index and each exhibit stands in exhibits/ (HTML, and PDF with --exhibit-pdfs).
 INLINE_EXHIBITS = 25
+EXHIBIT_BATCH = 200  # exhibits whose copies' texts are read from the index at once
 MANIFEST_NAME = "manifest.json"
 
 DEFINITIONS = [
@@ -202,12 +204,10 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
                                  data.sources[e["source_id"]]["name"], e["doc_locator"]) for e in copies]
     with case.store.engine.begin() as c:
         numbers = exhibits.assign_numbers(c, keys)
-    docs: dict[int, dict[int, dict]] = {}
-    for sid, src in data.sources.items():
-        docs[sid] = case_data.fetch_documents(src, [e["doc_id"] for e in copies if e["source_id"] == sid])
-    ex = [exhibit_record(e, numbers[k], data, docs[e["source_id"]].get(e["doc_id"]), show_copy=tier == "full")
-          for e, k in zip(copies, keys, strict=True)]
-    ex.sort(key=lambda x: x["number"])
+    # exhibits built and written a batch at a time, in document order so a batch reads few row groups of the
+    # index (see _exhibits): memory stays bounded; the report lists them in number order
+    by_doc = sorted(zip(copies, keys, strict=True), key=lambda ek: (ek[0]["source_id"], ek[0]["doc_id"],
+                                                                     numbers[ek[1]]))
 
     if out.exists():
         if not (out / MANIFEST_NAME).exists():
@@ -252,17 +252,21 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
                       *((f"index {name}/manifest.json", files.get("manifest.json", ""))
                         for name, files in index.items()),
                       *((f"work file {w['path']}", w["sha256"]) for w in inputs["work_files"])]
-    report_ex = []
-    for e in ex:
-        page = env.get_template("exhibit_page.html.j2").render(e=e, css=css, version=__version__,
-                                                                 case_name=case.root.name, tier=tier)
+    inline = len(by_doc) <= inline_exhibits
+    page_template = env.get_template("exhibit_page.html.j2")
+    ex = []  # what the report's index, the tables and the manifest need of each exhibit (its rows only inline)
+    for e in _exhibits(by_doc, numbers, data, show_copy=tier == "full"):
+        page = page_template.render(e=e, css=css, version=__version__, case_name=case.root.name, tier=tier)
         write(f"exhibits/{e['number']}.html", page.encode())
         if exhibit_pdfs:
             write(f"exhibits/{e['number']}.pdf", _pdf(page))
-        if len(e["rows"]) > REPORT_ROWS:
+        if not inline:
+            e = {**e, "rows": []}
+        elif len(e["rows"]) > REPORT_ROWS:
             e = {**e, "rows": e["rows"][:REPORT_ROWS], "rows_not_shown": len(e["rows"]) - REPORT_ROWS}
-        report_ex.append(e)
-    inline = len(report_ex) <= inline_exhibits
+        ex.append(e)
+    ex.sort(key=lambda x: x["number"])
+    report_ex = ex
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
            "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
            "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
@@ -289,6 +293,17 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
               "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME)}
     case.store.audit("report", result)
     return result
+
+
+def _exhibits(copies: list[tuple[dict, str]], numbers: dict[str, str], data: case_data.CaseData,
+              show_copy: bool) -> Iterator[dict]:
+    """Exhibit records in the order given; the copies' texts are fetched EXHIBIT_BATCH at a time."""
+    for at in range(0, len(copies), EXHIBIT_BATCH):
+        batch = copies[at:at + EXHIBIT_BATCH]
+        docs = {sid: case_data.fetch_documents(src, [e["doc_id"] for e, _ in batch if e["source_id"] == sid])
+                for sid, src in data.sources.items()}
+        for e, k in batch:
+            yield exhibit_record(e, numbers[k], data, docs[e["source_id"]].get(e["doc_id"]), show_copy=show_copy)
 
 
 def _check_current(data: case_data.CaseData) -> None:
