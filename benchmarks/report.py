@@ -6,7 +6,7 @@
 The case is built from real Python files of this machine's installed packages (sorted, so the same machine
 gives the same case): each of `--works` files is a work; the corpus holds one whole copy of each work (header
 stripped from every third, reformatted every fifth: the exhibits) and `--snippets` documents per work that
-each embed a 45-token run of it in an unrelated real file, used once (evidence below the copy threshold). Each command
+each embed a run of 12 words of it (about 30 tokens) in an unrelated real file, used once (evidence below the copy threshold). Each command
 runs in its own process on one core (benchmarks/run.py's `measure`). Writes a section of docs/benchmarks.md.
 """
 
@@ -83,8 +83,8 @@ def build_case(root: Path, n_works: int, snippets: int) -> Path:
         records.append({"text": copy, "path": f"copies/{dest.name}"})
         words = text.split()
         for j in range(snippets):
-            start = (j * 37) % max(1, len(words) - 60)
-            snippet = " ".join(words[start:start + 30])
+            start = (j * 37) % max(1, len(words) - 20)
+            snippet = " ".join(words[start:start + 12])  # ~30 tokens: past the 20-token guarantee, under a copy
             filler = fillers[(i * snippets + j) % len(fillers)].read_text(encoding="utf-8")
             half = len(filler) // 2
             records.append({"text": filler[:half] + "\n" + snippet + "\n" + filler[half:],
