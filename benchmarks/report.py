@@ -6,7 +6,8 @@
 The case is built from real Python files of this machine's installed packages (sorted, so the same machine
 gives the same case): each of `--works` files is a work; the corpus holds one whole copy of each work (header
 stripped from every third, reformatted every fifth: the exhibits) and `--snippets` documents per work that
-each embed a run of 12 words of it (about 30 tokens) in an unrelated real file, used once (evidence below the copy threshold). Each command
+each embed a run of 12 words of it (about 30 tokens) in an unrelated real file, used once
+(evidence below the copy threshold). Each command
 runs in its own process on one core (benchmarks/run.py's `measure`). Writes a section of docs/benchmarks.md.
 """
 
