@@ -307,3 +307,22 @@ def test_parquet_corpus_metadata_puts_works_in_corpus_by_identifier(tmp_path):
     hit = json.loads(cli("lookup", str(case), "Two Book", "--json"))["results"][0]
     assert hit["in_corpus_by_identifier"][0]["by"].startswith("title 'two book'")
     assert hit["s412"]["infringement_began"] == "2020-05-01"
+
+
+def test_file_lookup_sees_works_added_after_its_first_call(tmp_path, data):
+    """The work files are prepared once per process and refreshed by id and sha256 on every lookup, and a
+    reworked copy is still found by fingerprints among the candidates that share one."""
+    from ascertain.classes.lookup import lookup
+
+    root = tmp_path / "c"
+    cli("init", str(root))
+    randnum, parallel = data / "works" / "python-rsa" / "randnum.py", data / "works" / "python-rsa" / "parallel.py"
+    cli("works", "add", str(root), "--claimant", "A", str(randnum))
+    edited = tmp_path / "edited.py"
+    edited.write_text("# reformatted copy\n" + parallel.read_text().replace("    ", "  "))
+    case = Case.open(root)
+    assert lookup(case, None, str(edited))["matches"] == 0
+    cli("works", "add", str(root), "--claimant", "B", str(parallel))
+    r = lookup(Case.open(root), None, str(edited))
+    assert r["matches"] == 1 and r["results"][0]["file_match"]["how"] == "fingerprints (compare)"
+    assert lookup(Case.open(root), None, str(randnum))["results"][0]["file_match"]["how"] == "identical bytes (sha256)"

@@ -20,13 +20,18 @@ app.add_typer(users_app, name="users")
 @app.command()
 @stage
 def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port.")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="Port.")] = 8000,
+          lookups_per_minute: Annotated[int, typer.Option(
+              help="Lookups a minute allowed per user and client address (the public page's rate limit).")] = 30
+          ) -> None:
     """Serve the case as web pages and a JSON API (/api, /docs) to its users."""
     import uvicorn
 
     from ascertain.web.app import create_app
 
-    web = create_app(Path(case))
+    if lookups_per_minute < 1:
+        raise AscertainError("--lookups-per-minute", "must be at least 1", "give a positive number")
+    web = create_app(Path(case), lookups_per_minute=lookups_per_minute)
     out.print(f"serving {escape(str(case))} on http://{host}:{port}/ (API: /docs); users: `ascertain users add`",
               highlight=False)
     uvicorn.run(web, host=host, port=port, log_level="warning")

@@ -4,14 +4,17 @@ or a file (hashed, then fingerprinted against the case's work files with the `co
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, or_, select
 
 from ascertain.case import Case
 from ascertain.classes.eligibility import decide
 from ascertain.classes.facts import gather, infringement_setting
 from ascertain.errors import AscertainError
+from ascertain.match.pairs import Prepared, prepare
 from ascertain.store import schema as s
 from ascertain.text.bibliographic import (
     fold,
@@ -54,9 +57,55 @@ def _by_query(c, query: str) -> tuple[str, list[int]]:
     return f"title or author {q!r}", [w for (w,) in hits]
 
 
+class _PreparedWorkFiles:
+    """Every work file of a case, prepared once per process, and an inverted index of their fingerprints.
+
+    A lookup then prepares only the uploaded file and compares it with the work files that share at least one
+    fingerprint with it: a pair with no shared fingerprint has no seed, so no span, and cannot be `copied`; the
+    answer is the same as comparing with every file. Files added or replaced since are prepared on the next
+    lookup (rows are keyed by id and sha256)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.files: dict[int, tuple[str, int, str, Prepared]] = {}  # id -> (sha256, work id, path, prepared)
+        self.by_hash: dict[int, list[int]] = {}
+
+    def refresh(self, case: Case) -> None:
+        with self.lock, case.store.engine.connect() as c:
+            wf = s.work_files
+            current = {i: h for i, h in c.execute(select(wf.c.id, wf.c.sha256))}
+            stale = [i for i, v in self.files.items() if current.get(i) != v[0]]
+            missing = [i for i, h in current.items() if i not in self.files or self.files[i][0] != h]
+            for i in stale:
+                del self.files[i]
+            for lo in range(0, len(missing), 500):
+                rows = c.execute(select(wf.c.id, wf.c.work_id, wf.c.path, wf.c.sha256, wf.c.language, wf.c.text)
+                                 .where(wf.c.id.in_(missing[lo:lo + 500])))
+                for f in rows:
+                    self.files[f.id] = (f.sha256, f.work_id, f.path,
+                                        prepare(f.text, f.language, f.path, f.sha256, case.params))
+            if stale or missing:
+                self.by_hash = {}
+                for i in sorted(self.files):
+                    for h in np.unique(self.files[i][3].hashes).tolist():
+                        self.by_hash.setdefault(h, []).append(i)
+
+    def candidates(self, hashes: np.ndarray) -> list[int]:
+        return sorted({i for h in np.unique(hashes).tolist() for i in self.by_hash.get(h, ())})
+
+
+_PREPARED: dict[str, _PreparedWorkFiles] = {}
+
+
+def _prepared_work_files(case: Case) -> _PreparedWorkFiles:
+    cache = _PREPARED.setdefault(str(case.root.resolve()), _PreparedWorkFiles())
+    cache.refresh(case)
+    return cache
+
+
 def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
     from ascertain.match.compare import Comparer
-    from ascertain.match.pairs import compare_prepared, prepare
+    from ascertain.match.pairs import compare_prepared
     from ascertain.text.levels import DEFAULT_LEVEL
 
     p = Path(path)
@@ -65,20 +114,19 @@ def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     cmp = Comparer(params=case.params)
     other = cmp.load(path).at(DEFAULT_LEVEL)
+    works = _prepared_work_files(case)
     found: dict[int, dict] = {}
-    with case.store.engine.connect() as c:
-        for f in c.execute(select(s.work_files.c.work_id, s.work_files.c.path, s.work_files.c.sha256,
-                                  s.work_files.c.language, s.work_files.c.text).order_by(s.work_files.c.id)):
-            if f.sha256 == digest:
-                found[f.work_id] = {"how": "identical bytes (sha256)", "work_file": f.path, "coverage": 1.0}
-                continue
-            if f.work_id in found:
-                continue
-            r = compare_prepared(prepare(f.text, f.language, f.path, f.sha256, case.params), other,
-                                 case.params, cmp.th, align=False)
-            if r["copied"]:
-                found[f.work_id] = {"how": "fingerprints (compare)", "work_file": f.path,
-                                    "coverage": round(r["coverage"], 4), "longest_run_tokens": r["longest_run_tokens"]}
+    for i in sorted(i for i, v in works.files.items() if v[0] == digest):
+        sha, wid, wpath, _ = works.files[i]
+        found[wid] = {"how": "identical bytes (sha256)", "work_file": wpath, "coverage": 1.0}  # last one, as before
+    for i in works.candidates(other.hashes):
+        sha, wid, wpath, prepared = works.files[i]
+        if wid in found:
+            continue
+        r = compare_prepared(prepared, other, case.params, cmp.th, align=False)
+        if r["copied"]:
+            found[wid] = {"how": "fingerprints (compare)", "work_file": wpath,
+                          "coverage": round(r["coverage"], 4), "longest_run_tokens": r["longest_run_tokens"]}
     return f"file {path} (sha256 {digest[:12]}…)", sorted(found), found
 
 

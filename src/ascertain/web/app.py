@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
@@ -265,8 +266,8 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
             return None
         _limited(request, user)
         path = await _upload_text(file) if file is not None and file.filename else None
-        try:
-            return views.lookup(case, q or None, path, user)
+        try:  # in the thread pool: a file lookup takes CPU time and must not hold up the event loop
+            return await run_in_threadpool(views.lookup, case, q or None, path, user)
         finally:
             if path:
                 Path(path).unlink(missing_ok=True)
