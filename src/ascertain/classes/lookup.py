@@ -70,37 +70,34 @@ class _PreparedWorkFiles:
         self.files: dict[int, tuple[str, int, str, Prepared]] = {}  # id -> (sha256, work id, path, prepared)
         self.by_hash: dict[int, list[int]] = {}
 
-    def refresh(self, case: Case) -> None:
+    def refresh(self, case: Case) -> tuple[dict[int, tuple[str, int, str, Prepared]], dict[int, list[int]]]:
+        """(files, by_hash) as the store has them now. Changes are made on copies and swapped in whole, so a
+        lookup running in another thread keeps iterating the snapshot it was given."""
         with self.lock, case.store.engine.connect() as c:
             wf = s.work_files
             current = {i: h for i, h in c.execute(select(wf.c.id, wf.c.sha256))}
-            stale = [i for i, v in self.files.items() if current.get(i) != v[0]]
             missing = [i for i, h in current.items() if i not in self.files or self.files[i][0] != h]
-            for i in stale:
-                del self.files[i]
-            for lo in range(0, len(missing), 500):
-                rows = c.execute(select(wf.c.id, wf.c.work_id, wf.c.path, wf.c.sha256, wf.c.language, wf.c.text)
-                                 .where(wf.c.id.in_(missing[lo:lo + 500])))
-                for f in rows:
-                    self.files[f.id] = (f.sha256, f.work_id, f.path,
-                                        prepare(f.text, f.language, f.path, f.sha256, case.params))
-            if stale or missing:
-                self.by_hash = {}
-                for i in sorted(self.files):
-                    for h in np.unique(self.files[i][3].hashes).tolist():
-                        self.by_hash.setdefault(h, []).append(i)
-
-    def candidates(self, hashes: np.ndarray) -> list[int]:
-        return sorted({i for h in np.unique(hashes).tolist() for i in self.by_hash.get(h, ())})
+            if missing or len(current) != len(self.files):
+                files = {i: v for i, v in self.files.items() if current.get(i) == v[0]}
+                for lo in range(0, len(missing), 500):
+                    rows = c.execute(select(wf.c.id, wf.c.work_id, wf.c.path, wf.c.sha256, wf.c.language,
+                                            wf.c.text).where(wf.c.id.in_(missing[lo:lo + 500])))
+                    for f in rows:
+                        files[f.id] = (f.sha256, f.work_id, f.path,
+                                       prepare(f.text, f.language, f.path, f.sha256, case.params))
+                by_hash: dict[int, list[int]] = {}
+                for i in sorted(files):
+                    for h in np.unique(files[i][3].hashes).tolist():
+                        by_hash.setdefault(h, []).append(i)
+                self.files, self.by_hash = files, by_hash
+            return self.files, self.by_hash
 
 
 _PREPARED: dict[str, _PreparedWorkFiles] = {}
 
 
-def _prepared_work_files(case: Case) -> _PreparedWorkFiles:
-    cache = _PREPARED.setdefault(str(case.root.resolve()), _PreparedWorkFiles())
-    cache.refresh(case)
-    return cache
+def _prepared_work_files(case: Case) -> tuple[dict[int, tuple[str, int, str, Prepared]], dict[int, list[int]]]:
+    return _PREPARED.setdefault(str(case.root.resolve()), _PreparedWorkFiles()).refresh(case)
 
 
 def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
@@ -114,13 +111,13 @@ def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     cmp = Comparer(params=case.params)
     other = cmp.load(path).at(DEFAULT_LEVEL)
-    works = _prepared_work_files(case)
+    files, by_hash = _prepared_work_files(case)
     found: dict[int, dict] = {}
-    for i in sorted(i for i, v in works.files.items() if v[0] == digest):
-        sha, wid, wpath, _ = works.files[i]
+    for i in sorted(i for i, v in files.items() if v[0] == digest):
+        _, wid, wpath, _ = files[i]
         found[wid] = {"how": "identical bytes (sha256)", "work_file": wpath, "coverage": 1.0}  # last one, as before
-    for i in works.candidates(other.hashes):
-        sha, wid, wpath, prepared = works.files[i]
+    for i in sorted({i for h in np.unique(other.hashes).tolist() for i in by_hash.get(h, ())}):
+        _, wid, wpath, prepared = files[i]
         if wid in found:
             continue
         r = compare_prepared(prepared, other, case.params, cmp.th, align=False)
