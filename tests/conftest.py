@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from ascertain.demo import demo_data
 
@@ -16,3 +19,51 @@ def data() -> Path:
 @pytest.fixture
 def rsa_file(data: Path) -> Path:
     return data / "works" / "python-rsa" / "randnum.py"
+
+
+# --- store backends: SQLite (the default) and a real PostgreSQL server -------------------------------------
+# .ci/run starts a throwaway PostgreSQL cluster and exports ASCERTAIN_TEST_POSTGRES_URL (a superuser URL of
+# its maintenance database) and CI_REQUIRE_POSTGRES=1, so in CI a missing server fails instead of skipping.
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get("ASCERTAIN_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CI_REQUIRE_POSTGRES") == "1":
+            pytest.fail("CI_REQUIRE_POSTGRES=1 but ASCERTAIN_TEST_POSTGRES_URL is not set")
+        pytest.skip("no PostgreSQL server (set ASCERTAIN_TEST_POSTGRES_URL; .ci/run starts one)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def new_store_url():
+    """A function making a fresh, empty store per call: None (SQLite in the case folder) or a new PostgreSQL
+    database, dropped at the end of the session."""
+    made: list[str] = []
+    admin = None
+
+    def make(backend: str) -> str | None:
+        nonlocal admin
+        if backend == "sqlite":
+            return None
+        url = postgres_admin_url()
+        if admin is None:
+            admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        name = f"ascertain_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        with admin.connect() as c:
+            for name in made:
+                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def backend(request) -> str:
+    if request.param == "postgres":
+        postgres_admin_url()
+    return request.param

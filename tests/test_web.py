@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from ascertain.case import Case
@@ -20,20 +20,25 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, data):
-    root = tmp_path_factory.mktemp("web") / "case"
-    assert run_demo(root, None, report=False)["ok"]
+def site(tmp_path_factory, data, backend, new_store_url):
+    """The demo case on each store backend (SQLite, PostgreSQL), one user and token per role."""
+    root = tmp_path_factory.mktemp(f"web-{backend}") / "case"
+    assert run_demo(root, None, report=False, store_url=new_store_url(backend))["ok"]
     case = Case.open(root)
     tokens = {}
     for role in ROLES:
         add_user(case, role, role, PASSWORD)
         tokens[role] = new_token(case, role)
-    db = sqlite3.connect(root / "store.sqlite")  # one link back in the review queue, for the review tests
-    db.execute("UPDATE registration_links SET status = 'review' WHERE id = (SELECT min(id) FROM registration_links)")
-    db.commit()
-    db.close()
+    with case.store.begin() as db:  # one link back in the review queue, for the review tests
+        db.execute(sa.text("UPDATE registration_links SET status = 'review' "
+                           "WHERE id = (SELECT min(id) FROM registration_links)"))
     client = TestClient(create_app(root, lookups_per_minute=1000), base_url="https://testserver")
     return case, client, tokens, data
+
+
+def _json(value):
+    """A JSON column as read with raw SQL: text on SQLite, already decoded on PostgreSQL (json type)."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def corpus_only_lines(data) -> set[str]:
@@ -48,12 +53,12 @@ def corpus_only_lines(data) -> set[str]:
 
 
 def ids(case: Case) -> dict:
-    with sqlite3.connect(case.root / "store.sqlite") as db:
-        ev = db.execute("SELECT e.id FROM evidence e JOIN sources s ON s.id = e.source_id WHERE e.copied AND "
-                        "s.kind = 'corpus' ORDER BY e.id").fetchone()[0]
-        link = db.execute("SELECT min(id) FROM registration_links").fetchone()[0]
-        classes = json.loads(db.execute("SELECT manifest FROM runs WHERE stage = 'classes' ORDER BY id DESC"
-                                        ).fetchone()[0])
+    with case.store.engine.connect() as db:
+        ev = db.execute(sa.text("SELECT e.id FROM evidence e JOIN sources s ON s.id = e.source_id WHERE e.copied "
+                                "AND s.kind = 'corpus' ORDER BY e.id")).scalar()
+        link = db.execute(sa.text("SELECT min(id) FROM registration_links")).scalar()
+        classes = _json(db.execute(sa.text("SELECT manifest FROM runs WHERE stage = 'classes' ORDER BY id DESC"
+                                           )).scalar())
     return {"work_id": 1, "evidence_id": ev, "link_id": link, "name": next(iter(classes["counts"]))}
 
 
@@ -105,9 +110,9 @@ def test_protective_order_figures_only_for_the_other_side(site):
                               ).json()
     assert any(r["copy"] for r in as_defendant["rows"]) and not any(r["original"] for r in as_defendant["rows"])
     # each text served is in the audit chain, with the user
-    with sqlite3.connect(case.root / "store.sqlite") as db:
-        who = [json.loads(d)["user"] for (d,) in db.execute(
-            "SELECT detail FROM audit_log WHERE action = 'web: text served'")]
+    with case.store.engine.connect() as db:
+        who = [_json(d)["user"] for (d,) in db.execute(
+            sa.text("SELECT detail FROM audit_log WHERE action = 'web: text served'"))]
     assert {"master", "defendant"} <= set(who) and "plaintiff" in who  # plaintiff saw its own work's text
 
 
@@ -150,8 +155,9 @@ def test_uploads_traversal_rate_limit_and_csrf(site, tmp_path):
     r = client.post(f"/reviews/{link}", data={"decision": "accept", "reason": "same book", "csrf": token},
                     follow_redirects=False)
     assert r.status_code == 303
-    with sqlite3.connect(case.root / "store.sqlite") as db:
-        status, reason = db.execute("SELECT status, reason FROM registration_links WHERE id = ?", (link,)).fetchone()
+    with case.store.engine.connect() as db:
+        status, reason = db.execute(sa.text("SELECT status, reason FROM registration_links WHERE id = :i"),
+                                    {"i": link}).one()
     assert status == "accepted" and "by claims" in reason
     client.cookies.clear()
     assert client.post("/login", data={"name": "claims", "password": "wrong password!!", "csrf": csrf}

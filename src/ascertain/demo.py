@@ -26,7 +26,7 @@ def demo_data() -> Path:
     return Path(str(resources.files("ascertain") / "demo_data"))
 
 
-def run_demo(case_dir: Path, console: Console | None, report: bool = True) -> dict:
+def run_demo(case_dir: Path, console: Console | None, report: bool = True, store_url: str | None = None) -> dict:
     data = demo_data()
     if case_dir.exists():
         cfg = case_dir / CONFIG
@@ -34,7 +34,7 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True) -> di
             raise AscertainError(str(case_dir), "exists and is not a demo case",
                                  "pass --case with a new folder")
         shutil.rmtree(case_dir)
-    case = Case.init(case_dir)
+    case = Case.init(case_dir, store_url)
     case.config["demo"] = True
     (case_dir / CONFIG).write_text(json.dumps(case.config, indent=2) + "\n")
     say = console.print if console else (lambda *a, **k: None)

@@ -109,7 +109,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     if key is not None:  # the paths and digests of a keyed corpus's inputs are the producing party's own
         inputs = keyed_inputs(key, inputs)
     index_dir = case.source_dir(name)
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
         if row and row["status"] == "complete":
             raise AscertainError(name, "is already indexed in this case",
@@ -129,7 +129,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     def on_shard(first_doc: int, docs: list[tuple[int, Document]], skips: list[Skip]) -> None:
         case.store.record_skips(f"{kind} add", name, skips)
         if kind == "outputs":
-            with case.store.engine.begin() as c:
+            with case.store.begin() as c:
                 c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == source_id,
                                                        schema.outputs.c.doc_id >= first_doc))
                 if docs:
@@ -147,7 +147,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                                          "error": _describe(e), "inputs": inputs}, ok=False)
         raise
     seconds = time.perf_counter() - t0
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(
             status="complete", documents=manifest["documents"], skipped=manifest["skipped"]))
     summary = {"source": name, "kind": kind, "documents": manifest["documents"],
@@ -215,7 +215,7 @@ def list_sources(case: Case) -> list[dict]:
 def remove_source(case: Case, name: str) -> dict:
     """Delete a source: its row, its outputs, its evidence, its skip records and its index folder (audited).
     Runs keep their manifests: they record what was matched then."""
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
         if row is None:
             raise AscertainError(name, "no such source in this case",

@@ -60,7 +60,7 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
                                    "check the path; binary files are not works' text"))
         case.store.record_skips("works", None, report.skipped[first_skip:])
         return report
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         cid = _claimant_id(c, claimant)
         exists = c.execute(select(schema.works.c.id).where(
             schema.works.c.claimant_id == cid, schema.works.c.title == title)).first()
@@ -278,7 +278,7 @@ def _insert_metadata_works(case: Case, rows: list[ListedWork], ids: dict[str, in
     from sqlalchemy import func
 
     added_at = now()
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         _claimant_ids(c, [n for w in rows for n, _, _ in w.owners], ids)
         next_id = (c.execute(select(func.max(schema.works.c.id))).scalar() or 0) + 1
         works, details, owners, added = [], [], [], []

@@ -265,7 +265,7 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     manifest = {"class_file": class_file, "class_file_sha256": cf.sha256, "kept_as": str(kept.relative_to(case.root)),
                 "unit": cf.unit, "infringement_began": cf.infringement_began or "auto", "works": len(facts),
                 "counts": counts, "s412": dict(sorted(s412.items())), "files": files, "seconds": seconds}
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(stage="classes", manifest=manifest, started_at=now(),
                                                       seconds=seconds)).inserted_primary_key[0]
         c.execute(delete(schema.class_decisions))  # the latest run's decisions; older runs keep their manifest

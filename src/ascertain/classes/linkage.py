@@ -227,7 +227,7 @@ def link(case: Case, opts: LinkOptions | None = None) -> dict:
                                              and x["status"] == "accepted"),
                "review_queue": sum(1 for x in rows if x["status"] == "review"),
                "reviewer_decisions_kept": len(decided), "model": model, "seconds": seconds}
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(stage="link", manifest=summary, started_at=now(),
                                                       seconds=seconds)).inserted_primary_key[0]
         c.execute(delete(schema.registration_links).where(schema.registration_links.c.decided_by == "rule"))
@@ -251,7 +251,7 @@ def review_queue(case: Case, status: str = "review") -> list[dict]:
 def decide(case: Case, link_id: int, accept: bool, reason: str) -> dict:
     if not reason.strip():
         raise AscertainError("--reason", "is empty", "say why, e.g. --reason 'same edition, ISBN on the deposit'")
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         row = c.execute(select(schema.registration_links).where(schema.registration_links.c.id == link_id)) \
             .mappings().first()
         if row is None:

@@ -77,7 +77,7 @@ def import_registrations(case: Case, path: str, mapping: str | None = None, pres
     skips: list[Skip] = []
     existing = added = 0
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(
             stage="registrations import", manifest={"file": path, "sha256": digest, "mapping": cols,
                                                     "preset": preset}, started_at=now(), seconds=0.0)

@@ -117,7 +117,7 @@ def draw(case: Case, class_name: str, size: int, seed: int, strata: str | None, 
         picked = rng.choice(np.array(groups[k]), size=alloc[k], replace=False) if alloc[k] else []
         chosen.extend((k, int(w)) for w in sorted(picked))
     facts = gather(case)
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         sid = c.execute(insert(schema.samples).values(
             class_name=class_name, class_run_id=run_id, seed=seed, strata=strata, size=len(chosen),
             population=len(wids), sheet=str(sheet), created_at=now())).inserted_primary_key[0]
@@ -171,7 +171,7 @@ def import_labels(case: Case, sheet: str) -> dict:
         updates.append({"k": key, "copied": copied, "in_corpus": in_corpus,
                         "reviewer": (r.get("reviewer") or "").strip() or None, "note": (r.get("note") or "").strip()})
     si = schema.sample_items
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         for u in updates:
             c.execute(si.update().where(si.c.sample_id == u["k"][0], si.c.work_id == u["k"][1]).values(
                 copied=u["copied"], in_corpus=u["in_corpus"], reviewer=u["reviewer"], note=u["note"],

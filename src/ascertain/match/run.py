@@ -143,7 +143,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     # orjson: a tenth of json's time and no second copy of the report as a Python str
     out.write_bytes(orjson.dumps(evidence_doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
     seconds = time.perf_counter() - t0
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(
             stage="match", manifest=evidence_doc["manifest"], started_at=started, seconds=seconds)
         ).inserted_primary_key[0]

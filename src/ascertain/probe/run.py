@@ -107,7 +107,7 @@ class Recorder:
 
 
 def open_run(case: Case, key: str, model_info: dict, params: dict) -> tuple[int, bool]:
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         row = c.execute(select(s.probe_runs.c.id).where(s.probe_runs.c.key == key)).first()
         if row:
             c.execute(update(s.probe_runs).where(s.probe_runs.c.id == row.id).values(status="running"))
@@ -138,7 +138,7 @@ def run_probe(case: Case, model, opts: ProbeOptions, reference=None,
     if "B" in tiers or "C" in tiers:
         _features(model, works + controls, opts.inference, reference, rec, tick)
     results = summarize(case, rid, rec, works, controls, tiers, opts)
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         c.execute(update(s.probe_runs).where(s.probe_runs.c.id == rid).values(status="complete", finished_at=now()))
     case.store.audit("probe", {"run": rid, "model": info["model_id"], "new_attempts": rec.new})
     return {"probe_run": rid, "resumed": resumed, "model": info, "tiers_run": tiers, "tiers_not_run": not_run,
@@ -234,7 +234,7 @@ def summarize(case: Case, rid: int, rec: Recorder, works: list[Subject], control
         for wid, r in (cres.get("works") or {}).items():
             rows_out.append({"tier": "C", "work_id": int(wid), "result": {
                 **r, **{k: v for k, v in cres.items() if k != "works"}}})
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         for r in rows_out:
             c.execute(insert(s.probe_results).values(probe_run_id=rid, kind="probe", at=now(), **r))
     return out

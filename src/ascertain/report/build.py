@@ -202,7 +202,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     copies.sort(key=sort_key)
     keys = [exhibits.exhibit_key(data.files[e["work_file_id"]]["sha256"], data.files[e["work_file_id"]]["path"],
                                  data.sources[e["source_id"]]["name"], e["doc_locator"]) for e in copies]
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         numbers = exhibits.assign_numbers(c, keys)
     # exhibits built and written a batch at a time, in document order so a batch reads few row groups of the
     # index (see _exhibits): memory stays bounded; the report lists them in number order

@@ -38,7 +38,7 @@ def add_user(case: Case, name: str, role: str, password: str | None) -> User:
         raise AscertainError("--role", f"unknown role {role!r}", f"choose one of {', '.join(ROLES)}")
     if password is not None and len(password) < 12:
         raise AscertainError("password", "is shorter than 12 characters", "choose a longer password")
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         if c.execute(select(s.web_users.c.id).where(s.web_users.c.name == name)).first():
             raise AscertainError(name, "is already a user of this case", "choose another name")
         uid = c.execute(insert(s.web_users).values(
@@ -50,7 +50,7 @@ def add_user(case: Case, name: str, role: str, password: str | None) -> User:
 
 def new_token(case: Case, name: str) -> str:
     """A new API token for the user (shown once; only its sha256 is kept)."""
-    with case.store.engine.begin() as c:
+    with case.store.begin() as c:
         row = c.execute(select(s.web_users.c.id).where(s.web_users.c.name == name)).first()
         if row is None:
             raise AscertainError(name, "is not a user of this case", f"add it with `ascertain users add CASE {name}`")
