@@ -67,3 +67,15 @@ def backend(request) -> str:
     if request.param == "postgres":
         postgres_admin_url()
     return request.param
+
+
+@pytest.fixture(scope="session")
+def demo_case(tmp_path_factory, backend, new_store_url):
+    """The demo case (no report) on each backend, built once a session; tests that change it change only
+    what they own (users, tokens, review decisions)."""
+    from ascertain.case import Case
+    from ascertain.demo import run_demo
+
+    root = tmp_path_factory.mktemp(f"demo-{backend}") / "case"
+    assert run_demo(root, None, report=False, store_url=new_store_url(backend))["ok"]
+    return Case.open(root)

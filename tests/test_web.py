@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from ascertain.case import Case
-from ascertain.demo import run_demo
 from ascertain.web.app import create_app
 from ascertain.web.policy import CAPABILITIES, ROLES
 from ascertain.web.users import add_user, new_token
@@ -20,11 +19,9 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, data, backend, new_store_url):
+def site(demo_case, data):
     """The demo case on each store backend (SQLite, PostgreSQL), one user and token per role."""
-    root = tmp_path_factory.mktemp(f"web-{backend}") / "case"
-    assert run_demo(root, None, report=False, store_url=new_store_url(backend))["ok"]
-    case = Case.open(root)
+    case, root = demo_case, demo_case.root
     tokens = {}
     for role in ROLES:
         add_user(case, role, role, PASSWORD)
