@@ -71,12 +71,14 @@ def ex(tmp_path_factory, data: Path) -> dict:
     production = root / "production"
     produced = ok_json("corpus", "produce", root / "defendant", "crawl", request, production, corpus,
                        "--key-file", key)
+    # the master checks each produced file against the keyed digests of the documents it matched
+    received = ok_json("corpus", "check-production", root / "master" / "case", "crawl", production, "--key-file", key)
     # the plaintiffs (or the master) compare the produced documents in the clear
     run("corpus", "add", root / "plaintiffs", "produced", production / "documents")
     clear = ok_json("match", root / "plaintiffs")
     return {"root": root, "key": key, "made": made, "corpus": corpus, "package": package, "exported": exported,
             "imported": imported, "matched": matched, "request": request, "requested": requested,
-            "production": production, "produced": produced, "clear": clear, "data": data}
+            "production": production, "produced": produced, "received": received, "clear": clear, "data": data}
 
 
 def planted(ex: dict) -> dict[str, str]:
@@ -140,6 +142,19 @@ def test_produced_documents_are_exactly_the_requested_and_byte_identical(ex):
     assert prod["request_sha256"] == hashlib.sha256(ex["request"].read_bytes()).hexdigest()
     # in the clear, the plaintiffs' case finds every produced document a copy of its work
     assert ex["clear"]["copied"] == 5
+    assert ex["received"]["verified"] and ex["received"]["documents"] == 5
+
+
+def test_a_substituted_or_extra_produced_document_is_caught_by_the_master(ex, tmp_path):
+    prod = tmp_path / "production"
+    shutil.copytree(ex["production"], prod)
+    first = sorted((prod / "documents").iterdir())[1]
+    first.write_bytes(first.read_bytes() + b"\n# changed\n")
+    (prod / "documents" / "000099-extra.py").write_text("print('not requested')\n")
+    r = run("corpus", "check-production", ex["root"] / "master" / "case", "crawl", prod, "--key-file", ex["key"],
+            code=1)
+    assert f"DIFFERS documents/{first.name}: not the document" in r.output and "000099-extra.py: not listed" in r.output
+    assert "NOT verified" in r.output
 
 
 def _members(package: Path) -> dict[str, bytes]:

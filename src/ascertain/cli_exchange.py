@@ -128,3 +128,25 @@ def corpus_produce(case: CaseArg, source: SourceArg,
         return
     out.print(f"{esc(outdir)}: {r['documents']:,} documents ({r['bytes']:,} bytes) and production.json (SHA-256 "
               f"{r['production_sha256']})", highlight=False)
+
+
+@corpus_app.command("check-production")
+@stage
+def corpus_check_production(case: CaseArg, source: SourceArg,
+                            production: Annotated[Path, typer.Argument(help="The folder `corpus produce` wrote.")],
+                            key_file: KeyOpt, as_json: JsonOpt = False) -> None:
+    """Check each produced file is the very document indexed and matched (master's step 6, with the key)."""
+    from ascertain.exchange.receive import check_production
+
+    c = open_case(case)
+    r = check_production(c, source, production, key_file)
+    c.store.audit("corpus check-production", {k: v for k, v in r.items() if k != "checked"}, ok=r["verified"])
+    if as_json:
+        emit_json(r)
+    else:
+        for p in r["problems"]:
+            out.print(f"DIFFERS {esc(p)}", highlight=False)
+        out.print(f"{'verified' if r['verified'] else 'NOT verified'}: {r['documents']} produced documents against "
+                  f"the keyed digests of {esc(source)}", highlight=False)
+    if not r["verified"]:
+        raise typer.Exit(1)

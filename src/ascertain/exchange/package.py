@@ -52,14 +52,18 @@ def source_row(case: Case, name: str) -> dict:
 
 
 def index_files(index_dir: Path) -> list[str]:
-    """Every file of the index folder (relative POSIX paths, sorted); leftovers of interrupted writes skipped."""
+    """Every file of the index folder (relative POSIX paths, sorted). Scratch is not part of the index and is
+    not exported: `*.tmp` files and hidden files or folders (spills of an interrupted build)."""
     out = []
     for p in sorted(index_dir.rglob("*")):
+        rel = p.relative_to(index_dir)
+        if any(part.startswith(".") for part in rel.parts) or p.name.endswith(".tmp"):
+            continue
         if p.is_symlink() or not (p.is_file() or p.is_dir()):
             raise AscertainError(str(p), "is a link or special file inside the index folder", "remove it and "
                                  "export again")
-        if p.is_file() and not p.name.endswith(".tmp"):
-            out.append(p.relative_to(index_dir).as_posix())
+        if p.is_file():
+            out.append(rel.as_posix())
     return out
 
 
