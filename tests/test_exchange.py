@@ -184,6 +184,10 @@ def test_package_holds_no_corpus_text_and_no_plain_digest(ex):
         assert os.path.relpath(d.locator, ex["corpus"]).encode() not in raw
     file_digest = hashlib.sha256((ex["corpus"] / "scraped.jsonl").read_bytes()).hexdigest()
     assert file_digest.encode() not in raw and str(ex["corpus"]).encode() not in raw
+    # the key is in no file the exchange writes
+    key = ex["key"].read_bytes()
+    for path in (ex["package"], ex["request"], ex["production"] / "production.json"):
+        assert key not in path.read_bytes() and key.hex().encode() not in path.read_bytes()
 
 
 def test_wrong_key_is_refused_at_import_and_at_produce(ex, tmp_path):
