@@ -925,7 +925,7 @@ def version() -> None:
 
 
 # commands kept in their own modules register themselves on `app` when imported
-from ascertain import cli_probe, cli_report, cli_web  # noqa: E402, F401
+from ascertain import cli_exchange, cli_probe, cli_report, cli_web  # noqa: E402, F401
 
 if __name__ == "__main__":  # `python -m ascertain.cli`: run the imported module's app, which has every command
     from ascertain.cli import app as _app

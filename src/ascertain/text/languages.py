@@ -188,3 +188,9 @@ def language_of_content(text: str) -> str:
         return "prose"
     rival = max((s for lang, s in scores.items() if family_of(lang) != family_of(best)), default=0)
     return best if scores[best] > rival else "prose"
+
+
+def extension_of(language: str) -> str:
+    """The usual file extension of a language (`.py` for python), `.txt` when none: names a produced record so
+    that reading it back by its file name gives the same language."""
+    return next((ext for ext, lang in _EXTENSIONS.items() if lang == language), ".txt")

@@ -1,0 +1,105 @@
+"""What may leave the defendant's machine: a check of every value of a keyed index's files.
+
+The index folder is read as an opaque set of files (its layout is the index's own): every Parquet column is
+checked by type and, for strings, against the only forms a keyed, text-less index writes (keyed digests,
+keyed locators, empty values). Text, metadata, plain locators and any file of another kind are refused, so
+a change of the index layout that would carry text fails closed here instead of leaking.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ascertain.errors import AscertainError
+
+# an HMAC-SHA256 (keyed digest), a keyed locator (fingerprint/keyed.py), or empty ("", "{}")
+SAFE_STRING = r"^(|\{\}|[0-9a-f]{64}|keyed:[0-9]+:[0-9]+:[0-9a-f]{16})$"
+MANIFEST = "manifest.json"
+FIX = ("index the corpus keyed and text-less (`ascertain corpus add CASE NAME PATHS --key-file K --no-text`) "
+       "and export that source")
+
+
+def check_index_files(root: Path, files: list[str]) -> None:
+    """Refuse unless the manifest is a complete keyed, text-less index's and every other file is Parquet whose
+    columns hold only numbers, fixed-width binary (MinHash signatures) and keyed strings."""
+    if MANIFEST not in files:
+        raise AscertainError(str(root), "has no manifest.json (not an index folder)", FIX)
+    check_manifest(json.loads((root / MANIFEST).read_bytes()), str(root / MANIFEST))
+    for rel in files:
+        if rel == MANIFEST:
+            continue
+        if not rel.endswith(".parquet"):
+            raise AscertainError(rel, "is neither Parquet nor the manifest: its content cannot be checked to hold "
+                                 "no text, so it is not exported", "report this index layout as a bug of the "
+                                 "exchange; nothing was written")
+        check_parquet(root / rel, rel)
+
+
+def check_manifest(manifest: dict, where: str) -> None:
+    params = manifest.get("params", {})
+    problems = []
+    if not params.get("keyed") or not re.fullmatch(r"[0-9a-f]{64}", str(manifest.get("key_check", ""))):
+        problems.append("it is not keyed")
+    if manifest.get("store_text") is not False:
+        problems.append("it stores text")
+    if not manifest.get("complete"):
+        problems.append("its indexing did not finish")
+    if any(set(entry) - {"kind", "pin"} for entry in manifest.get("inputs", [])):
+        problems.append("its input list holds plain paths or digests")
+    if problems:
+        raise AscertainError(where, "is not a complete keyed, text-less index (" + "; ".join(problems) + ")", FIX)
+
+
+def check_parquet(path: Path, rel: str) -> None:
+    try:
+        f = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as e:
+        raise AscertainError(rel, f"is not a readable Parquet file ({e})", FIX) from e
+    for field in f.schema_arrow:
+        _check_type(field.type, f"{rel}, column {field.name}")
+    for batch in f.iter_batches(batch_size=1 << 16):
+        for name, col in zip(batch.schema.names, batch.columns, strict=True):
+            _check_values(col, f"{rel}, column {name}")
+
+
+def _check_type(t: pa.DataType, where: str) -> None:
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _check_type(t.value_type, where)
+    if pa.types.is_struct(t):
+        for i in range(t.num_fields):
+            _check_type(t.field(i).type, f"{where}.{t.field(i).name}")
+        return None
+    if pa.types.is_dictionary(t):
+        return _check_type(t.value_type, where)
+    if (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+            or pa.types.is_fixed_size_binary(t) or pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return None
+    raise AscertainError(where, f"has type {t}, which could hold text", "report this index layout as a bug of the "
+                         "exchange; nothing was written")
+
+
+def _check_values(col: pa.Array, where: str) -> None:
+    t = col.type
+    if pa.types.is_dictionary(t):
+        return _check_values(col.dictionary, where)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return _check_values(col.flatten(), where)
+    if pa.types.is_struct(t):
+        for i in range(t.num_fields):
+            _check_values(col.field(i), f"{where}.{t.field(i).name}")
+        return None
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return None
+    ok = pc.match_substring_regex(col, SAFE_STRING)
+    bad = pc.invert(pc.fill_null(ok, True))
+    if pc.any(bad).as_py():
+        n = pc.sum(bad.cast(pa.int64())).as_py()
+        raise AscertainError(where, f"holds {n:,} value(s) that are not keyed digests or keyed locators (text, "
+                             "metadata or plain locators)", FIX)
+    return None
