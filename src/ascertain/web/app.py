@@ -297,10 +297,13 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         _limited(request, user)
         path = await _upload_text(file) if file is not None and file.filename else None
         try:  # in the thread pool: a file lookup takes CPU time and must not hold up the event loop
-            return await run_in_threadpool(views.lookup, case, q or None, path, user)
+            r = await run_in_threadpool(views.lookup, case, q or None, path, user)
         finally:
             if path:
                 Path(path).unlink(missing_ok=True)
+        if path:  # the answer names the file as it was sent, not the server's temporary copy of it
+            r["query"] = r["query"].replace(path, Path(file.filename).name)
+        return r
 
     @app.get("/lookup", response_class=HTMLResponse, include_in_schema=False)
     async def lookup_page(request: Request, user: Annotated[users.User, Depends(need("lookup"))], q: str = ""):
