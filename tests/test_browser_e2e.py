@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from ascertain.case import Case
 from ascertain.demo import run_demo
-from ascertain.web.app import create_app
+from ascertain.web.app import MAX_UPLOAD, create_app
 from ascertain.web.policy import ROLES, text_allowed
 from ascertain.web.users import add_user
 
@@ -189,7 +189,7 @@ def test_master_walks_the_case_and_opens_an_exhibit(site, browser, shots):
     ctx.close()
 
 
-def test_public_lookup_by_title_and_by_file_shows_no_corpus_text(site, browser, shots, data):
+def test_public_lookup_by_title_and_by_file_shows_no_corpus_text(site, browser, shots, data, tmp_path):
     _, base = site
     ctx, page = signed_in(browser, base, "public")
     assert page.url.endswith("/lookup")  # the public role has no dashboard
@@ -211,9 +211,17 @@ def test_public_lookup_by_title_and_by_file_shows_no_corpus_text(site, browser, 
     expect(page.locator(".answer").first).to_contain_text("python-rsa")
     expect(page.locator(".answer").first).to_contain_text("Matched the file by")
     expect(page.locator(".answer").first).to_contain_text("In a training corpus: yes")
+    expect(page.locator("h2")).to_have_text(re.compile(r"^file randnum\.py \(sha256 [0-9a-f]{12}…\)$"))
     body = page.inner_text("body")
-    assert not [s for s in secret if s in body]
+    assert not [s for s in secret if s in body] and "/tmp" not in body  # nor the server's copy of the upload
     shoot(page, shots, "lookup-file")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * (MAX_UPLOAD + 1))
+    page.set_input_files("input[type=file]", str(big))
+    page.click("button:has-text('Look up the file')")
+    expect(page.locator("h1")).to_have_text("File too large")
+    expect(page.locator(".err")).to_contain_text(f"larger than {MAX_UPLOAD:,} bytes")
+    shoot(page, shots, "refused-upload-too-large")
     page.goto("/works")  # signed in, but not a role that may see works: a page that says so, not raw JSON
     expect(page.locator("h1")).to_have_text("Not allowed")
     expect(page.locator(".err")).to_have_text("the public role may not see works")

@@ -152,8 +152,8 @@ def class_members_csv(case: Case, name: str) -> bytes:
     return p.read_bytes()
 
 
-MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "registration", "effective_date", "s412",
-                  "in_corpus_by")
+MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "co_owners", "registration", "effective_date",
+                  "s412", "in_corpus_by")
 
 
 def class_members(case: Case, name: str) -> dict:
