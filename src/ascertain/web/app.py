@@ -18,9 +18,11 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ascertain import __version__
 from ascertain.case import Case
@@ -121,12 +123,35 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
     def audit_text(user: users.User, what: str, detail: dict) -> None:
         case.store.audit("web: text served", {"user": user.name, "role": user.role, "what": what, **detail})
 
+    def is_page(request: Request) -> bool:
+        """A browser page (an error is shown as a page), not the API or its schema (an error is JSON)."""
+        return not request.url.path.startswith(("/api/", "/openapi", "/docs", "/redoc"))
+
+    def error_page(request: Request, status: int, message: str, fix: str = "") -> HTMLResponse:
+        try:
+            user = current_user(request)
+        except HTTPException:
+            user = users.ANONYMOUS
+        resp = page(request, "error.html.j2", user, status=status, message=message, fix=fix, next=request.url.path)
+        resp.status_code = status
+        return resp
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code < 400 or not is_page(request):
+            return await http_exception_handler(request, exc)
+        return error_page(request, exc.status_code, str(exc.detail))
+
     @app.exception_handler(views.NotFound)
     async def not_found(request: Request, exc: views.NotFound):
+        if is_page(request):
+            return error_page(request, 404, f"There is no such {exc} in this case.")
         return JSONResponse({"detail": f"no such {exc}"}, status_code=404)
 
     @app.exception_handler(AscertainError)
     async def bad_input(request: Request, exc: AscertainError):
+        if is_page(request):
+            return error_page(request, 400, f"{exc.what}: {exc.problem}", exc.fix)
         return JSONResponse({"detail": f"{exc.what}: {exc.problem}", "fix": exc.fix}, status_code=400)
 
     # --- sign-in ---------------------------------------------------------------------------------
@@ -216,7 +241,12 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
     def api_classes(user: Annotated[users.User, Depends(need("classes"))]):
         return views.classes_view(case)
 
-    @app.get("/api/classes/{name}/members.csv", summary="A class's member list (CSV)",
+    @app.get("/classes/{name:path}", response_class=HTMLResponse, include_in_schema=False)
+    def members_page(request: Request, name: str, user: Annotated[users.User, Depends(need("classes"))]):
+        return page(request, "members.html.j2", user, d=views.class_members(case, name))
+
+    # {name:path}: a subclass's name has a slash in it ("in-corpus/statutory")
+    @app.get("/api/classes/{name:path}/members.csv", summary="A class's member list (CSV)",
              openapi_extra={"x-capability": "classes"})
     def api_members(name: str, user: Annotated[users.User, Depends(need("classes"))]):
         return Response(views.class_members_csv(case, name), media_type="text/csv",
@@ -267,10 +297,13 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         _limited(request, user)
         path = await _upload_text(file) if file is not None and file.filename else None
         try:  # in the thread pool: a file lookup takes CPU time and must not hold up the event loop
-            return await run_in_threadpool(views.lookup, case, q or None, path, user)
+            r = await run_in_threadpool(views.lookup, case, q or None, path, user)
         finally:
             if path:
                 Path(path).unlink(missing_ok=True)
+        if path:  # the answer names the file as it was sent, not the server's temporary copy of it
+            r["query"] = r["query"].replace(path, Path(file.filename).name)
+        return r
 
     @app.get("/lookup", response_class=HTMLResponse, include_in_schema=False)
     async def lookup_page(request: Request, user: Annotated[users.User, Depends(need("lookup"))], q: str = ""):

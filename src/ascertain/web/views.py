@@ -3,6 +3,8 @@ same thing and pass the same policy (web/policy.py)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from pathlib import Path
 
@@ -148,6 +150,17 @@ def class_members_csv(case: Case, name: str) -> bytes:
     if not p.resolve().is_relative_to(case.root.resolve()) or not p.is_file():
         raise NotFound(f"member list of {name}")
     return p.read_bytes()
+
+
+MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "co_owners", "registration", "effective_date",
+                  "s412", "in_corpus_by")
+
+
+def class_members(case: Case, name: str) -> dict:
+    """A class's member list as the page shows it: the main columns of the CSV (the CSV has them all)."""
+    rows = list(csv.DictReader(io.StringIO(class_members_csv(case, name).decode("utf-8"))))
+    return {"name": name, "columns": MEMBER_COLUMNS, "members": [{k: r.get(k, "") for k in MEMBER_COLUMNS}
+                                                                 for r in rows]}
 
 
 def reviews(case: Case) -> dict:
