@@ -28,7 +28,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("classes") / "demo"
-    result = run_demo(root, None)
+    result = run_demo(root, None, report=False)  # the report has tests of its own (test_report.py)
     return root, result
 
 

@@ -22,19 +22,32 @@ app.add_typer(users_app, name="users")
 def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port.")] = 8000,
           lookups_per_minute: Annotated[int, typer.Option(
-              help="Lookups a minute allowed per user and client address (the public page's rate limit).")] = 30
-          ) -> None:
+              help="Lookups a minute allowed per user and client address (the public page's rate limit; "
+                   "counted by each worker).")] = 30,
+          workers: Annotated[int, typer.Option(help="Server processes (file lookups are CPU-bound: one a core).")
+                             ] = 1) -> None:
     """Serve the case as web pages and a JSON API (/api, /docs) to its users."""
+    import os
+
     import uvicorn
 
     from ascertain.web.app import create_app
 
     if lookups_per_minute < 1:
         raise AscertainError("--lookups-per-minute", "must be at least 1", "give a positive number")
-    web = create_app(Path(case), lookups_per_minute=lookups_per_minute)
+    if workers < 1:
+        raise AscertainError("--workers", "must be at least 1", "give a positive number, e.g. the number of cores")
+    web = create_app(Path(case), lookups_per_minute=lookups_per_minute)  # opens and checks the case first
     out.print(f"serving {escape(str(case))} on http://{host}:{port}/ (API: /docs); users: `ascertain users add`",
               highlight=False)
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(web, host=host, port=port, log_level="warning")
+        return
+    # several processes: each builds the app itself from the environment (uvicorn imports it by name)
+    os.environ.update({"ASCERTAIN_SERVE_CASE": str(Path(case).resolve()),
+                       "ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE": str(lookups_per_minute)})
+    uvicorn.run("ascertain.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
 
 
 @users_app.command("add")

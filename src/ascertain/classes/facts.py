@@ -6,6 +6,7 @@ Routes into the corpus: by content (a copy found by `match`: evidence in a corpu
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,12 +79,14 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
             select(s.outputs.c.source_id, s.outputs.c.doc_id, s.outputs.c.timestamp))}
         for e in c.execute(some(select(s.evidence.c.id, s.evidence.c.work_id, s.evidence.c.source_id,
                                        s.evidence.c.doc_id, s.evidence.c.copied, s.evidence.c.coverage,
-                                       s.evidence.c.longest_run_tokens, s.evidence.c.metrics)
+                                       s.evidence.c.longest_run_tokens,
+                                       # the one field needed, read in the database: metrics are large
+                                       s.evidence.c.metrics[("cmi", "status")].as_string().label("cmi_status"))
                                 .where(s.evidence.c.copied), s.evidence.c.work_id).order_by(s.evidence.c.id)):
             f, src = facts[e.work_id], sources[e.source_id]
             f.coverage = max(f.coverage, e.coverage)
             f.longest_run = max(f.longest_run, e.longest_run_tokens)
-            status = (e.metrics or {}).get("cmi", {}).get("status")
+            status = e.cmi_status
             if status and status not in f.cmi_status:
                 f.cmi_status.append(status)
             if src["kind"] == "outputs":
@@ -115,8 +118,6 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
 
 def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int, dict]) -> None:
     """Works named by a corpus record's own metadata (ISBN, or folded title + author)."""
-    import duckdb
-
     by_isbn: dict[str, list[int]] = {}
     by_title_author: dict[tuple[str, str], list[int]] = {}
     for f in facts.values():
@@ -127,32 +128,18 @@ def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int
     for src in sorted(sources.values(), key=lambda x: x["id"]):
         if src["kind"] != "corpus" or src["status"] != "complete":
             continue
-        index_dir = case.root / src["index_dir"]
-        manifest = read_manifest(Path(index_dir))
-        if not manifest:
+        meta = _source_metadata(Path(case.root / src["index_dir"]),
+                                tuple(src["params"].get("meta_fields") or DEFAULT_META_FIELDS))
+        if meta is None:
             continue
-        fields = src["params"].get("meta_fields") or DEFAULT_META_FIELDS
-        files = [str(index_dir / sh["documents_file"]) for sh in manifest["shards"]]
-        if not files:
-            continue
-        con = duckdb.connect()
-        for locator, meta in con.execute("SELECT locator, meta FROM read_parquet($f) WHERE meta <> '{}' "
-                                         "ORDER BY doc", {"f": files}).fetchall():
-            m = json.loads(meta)
-            vals = {k: m[k] for k in fields if m.get(k) not in (None, "")}
-            if not vals:
-                continue
+        wanted = sorted({r for i in by_isbn for r in meta.by_isbn.get(i, ())}
+                        | {r for k in by_title_author for r in meta.by_title_author.get(k, ())})
+        for r in wanted:  # in document order, as a scan of the records would find them
+            locator, rec_isbns, title, author = meta.records[r]
             hits: dict[int, str] = {}
-            for k, v in vals.items():
-                if "isbn" in k.lower():
-                    try:
-                        for i in isbns(str(v)):
-                            for wid in by_isbn.get(i, []):
-                                hits[wid] = f"ISBN {i}"
-                    except ValueError:
-                        pass
-            title = next((str(v) for k, v in vals.items() if "title" in k.lower()), None)
-            author = next((str(v) for k, v in vals.items() if "author" in k.lower()), "")
+            for i in rec_isbns:
+                for wid in by_isbn.get(i, []):
+                    hits[wid] = f"ISBN {i}"
             if title:
                 for wid in by_title_author.get((title_key(title), name_key(author)), []):
                     hits.setdefault(wid, f"title {fold(title)!r} and author {fold(author)!r}")
@@ -160,4 +147,53 @@ def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int
                 facts[wid].identifier_hits.append({"source": src["name"], "document": locator, "by": by})
                 if src["params"].get("acquired"):
                     facts[wid].first_copy_at[src["name"]] = src["params"]["acquired"]
-        con.close()
+
+
+@dataclass
+class _SourceMetadata:
+    """A corpus source's records that carry metadata, and where each ISBN and title + author key occurs."""
+    records: list[tuple[str, tuple[str, ...], str | None, str]]  # locator, ISBNs, title, author; doc order
+    by_isbn: dict[str, list[int]]
+    by_title_author: dict[tuple[str, str], list[int]]
+
+
+# read once per process and index folder state: a lookup then touches only the records its works name
+_METADATA: dict[tuple, _SourceMetadata] = {}
+
+
+def _source_metadata(index_dir: Path, fields: tuple[str, ...]) -> _SourceMetadata | None:
+    import duckdb
+
+    manifest = read_manifest(index_dir)
+    files = [str(index_dir / sh["documents_file"]) for sh in (manifest or {}).get("shards", [])]
+    if not files:
+        return None
+    key = (str(index_dir), fields, tuple((f, Path(f).stat().st_mtime_ns, Path(f).stat().st_size) for f in files))
+    if key in _METADATA:
+        return _METADATA[key]
+    meta = _SourceMetadata([], {}, {})
+    con = duckdb.connect()
+    for locator, raw in con.execute("SELECT locator, meta FROM read_parquet($f) WHERE meta <> '{}' "
+                                    "ORDER BY doc", {"f": files}).fetchall():
+        m = json.loads(raw)
+        vals = {k: m[k] for k in fields if m.get(k) not in (None, "")}
+        if not vals:
+            continue
+        found: list[str] = []
+        for k, v in vals.items():
+            if "isbn" in k.lower():
+                with contextlib.suppress(ValueError):  # a malformed ISBN in a record names no work
+                    found += isbns(str(v))
+        title = next((str(v) for k, v in vals.items() if "title" in k.lower()), None)
+        author = next((str(v) for k, v in vals.items() if "author" in k.lower()), "")
+        r = len(meta.records)
+        meta.records.append((locator, tuple(found), title, author))
+        for i in dict.fromkeys(found):
+            meta.by_isbn.setdefault(i, []).append(r)
+        if title:
+            meta.by_title_author.setdefault((title_key(title), name_key(author)), []).append(r)
+    con.close()
+    for k in [k for k in _METADATA if k[0] == key[0]]:  # the folder's older state
+        del _METADATA[k]
+    _METADATA[key] = meta
+    return meta

@@ -69,13 +69,19 @@ class _PreparedWorkFiles:
         self.lock = threading.Lock()
         self.files: dict[int, tuple[str, int, str, Prepared]] = {}  # id -> (sha256, work id, path, prepared)
         self.by_hash: dict[int, list[int]] = {}
+        self.state = (self.files, self.by_hash)
 
     def refresh(self, case: Case) -> tuple[dict[int, tuple[str, int, str, Prepared]], dict[int, list[int]]]:
         """(files, by_hash) as the store has them now. Changes are made on copies and swapped in whole, so a
         lookup running in another thread keeps iterating the snapshot it was given."""
-        with self.lock, case.store.engine.connect() as c:
-            wf = s.work_files
+        wf = s.work_files
+        with case.store.engine.connect() as c:
             current = {i: h for i, h in c.execute(select(wf.c.id, wf.c.sha256))}
+        state = self.state  # read once: files and by_hash of one and the same swap
+        files = state[0]
+        if len(current) == len(files) and all(i in files and files[i][0] == h for i, h in current.items()):
+            return state  # the usual case: nothing changed, no lock taken
+        with self.lock, case.store.engine.connect() as c:  # one thread prepares; the others wait, then reuse
             missing = [i for i, h in current.items() if i not in self.files or self.files[i][0] != h]
             if missing or len(current) != len(self.files):
                 files = {i: v for i, v in self.files.items() if current.get(i) == v[0]}
@@ -90,7 +96,8 @@ class _PreparedWorkFiles:
                     for h in np.unique(files[i][3].hashes).tolist():
                         by_hash.setdefault(h, []).append(i)
                 self.files, self.by_hash = files, by_hash
-            return self.files, self.by_hash
+                self.state = (files, by_hash)
+            return self.state
 
 
 _PREPARED: dict[str, _PreparedWorkFiles] = {}
@@ -131,21 +138,53 @@ def lookup(case: Case, query: str | None, file: str | None = None) -> dict:
     if not query and not file:
         raise AscertainError("lookup", "needs a QUERY or --file", "type a title, author, ISBN, registration number")
     file_hits: dict[int, dict] = {}
+    if file:  # compared before a store connection is taken: many lookups at once must not drain the pool
+        what, wids, file_hits = _by_file(case, file)
     with case.store.engine.connect() as c:
-        if file:
-            what, wids, file_hits = _by_file(case, file)
-        else:
+        if not file:
             what, wids = _by_query(c, query or "")
-        d = s.class_decisions
-        run_id = c.execute(select(func.max(d.c.run_id))).scalar()
-        decisions: dict[int, list[dict]] = {}
-        if run_id is not None and wids:
-            for r in c.execute(select(d).where(d.c.work_id.in_(wids[:MAX_RESULTS])).order_by(d.c.id)).mappings():
+        state = c.execute(select(func.max(s.audit_log.c.id))).scalar()
+        run_id = c.execute(select(func.max(s.class_decisions.c.run_id))).scalar()
+    shown = wids[:MAX_RESULTS]
+    answers = _answers(case, state, run_id, shown)
+    results = [{**answers[wid], **({"file_match": file_hits[wid]} if wid in file_hits else {})} for wid in shown]
+    return {"query": what, "class_run": run_id, "matches": len(wids), "shown": len(results),
+            "more": len(wids) > MAX_RESULTS, "results": results,
+            **({} if run_id is not None else {"note": "no classes run yet: `ascertain classes CASE --file ...`"})}
+
+
+# Each work's answer, kept per process for one state of the store: every write stage ends with an audit entry,
+# so the newest audit entry's id names the state; when it moves, the answers are made again.
+_ANSWERS: dict[str, tuple[tuple, dict[int, dict]]] = {}
+_ANSWERS_LOCK = threading.Lock()
+
+
+def _answers(case: Case, state: int | None, run_id: int | None, wids: list[int]) -> dict[int, dict]:
+    key = str(case.root.resolve())
+    with _ANSWERS_LOCK:
+        held = _ANSWERS.get(key)
+        if held is None or held[0] != (state, run_id):
+            held = _ANSWERS[key] = ((state, run_id), {})
+    cache = held[1]
+    missing = [w for w in wids if w not in cache]
+    if missing:
+        made = _work_answers(case, run_id, missing)
+        with _ANSWERS_LOCK:
+            cache.update(made)
+    return {w: cache[w] for w in wids}
+
+
+def _work_answers(case: Case, run_id: int | None, wids: list[int]) -> dict[int, dict]:
+    d = s.class_decisions
+    decisions: dict[int, list[dict]] = {}
+    if run_id is not None:
+        with case.store.engine.connect() as c:
+            for r in c.execute(select(d).where(d.c.work_id.in_(wids)).order_by(d.c.id)).mappings():
                 decisions.setdefault(r["work_id"], []).append(dict(r))
     setting = infringement_setting(case)
-    facts = gather(case, wids[:MAX_RESULTS]) if wids else {}
-    results = []
-    for wid in wids[:MAX_RESULTS]:
+    facts = gather(case, wids)
+    out = {}
+    for wid in wids:
         f = facts[wid]
         by_class: dict[str, list[dict]] = {}
         for x in decisions.get(wid, []):
@@ -153,14 +192,12 @@ def lookup(case: Case, query: str | None, file: str | None = None) -> dict:
                 {"criterion": x["criterion"], "wanted": x["wanted"], "value": x["value"], "passed": x["passed"],
                  "evidence_ids": x["evidence_ids"]})
         classes = sorted(k for k, v in by_class.items() if all(x["passed"] for x in v))
-        results.append({
+        out[wid] = {
             "work_id": wid, "title": f.title, "authors": f.authors, "owners": f.owners, "on_the_list": bool(classes),
             "classes": classes, "why": by_class,
             "in_corpus_by_content": f.content_evidence, "in_corpus_by_identifier": f.identifier_hits,
             "output_evidence": f.output_evidence,
             "registrations": [{k: r[k] for k in ("number", "effective_date", "publication_date", "method", "score",
                                                  "group_registration")} for r in f.registrations],
-            "s412": decide(f, setting).as_dict(), **({"file_match": file_hits[wid]} if wid in file_hits else {})})
-    return {"query": what, "class_run": run_id, "matches": len(wids), "shown": len(results),
-            "more": len(wids) > MAX_RESULTS, "results": results,
-            **({} if run_id is not None else {"note": "no classes run yet: `ascertain classes CASE --file ...`"})}
+            "s412": decide(f, setting).as_dict()}
+    return out

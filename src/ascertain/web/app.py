@@ -8,6 +8,7 @@ the audit chain with the user and the evidence id.
 
 import hashlib
 import hmac
+import os
 import secrets
 import tempfile
 import time
@@ -57,6 +58,12 @@ class RateLimit:
             return False
         q.append(now)
         return True
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of `ascertain serve --workers N`'s processes (the case and limit come from serve)."""
+    return create_app(Path(os.environ["ASCERTAIN_SERVE_CASE"]),
+                      lookups_per_minute=int(os.environ["ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE"]))
 
 
 def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, max_upload: int = MAX_UPLOAD
