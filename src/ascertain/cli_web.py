@@ -32,6 +32,7 @@ def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to list
     import uvicorn
 
     from ascertain.web.app import create_app
+    from ascertain.web.nodelay import NoDelayH11Protocol
 
     if lookups_per_minute < 1:
         raise AscertainError("--lookups-per-minute", "must be at least 1", "give a positive number")
@@ -41,13 +42,13 @@ def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to list
     out.print(f"serving {escape(str(case))} on http://{host}:{port}/ (API: /docs); users: `ascertain users add`",
               highlight=False)
     if workers == 1:
-        uvicorn.run(web, host=host, port=port, log_level="warning")
+        uvicorn.run(web, host=host, port=port, http=NoDelayH11Protocol, log_level="warning")
         return
     # several processes: each builds the app itself from the environment (uvicorn imports it by name)
     os.environ.update({"ASCERTAIN_SERVE_CASE": str(Path(case).resolve()),
                        "ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE": str(lookups_per_minute)})
     uvicorn.run("ascertain.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                http="ascertain.web.nodelay:NoDelayH11Protocol", log_level="warning")
 
 
 @users_app.command("add")

@@ -70,17 +70,22 @@ class _PreparedWorkFiles:
         self.files: dict[int, tuple[str, int, str, Prepared]] = {}  # id -> (sha256, work id, path, prepared)
         self.by_hash: dict[int, list[int]] = {}
         self.state = (self.files, self.by_hash)
+        self.head: int | None = None  # the audit log's newest entry when `state` was last checked
 
     def refresh(self, case: Case) -> tuple[dict[int, tuple[str, int, str, Prepared]], dict[int, list[int]]]:
         """(files, by_hash) as the store has them now. Changes are made on copies and swapped in whole, so a
         lookup running in another thread keeps iterating the snapshot it was given."""
         wf = s.work_files
         with case.store.engine.connect() as c:
+            head = c.execute(select(func.max(s.audit_log.c.id))).scalar()
+            state = self.state  # read once: files and by_hash of one and the same swap
+            if head is not None and head == self.head:
+                return state  # the store has not changed since (every write stage ends with an audit entry)
             current = {i: h for i, h in c.execute(select(wf.c.id, wf.c.sha256))}
-        state = self.state  # read once: files and by_hash of one and the same swap
         files = state[0]
         if len(current) == len(files) and all(i in files and files[i][0] == h for i, h in current.items()):
-            return state  # the usual case: nothing changed, no lock taken
+            self.head = head
+            return state  # nothing changed, no lock taken
         with self.lock, case.store.engine.connect() as c:  # one thread prepares; the others wait, then reuse
             missing = [i for i, h in current.items() if i not in self.files or self.files[i][0] != h]
             if missing or len(current) != len(self.files):
@@ -97,6 +102,7 @@ class _PreparedWorkFiles:
                         by_hash.setdefault(h, []).append(i)
                 self.files, self.by_hash = files, by_hash
                 self.state = (files, by_hash)
+            self.head = head
             return self.state
 
 
