@@ -1,4 +1,4 @@
-"""Whole-document MinHash signatures (rensa) and LSH (datasketch): the supplementary near-duplicate signal.
+"""Whole-document MinHash signatures (rensa) and LSH bands: the supplementary near-duplicate signal.
 
 Containment of a work's spans in a document is the primary measure. A near-duplicate whose runs were all
 broken by scattered edits keeps few long runs, but still shares most of its fingerprints with the work.
@@ -6,6 +6,10 @@ A document's signature is the MinHash of its set of winnowed fingerprints: winno
 fingerprints wherever two texts agree for w + k - 1 tokens, so the Jaccard of the fingerprint sets tracks
 the Jaccard of the k-gram sets, at a seventh of the input (indexing pays about 5 % more, not 20 % as with
 every 5-gram). Fingerprints of a keyed index are keyed already, so its signatures reveal nothing more.
+
+LSH banding as datasketch's MinHashLSH does it (same bands and rows per band, same candidates), but with the
+band keys written at indexing (index/lookup_tables.py): a run looks up its works' bands instead of building
+the table over every corpus signature.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ class MinHashParams:
         from importlib.metadata import version
 
         return {"signatures": f"rensa {version('rensa')} RMinHash over each document's winnowed fingerprints",
-                "lsh": f"datasketch {version('datasketch')} MinHashLSH", "num_perm": self.num_perm, "seed": self.seed,
+                "lsh": f"bands of datasketch {version('datasketch')} MinHashLSH's shape, keys at indexing",
+                "num_perm": self.num_perm, "seed": self.seed,
                 "threshold": self.threshold, "min_fingerprints": MIN_FINGERPRINTS}
 
 
@@ -63,32 +68,40 @@ def has_signature(sig: np.ndarray) -> bool:
     return bool(sig.any())
 
 
-class NearDuplicateIndex:
-    """datasketch's MinHashLSH (banding) over one source's signatures; candidates are checked on the
-    signatures and kept at or above the threshold."""
+def band_shape(params: MinHashParams = MinHashParams()) -> tuple[int, int]:
+    """(bands, rows per band) that datasketch's MinHashLSH chooses for the threshold: two signatures are
+    candidates when all the values of one band are equal."""
+    from datasketch import MinHashLSH
 
-    def __init__(self, params: MinHashParams = MinHashParams()) -> None:
-        from datasketch import MinHashLSH
+    lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
+    return lsh.b, lsh.r
 
-        self.params = params
-        self.lsh = MinHashLSH(threshold=params.threshold, num_perm=params.num_perm)
-        self.sigs: dict[int, np.ndarray] = {}
 
-    def _lean(self, sig: np.ndarray):
-        from datasketch import LeanMinHash
+_GOLDEN, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
-        # the LSH bands only the values; the scheme tag names the family (32-bit affine permutations, as
-        # rensa's) and stops datasketch merging them with its own signatures
-        return LeanMinHash(seed=self.params.seed, hashvalues=sig.astype(np.uint64), scheme="affine32")
 
-    def add(self, doc: int, sig: np.ndarray) -> None:
-        if has_signature(sig):
-            self.sigs[doc] = sig
-            self.lsh.insert(doc, self._lean(sig), check_duplication=False)
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer (wrapping uint64 arithmetic)."""
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
 
-    def query(self, sig: np.ndarray) -> list[tuple[int, float]]:
-        """(doc, estimated Jaccard) of the documents at or above the threshold, best first."""
-        if not has_signature(sig) or not self.sigs:
-            return []
-        scored = [(int(d), jaccard_estimate(sig, self.sigs[d])) for d in self.lsh.query(self._lean(sig))]
-        return sorted([s for s in scored if s[1] >= self.params.threshold], key=lambda s: (-s[1], s[0]))
+
+def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64: one key per band of each signature, equal when the band's values are equal (a key
+    names its band too). Different bands colliding on one key is possible (about 2^-64 a pair): candidates
+    are checked on the signatures (bands_agree), so the answers are datasketch's."""
+    sigs = np.asarray(sigs, np.uint32)
+    out = np.empty((len(sigs), bands), np.uint64)
+    for b in range(bands):
+        h = np.full(len(sigs), b + 1, np.uint64) * _GOLDEN  # array arithmetic wraps silently
+        for j in range(b * rows, (b + 1) * rows):
+            h = _mix(h ^ sigs[:, j].astype(np.uint64))
+        out[:, b] = h
+    return out
+
+
+def bands_agree(a: np.ndarray, b: np.ndarray, bands: int, rows: int) -> bool:
+    """Do two signatures have one band with all values equal (an LSH candidate pair)?"""
+    eq = (a[:bands * rows] == b[:bands * rows]).reshape(bands, rows)
+    return bool(eq.all(axis=1).any())

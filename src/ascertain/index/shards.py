@@ -4,7 +4,8 @@ Layout of index/<source>/:
   fp-NNNNN.parquet    hash (uint64), doc (int64), pos (uint32)
   docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less)
   mh-NNNNN.parquet    doc, sig (MinHash signature, 128 x uint32): whole-document near-duplicates
-  manifest.json       parameters, inputs, and one entry per finished shard
+  lk-*.parquet        the tables `match` reads by key, written once every shard is (index/lookup_tables.py)
+  manifest.json       parameters, inputs, one entry per finished shard, and the lookup tables (`lookup`)
 
 A shard is written to a temporary name and renamed into place, then the manifest (also renamed into
 place) records it; an interrupted run therefore leaves only finished shards, and a resumed run skips the
@@ -29,9 +30,11 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
+from ascertain.index.lookup_tables import build_lookup_tables
 from ascertain.readers.base import Document, Skip
 
-FORMAT = 1
+FORMAT = 2  # 2: lookup tables (format 1 indexes are refused by `match`: add the source again)
+DOCS_ROW_GROUP = 256  # documents per row group: fetching a matched document decodes only its group
 FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("doc", pa.int64()), ("pos", pa.uint32())])
 MH_SCHEMA = pa.schema([("doc", pa.int64()), ("sig", pa.binary(4 * NUM_PERM))])
 DOCS_SCHEMA = pa.schema([
@@ -49,14 +52,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_parquet_atomic(table: pa.Table, path: Path) -> str:
+def write_parquet_atomic(table: pa.Table, path: Path, row_group_size: int | None = None) -> str:
     tmp = path.with_name(path.name + ".tmp")
     # Statistics on integer columns only, dictionary encoding for the language only: on unique strings
     # (texts, locators, digests) both just cost time.
     ints = [f.name for f in table.schema if pa.types.is_integer(f.type)]
     # Texts are LZ4 (twice as fast to write as zstd, ~45 % larger); everything else zstd.
     codecs = {name: "lz4" if name == "text" else "zstd" for name in table.column_names}
-    pq.write_table(table, tmp, compression=codecs, write_statistics=ints,
+    pq.write_table(table, tmp, compression=codecs, write_statistics=ints, row_group_size=row_group_size,
                    use_dictionary=[c for c in ("language",) if c in table.column_names])
     os.replace(tmp, path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -156,6 +159,7 @@ class IndexWriter:
         self._add(buf, pending)
         if buf.items or not manifest["shards"]:
             self._flush(manifest, buf, on_shard)
+        manifest["lookup"] = build_lookup_tables(self.index_dir, manifest["shards"], write_parquet_atomic)
         manifest["complete"] = True
         for key in ("documents", "skipped", "fingerprints", "tokens"):
             manifest[key] = sum(s[key] for s in manifest["shards"])
@@ -212,7 +216,7 @@ class IndexWriter:
         docs_table = pa.table({name: [r[name] for r in docs] for name in DOCS_SCHEMA.names},
                               schema=DOCS_SCHEMA)
         sha_fp = write_parquet_atomic(fp_table, self.index_dir / fp_name)
-        sha_docs = write_parquet_atomic(docs_table, self.index_dir / docs_name)
+        sha_docs = write_parquet_atomic(docs_table, self.index_dir / docs_name, DOCS_ROW_GROUP)
         sigs = np.concatenate(buf.signatures) if buf.signatures else np.zeros((0, NUM_PERM), np.uint32)
         with_sig = sigs.any(axis=1).nonzero()[0]  # short documents have none
         mh_table = pa.table({"doc": pa.array(with_sig + buf.first_doc, pa.int64()),

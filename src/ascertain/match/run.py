@@ -14,7 +14,6 @@ import duckdb
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import delete, func, insert, select
 
 from ascertain import __version__
@@ -24,8 +23,8 @@ from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
-from ascertain.fingerprint.minhash import NearDuplicateIndex, signature
 from ascertain.fingerprint.winnow import Params, load_key
+from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs, register_seeds
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
 from ascertain.match.ranking import rank_regions
@@ -37,19 +36,13 @@ from ascertain.text.tokenize import tokenize
 
 # Seeds: fingerprints shared by a work and the corpus, minus pure boilerplate (in more than max_df
 # documents) and repetition (a fingerprint whose work occurrences x corpus occurrences exceed max_hash_hits,
-# e.g. `0, 0, 0, ...` in data tables): such fingerprints would multiply hits without adding evidence.
-SEEDS_SQL = [
-    "CREATE OR REPLACE TEMP TABLE wh AS SELECT hash, count(*) AS m FROM works_fp GROUP BY hash",
-    """CREATE OR REPLACE TEMP TABLE seeds AS
-       SELECT c.hash, count(DISTINCT c.doc) AS df, count(*) AS cf
-       FROM read_parquet($files) AS c SEMI JOIN wh USING (hash) GROUP BY c.hash""",
-    """CREATE OR REPLACE TEMP TABLE hits AS
-       SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, s.df
-       FROM read_parquet($files) AS c
-       JOIN (SELECT s.hash, s.df FROM seeds s JOIN wh USING (hash)
-             WHERE s.df <= $max_df AND s.cf * wh.m <= $max_hash_hits) AS s USING (hash)
-       JOIN works_fp AS w USING (hash)""",
-]
+# e.g. `0, 0, 0, ...` in data tables): such fingerprints would multiply hits without adding evidence. The
+# corpus side comes from the index's lookup tables: only the works' own hashes are read (index/lookup_tables.py).
+HITS_FROM_ROWS_SQL = """
+CREATE OR REPLACE TEMP TABLE hits AS
+SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, s.df
+FROM corpus_rows AS c JOIN corpus_seeds AS s USING (hash) JOIN works_fp AS w USING (hash)
+"""
 # A pair can only be `copied` with at least 2 shared fingerprints when the work has 50+ own tokens (see
 # docs/methods.md); pairs below their file's minimum are not evidence and are not fetched.
 HITS_SQL = """
@@ -59,11 +52,6 @@ WITH pairs AS (
 SELECT h.doc, h.file, h.wpos, h.dpos, h.df FROM hits h SEMI JOIN pairs USING (file, doc)
 ORDER BY h.doc, h.file, h.wpos, h.dpos
 """
-DOCS_SQL = """
-SELECT d.doc, d.locator, d.sha256, d.language, d.tokens, d.text
-FROM read_parquet($files) AS d SEMI JOIN wanted USING (doc) ORDER BY d.doc
-"""
-
 
 @dataclass
 class MatchOptions:
@@ -232,14 +220,12 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                                                  for w in prepared.values()], pa.int64())})
     con.register("works_fp", works_fp)
     con.register("work_min", work_min)
-    fp_files = [str(index_dir / s["fingerprints_file"]) for s in manifest["shards"]]
-    docs_files = [str(index_dir / s["documents_file"]) for s in manifest["shards"]]
-    args = {"files": fp_files, "max_df": opts.max_seed_df, "max_hash_hits": opts.max_hash_hits}
-    for sql in SEEDS_SQL:
-        con.execute(sql, {k: v for k, v in args.items() if f"${k}" in sql})
+    register_seeds(con, index_dir, lookup_of(src["name"], manifest), works_fp["hash"].to_numpy(), opts.max_seed_df,
+                   opts.max_hash_hits)
+    con.execute(HITS_FROM_ROWS_SQL)
     hits = con.execute(HITS_SQL).fetchnumpy()
-    con.unregister("works_fp")
-    con.unregister("work_min")
+    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):
+        con.unregister(name)
     n_docs = int(manifest["documents"])
     th = opts.thresholds
     if not th.common_df:
@@ -252,7 +238,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     rows: list[dict] = []
     weak = 0
     for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
-            _fetch_docs(con, docs_files, doc_ids)):
+            fetch_docs(index_dir, manifest, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
         copy_ts = copy_base = None
         if text is not None:  # kinds (comments, strings) matter only above the layout level
@@ -292,29 +278,15 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
         if progress:
             progress(src["name"], i + 1, len(doc_ids))
-    rows += _near_duplicates(con, index_dir, manifest, docs_files, prepared, rows, th, src, work_of, cmi)
+    rows += _near_duplicates(index_dir, manifest, prepared, rows, th, src, work_of, cmi)
     return rows, weak
 
 
-def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: dict, docs_files: list[str],
-                     prepared: dict[int, Prepared], rows: list[dict], th: Thresholds, src,
-                     work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
+def _near_duplicates(index_dir: Path, manifest: dict, prepared: dict[int, Prepared], rows: list[dict],
+                     th: Thresholds, src, work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
     """Whole-document near-duplicates (MinHash LSH): the figure is added to the pair's evidence, and a
     pair with no span evidence gets a record of its own (not `copied`: containment decides that)."""
-    mh_files = [index_dir / s["minhash_file"] for s in manifest["shards"] if s.get("minhash_file")]
-    if not mh_files:
-        return []
-    ndi = NearDuplicateIndex()
-    for f in mh_files:
-        t = pq.read_table(f)
-        for doc, sig in zip(t.column("doc").to_pylist(), t.column("sig").to_pylist(), strict=True):
-            ndi.add(doc, np.frombuffer(sig, "<u4"))
-    if not ndi.sigs:
-        return []
-    found: dict[tuple[int, int], float] = {}
-    for fid, w in prepared.items():
-        for doc, j in ndi.query(signature(w.hashes)):
-            found[fid, doc] = j
+    found = near_duplicate_pairs(index_dir, manifest, {fid: w.hashes for fid, w in prepared.items()})
     by_pair = {(r["work_file_id"], r["doc_id"]): r for r in rows}
     for pair, j in found.items():
         if pair in by_pair:
@@ -324,7 +296,7 @@ def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: 
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, _language, n_tokens, _text in _fetch_docs(con, docs_files, np.array(new, np.int64)):
+    for doc_id, locator, sha, _language, n_tokens, _text in fetch_docs(index_dir, manifest, np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in by_pair):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
@@ -336,12 +308,3 @@ def _near_duplicates(con: duckdb.DuckDBPyConnection, index_dir: Path, manifest: 
                         "source": src["name"], "doc_id": int(doc_id), "doc_locator": locator, "copied": False,
                         "metrics": metrics})
     return out
-
-
-def _fetch_docs(con: duckdb.DuckDBPyConnection, docs_files: list[str], doc_ids: np.ndarray,
-                chunk: int = 256):
-    """The matched documents in doc order, a chunk at a time (bounded memory whatever the match count)."""
-    for lo in range(0, len(doc_ids), chunk):
-        con.register("wanted", pa.table({"doc": pa.array(doc_ids[lo:lo + chunk], pa.int64())}))
-        yield from con.execute(DOCS_SQL, {"files": docs_files}).fetchall()
-        con.unregister("wanted")

@@ -1,0 +1,100 @@
+"""Reading a source's index for `match`: seeds and their corpus rows, near-duplicate candidates, documents.
+
+Everything is read by key from the lookup tables and row groups (index/lookup_tables.py): the cost follows
+the works and what they match, not the corpus size.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ascertain.errors import AscertainError
+from ascertain.fingerprint.minhash import band_keys, bands_agree, has_signature, jaccard_estimate, signature
+from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, corpus_frequencies
+from ascertain.index.partitions import read_keys
+
+DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text"]
+
+
+def lookup_of(name: str, manifest: dict) -> dict:
+    """The lookup tables of a source's index; an index built before them is refused (it would need a scan)."""
+    lk = manifest.get("lookup")
+    if lk is None:
+        raise AscertainError(name, f"was indexed by an older version (index format {manifest.get('format', 1)}, "
+                             "without the lookup tables matching reads)",
+                             "index it again: `ascertain sources remove CASE NAME`, then the same "
+                             "`ascertain corpus add` / `outputs add` as before")
+    return lk
+
+
+def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, work_hashes: np.ndarray,
+                   max_df: int, max_hash_hits: int) -> None:
+    """Register corpus_seeds (hash, df) and corpus_rows (hash, doc, pos): the corpus side of the works' hashes
+    that seed spans, read from the lookup tables (frequencies first: boilerplate's rows are never read)."""
+    wh, m = np.unique(work_hashes, return_counts=True)
+    freq = corpus_frequencies(index_dir, lk, wh)
+    h, df, cf = (freq.column(c).to_numpy() for c in ("hash", "df", "cf"))
+    keep = (df <= max_df) & (cf * m[np.searchsorted(wh, h)] <= max_hash_hits)
+    seeds = pa.table({"hash": pa.array(h[keep], pa.uint64()), "df": pa.array(df[keep], pa.int64())})
+    con.register("corpus_seeds", seeds)
+    con.register("corpus_rows", corpus_fingerprints(index_dir, lk, h[keep]))
+
+
+def near_duplicate_pairs(index_dir: Path, manifest: dict, works: dict[int, np.ndarray]
+                         ) -> dict[tuple[int, int], float]:
+    """{(work file, doc): estimated Jaccard} of the corpus documents near-duplicating each work (fingerprint
+    set -> MinHash signature -> its bands looked up in the index; candidates checked on the signatures)."""
+    lk = manifest["lookup"]
+    bands, rows = lk["bands"], lk["rows_per_band"]
+    sigs = {fid: sig for fid, h in works.items() if has_signature(sig := signature(h))}
+    if not sigs:
+        return {}
+    fids = np.array(list(sigs), np.int64)
+    keys = band_keys(np.stack(list(sigs.values())), bands, rows).ravel()
+    key_fid = np.repeat(fids, bands)
+    order = np.argsort(keys, kind="stable")
+    keys, key_fid = keys[order], key_fid[order]
+    cand = band_candidates(index_dir, lk, keys)
+    ck, cdoc = cand.column("band").to_numpy(), cand.column("doc").to_numpy()
+    lo, hi = np.searchsorted(keys, ck, "left"), np.searchsorted(keys, ck, "right")
+    pairs = sorted({(int(f), int(d)) for a, b, d in zip(lo.tolist(), hi.tolist(), cdoc.tolist(), strict=True)
+                    for f in key_fid[a:b]})
+    doc_sigs = _signatures_of(index_dir, manifest, np.unique(np.array([d for _, d in pairs], np.int64)))
+    threshold = lk["minhash_threshold"]
+    found = {}
+    for fid, doc in pairs:
+        q, c = sigs[fid], doc_sigs[doc]
+        j = jaccard_estimate(q, c)
+        if j >= threshold and bands_agree(q, c, bands, rows):
+            found[fid, doc] = j
+    return found
+
+
+def _by_shard(manifest: dict, doc_ids: np.ndarray):
+    """(shard, its doc ids) for sorted doc ids, in doc order."""
+    firsts = np.array([s["first_doc"] for s in manifest["shards"]], np.int64)
+    at = np.searchsorted(firsts, doc_ids, "right") - 1
+    for n in np.unique(at).tolist():
+        yield manifest["shards"][n], doc_ids[at == n]
+
+
+def _signatures_of(index_dir: Path, manifest: dict, doc_ids: np.ndarray) -> dict[int, np.ndarray]:
+    out = {}
+    for shard, ids in _by_shard(manifest, doc_ids):
+        t = read_keys(index_dir / shard["minhash_file"], "doc", ids)
+        for d, sig in zip(t.column("doc").to_pylist(), t.column("sig").to_pylist(), strict=True):
+            out[d] = np.frombuffer(sig, "<u4")
+    return out
+
+
+def fetch_docs(index_dir: Path, manifest: dict, doc_ids: np.ndarray, chunk: int = 256):
+    """(doc, locator, sha256, language, tokens, text) of the sorted doc ids, in doc order, a chunk at a time
+    (bounded memory whatever the match count); only the row groups holding them are read."""
+    for shard, ids in _by_shard(manifest, doc_ids):
+        for lo in range(0, len(ids), chunk):
+            t = read_keys(index_dir / shard["documents_file"], "doc", ids[lo:lo + chunk], DOC_COLUMNS)
+            yield from zip(*(t.column(c).to_pylist() for c in DOC_COLUMNS), strict=True)

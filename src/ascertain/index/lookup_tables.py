@@ -1,0 +1,105 @@
+"""The tables `match` reads by key, written from a source's finished shards (index format 2).
+
+  lk-fp-PPPP.parquet   hash, doc, pos       every fingerprint, sorted by (hash, doc, pos)
+  lk-df-PPPP.parquet   hash, df, cf         per distinct fingerprint: documents holding it, occurrences
+  lk-lsh-PPPP.parquet  band, doc            one key per MinHash band of each signature, sorted by (band, doc)
+
+PPPP is the partition: the top `bits` bits of the key (index/partitions.py). The document frequencies are the
+ones `match` used to count over the whole index on every run; precomputed, a lookup reads only its hashes'.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, band_keys, band_shape
+from ascertain.index.partitions import ROW_GROUP_ROWS, Spill, lookup, partition_bits, sort_rows, to_table
+
+FORMAT = 1
+FP_ROWS = np.dtype([("hash", "<u8"), ("doc", "<i8"), ("pos", "<u4")])
+BAND_ROWS = np.dtype([("band", "<u8"), ("doc", "<i8")])
+SCHEMAS = {
+    "fp": pa.schema([("hash", pa.uint64()), ("doc", pa.int64()), ("pos", pa.uint32())]),
+    "df": pa.schema([("hash", pa.uint64()), ("df", pa.int64()), ("cf", pa.int64())]),
+    "lsh": pa.schema([("band", pa.uint64()), ("doc", pa.int64())]),
+}
+
+
+def frequencies(rows: np.ndarray) -> np.ndarray:
+    """Per distinct hash of rows sorted by (hash, doc): (hash, df, cf)."""
+    h, d = rows["hash"], rows["doc"]
+    new_hash = np.ones(len(h), bool)
+    new_hash[1:] = h[1:] != h[:-1]
+    new_doc = new_hash.copy()
+    new_doc[1:] |= d[1:] != d[:-1]
+    starts = np.flatnonzero(new_hash)
+    out = np.empty(len(starts), [("hash", "<u8"), ("df", "<i8"), ("cf", "<i8")])
+    out["hash"] = h[starts]
+    out["cf"] = np.diff(np.append(starts, len(h)))
+    out["df"] = np.add.reduceat(new_doc.astype(np.int64), starts) if len(starts) else 0
+    return out
+
+
+def build_lookup_tables(index_dir: Path, shards: list[dict], write: callable) -> dict:
+    """Write the lookup tables from the shards' fingerprint and MinHash files; the manifest's `lookup` entry.
+    `write(table, path, row_group_size)` writes one Parquet file atomically and gives its sha256."""
+    n_fp = sum(s["fingerprints"] for s in shards)
+    fp_bits = partition_bits(n_fp)
+    bands, rows_per_band = band_shape()
+    # documents x bands bounds the band rows (short documents have no signature)
+    lsh_bits = partition_bits(sum(s["documents"] for s in shards) * bands)
+    spill_fp = Spill(index_dir / ".spill-fp", fp_bits, FP_ROWS)
+    spill_lsh = Spill(index_dir / ".spill-lsh", lsh_bits, BAND_ROWS)
+    for s in shards:
+        t = pq.read_table(index_dir / s["fingerprints_file"])
+        rows = np.empty(t.num_rows, FP_ROWS)
+        for name in FP_ROWS.names:
+            rows[name] = t.column(name).to_numpy()
+        spill_fp.add(rows)
+        mh = pq.read_table(index_dir / s["minhash_file"])
+        sigs = np.frombuffer(b"".join(mh.column("sig").to_pylist()), "<u4").reshape(mh.num_rows, NUM_PERM)
+        keys = band_keys(sigs, bands, rows_per_band)
+        b = np.empty(keys.size, BAND_ROWS)
+        b["band"] = keys.ravel()
+        b["doc"] = np.repeat(mh.column("doc").to_numpy(), bands)
+        spill_lsh.add(b)
+    sha: dict[str, str] = {}
+    files: dict[str, list[str]] = {"fp": [], "df": [], "lsh": []}
+
+    def put(kind: str, p: int, rows: np.ndarray) -> None:
+        name = f"lk-{kind}-{p:04d}.parquet"
+        sha[name] = write(to_table(rows, SCHEMAS[kind]), index_dir / name, ROW_GROUP_ROWS)
+        files[kind].append(name)
+
+    for p in range(1 << fp_bits):
+        rows = sort_rows(spill_fp.read(p))
+        put("fp", p, rows)
+        put("df", p, frequencies(rows))
+        del rows
+    for p in range(1 << lsh_bits):
+        put("lsh", p, sort_rows(spill_lsh.read(p)))
+    spill_fp.remove()
+    spill_lsh.remove()
+    return {"format": FORMAT, "row_group_rows": ROW_GROUP_ROWS, "fp_bits": fp_bits, "lsh_bits": lsh_bits,
+            "bands": bands, "rows_per_band": rows_per_band, "minhash_threshold": MinHashParams().threshold,
+            "files": files, "sha256": sha}
+
+
+def corpus_fingerprints(index_dir: Path, lk: dict, hashes: np.ndarray, columns: list[str] | None = None
+                        ) -> pa.Table:
+    """Every (hash, doc, pos) of the corpus whose hash is one of `hashes`."""
+    return lookup(index_dir, lk["files"]["fp"], lk["fp_bits"], "hash", hashes, columns)
+
+
+def corpus_frequencies(index_dir: Path, lk: dict, hashes: np.ndarray) -> pa.Table:
+    """(hash, df, cf) of those of `hashes` the corpus holds."""
+    return lookup(index_dir, lk["files"]["df"], lk["fp_bits"], "hash", hashes)
+
+
+def band_candidates(index_dir: Path, lk: dict, keys: np.ndarray) -> pa.Table:
+    """(band, doc) of the corpus signatures sharing one of the band keys."""
+    return lookup(index_dir, lk["files"]["lsh"], lk["lsh_bits"], "band", keys)

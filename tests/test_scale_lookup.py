@@ -1,0 +1,120 @@
+"""Lookups that do not scan the corpus: the partitioned tables give exactly what a full scan gives."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ascertain.case import Case
+from ascertain.errors import AscertainError
+from ascertain.fingerprint.minhash import MinHashParams, signature
+from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs
+from ascertain.index.lookup_tables import corpus_fingerprints, corpus_frequencies
+from ascertain.index.partitions import lookup, partition_of
+from ascertain.match.run import MatchOptions, run_match
+from ascertain.readers import ReadOptions
+from ascertain.sources import add_source
+from ascertain.works import import_manifest
+
+
+def test_partitioned_lookup_equals_a_scan(tmp_path):
+    """Keys spread over partitions and row groups, repeated keys crossing group boundaries, absent keys."""
+    rng = np.random.default_rng(7)
+    keys = np.sort(np.concatenate([rng.integers(0, 2**63, 3000, dtype=np.uint64) * np.uint64(2),
+                                   np.full(250, 2**63 + 5, np.uint64)]))  # one key over several groups
+    bits = 3
+    files = []
+    for p in range(1 << bits):
+        k = keys[partition_of(keys, bits) == p]
+        name = f"t-{p}.parquet"
+        pq.write_table(pa.table({"key": pa.array(k, pa.uint64()), "v": pa.array(np.arange(len(k)), pa.int64())}),
+                       tmp_path / name, row_group_size=64)
+        files.append(name)
+    wanted = np.concatenate([keys[::37], [np.uint64(1), np.uint64(2**64 - 1), np.uint64(2**63 + 5)]])
+    got = lookup(tmp_path, files, bits, "key", wanted)
+    expect = np.sort(keys[np.isin(keys, wanted)])
+    assert np.array_equal(got.column("key").to_numpy(), expect)
+    assert lookup(tmp_path, files, bits, "key", np.array([3], np.uint64)).num_rows == 0
+
+
+@pytest.fixture(scope="module")
+def demo_case(tmp_path_factory, data):
+    case = Case.init(tmp_path_factory.mktemp("scale") / "case")
+    import_manifest(case, str(data / "works.csv"))
+    add_source(case, "corpus", "corpus", [str(data / "corpus")], ReadOptions())
+    run_match(case, MatchOptions())
+    return case
+
+
+def _index(case: Case) -> tuple:
+    index_dir = case.root / "index" / "corpus"
+    return index_dir, json.loads((index_dir / "manifest.json").read_text())
+
+
+def test_lookup_tables_hold_what_a_scan_of_the_shards_counts(demo_case):
+    index_dir, manifest = _index(demo_case)
+    lk = lookup_of("corpus", manifest)
+    fp = [str(index_dir / s["fingerprints_file"]) for s in manifest["shards"]]
+    con = duckdb.connect()
+    scan = con.execute("SELECT hash, count(DISTINCT doc) AS df, count(*) AS cf FROM read_parquet($f) "
+                       "GROUP BY hash ORDER BY hash", {"f": fp}).fetchnumpy()
+    some = scan["hash"][::7]
+    freq = corpus_frequencies(index_dir, lk, some)
+    assert np.array_equal(freq.column("hash").to_numpy(), some)
+    assert np.array_equal(freq.column("df").to_numpy(), scan["df"][::7])
+    assert np.array_equal(freq.column("cf").to_numpy(), scan["cf"][::7])
+    rows = corpus_fingerprints(index_dir, lk, some)
+    want = con.execute("SELECT hash, doc, pos FROM read_parquet($f) WHERE hash IN (SELECT unnest($h)) "
+                       "ORDER BY hash, doc, pos", {"f": fp, "h": some.tolist()}).fetchnumpy()
+    for c in ("hash", "doc", "pos"):
+        assert np.array_equal(rows.column(c).to_numpy(), want[c])
+
+
+def test_near_duplicates_are_datasketchs(demo_case, data):
+    """The bands written at indexing give the candidates of datasketch's MinHashLSH built per run."""
+    from datasketch import LeanMinHash, MinHashLSH
+
+    from ascertain.fingerprint.winnow import Params
+    from ascertain.match.pairs import prepare
+
+    index_dir, manifest = _index(demo_case)
+    p = MinHashParams()
+    lsh = MinHashLSH(threshold=p.threshold, num_perm=p.num_perm)
+    sigs = {}
+    for s in manifest["shards"]:
+        t = pq.read_table(index_dir / s["minhash_file"])
+        for d, sig in zip(t.column("doc").to_pylist(), t.column("sig").to_pylist(), strict=True):
+            sigs[d] = np.frombuffer(sig, "<u4")
+            lsh.insert(d, LeanMinHash(seed=p.seed, hashvalues=sigs[d].astype(np.uint64), scheme="affine32"))
+    works, expect = {}, {}
+    for i, path in enumerate(sorted((data / "corpus").rglob("*.py")) + sorted((data / "works").rglob("*.py"))):
+        w = prepare(path.read_text(), "python", str(path), "", Params())
+        works[i] = w.hashes
+        q = signature(w.hashes)
+        if q.any():
+            for d in lsh.query(LeanMinHash(seed=p.seed, hashvalues=q.astype(np.uint64), scheme="affine32")):
+                if (j := float(np.mean(q == sigs[d]))) >= p.threshold:
+                    expect[i, d] = j
+    assert len(expect) >= 10  # the corpus files find themselves, and the planted near-copies
+    assert near_duplicate_pairs(index_dir, manifest, works) == expect
+
+
+def test_fetch_docs_reads_the_asked_documents_in_order(demo_case):
+    index_dir, manifest = _index(demo_case)
+    ids = np.array([0, 3, manifest["documents"] - 1], np.int64)
+    got = list(fetch_docs(index_dir, manifest, ids))
+    assert [r[0] for r in got] == ids.tolist()
+    assert all(r[5] for r in got)  # texts
+
+
+def test_index_without_lookup_tables_is_refused_with_the_fix(demo_case):
+    _, manifest = _index(demo_case)
+    old = {k: v for k, v in manifest.items() if k != "lookup"} | {"format": 1}
+    with pytest.raises(AscertainError) as e:
+        lookup_of("corpus", old)
+    assert "older version" in e.value.problem and "corpus add" in e.value.fix
