@@ -164,6 +164,20 @@ def serve(case: Path, workers: int) -> tuple[subprocess.Popen, int]:
     raise SystemExit("serve did not answer in 5 minutes")
 
 
+def _reading(out: dict, clients: int) -> str:
+    def met(kind: str, limit_ms: float) -> str:
+        return ", ".join(f"{b} {'met' if r[kind]['p95'] is not None and r[kind]['p95'] < limit_ms else 'not met'} "
+                         f"(p95 {r[kind]['p95']:,} ms)" for b, r in out.items())
+    return (f"Reading: with {clients} clients at once and no pause between requests, each request waits for "
+            "the ones ahead of it, so latency ≈ clients ÷ throughput (Little's law): the rows with "
+            f"{clients} clients measure how many lookups a second the machine's two shared cores serve, the "
+            "one-client rows what one lookup costs. Targets (p95) — title under 200 ms: one client "
+            f"{met('title alone', 200)}; {clients} clients {met('title', 200)}. 10 KB file under 2 s: one "
+            f"client {met('file alone', 2000)}; {clients} clients {met('file', 2000)}. Meeting the {clients}-"
+            f"client target needs about {clients * 1000 // 200:,} title lookups a second: more cores or "
+            "workers, since each lookup is already a few milliseconds of CPU.\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--case", type=Path, default=WORK / "case")
@@ -212,7 +226,7 @@ def main() -> None:
             "before that, one client alone (100 title and 20 file lookups, one at a time): a lookup's own "
             "latency, without queueing. "
             "Targets: p95 under 200 ms for a title lookup, under 2 s for a 10 KB file lookup.\n\n"
-            + "\n".join(rows) + "\n")
+            + "\n".join(rows) + "\n\n" + _reading(out, a.clients))
     write_section(a.docs, "web-load", body)
     print(body)
 
