@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select
 
 from ascertain import __version__
 from ascertain.case import Case
-from ascertain.cmi.scan import scan_text
+from ascertain.cmi.cache import ScanCache
 from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
@@ -251,6 +251,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     file_cmi, repo_cmi = cmi
     near = near_duplicate_pairs(index_dir, manifest, {fid: w.hashes for fid, w in prepared.items()})
+    scans = ScanCache(index_dir)  # a corpus document's CMI is scanned once, then read from the index folder
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
             fetch_docs(index_dir, manifest, doc_ids)):
@@ -286,7 +287,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
                 metrics.update(align_streams(w, copy_ts, copy_base, spans))
             if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
-                copy_cmi = scan_text(locator, text, language)
+                copy_cmi = scans.scan(locator, text, language)
             metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
                                             repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
             if (pair := (int(fid), int(doc_id))) in near:
@@ -298,6 +299,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         yield rows
         if progress:
             progress(src["name"], i + 1, len(doc_ids))
+    scans.close()
     yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi)
 
 
