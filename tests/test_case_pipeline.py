@@ -58,7 +58,7 @@ def test_rerun_gives_byte_identical_index_and_evidence(tmp_path, data):
         add_source(case, "corpus", "corpus", [str(data / "corpus")], ReadOptions())
         run_match(case, MatchOptions())
         root = tmp_path / f"c{n}"
-        outs.append({p.name: p.read_bytes() for p in sorted((root / "index" / "corpus").iterdir())}
+        outs.append({p.name: p.read_bytes() for p in sorted((root / "index" / "corpus").iterdir()) if p.is_file()}
                     | {"evidence": (root / "reports" / "evidence.json").read_bytes()})
     assert outs[0] == outs[1]
 

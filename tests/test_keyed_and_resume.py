@@ -199,7 +199,7 @@ def small_shards(monkeypatch):
 
 
 def _index_bytes(root: Path, name: str) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((root / "index" / name).iterdir())}
+    return {p.name: p.read_bytes() for p in sorted((root / "index" / name).iterdir()) if p.is_file()}
 
 
 def test_resume_over_a_changed_folder_is_refused(tmp_path, data, small_shards):

@@ -6,9 +6,11 @@ import json
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import func, select
 
 from ascertain.case import Case
 from ascertain.errors import AscertainError
@@ -19,6 +21,7 @@ from ascertain.index.partitions import lookup, partition_of
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
 from ascertain.sources import add_source
+from ascertain.store import schema
 from ascertain.works import import_manifest
 
 
@@ -110,6 +113,31 @@ def test_fetch_docs_reads_the_asked_documents_in_order(demo_case):
     got = list(fetch_docs(index_dir, manifest, ids))
     assert [r[0] for r in got] == ids.tolist()
     assert all(r[5] for r in got)  # texts
+
+
+def test_one_work_is_looked_up_alone_and_keeps_the_others_evidence(demo_case):
+    full = orjson.loads((demo_case.root / "reports" / "evidence.json").read_bytes())
+    work = full["evidence"][0]["work_id"]
+    r = run_match(demo_case, MatchOptions(work=work))
+    assert r["report"].endswith(f"evidence-work-{work}.json")
+    one = orjson.loads((demo_case.root / "reports" / f"evidence-work-{work}.json").read_bytes())
+    mine = [e for e in full["evidence"] if e["work_id"] == work]
+
+    def strip(e):  # region ranks are among the works of the run
+        return {**e, "metrics": {k: v for k, v in e["metrics"].items() if k != "region_rank"}}
+
+    assert [strip(e) for e in one["evidence"]] == [strip(e) for e in mine] and mine
+    with demo_case.store.engine.connect() as c:
+        stored = c.execute(select(func.count()).select_from(schema.evidence)).scalar_one()
+    assert stored == len(full["evidence"])  # the other works' evidence is kept
+    with pytest.raises(AscertainError, match="no such work"):
+        run_match(demo_case, MatchOptions(work=9999))
+
+
+def test_streamed_report_is_what_one_dump_gives(demo_case):
+    raw = (demo_case.root / "reports" / "evidence.json").read_bytes()
+    assert raw == orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE)
+    assert not [p for p in (demo_case.root / "reports").iterdir() if p.name.startswith(".")]  # no temp left
 
 
 def test_index_without_lookup_tables_is_refused_with_the_fix(demo_case):

@@ -362,6 +362,10 @@ def match(case: CaseArg,
           copied_only: CopiedOnly = False,
           allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Let this run replace a source's stored "
                                                     "evidence with none.")] = False,
+          work: Annotated[int | None, typer.Option(help="Only this work (its id, see `ascertain show CASE`): a "
+                                                        "lookup that reads only the index entries of its "
+                                                        "fingerprints; report reports/evidence-work-ID.json, "
+                                                        "the other works' evidence is kept.")] = None,
           as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
@@ -388,7 +392,7 @@ def match(case: CaseArg,
             bar.update(tasks[src], completed=done)
 
         summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file, thresholds=th,
-                                            copied_only=copied_only, allow_empty=allow_empty), tick)
+                                            copied_only=copied_only, allow_empty=allow_empty, work=work), tick)
     if as_json:
         emit_json(summary)
     else:

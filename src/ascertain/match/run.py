@@ -6,25 +6,25 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import numpy as np
-import orjson
 import pyarrow as pa
 from sqlalchemy import delete, func, insert, select
 
 from ascertain import __version__
 from ascertain.case import Case
-from ascertain.cmi.scan import scan_text
+from ascertain.cmi.cache import ScanCache
 from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs, register_seeds
+from ascertain.match.evidence_out import EvidenceOut
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
 from ascertain.match.ranking import rank_regions
@@ -62,6 +62,7 @@ class MatchOptions:
     thresholds: Thresholds = Thresholds()
     copied_only: bool = False  # store and report only `copied` records (the manifest says so)
     allow_empty: bool = False  # let a run replace a source's stored evidence with none
+    work: int | None = None  # match this work only (its evidence replaces only its own)
 
 
 def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
@@ -89,60 +90,74 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                              "run the same `ascertain corpus add` / `outputs add` again to resume it, or "
                              f"`ascertain sources remove {case.root} NAME` to drop the source")
     _check_keys(case, srcs, opts)  # a wrong key would match nothing: refuse it before anything is touched
+    if opts.work is not None:  # one work: its files only, its own report, its own stored evidence replaced
+        files = [f for f in files if f["work_id"] == opts.work]
+        if not files:
+            raise AscertainError(f"work {opts.work}", "no such work in this case (or it has no files)",
+                                 f"see the work ids with `ascertain show {case.root}`")
     con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
                                  "temp_directory": str(case.root / ".duckdb-tmp")})
-    rows: list[dict] = []
+    out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
-    weak = 0
-    for src in srcs:
-        index_dir = _index_dir(case, src)
-        manifest_bytes = (index_dir / "manifest.json").read_bytes()
-        manifest = json.loads(manifest_bytes)
-        source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
-        found, n_weak = _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi)
-        rows += found
-        weak += n_weak
-    rank_regions(rows)  # several works found in one region: which explains it best
-    not_copied = 0
-    if opts.copied_only:
-        not_copied = sum(not r["copied"] for r in rows)
-        rows = [r for r in rows if r["copied"]]
-    _check_not_emptied(case, srcs, rows, opts)
-    evidence_doc = {
-        "manifest": {
-            "tool": "ascertain", "version": __version__, "stage": "match",
-            "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
-                           "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
-                           "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
-                           "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"])},
-            "works": sorted(({"file": f["path"], "sha256": f["sha256"]} for f in files),
-                            key=lambda r: (r["file"], r["sha256"])),
-            "sources": source_manifests,
-            "counts": {"work_files": len(files), "sources": len(srcs), "evidence": len(rows),
-                       "weak_pairs_not_stored": weak, "not_copied_not_stored": not_copied,
-                       "copied": sum(r["copied"] for r in rows)},
-        },
-        "evidence": rows,
+    tally = {"weak": 0, "not_copied": 0}
+    try:
+        for src in srcs:
+            index_dir = _index_dir(case, src)
+            manifest_bytes = (index_dir / "manifest.json").read_bytes()
+            manifest = json.loads(manifest_bytes)
+            source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
+            for group in _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi, tally):
+                rank_regions(group)  # several works found in one region of the document: which explains it best
+                for r in group:
+                    if opts.copied_only and not r["copied"]:
+                        tally["not_copied"] += 1
+                    else:
+                        out.add(r)
+        _check_not_emptied(case, srcs, out.source_ids, opts)
+    except BaseException:
+        out.discard()
+        raise
+    manifest = {
+        "tool": "ascertain", "version": __version__, "stage": "match",
+        "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
+                       "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
+                       "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
+                       "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"]),
+                       **({"work": opts.work} if opts.work is not None else {})},
+        "works": sorted(({"file": f["path"], "sha256": f["sha256"]} for f in files),
+                        key=lambda r: (r["file"], r["sha256"])),
+        "sources": source_manifests,
+        "counts": {"work_files": len(files), "sources": len(srcs), "evidence": out.count,
+                   "weak_pairs_not_stored": tally["weak"], "not_copied_not_stored": tally["not_copied"],
+                   "copied": out.copied},
     }
-    # a run over some sources only writes its own report beside the full one, never over it
-    name = "evidence.json" if not opts.sources else f"evidence-{'+'.join(sorted(opts.sources))}.json"
-    out = case.root / "reports" / name
-    out.parent.mkdir(exist_ok=True)
-    # orjson: a tenth of json's time and no second copy of the report as a Python str
-    out.write_bytes(orjson.dumps(evidence_doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
+    out.commit(manifest)
     seconds = time.perf_counter() - t0
     with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(
-            stage="match", manifest=evidence_doc["manifest"], started_at=started, seconds=seconds)
-        ).inserted_primary_key[0]
-        # evidence is derived: this run's replaces the last for the same sources; runs keep every manifest
-        c.execute(delete(schema.evidence).where(schema.evidence.c.source_id.in_([s["id"] for s in srcs])))
-        if rows:
-            c.execute(insert(schema.evidence), [_evidence_row(run_id, r) for r in rows])
+            stage="match", manifest=manifest, started_at=started, seconds=seconds)).inserted_primary_key[0]
+        # evidence is derived: this run's replaces the last for the same sources (and work); runs keep manifests
+        c.execute(delete(schema.evidence).where(*_replaced(srcs, opts)))
+        for batch in out.store_rows():
+            c.execute(insert(schema.evidence), [{**r, "run_id": run_id} for r in batch])
+    out.close()
     case.store.audit("match", {"run": run_id, "sources": [s["name"] for s in srcs],
-                               "evidence": len(rows), "seconds": round(seconds, 3)})
-    return {"run": run_id, "evidence": len(rows), "copied": sum(r["copied"] for r in rows),
-            "report": str(out), "seconds": round(seconds, 3)}
+                               **({"work": opts.work} if opts.work is not None else {}),
+                               "evidence": out.count, "seconds": round(seconds, 3)})
+    return {"run": run_id, "evidence": out.count, "copied": out.copied,
+            "report": str(out.path), "seconds": round(seconds, 3)}
+
+
+def report_name(opts: MatchOptions) -> str:
+    """A run over some sources (or one work) writes its own report beside the full one, never over it."""
+    name = "evidence" + (f"-{'+'.join(sorted(opts.sources))}" if opts.sources else "")
+    return name + (f"-work-{opts.work}" if opts.work is not None else "") + ".json"
+
+
+def _replaced(srcs, opts: MatchOptions) -> list:
+    """Where the stored evidence this run replaces is."""
+    where = [schema.evidence.c.source_id.in_([s["id"] for s in srcs])]
+    return where + ([schema.evidence.c.work_id == opts.work] if opts.work is not None else [])
 
 
 def _index_dir(case: Case, src) -> Path:
@@ -172,14 +187,12 @@ def _check_keys(case: Case, srcs, opts: MatchOptions) -> None:
                                  "sources with --source NAME")
 
 
-def _check_not_emptied(case: Case, srcs, rows: list[dict], opts: MatchOptions) -> None:
+def _check_not_emptied(case: Case, srcs, found: set[int], opts: MatchOptions) -> None:
     """A run may not silently replace a source's stored evidence with none."""
     if opts.allow_empty:
         return
-    found = {r["source_id"] for r in rows}
     with case.store.engine.connect() as c:
-        stored = dict(c.execute(select(schema.evidence.c.source_id, func.count())
-                                .where(schema.evidence.c.source_id.in_([s["id"] for s in srcs]))
+        stored = dict(c.execute(select(schema.evidence.c.source_id, func.count()).where(*_replaced(srcs, opts))
                                 .group_by(schema.evidence.c.source_id)).all())
     lost = [(s["name"], stored[s["id"]]) for s in srcs if stored.get(s["id"]) and s["id"] not in found]
     if lost:
@@ -189,9 +202,9 @@ def _check_not_emptied(case: Case, srcs, rows: list[dict], opts: MatchOptions) -
                              "check the works, sources and key; pass --allow-empty to replace them with nothing")
 
 
-def _evidence_row(run_id: int, r: dict) -> dict:
+def _evidence_row(r: dict) -> dict:
     m = r["metrics"]
-    return {"run_id": run_id, "work_id": r["work_id"], "work_file_id": r["work_file_id"],
+    return {"work_id": r["work_id"], "work_file_id": r["work_file_id"],
             "source_id": r["source_id"], "doc_id": r["doc_id"], "doc_locator": r["doc_locator"],
             "copied": m["copied"], "coverage": m["coverage"], "own_coverage": m["own_coverage"],
             "longest_run_tokens": m["longest_run_tokens"], "fragments": m["fragments"],
@@ -200,7 +213,9 @@ def _evidence_row(run_id: int, r: dict) -> dict:
 
 
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
-                  files, opts: MatchOptions, progress, cmi: tuple[dict, dict]) -> tuple[list[dict], int]:
+                  files, opts: MatchOptions, progress, cmi: tuple[dict, dict], tally: dict
+                  ) -> Iterator[list[dict]]:
+    """The source's evidence records, one document's at a time (weak pairs are counted in tally)."""
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
@@ -235,8 +250,9 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     doc_ids = np.unique(hits["doc"])
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     file_cmi, repo_cmi = cmi
-    rows: list[dict] = []
-    weak = 0
+    near = near_duplicate_pairs(index_dir, manifest, {fid: w.hashes for fid, w in prepared.items()})
+    scans = ScanCache(index_dir)  # a corpus document's CMI is scanned once, then read from the index folder
+    with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
             fetch_docs(index_dir, manifest, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
@@ -245,6 +261,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
             copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
             copy_ts = level_stream(copy_base, params.level, language)
         copy_cmi = None  # scanned once per document, when it first yields evidence
+        rows: list[dict] = []
         file_col = hits["file"][lo:hi]
         for fid in np.unique(file_col):
             a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
@@ -263,41 +280,41 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                        **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
                        "chance_baseline": baseline}
             if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
-                weak += 1  # only short shared runs (idioms): counted, not stored as evidence
+                tally["weak"] += 1  # only short shared runs (idioms): counted, not stored as evidence
                 continue
             if copy_ts is not None and w.tokens is not w.base:
                 metrics["identical"] = tokens_identical(w.base, copy_base)
             if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
                 metrics.update(align_streams(w, copy_ts, copy_base, spans))
             if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
-                copy_cmi = scan_text(locator, text, language)
+                copy_cmi = scans.scan(locator, text, language)
             metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
                                             repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
+            if (pair := (int(fid), int(doc_id))) in near:
+                metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
+                with_spans.add(pair)
             rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
                          "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
+        yield rows
         if progress:
             progress(src["name"], i + 1, len(doc_ids))
-    rows += _near_duplicates(index_dir, manifest, prepared, rows, th, src, work_of, cmi)
-    return rows, weak
+    scans.close()
+    yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi)
 
 
-def _near_duplicates(index_dir: Path, manifest: dict, prepared: dict[int, Prepared], rows: list[dict],
-                     th: Thresholds, src, work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
-    """Whole-document near-duplicates (MinHash LSH): the figure is added to the pair's evidence, and a
-    pair with no span evidence gets a record of its own (not `copied`: containment decides that)."""
-    found = near_duplicate_pairs(index_dir, manifest, {fid: w.hashes for fid, w in prepared.items()})
-    by_pair = {(r["work_file_id"], r["doc_id"]): r for r in rows}
-    for pair, j in found.items():
-        if pair in by_pair:
-            by_pair[pair]["metrics"]["near_duplicate"] = {"jaccard_estimate": round(j, 4)}
-    new = sorted({d for (f, d) in found if (f, d) not in by_pair})
+def _near_duplicates(index_dir: Path, manifest: dict, prepared: dict[int, Prepared],
+                     found: dict[tuple[int, int], float], with_spans: set[tuple[int, int]], th: Thresholds, src,
+                     work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
+    """Whole-document near-duplicates (MinHash LSH) without span evidence: a record of their own (not
+    `copied`: containment decides that); pairs with span evidence carry the figure in their record."""
+    new = sorted({d for (f, d) in found if (f, d) not in with_spans})
     if not new:
         return []
     file_cmi, repo_cmi = cmi
     out = []
     for doc_id, locator, sha, _language, n_tokens, _text in fetch_docs(index_dir, manifest, np.array(new, np.int64)):
-        for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in by_pair):
+        for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in with_spans):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
                        "near_duplicate": {"jaccard_estimate": round(found[fid, doc_id], 4)}}

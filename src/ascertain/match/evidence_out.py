@@ -1,0 +1,74 @@
+"""The evidence of a match run, written as it is found: the report streamed to a temporary file, the store's
+rows spilled beside it, so memory holds one document's records at a time whatever the number of records.
+
+reports/evidence.json is byte for byte what orjson gives for {"evidence": [...], "manifest": {...}} with sorted
+keys ("evidence" sorts first, so the records go out before the manifest, whose counts are known at the end).
+It replaces the last report only when the run finishes (temporary file in the same folder, fsync, os.replace):
+a crash or a concurrent run never leaves a torn report.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+
+SORTED = orjson.OPT_SORT_KEYS
+
+
+class EvidenceOut:
+    """Records in, one at a time; `commit` writes the manifest and puts the report in place."""
+
+    def __init__(self, path: Path, store_row: Callable[[dict], dict]) -> None:
+        self.path = path
+        path.parent.mkdir(exist_ok=True)
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.spill = path.with_name(f".{path.name}.{os.getpid()}.rows")
+        self.store_row = store_row
+        self.count = self.copied = 0
+        self.source_ids: set[int] = set()
+        self._fh = open(self.tmp, "wb")  # noqa: SIM115 (open for the whole run, closed by commit/discard)
+        self._rows = open(self.spill, "wb")  # noqa: SIM115 (likewise)
+        self._fh.write(b'{"evidence":[')
+
+    def add(self, record: dict) -> None:
+        if self.count:
+            self._fh.write(b",")
+        self._fh.write(orjson.dumps(record, option=SORTED))
+        # the store's row without its run id (known when the run is recorded, at the end)
+        self._rows.write(orjson.dumps(self.store_row(record)) + b"\n")
+        self.count += 1
+        self.copied += bool(record["copied"])
+        self.source_ids.add(record["source_id"])
+
+    def commit(self, manifest: dict) -> None:
+        self._fh.write(b'],"manifest":' + orjson.dumps(manifest, option=SORTED) + b"}\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.tmp, self.path)
+
+    def store_rows(self, batch: int = 1000) -> Iterator[list[dict]]:
+        """The spilled store rows, a batch at a time."""
+        self._rows.close()
+        with open(self.spill, "rb") as fh:
+            rows: list[dict] = []
+            for line in fh:
+                rows.append(orjson.loads(line))
+                if len(rows) >= batch:
+                    yield rows
+                    rows = []
+            if rows:
+                yield rows
+
+    def discard(self) -> None:
+        for fh in (self._fh, self._rows):
+            fh.close()
+        for p in (self.tmp, self.spill):
+            p.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self._rows.close()
+        self.spill.unlink(missing_ok=True)

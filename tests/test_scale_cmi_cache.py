@@ -1,0 +1,39 @@
+"""The CMI scans cached in the index folder equal fresh scans, on real documents and installed licence files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ascertain.cmi.cache import ScanCache
+from ascertain.cmi.scan import scan_text
+
+
+def _sample(data: Path) -> list[Path]:
+    demo = sorted(p for p in (data / "corpus").rglob("*") if p.is_file())
+    licences = sorted(Path("/usr/share/doc").glob("*/copyright"))[:40]
+    return demo + licences
+
+
+def test_cached_scans_equal_fresh_ones(tmp_path, data):
+    files = _sample(data)
+    assert len(files) > 20
+    texts = [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in files]
+    first = ScanCache(tmp_path)
+    fresh = [first.scan(loc, text, "") for loc, text in texts]
+    first.close()
+    assert first.misses == len({(loc, text) for loc, text in texts})
+    again = ScanCache(tmp_path)
+    cached = [again.scan(loc, text, "") for loc, text in texts]
+    again.close()
+    assert again.hits == len(texts) and again.misses == 0
+    assert cached == fresh == [scan_text(loc, text, "") for loc, text in texts]
+    assert any(r["licenses"] for r in cached)  # the sample holds licences to find
+
+
+def test_another_locator_is_another_entry(tmp_path, data):
+    text = (data / "works" / "python-rsa" / "randnum.py").read_text()
+    c = ScanCache(tmp_path)
+    c.scan("a/randnum.py", text, "python")
+    c.scan("b/randnum.py", text, "python")
+    assert c.misses == 2
+    c.close()
