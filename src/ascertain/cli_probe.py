@@ -178,7 +178,7 @@ def probe_validate(
         = Path("probe-validation"),
         documents: Annotated[int, typer.Option(help="Synthetic texts (half members).")] = 200,
         null_pool: Annotated[int, typer.Option(help="Further non-member texts for the Tier B null runs.")] = 4000,
-        steps: Annotated[int, typer.Option(help="Training steps of the small model.")] = 300,
+        steps: Annotated[int, typer.Option(help="Training steps of the small model.")] = 800,
         null_runs: Annotated[int, typer.Option(help="Tier B null runs (3,000+ for α = 0.001).")] = 3000,
         power_runs: Annotated[int, typer.Option(help="Tier B runs per number of passages.")] = 300,
         permutations: Annotated[int, typer.Option(help="Permutations per Tier B test.")] = 10_000,

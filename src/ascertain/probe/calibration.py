@@ -30,7 +30,7 @@ from ascertain.probe.tiny_model import train_tiny_lm
 from ascertain.validation.intervals import clopper_pearson
 
 # the small model of `probe validate`; steps are a command option
-TRAINING = {"block": 128, "batch": 16, "width": 64, "layers": 2, "vocab_size": 512, "lr": 3e-3}
+TRAINING = {"block": 128, "batch": 16, "width": 64, "layers": 2, "vocab_size": 512, "lr": 5e-3}
 SYLLABLES = ("ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "ve", "zu", "ba", "do", "fi", "gu", "ha", "je")
 
 
@@ -44,7 +44,7 @@ class Setup:
     zipf: float = 0.6  # word-frequency exponent: natural-ish, without long runs of one word
     names: int = 400  # capitalized pseudo-names, one per document (name cloze)
     null_pool: int = 4000  # further non-members: the Tier B null runs and controls draw from these
-    steps: int = 300
+    steps: int = 800
     null_runs: int = 3000
     power_runs: int = 300
     passages: tuple[int, ...] = (10, 20, 50, 100)  # suspect passages (and as many control) per power run
