@@ -33,13 +33,13 @@ INFER = di.InferenceParams(passage_tokens=14, max_passages_per_work=3)
 def world(tmp_path_factory) -> dict:
     """Traps repeated 40 times are trained on (claimant "Trained"); non-members are not."""
     root = tmp_path_factory.mktemp("probe")
-    corpus = synthetic_corpus(Setup(documents=24, words=36, traps=3, repeats=(40,), vocabulary=60))
+    corpus = synthetic_corpus(Setup(documents=32, words=36, traps=6, repeats=(40,), vocabulary=60, null_pool=0))
     trained = corpus["traps"][40]
     train_tiny_lm(corpus["train"], root / "model", steps=300, width=64, layers=2, block=128, batch=16,
                   vocab_size=512, lr=3e-3)
     files = {}
     for name, texts in (("trained", trained), ("unseen", corpus["non_members"][:3]),
-                        ("control", corpus["non_members"][3:11])):
+                        ("control", corpus["non_members"][3:15])):
         (root / name).mkdir()
         files[name] = []
         for i, t in enumerate(texts):
@@ -49,7 +49,7 @@ def world(tmp_path_factory) -> dict:
     shifted = root / "shifted"
     shifted.mkdir()
     words = Path(np.__file__).parent.joinpath("__init__.py").read_text().split()
-    for i in range(8):
+    for i in range(12):
         (shifted / f"s{i}.txt").write_text(" ".join(words[i * 36:(i + 1) * 36]))
     return {"root": root, "model": load_model(str(root / "model")), "files": files, "shifted": shifted}
 
@@ -79,17 +79,17 @@ def test_reproduction_finds_trained_works_and_stores_every_attempt(world):
     assert sum(a["reproductions"] >= 1 for t, a in by_title.items() if t.startswith("trained")) >= 2
     assert all(a["reproductions"] == 0 for t, a in by_title.items() if t.startswith("unseen"))
     first = next(iter(r["results"]["A"].values()))
-    assert first["control_attempts"] == 8 * 2 * 2 and first["control_reproductions"] == 0
+    assert first["control_attempts"] == 12 * 2 * 2 and first["control_reproductions"] == 0
     with case.store.engine.connect() as c:
         n = c.execute(select(func.count()).select_from(s.probes).where(s.probes.c.tier == "A")).scalar_one()
         greedy = c.execute(select(s.probes.c.metrics).where(s.probes.c.mode == "greedy")).scalars().first()
         kinds = set(c.execute(select(s.probe_results.c.kind)).scalars())
-    assert n == (3 + 3 + 8) * 2 * 2  # failures included: every prompt and output
+    assert n == (6 + 3 + 12) * 2 * 2  # failures included: every prompt and output
     assert "log10_pz" in greedy and kinds == {"probe"}
     from ascertain.report.show import case_summary
 
     shown = case_summary(case)["probe"]
-    assert {r["tier"] for r in shown} == {"A"} and len(shown) == 6
+    assert {r["tier"] for r in shown} == {"A"} and len(shown) == 9
     assert all(" reproductions in " in r["summary"] and r["kind"] == "probe" for r in shown)
     # the same command again: nothing repeated
     again = run_probe(case, world["model"], ProbeOptions(REPRO, INFER, ("A",), [str(world["root"] / "control")]))
@@ -128,7 +128,7 @@ def test_interrupted_probe_resumes_without_repeating_or_losing(world):
     with case.store.engine.connect() as c:
         rows = c.execute(select(s.probes.c.key, s.probes.c.status)).all()
     ok = [k for k, st in rows if st == "ok"]
-    assert len(ok) == len(set(ok)) == 6 * 2 * 2 and sum(st == "error" for _, st in rows) == 1
+    assert len(ok) == len(set(ok)) == 9 * 2 * 2 and sum(st == "error" for _, st in rows) == 1
 
 
 def test_dataset_inference_and_refusal_on_shifted_control(world):
@@ -147,13 +147,22 @@ def test_dataset_inference_and_refusal_on_shifted_control(world):
 
 def test_permutation_test_false_positive_rate_holds_under_the_null():
     rng = np.random.default_rng(3)
-    scores = rng.normal(size=(2000, 40))
-    p = di.permutation_pvalues(scores, 20, 2000, rng)
-    for a in (0.05, 0.01):
+    p = np.array([di.permutation_pvalue(rng.normal(size=40), 20, 2000, rng) for _ in range(2000)])
+    for a in (0.05, 0.01):  # exact: the rate scatters around α
         assert (p <= a).mean() <= a + 2 * np.sqrt(a * (1 - a) / 2000)
-    shifted = scores.copy()
-    shifted[:, :20] += 1.0
-    assert (di.permutation_pvalues(shifted, 20, 2000, rng) <= 0.05).mean() > 0.8
+    assert p.min() >= 1 / 2001
+    shifted = [di.permutation_pvalue(np.r_[rng.normal(size=20) + 1, rng.normal(size=20)], 20, 2000, rng)
+               for _ in range(200)]
+    assert (np.array(shifted) <= 0.05).mean() > 0.8
+    # cross-fitted, works as units: passages of one work stay in one half, both directions must reject
+    x, units = rng.normal(size=(60, 3)), np.repeat(np.arange(20), 3)
+    both = [di.crossfit(x[:30], x[30:], units[:30], units[30:], rng, 2000) for _ in range(300)]
+    assert all(r["p_value"] == max(d["p_value"] for d in r["directions"]) for r in both)
+    assert np.mean([r["p_value"] <= 0.05 for r in both]) <= 0.05
+    a, b = di.unit_halves(units[:30], rng)
+    assert not set(units[a]) & set(units[b]) and len(a) + len(b) == 30
+    strong = di.crossfit(x[:30] + 2.0, x[30:], units[:30], units[30:], rng, 2000)
+    assert strong["p_value"] < 0.05
 
 
 def test_api_endpoint_through_a_real_server_with_retries(world):

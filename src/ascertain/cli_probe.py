@@ -176,8 +176,9 @@ def print_probe(r: dict) -> None:
 def probe_validate(
         work: Annotated[Path, typer.Option(help="Folder for the trained model and raw results.")]
         = Path("probe-validation"),
-        documents: Annotated[int, typer.Option(help="Synthetic texts (half members).")] = 400,
-        steps: Annotated[int, typer.Option(help="Training steps of the small model.")] = 300,
+        documents: Annotated[int, typer.Option(help="Synthetic texts (half members).")] = 200,
+        null_pool: Annotated[int, typer.Option(help="Further non-member texts for the Tier B null runs.")] = 4000,
+        steps: Annotated[int, typer.Option(help="Training steps of the small model.")] = 800,
         null_runs: Annotated[int, typer.Option(help="Tier B null runs (3,000+ for α = 0.001).")] = 3000,
         power_runs: Annotated[int, typer.Option(help="Tier B runs per number of passages.")] = 300,
         permutations: Annotated[int, typer.Option(help="Permutations per Tier B test.")] = 10_000,
@@ -190,17 +191,18 @@ def probe_validate(
     from ascertain.probe.calibration import Setup, markdown, run_validation
     from ascertain.report.doc_sections import write_section
 
-    if documents < 40 or null_runs < 1 or power_runs < 1 or steps < 1 or permutations < 100:
-        raise AscertainError("--documents/--null-runs/--steps/--permutations", "out of range",
-                             "pass --documents 40+ and positive runs/steps, --permutations 100+")
-    st = Setup(documents=documents, steps=steps, null_runs=null_runs, power_runs=power_runs,
+    if documents < 40 or null_pool < 200 or null_runs < 1 or power_runs < 1 or steps < 1 or permutations < 100:
+        raise AscertainError("--documents/--null-pool/--null-runs/--steps/--permutations", "out of range",
+                             "pass --documents 40+, --null-pool 200+, positive runs/steps, --permutations 100+")
+    st = Setup(documents=documents, null_pool=null_pool, steps=steps, null_runs=null_runs, power_runs=power_runs,
                permutations=permutations, seed=seed, passages=tuple(n for n in (10, 20, 50, 100)
                                                                      if n <= documents // 2))
     work.mkdir(parents=True, exist_ok=True)
     r = run_validation(work, st, on_progress=None if as_json else (lambda m: err.print(m, markup=False,
                                                                                          highlight=False)))
     (work / "probe-validation.json").write_text(json.dumps(r, indent=1))
-    command = (f"ascertain probe validate --documents {documents} --steps {steps} --null-runs {null_runs} "
+    command = (f"ascertain probe validate --documents {documents} --null-pool {null_pool} --steps {steps} "
+               f"--null-runs {null_runs} "
                f"--power-runs {power_runs} --permutations {permutations} --seed {seed}")
     if docs:
         write_section(docs, "probe", markdown(r, command + f" --docs {docs}"))
@@ -224,6 +226,11 @@ def probe_validate(
     t = new_table("score", "AUROC", "95 % CI", "TPR@1%FPR", "95 % CI", title="Tier C (indicative)")
     for f, v in r["tier_c"].items():
         add_row(t, f, v["auroc"], v["auroc_ci95"], v["tpr"], v["tpr_ci95"])
+    out.print(t)
+    t = new_table("exact test", "members", "95 % CI", "non-members", "95 % CI", title="Tier C quizzes (indicative)")
+    for k, v in r["tier_c_quiz"].items():
+        add_row(t, k, f"{v['members']['correct']}/{v['members']['asked']}", v["members"]["rate_ci95"],
+                f"{v['non_members']['correct']}/{v['non_members']['asked']}", v["non_members"]["rate_ci95"])
     out.print(t)
     out.print(f"raw results in {esc(work)}/probe-validation.json; {r['seconds']} s", highlight=False)
 

@@ -19,12 +19,12 @@ from statsmodels.stats.proportion import proportion_confint
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.store import schema
-from ascertain.validation.intervals import wilson_bounds
+from ascertain.validation.intervals import clopper_pearson, wilson_bounds
 
 
 def intervals(x: int, n: int, confidence: float = 0.95) -> dict:
     alpha = 1 - confidence
-    cp = proportion_confint(x, n, alpha=alpha, method="beta")
+    cp = clopper_pearson(x, n, confidence)
     wi = proportion_confint(x, n, alpha=alpha, method="wilson")
     return {"estimate": x / n, "x": x, "n": n, "clopper_pearson": [float(cp[0]), float(cp[1])],
             "wilson": [float(wi[0]), float(wi[1])]}

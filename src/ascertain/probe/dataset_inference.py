@@ -3,10 +3,12 @@
 Per passage: loss, zlib ratio, Min-K%, Min-K%++ (with the whole next-token distribution) and the ratio
 to a reference model (when given); each oriented so that higher means "more like training data". The
 suspect passages and a matched control set (same passage length, text the model cannot have seen) are
-each split in two halves by a seed: on the first halves a weight per feature is learned (standardized
-mean difference, negatives set to 0), on the second halves the weighted scores are compared by a seeded
-one-sided permutation test. Learning and testing on disjoint halves keeps the test's false-positive rate
-at α when suspect and control come from the same distribution; `probe validate` measures it.
+each split in two halves by a seed, by work (passages of one work stay in one half): on one half a weight
+per feature is learned (standardized mean difference, negatives set to 0), on the other the weighted
+scores, averaged per work, are compared by a seeded one-sided permutation test that relabels works; then
+the halves swap roles (cross-fitting) and the result rejects only when both directions do. Learning and
+testing on disjoint works keeps each test exact when suspect and control come from the same distribution,
+and requiring both keeps the false-positive rate below α; `probe validate` measures it.
 If a classifier that never queries the model (bag of words) tells suspect from control text, the control
 set is not matched, and the result is refused: a test would measure the shift, not training.
 """
@@ -69,50 +71,75 @@ def feature_matrix(rows: list[dict]) -> tuple[np.ndarray, list[str]]:
     return np.array([[r[f] for f in names] for r in rows], dtype=np.float64), names
 
 
-def subset_masks(n: int, n_first: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """`count` random subsets of size n_first of range(n), as a 0/1 float matrix (count × n)."""
-    return (rng.random((count, n)).argsort(1) < n_first).astype(np.float64)
-
-
 def split_weights(sa: np.ndarray, ca: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Standardization and per-feature weights learned on the first halves."""
+    """Standardization and per-feature weights learned on the fitting halves."""
     both = np.vstack([sa, ca])
     mean, sd = both.mean(0), both.std(0) + 1e-12
     d = ((sa.mean(0) - ca.mean(0)) / sd).clip(min=0)
     return mean, sd, d if d.sum() > 0 else np.ones_like(d)
 
 
-def halves(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    idx = rng.permutation(n)
-    return idx[: n // 2], idx[n // 2:]
+def unit_halves(units: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of two halves that split the units (works) at random: passages of one work stay together,
+    so the half a test is run on never shares a work with the half its weights were learned on."""
+    names = rng.permutation(np.unique(units))
+    first = np.isin(units, names[: len(names) // 2])
+    return np.flatnonzero(first), np.flatnonzero(~first)
 
 
-def permutation_test(suspect: np.ndarray, control: np.ndarray, p: InferenceParams) -> dict:
-    """Seeded split → weights on halves A → permutation test of the weighted score on halves B."""
+def unit_means(scores: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """The mean score of each unit (work): the permutation test relabels works, not passages, because
+    passages of one work are not independent of each other."""
+    names, inverse = np.unique(units, return_inverse=True)
+    return np.bincount(inverse, scores, len(names)) / np.bincount(inverse, minlength=len(names))
+
+
+def crossfit(suspect: np.ndarray, control: np.ndarray, s_units: np.ndarray, c_units: np.ndarray,
+             rng: np.random.Generator, permutations: int) -> dict:
+    """Both directions of the split: weights on half A tested on half B, and weights on B tested on A; each
+    test is a one-sided permutation test on unit (work) mean scores, exact on its own. The result rejects only
+    when both directions do: p = max(p_AB, p_BA) (an intersection–union test), which is never below either
+    exact p-value, so its false-positive rate is at most α whatever the dependence between the directions —
+    and about α² when they are independent: conservative by construction, not by luck of the draw."""
+    sa, sb = unit_halves(s_units, rng)
+    ca, cb = unit_halves(c_units, rng)
+    out = []
+    for (sf, cf), (st, ct) in (((sa, ca), (sb, cb)), ((sb, cb), (sa, ca))):
+        mean, sd, w = split_weights(suspect[sf], control[cf])
+        ss = unit_means(((suspect[st] - mean) / sd) @ w, s_units[st])
+        cs = unit_means(((control[ct] - mean) / sd) @ w, c_units[ct])
+        pv = permutation_pvalue(np.concatenate([ss, cs]), len(ss), permutations, rng)
+        out.append({"p_value": pv, "weights": w, "suspect": ss, "control": cs})
+    return {"p_value": max(out[0]["p_value"], out[1]["p_value"]), "directions": out}
+
+
+def permutation_test(suspect: np.ndarray, control: np.ndarray, p: InferenceParams,
+                     s_units: np.ndarray | None = None, c_units: np.ndarray | None = None) -> dict:
+    """Seeded cross-fitted permutation test (see `crossfit`); units: the work of each passage (default: each
+    passage its own unit). Effect size: Cohen's d of the held-out unit scores of both directions."""
     rng = np.random.default_rng(p.seed)
-    sa, sb = halves(len(suspect), rng)
-    ca, cb = halves(len(control), rng)
-    mean, sd, w = split_weights(suspect[sa], control[ca])
-    score_s, score_c = ((suspect[sb] - mean) / sd) @ w, ((control[cb] - mean) / sd) @ w
-    scores = np.concatenate([score_s, score_c])
-    pval = permutation_pvalues(scores[None, :], len(score_s), p.permutations, rng)[0]
-    d, lo, hi = cohens_d(score_s, score_c)
-    return {"p_value": float(pval), "permutations": p.permutations, "effect_size_d": d,
-            "effect_size_ci95": [lo, hi], "suspect_test_passages": int(len(sb)),
-            "control_test_passages": int(len(cb)), "weights": [round(float(x), 4) for x in w]}
+    s_units = np.arange(len(suspect)) if s_units is None else np.asarray(s_units)
+    c_units = -1 - np.arange(len(control)) if c_units is None else np.asarray(c_units)
+    r = crossfit(suspect, control, s_units, c_units, rng, p.permutations)
+    a, b = r["directions"]
+    d, lo, hi = cohens_d(np.concatenate([a["suspect"], b["suspect"]]), np.concatenate([a["control"], b["control"]]))
+    return {"p_value": r["p_value"], "p_values_by_direction": [a["p_value"], b["p_value"]],
+            "combination": "both directions must reject: p = max of the two", "permutations": p.permutations,
+            "effect_size_d": d, "effect_size_ci95": [lo, hi], "suspect_units": int(len(np.unique(s_units))),
+            "control_units": int(len(np.unique(c_units))),
+            "weights": [[round(float(x), 4) for x in a["weights"]], [round(float(x), 4) for x in b["weights"]]]}
 
 
-def permutation_pvalues(scores: np.ndarray, n_suspect: int, permutations: int, rng: np.random.Generator,
-                        masks: np.ndarray | None = None) -> np.ndarray:
-    """One-sided p-values of mean(suspect) − mean(rest) for each row of `scores` (suspect first), the
-    same random relabelings for every row (each row's test is still exact): (1 + #≥ observed) / (1 + m)."""
-    n = scores.shape[1]
-    m = subset_masks(n, n_suspect, permutations, rng) if masks is None else masks
-    total = scores.sum(1, keepdims=True)
-    perm_s = scores @ m.T  # rows × permutations: sum of the relabelled suspect group
+def permutation_pvalue(scores: np.ndarray, n_suspect: int, permutations: int, rng: np.random.Generator) -> float:
+    """One-sided p-value of mean(suspect) − mean(rest), the suspect scores first, by `permutations` random
+    relabelings drawn from `rng`: (1 + #{relabelled ≥ observed}) / (1 + permutations)."""
+    n, total = len(scores), float(scores.sum())
+    # a random subset of n_suspect per relabeling: the first n_suspect of a random order of the n units
+    picks = np.argsort(rng.random((permutations, n), dtype=np.float32), axis=1)[:, :n_suspect]
+    perm_s = scores[picks].sum(1)
     stat = lambda s_sum: s_sum / n_suspect - (total - s_sum) / (n - n_suspect)  # noqa: E731
-    obs = stat(scores[:, :n_suspect].sum(1, keepdims=True))
-    return (1 + (stat(perm_s) >= obs - 1e-12).sum(1)) / (1 + m.shape[0])
+    obs = stat(float(scores[:n_suspect].sum()))
+    return float((1 + (stat(perm_s) >= obs - 1e-12).sum()) / (1 + permutations))
 
 
 def cohens_d(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:

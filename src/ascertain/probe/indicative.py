@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ascertain.probe.reproduction import clopper_pearson
+from ascertain.validation.intervals import clopper_pearson
 
 LABEL = "indicative only: not evidence that any passage was trained on"
 
@@ -43,8 +43,8 @@ def work_scores(by_work: dict[str, list[dict]], controls: dict[str, list[dict]],
                       "flagged": m > threshold}
     return {"score": name, "threshold": round(threshold, 4), "works": out, "label": LABEL,
             "control_works": len(cmeans), "control_works_flagged": int(flagged_controls),
-            "fpr": round(flagged_controls / len(cmeans), 4), "fpr_ci95": clopper_pearson(flagged_controls,
-                                                                                        len(cmeans))}
+            "fpr": round(flagged_controls / len(cmeans), 4),
+            "fpr_ci95": clopper_pearson(flagged_controls, len(cmeans), digits=5)}
 
 
 def auroc_tpr(member: np.ndarray, nonmember: np.ndarray, fpr_at: float = 0.01) -> dict:
@@ -61,6 +61,6 @@ def auroc_tpr(member: np.ndarray, nonmember: np.ndarray, fpr_at: float = 0.01) -
     se = float(np.sqrt((auc * (1 - auc) + (n1 - 1) * (q1 - auc * auc) + (n0 - 1) * (q2 - auc * auc)) / (n1 * n0)))
     return {"auroc": round(auc, 4), "auroc_ci95": [round(max(0.0, auc - 1.96 * se), 4), round(min(1.0, auc + 1.96 * se),
                                                                                                4)],
-            "tpr_at_fpr": fpr_at, "tpr": round(tp / n1, 4), "tpr_ci95": clopper_pearson(tp, n1),
-            "fpr": round(fp / n0, 4), "fpr_ci95": clopper_pearson(fp, n0), "members": n1, "non_members": n0,
+            "tpr_at_fpr": fpr_at, "tpr": round(tp / n1, 4), "tpr_ci95": clopper_pearson(tp, n1, digits=5),
+            "fpr": round(fp / n0, 4), "fpr_ci95": clopper_pearson(fp, n0, digits=5), "members": n1, "non_members": n0,
             "roc_points": len(fpr_curve)}

@@ -15,12 +15,15 @@ import math
 import random
 from dataclasses import asdict, dataclass
 
-from scipy.stats import beta, fisher_exact
+import numpy as np
+from scipy.stats import fisher_exact
 
 from ascertain.fingerprint.winnow import Params
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import compare_prepared, prepare
+from ascertain.text.boilerplate import cmi_mask
 from ascertain.text.tokenize import tokenize
+from ascertain.validation.intervals import clopper_pearson
 
 
 @dataclass(frozen=True)
@@ -55,16 +58,23 @@ def _seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()[:4], "big")
 
 
-def plan(work: str, text: str, language: str, p: ReproParams) -> tuple[list[Attempt], str | None]:
-    """The attempts for one work, or none and the reason (too short for the prefix lengths)."""
+def plan(work: str, text: str, language: str, p: ReproParams, path: str = "") -> tuple[list[Attempt], str | None]:
+    """The attempts for one work, or none and the reason (too short for the prefix lengths, or nothing but
+    licence boilerplate to continue). A true continuation never overlaps a notice or licence text: two
+    unrelated files share an Apache header, so emitting one is no evidence of training on this work."""
     ts = tokenize(text, language, kinds=False)
     n, longest = len(ts), max(p.prefix_tokens)
     if n < longest + p.continuation_tokens:
         return [], (f"{n} tokens, fewer than the longest prefix ({longest}) plus the continuation "
                     f"({p.continuation_tokens})")
+    boiler = np.r_[0, np.cumsum(cmi_mask(ts, language, path))]
+    span = np.arange(longest, n - p.continuation_tokens + 1)
+    eligible = span[boiler[span + p.continuation_tokens] == boiler[span]].tolist()
+    if not eligible:
+        return [], (f"every {p.continuation_tokens}-token continuation overlaps a notice or licence text, which "
+                    "other works share")
     rng = random.Random(_seed(p.seed, work))
-    cuts = sorted(rng.sample(range(longest, n - p.continuation_tokens + 1),
-                             min(p.cuts, n - p.continuation_tokens + 1 - longest)))
+    cuts = sorted(rng.sample(eligible, min(p.cuts, len(eligible))))
     t, start, end = ts.text, ts.start.tolist(), ts.end.tolist()
     out = []
     for c in cuts:
@@ -103,15 +113,6 @@ def np_extraction(model, prompt: str, truth: str) -> dict:
             int(len(s.logprobs))}
 
 
-def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    a = (1 - level) / 2
-    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
-    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
-    return (round(lo, 5), round(hi, 5))
-
-
 def summarize(rows: list[dict], control_rows: list[dict]) -> dict:
     """One work's figures: k reproductions in N attempts, against the chance rate on control works."""
     ok = [r for r in rows if r["status"] == "ok"]
@@ -123,11 +124,11 @@ def summarize(rows: list[dict], control_rows: list[dict]) -> dict:
     best = max(ok, key=lambda r: r["metrics"]["longest_run_tokens"], default=None)
     nps = [r["metrics"]["n_for_p_half"] for r in ok if r["metrics"].get("n_for_p_half")]
     return {"attempts": len(ok), "errors": len(rows) - len(ok), "reproductions": k,
-            "rate": round(k / len(ok), 4) if ok else None, "rate_ci95": clopper_pearson(k, len(ok)),
+            "rate": round(k / len(ok), 4) if ok else None, "rate_ci95": clopper_pearson(k, len(ok), digits=5),
             "greedy_reproductions": sum(r["metrics"]["reproduced"] for r in ok if r["mode"] == "greedy"),
             "longest_run_tokens": best["metrics"]["longest_run_tokens"] if best else 0,
             "best_prompt_key": best["key"] if best else None,
             "min_n_for_p_half": min(nps) if nps else None,
             "control_attempts": len(cok), "control_reproductions": ck,
-            "chance_rate_ci95": clopper_pearson(ck, len(cok)), "p_vs_control": pval,
+            "chance_rate_ci95": clopper_pearson(ck, len(cok), digits=5), "p_vs_control": pval,
             "statement": f"{k} reproductions in {len(ok)} attempts; {ck} in {len(cok)} on control works"}

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import insert, select, update
 
 from ascertain.case import Case
@@ -147,15 +148,16 @@ def run_probe(case: Case, model, opts: ProbeOptions, reference=None,
 
 
 def _tier_a(model, subjects: list[Subject], p: ReproParams, params, rec: Recorder, tick) -> None:
-    plans = [(x, *reproduction.plan(x.key, x.text, x.language, p)) for x in subjects]
+    plans = [(x, *reproduction.plan(x.key, x.text, x.language, p, x.path)) for x in subjects]
     total, done = sum(len(a) for _, a, _ in plans), 0
     np_ok = model.info.allows("np_extraction")
     for subj, attempts, why in plans:
         if why and f"A:skip:{subj.key}" not in rec.done:
             rec.add("A", f"A:skip:{subj.key}", subj, "skipped", "", "", {}, "skipped", {}, error=why)
             rec.store.record_skips("probe", "reproduction", [Skip(
-                subj.path, subj.path, f"too short for reproduction prompts: {why}",
-                "pass shorter --prefix-tokens / --continuation-tokens; the file's other tiers still run")])
+                subj.path, subj.path, f"no reproduction prompts: {why}",
+                "pass shorter --prefix-tokens / --continuation-tokens (licence text is never a continuation); "
+                "the file's other tiers still run")])
             tick("reproduction", done, total)
         for a in attempts:
             done += 1
@@ -211,14 +213,13 @@ def summarize(case: Case, rid: int, rec: Recorder, works: list[Subject], control
             out["A"][wid] = r
             rows_out.append({"tier": "A", "work_id": wid, "result": r})
     if "B" in tiers:
-        ctrl = [r["metrics"] for x in controls for r in rec.ok("B", x)]
-        ctrl_text = [r["prompt"] for x in controls for r in rec.ok("B", x)]
+        # the unit of the test is the work (a control file is one work): passages of one work are not independent
+        ctrl = [(x.key, r) for x in controls for r in rec.ok("B", x)]
         claimants = sorted({(x.claimant_id, x.claimant) for x in works})
         res = {}
         for cid, name in claimants:
-            mine = [r for x in works if x.claimant_id == cid for r in rec.ok("B", x)]
-            res[cid] = _tier_b(name, [r["metrics"] for r in mine], [r["prompt"] for r in mine], ctrl, ctrl_text,
-                               opts.inference)
+            mine = [(f"w{x.work_id}", r) for x in works if x.claimant_id == cid for r in rec.ok("B", x)]
+            res[cid] = _tier_b(name, mine, ctrl, opts.inference)
         tested = [cid for cid, r in res.items() if r.get("p_value") is not None]
         q = di.q_values([res[c]["p_value"] for c in tested])
         for j, cid in enumerate(tested):
@@ -246,19 +247,23 @@ def _errors(rec: Recorder, tier: str, subj: Subject) -> list[dict]:
             and r["status"] == "error" and r["key"] not in done]
 
 
-def _tier_b(name: str, suspect: list[dict], suspect_text: list[str], control: list[dict], control_text: list[str],
+def _tier_b(name: str, suspect: list[tuple[str, dict]], control: list[tuple[str, dict]],
             p: di.InferenceParams) -> dict:
-    base = {"claimant": name, "suspect_passages": len(suspect), "control_passages": len(control)}
-    if len(suspect) < 4 or len(control) < 4:
-        return {**base, "p_value": None, "refused": "fewer than 4 passages on one side: add works or control texts"}
-    blind = di.blind_baseline(suspect_text, control_text, p.seed)
-    xs, names = di.feature_matrix(suspect)
-    xc, names_c = di.feature_matrix(control)
-    names = [n for n in names if n in names_c]
-    xs, xc = di.feature_matrix([{k: r[k] for k in names} for r in suspect])[0], \
-        di.feature_matrix([{k: r[k] for k in names} for r in control])[0]
+    """suspect, control: (unit, stored passage row) pairs; the unit is the work the passage comes from."""
+    s_units, c_units = sorted({u for u, _ in suspect}), sorted({u for u, _ in control})
+    base = {"claimant": name, "suspect_passages": len(suspect), "control_passages": len(control),
+            "suspect_works": len(s_units), "control_works": len(c_units)}
+    if len(s_units) < 2 or len(c_units) < 2 or len(suspect) < 4 or len(control) < 4:
+        return {**base, "p_value": None, "refused": "fewer than 2 works or 4 passages on one side: the test splits "
+                "works in two halves and needs one on each; add works or control texts"}
+    blind = di.blind_baseline([r["prompt"] for _, r in suspect], [r["prompt"] for _, r in control], p.seed)
+    _, names_s = di.feature_matrix([r["metrics"] for _, r in suspect])
+    _, names_c = di.feature_matrix([r["metrics"] for _, r in control])
+    names = [n for n in names_s if n in names_c]
+    xs = di.feature_matrix([{k: r["metrics"][k] for k in names} for _, r in suspect])[0]
+    xc = di.feature_matrix([{k: r["metrics"][k] for k in names} for _, r in control])[0]
     why = di.refusal(blind)
     if why:
         return {**base, "features": names, "blind_baseline": blind, "p_value": None, "refused": why}
-    return {**base, "features": names, "blind_baseline": blind, **di.permutation_test(xs, xc, p),
-            "alpha": p.alpha, "refused": None}
+    test = di.permutation_test(xs, xc, p, np.array([u for u, _ in suspect]), np.array([u for u, _ in control]))
+    return {**base, "features": names, "blind_baseline": blind, **test, "alpha": p.alpha, "refused": None}

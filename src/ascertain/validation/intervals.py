@@ -1,4 +1,5 @@
-"""The Wilson score interval of a proportion: one formula for every rate the tool prints."""
+"""Intervals of a proportion, one implementation each for every rate the tool prints: the Wilson score
+interval and the exact Clopper–Pearson interval (statsmodels, method "beta")."""
 
 from __future__ import annotations
 
@@ -19,3 +20,14 @@ def wilson(k: int, n: int, z: float = 1.96) -> list[float]:
         return [0.0, 1.0]
     lo, hi = wilson_bounds(k / n, n, z)
     return [round(lo, 4), round(hi, 4)]
+
+
+def clopper_pearson(k: int, n: int, confidence: float = 0.95, digits: int | None = None) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) interval of k successes in n; (0, 1) when n is 0; rounded when `digits` is given."""
+    if n == 0:
+        return (0.0, 1.0)
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = (float(v) for v in proportion_confint(k, n, alpha=1 - confidence, method="beta"))
+    lo, hi = (0.0 if k == 0 else lo), (1.0 if k == n else hi)
+    return (round(lo, digits), round(hi, digits)) if digits is not None else (lo, hi)
