@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,8 @@ def world(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("probe")
     corpus = synthetic_corpus(Setup(documents=32, words=36, traps=6, repeats=(40,), vocabulary=60, null_pool=0))
     trained = corpus["traps"][40]
-    train_tiny_lm(corpus["train"], root / "model", steps=300, width=64, layers=2, block=128, batch=16,
-                  vocab_size=512, lr=3e-3)
+    train_tiny_lm(corpus["train"], root / "model", steps=250, width=64, layers=2, block=128, batch=16,
+                  vocab_size=512, lr=5e-3)
     files = {}
     for name, texts in (("trained", trained), ("unseen", corpus["non_members"][:3]),
                         ("control", corpus["non_members"][3:15])):
@@ -139,6 +140,15 @@ def test_dataset_inference_and_refusal_on_shifted_control(world):
     assert b["Trained"]["permutations"] == 10_000 and "q_by" in b["Trained"]
     assert b["Unseen"]["p_value"] is None or b["Unseen"]["p_value"] > 0.01
     assert r["results"]["C"]["label"].startswith("indicative")
+    # Tier C quizzes, every question stored: the trained texts' verbatim option wins more often than the controls'
+    q = r["results"]["C"]["quizzes"]
+    mine = {t: w["multiple_choice"] for t, w in _by_title(case, q["works"]).items()}
+    ctrl = q["controls"]["multiple_choice"]
+    trained = [v["correct"] / v["asked"] for t, v in mine.items() if t.startswith("trained")]
+    assert ctrl["asked"] >= 12 and min(trained) > ctrl["rate"], (mine, ctrl)
+    from ascertain.report.show import probe_evidence
+
+    assert any("multiple choice" in e["summary"] for e in probe_evidence(case) if e["tier"] == "C")
     shifted = make_case(world, "case_shift")
     r2 = run_probe(shifted, world["model"], ProbeOptions(REPRO, INFER, ("B",), [str(world["shifted"])]))
     for v in r2["results"]["B"].values():
@@ -185,8 +195,12 @@ def test_api_endpoint_through_a_real_server_with_retries(world):
         assert api.generate(prompt, 12, 0.0, 1)[0] == world["model"].generate(prompt, 12, 0.0, 1)[0]
         assert np.allclose(api.score(prompt).logprobs, world["model"].score(prompt).logprobs)
         # the whole probe through the API: the tests its capability allows (no whole distribution: no Min-K%++)
-        r = run_probe(make_case(world, "case_api"), api, ProbeOptions(REPRO, INFER, ("A", "B"),
-                                                                      [str(world["root"] / "control")]))
+        few = world["root"] / "control_few"  # fewer texts than the other tests: every prompt is an HTTP call
+        few.mkdir(exist_ok=True)
+        for f in world["files"]["control"][:4]:
+            (few / f.name).write_text(f.read_text())
+        r = run_probe(make_case(world, "case_api"), api, ProbeOptions(replace(REPRO, samples=0), INFER, ("A", "B"),
+                                                                      [str(few)]))
         assert r["tiers_run"] == ["A", "B"] and r["model"]["kind"] == "api"
         b = {v["claimant"]: v for v in r["results"]["B"].values()}["Trained"]
         assert "min_k" in b["features"] and "min_k_pp" not in b["features"]

@@ -168,6 +168,14 @@ def print_probe(r: dict) -> None:
             out.print(t)
             out.print(f"error rate of the flag on this model: {c['control_works_flagged']} of {c['control_works']} "
                       f"control works flagged (FPR 95 % CI {c['fpr_ci95']})", markup=False, highlight=False)
+        q = c.get("quizzes")
+        if q and q["works"]:
+            t = new_table("work", "multiple choice", "name cloze", title=f"Tier C quizzes ({q['label']})",
+                          numbers=("work",))
+            for wid, w in [*q["works"].items(), ("controls", q["controls"])]:
+                add_row(t, wid, *(f"{v['correct']}/{v['asked']}" if v else "-"
+                                  for v in (w["multiple_choice"], w["name_cloze"])))
+            out.print(t)
     out.print(r["limitations"], markup=False, highlight=False)
 
 

@@ -11,6 +11,8 @@ features are computed once per passage, each run is a permutation test on them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -48,6 +50,8 @@ class Setup:
     null_runs: int = 3000
     power_runs: int = 300
     passages: tuple[int, ...] = (10, 20, 50, 100)  # suspect passages (and as many control) per power run
+    shares: tuple[float, ...] = (0.1, 0.25, 0.5)  # member share of the suspect passages (power by share)
+    share_runs: int = 100
     null_passages: int = 50
     permutations: int = 10_000
     seed: int = 0
@@ -89,20 +93,23 @@ def _reproduction(model, texts: list[str], p: ra.ReproParams, params: Params, ta
 
 
 def _runs(suspect_pool: np.ndarray, control_pool: np.ndarray, n: int, runs: int, permutations: int,
-          rng: np.random.Generator, same_pool: bool) -> np.ndarray:
+          rng: np.random.Generator, same_pool: bool, share: float = 1.0) -> np.ndarray:
     """p-values (runs × 2: the test's, and its first direction's alone) of `runs` cross-fitted dataset-inference
     tests with n suspect and n control passages each (each passage its own unit: one text each). Every run
     draws its passages and its relabelings afresh, so runs are independent tests but for the few passages two
-    runs share in a large pool."""
+    runs share in a large pool. `share`: the part of the suspect passages that are members, the rest drawn
+    from the non-member pool (a claimant only some of whose works were trained on)."""
     units = np.arange(n)
     out = np.empty((runs, 2))
+    k = n if same_pool else int(round(n * share))
     for i in range(runs):
-        if same_pool:  # null: both groups from the non-member pool, disjoint
-            idx = rng.choice(len(control_pool), 2 * n, replace=False)
+        # the control passages and the suspect's non-members: disjoint draws from the non-member pool
+        idx = rng.choice(len(control_pool), 2 * n - k if not same_pool else 2 * n, replace=False)
+        if same_pool:  # null: both groups from the non-member pool
             s, c = control_pool[idx[:n]], control_pool[idx[n:]]
         else:
-            s = suspect_pool[rng.choice(len(suspect_pool), n, replace=False)]
-            c = control_pool[rng.choice(len(control_pool), n, replace=False)]
+            members = suspect_pool[rng.choice(len(suspect_pool), k, replace=False)]
+            s, c = np.vstack([members, control_pool[idx[n:]]]), control_pool[idx[:n]]
         r = di.crossfit(s, c, units, units, rng, permutations)
         out[i] = r["p_value"], r["directions"][0]["p_value"]
     return out
@@ -139,13 +146,31 @@ def _fpr(null_p: np.ndarray, a: float) -> dict:
             "one_direction_fpr_ci95": clopper_pearson(k1, n, digits=5)}
 
 
+def _trained(folder: Path, texts: list[str], st: Setup, say) -> float:
+    """Train the validation model, or reuse the one in `folder` trained on the same texts with the same settings
+    (training is seeded: the same inputs give the same weights on the same torch build). Training seconds."""
+    import torch
+
+    spec = {**TRAINING, "steps": st.steps, "seed": st.seed, "torch": torch.__version__,
+            "texts_sha256": hashlib.sha256("\x1e".join(texts).encode()).hexdigest()}
+    stamp = folder / "ascertain-training.json"
+    if stamp.exists() and json.loads(stamp.read_text())["spec"] == spec:
+        seconds = json.loads(stamp.read_text())["seconds"]
+        say(f"reusing the model trained earlier in {folder} ({seconds} s of training)")
+        return seconds
+    say(f"training a small causal LM on {len(texts)} texts ({st.steps} steps)")
+    t0 = time.perf_counter()
+    train_tiny_lm(texts, folder, seed=st.seed, **{**TRAINING, "steps": st.steps})
+    seconds = round(time.perf_counter() - t0, 1)
+    stamp.write_text(json.dumps({"spec": spec, "seconds": seconds}))
+    return seconds
+
+
 def run_validation(work: Path, st: Setup = Setup(), on_progress=None) -> dict:
     say = on_progress or (lambda m: None)
     t0 = time.perf_counter()
     corpus = synthetic_corpus(st)
-    say(f"training a small causal LM on {len(corpus['train'])} texts ({st.steps} steps)")
-    train_tiny_lm(corpus["train"], work / "model", seed=st.seed, **{**TRAINING, "steps": st.steps})
-    train_s = time.perf_counter() - t0
+    train_s = _trained(work / "model", corpus["train"], st, say)
     model = load_model(str(work / "model"))
     params = Params(k=4, w=5)
     p = ra.ReproParams(prefix_tokens=(16,), continuation_tokens=20, cuts=1, samples=1, max_new_tokens=40,
@@ -178,6 +203,15 @@ def run_validation(work: Path, st: Setup = Setup(), on_progress=None) -> dict:
         pv = _runs(xm, xpool, n, st.power_runs, st.permutations, rng, False)[:, 0]
         power[str(n)] = {"0.05": round(float((pv <= 0.05).mean()), 4), "0.01": round(float((pv <= 0.01).mean()), 4),
                          "runs": len(pv)}
+    by_share = {}  # weaker signal: only a share of the suspect passages are members
+    for share in st.shares:
+        for n in st.passages:
+            if int(round(n * share)) < 1 or n > min(len(xm), len(xpool) // 2):
+                continue
+            pv = _runs(xm, xpool, n, st.share_runs, st.permutations, rng, False, share)[:, 0]
+            k = int((pv <= 0.05).sum())
+            by_share.setdefault(str(share), {})[str(n)] = {"power_0.05": round(k / len(pv), 4), "runs": len(pv),
+                                                           "ci95": clopper_pearson(k, len(pv), digits=4)}
     say("Tier C: per-passage scores, multiple choice, name cloze")
     tier_c = {f: auroc_tpr(xm[:, j], xn[:, j]) for j, f in enumerate(names)}
     qm, qn = _quiz(model, corpus["members"], "m", st.seed), _quiz(model, corpus["non_members"], "n", st.seed)
@@ -190,7 +224,8 @@ def run_validation(work: Path, st: Setup = Setup(), on_progress=None) -> dict:
             "model": model.info.as_dict(), "training": {**TRAINING, "steps": st.steps},
             "train_seconds": round(train_s, 1), "tier_a": tier_a, "tier_a_members_vs_non_members_p": tier_a_p,
             "tier_a_params": p.as_dict(), "tier_b_fpr": fpr, "tier_b_null_passages": n_null,
-            "tier_b_pool": len(xpool), "tier_b_power": power, "tier_c": tier_c, "tier_c_quiz": quiz,
+            "tier_b_pool": len(xpool), "tier_b_power": power,
+            "tier_b_power_by_share": by_share, "tier_c": tier_c, "tier_c_quiz": quiz,
             "features": names, "limitations": LIMITATIONS, "seconds": round(time.perf_counter() - t0, 1)}
 
 
@@ -234,6 +269,16 @@ def markdown(r: dict, command: str) -> str:
               "| passages each | runs | power at α = 0.05 | at α = 0.01 |", "| --- | --- | --- | --- |"]
     for n, v in r["tier_b_power"].items():
         lines.append(f"| {n} | {v['runs']} | {v['0.05']} | {v['0.01']} |")
+    shares = r.get("tier_b_power_by_share") or {}
+    if shares:
+        ns = sorted({n for v in shares.values() for n in v}, key=int)
+        lines += ["", "**Tier B: power when only part of a claimant's passages were trained on** (power at α = 0.05 "
+                  f"[95 % CI], {st['share_runs']} runs a cell; the rest of the suspect passages are non-members)", "",
+                  "| member share | " + " | ".join(f"{n} passages" for n in ns) + " |",
+                  "| --- | " + " | ".join("---" for _ in ns) + " |"]
+        for share, v in shares.items():
+            cells = [f"{v[n]['power_0.05']} {list(v[n]['ci95'])}" if n in v else "-" for n in ns]
+            lines.append(f"| {share} | " + " | ".join(cells) + " |")
     q = r["tier_c_quiz"]
     lines += ["", "**Tier C: per-passage scores** (members vs non-members; indicative only). `mc_margin`: DE-COP-style "
               f"multiple choice among the verbatim text and {q['multiple_choice']['options'] - 1} word-order "

@@ -19,7 +19,7 @@ from sqlalchemy import insert, select, update
 
 from ascertain.case import Case
 from ascertain.errors import AscertainError
-from ascertain.probe import LIMITATIONS, indicative, reproduction
+from ascertain.probe import LIMITATIONS, indicative, quizzes, reproduction
 from ascertain.probe import dataset_inference as di
 from ascertain.probe.reproduction import ReproParams
 from ascertain.readers import Document, ReadOptions, Skip, read_inputs
@@ -138,6 +138,8 @@ def run_probe(case: Case, model, opts: ProbeOptions, reference=None,
         _tier_a(model, works + controls, opts.repro, case.params, rec, tick)
     if "B" in tiers or "C" in tiers:
         _features(model, works + controls, opts.inference, reference, rec, tick)
+    if "C" in tiers:
+        quizzes.ask_all(model, works + controls, opts.inference, rec, tick)
     results = summarize(case, rid, rec, works, controls, tiers, opts)
     with case.store.begin() as c:
         c.execute(update(s.probe_runs).where(s.probe_runs.c.id == rid).values(status="complete", finished_at=now()))
@@ -231,10 +233,14 @@ def summarize(case: Case, rid: int, rec: Recorder, works: list[Subject], control
         for x in works:
             by_work_f.setdefault(str(x.work_id), []).extend(r["metrics"] for r in rec.ok("B", x))
         cres = indicative.work_scores(by_work_f, {x.key: [r["metrics"] for r in rec.ok("B", x)] for x in controls})
-        out["C"] = cres
-        for wid, r in (cres.get("works") or {}).items():
+        quiz = quizzes.summarize(works, controls, rec)
+        out["C"] = {**cres, "quizzes": quiz}
+        shared = {k: v for k, v in cres.items() if k != "works"}
+        for wid in by_work_f:
+            score = (cres.get("works") or {}).get(wid, {})
             rows_out.append({"tier": "C", "work_id": int(wid), "result": {
-                **r, **{k: v for k, v in cres.items() if k != "works"}}})
+                **score, **shared, "quizzes": {**quiz["works"].get(wid, {}), "controls": quiz["controls"],
+                                               "label": quiz["label"]}}})
     with case.store.begin() as c:
         for r in rows_out:
             c.execute(insert(s.probe_results).values(probe_run_id=rid, kind="probe", at=now(), **r))

@@ -21,7 +21,9 @@ from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
+from ascertain.probe import LIMITATIONS
 from ascertain.report import case_data, exhibits, manifest, plots
+from ascertain.report.show import probe_evidence
 from ascertain.store.audit_chain import check as check_chain
 from ascertain.validation.intervals import wilson
 
@@ -270,7 +272,8 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
            "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
            "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
-           "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css}
+           "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
+           "probes": _probe_runs(case), "probe_limitations": LIMITATIONS}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))
     write("report.html", html.encode())
@@ -293,6 +296,18 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
               "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME)}
     case.store.audit("report", result)
     return result
+
+
+def _probe_runs(case: Case) -> list[dict]:
+    """The latest probe figures of each probe run, grouped by run: tier, subject and a one-line finding."""
+    runs: dict[int, dict] = {}
+    for r in probe_evidence(case):
+        run = runs.setdefault(r["probe_run"], {"id": r["probe_run"], "model": r["model"],
+                                               "fingerprint": r["fingerprint"], "rows": []})
+        run["rows"].append({"tier": r["tier"], "subject": r["subject"] or "", "summary": r["summary"]})
+    for run in runs.values():
+        run["rows"].sort(key=lambda x: (x["tier"], x["subject"]))
+    return [runs[k] for k in sorted(runs)]
 
 
 def _exhibits(copies: list[tuple[dict, str]], numbers: dict[str, str], data: case_data.CaseData,

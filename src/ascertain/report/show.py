@@ -108,10 +108,23 @@ def probe_evidence(case: Case, work_id: int | None = None) -> list[dict]:
             text = res["refused"] or (f"p = {res['p_value']:.3g} (q BH {res.get('q_bh')}, BY {res.get('q_by')}), "
                                       f"d = {res['effect_size_d']} {res['effect_size_ci95']}")
         else:
-            text = (f"indicative score {res['score']}, {'flagged' if res['flagged'] else 'not flagged'}; "
-                    f"{res['control_works_flagged']} of {res['control_works']} control works flagged")
+            text = _tier_c_summary(res)
         out.append({"kind": "probe", "probe_run": r["probe_run_id"], "model": r["model"]["model_id"],
                     "fingerprint": r["model"]["fingerprint"], "tier": r["tier"],
                     "subject": titles.get(r["work_id"]) if r["work_id"] else claimants.get(r["claimant_id"]),
                     "summary": text, "result": res})
     return out
+
+
+def _tier_c_summary(res: dict) -> str:
+    """One line of a work's Tier C figures: the indicative score and the quizzes beside the control works."""
+    flag = "flagged" if res.get("flagged") else "not flagged"
+    parts = [res.get("not_run") or (f"indicative score {res['score']}, {flag}; "
+                                    f"{res['control_works_flagged']} of {res['control_works']} control works flagged")]
+    quiz = res.get("quizzes") or {}
+    for k, label in (("multiple_choice", "multiple choice"), ("name_cloze", "name cloze")):
+        mine, ctrl = quiz.get(k), (quiz.get("controls") or {}).get(k)
+        if mine:
+            parts.append(f"{label} {mine['correct']}/{mine['asked']} right"
+                         + (f" (controls {ctrl['correct']}/{ctrl['asked']})" if ctrl else ""))
+    return "; ".join(parts)
