@@ -195,7 +195,7 @@ def _works_report(rep: dict, as_json: bool) -> None:
 def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
                 max_doc_bytes: int, as_json: bool, level: str = "layout", acquired: str | None = None,
-                meta_fields: str | None = None) -> None:
+                meta_fields: str | None = None, engine: str = "local", processes: int | None = None) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
 
@@ -211,7 +211,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level,
-                             acquired=acquired)
+                             acquired=acquired, engine=engine, processes=processes)
     warnings = level_warnings(level, summary.get("languages", {}))
     if as_json:
         emit_json({**summary, "warnings": warnings})
@@ -263,6 +263,10 @@ MinTokens = Annotated[int | None, typer.Option(
                          "common spans) in runs of 40+ tokens [default: 50] ...")]
 MinCoverage = Annotated[float | None, typer.Option(
     "--min-coverage", help="... or at least this share (0 to 1) of the work's own expression [default: 0.8].")]
+EngineOpt = Annotated[str, typer.Option(help="Where the stages run: local (this machine) or ray (a local Ray "
+                                             "instance, or the cluster at RAY_ADDRESS; needs the scale extra).")]
+ProcessesOpt = Annotated[int | None, typer.Option(help="Worker processes (local) or CPUs of the local Ray instance "
+                                                       "[default: 1 local, every core for ray]. Same output.")]
 CopiedOnly = Annotated[bool, typer.Option("--copied-only", metavar=FLAG, help="Only records decided `copied`.")]
 
 
@@ -282,10 +286,11 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                meta_fields: Annotated[str | None, typer.Option(help="Record fields with bibliographic metadata "
                                                                "(e.g. title,author,isbn): works in the corpus "
                                                                "by identifier.")] = None,
+               engine: EngineOpt = "local", processes: ProcessesOpt = None,
                as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json, level, acquired, meta_fields)
+                as_json, level, acquired, meta_fields, engine, processes)
 
 
 @outputs_app.command("add")

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select, update
 
 from ascertain.case import Case
+from ascertain.engine import check_engine, make_executor
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import keyed_inputs, redact
 from ascertain.fingerprint.winnow import Params, load_key
@@ -90,7 +91,7 @@ def folder_listing(root: Path) -> dict:
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
                on_progress: Callable[[int, int], None] | None = None, level: str = "layout",
-               acquired: str | None = None) -> dict:
+               acquired: str | None = None, engine: str = "local", processes: int | None = None) -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
@@ -99,6 +100,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     key = load_key(key_file) if key_file else None
     if level not in LEVELS:
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
+    check_engine(engine, processes)  # refused before the source is recorded
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
     # Kept in the sources row only (not the index manifest): when the corpus was acquired (§412's
@@ -123,8 +125,9 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         source_id = c.execute(select(schema.sources.c.id).where(schema.sources.c.name == name)).scalar_one()
     reading = {"text_field": opts.text_field, "language": opts.language, "rev": opts.rev,
                "max_doc_bytes": opts.max_doc_bytes}
+    executor = make_executor(engine, processes)
     writer = IndexWriter(index_dir, params, inputs, reading, store_text=store_text and key is None, key=key,
-                         shard_bytes=shard_bytes)
+                         shard_bytes=shard_bytes, executor=executor)
 
     def on_shard(first_doc: int, docs: list[tuple[int, Document]], skips: list[Skip]) -> None:
         case.store.record_skips(f"{kind} add", name, skips)
@@ -146,6 +149,8 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         case.store.audit(f"{kind} add", {"source": name, "kind": kind, "status": "indexing",
                                          "error": _describe(e), "inputs": inputs}, ok=False)
         raise
+    finally:
+        executor.close()
     seconds = time.perf_counter() - t0
     with case.store.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(

@@ -10,12 +10,15 @@ ones `match` used to count over the whole index on every run; precomputed, a loo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ascertain.engine import Executor
+from ascertain.engine.local import InProcess
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, band_keys, band_shape
 from ascertain.index.partitions import ROW_GROUP_ROWS, Spill, lookup, partition_bits, sort_rows, to_table
 
@@ -44,9 +47,11 @@ def frequencies(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_lookup_tables(index_dir: Path, shards: list[dict], write: callable) -> dict:
+def build_lookup_tables(index_dir: Path, shards: list[dict], write: Callable, executor: Executor | None = None
+                        ) -> dict:
     """Write the lookup tables from the shards' fingerprint and MinHash files; the manifest's `lookup` entry.
-    `write(table, path, row_group_size)` writes one Parquet file atomically and gives its sha256."""
+    `write(table, path, row_group_size)` writes one Parquet file atomically and gives its sha256. The spill is
+    one pass here; each partition is then sorted and written by `executor` (write_partition)."""
     n_fp = sum(s["fingerprints"] for s in shards)
     fp_bits = partition_bits(n_fp)
     bands, rows_per_band = band_shape()
@@ -67,26 +72,31 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], write: callable) ->
         b["band"] = keys.ravel()
         b["doc"] = np.repeat(mh.column("doc").to_numpy(), bands)
         spill_lsh.add(b)
+    ex = executor or InProcess()
+    handles = [ex.submit(write_partition, "fp", spill_fp, p, index_dir, write) for p in range(1 << fp_bits)]
+    handles += [ex.submit(write_partition, "lsh", spill_lsh, p, index_dir, write) for p in range(1 << lsh_bits)]
     sha: dict[str, str] = {}
     files: dict[str, list[str]] = {"fp": [], "df": [], "lsh": []}
-
-    def put(kind: str, p: int, rows: np.ndarray) -> None:
-        name = f"lk-{kind}-{p:04d}.parquet"
-        sha[name] = write(to_table(rows, SCHEMAS[kind]), index_dir / name, ROW_GROUP_ROWS)
-        files[kind].append(name)
-
-    for p in range(1 << fp_bits):
-        rows = sort_rows(spill_fp.read(p))
-        put("fp", p, rows)
-        put("df", p, frequencies(rows))
-        del rows
-    for p in range(1 << lsh_bits):
-        put("lsh", p, sort_rows(spill_lsh.read(p)))
+    for handle in handles:  # in partition order, whichever finished first
+        for kind, name, digest in ex.result(handle):
+            sha[name] = digest
+            files[kind].append(name)
     spill_fp.remove()
     spill_lsh.remove()
     return {"format": FORMAT, "row_group_rows": ROW_GROUP_ROWS, "fp_bits": fp_bits, "lsh_bits": lsh_bits,
             "bands": bands, "rows_per_band": rows_per_band, "minhash_threshold": MinHashParams().threshold,
             "files": files, "sha256": sha}
+
+
+def write_partition(kind: str, spill: Spill, p: int, index_dir: Path, write: Callable) -> list[tuple[str, str, str]]:
+    """Sort one spilled partition and write its table(s): [(kind, file name, sha256)] (a stage of an executor)."""
+    rows = sort_rows(spill.read(p))
+    tables = [("fp", rows), ("df", frequencies(rows))] if kind == "fp" else [("lsh", rows)]
+    out = []
+    for k, t in tables:
+        name = f"lk-{k}-{p:04d}.parquet"
+        out.append((k, name, write(to_table(t, SCHEMAS[k]), index_dir / name, ROW_GROUP_ROWS)))
+    return out
 
 
 def corpus_fingerprints(index_dir: Path, lk: dict, hashes: np.ndarray, columns: list[str] | None = None

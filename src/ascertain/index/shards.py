@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ascertain.engine import Executor
+from ascertain.engine.local import InProcess
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
@@ -81,11 +83,8 @@ class ShardBuffer:
     first_doc: int
     items: int = 0
     bytes: int = 0
-    hashes: list[np.ndarray] = field(default_factory=list)
-    docs_col: list[np.ndarray] = field(default_factory=list)
-    positions: list[np.ndarray] = field(default_factory=list)
-    signatures: list[np.ndarray] = field(default_factory=list)
-    rows: list[dict] = field(default_factory=list)
+    batches: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (texts, languages) per batch
+    rows: list[dict] = field(default_factory=list)  # the docs table's columns but tokens and text
     skips: list[Skip] = field(default_factory=list)
 
 
@@ -103,6 +102,9 @@ class IndexWriter:
     shard_bytes: int = 64 * 1024 * 1024
     shard_docs: int = 100_000
     batch_bytes: int = 4 * 1024 * 1024  # documents are fingerprinted together, in one vectorized pass
+    # runs write_shard and the lookup tables' partitions (engine/): in this process unless told otherwise
+    executor: Executor = field(default_factory=InProcess)
+    _pending: list[tuple[ShardBuffer, object]] = field(default_factory=list, init=False, repr=False)
 
     def manifest_header(self) -> dict:
         header = {"format": FORMAT, "params": self.params.as_dict(), "minhash": MinHashParams().as_dict(),
@@ -136,6 +138,27 @@ class IndexWriter:
         next_doc = sum(s["documents"] for s in manifest["shards"])
         items = iter(items)
         self._verify_done(manifest, items)
+        try:
+            self._read(manifest, items, next_doc, on_shard, on_progress)
+        except BaseException:  # shards already handed to workers are whole: record those that finish
+            self._collect(manifest, on_shard, keep=0, failing=True)
+            raise
+        self._collect(manifest, on_shard, keep=0)
+        manifest["lookup"] = build_lookup_tables(self.index_dir, manifest["shards"], write_parquet_atomic,
+                                                 self.executor)
+        manifest["complete"] = True
+        for key in ("documents", "skipped", "fingerprints", "tokens"):
+            manifest[key] = sum(s[key] for s in manifest["shards"])
+        digest = hashlib.sha256()
+        for s in manifest["shards"]:
+            digest.update(s["documents_digest"].encode())
+        manifest["documents_digest"] = digest.hexdigest()
+        self._write_manifest(manifest)
+        return manifest
+
+    def _read(self, manifest: dict, items: Iterator[Document | Skip], next_doc: int, on_shard: ShardCallback | None,
+              on_progress: Callable[[int, int], None] | None) -> None:
+        """Batch the items into shards (by bytes and documents: the boundaries do not depend on the engine)."""
         buf = ShardBuffer(first_doc=next_doc)
         pending: list[Document] = []
         pending_bytes = 0
@@ -152,23 +175,13 @@ class IndexWriter:
                 self._add(buf, pending)
                 pending, pending_bytes = [], 0
                 if buf.bytes >= self.shard_bytes or len(buf.rows) >= self.shard_docs:
-                    self._flush(manifest, buf, on_shard)
+                    self._submit(manifest, buf, on_shard)
                     buf = ShardBuffer(first_doc=buf.first_doc + len(buf.rows))
         if on_progress:
             on_progress(len(pending), pending_bytes)
         self._add(buf, pending)
-        if buf.items or not manifest["shards"]:
-            self._flush(manifest, buf, on_shard)
-        manifest["lookup"] = build_lookup_tables(self.index_dir, manifest["shards"], write_parquet_atomic)
-        manifest["complete"] = True
-        for key in ("documents", "skipped", "fingerprints", "tokens"):
-            manifest[key] = sum(s[key] for s in manifest["shards"])
-        digest = hashlib.sha256()
-        for s in manifest["shards"]:
-            digest.update(s["documents_digest"].encode())
-        manifest["documents_digest"] = digest.hexdigest()
-        self._write_manifest(manifest)
-        return manifest
+        if buf.items or not (manifest["shards"] or self._pending):
+            self._submit(manifest, buf, on_shard)
 
     def _verify_done(self, manifest: dict, items: Iterator[Document | Skip]) -> None:
         """Consume the items the finished shards of an interrupted run hold, checking they are the same
@@ -189,49 +202,49 @@ class IndexWriter:
         if not docs:
             return
         first = buf.first_doc + len(buf.rows)
-        batch = fingerprint_batch([d.text for d in docs], self.params, self.key, [d.language for d in docs])
-        buf.hashes.append(batch.hashes)
-        buf.positions.append(batch.pos)
-        buf.docs_col.append(batch.doc + first)
-        buf.signatures.append(signatures(batch.hashes, batch.doc, len(docs)))
+        buf.batches.append(([d.text for d in docs], [d.language for d in docs]))
         for i, doc in enumerate(docs):
             buf.bytes += len(doc.text)
             buf.rows.append({
                 "doc": first + i, "locator": doc.locator, "sha256": doc.sha256,
                 # keyed: no language (it comes from the file name) and no metadata (titles, URLs, authors)
                 "language": doc.language if self.key is None else "",
-                "tokens": int(batch.tokens[i]), "bytes": int(doc.meta.get("bytes", len(doc.text))),
+                "bytes": int(doc.meta.get("bytes", len(doc.text))),
                 "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False) if self.key is None else "{}",
-                "text": doc.text if self.store_text else None,
-                # the text is not written: do not hold it until the shard is flushed
-                "_doc": doc if self.store_text else replace(doc, text=""),
+                "_doc": replace(doc, text=""),  # for on_shard and the digest: the text goes to the shard only
             })
 
-    def _flush(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
-        n = len(manifest["shards"])
-        fp_name, docs_name, mh_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet", f"mh-{n:05d}.parquet"
-        fp_table = pa.table({"hash": _cat(buf.hashes, np.uint64), "doc": _cat(buf.docs_col, np.int64),
-                             "pos": _cat(buf.positions, np.uint32)}, schema=FP_SCHEMA)
-        docs = buf.rows  # columns are taken by name: the "_doc" entry is not written
-        docs_table = pa.table({name: [r[name] for r in docs] for name in DOCS_SCHEMA.names},
-                              schema=DOCS_SCHEMA)
-        sha_fp = write_parquet_atomic(fp_table, self.index_dir / fp_name)
-        sha_docs = write_parquet_atomic(docs_table, self.index_dir / docs_name, DOCS_ROW_GROUP)
-        sigs = np.concatenate(buf.signatures) if buf.signatures else np.zeros((0, NUM_PERM), np.uint32)
-        with_sig = sigs.any(axis=1).nonzero()[0]  # short documents have none
-        mh_table = pa.table({"doc": pa.array(with_sig + buf.first_doc, pa.int64()),
-                             "sig": pa.array([sigs[i].astype("<u4").tobytes() for i in with_sig],
-                                             pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
-        sha_mh = write_parquet_atomic(mh_table, self.index_dir / mh_name)
+    def _submit(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
+        """Hand the shard to the executor; shards are recorded in the manifest in their order (_collect)."""
+        n = len(manifest["shards"]) + len(self._pending)
+        cols = {name: [r[name] for r in buf.rows] for name in DOCS_SCHEMA.names if name not in ("tokens", "text")}
+        handle = self.executor.submit(write_shard, str(self.index_dir), n, buf.first_doc, buf.batches, cols,
+                                      self.store_text, self.params, self.key)
+        buf.batches = []  # the texts now belong to the shard's task
+        self._pending.append((buf, handle))
+        self._collect(manifest, on_shard, keep=self.executor.workers)
+
+    def _collect(self, manifest: dict, on_shard: ShardCallback | None, keep: int, failing: bool = False) -> None:
+        """Record finished shards, oldest first, until at most `keep` are in flight. While failing, a shard
+        whose task failed ends the recording (its successors are not recorded: the manifest stays a prefix)."""
+        while len(self._pending) > keep:
+            buf, handle = self._pending.pop(0)
+            try:
+                done = self.executor.result(handle)
+            except BaseException:
+                if not failing:
+                    raise
+                self._pending.clear()
+                return
+            self._record(manifest, buf, done, on_shard)
+
+    def _record(self, manifest: dict, buf: ShardBuffer, done: dict, on_shard: ShardCallback | None) -> None:
+        docs = [r["_doc"] for r in buf.rows]
         if on_shard:
             on_shard(buf.first_doc, [(r["doc"], r["_doc"]) for r in buf.rows], buf.skips)
         manifest["shards"].append({
-            "fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
-            "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh},
-            "items": buf.items, "first_doc": buf.first_doc, "documents": len(docs),
-            "skipped": len(buf.skips), "fingerprints": fp_table.num_rows,
-            "tokens": sum(r["tokens"] for r in docs),
-            "documents_digest": _docs_digest([r["_doc"] for r in docs]),
+            **done, "items": buf.items, "first_doc": buf.first_doc, "documents": len(docs),
+            "skipped": len(buf.skips), "documents_digest": _docs_digest(docs),
             "skip_reasons": _reason_counts(buf.skips),
         })
         self._write_manifest(manifest)
@@ -239,6 +252,40 @@ class IndexWriter:
     def _write_manifest(self, manifest: dict) -> None:
         data = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
         atomic_write_bytes(self.index_dir / "manifest.json", data)
+
+
+def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list[str], list[str]]],
+                cols: dict[str, list], store_text: bool, params: Params, key: bytes | None) -> dict:
+    """Fingerprint one shard's batches and write its fp, docs and mh files (a stage run by an executor:
+    plain data in, files and their digests out). Row i of `cols` is the i-th document of the batches."""
+    folder = Path(index_dir)
+    hashes, docs_col, positions, sigs, tokens = [], [], [], [], []
+    first = first_doc
+    for texts, languages in batches:
+        batch = fingerprint_batch(texts, params, key, languages)
+        hashes.append(batch.hashes)
+        positions.append(batch.pos)
+        docs_col.append(batch.doc + first)
+        sigs.append(signatures(batch.hashes, batch.doc, len(texts)))
+        tokens.append(batch.tokens)
+        first += len(texts)
+    fp_name, docs_name, mh_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet", f"mh-{n:05d}.parquet"
+    fp_table = pa.table({"hash": _cat(hashes, np.uint64), "doc": _cat(docs_col, np.int64),
+                         "pos": _cat(positions, np.uint32)}, schema=FP_SCHEMA)
+    n_tokens = [int(t) for t in _cat(tokens, np.int64)]
+    texts = [t for batch_texts, _ in batches for t in batch_texts] if store_text else [None] * len(n_tokens)
+    docs_table = pa.table({**cols, "tokens": n_tokens, "text": texts}, schema=DOCS_SCHEMA)
+    sha_fp = write_parquet_atomic(fp_table, folder / fp_name)
+    sha_docs = write_parquet_atomic(docs_table, folder / docs_name, DOCS_ROW_GROUP)
+    sig = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), np.uint32)
+    with_sig = sig.any(axis=1).nonzero()[0]  # short documents have none
+    mh_table = pa.table({"doc": pa.array(with_sig + first_doc, pa.int64()),
+                         "sig": pa.array([sig[i].astype("<u4").tobytes() for i in with_sig],
+                                         pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
+    sha_mh = write_parquet_atomic(mh_table, folder / mh_name)
+    return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
+            "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh},
+            "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
 
 
 def _digest_doc(digest, d: Document) -> None:

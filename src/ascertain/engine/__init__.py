@@ -1,0 +1,73 @@
+"""Executors for the stages' pure functions over batches: the only seam between one process, a process pool
+on one machine and a Ray cluster.
+
+A stage (fingerprinting a batch of documents, sorting one partition of a lookup table, reading one partition
+for a set of hashes) is a module-level function of plain data. It is handed to an executor's `submit`, which
+returns a handle; `result(handle)` gives its value. The caller keeps the handles in its own order, so the
+results are assembled in the same order whichever engine ran them and the output is byte-identical.
+
+    local  (processes 1)  the call runs at `submit`, in this process
+    local  (processes N)  a concurrent.futures process pool of N workers (forkserver: no inherited threads)
+    ray                   Ray tasks (ray_engine.py): a local Ray instance of N CPUs, or the cluster at RAY_ADDRESS
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+from ascertain.errors import AscertainError
+
+ENGINES = ("local", "ray")
+
+
+class Executor(Protocol):
+    name: str
+    workers: int
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+    def result(self, handle: Any) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+def ordered_map(ex: Executor, fn: Callable[..., Any], items: Iterable[tuple], window: int | None = None
+                ) -> Iterator[Any]:
+    """fn(*item) for each item, in the items' order, with at most `window` calls in flight (2 per worker)."""
+    window = window or 2 * ex.workers
+    pending: list[Any] = []
+    for args in items:
+        pending.append(ex.submit(fn, *args))
+        if len(pending) >= window:
+            yield ex.result(pending.pop(0))
+    for h in pending:
+        yield ex.result(h)
+
+
+def check_engine(engine: str = "local", processes: int | None = None) -> None:
+    """Refuse an unknown engine, a number of processes below 1, or Ray when it is not installed."""
+    if engine not in ENGINES:
+        raise AscertainError("--engine", f"unknown engine {engine!r}", f"choose one of {', '.join(ENGINES)}")
+    if processes is not None and (not isinstance(processes, int) or processes < 1):
+        raise AscertainError("--processes", f"{processes!r} is not a number of processes",
+                             "pass a whole number of 1 or more (e.g. --processes 2 on a 2-core machine)")
+    if engine == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise AscertainError("--engine ray", "Ray is not installed",
+                                 'install the scale extra: pip install "ascertain[scale]" '
+                                 '(or pip install "ray[data]==2.60.0"), or use --engine local')
+
+
+def make_executor(engine: str = "local", processes: int | None = None) -> Executor:
+    """The executor for `--engine` / `--processes`; bad values are refused with the fix."""
+    check_engine(engine, processes)
+    if engine == "ray":
+        from ascertain.engine.ray_engine import RayExecutor
+
+        return RayExecutor(processes)
+    from ascertain.engine.local import InProcess, ProcessPool
+
+    return InProcess() if (processes or 1) == 1 else ProcessPool(processes)

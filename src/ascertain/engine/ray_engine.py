@@ -1,0 +1,61 @@
+"""The Ray engine: each stage call is a Ray task; Ray schedules them over the cluster's CPUs.
+
+Ray tasks rather than Ray Data: the stages' units are already explicit and few (a batch of ~4 MB of
+documents, one lookup-table partition, one partition read for the works' hashes), each ending in files named
+by its unit, and the caller needs the results in its own order to write byte-identical shards and manifests.
+Ray Data would re-block the input (its block boundaries are not ours) and would first have to materialize
+the reader's stream, which is ordered and resumable by shard. Tasks keep the unit = the partition.
+
+`ray.init()` joins the cluster named by RAY_ADDRESS when it is set (the cluster's nodes need this package
+installed and the case folder on a shared filesystem at the same path); otherwise it starts a local Ray
+instance with `processes` CPUs (all of the machine's by default) and stops it at `close`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, processes: int | None = None) -> None:
+        import ray  # make_executor checked it is installed
+
+        self.ray = ray
+        self.started = not ray.is_initialized()
+        if self.started:
+            cluster = os.environ.get("RAY_ADDRESS")
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                                      "configure_logging": False}
+            if not cluster:
+                kwargs["num_cpus"] = processes or os.cpu_count() or 1
+                # the workers import ascertain from where this process does (a checkout's src, or site-packages)
+                kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(
+                    p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)}}
+            ray.init(address=cluster or None, **kwargs)
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        if processes:
+            self.workers = min(self.workers, processes)
+        self._remote: dict[Callable, Any] = {}
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        remote = self._remote.get(fn)
+        if remote is None:
+            remote = self._remote[fn] = self.ray.remote(num_cpus=1, max_retries=2)(fn)
+        return remote.remote(*args)
+
+    def result(self, handle: Any) -> Any:
+        return self.ray.get(handle)
+
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+
+
+def _package_root() -> str:
+    import ascertain
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(ascertain.__file__)))
