@@ -14,10 +14,12 @@ import pyarrow as pa
 
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.minhash import band_keys, bands_agree, has_signature, jaccard_estimate, signature
+from ascertain.index import arrow_np
 from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, corpus_frequencies
 from ascertain.index.partitions import read_keys
 
 DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text"]
+SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
 
 
 def lookup_of(name: str, manifest: dict) -> dict:
@@ -37,9 +39,9 @@ def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, wo
     that seed spans, read from the lookup tables (frequencies first: boilerplate's rows are never read)."""
     wh, m = np.unique(work_hashes, return_counts=True)
     freq = corpus_frequencies(index_dir, lk, wh)
-    h, df, cf = (freq.column(c).to_numpy() for c in ("hash", "df", "cf"))
+    h, df, cf = (arrow_np.column(freq, c) for c in ("hash", "df", "cf"))
     keep = (df <= max_df) & (cf * m[np.searchsorted(wh, h)] <= max_hash_hits)
-    seeds = pa.table({"hash": pa.array(h[keep], pa.uint64()), "df": pa.array(df[keep], pa.int64())})
+    seeds = arrow_np.table({"hash": h[keep], "df": df[keep]}, SEED_SCHEMA)
     con.register("corpus_seeds", seeds)
     con.register("corpus_rows", corpus_fingerprints(index_dir, lk, h[keep]))
 
@@ -59,7 +61,7 @@ def near_duplicate_pairs(index_dir: Path, manifest: dict, works: dict[int, np.nd
     order = np.argsort(keys, kind="stable")
     keys, key_fid = keys[order], key_fid[order]
     cand = band_candidates(index_dir, lk, keys)
-    ck, cdoc = cand.column("band").to_numpy(), cand.column("doc").to_numpy()
+    ck, cdoc = arrow_np.column(cand, "band"), arrow_np.column(cand, "doc")
     lo, hi = np.searchsorted(keys, ck, "left"), np.searchsorted(keys, ck, "right")
     pairs = sorted({(int(f), int(d)) for a, b, d in zip(lo.tolist(), hi.tolist(), cdoc.tolist(), strict=True)
                     for f in key_fid[a:b]})

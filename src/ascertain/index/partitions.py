@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ascertain.index import arrow_np
+
 ROW_GROUP_ROWS = 4096  # a lookup reads one such group per wanted key at most: small enough to be cheap
 PARTITION_ROWS = 4_000_000  # rows per partition at most (about): the sort of one is the stage's peak memory
 MAX_BITS = 12
@@ -70,7 +72,7 @@ def sort_rows(rows: np.ndarray) -> np.ndarray:
 
 
 def to_table(rows: np.ndarray, schema: pa.Schema) -> pa.Table:
-    return pa.table({f.name: pa.array(rows[f.name], f.type) for f in schema}, schema=schema)
+    return arrow_np.table({f.name: rows[f.name] for f in schema}, schema)
 
 
 def row_group_ranges(pf: pq.ParquetFile, column: str) -> tuple[np.ndarray, np.ndarray]:
@@ -104,11 +106,11 @@ def read_keys(path: Path, column: str, keys: np.ndarray, columns: list[str] | No
     keys = np.asarray(keys, lo.dtype)
     groups = row_groups_holding(lo, hi, keys)
     if not groups:
-        return pf.schema_arrow.empty_table().select(columns or pf.schema_arrow.names)
+        return arrow_np.empty(pf.schema_arrow, columns)
     t = pf.read_row_groups(groups, columns=columns)
-    col = t.column(column).to_numpy()
+    col = arrow_np.column(t, column)
     at = np.minimum(np.searchsorted(keys, col), len(keys) - 1)
-    return t.filter(pa.array(keys[at] == col))
+    return arrow_np.take(t, keys[at] == col)
 
 
 def lookup(index_dir: Path, files: list[str], bits: int, column: str, keys: np.ndarray,
@@ -118,6 +120,5 @@ def lookup(index_dir: Path, files: list[str], bits: int, column: str, keys: np.n
     parts = partition_of(keys, bits)
     found = [read_keys(index_dir / files[p], column, keys[parts == p], columns) for p in np.unique(parts).tolist()]
     if not found:
-        return pq.read_schema(index_dir / files[0]).empty_table().select(columns or pq.read_schema(
-            index_dir / files[0]).names)
+        return arrow_np.empty(pq.read_schema(index_dir / files[0]), columns)
     return pa.concat_tables(found)

@@ -23,6 +23,7 @@ from ascertain.cmi.work import load_work_cmi
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.winnow import Params, load_key
+from ascertain.index import arrow_np
 from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs, register_seeds
 from ascertain.match.evidence_out import EvidenceOut
 from ascertain.match.measure import Thresholds, measure, tokens_identical
@@ -45,13 +46,21 @@ FROM corpus_rows AS c JOIN corpus_seeds AS s USING (hash) JOIN works_fp AS w USI
 """
 # A pair can only be `copied` with at least 2 shared fingerprints when the work has 50+ own tokens (see
 # docs/methods.md); pairs below their file's minimum are not evidence and are not fetched.
+PAIRS_SQL = """
+CREATE OR REPLACE TEMP TABLE pairs AS
+SELECT h.file, h.doc FROM hits h JOIN work_min USING (file)
+GROUP BY h.file, h.doc, work_min.min_shared HAVING count(DISTINCT h.wpos) >= work_min.min_shared
+"""
 HITS_SQL = """
-WITH pairs AS (
-  SELECT h.file, h.doc FROM hits h JOIN work_min USING (file)
-  GROUP BY h.file, h.doc, work_min.min_shared HAVING count(DISTINCT h.wpos) >= work_min.min_shared)
 SELECT h.doc, h.file, h.wpos, h.dpos, h.df FROM hits h SEMI JOIN pairs USING (file, doc)
 ORDER BY h.doc, h.file, h.wpos, h.dpos
 """
+HIT_COLUMNS = ("doc", "file", "wpos", "dpos", "df")
+HITS_BATCH = 1 << 20  # hit rows read at a time from the sorted result: what bounds match's memory in hits
+
+WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32())])
+WORK_MIN_SCHEMA = pa.schema([("file", pa.int64()), ("min_shared", pa.int64())])
+
 
 @dataclass
 class MatchOptions:
@@ -224,22 +233,21 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         f["id"]: prepare(f["text"], f["language"], f["path"],
                          f["sha256"] if key is None else keyed_sha256(key, f["sha256"]), params, key, params.level)
         for f in files}
-    works_fp = pa.table({
-        "hash": pa.array(np.concatenate([w.hashes for w in prepared.values()]), pa.uint64()),
-        "file": pa.array(np.concatenate([np.full(len(w.hashes), fid, np.int64)
-                                         for fid, w in prepared.items()]), pa.int64()),
-        "pos": pa.array(np.concatenate([w.positions for w in prepared.values()]), pa.uint32()),
-    })
-    work_min = pa.table({"file": pa.array(list(prepared), pa.int64()),
-                         "min_shared": pa.array([2 if int((~w.mask).sum()) >= 50 else 1
-                                                 for w in prepared.values()], pa.int64())})
+    works_fp = arrow_np.table({
+        "hash": np.concatenate([w.hashes for w in prepared.values()]),
+        "file": np.concatenate([np.full(len(w.hashes), fid, np.int64) for fid, w in prepared.items()]),
+        "pos": np.concatenate([w.positions for w in prepared.values()])}, WORKS_FP_SCHEMA)
+    work_min = arrow_np.table({"file": np.array(list(prepared), np.int64),
+                               "min_shared": np.array([2 if int((~w.mask).sum()) >= 50 else 1
+                                                       for w in prepared.values()], np.int64)}, WORK_MIN_SCHEMA)
     con.register("works_fp", works_fp)
     con.register("work_min", work_min)
-    register_seeds(con, index_dir, lookup_of(src["name"], manifest), works_fp["hash"].to_numpy(), opts.max_seed_df,
-                   opts.max_hash_hits)
+    register_seeds(con, index_dir, lookup_of(src["name"], manifest), arrow_np.column(works_fp, "hash"),
+                   opts.max_seed_df, opts.max_hash_hits)
     con.execute(HITS_FROM_ROWS_SQL)
-    hits = con.execute(HITS_SQL).fetchnumpy()
-    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):
+    con.execute(PAIRS_SQL)
+    n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
+    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
         con.unregister(name)
     n_docs = int(manifest["documents"])
     th = opts.thresholds
@@ -247,60 +255,82 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
     # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
-    doc_ids = np.unique(hits["doc"])
-    bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
     file_cmi, repo_cmi = cmi
     near = near_duplicate_pairs(index_dir, manifest, {fid: w.hashes for fid, w in prepared.items()})
     scans = ScanCache(index_dir)  # a corpus document's CMI is scanned once, then read from the index folder
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
-    for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
-            fetch_docs(index_dir, manifest, doc_ids)):
-        lo, hi = bounds[i], bounds[i + 1]
-        copy_ts = copy_base = None
-        if text is not None:  # kinds (comments, strings) matter only above the layout level
-            copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
-            copy_ts = level_stream(copy_base, params.level, language)
-        copy_cmi = None  # scanned once per document, when it first yields evidence
-        rows: list[dict] = []
-        file_col = hits["file"][lo:hi]
-        for fid in np.unique(file_col):
-            a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
-            sel = slice(lo + int(a), lo + int(b))
-            w = prepared[int(fid)]
-            wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
-            if copy_ts is not None:
-                spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df,
-                                     th.min_span_tokens)
-            else:
-                spans = chain_hits(wpos, dpos, params.k, params.w, df)
-            spans = select_spans(spans, th.min_span_tokens)
-            if not spans:
-                continue
-            metrics = {"level": params.level,
-                       **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
-                       "chance_baseline": baseline}
-            if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
-                tally["weak"] += 1  # only short shared runs (idioms): counted, not stored as evidence
-                continue
-            if copy_ts is not None and w.tokens is not w.base:
-                metrics["identical"] = tokens_identical(w.base, copy_base)
-            if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
-                metrics.update(align_streams(w, copy_ts, copy_base, spans))
-            if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
-                copy_cmi = scans.scan(locator, text, language)
-            metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
-                                            repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
-            if (pair := (int(fid), int(doc_id))) in near:
-                metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
-                with_spans.add(pair)
-            rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
-                         "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
-                         "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
-        yield rows
-        if progress:
-            progress(src["name"], i + 1, len(doc_ids))
+    done = 0
+    for doc_ids, hits in _hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH)):
+        bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
+        for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
+                fetch_docs(index_dir, manifest, doc_ids)):
+            lo, hi = bounds[i], bounds[i + 1]
+            copy_ts = copy_base = None
+            if text is not None:  # kinds (comments, strings) matter only above the layout level
+                copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
+                copy_ts = level_stream(copy_base, params.level, language)
+            copy_cmi = None  # scanned once per document, when it first yields evidence
+            rows: list[dict] = []
+            file_col = hits["file"][lo:hi]
+            for fid in np.unique(file_col):
+                a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
+                sel = slice(lo + int(a), lo + int(b))
+                w = prepared[int(fid)]
+                wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
+                if copy_ts is not None:
+                    spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df,
+                                         th.min_span_tokens)
+                else:
+                    spans = chain_hits(wpos, dpos, params.k, params.w, df)
+                spans = select_spans(spans, th.min_span_tokens)
+                if not spans:
+                    continue
+                metrics = {"level": params.level,
+                           **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
+                           "chance_baseline": baseline}
+                if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
+                    tally["weak"] += 1  # only short shared runs (idioms): counted, not stored as evidence
+                    continue
+                if copy_ts is not None and w.tokens is not w.base:
+                    metrics["identical"] = tokens_identical(w.base, copy_base)
+                if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
+                    metrics.update(align_streams(w, copy_ts, copy_base, spans))
+                if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
+                    copy_cmi = scans.scan(locator, text, language)
+                metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
+                                                repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
+                if (pair := (int(fid), int(doc_id))) in near:
+                    metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
+                    with_spans.add(pair)
+                rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
+                             "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
+                             "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
+            yield rows
+            done += 1
+            if progress:
+                progress(src["name"], done, n_matched)
+    con.execute("DROP TABLE hits; DROP TABLE pairs")
     scans.close()
     yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi)
+
+
+def _hit_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """(doc ids, their hits) from the hits sorted by doc, a batch at a time; a document's hits are never split
+    between two chunks (the last document of a batch waits for the next batch)."""
+    held: dict[str, np.ndarray] | None = None
+    for batch in reader:
+        t = pa.Table.from_batches([batch])
+        cols = {c: arrow_np.column(t, c) for c in HIT_COLUMNS}
+        if held is not None:
+            cols = {c: np.concatenate([held[c], cols[c]]) for c in HIT_COLUMNS}
+        if not len(cols["doc"]):
+            continue
+        cut = int(np.searchsorted(cols["doc"], cols["doc"][-1], "left"))  # the last document may go on
+        held = {c: v[cut:] for c, v in cols.items()}
+        if cut:
+            yield np.unique(cols["doc"][:cut]), {c: v[:cut] for c, v in cols.items()}
+    if held is not None and len(held["doc"]):
+        yield np.unique(held["doc"]), held
 
 
 def _near_duplicates(index_dir: Path, manifest: dict, prepared: dict[int, Prepared],

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
 
 from ascertain.case import Case
 from ascertain.errors import AscertainError
-from ascertain.report.show import EvidenceFilter, work_evidence
+from ascertain.report.show import EvidenceFilter, work_records
 from ascertain.store import schema
 
 COLUMNS = ("work_id", "claimant", "title", "work_file", "source", "document", "copied", "level", "coverage",
@@ -29,35 +31,41 @@ def _cell(column: str, value) -> object:
     return value
 
 
-def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> list[dict]:
+def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> Iterator[dict]:
+    """The CSV rows, one work's at a time (memory follows the largest work's evidence, not the case's)."""
     with case.store.engine.connect() as c:
         ids = [r[0] for r in c.execute(select(schema.works.c.id).order_by(schema.works.c.id))]
-    rows = []
-    for wid in ids:
-        w = work_evidence(case, str(wid), flt)
-        for e in w["evidence"]:
-            rows.append({"work_id": wid, "claimant": w["claimant"], "title": w["title"],
-                         "work_file": e["work_file"], "source": e["source"], "document": e["document"],
-                         "copied": e["copied"], "level": e.get("level"), "coverage": e["coverage"],
-                         "own_coverage": e["own_coverage"], "own_tokens_copied": e.get("own_tokens_copied"),
-                         "longest_run_tokens": e["longest_run_tokens"], "fragments": e["fragments"],
-                         "identical": e["identical"], "byte_identical": e["byte_identical"],
-                         "edit_similarity": e.get("edit_similarity"),
-                         "cmi_status": (e.get("cmi") or {}).get("status"),
-                         "near_duplicate_jaccard": (e.get("near_duplicate") or {}).get("jaccard_estimate"),
-                         "evidence_id": e["evidence_id"]})
-    return rows
+        for wid in ids:
+            w = work_records(c, str(wid), flt)
+            for e in w["evidence"]:
+                yield {"work_id": wid, "claimant": w["claimant"], "title": w["title"],
+                       "work_file": e["work_file"], "source": e["source"], "document": e["document"],
+                       "copied": e["copied"], "level": e.get("level"), "coverage": e["coverage"],
+                       "own_coverage": e["own_coverage"], "own_tokens_copied": e.get("own_tokens_copied"),
+                       "longest_run_tokens": e["longest_run_tokens"], "fragments": e["fragments"],
+                       "identical": e["identical"], "byte_identical": e["byte_identical"],
+                       "edit_similarity": e.get("edit_similarity"),
+                       "cmi_status": (e.get("cmi") or {}).get("status"),
+                       "near_duplicate_jaccard": (e.get("near_duplicate") or {}).get("jaccard_estimate"),
+                       "evidence_id": e["evidence_id"]}
 
 
 def write_evidence_csv(case: Case, path: Path, flt: EvidenceFilter = EvidenceFilter()) -> int:
     """Write the CSV (UTF-8, header row); returns the number of evidence rows."""
-    rows = evidence_rows(case, flt)
+    n = 0
+    part = path.with_name(path.name + ".part")  # rows are written as read: a failed export leaves no half file
     try:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        with open(part, "w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh)
             out.writerow(COLUMNS)
-            for r in rows:
+            for r in evidence_rows(case, flt):
                 out.writerow([_cell(k, r[k]) for k in COLUMNS])
+                n += 1
+        os.replace(part, path)
     except OSError as e:
+        part.unlink(missing_ok=True)
         raise AscertainError(str(path), f"cannot write ({e.strerror})", "choose a writable file") from e
-    return len(rows)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return n

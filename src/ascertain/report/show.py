@@ -11,6 +11,8 @@ from ascertain.cmi.status import items
 from ascertain.errors import AscertainError
 from ascertain.store import schema as s
 
+STREAM_ROWS = 1_000  # evidence rows fetched at a time
+
 
 @dataclass(frozen=True)
 class EvidenceFilter:
@@ -38,47 +40,62 @@ def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
                    s.works.c.identifiers, func.count(s.work_files.c.id).label("files"))
             .join(s.claimants).join(s.work_files, isouter=True).group_by(s.works.c.id, s.claimants.c.name)
             .order_by(s.works.c.id)).mappings()]
-        ev = c.execute(select(s.evidence.c.work_id, s.evidence.c.doc_locator, s.evidence.c.copied,
-                              s.evidence.c.own_coverage, s.evidence.c.longest_run_tokens,
-                              *([s.evidence.c.metrics] if flt.active else []),
-                              s.sources.c.name).join(s.sources)).mappings().all()
+        for w in works:
+            w.update(copies=0, copied_in=set(), best_own_coverage=0.0, longest_run_tokens=0)
+        by_id = {w["id"]: w for w in works}
+        # the copies are read a batch at a time and folded into their work: memory follows the works, not
+        # the evidence rows (a 10,000-work match stores hundreds of thousands)
+        ev = c.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
+            select(s.evidence.c.work_id, s.evidence.c.own_coverage, s.evidence.c.longest_run_tokens,
+                   *([s.evidence.c.metrics] if flt.active else []), s.sources.c.name)
+            .join(s.sources).where(s.evidence.c.copied.is_(True))).mappings()
+        for e in ev:
+            w = by_id.get(e["work_id"])
+            if w is None or (flt.active and not flt.keep(True, e["metrics"])):
+                continue
+            w["copies"] += 1
+            w["copied_in"].add(e["name"])
+            w["best_own_coverage"] = max(w["best_own_coverage"], e["own_coverage"])
+            w["longest_run_tokens"] = max(w["longest_run_tokens"], e["longest_run_tokens"])
         skipped = c.execute(select(func.count()).select_from(s.skipped)).scalar_one()
     for w in works:
-        mine = [e for e in ev if e["work_id"] == w["id"] and e["copied"]
-                and (not flt.active or flt.keep(e["copied"], e["metrics"]))]
-        w["copies"] = len(mine)
-        w["copied_in"] = sorted({e["name"] for e in mine})
-        w["best_own_coverage"] = max((e["own_coverage"] for e in mine), default=0.0)
-        w["longest_run_tokens"] = max((e["longest_run_tokens"] for e in mine), default=0)
+        w["copied_in"] = sorted(w["copied_in"])
     return {"case": str(case.root), "store": case.store.url.split("@")[-1], "sources": sources,
             "works": works, "skipped_inputs": skipped, "probe": probe_evidence(case)}
 
 
 def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
     with case.store.engine.connect() as c:
-        q = select(s.works.c.id, s.works.c.title, s.claimants.c.name.label("claimant"),
-                   s.works.c.identifiers).join(s.claimants)
-        row = c.execute(q.where(s.works.c.id == int(work)) if work.isdigit()
-                        else q.where(s.works.c.title == work)).mappings().all()
-        if len(row) != 1:
-            raise AscertainError(work, "matches no work" if not row else "matches several works",
-                                 "pass the work id shown by `ascertain show CASE`")
-        w = dict(row[0])
-        files = c.execute(select(s.work_files.c.id, s.work_files.c.path, s.work_files.c.sha256)
-                          .where(s.work_files.c.work_id == w["id"])).mappings().all()
-        ev = c.execute(select(s.evidence, s.sources.c.name.label("source"))
-                       .join(s.sources).where(s.evidence.c.work_id == w["id"])
-                       .order_by(s.evidence.c.copied.desc(), s.evidence.c.own_coverage.desc())).mappings()
-        path_of = {f["id"]: f["path"] for f in files}
-        w["files"] = [dict(f) for f in files]
-        w["cmi"] = [{**i, "path": path_of[r.work_file_id], "scope": r.scope}
-                    for r in c.execute(select(s.work_cmi).where(s.work_cmi.c.work_id == w["id"])
-                                       .order_by(s.work_cmi.c.work_file_id))
-                    for i in items(r.cmi)]
-        w["evidence"] = [{"evidence_id": e["id"], "source": e["source"], "document": e["doc_locator"],
-                          "work_file": path_of[e["work_file_id"]], **e["metrics"]}
-                         for e in ev if flt.keep(e["copied"], e["metrics"])]
+        w = work_records(c, work, flt)
     w["probe"] = probe_evidence(case, w["id"])
+    return w
+
+
+def work_records(c, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
+    """One work (id or title), its files, its CMI and its match evidence, on an open connection."""
+    q = select(s.works.c.id, s.works.c.title, s.claimants.c.name.label("claimant"),
+               s.works.c.identifiers).join(s.claimants)
+    row = c.execute(q.where(s.works.c.id == int(work)) if work.isdigit()
+                    else q.where(s.works.c.title == work)).mappings().all()
+    if len(row) != 1:
+        raise AscertainError(work, "matches no work" if not row else "matches several works",
+                             "pass the work id shown by `ascertain show CASE`")
+    w = dict(row[0])
+    files = c.execute(select(s.work_files.c.id, s.work_files.c.path, s.work_files.c.sha256)
+                      .where(s.work_files.c.work_id == w["id"])).mappings().all()
+    ev = c.execute(select(s.evidence, s.sources.c.name.label("source"))
+                   .join(s.sources).where(s.evidence.c.work_id == w["id"])
+                   .order_by(s.evidence.c.copied.desc(), s.evidence.c.own_coverage.desc(), s.evidence.c.id)
+                   ).mappings()
+    path_of = {f["id"]: f["path"] for f in files}
+    w["files"] = [dict(f) for f in files]
+    w["cmi"] = [{**i, "path": path_of[r.work_file_id], "scope": r.scope}
+                for r in c.execute(select(s.work_cmi).where(s.work_cmi.c.work_id == w["id"])
+                                   .order_by(s.work_cmi.c.work_file_id))
+                for i in items(r.cmi)]
+    w["evidence"] = [{"evidence_id": e["id"], "source": e["source"], "document": e["doc_locator"],
+                      "work_file": path_of[e["work_file_id"]], **e["metrics"]}
+                     for e in ev if flt.keep(e["copied"], e["metrics"])]
     return w
 
 
