@@ -311,3 +311,16 @@ def test_a_source_with_text_or_not_keyed_is_not_exported(ex, tmp_path):
     r = run("corpus", "export", ex["root"] / "defendant", "crawl", ex["package"], code=2)  # never written over
     assert "never written over" in r.output
     assert hmac.compare_digest(hashlib.sha256(ex["package"].read_bytes()).hexdigest(), ex["exported"]["sha256"])
+
+
+def test_export_leaves_out_what_a_match_run_caches_beside_the_index(ex, tmp_path):
+    """A defendant who matched against its own index has index/NAME/cache/ (CMI scans): derived data, not
+    part of the index, so the export neither refuses it nor carries it."""
+    cache = ex["root"] / "defendant" / "index" / "crawl" / "cache"
+    cache.mkdir()
+    (cache / "cmi.sqlite").write_bytes(b"derived")
+    try:
+        ok_json("corpus", "export", ex["root"] / "defendant", "crawl", tmp_path / "again.tar")
+        assert _members(tmp_path / "again.tar") == _members(ex["package"])
+    finally:
+        shutil.rmtree(cache)

@@ -51,13 +51,24 @@ def source_row(case: Case, name: str) -> dict:
     return dict(row)
 
 
+def keyed_source(case: Case, name: str, key: bytes) -> tuple[dict, Path, dict]:
+    """The source row, index folder and manifest of `name`, refused unless it is keyed with `key`."""
+    row = source_row(case, name)
+    index_dir, manifest = source_index(case, name)
+    if not row["keyed"] or manifest.get("key_check") != key_check(key):
+        raise AscertainError(name, "is not a keyed source built with this key",
+                             "pass the source imported from the defendant's package and the case key")
+    return row, index_dir, manifest
+
+
 def index_files(index_dir: Path) -> list[str]:
-    """Every file of the index folder (relative POSIX paths, sorted). Scratch is not part of the index and is
-    not exported: `*.tmp` files and hidden files or folders (spills of an interrupted build)."""
+    """Every file of the index folder (relative POSIX paths, sorted). Scratch and derived data are not part
+    of the index and are not exported: `*.tmp` files, hidden files or folders (spills of an interrupted
+    build) and `cache/` (what a match run caches beside the index, e.g. CMI scans)."""
     out = []
     for p in sorted(index_dir.rglob("*")):
         rel = p.relative_to(index_dir)
-        if any(part.startswith(".") for part in rel.parts) or p.name.endswith(".tmp"):
+        if any(part.startswith(".") for part in rel.parts) or p.name.endswith(".tmp") or rel.parts[0] == "cache":
             continue
         if p.is_symlink() or not (p.is_file() or p.is_dir()):
             raise AscertainError(str(p), "is a link or special file inside the index folder", "remove it and "

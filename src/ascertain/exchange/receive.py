@@ -11,23 +11,18 @@ import hashlib
 from pathlib import Path, PurePosixPath
 
 from ascertain.case import Case
-from ascertain.errors import AscertainError
 from ascertain.exchange.files import load_json
-from ascertain.exchange.package import source_row
-from ascertain.fingerprint.keyed import key_check, keyed_sha256
+from ascertain.exchange.package import keyed_source
+from ascertain.fingerprint.keyed import keyed_sha256
 from ascertain.fingerprint.winnow import load_key
-from ascertain.index.lookup import find_document, source_index
+from ascertain.index.lookup import find_document
 
 FIX = "ask the defendant to produce again from the request (`ascertain corpus produce`)"
 
 
 def check_production(case: Case, source: str, production: Path, key_file: str) -> dict:
     key = load_key(key_file)
-    row = source_row(case, source)
-    _, manifest = source_index(case, source)
-    if not row["keyed"] or manifest.get("key_check") != key_check(key):
-        raise AscertainError(f"{source} / {key_file}", "is not a keyed source built with this key",
-                             "pass the source imported from the defendant's package and the case key")
+    row, _, manifest = keyed_source(case, source, key)
     prod = load_json(Path(production) / "production.json", "production manifest", FIX)
     folder = (Path(production) / "documents").resolve()
     listed = {PurePosixPath(d.get("file", "")).name for d in prod.get("documents", [])}

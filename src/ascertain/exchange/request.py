@@ -19,11 +19,11 @@ from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.exchange.files import canonical, dump, load_json, refuse_existing, write_new
-from ascertain.exchange.package import source_row
+from ascertain.exchange.package import keyed_source
 from ascertain.exchange.textless import MANIFEST
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.winnow import load_key
-from ascertain.index.lookup import find_document, source_index
+from ascertain.index.lookup import find_document
 from ascertain.report.manifest import sha256_file
 from ascertain.store import schema
 
@@ -54,11 +54,7 @@ def write_request(case: Case, source: str, out: Path, key_file: str, figures: li
     out = Path(out)
     refuse_existing(out, "production request")
     key = load_key(key_file)
-    row = source_row(case, source)
-    index_dir, manifest = source_index(case, source)
-    if not row["keyed"] or manifest.get("key_check") != key_check(key):
-        raise AscertainError(f"{source} / {key_file}", "is not a keyed source built with this key",
-                             "pass the source imported from the defendant's package and the case key")
+    row, index_dir, manifest = keyed_source(case, source, key)
     with case.store.engine.connect() as c:
         rows = c.execute(
             select(schema.evidence.c.doc_id, schema.evidence.c.doc_locator, schema.evidence.c.work_id,
