@@ -23,9 +23,11 @@ from pathlib import Path
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from sqlalchemy import func, select, update
 
 from ascertain.case import Case
 from ascertain.demo import run_demo
+from ascertain.store import schema
 from ascertain.web.app import MAX_UPLOAD, create_app
 from ascertain.web.policy import ROLES, text_allowed
 from ascertain.web.users import add_user
@@ -56,9 +58,10 @@ def site(tmp_path_factory):
     case = Case.open(root)
     for role in ROLES:
         add_user(case, role, role, PASSWORD)
-    with sqlite3.connect(root / "store.sqlite") as db:  # one link back in the review queue
-        db.execute("UPDATE registration_links SET status = 'review' WHERE id = (SELECT min(id) FROM "
-                   "registration_links)")
+    with case.store.begin() as c:  # one link back in the review queue, through the store's write transaction
+        first = c.execute(select(func.min(schema.registration_links.c.id))).scalar_one()
+        c.execute(update(schema.registration_links).where(schema.registration_links.c.id == first)
+                  .values(status="review"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(create_app(root, lookups_per_minute=1000), log_level="warning"))
@@ -123,10 +126,11 @@ def corpus_lines(data: Path) -> set[str]:
 
 
 def evidence_id(case: Case, kind: str, cmi: str) -> tuple[int, int]:
-    with sqlite3.connect(case.root / "store.sqlite") as db:
-        return db.execute("SELECT e.id, e.work_id FROM evidence e JOIN sources s ON s.id = e.source_id WHERE "
-                          "e.copied AND s.kind = ? AND json_extract(e.metrics, '$.cmi.status') = ? ORDER BY e.id",
-                          (kind, cmi)).fetchone()
+    e, src = schema.evidence, schema.sources
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(e.c.id, e.c.work_id, e.c.metrics).join(src, src.c.id == e.c.source_id)
+                         .where(e.c.copied, src.c.kind == kind).order_by(e.c.id)).all()
+    return next((r.id, r.work_id) for r in rows if r.metrics["cmi"]["status"] == cmi)
 
 
 def test_sign_in_refuses_a_wrong_password_and_keeps_the_page_asked_for(site, browser, shots):
