@@ -1,13 +1,16 @@
 """Matching at scale: single-work lookup latency, batch match time and peak memory, at several corpus sizes.
 
-    nice python3 benchmarks/scale.py --sizes 50,200,413 --works 200 --lookups 100 [--src DIR] [--label NAME]
+    nice python3 benchmarks/scale.py lookups --sizes 50,200,413 --lookups 100 [--src DIR] [--label NAME]
+    nice python3 benchmarks/scale.py match --size 413 --works 1000 [--src DIR] [--label NAME]
 
-For each size (MB of real text, benchmarks/corpus.py): a case with the corpus and `--works` works (half taken
-from the corpus, half real files kept out of it); `corpus add` and `match` timed, with their peak resident
-memory from the kernel's rusage; then `--lookups` single-work lookups (`ascertain match CASE --work ID`), one
-process each, process start included (p50 / p95). `--src` runs another checkout's code (its `src` folder),
-e.g. the code before a change: before/after figures from one script. Prints and writes one JSON file per
-run to benchmarks/.work/scale-LABEL.json.
+`lookups`, for each size (MB of real text, benchmarks/corpus.py; a size above the real text on the machine is
+benchmarks/corpus_large.py's corpus, which must exist): a case with the corpus and 200 works (half taken from
+the corpus, half real files kept out of it), `corpus add` timed once (the case is kept in benchmarks/.work and
+reused), then `--lookups` single-work lookups (`ascertain match CASE --work ID`), one process each, process
+start included: p50 / p95 of wall and CPU seconds. `match`: a case with `--works` works, one `match` of all of
+them (wall, CPU, peak resident memory from the kernel's rusage, evidence rows/s), then `show` and
+`show --csv` on its evidence (same figures). `--src` runs another checkout's code (its `src` folder), e.g. the
+code before a change. Prints and writes one JSON file per run to benchmarks/.work/scale-LABEL.json.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,8 +32,8 @@ sys.path.insert(0, str(HERE))
 from corpus import build as build_corpus  # noqa: E402
 
 
-def run(cmd: list[str], src: Path) -> tuple[str, float, float]:
-    """(stdout, wall seconds, peak resident MB) of one process."""
+def run(cmd: list[str], src: Path) -> tuple[str, float, float, float]:
+    """(stdout, wall seconds, CPU seconds, peak resident MB) of one process."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
@@ -42,80 +44,126 @@ def run(cmd: list[str], src: Path) -> tuple[str, float, float]:
             err.seek(0)
             raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read().decode()[-3000:]}")
         out.seek(0)
-        return out.read().decode(), seconds, usage.ru_maxrss / 1024
+        return out.read().decode(), seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def corpus_of(mb: int) -> tuple[Path, Path]:
     corpus, holdout = DATA / f"corpus-{mb}.jsonl", DATA / f"holdout-{mb}"
     if not corpus.exists():
+        if mb > 500:
+            raise SystemExit(f"{corpus} is missing: build it with benchmarks/corpus_large.py (see its docstring)")
         build_corpus(corpus, mb * 1_000_000, holdout)
+    if not holdout.exists():  # a large corpus holds the real one: its held-out files are the real corpus's
+        holdout = DATA / "holdout-all"
     return corpus, holdout
 
 
 def make_works(corpus: Path, holdout: Path, n: int, folder: Path) -> Path:
-    """n works: n/2 corpus files spread over it (should be found), n/2 held-out real files; a works CSV."""
+    """n works: n/2 corpus files spread over it (should be found), n/2 real files kept out of it (negatives):
+    the held-out files, then (past those) renamed variants of corpus files that no corpus holds (variant
+    numbers from 1000 on, benchmarks/corpus_large.py's renaming). A works CSV."""
+    from corpus_large import WORD, renamer
+
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    lines = corpus.read_text(encoding="utf-8").split("\n")[:-1]  # only "\n" ends a JSONL record
+    with open(corpus, "rb") as fh:
+        n_lines = sum(1 for _ in fh)
     half = n // 2
-    for i, line in enumerate(lines[::max(1, len(lines) // half)][:half]):
-        rec = json.loads(line)
+    step = max(1, n_lines // max(1, half))
+    picked: list[dict] = []
+    with open(corpus, encoding="utf-8") as fh:  # streamed: the corpus may be larger than memory
+        for i, line in enumerate(fh):
+            if i % step == 0 and len(picked) < max(half, n - half):
+                picked.append(json.loads(line))
+    for i, rec in enumerate(picked[:half]):
         (folder / f"in-{i:05d}{Path(rec['path']).suffix}").write_text(rec["text"], encoding="utf-8")
-    for p in sorted(holdout.iterdir())[:n - half]:
+    held = sorted(holdout.iterdir())[:n - half]
+    for p in held:
         shutil.copy(p, folder / f"out-{p.name}")
+    for i in range(n - half - len(held)):
+        rec = picked[i % len(picked)]
+        text = WORD.sub(renamer(1000 + i // len(picked)), rec["text"])
+        (folder / f"out-v{i:05d}{Path(rec['path']).suffix}").write_text(text, encoding="utf-8")
     csv = folder.with_suffix(".csv")
     rows = "".join(f"bench,{p.name},{p.resolve()}\n" for p in sorted(folder.iterdir()))
     csv.write_text("claimant,title,path\n" + rows)
     return csv
 
 
-def bench_size(mb: int, n_works: int, n_lookups: int, src: Path, exe: list[str]) -> dict:
+def make_case(mb: int, n_works: int, src: Path, exe: list[str], case: Path) -> dict:
+    """The case (corpus indexed, works imported); kept and reused when it is complete."""
+    done = case / "scale-case.json"
+    if done.exists():
+        return json.loads(done.read_text())
     corpus, holdout = corpus_of(mb)
-    base = WORK / f"scale-{mb}"
-    case = base / "case"
     shutil.rmtree(case, ignore_errors=True)
-    csv = make_works(corpus, holdout, n_works, base / "works")
+    csv = make_works(corpus, holdout, n_works, case.parent / "works")
     run(exe + ["init", str(case)], src)
-    out, add_s, add_mb = run(exe + ["corpus", "add", str(case), "pile", str(corpus), "--json"], src)
+    out, add_s, add_cpu, add_mb = run(exe + ["corpus", "add", str(case), "pile", str(corpus), "--json"], src)
     added = json.loads(out)
     run(exe + ["works", "import", str(case), str(csv)], src)
-    out, match_s, match_mb = run(exe + ["match", str(case), "--json"], src)
-    rows = json.loads(out)["evidence"]
     r = {"mb": mb, "documents": added["documents"], "works": n_works, "index_seconds": round(add_s, 2),
-         "index_peak_mb": round(add_mb), "index_mb": round(sum(p.stat().st_size for p in (case / "index").rglob("*")
-                                                                if p.is_file()) / 1e6, 1),
-         "match_seconds": round(match_s, 2), "match_peak_mb": round(match_mb), "evidence": rows,
-         "evidence_rows_per_s": round(rows / match_s, 1)}
-    if n_lookups:
-        times, sizes = [], []
-        files = sorted((base / "works").iterdir())
-        step = max(1, len(files) // n_lookups)
-        for work_id in range(1, len(files) + 1, step)[:n_lookups]:  # works are numbered in CSV order
-            _, s, peak = run(exe + ["match", str(case), "--work", str(work_id), "--json", "--allow-empty"], src)
-            times.append(s)
-            sizes.append(files[work_id - 1].stat().st_size)
-        times.sort()
-        r["lookup"] = {"n": len(times), "p50_s": round(statistics.median(times), 3),
-                       "p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
-                       "max_s": round(times[-1], 3), "median_work_kb": round(statistics.median(sizes) / 1e3, 1)}
+         "index_cpu_seconds": round(add_cpu, 2), "index_peak_mb": round(add_mb),
+         "index_mb": round(sum(p.stat().st_size for p in (case / "index").rglob("*") if p.is_file()) / 1e6, 1)}
+    done.write_text(json.dumps(r))
+    return r
+
+
+def pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))], 3)
+
+
+def bench_lookups(mb: int, n_lookups: int, src: Path, exe: list[str]) -> dict:
+    case = WORK / f"scale-{mb}" / "case"
+    r = make_case(mb, 200, src, exe, case)
+    walls, cpus = [], []
+    for work_id in range(1, 201, max(1, 200 // n_lookups))[:n_lookups]:  # works are numbered in CSV order
+        _, s, cpu, _ = run(exe + ["match", str(case), "--work", str(work_id), "--json", "--allow-empty"], src)
+        walls.append(s)
+        cpus.append(cpu)
+    _, start_s, start_cpu, _ = run(exe + ["--version"], src)
+    return {**r, "lookup": {"n": len(walls), "p50_s": pct(walls, 0.5), "p95_s": pct(walls, 0.95),
+                            "max_s": round(max(walls), 3), "cpu_p50_s": pct(cpus, 0.5),
+                            "cpu_p95_s": pct(cpus, 0.95), "process_start_s": round(start_s, 3)}}
+
+
+def bench_match(mb: int, n_works: int, src: Path, exe: list[str]) -> dict:
+    case = WORK / f"scale-{mb}-w{n_works}" / "case"
+    r = make_case(mb, n_works, src, exe, case)
+    out, s, cpu, peak = run(exe + ["match", str(case), "--json"], src)
+    rows = json.loads(out)["evidence"]
+    r.update(match_seconds=round(s, 2), match_cpu_seconds=round(cpu, 2), match_peak_mb=round(peak),
+             evidence=rows, evidence_rows_per_s=round(rows / s, 1))
+    _, s, cpu, peak = run(exe + ["show", str(case), "--json"], src)
+    r["show"] = {"seconds": round(s, 2), "peak_mb": round(peak)}
+    with tempfile.TemporaryDirectory() as tmp:
+        _, s, cpu, peak = run(exe + ["show", str(case), "--csv", str(Path(tmp) / "evidence.csv")], src)
+    r["show_csv"] = {"seconds": round(s, 2), "peak_mb": round(peak)}
     return r
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="50,200,413", help="corpus sizes in MB, comma-separated")
-    ap.add_argument("--works", type=int, default=200)
-    ap.add_argument("--lookups", type=int, default=100, help="single-work lookups per size (0: none)")
+    ap.add_argument("what", choices=["lookups", "match"])
+    ap.add_argument("--sizes", default="50,200,413", help="lookups: corpus sizes in MB, comma-separated")
+    ap.add_argument("--lookups", type=int, default=100, help="single-work lookups per size")
+    ap.add_argument("--size", type=int, default=413, help="match: the corpus size in MB")
+    ap.add_argument("--works", type=int, default=1000, help="match: the number of works")
     ap.add_argument("--src", type=Path, default=HERE.parent / "src", help="the code to run (a src folder)")
     ap.add_argument("--label", default="after")
     a = ap.parse_args()
     exe = [sys.executable, "-m", "ascertain"]
     results = []
-    for mb in (int(s) for s in a.sizes.split(",")):
-        results.append(bench_size(mb, a.works, a.lookups, a.src.resolve(), exe))
+    if a.what == "lookups":
+        for mb in (int(s) for s in a.sizes.split(",")):
+            results.append(bench_lookups(mb, a.lookups, a.src.resolve(), exe))
+            print(json.dumps(results[-1]), flush=True)
+    else:
+        results.append(bench_match(a.size, a.works, a.src.resolve(), exe))
         print(json.dumps(results[-1]), flush=True)
     WORK.mkdir(exist_ok=True)
-    (WORK / f"scale-{a.label}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (WORK / f"scale-{a.what}-{a.label}.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ from pathlib import Path
 
 import orjson
 
-from ascertain.cmi.scan import scan_text
-
 # a subfolder: the report digests the index folder's files (report/manifest.py), not a cache that grows
 FILE = Path("cache") / "cmi.sqlite"
 
@@ -69,6 +67,8 @@ class ScanCache:
                 self.hits += 1
                 return orjson.loads(row[0])
         self.misses += 1
+        from ascertain.cmi.scan import scan_text  # 0.1-0.2 s of imports: only when a scan is not cached
+
         result = scan_text(locator, text, language)
         if self.db is not None:
             self.pending.append((key, orjson.dumps(result)))

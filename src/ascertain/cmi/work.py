@@ -7,7 +7,6 @@ from pathlib import PurePosixPath
 from sqlalchemy import insert, select
 
 from ascertain.cmi.metadata import is_metadata
-from ascertain.cmi.scan import scan_text
 from ascertain.cmi.status import items
 from ascertain.store import schema
 from ascertain.text.languages import is_license_file
@@ -22,6 +21,8 @@ def scope_of(file_path: str, work_inputs: list[str]) -> str:
 
 def record_work_cmi(conn, work_id: int, inputs: list[str]) -> None:
     """Scan the work's files and store their CMI (called when the work is added)."""
+    from ascertain.cmi.scan import scan_text  # the scanner's imports, only where a scan is made
+
     rows = conn.execute(select(schema.work_files.c.id, schema.work_files.c.path, schema.work_files.c.text,
                                schema.work_files.c.language).where(schema.work_files.c.work_id == work_id)
                         ).all()
@@ -30,14 +31,22 @@ def record_work_cmi(conn, work_id: int, inputs: list[str]) -> None:
          "cmi": scan_text(path, text, language)} for fid, path, text, language in rows])
 
 
-def load_work_cmi(conn, files) -> tuple[dict[int, dict], dict[int, list[dict]]]:
-    """(CMI per work file id, repository-level items per work id); files of older cases are scanned now."""
-    stored = {r.work_file_id: r for r in conn.execute(select(schema.work_cmi)).all()}
+def load_work_cmi(conn, files, work_id: int | None = None) -> tuple[dict[int, dict], dict[int, list[dict]]]:
+    """(CMI per work file id, repository-level items per work id) of `files` (all of work_id's when given);
+    files of older cases are scanned now."""
+    q = select(schema.work_cmi)
+    stored = {r.work_file_id: r for r in conn.execute(q if work_id is None else q.where(
+        schema.work_cmi.c.work_id == work_id)).all()}
     per_file: dict[int, dict] = {}
     repo: dict[int, list[dict]] = {}
     for f in files:
         row = stored.get(f["id"])
-        cmi = row.cmi if row else scan_text(f["path"], f["text"], f["language"])
+        if row:
+            cmi = row.cmi
+        else:
+            from ascertain.cmi.scan import scan_text
+
+            cmi = scan_text(f["path"], f["text"], f["language"])
         per_file[f["id"]] = cmi
         if row and row.scope == "repository":
             repo.setdefault(f["work_id"], []).extend({**i, "path": f["path"]} for i in items(cmi))

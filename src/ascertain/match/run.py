@@ -27,7 +27,8 @@ from ascertain.index import arrow_np
 from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs, register_seeds
 from ascertain.match.evidence_out import EvidenceOut
 from ascertain.match.measure import Thresholds, measure, tokens_identical
-from ascertain.match.pairs import Prepared, align_streams, prepare
+from ascertain.match.pairs import align_streams, prepare
+from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.ranking import rank_regions
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
 from ascertain.store import schema
@@ -78,10 +79,14 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
               ) -> dict:
     started, t0 = now(), time.perf_counter()
     with case.store.engine.connect() as c:
-        files = c.execute(select(schema.work_files)).mappings().all()
+        q = select(schema.work_files)  # one work's lookup reads only its files and their CMI
+        files = c.execute(q if opts.work is None else q.where(schema.work_files.c.work_id == opts.work)
+                          ).mappings().all()
+        if not files and opts.work is not None:
+            has_works = c.execute(select(schema.work_files.c.id).limit(1)).first() is not None
         srcs = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
-        cmi = load_work_cmi(c, files)
-    if not files:
+        cmi = load_work_cmi(c, files, opts.work)
+    if not files and (opts.work is None or not has_works):
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
     if opts.sources:
         unknown = set(opts.sources) - {s["name"] for s in srcs}
@@ -229,17 +234,17 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
-    prepared: dict[int, Prepared] = {  # a keyed index holds keyed digests: compare like with like
-        f["id"]: prepare(f["text"], f["language"], f["path"],
-                         f["sha256"] if key is None else keyed_sha256(key, f["sha256"]), params, key, params.level)
-        for f in files}
+    prepared = PreparedWorks(files, lambda f: prepare(  # a keyed index holds keyed digests: like with like
+        f["text"], f["language"], f["path"], f["sha256"] if key is None else keyed_sha256(key, f["sha256"]),
+        params, key, params.level))
+    fids = list(prepared)
     works_fp = arrow_np.table({
-        "hash": np.concatenate([w.hashes for w in prepared.values()]),
-        "file": np.concatenate([np.full(len(w.hashes), fid, np.int64) for fid, w in prepared.items()]),
-        "pos": np.concatenate([w.positions for w in prepared.values()])}, WORKS_FP_SCHEMA)
-    work_min = arrow_np.table({"file": np.array(list(prepared), np.int64),
-                               "min_shared": np.array([2 if int((~w.mask).sum()) >= 50 else 1
-                                                       for w in prepared.values()], np.int64)}, WORK_MIN_SCHEMA)
+        "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
+        "file": np.concatenate([np.full(len(prepared.hashes[fid]), fid, np.int64) for fid in fids]),
+        "pos": np.concatenate([prepared.positions[fid] for fid in fids])}, WORKS_FP_SCHEMA)
+    work_min = arrow_np.table({"file": np.array(fids, np.int64),
+                               "min_shared": np.array([prepared.min_shared[fid] for fid in fids], np.int64)},
+                              WORK_MIN_SCHEMA)
     con.register("works_fp", works_fp)
     con.register("work_min", work_min)
     register_seeds(con, index_dir, lookup_of(src["name"], manifest), arrow_np.column(works_fp, "hash"),
@@ -256,7 +261,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     file_cmi, repo_cmi = cmi
-    near = near_duplicate_pairs(index_dir, manifest, {fid: w.hashes for fid, w in prepared.items()})
+    near = near_duplicate_pairs(index_dir, manifest, prepared.hashes)
     scans = ScanCache(index_dir)  # a corpus document's CMI is scanned once, then read from the index folder
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
@@ -333,7 +338,7 @@ def _hit_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[np.ndarray, dict
         yield np.unique(held["doc"]), held
 
 
-def _near_duplicates(index_dir: Path, manifest: dict, prepared: dict[int, Prepared],
+def _near_duplicates(index_dir: Path, manifest: dict, prepared: PreparedWorks,
                      found: dict[tuple[int, int], float], with_spans: set[tuple[int, int]], th: Thresholds, src,
                      work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
     """Whole-document near-duplicates (MinHash LSH) without span evidence: a record of their own (not
