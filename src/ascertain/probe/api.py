@@ -2,12 +2,14 @@
 
 Capabilities are detected by asking: `echo` with `logprobs` returns log-probabilities of the prompt's
 tokens (vLLM, llama.cpp server and the legacy OpenAI completions API do); otherwise output logprobs, or
-top-k only, or nothing. 429, 5xx, timeouts and dropped connections are retried a bounded number of times
-with exponential backoff; then the call fails with a message, and a rerun resumes the probe.
+top-k only, or nothing. 429, 5xx, timeouts, dropped connections and malformed answers are retried a bounded
+number of times with exponential backoff, or after the wait the server asks for (Retry-After, in seconds or as
+an HTTP date); then the call fails with a message naming the endpoint and the fix, and a rerun resumes the probe.
 """
 
 from __future__ import annotations
 
+import email.utils
 import os
 import time
 
@@ -19,6 +21,8 @@ from ascertain.probe.models import ModelInfo, Scored
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog. It was the best of times."
+MAX_WAIT = 60.0  # seconds: a Retry-After longer than this ends the call instead of stalling the probe
+RESUME = "run the same command again: finished attempts are kept and the probe resumes where it stopped"
 
 
 class ApiError(Exception):
@@ -31,8 +35,9 @@ class ApiModel:
         self.base = url.rstrip("/")
         key = os.environ.get(key_env, "")
         self.client = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {key}"} if key else {})
-        self.retries, self.backoff = retries, backoff
+        self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.calls = self.retried = 0
+        self.waited = 0.0  # seconds slept between attempts (backoff and Retry-After)
         try:
             listed = self._request("GET", "/models", None).get("data", [])
         except ApiError as e:
@@ -58,29 +63,51 @@ class ApiModel:
             wait = self.backoff * 2 ** attempt
             try:
                 r = self.client.request(method, self.base + path, json=body)
-            except (httpx.TimeoutException, httpx.TransportError) as e:
+            except httpx.TimeoutException as e:
+                last = f"no answer within {self.timeout:g} s ({type(e).__name__})"
+            except httpx.TransportError as e:
                 last = f"{type(e).__name__}: {e}"
             else:
                 if r.status_code < 400:
-                    return r.json()
-                if r.status_code not in RETRYABLE:
+                    try:
+                        data = r.json()
+                    except ValueError:
+                        data = None
+                    if isinstance(data, dict):
+                        return data
+                    last = f"HTTP {r.status_code} with a body that is not a JSON object: {r.text[:80]!r}"
+                elif r.status_code not in RETRYABLE:
                     raise ApiError(f"HTTP {r.status_code}: {r.text[:200]}")
-                last = f"HTTP {r.status_code}"
-                after = r.headers.get("retry-after", "")
-                if after.replace(".", "", 1).isdigit():
-                    wait = min(float(after), 60.0)
+                else:
+                    last = f"HTTP {r.status_code}"
+                    asked = retry_after(r.headers.get("retry-after"))
+                    if asked is not None and asked > MAX_WAIT:
+                        raise AscertainError(self.base + path, f"asks to wait {asked:g} s before the next request "
+                                             f"(Retry-After), more than {MAX_WAIT:g} s",
+                                             f"wait, or raise the endpoint's rate limit, then {RESUME}")
+                    if asked is not None:
+                        wait = asked
+                        last += f", Retry-After {asked:g} s"
             if attempt < self.retries:
                 time.sleep(wait)
+                self.waited += wait
         raise AscertainError(self.base + path, f"did not answer after {self.retries + 1} attempts (last: {last})",
-                             "check the endpoint and its rate limits, then run the same command again: "
-                             "finished attempts are kept and the probe resumes where it stopped")
+                             "check that the endpoint is up and its rate limits (or pass a larger --timeout / "
+                             f"--retries), then {RESUME}")
 
     def _completion(self, body: dict) -> dict:
         try:
-            return self._request("POST", "/completions", {"model": self.model, **body})
+            r = self._request("POST", "/completions", {"model": self.model, **body})
         except ApiError as e:
             raise AscertainError(self.base, f"refused a completion request ({e})",
                                  "check --api-model and the key in the environment variable") from e
+        choices = r.get("choices")
+        if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)
+                and isinstance(choices[0].get("text"), str)):
+            # an empty continuation stored as a failed reproduction would understate the model: refuse it
+            raise AscertainError(self.base + "/completions", f"answered without choices[0].text ({str(r)[:120]})",
+                                 f"point --model at an OpenAI-compatible completions API (…/v1), then {RESUME}")
+        return r
 
     def _capability(self) -> str:
         try:
@@ -110,8 +137,7 @@ class ApiModel:
     def generate(self, prompt: str, max_tokens: int, temperature: float, seed: int) -> tuple[str, int]:
         r = self._completion({"prompt": prompt, "max_tokens": max_tokens, "temperature": temperature,
                               "seed": seed, "top_p": 1.0})
-        choice = (r.get("choices") or [{}])[0]
-        return str(choice.get("text", "")), int((r.get("usage") or {}).get("completion_tokens", 0))
+        return r["choices"][0]["text"], int((r.get("usage") or {}).get("completion_tokens", 0))
 
     def score(self, text: str, context: str = "") -> Scored:
         lp = self._echo_logprobs(context + text)
@@ -122,3 +148,19 @@ class ApiModel:
         values = [v for o, v in zip(lp["text_offset"], lp["token_logprobs"], strict=False)
                   if o >= len(context) and o < len(context + text) and v is not None]
         return Scored(np.array(values, dtype=np.float64))
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110); None if absent."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

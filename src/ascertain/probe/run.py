@@ -134,12 +134,19 @@ def run_probe(case: Case, model, opts: ProbeOptions, reference=None,
     rid, resumed = open_run(case, run_key(info, opts, works + controls), info, params)
     rec = Recorder(case, rid)
     before = len(rec.rows)
-    if "A" in tiers:
-        _tier_a(model, works + controls, opts.repro, case.params, rec, tick)
-    if "B" in tiers or "C" in tiers:
-        _features(model, works + controls, opts.inference, reference, rec, tick)
-    if "C" in tiers:
-        quizzes.ask_all(model, works + controls, opts.inference, rec, tick)
+    try:
+        if "A" in tiers:
+            _tier_a(model, works + controls, opts.repro, case.params, rec, tick)
+        if "B" in tiers or "C" in tiers:
+            _features(model, works + controls, opts.inference, reference, rec, tick)
+        if "C" in tiers:
+            quizzes.ask_all(model, works + controls, opts.inference, rec, tick)
+    except AscertainError as e:  # the model gave up (endpoint down, rate limit): the run says so; a rerun resumes
+        with case.store.begin() as c:
+            c.execute(update(s.probe_runs).where(s.probe_runs.c.id == rid).values(status="interrupted"))
+        case.store.audit("probe interrupted", {"run": rid, "model": info["model_id"], "new_attempts": rec.new,
+                                               "error": str(e)}, ok=False)
+        raise
     results = summarize(case, rid, rec, works, controls, tiers, opts)
     with case.store.begin() as c:
         c.execute(update(s.probe_runs).where(s.probe_runs.c.id == rid).values(status="complete", finished_at=now()))

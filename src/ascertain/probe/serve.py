@@ -2,7 +2,8 @@
 
 It serves /v1/models and /v1/completions (prompt, max_tokens, temperature, seed, echo, logprobs), so a
 local model can be probed through exactly the code path used for a remote API, and the API client is
-tested against a real server. `hook(handler)` may answer a request itself (tests: rate limits, outages).
+tested against a real server. `hook(handler)` may answer a request itself (tests: rate limits, outages,
+malformed answers).
 """
 
 from __future__ import annotations
@@ -39,14 +40,14 @@ def serve_model(model, name: str = "local-model", port: int = 0,
                 self._send(404, {"error": {"message": "not found"}})
 
         def do_POST(self) -> None:
-            if hook and hook(self):
+            self.body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            if hook and hook(self):  # the hook sees the parsed request as handler.body
                 return
             if self.path.rstrip("/") != "/v1/completions":
                 self._send(404, {"error": {"message": "not found"}})
                 return
-            req = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             with lock:
-                self._send(200, complete(model, name, req))
+                self._send(200, complete(model, name, self.body))
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
