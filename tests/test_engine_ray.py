@@ -29,6 +29,7 @@ ENGINES = {"local": ("local", None), "processes-2": ("local", 2), "ray": ("ray",
 
 @pytest.fixture(scope="session")
 def ray_cluster():
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only (read when ray is imported)
     try:
         import ray
     except ImportError:

@@ -17,11 +17,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ascertain.errors import AscertainError
+
 
 class RayExecutor:
     name = "ray"
 
     def __init__(self, processes: int | None = None) -> None:
+        if not os.environ.get("RAY_ADDRESS"):
+            # a local instance binds loopback only (Ray's own default on macOS/Windows; read when ray is imported)
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         import ray  # make_executor checked it is installed
 
         self.ray = ray
@@ -35,7 +40,12 @@ class RayExecutor:
                 # the workers import ascertain from where this process does (a checkout's src, or site-packages)
                 kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(
                     p for p in (_package_root(), os.environ.get("PYTHONPATH", "")) if p)}}
-            ray.init(address=cluster or None, **kwargs)
+            try:
+                ray.init(address=cluster or None, **kwargs)
+            except Exception as e:  # an unreachable RAY_ADDRESS, a port in use, no room for the object store
+                raise AscertainError("--engine ray", f"Ray could not be started or joined ({type(e).__name__}: {e})",
+                                     "check RAY_ADDRESS (unset it to start a local instance), or use --engine "
+                                     "local; the source stays resumable: run the same command again") from e
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         if processes:
             self.workers = min(self.workers, processes)
