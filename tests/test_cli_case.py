@@ -28,7 +28,7 @@ def run(*args: str, code: int = 0, **kw):
 @pytest.fixture
 def demo_case(tmp_path) -> str:
     case = tmp_path / "case"
-    run_demo(case, None)
+    run_demo(case, None, report=False, with_probe=False)  # the match stages only: these tests change the case
     return str(case)
 
 
