@@ -102,11 +102,7 @@ def probe_run(
                         chosen, list(control or []))
     m = load_model(model, api_model, api_key_env, timeout, retries, threads)
     ref = load_model(reference, api_model, api_key_env, timeout, retries, threads) if reference else None
-    try:
-        r = run_probe(c, m, opts, ref, on_progress=None if as_json else _progress())
-    except AscertainError:
-        c.store.audit("probe", {"model": m.info.model_id, "interrupted": True}, ok=False)
-        raise
+    r = run_probe(c, m, opts, ref, on_progress=None if as_json else _progress())  # audits an interruption itself
     if as_json:
         emit_json(r)
         return

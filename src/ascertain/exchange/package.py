@@ -51,12 +51,13 @@ def source_row(case: Case, name: str) -> dict:
     return dict(row)
 
 
-def keyed_source(case: Case, name: str, key: bytes) -> tuple[dict, Path, dict]:
-    """The source row, index folder and manifest of `name`, refused unless it is keyed with `key`."""
+def keyed_source(case: Case, name: str, key: bytes, key_file: str) -> tuple[dict, Path, dict]:
+    """The source row, index folder and manifest of `name`, refused unless it is keyed with `key` (read from
+    `key_file`, which the message names with the source)."""
     row = source_row(case, name)
     index_dir, manifest = source_index(case, name)
     if not row["keyed"] or manifest.get("key_check") != key_check(key):
-        raise AscertainError(name, "is not a keyed source built with this key",
+        raise AscertainError(f"{name} / {key_file}", "is not a keyed source built with this key",
                              "pass the source imported from the defendant's package and the case key")
     return row, index_dir, manifest
 

@@ -22,7 +22,7 @@ FIX = "ask the defendant to produce again from the request (`ascertain corpus pr
 
 def check_production(case: Case, source: str, production: Path, key_file: str) -> dict:
     key = load_key(key_file)
-    row, _, manifest = keyed_source(case, source, key)
+    row, _, manifest = keyed_source(case, source, key, key_file)
     prod = load_json(Path(production) / "production.json", "production manifest", FIX)
     folder = (Path(production) / "documents").resolve()
     listed = {PurePosixPath(d.get("file", "")).name for d in prod.get("documents", [])}

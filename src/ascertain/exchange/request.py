@@ -54,7 +54,7 @@ def write_request(case: Case, source: str, out: Path, key_file: str, figures: li
     out = Path(out)
     refuse_existing(out, "production request")
     key = load_key(key_file)
-    row, index_dir, manifest = keyed_source(case, source, key)
+    row, index_dir, manifest = keyed_source(case, source, key, key_file)
     with case.store.engine.connect() as c:
         rows = c.execute(
             select(schema.evidence.c.doc_id, schema.evidence.c.doc_locator, schema.evidence.c.work_id,

@@ -101,10 +101,10 @@ def _runs(suspect_pool: np.ndarray, control_pool: np.ndarray, n: int, runs: int,
     from the non-member pool (a claimant only some of whose works were trained on)."""
     units = np.arange(n)
     out = np.empty((runs, 2))
-    k = n if same_pool else int(round(n * share))
+    k = 0 if same_pool else int(round(n * share))  # member passages among the suspect's
     for i in range(runs):
         # the control passages and the suspect's non-members: disjoint draws from the non-member pool
-        idx = rng.choice(len(control_pool), 2 * n - k if not same_pool else 2 * n, replace=False)
+        idx = rng.choice(len(control_pool), 2 * n - k, replace=False)
         if same_pool:  # null: both groups from the non-member pool
             s, c = control_pool[idx[:n]], control_pool[idx[n:]]
         else:
@@ -154,10 +154,10 @@ def _trained(folder: Path, texts: list[str], st: Setup, say) -> float:
     spec = {**TRAINING, "steps": st.steps, "seed": st.seed, "torch": torch.__version__,
             "texts_sha256": hashlib.sha256("\x1e".join(texts).encode()).hexdigest()}
     stamp = folder / "ascertain-training.json"
-    if stamp.exists() and json.loads(stamp.read_text())["spec"] == spec:
-        seconds = json.loads(stamp.read_text())["seconds"]
-        say(f"reusing the model trained earlier in {folder} ({seconds} s of training)")
-        return seconds
+    earlier = json.loads(stamp.read_text()) if stamp.exists() else {}
+    if earlier.get("spec") == spec:
+        say(f"reusing the model trained earlier in {folder} ({earlier['seconds']} s of training)")
+        return earlier["seconds"]
     say(f"training a small causal LM on {len(texts)} texts ({st.steps} steps)")
     t0 = time.perf_counter()
     train_tiny_lm(texts, folder, seed=st.seed, **{**TRAINING, "steps": st.steps})

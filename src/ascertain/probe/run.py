@@ -270,11 +270,9 @@ def _tier_b(name: str, suspect: list[tuple[str, dict]], control: list[tuple[str,
         return {**base, "p_value": None, "refused": "fewer than 2 works or 4 passages on one side: the test splits "
                 "works in two halves and needs one on each; add works or control texts"}
     blind = di.blind_baseline([r["prompt"] for _, r in suspect], [r["prompt"] for _, r in control], p.seed)
-    _, names_s = di.feature_matrix([r["metrics"] for _, r in suspect])
-    _, names_c = di.feature_matrix([r["metrics"] for _, r in control])
-    names = [n for n in names_s if n in names_c]
-    xs = di.feature_matrix([{k: r["metrics"][k] for k in names} for _, r in suspect])[0]
-    xc = di.feature_matrix([{k: r["metrics"][k] for k in names} for _, r in control])[0]
+    # the features every passage of both sides has (an API model without the whole distribution: no Min-K%++)
+    xs, names = di.feature_matrix([r["metrics"] for _, r in suspect + control])
+    xs, xc = xs[:len(suspect)], xs[len(suspect):]
     why = di.refusal(blind)
     if why:
         return {**base, "features": names, "blind_baseline": blind, "p_value": None, "refused": why}
