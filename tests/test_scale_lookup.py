@@ -17,7 +17,7 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.minhash import MinHashParams, signature
 from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs
 from ascertain.index.lookup_tables import corpus_fingerprints, corpus_frequencies
-from ascertain.index.partitions import lookup, partition_of
+from ascertain.index.partitions import lookup, partition_of, write_columns
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
 from ascertain.sources import add_source
@@ -39,10 +39,22 @@ def test_partitioned_lookup_equals_a_scan(tmp_path):
                        tmp_path / name, row_group_size=64)
         files.append(name)
     wanted = np.concatenate([keys[::37], [np.uint64(1), np.uint64(2**64 - 1), np.uint64(2**63 + 5)]])
-    got = lookup(tmp_path, files, bits, "key", wanted)
+    schema = pa.schema([("key", pa.uint64()), ("v", pa.int64())])
+    got = lookup(tmp_path, files, bits, "key", wanted, schema)
     expect = np.sort(keys[np.isin(keys, wanted)])
     assert np.array_equal(got.column("key").to_numpy(), expect)
-    assert lookup(tmp_path, files, bits, "key", np.array([3], np.uint64)).num_rows == 0
+    assert lookup(tmp_path, files, bits, "key", np.array([3], np.uint64), schema).num_rows == 0
+    # format 2: the same rows as memory-mapped columns, partitioned by the mixed key, give the same answer
+    rows = np.empty(len(keys), [("key", "<u8"), ("v", "<i8")])
+    rows["key"], rows["v"] = keys, np.arange(len(keys))
+    mapped = []
+    for p in range(1 << bits):
+        write_columns(rows[partition_of(keys, bits, mixed=True) == p], tmp_path / f"m-{p}")
+        mapped.append(f"m-{p}")
+    got2 = lookup(tmp_path, mapped, bits, "key", wanted, schema)
+    assert np.array_equal(got2.column("key").to_numpy(), expect)
+    assert lookup(tmp_path, mapped, bits, "key", np.array([3], np.uint64), schema).num_rows == 0
+    assert lookup(tmp_path, mapped, bits, "key", wanted, schema, ["v"]).column_names == ["v"]
 
 
 @pytest.fixture(scope="module")

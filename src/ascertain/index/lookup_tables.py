@@ -1,16 +1,17 @@
-"""The tables `match` reads by key, written from a source's finished shards (index format 2).
+"""The tables `match` reads by key, written from a source's finished shards (index format 2, lookup format 2).
 
-  lk-fp-PPPP.parquet   hash, doc, pos       every fingerprint, sorted by (hash, doc, pos)
-  lk-df-PPPP.parquet   hash, df, cf         per distinct fingerprint: documents holding it, occurrences
-  lk-lsh-PPPP.parquet  band, doc            one key per MinHash band of each signature, sorted by (band, doc)
+  lk-fp-PPPP.{hash,doc,pos}.npy   every fingerprint, sorted by (hash, doc, pos)
+  lk-df-PPPP.{hash,df,cf}.npy     per distinct fingerprint: documents holding it, occurrences
+  lk-lsh-PPPP.{band,doc}.npy      one key per MinHash band of each signature, sorted by (band, doc)
 
-PPPP is the partition: the top `bits` bits of the key (index/partitions.py). The document frequencies are the
+PPPP is the partition (index/partitions.py); each column is an uncompressed array read memory-mapped, so a
+lookup costs a binary search per key, not a decompressed block per key (lookup format 1, Parquet row groups of
+4,096 rows, took ~0.4 s for a 10 KB work's ~290 hashes; still read). The document frequencies are the
 ones `match` used to count over the whole index on every run; precomputed, a lookup reads only its hashes'.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,9 @@ import pyarrow.parquet as pq
 from ascertain.engine import Executor
 from ascertain.engine.local import InProcess
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, band_keys, band_shape
-from ascertain.index.partitions import ROW_GROUP_ROWS, Spill, lookup, partition_bits, sort_rows, to_table
+from ascertain.index.partitions import Spill, lookup, partition_bits, sort_rows, write_columns
 
-FORMAT = 1
+FORMAT = 2
 FP_ROWS = np.dtype([("hash", "<u8"), ("doc", "<i8"), ("pos", "<u4")])
 BAND_ROWS = np.dtype([("band", "<u8"), ("doc", "<i8")])
 SCHEMAS = {
@@ -47,11 +48,9 @@ def frequencies(rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_lookup_tables(index_dir: Path, shards: list[dict], write: Callable, executor: Executor | None = None
-                        ) -> dict:
+def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor | None = None) -> dict:
     """Write the lookup tables from the shards' fingerprint and MinHash files; the manifest's `lookup` entry.
-    `write(table, path, row_group_size)` writes one Parquet file atomically and gives its sha256. The spill is
-    one pass here; each partition is then sorted and written by `executor` (write_partition)."""
+    The spill is one pass here; each partition is then sorted and written by `executor` (write_partition)."""
     n_fp = sum(s["fingerprints"] for s in shards)
     fp_bits = partition_bits(n_fp)
     bands, rows_per_band = band_shape()
@@ -73,43 +72,44 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], write: Callable, ex
         b["doc"] = np.repeat(mh.column("doc").to_numpy(), bands)
         spill_lsh.add(b)
     ex = executor or InProcess()
-    handles = [ex.submit(write_partition, "fp", spill_fp, p, index_dir, write) for p in range(1 << fp_bits)]
-    handles += [ex.submit(write_partition, "lsh", spill_lsh, p, index_dir, write) for p in range(1 << lsh_bits)]
+    handles = [ex.submit(write_partition, "fp", spill_fp, p, index_dir) for p in range(1 << fp_bits)]
+    handles += [ex.submit(write_partition, "lsh", spill_lsh, p, index_dir) for p in range(1 << lsh_bits)]
     sha: dict[str, str] = {}
     files: dict[str, list[str]] = {"fp": [], "df": [], "lsh": []}
     for handle in handles:  # in partition order, whichever finished first
-        for kind, name, digest in ex.result(handle):
-            sha[name] = digest
+        for kind, name, digests in ex.result(handle):
+            sha.update(digests)
             files[kind].append(name)
     spill_fp.remove()
     spill_lsh.remove()
-    return {"format": FORMAT, "row_group_rows": ROW_GROUP_ROWS, "fp_bits": fp_bits, "lsh_bits": lsh_bits,
+    return {"format": FORMAT, "fp_bits": fp_bits, "lsh_bits": lsh_bits,
             "bands": bands, "rows_per_band": rows_per_band, "minhash_threshold": MinHashParams().threshold,
             "files": files, "sha256": sha}
 
 
-def write_partition(kind: str, spill: Spill, p: int, index_dir: Path, write: Callable) -> list[tuple[str, str, str]]:
-    """Sort one spilled partition and write its table(s): [(kind, file name, sha256)] (a stage of an executor)."""
+def write_partition(kind: str, spill: Spill, p: int, index_dir: Path) -> list[tuple[str, str, dict[str, str]]]:
+    """Sort one spilled partition and write its table(s): [(kind, base name, {file: sha256})] (a stage of an
+    executor)."""
     rows = sort_rows(spill.read(p))
     tables = [("fp", rows), ("df", frequencies(rows))] if kind == "fp" else [("lsh", rows)]
     out = []
     for k, t in tables:
-        name = f"lk-{k}-{p:04d}.parquet"
-        out.append((k, name, write(to_table(t, SCHEMAS[k]), index_dir / name, ROW_GROUP_ROWS)))
+        name = f"lk-{k}-{p:04d}"
+        out.append((k, name, write_columns(t, index_dir / name)))
     return out
 
 
 def corpus_fingerprints(index_dir: Path, lk: dict, hashes: np.ndarray, columns: list[str] | None = None
                         ) -> pa.Table:
     """Every (hash, doc, pos) of the corpus whose hash is one of `hashes`."""
-    return lookup(index_dir, lk["files"]["fp"], lk["fp_bits"], "hash", hashes, columns)
+    return lookup(index_dir, lk["files"]["fp"], lk["fp_bits"], "hash", hashes, SCHEMAS["fp"], columns)
 
 
 def corpus_frequencies(index_dir: Path, lk: dict, hashes: np.ndarray) -> pa.Table:
     """(hash, df, cf) of those of `hashes` the corpus holds."""
-    return lookup(index_dir, lk["files"]["df"], lk["fp_bits"], "hash", hashes)
+    return lookup(index_dir, lk["files"]["df"], lk["fp_bits"], "hash", hashes, SCHEMAS["df"])
 
 
 def band_candidates(index_dir: Path, lk: dict, keys: np.ndarray) -> pa.Table:
     """(band, doc) of the corpus signatures sharing one of the band keys."""
-    return lookup(index_dir, lk["files"]["lsh"], lk["lsh_bits"], "band", keys)
+    return lookup(index_dir, lk["files"]["lsh"], lk["lsh_bits"], "band", keys, SCHEMAS["lsh"])

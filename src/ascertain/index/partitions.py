@@ -1,10 +1,16 @@
-"""Tables sorted by a 64-bit key, split by the key's top bits into Parquet files, read by key.
+"""Tables sorted by a 64-bit key, split into partitions by the key's top bits, read by key.
 
-A lookup of k keys reads, in each partition holding one of them, only the row groups whose min/max statistics
-can hold one: at most k small row groups per table whatever the corpus size, and at most every row group once
-for a batch of many keys. Written once a source's shards are all indexed: rows are spilled to one raw file per
-partition (one shard in memory at a time), then each partition alone is sorted and written, so the peak memory
-of the stage is one partition (about PARTITION_ROWS rows), not the corpus.
+Lookup format 2 (written now): each partition of a table is one uncompressed `.npy` file per column, sorted by
+the key, read memory-mapped: a lookup of k keys is a binary search per key in the key column (a few pages
+each) and the pages of the rows found, whatever the corpus size. The partition is named by the top bits of the
+key times an odd constant: winnowing keeps the smallest hash of each window, so the fingerprints crowd the low
+end of the 64-bit range and their own top bits would put almost every row in partition 0.
+Format 1 (read only, from indexes built before): Parquet files partitioned by the key's own top bits, read by
+the row groups whose min/max statistics can hold a key.
+
+Written once a source's shards are all indexed: rows are spilled to one raw file per partition (one shard in
+memory at a time), then each partition alone is sorted and written, so the peak memory of the stage is one
+partition (about PARTITION_ROWS rows), not the corpus.
 
 These functions are pure over batches (rows in, files out; keys in, rows out): an executor that runs them on
 other machines, one partition each, is the only thing a distributed engine adds.
@@ -12,6 +18,8 @@ other machines, one partition each, is the only thing a distributed engine adds.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -34,22 +42,28 @@ def partition_bits(n_rows: int) -> int:
     return bits
 
 
-def partition_of(keys: np.ndarray, bits: int) -> np.ndarray:
+MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it permutes the 64-bit keys (format 2 partitions)
+
+
+def partition_of(keys: np.ndarray, bits: int, mixed: bool = False) -> np.ndarray:
     if bits == 0:
         return np.zeros(len(keys), np.int64)
-    return (np.asarray(keys, np.uint64) >> np.uint64(64 - bits)).astype(np.int64)
+    keys = np.asarray(keys, np.uint64)
+    if mixed:
+        keys = keys * MIX  # wraps modulo 2**64, as meant
+    return (keys >> np.uint64(64 - bits)).astype(np.int64)
 
 
 class Spill:
     """Rows (a numpy structured array whose first field is the key) appended to one raw file per partition."""
 
     def __init__(self, folder: Path, bits: int, dtype: np.dtype) -> None:
-        self.folder, self.bits, self.dtype = folder, bits, np.dtype(dtype)
+        self.folder, self.bits, self.dtype = folder, bits, np.dtype(dtype)  # partitions as in format 2 (mixed)
         shutil.rmtree(folder, ignore_errors=True)  # a spill left by an interrupted run is redone
         folder.mkdir(parents=True)
 
     def add(self, rows: np.ndarray) -> None:
-        part = partition_of(rows[self.dtype.names[0]], self.bits)
+        part = partition_of(rows[self.dtype.names[0]], self.bits, mixed=True)
         order = np.argsort(part, kind="stable")
         part = part[order]
         bounds = np.searchsorted(part, np.arange((1 << self.bits) + 1))
@@ -113,12 +127,52 @@ def read_keys(path: Path, column: str, keys: np.ndarray, columns: list[str] | No
     return arrow_np.take(t, keys[at] == col)
 
 
-def lookup(index_dir: Path, files: list[str], bits: int, column: str, keys: np.ndarray,
+def write_columns(rows: np.ndarray, base: Path) -> dict[str, str]:
+    """Each field of sorted rows as `BASE.FIELD.npy`, written atomically: {file name: sha256}."""
+    out = {}
+    for name in rows.dtype.names:
+        path = base.with_name(f"{base.name}.{name}.npy")
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(rows[name]), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def read_keys_mapped(base: Path, column: str, keys: np.ndarray, columns: list[str]) -> dict[str, np.ndarray]:
+    """The rows of one format-2 partition whose key is one of `keys` (sorted, unique), as {column: values}."""
+    key_col = np.load(base.with_name(f"{base.name}.{column}.npy"), mmap_mode="r")
+    keys = np.asarray(keys, key_col.dtype)
+    lo = np.searchsorted(key_col, keys, "left")
+    hi = np.searchsorted(key_col, keys, "right")
+    n = hi - lo
+    # the row numbers of every match, in key order: each key's run lo..hi-1
+    at = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(int(n.sum()))
+    return {c: np.asarray(np.load(base.with_name(f"{base.name}.{c}.npy"), mmap_mode="r")[at]) for c in columns}
+
+
+def lookup(index_dir: Path, files: list[str], bits: int, column: str, keys: np.ndarray, schema: pa.Schema,
            columns: list[str] | None = None) -> pa.Table:
-    """The rows of a partitioned table whose key is one of `keys`, in key order."""
+    """The rows of a partitioned table whose key is one of `keys`, in key order. `files` are the partitions'
+    `.parquet` files (format 1) or their base names (format 2, one `.npy` per column of `schema`)."""
     keys = np.unique(np.asarray(keys, np.uint64))
-    parts = partition_of(keys, bits)
-    found = [read_keys(index_dir / files[p], column, keys[parts == p], columns) for p in np.unique(parts).tolist()]
-    if not found:
-        return arrow_np.empty(pq.read_schema(index_dir / files[0]), columns)
-    return pa.concat_tables(found)
+    mapped = bool(files) and not files[0].endswith(".parquet")
+    parts = partition_of(keys, bits, mixed=mapped)
+    wanted = columns or schema.names
+    out = schema if columns is None else pa.schema([schema.field(c) for c in columns])
+    if mapped:
+        read = list(dict.fromkeys([column, *wanted]))  # the key too: mixed partitions are not in key order
+        found = [read_keys_mapped(index_dir / files[p], column, keys[parts == p], read)
+                 for p in np.unique(parts).tolist()]
+        if not found:
+            return arrow_np.empty(out)
+        cols = {c: np.concatenate([f[c] for f in found]) for c in read}
+        # a key's rows all sit in one partition, in (key, doc, pos) order: a stable sort on the key restores the
+        # order of one sorted table
+        order = np.argsort(cols[column], kind="stable")
+        return arrow_np.table({c: cols[c][order] for c in wanted}, out)
+    tables = [read_keys(index_dir / files[p], column, keys[parts == p], columns) for p in np.unique(parts).tolist()]
+    return pa.concat_tables(tables) if tables else arrow_np.empty(out)

@@ -4,7 +4,7 @@ Layout of index/<source>/:
   fp-NNNNN.parquet    hash (uint64), doc (int64), pos (uint32)
   docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less)
   mh-NNNNN.parquet    doc, sig (MinHash signature, 128 x uint32): whole-document near-duplicates
-  lk-*.parquet        the tables `match` reads by key, written once every shard is (index/lookup_tables.py)
+  lk-*.npy            the tables `match` reads by key, written once every shard is (index/lookup_tables.py)
   manifest.json       parameters, inputs, one entry per finished shard, and the lookup tables (`lookup`)
 
 A shard is written to a temporary name and renamed into place, then the manifest (also renamed into
@@ -144,8 +144,7 @@ class IndexWriter:
             self._collect(manifest, on_shard, keep=0, failing=True)
             raise
         self._collect(manifest, on_shard, keep=0)
-        manifest["lookup"] = build_lookup_tables(self.index_dir, manifest["shards"], write_parquet_atomic,
-                                                 self.executor)
+        manifest["lookup"] = build_lookup_tables(self.index_dir, manifest["shards"], self.executor)
         manifest["complete"] = True
         for key in ("documents", "skipped", "fingerprints", "tokens"):
             manifest[key] = sum(s[key] for s in manifest["shards"])
