@@ -2,6 +2,7 @@
 
     nice python3 benchmarks/scale.py lookups --sizes 50,200,413 --lookups 100 [--src DIR] [--label NAME]
     nice python3 benchmarks/scale.py match --size 413 --works 1000 [--src DIR] [--label NAME]
+    nice python3 benchmarks/scale.py infinigram --sizes 50,200,413
 
 `lookups`, for each size (MB of real text, benchmarks/corpus.py; a size above the real text on the machine is
 benchmarks/corpus_large.py's corpus, which must exist): a case with the corpus and 200 works (half taken from
@@ -9,7 +10,11 @@ the corpus, half real files kept out of it), `corpus add` timed once (the case i
 reused), then `--lookups` single-work lookups (`ascertain match CASE --work ID`), one process each, process
 start included: p50 / p95 of wall and CPU seconds. `match`: a case with `--works` works, one `match` of all of
 them (wall, CPU, peak resident memory from the kernel's rusage, evidence rows/s), then `show` and
-`show --csv` on its evidence (same figures). `--src` runs another checkout's code (its `src` folder), e.g. the
+`show --csv` on its evidence (same figures). `infinigram`: the peer beside the lookups, on the same corpus and
+works (the `lookups` case of each size must exist): its byte-level index built (`infini_gram.indexing_v6
+--token_dtype u8`, one CPU), then one process that loads it and counts a 64-byte passage of each of the 200 works
+(infini-gram answers exact-string counts, not ascertain's evidence: its figure is the floor of a lookup).
+`--src` runs another checkout's code (its `src` folder), e.g. the
 code before a change. Prints and writes one JSON file per run to benchmarks/.work/scale-LABEL.json.
 """
 
@@ -143,9 +148,33 @@ def bench_match(mb: int, n_works: int, src: Path, exe: list[str]) -> dict:
     return r
 
 
+def bench_infinigram(mb: int, src: Path) -> dict:
+    corpus, _ = corpus_of(mb)
+    works = WORK / f"scale-{mb}" / "works"
+    if not works.exists():
+        raise SystemExit(f"{works} is missing: run `scale.py lookups --sizes {mb}` first (same works)")
+    base = WORK / f"infinigram-{mb}"
+    shutil.rmtree(base, ignore_errors=True)
+    (base / "data").mkdir(parents=True)
+    os.link(corpus, base / "data" / "corpus.jsonl")
+    _, s, cpu, peak = run([sys.executable, "-m", "infini_gram.indexing_v6", "--data_dir", str(base / "data"),
+                           "--save_dir", str(base / "index"), "--temp_dir", str(base / "tmp"), "--token_dtype", "u8",
+                           "--cpus", "1", "--mem", "8", "--ulimit", "1024"], src)
+    r = {"mb": mb, "index_seconds": round(s, 1), "index_cpu_seconds": round(cpu, 1), "index_peak_mb": round(peak),
+         "index_mb": round(sum(p.stat().st_size for p in (base / "index").rglob("*") if p.is_file()) / 1e6)}
+    out, s, cpu, peak = run([sys.executable, str(HERE / "infinigram_peer.py"), str(base / "index"), str(works),
+                             "--each"], src)
+    q = json.loads(out)
+    r.update(queries=q["queries"], query_p50_ms=round(pct(q["each_seconds"], 0.5) * 1e3, 3),
+             query_p95_ms=round(pct(q["each_seconds"], 0.95) * 1e3, 3), process_seconds=round(s, 2),
+             process_cpu_seconds=round(cpu, 2), process_peak_mb=round(peak), found=sum(q["found"]))
+    shutil.rmtree(base / "data")
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["lookups", "match"])
+    ap.add_argument("what", choices=["lookups", "match", "infinigram"])
     ap.add_argument("--sizes", default="50,200,413", help="lookups: corpus sizes in MB, comma-separated")
     ap.add_argument("--lookups", type=int, default=100, help="single-work lookups per size")
     ap.add_argument("--size", type=int, default=413, help="match: the corpus size in MB")
@@ -158,6 +187,10 @@ def main() -> None:
     if a.what == "lookups":
         for mb in (int(s) for s in a.sizes.split(",")):
             results.append(bench_lookups(mb, a.lookups, a.src.resolve(), exe))
+            print(json.dumps(results[-1]), flush=True)
+    elif a.what == "infinigram":
+        for mb in (int(s) for s in a.sizes.split(",")):
+            results.append(bench_infinigram(mb, a.src.resolve()))
             print(json.dumps(results[-1]), flush=True)
     else:
         results.append(bench_match(a.size, a.works, a.src.resolve(), exe))

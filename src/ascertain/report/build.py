@@ -195,7 +195,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     out = Path(out) if out else case.root / "reports" / ("report" if tier == "full" else "report-redacted")
     data = case_data.load(case)
     _check_current(data)
-    copies = [e for e in data.evidence if e["copied"]]
+    copies = list(data.evidence)  # the copies only (case_data.load)
 
     def sort_key(e: dict) -> tuple:
         f = data.files[e["work_file_id"]]
@@ -346,7 +346,7 @@ def _summary(data: case_data.CaseData, copies: list[dict]) -> dict:
             "output_sources": sum(1 for s in data.sources.values() if s["kind"] == "outputs"),
             "corpus_documents": sum(s["documents"] for s in data.sources.values() if s["kind"] == "corpus"),
             "output_documents": sum(s["documents"] for s in data.sources.values() if s["kind"] == "outputs"),
-            "evidence": len(data.evidence), "copies": len(copies),
+            "evidence": data.evidence_count, "copies": len(copies),
             "works_in_corpus": len({e["work_id"] for e in copies if kind[e["source_id"]] == "corpus"}),
             "works_regurgitated": len({e["work_id"] for e in copies if kind[e["source_id"]] == "outputs"}),
             "identical": sum(1 for e in copies if e["metrics"].get("identical")),

@@ -22,7 +22,8 @@ class CaseData:
     works: dict[int, dict]  # work id -> {claimant, title, identifiers}
     files: dict[int, dict]  # work file id -> {work_id, path, sha256, text, language}
     sources: dict[int, dict]  # source id -> row (+ index_path)
-    evidence: list[dict]  # store rows, metrics included, in a stable order
+    evidence: list[dict]  # the copies' store rows (`copied`), metrics included, in a stable order
+    evidence_count: int  # every evidence row of the store (the others are counted, not loaded)
     match_run: dict | None  # the last match run: id, started_at, manifest
     classes_run: dict | None  # the last `ascertain classes` run (counts per class, §412 split), if any
     registrations: int  # registration records imported
@@ -41,8 +42,11 @@ def load(case: Case) -> CaseData:
         files = {r.id: dict(r._mapping) for r in c.execute(select(s.work_files))}
         sources = {r.id: {**dict(r._mapping), "index_path": index_path(case, dict(r._mapping))}
                    for r in c.execute(select(s.sources).order_by(s.sources.c.id))}
-        evidence = [dict(r._mapping) for r in c.execute(select(s.evidence).order_by(
-            s.evidence.c.work_file_id, s.evidence.c.source_id, s.evidence.c.doc_id))]
+        # a report shows the copies; the other records (often most of them) are counted, not held in memory
+        evidence = [dict(r._mapping) for r in c.execute(select(s.evidence).where(s.evidence.c.copied.is_(True))
+                                                        .order_by(s.evidence.c.work_file_id, s.evidence.c.source_id,
+                                                                  s.evidence.c.doc_id))]
+        evidence_count = c.execute(select(func.count()).select_from(s.evidence)).scalar_one()
         last = select(s.runs).order_by(s.runs.c.id.desc()).limit(1)
         run = c.execute(last.where(s.runs.c.stage == "match")).mappings().first()
         classes_run = c.execute(last.where(s.runs.c.stage == "classes")).mappings().first()
@@ -51,7 +55,7 @@ def load(case: Case) -> CaseData:
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
     if run is None:
         raise AscertainError(str(case.root), "has no match run to report on", f"run `ascertain match {case.root}`")
-    return CaseData(case, case.config, works, files, sources, evidence, dict(run),
+    return CaseData(case, case.config, works, files, sources, evidence, evidence_count, dict(run),
                     dict(classes_run) if classes_run else None, registrations)
 
 
@@ -84,4 +88,4 @@ def load_light(case: Case, evidence_id: int) -> CaseData | None:
     src["index_path"] = index_path(case, src)
     return CaseData(case, case.config, {w["id"]: {"claimant": w["claimant"], "title": w["title"],
                                                    "identifiers": w["identifiers"]}},
-                    {f["id"]: dict(f)}, {src["id"]: src}, [dict(e)], None, None, 0)
+                    {f["id"]: dict(f)}, {src["id"]: src}, [dict(e)], 1, None, None, 0)

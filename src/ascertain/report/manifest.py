@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -28,20 +29,28 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def rows_digest(rows: list[dict]) -> str:
-    h = hashlib.sha256()
+def rows_digest(rows: Iterable[dict]) -> str:
+    return _digest(rows)[1]
+
+
+def _digest(rows: Iterable[dict]) -> tuple[int, str]:
+    """(number of rows, sha256 of their canonical JSON lines), reading the rows once as they come."""
+    h, n = hashlib.sha256(), 0
     for r in rows:
         h.update(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
                  .encode("utf-8", "surrogatepass") + b"\n")
-    return h.hexdigest()
+        n += 1
+    return n, h.hexdigest()
 
 
 def store_digests(case: Case) -> dict:
-    """Digests of the store's evidence and work rows (ids and run ids left out: they change on a rerun)."""
+    """Digests of the store's evidence and work rows (ids and run ids left out: they change on a rerun). The
+    evidence rows are streamed, 1,000 at a time: their number is not bounded by memory."""
     with case.store.engine.connect() as c:
-        ev = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
-              for r in c.execute(select(s.evidence).order_by(s.evidence.c.work_file_id, s.evidence.c.source_id,
-                                                             s.evidence.c.doc_id))]
+        streamed = c.execution_options(stream_results=True, yield_per=1000)
+        n_ev, ev_sha = _digest({k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                               for r in streamed.execute(select(s.evidence).order_by(
+                                   s.evidence.c.work_file_id, s.evidence.c.source_id, s.evidence.c.doc_id)))
         wf = [dict(r._mapping) for r in c.execute(select(s.work_files).order_by(s.work_files.c.id))]
         works = [dict(r._mapping) for r in c.execute(select(s.works).order_by(s.works.c.id))]
         srcs = [{k: v for k, v in r._mapping.items() if k != "added_at"}
@@ -51,7 +60,7 @@ def store_digests(case: Case) -> dict:
         links = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
                  for r in c.execute(select(s.registration_links).order_by(s.registration_links.c.work_id,
                                                                           s.registration_links.c.registration_id))]
-    return {"evidence_rows": len(ev), "evidence_sha256": rows_digest(ev), "work_files_sha256": rows_digest(wf),
+    return {"evidence_rows": n_ev, "evidence_sha256": ev_sha, "work_files_sha256": rows_digest(wf),
             "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
             "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links)}
 
