@@ -122,6 +122,24 @@ def test_match_on_each_engine_gives_identical_evidence(cases, monkeypatch):
         assert (root / "index" / "corpus" / "cache" / "cmi.sqlite").exists()  # the workers' scans were kept
 
 
+def test_keyed_match_on_each_engine_gives_identical_evidence(tmp_path, data, ray_cluster, monkeypatch):
+    """A keyed (text-less) index: the workers compare the works' keyed digests without being sent the key."""
+    key = tmp_path / "case.key"
+    key.write_bytes(bytes(range(32)))
+    case = Case.init(tmp_path / "case")
+    import_manifest(case, str(data / "works.csv"))
+    add_source(case, "secret", "corpus", [str(data / "corpus")], ReadOptions(), key_file=str(key))
+    monkeypatch.setattr(match_run, "CHUNK_DOCS", 1)
+    reports, stored = [], []
+    for options in ([], ["--processes", "2"], ["--engine", "ray", "--processes", "2"]):
+        r = CliRunner().invoke(app, ["match", str(case.root), "--key-file", str(key), "--json", *options])
+        assert r.exit_code == 0, r.output
+        reports.append((case.root / "reports" / "evidence.json").read_bytes())
+        stored.append(_stored_evidence(case.root))
+    assert b'"byte_identical":true' in reports[0] and any(row[5] for row in stored[0])
+    assert reports[1] == reports[0] == reports[2] and stored[1] == stored[0] == stored[2]
+
+
 def test_bad_engine_options_are_refused_before_anything_is_recorded(tmp_path, corpus):
     case = Case.init(tmp_path / "case")
     for engine, processes, named in (("local", 0, "--processes"), ("spark", None, "--engine")):
