@@ -11,6 +11,7 @@ and the stored rows are the same bytes whatever ran them (tests/test_engine_ray.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +80,11 @@ def _prepare_file(f: dict, params: Params) -> Prepared:
 def _state(shared: Shared) -> _State:
     st = _STATES.get(shared.token)
     if st is None:
-        for token in list(_STATES):  # a new source: the last one's chunks are all done
-            _STATES.pop(token).scans.close()
         ctx: MatchContext = shared_value(shared)
+        if ctx.prepared is None:  # a worker given a new source: the last one's chunks are all done
+            for token in [t for t, old in _STATES.items() if old.ctx.prepared is None]:
+                _STATES.pop(token).scans.close()
+        # (a driver's own state, in process, is closed by its `release`: two runs in threads keep theirs)
         prepared = ctx.prepared or PreparedWorks(ctx.files.values(),
                                                  functools.partial(_prepare_file, params=ctx.params),
                                                  fingerprints=False)
@@ -97,7 +100,8 @@ def release(shared: Shared) -> None:
         st.scans.close()
 
 
-def cut_chunks(chunks, max_docs: int, max_rows: int):
+def cut_chunks(chunks: Iterable[tuple[np.ndarray, Hits]], max_docs: int, max_rows: int
+               ) -> Iterator[tuple[np.ndarray, Hits]]:
     """Each (doc ids, hits) cut into units of at most max_docs documents and about max_rows hit rows (never
     splitting a document: one with more rows is a unit alone). The cut depends on the hits only."""
     for doc_ids, hits in chunks:
