@@ -246,9 +246,12 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
-    prepared = PreparedWorks(files, lambda f: prepare(  # a keyed index holds keyed digests: like with like
-        f["text"], f["language"], f["path"], f["sha256"] if key is None else keyed_sha256(key, f["sha256"]),
-        params, key, params.level))
+    # plain rows the workers get too; a keyed index holds keyed digests: like with like
+    file_rows = {f["id"]: {"id": f["id"], "work_id": f["work_id"], "path": f["path"], "text": f["text"],
+                      "language": f["language"],
+                      "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"])} for f in files}
+    prepared = PreparedWorks(file_rows.values(), lambda f: prepare(
+        f["text"], f["language"], f["path"], f["sha256"], params, key, params.level))
     fids = list(prepared)
     works_fp = arrow_np.table({
         "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
@@ -274,12 +277,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     file_cmi, repo_cmi = cmi
     near = near_duplicate_pairs(index_dir, manifest, prepared.hashes)
-    files_of = {fid: {"id": fid, "work_id": work_of[fid], "path": f["path"], "text": f["text"],
-                      "language": f["language"],  # a keyed index holds keyed digests: like with like
-                      "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"])}
-                for fid, f in prepared.rows.items()}
     shared = executor.share(MatchContext(
-        str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, files_of,
+        str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
         file_cmi, repo_cmi, near, prepared))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
@@ -289,8 +288,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         for res in ordered_map(executor, measure_chunk, ((shared, d, h) for d, h in chunks)):
             tally["weak"] += res.weak
             with_spans.update(res.with_spans)
-            for rows in res.groups:
-                yield rows
+            for group in res.groups:
+                yield group
                 done += 1
                 if progress:
                     progress(src["name"], done, n_matched)
