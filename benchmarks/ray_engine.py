@@ -3,7 +3,8 @@
     nice python3 benchmarks/ray_engine.py [--mb 200] [--works 200] [--configs local,processes-2,ray-1,ray-2]
 
 For each configuration: a fresh case, `corpus add` of the benchmark corpus (benchmarks/corpus.py, real text),
-`works import` of `--works` works (half from the corpus, half held out: benchmarks/scale.py), `match`. Each
+`works import` of `--works` works (half from the corpus, half held out: benchmarks/scale.py), `match` (on the
+same engine and processes). Each
 command is one process; its wall time, CPU time and peak memory are those of its whole process tree (Ray's
 raylet, GCS and workers included), sampled every 0.1 s with psutil. Then the check: every configuration's
 index files, reports/evidence.json and stored evidence must equal the local engine's, byte for byte.
@@ -96,7 +97,7 @@ def main() -> None:
         measured(exe + ["init", str(case)])
         add = measured(exe + ["corpus", "add", str(case), "pile", str(corpus), "--json", *CONFIGS[name]])
         measured(exe + ["works", "import", str(case), str(csv)])
-        match = measured(exe + ["match", str(case), "--json"])
+        match = measured(exe + ["match", str(case), "--json", *CONFIGS[name]])
         r = {"config": name, "corpus_mb": round(corpus.stat().st_size / 1e6, 1), "works": a.works,
              "documents": json.loads(add.pop("stdout"))["documents"], "add": add,
              "evidence": json.loads(match.pop("stdout"))["evidence"], "match": match,
@@ -110,13 +111,14 @@ def main() -> None:
     ref = results[0]
     for r in results:
         r["add_speedup"] = round(ref["add"]["wall_s"] / r["add"]["wall_s"], 2)
+        r["match_speedup"] = round(ref["match"]["wall_s"] / r["match"]["wall_s"], 2)
         r["identical"] = all(r[k] == ref[k] for k in ("index_sha", "report_sha", "stored_sha"))
     print(f"{'config':12} {'add wall':>9} {'add CPU':>8} {'add RSS':>8} {'speed-up':>8} {'match wall':>10} "
-          f"{'match CPU':>9} {'match RSS':>9} identical")
+          f"{'match CPU':>9} {'match RSS':>9} {'speed-up':>8} identical")
     for r in results:
         print(f"{r['config']:12} {r['add']['wall_s']:9.1f} {r['add']['cpu_s']:8.1f} {r['add']['peak_rss_mb']:8d} "
               f"{r['add_speedup']:8.2f} {r['match']['wall_s']:10.1f} {r['match']['cpu_s']:9.1f} "
-              f"{r['match']['peak_rss_mb']:9d} {r['identical']}")
+              f"{r['match']['peak_rss_mb']:9d} {r['match_speedup']:8.2f} {r['identical']}")
     WORK.mkdir(exist_ok=True)
     (WORK / "ray-engine.json").write_text(json.dumps(results, indent=1) + "\n")
     if not all(r["identical"] for r in results):

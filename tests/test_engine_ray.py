@@ -1,6 +1,7 @@
 """The engines give the same bytes: `corpus add` in one process, in a pool of 2 processes and on a real local
-Ray instance (2 CPUs) write identical index files, and `match` over each index writes an identical report
-and stores identical evidence. In CI (CI_REQUIRE_RAY=1, .ci/run) a missing Ray fails instead of skipping."""
+Ray instance (2 CPUs) write identical index files, `match` over each index writes an identical report and
+stores identical evidence, and so does `match --processes 2` / `--engine ray` (its documents measured by the
+workers). In CI (CI_REQUIRE_RAY=1, .ci/run) a missing Ray fails instead of skipping."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ascertain.case import Case
 from ascertain.cli import app
 from ascertain.errors import AscertainError
 from ascertain.index import partitions, shards
+from ascertain.match import run as match_run
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
 from ascertain.sources import add_source
@@ -101,6 +103,43 @@ def test_engines_give_identical_evidence(cases):
         assert _stored_evidence(cases[name]) == stored, name
 
 
+def test_match_on_each_engine_gives_identical_evidence(cases, monkeypatch):
+    """The same index matched again by the process pool and by Ray, from a cold CMI cache (several workers
+    write it at once): the report's bytes and the stored rows equal the in-process run's."""
+    report = (cases["local"] / "reports" / "evidence.json").read_bytes()
+    stored = _stored_evidence(cases["local"])
+    with Case.open(cases["local"]).store.engine.connect() as c:
+        matched = len({r.doc_id for r in c.execute(select(schema.evidence.c.doc_id))})
+    monkeypatch.setattr(match_run, "CHUNK_DOCS", 2)  # many chunks: both workers get some, out of order
+    assert matched >= 6
+    for name, options in (("processes-2", ["--processes", "2"]), ("ray", ["--engine", "ray", "--processes", "2"])):
+        root = cases[name]
+        shutil.rmtree(root / "index" / "corpus" / "cache", ignore_errors=True)
+        r = CliRunner().invoke(app, ["match", str(root), "--json", *options])
+        assert r.exit_code == 0, r.output
+        assert (root / "reports" / "evidence.json").read_bytes() == report, name
+        assert _stored_evidence(root) == stored, name
+        assert (root / "index" / "corpus" / "cache" / "cmi.sqlite").exists()  # the workers' scans were kept
+
+
+def test_keyed_match_on_each_engine_gives_identical_evidence(tmp_path, data, ray_cluster, monkeypatch):
+    """A keyed (text-less) index: the workers compare the works' keyed digests without being sent the key."""
+    key = tmp_path / "case.key"
+    key.write_bytes(bytes(range(32)))
+    case = Case.init(tmp_path / "case")
+    import_manifest(case, str(data / "works.csv"))
+    add_source(case, "secret", "corpus", [str(data / "corpus")], ReadOptions(), key_file=str(key))
+    monkeypatch.setattr(match_run, "CHUNK_DOCS", 1)
+    reports, stored = [], []
+    for options in ([], ["--processes", "2"], ["--engine", "ray", "--processes", "2"]):
+        r = CliRunner().invoke(app, ["match", str(case.root), "--key-file", str(key), "--json", *options])
+        assert r.exit_code == 0, r.output
+        reports.append((case.root / "reports" / "evidence.json").read_bytes())
+        stored.append(_stored_evidence(case.root))
+    assert b'"byte_identical":true' in reports[0] and any(row[5] for row in stored[0])
+    assert reports[1] == reports[0] == reports[2] and stored[1] == stored[0] == stored[2]
+
+
 def test_bad_engine_options_are_refused_before_anything_is_recorded(tmp_path, corpus):
     case = Case.init(tmp_path / "case")
     for engine, processes, named in (("local", 0, "--processes"), ("spark", None, "--engine")):
@@ -111,3 +150,9 @@ def test_bad_engine_options_are_refused_before_anything_is_recorded(tmp_path, co
         assert c.execute(select(schema.sources)).first() is None
     r = CliRunner().invoke(app, ["corpus", "add", str(tmp_path / "case"), "c", str(corpus), "--processes", "0"])
     assert r.exit_code != 0 and "--processes" in r.output and "1 or more" in r.output
+    for options, named in ((["--processes", "0"], "1 or more"), (["--engine", "spark"], "unknown engine")):
+        r = CliRunner().invoke(app, ["match", str(tmp_path / "case"), *options])
+        assert r.exit_code != 0 and named in r.output, r.output
+    with pytest.raises(AscertainError) as e:
+        run_match(case, MatchOptions(processes=0))
+    assert e.value.what == "--processes"

@@ -371,14 +371,20 @@ def match(case: CaseArg,
                                                         "lookup that reads only the index entries of its "
                                                         "fingerprints; report reports/evidence-work-ID.json, "
                                                         "the other works' evidence is kept.")] = None,
+          engine: EngineOpt = "local", processes: ProcessesOpt = None,
           as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
     A pair is `copied` when the work's own tokens reproduced in runs of 40+ tokens reach --min-tokens, or its
     own coverage reaches --min-coverage; both thresholds are recorded in the evidence manifest.
+    --engine / --processes run the per-document measurement in parallel (a --work lookup stays in this
+    process); the evidence is the same bytes whichever engine ran it.
     """
+    from ascertain.engine import check_engine
     from ascertain.match.measure import Thresholds
     from ascertain.match.run import MatchOptions, run_match
+
+    check_engine(engine, processes)
 
     th = Thresholds()
     if min_tokens is not None or min_coverage is not None:
@@ -397,7 +403,8 @@ def match(case: CaseArg,
             bar.update(tasks[src], completed=done)
 
         summary = run_match(c, MatchOptions(sources=source or None, key_file=key_file, thresholds=th,
-                                            copied_only=copied_only, allow_empty=allow_empty, work=work), tick)
+                                            copied_only=copied_only, allow_empty=allow_empty, work=work,
+                                            engine=engine, processes=processes), tick)
     if as_json:
         emit_json(summary)
     else:

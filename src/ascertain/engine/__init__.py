@@ -9,11 +9,17 @@ results are assembled in the same order whichever engine ran them and the output
     local  (processes 1)  the call runs at `submit`, in this process
     local  (processes N)  a concurrent.futures process pool of N workers (forkserver: no inherited threads)
     ray                   Ray tasks (ray_engine.py): a local Ray instance of N CPUs, or the cluster at RAY_ADDRESS
+
+A large read-only value every call needs (match's prepared context) goes through `share` once: the calls get a
+small `Shared` handle and read the value with `shared_value` (the object itself in process, a pickle file for
+the pool, a Ray object for Ray), so it is not pickled again with every call.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ascertain.errors import AscertainError
@@ -29,7 +35,31 @@ class Executor(Protocol):
 
     def result(self, handle: Any) -> Any: ...
 
+    def share(self, value: Any) -> Shared: ...
+
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A handle on a value put once where the workers can read it; `token` names it for the workers' caches."""
+
+    token: str
+    value: Any = None  # in process: the object itself (never pickled)
+    path: str | None = None  # process pool: a pickle file the workers read
+    ref: Any = None  # Ray: an object ref, nested so that a task is not handed a fresh copy each call
+
+
+def shared_value(s: Shared) -> Any:
+    """The value behind a handle (a worker reads it once per token and keeps what it derives from it)."""
+    if s.path is not None:
+        with open(s.path, "rb") as fh:
+            return pickle.load(fh)
+    if s.ref is not None:
+        import ray
+
+        return ray.get(s.ref)
+    return s.value
 
 
 def ordered_map(ex: Executor, fn: Callable[..., Any], items: Iterable[tuple], window: int | None = None

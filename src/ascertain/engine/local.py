@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
+import shutil
+import tempfile
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
+
+from ascertain.engine import Shared
 
 
 class InProcess:
@@ -18,6 +25,9 @@ class InProcess:
 
     def result(self, handle: Any) -> Any:
         return handle
+
+    def share(self, value: Any) -> Shared:
+        return Shared(uuid.uuid4().hex, value=value)
 
     def close(self) -> None:
         pass
@@ -32,8 +42,9 @@ class ProcessPool:
     def __init__(self, processes: int) -> None:
         self.workers = processes
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["ascertain.index.shards"])
+        ctx.set_forkserver_preload(["ascertain.index.shards", "ascertain.match.measure_docs"])
         self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
+        self._shared_dir: str | None = None
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
         return self.pool.submit(fn, *args)
@@ -41,5 +52,17 @@ class ProcessPool:
     def result(self, handle: Future) -> Any:
         return handle.result()
 
+    def share(self, value: Any) -> Shared:
+        """Pickled once to a private temporary file; each worker reads it at its first call that needs it."""
+        if self._shared_dir is None:
+            self._shared_dir = tempfile.mkdtemp(prefix="ascertain-shared-")
+        token = uuid.uuid4().hex
+        path = os.path.join(self._shared_dir, token + ".pickle")
+        with open(path, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return Shared(token, path=path)
+
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._shared_dir is not None:
+            shutil.rmtree(self._shared_dir, ignore_errors=True)

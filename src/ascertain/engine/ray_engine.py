@@ -14,9 +14,11 @@ instance with `processes` CPUs (all of the machine's by default) and stops it at
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ascertain.engine import Shared
 from ascertain.errors import AscertainError
 
 
@@ -59,6 +61,10 @@ class RayExecutor:
 
     def result(self, handle: Any) -> Any:
         return self.ray.get(handle)
+
+    def share(self, value: Any) -> Shared:
+        """Put once in the object store; each worker process gets it at its first call that needs it."""
+        return Shared(uuid.uuid4().hex, ref=self.ray.put(value))
 
     def close(self) -> None:
         if self.started:

@@ -22,14 +22,17 @@ KEEP = 1024  # fully prepared files held at once (about 220 MB for files of 13 K
 class PreparedWorks:
     """file id -> Prepared, computed on demand from `make(file row)`; fingerprints of all files kept."""
 
-    def __init__(self, files: Iterable, make: Callable[[dict], Prepared], keep: int | None = None) -> None:
+    def __init__(self, files: Iterable, make: Callable[[dict], Prepared], keep: int | None = None,
+                 fingerprints: bool = True) -> None:
         self.rows = {f["id"]: f for f in files}
         self.make, self.keep = make, KEEP if keep is None else keep
         self.lru: OrderedDict[int, Prepared] = OrderedDict()
         self.hashes: dict[int, np.ndarray] = {}
         self.positions: dict[int, np.ndarray] = {}
         self.min_shared: dict[int, int] = {}
-        for fid in self.rows:  # one pass: fingerprints for the lookup, the first files kept prepared
+        # one pass: fingerprints for the lookup, the first files kept prepared (a match worker, which only
+        # measures, skips it: fingerprints=False prepares each file when a document first needs it)
+        for fid in self.rows if fingerprints else ():
             w = self[fid]
             self.hashes[fid], self.positions[fid] = w.hashes, w.positions
             # a pair can only be `copied` with 2+ shared fingerprints when the file has 50+ own tokens

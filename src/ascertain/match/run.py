@@ -17,24 +17,23 @@ from sqlalchemy import delete, func, insert, select
 
 from ascertain import __version__
 from ascertain.case import Case
-from ascertain.cmi.cache import ScanCache
 from ascertain.cmi.status import status_of_copy
 from ascertain.cmi.work import load_work_cmi
+from ascertain.engine import Executor, check_engine, make_executor, ordered_map
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index import arrow_np
 from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs, register_seeds
 from ascertain.match.evidence_out import EvidenceOut
-from ascertain.match.measure import Thresholds, measure, tokens_identical
-from ascertain.match.pairs import align_streams, prepare
+from ascertain.match.measure import Thresholds, measure
+from ascertain.match.measure_docs import MatchContext, cut_chunks, measure_chunk, release
+from ascertain.match.pairs import prepare
 from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.ranking import rank_regions
-from ascertain.match.spans import chain_hits, extend_seeds, select_spans
 from ascertain.store import schema
 from ascertain.store.db import now
-from ascertain.text.levels import DEFAULT_LEVEL, level_stream
-from ascertain.text.tokenize import tokenize
+from ascertain.text.levels import DEFAULT_LEVEL
 
 # Seeds: fingerprints shared by a work and the corpus, minus pure boilerplate (in more than max_df
 # documents) and repetition (a fingerprint whose work occurrences x corpus occurrences exceed max_hash_hits,
@@ -58,6 +57,10 @@ ORDER BY h.doc, h.file, h.wpos, h.dpos
 """
 HIT_COLUMNS = ("doc", "file", "wpos", "dpos", "df")
 HITS_BATCH = 1 << 20  # hit rows read at a time from the sorted result: what bounds match's memory in hits
+# a unit of work for the executor: small enough that two workers share even a small match, large enough that
+# a task's overhead (pickling the hits, fetching the documents' row groups) stays small
+CHUNK_DOCS = 256
+CHUNK_ROWS = 1 << 18
 
 WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32())])
 WORK_MIN_SCHEMA = pa.schema([("file", pa.int64()), ("min_shared", pa.int64())])
@@ -73,11 +76,14 @@ class MatchOptions:
     copied_only: bool = False  # store and report only `copied` records (the manifest says so)
     allow_empty: bool = False  # let a run replace a source's stored evidence with none
     work: int | None = None  # match this work only (its evidence replaces only its own)
+    engine: str = "local"  # where the per-document stage runs (engine/); never recorded: same evidence
+    processes: int | None = None
 
 
 def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
               ) -> dict:
     started, t0 = now(), time.perf_counter()
+    check_engine(opts.engine, opts.processes)  # refused before anything is read
     with case.store.engine.connect() as c:
         q = select(schema.work_files)  # one work's lookup reads only its files and their CMI
         files = c.execute(q if opts.work is None else q.where(schema.work_files.c.work_id == opts.work)
@@ -114,13 +120,16 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0}
+    # one work's lookup is small: in this process, no pool or Ray instance to start
+    executor = make_executor(*(("local", 1) if opts.work is not None else (opts.engine, opts.processes)))
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
             manifest_bytes = (index_dir / "manifest.json").read_bytes()
             manifest = json.loads(manifest_bytes)
             source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
-            for group in _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi, tally):
+            for group in _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi, tally,
+                                       executor):
                 rank_regions(group)  # several works found in one region of the document: which explains it best
                 for r in group:
                     if opts.copied_only and not r["copied"]:
@@ -131,6 +140,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     except BaseException:
         out.discard()
         raise
+    finally:
+        executor.close()
     manifest = {
         "tool": "ascertain", "version": __version__, "stage": "match",
         "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
@@ -227,16 +238,20 @@ def _evidence_row(r: dict) -> dict:
 
 
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
-                  files, opts: MatchOptions, progress, cmi: tuple[dict, dict], tally: dict
+                  files, opts: MatchOptions, progress, cmi: tuple[dict, dict], tally: dict, executor: Executor
                   ) -> Iterator[list[dict]]:
-    """The source's evidence records, one document's at a time (weak pairs are counted in tally)."""
+    """The source's evidence records, one document's at a time (weak pairs are counted in tally): the hits
+    from DuckDB here, each chunk of documents measured by the executor (match/measure_docs.py)."""
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
-    prepared = PreparedWorks(files, lambda f: prepare(  # a keyed index holds keyed digests: like with like
-        f["text"], f["language"], f["path"], f["sha256"] if key is None else keyed_sha256(key, f["sha256"]),
-        params, key, params.level))
+    # plain rows the workers get too; a keyed index holds keyed digests: like with like
+    file_rows = {f["id"]: {"id": f["id"], "work_id": f["work_id"], "path": f["path"], "text": f["text"],
+                      "language": f["language"],
+                      "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"])} for f in files}
+    prepared = PreparedWorks(file_rows.values(), lambda f: prepare(
+        f["text"], f["language"], f["path"], f["sha256"], params, key, params.level))
     fids = list(prepared)
     works_fp = arrow_np.table({
         "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
@@ -262,60 +277,25 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     file_cmi, repo_cmi = cmi
     near = near_duplicate_pairs(index_dir, manifest, prepared.hashes)
-    scans = ScanCache(index_dir)  # a corpus document's CMI is scanned once, then read from the index folder
+    shared = executor.share(MatchContext(
+        str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
+        file_cmi, repo_cmi, near, prepared))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
-    for doc_ids, hits in _hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH)):
-        bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
-        for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(
-                fetch_docs(index_dir, manifest, doc_ids)):
-            lo, hi = bounds[i], bounds[i + 1]
-            copy_ts = copy_base = None
-            if text is not None:  # kinds (comments, strings) matter only above the layout level
-                copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
-                copy_ts = level_stream(copy_base, params.level, language)
-            copy_cmi = None  # scanned once per document, when it first yields evidence
-            rows: list[dict] = []
-            file_col = hits["file"][lo:hi]
-            for fid in np.unique(file_col):
-                a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
-                sel = slice(lo + int(a), lo + int(b))
-                w = prepared[int(fid)]
-                wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
-                if copy_ts is not None:
-                    spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df,
-                                         th.min_span_tokens)
-                else:
-                    spans = chain_hits(wpos, dpos, params.k, params.w, df)
-                spans = select_spans(spans, th.min_span_tokens)
-                if not spans:
-                    continue
-                metrics = {"level": params.level,
-                           **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
-                           "chance_baseline": baseline}
-                if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
-                    tally["weak"] += 1  # only short shared runs (idioms): counted, not stored as evidence
-                    continue
-                if copy_ts is not None and w.tokens is not w.base:
-                    metrics["identical"] = tokens_identical(w.base, copy_base)
-                if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
-                    metrics.update(align_streams(w, copy_ts, copy_base, spans))
-                if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
-                    copy_cmi = scans.scan(locator, text, language)
-                metrics["cmi"] = status_of_copy(file_cmi[int(fid)], w.tokens, copy_cmi, metrics["spans"],
-                                                repo_cmi.get(work_of[int(fid)]), copied=metrics["copied"])
-                if (pair := (int(fid), int(doc_id))) in near:
-                    metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
-                    with_spans.add(pair)
-                rows.append({"work_id": work_of[int(fid)], "work_file_id": int(fid), "work_file": w.path,
-                             "source_id": src["id"], "source": src["name"], "doc_id": int(doc_id),
-                             "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
-            yield rows
-            done += 1
-            if progress:
-                progress(src["name"], done, n_matched)
+    try:
+        chunks = cut_chunks(_hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH)), CHUNK_DOCS, CHUNK_ROWS)
+        # results in chunk order whichever worker finished first: the same bytes on every engine
+        for res in ordered_map(executor, measure_chunk, ((shared, d, h) for d, h in chunks)):
+            tally["weak"] += res.weak
+            with_spans.update(res.with_spans)
+            for group in res.groups:
+                yield group
+                done += 1
+                if progress:
+                    progress(src["name"], done, n_matched)
+    finally:
+        release(shared)
     con.execute("DROP TABLE hits; DROP TABLE pairs")
-    scans.close()
     yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi)
 
 

@@ -1,0 +1,176 @@
+"""`match`'s per-document stage: a chunk of matched corpus documents and their hits in, their evidence out.
+
+A pure function of plain data, run by an executor (engine/): in this process, in a process pool or as Ray
+tasks, with the same result. What every chunk needs (the works, their CMI, the thresholds, the index, the
+near-duplicate pairs) is one `MatchContext`, handed to the executor's `share` once per source; a worker
+derives its state from it (the works prepared on demand, its own connection to the CMI scan cache) at its
+first chunk and keeps it for the next. The driver consumes the chunks' results in chunk order, so the report
+and the stored rows are the same bytes whatever ran them (tests/test_engine_ray.py).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ascertain.cmi.cache import ScanCache
+from ascertain.cmi.status import status_of_copy
+from ascertain.engine import Shared, shared_value
+from ascertain.fingerprint.winnow import Params
+from ascertain.index.corpus_reader import fetch_docs
+from ascertain.match.measure import Thresholds, measure, tokens_identical
+from ascertain.match.pairs import Prepared, align_streams, prepare
+from ascertain.match.prepared_works import PreparedWorks
+from ascertain.match.spans import chain_hits, extend_seeds, select_spans
+from ascertain.text.levels import DEFAULT_LEVEL, level_stream
+from ascertain.text.tokenize import tokenize
+
+Hits = dict[str, np.ndarray]  # doc, file, wpos, dpos, df: sorted by doc, file, wpos, dpos
+
+
+@dataclass
+class MatchContext:
+    """Everything a chunk of one source needs besides its hits (read-only, shared once per source)."""
+
+    index_dir: str
+    manifest: dict
+    source: dict  # id, name
+    params: Params
+    thresholds: Thresholds
+    baseline: dict  # the chance baseline recorded in every record
+    # file id -> id, work_id, path, text, language, and sha256 as the index has it (keyed for a keyed index)
+    files: dict[int, dict]
+    file_cmi: dict[int, dict]
+    repo_cmi: dict[int, list[dict]]
+    near: dict[tuple[int, int], float]  # (work file, doc) -> estimated Jaccard
+    # the driver's own prepared works: used in its process, never pickled (a worker prepares its own)
+    prepared: PreparedWorks | None = field(default=None, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "prepared": None}
+
+
+@dataclass
+class ChunkResult:
+    groups: list[list[dict]]  # one list of evidence records per document of the chunk, in doc order
+    weak: int  # pairs with only short shared runs: counted, not stored
+    with_spans: list[tuple[int, int]]  # near-duplicate pairs that got span evidence
+
+
+@dataclass
+class _State:
+    ctx: MatchContext
+    prepared: PreparedWorks
+    scans: ScanCache
+
+
+_STATES: dict[str, _State] = {}  # this process's state per shared context (one source at a time)
+
+
+def _prepare_file(f: dict, params: Params) -> Prepared:
+    # no key: a worker uses the tokens and the (already keyed) sha256, never the fingerprints, so the HMAC
+    # key does not travel to the workers
+    return prepare(f["text"], f["language"], f["path"], f["sha256"], params, None, params.level)
+
+
+def _state(shared: Shared) -> _State:
+    st = _STATES.get(shared.token)
+    if st is None:
+        ctx: MatchContext = shared_value(shared)
+        if ctx.prepared is None:  # a worker given a new source: the last one's chunks are all done
+            for token in [t for t, old in _STATES.items() if old.ctx.prepared is None]:
+                _STATES.pop(token).scans.close()
+        # (a driver's own state, in process, is closed by its `release`: two runs in threads keep theirs)
+        prepared = ctx.prepared or PreparedWorks(ctx.files.values(),
+                                                 functools.partial(_prepare_file, params=ctx.params),
+                                                 fingerprints=False)
+        # a connection per process: SQLite in WAL mode with a busy timeout takes several writers (cmi/cache.py)
+        st = _STATES[shared.token] = _State(ctx, prepared, ScanCache(Path(ctx.index_dir)))
+    return st
+
+
+def release(shared: Shared) -> None:
+    """Close this process's state for a context (the driver's, at the end of a source)."""
+    st = _STATES.pop(shared.token, None)
+    if st is not None:
+        st.scans.close()
+
+
+def cut_chunks(chunks: Iterable[tuple[np.ndarray, Hits]], max_docs: int, max_rows: int
+               ) -> Iterator[tuple[np.ndarray, Hits]]:
+    """Each (doc ids, hits) cut into units of at most max_docs documents and about max_rows hit rows (never
+    splitting a document: one with more rows is a unit alone). The cut depends on the hits only."""
+    for doc_ids, hits in chunks:
+        n = len(hits["doc"])
+        bounds = np.append(np.searchsorted(hits["doc"], doc_ids, side="left"), n)
+        i = 0
+        while i < len(doc_ids):
+            j = min(i + max_docs, len(doc_ids))
+            by_rows = int(np.searchsorted(bounds, bounds[i] + max_rows, side="right")) - 1
+            j = max(i + 1, min(j, by_rows))
+            lo, hi = int(bounds[i]), int(bounds[j])
+            yield doc_ids[i:j], {c: v[lo:hi] for c, v in hits.items()}
+            i = j
+
+
+def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResult:
+    """The evidence records of each document of the chunk (extend the seeds, select spans, measure, align the
+    differences of copies, CMI status, near-duplicate figure)."""
+    st = _state(shared)
+    ctx, prepared, scans = st.ctx, st.prepared, st.scans
+    params, th, near = ctx.params, ctx.thresholds, ctx.near
+    index_dir = Path(ctx.index_dir)
+    bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
+    groups: list[list[dict]] = []
+    weak = 0
+    with_spans: list[tuple[int, int]] = []
+    for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(fetch_docs(index_dir, ctx.manifest,
+                                                                                    doc_ids)):
+        lo, hi = bounds[i], bounds[i + 1]
+        copy_ts = copy_base = None
+        if text is not None:  # kinds (comments, strings) matter only above the layout level
+            copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
+            copy_ts = level_stream(copy_base, params.level, language)
+        copy_cmi = None  # scanned once per document, when it first yields evidence
+        rows: list[dict] = []
+        file_col = hits["file"][lo:hi]
+        for fid in np.unique(file_col):
+            a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
+            sel = slice(lo + int(a), lo + int(b))
+            fid = int(fid)
+            w, f = prepared[fid], ctx.files[fid]
+            wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
+            if copy_ts is not None:
+                spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df, th.min_span_tokens)
+            else:
+                spans = chain_hits(wpos, dpos, params.k, params.w, df)
+            spans = select_spans(spans, th.min_span_tokens)
+            if not spans:
+                continue
+            metrics = {"level": params.level,
+                       **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
+                       "chance_baseline": ctx.baseline}
+            if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
+                weak += 1  # only short shared runs (idioms): counted, not stored as evidence
+                continue
+            if copy_ts is not None and w.tokens is not w.base:
+                metrics["identical"] = tokens_identical(w.base, copy_base)
+            if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
+                metrics.update(align_streams(w, copy_ts, copy_base, spans))
+            if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
+                copy_cmi = scans.scan(locator, text, language)
+            metrics["cmi"] = status_of_copy(ctx.file_cmi[fid], w.tokens, copy_cmi, metrics["spans"],
+                                            ctx.repo_cmi.get(f["work_id"]), copied=metrics["copied"])
+            if (pair := (fid, int(doc_id))) in near:
+                metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
+                with_spans.append(pair)
+            rows.append({"work_id": f["work_id"], "work_file_id": fid, "work_file": w.path,
+                         "source_id": ctx.source["id"], "source": ctx.source["name"], "doc_id": int(doc_id),
+                         "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
+        groups.append(rows)
+    scans.flush()  # a worker may end without closing: its scans are in the cache once its chunk is done
+    return ChunkResult(groups, weak, with_spans)
