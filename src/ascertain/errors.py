@@ -9,3 +9,6 @@ class AscertainError(Exception):
     def __init__(self, what: str, problem: str, fix: str) -> None:
         self.what, self.problem, self.fix = what, problem, fix
         super().__init__(f"{what}: {problem}. Fix: {fix}")
+
+    def __reduce__(self):  # picklable with its three parts: a worker process's error reaches the driver whole
+        return (type(self), (self.what, self.problem, self.fix))

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -27,12 +28,16 @@ FIX = ("index the corpus keyed and text-less (`ascertain corpus add CASE NAME PA
 
 def check_index_files(root: Path, files: list[str]) -> None:
     """Refuse unless the manifest is a complete keyed, text-less index's and every other file is Parquet whose
-    columns hold only numbers, fixed-width binary (MinHash signatures) and keyed strings."""
+    columns hold only numbers, fixed-width binary (MinHash signatures) and keyed strings, or a lookup table's
+    `.npy` column of integers (index/lookup_tables.py)."""
     if MANIFEST not in files:
         raise AscertainError(str(root), "has no manifest.json (not an index folder)", FIX)
     check_manifest(json.loads((root / MANIFEST).read_bytes()), str(root / MANIFEST))
     for rel in files:
         if rel == MANIFEST:
+            continue
+        if rel.endswith(".npy"):
+            check_npy(root / rel, rel)
             continue
         if not rel.endswith(".parquet"):
             raise AscertainError(rel, "is neither Parquet nor the manifest: its content cannot be checked to hold "
@@ -54,6 +59,16 @@ def check_manifest(manifest: dict, where: str) -> None:
         problems.append("its input list holds plain paths or digests")
     if problems:
         raise AscertainError(where, "is not a complete keyed, text-less index (" + "; ".join(problems) + ")", FIX)
+
+
+def check_npy(path: Path, rel: str) -> None:
+    """A lookup column: a 1-D array of integers (hashes, doc ids, positions, counts) cannot hold text."""
+    try:
+        a = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise AscertainError(rel, f"is not a readable .npy array ({e})", FIX) from e
+    if a.ndim != 1 or a.dtype.kind not in "iu":
+        raise AscertainError(rel, f"holds {a.dtype} values in {a.ndim} dimension(s), which could carry text", FIX)
 
 
 def check_parquet(path: Path, rel: str) -> None:

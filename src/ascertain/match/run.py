@@ -117,11 +117,12 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                                  f"see the work ids with `ascertain show {case.root}`")
     con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
                                  "temp_directory": str(case.root / ".duckdb-tmp")})
+    # one work's lookup is small: in this process, no pool or Ray instance to start. Made before the report's
+    # temporary files, so an engine that fails to start leaves nothing behind
+    executor = make_executor(*(("local", 1) if opts.work is not None else (opts.engine, opts.processes)))
     out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0}
-    # one work's lookup is small: in this process, no pool or Ray instance to start
-    executor = make_executor(*(("local", 1) if opts.work is not None else (opts.engine, opts.processes)))
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
