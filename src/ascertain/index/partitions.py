@@ -19,7 +19,7 @@ other machines, one partition each, is the only thing a distributed engine adds.
 from __future__ import annotations
 
 import hashlib
-import os
+import io
 import shutil
 from pathlib import Path
 
@@ -29,7 +29,6 @@ import pyarrow.parquet as pq
 
 from ascertain.index import arrow_np
 
-ROW_GROUP_ROWS = 4096  # a lookup reads one such group per wanted key at most: small enough to be cheap
 PARTITION_ROWS = 4_000_000  # rows per partition at most (about): the sort of one is the stage's peak memory
 MAX_BITS = 12
 
@@ -85,10 +84,6 @@ def sort_rows(rows: np.ndarray) -> np.ndarray:
     return rows[np.lexsort([rows[n] for n in reversed(names)])]
 
 
-def to_table(rows: np.ndarray, schema: pa.Schema) -> pa.Table:
-    return arrow_np.table({f.name: rows[f.name] for f in schema}, schema)
-
-
 def row_group_ranges(pf: pq.ParquetFile, column: str) -> tuple[np.ndarray, np.ndarray]:
     """(min, max) of a sorted integer column in each row group, from the file's statistics."""
     md = pf.metadata
@@ -129,16 +124,16 @@ def read_keys(path: Path, column: str, keys: np.ndarray, columns: list[str] | No
 
 def write_columns(rows: np.ndarray, base: Path) -> dict[str, str]:
     """Each field of sorted rows as `BASE.FIELD.npy`, written atomically: {file name: sha256}."""
+    from ascertain.index.shards import atomic_write_bytes  # here: shards imports this module
+
     out = {}
     for name in rows.dtype.names:
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(rows[name]), allow_pickle=False)
+        data = buf.getvalue()
         path = base.with_name(f"{base.name}.{name}.npy")
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(rows[name]), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        atomic_write_bytes(path, data)
+        out[path.name] = hashlib.sha256(data).hexdigest()  # of the bytes written, not read back
     return out
 
 
