@@ -128,7 +128,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,
-             "left_out_repetition": 0}
+             "left_out_repetition": 0, "common_df": {}}
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
@@ -156,6 +156,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         "tool": "ascertain", "version": __version__, "stage": "match",
         "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
                        "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
+                       "common_df_applied": dict(sorted(tally["common_df"].items())),
                        "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
                        "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"]),
                        **({"work": opts.work} if opts.work is not None else {})},
@@ -302,6 +303,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     th = opts.thresholds
     if not th.common_df:
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
+    tally["common_df"][src["name"]] = th.common_df  # as applied: the manifest (and the report) show it
     # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     file_cmi, repo_cmi = cmi
