@@ -43,7 +43,7 @@ def test_demo_planted_class_situations(demo):
     assert result["ok"], result
     c = result["classes"]
     assert c["counts"]["in-corpus"]["works"] == 11 and c["counts"]["in-corpus/statutory"]["works"] == 5
-    assert c["s412"] == {"eligible": 5, "not eligible": 4, "unknown": 3}  # the demo book: unregistered; python-rsa: also in an undated corpus
+    assert c["s412"] == {"eligible": 5, "not eligible": 4, "unknown": 3}  # python-rsa: also in an undated corpus
     assert c["estimate"]["uninjured"]["x"] + c["estimate"]["confirmed_copied"]["x"] == 6
 
 
