@@ -36,6 +36,7 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
+from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.lookup_tables import build_lookup_tables
 from ascertain.readers.base import Document, Skip
 
@@ -47,15 +48,6 @@ DOCS_SCHEMA = pa.schema([
     ("doc", pa.int64()), ("locator", pa.string()), ("sha256", pa.string()), ("language", pa.string()),
     ("tokens", pa.int32()), ("bytes", pa.int64()), ("meta", pa.string()), ("text", pa.large_string()),
 ])
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path, row_group_size: int | None = None) -> str:
