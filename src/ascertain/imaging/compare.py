@@ -88,3 +88,25 @@ def summary(r: dict) -> str:
 
 
 __all__ = ["ImageInput", "compare_images", "load", "pdq_hex", "summary"]
+
+
+def compare_image_files(work_path: str, copy_path: str) -> dict:
+    """Two image files compared: the tier and its facts, and the work's image CMI in the copy."""
+    from pathlib import Path
+
+    from ascertain.cmi.image import image_cmi_status, read_image_cmi
+    from ascertain.errors import AscertainError
+
+    blobs = []
+    for p in (work_path, copy_path):
+        try:
+            blobs.append(Path(p).read_bytes())
+        except OSError as e:
+            raise AscertainError(p, f"cannot be read ({e.strerror})", "check the path and its permissions") from None
+    work, copy = load(blobs[0], work_path), load(blobs[1], copy_path)
+    r = compare_images(work, copy)
+    wc, cc = read_image_cmi(blobs[0]), read_image_cmi(blobs[1])
+    r["cmi"] = {"work": wc, "copy": cc, **image_cmi_status(wc, cc)}
+    r["summary"] = summary(r)
+    r["original"], r["copy"] = work_path, copy_path
+    return r

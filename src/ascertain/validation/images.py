@@ -76,7 +76,7 @@ def _text(im: Image.Image, rng: random.Random) -> Image.Image:
     d = ImageDraw.Draw(im)
     w, h = im.size
     for i in range(3):
-        d.text((w * 0.05, h * (0.1 + 0.3 * i)), "SAMPLE  @user  #%d" % rng.randrange(1000), fill=(255, 255, 255),
+        d.text((w * 0.05, h * (0.1 + 0.3 * i)), f"SAMPLE  @user  #{rng.randrange(1000)}", fill=(255, 255, 255),
                font_size=max(10, h // 14))
     return im
 
