@@ -77,7 +77,7 @@ def test_identical_copies_are_all_counted_and_named(tmp_path, data):
     assert report["manifest"]["counts"]["copied"] == 3
     # the index counts distinct contents: 1 note + 3 works
     manifest = json.loads((case.source_dir("c") / "manifest.json").read_text())
-    assert manifest["lookup"]["contents"] == 4 and manifest["lookup"]["identical_copies"] == 1999
+    assert manifest["lookup"]["distinct_documents"] == 4 and manifest["lookup"]["identical_copies"] == 1999
 
 
 def _forks(text: str, n: int, distinct: int) -> list[str]:

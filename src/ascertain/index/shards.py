@@ -294,7 +294,7 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     atomic_write_bytes(folder / cd_name, buf.getvalue())
     sha_cd = hashlib.sha256(buf.getvalue()).hexdigest()
     return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
-            "content_file": cd_name,
+            "digest_file": cd_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh, cd_name: sha_cd},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
 

@@ -299,7 +299,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
         con.unregister(name)
     # identical copies are one content: the baseline counts distinct contents, as document frequencies do
-    n_docs = int(lk.get("contents", manifest["documents"]))
+    n_docs = int(lk.get("distinct_documents", manifest["documents"]))
     th = opts.thresholds
     if not th.common_df:
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
