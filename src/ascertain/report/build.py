@@ -225,7 +225,8 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     chain = check_chain(case.store.engine)
     run = data.match_run
     source_rows = [{"name": s["name"], "kind": s["kind"], "documents": s["documents"], "skipped": s["skipped"],
-                    "keyed": s["keyed"], "copies": sum(1 for e in copies if e["source_id"] == sid)}
+                    "keyed": s["keyed"],
+                    "copies": sum(_documents(e) for e in copies if e["source_id"] == sid)}
                    for sid, s in data.sources.items()]
     summary = _summary(data, copies)
     env = _env()
@@ -325,6 +326,11 @@ def _check_current(data: case_data.CaseData) -> None:
     if changed:
         raise AscertainError(str(data.case.root), "changed since the last match: " + "; ".join(changed),
                              f"run `ascertain match {data.case.root}` again, then the report")
+
+
+def _documents(e: dict) -> int:
+    """Corpus documents a copy record stands for (identical copies are measured once: index/duplicates.py)."""
+    return e["metrics"].get("identical_copies", {}).get("documents", 1)
 
 
 def _summary(data: case_data.CaseData, copies: list[dict]) -> dict:
