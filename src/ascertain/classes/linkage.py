@@ -7,6 +7,12 @@ publication year, within blocks. The m and u probabilities are estimated from th
 are used, and the run says so. A pair scoring at or above `accept` is linked; between `review` and `accept`
 it waits for a person (`ascertain review`); below `review` it is dropped. A reviewer's decision survives
 re-running the linkage.
+
+The score is the match probability at one fixed prior (PRIOR_MATCH), not at 1 / (registrations in the case):
+the same pair gets the same score and the same decision in a case of 1 or of 1,000,000 registrations, and
+what moves it is only what agrees. Titles that carry different numbers ("Vol. 2" and "Vol. 3") are never
+linked by title. A registration that covers several works (a group registration) is matched through its
+contents: each listed work is compared as a record of its own, with the group's number and dates.
 """
 
 from __future__ import annotations
@@ -21,9 +27,15 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.store import schema
 from ascertain.store.db import now
+from ascertain.text.bibliographic import title_numbers
 
 MIN_TRAINING_RECORDS = 200  # fewer records on either side: fixed priors instead of estimated weights
 SEED = 20260101
+# The prior probability that a work and a registration compared within a block are the same work: fixed, so a
+# pair's score does not depend on how many registrations the case holds. At 1/500 an accepted pair (0.99) needs
+# a Bayes factor of about 50,000 (e.g. identical title and author); an identical title alone goes to review,
+# an identical title with a different author and no year is dropped.
+PRIOR_MATCH = 1 / 500
 
 
 @dataclass
@@ -61,6 +73,25 @@ def _registrations(conn) -> list[dict]:
         schema.registrations.c.id, schema.registrations.c.number, schema.registrations.c.isbns,
         schema.registrations.c.title_key, schema.registrations.c.author_key,
         schema.registrations.c.publication_date).order_by(schema.registrations.c.id)).mappings()]
+
+
+def _records(conn, regs: list[dict]) -> list[dict]:
+    """What the title + author linkage compares on the registrations' side: each registration, and each work
+    a registration's contents list (its own title; its own authors and date, else the registration's)."""
+    out = [{**r, "registration_id": r["id"], "item": None} for r in regs]
+    by_id = {r["id"]: r for r in regs}
+    rc = schema.registration_contents
+    for x in conn.execute(select(rc.c.registration_id, rc.c.position, rc.c.title, rc.c.title_key, rc.c.author_key,
+                                 rc.c.publication_date).order_by(rc.c.registration_id, rc.c.position)).mappings():
+        g = by_id[x["registration_id"]]
+        out.append({"registration_id": g["id"], "title_key": x["title_key"],
+                    "author_key": x["author_key"] or g["author_key"],
+                    "publication_date": x["publication_date"] or g["publication_date"],
+                    "item": {"position": x["position"], "title": x["title"],
+                             "publication_date": x["publication_date"]}})
+    for n, r in enumerate(out):
+        r["id"] = n  # the record's id in the linkage; registration_id says whose it is
+    return out
 
 
 def identifier_links(works: list[dict], regs: list[dict]) -> list[dict]:
@@ -125,7 +156,8 @@ def _year_levels():
 
 
 def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) -> tuple[list[dict], dict]:
-    """Scored pairs at or above opts.review, and a description of the model (trained or priors)."""
+    """Scored pairs at or above opts.review, and a description of the model (trained or priors). `regs` are
+    records (_records): a registration or one work of its contents, with registration_id."""
     import pandas as pd
     from splink import Linker, block_on
     from splink.backends.duckdb import DuckDBAPI
@@ -143,16 +175,15 @@ def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) 
     db = DuckDBAPI()
     left = db.register(frame(works), dataset_display_name="works")
     right = db.register(frame(regs), dataset_display_name="registrations")
-    linker = Linker([left, right], _settings(1 / len(regs)), log_level=logging.ERROR)
+    linker = Linker([left, right], _settings(PRIOR_MATCH), log_level=logging.ERROR)
     trained = min(len(works), len(regs)) >= MIN_TRAINING_RECORDS
     import splink
 
     model = {"splink": splink.__version__, "seed": SEED,
              "blocking": ["title_key", "first 6 of title_key + first 3 of author_key",
-                          "author_key + first 2 of title_key"], "accept": opts.accept, "review": opts.review}
-    if trained:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("title_key", "author_key")], recall=0.8)
+                          "author_key + first 2 of title_key"], "accept": opts.accept, "review": opts.review,
+             "prior_match": PRIOR_MATCH}
+    if trained:  # m and u from the records; the prior stays fixed (PRIOR_MATCH), so scores do not move with size
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("title_key"))
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("author_key"))
@@ -162,18 +193,32 @@ def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) 
                             "side to estimate them)")
     pairs = linker.inference.predict(threshold_match_probability=opts.review, warning_mode="never") \
         .as_pandas_dataframe()
-    links = []
+    work_of, rec_of = {w["id"]: w for w in works}, {r["id"]: r for r in regs}
+    best: dict[tuple[int, int], dict] = {}
+    dropped = 0
     for r in pairs.itertuples(index=False):
         if r.source_dataset_l == "works":
-            wid, rid = int(r.unique_id_l), int(r.unique_id_r)
+            wid, rec = int(r.unique_id_l), rec_of[int(r.unique_id_r)]
         else:
-            wid, rid = int(r.unique_id_r), int(r.unique_id_l)
-        agreeing = {f: _LEVELS[f][int(g)] for f, g in (("title_key", r.gamma_title_key),
-                                                       ("author_key", r.gamma_author_key), ("year", r.gamma_year))
-                    if int(g) >= 0}
-        links.append({"work_id": wid, "registration_id": rid, "score": round(float(r.match_probability), 6),
-                      "method": "probabilistic", "agreeing": agreeing})
-    links.sort(key=lambda x: (x["work_id"], x["registration_id"]))
+            wid, rec = int(r.unique_id_r), rec_of[int(r.unique_id_l)]
+        if title_numbers(work_of[wid]["title_key"]) != title_numbers(rec["title_key"]) and \
+                title_numbers(work_of[wid]["title_key"]) and title_numbers(rec["title_key"]):
+            dropped += 1  # "Vol. 2" is not "Vol. 3": another volume of a series is another work
+            continue
+        agreeing: dict = {f: _LEVELS[f][int(g)] for f, g in (("title_key", r.gamma_title_key),
+                                                             ("author_key", r.gamma_author_key),
+                                                             ("year", r.gamma_year)) if int(g) >= 0}
+        agreeing["match_weight"] = round(float(r.match_weight), 3)
+        if rec["item"]:
+            agreeing["contents_item"] = rec["item"]
+        x = {"work_id": wid, "registration_id": rec["registration_id"], "score": round(float(r.match_probability), 6),
+             "method": "probabilistic", "agreeing": agreeing}
+        key = (wid, rec["registration_id"])  # a group's own title and a listed work: the better one
+        if key not in best or (x["score"], -(rec["item"] or {}).get("position", 0)) > \
+                (best[key]["score"], -(best[key]["agreeing"].get("contents_item") or {}).get("position", 0)):
+            best[key] = x
+    links = [best[k] for k in sorted(best)]
+    model["different_numbers_dropped"] = dropped
     return links, model
 
 
@@ -202,6 +247,9 @@ def link(case: Case, opts: LinkOptions | None = None) -> dict:
     if not 0 < opts.review <= opts.accept <= 1:
         raise AscertainError("--review/--accept", f"thresholds {opts.review} and {opts.accept} are out of order",
                              "use 0 < review <= accept <= 1, e.g. --review 0.5 --accept 0.9")
+    from ascertain.classes.registrations import refresh_title_keys
+
+    refresh_title_keys(case)
     t0 = time.perf_counter()
     with case.store.engine.connect() as c:
         works, regs = _works(c), _registrations(c)
@@ -213,8 +261,14 @@ def link(case: Case, opts: LinkOptions | None = None) -> dict:
                              "import them first: `ascertain registrations import CASE FILE`")
     by_id = identifier_links(works, regs)
     linked = {x["work_id"] for x in by_id}
-    prob, model = (probabilistic_links([w for w in works if w["id"] not in linked and w["title_key"]], regs, opts)
-                   if opts.probabilistic else ([], {"model": "identifiers only"}))
+    if opts.probabilistic:
+        with case.store.engine.connect() as c:
+            records = _records(c, regs)
+        prob, model = probabilistic_links([w for w in works if w["id"] not in linked and w["title_key"]], records,
+                                          opts)
+        model["records"] = {"registrations": len(regs), "listed_in_contents": len(records) - len(regs)}
+    else:
+        prob, model = [], {"model": "identifiers only"}
     rows = []
     for x in by_id + _review_candidates(prob, opts):
         if (x["work_id"], x["registration_id"]) in decided:

@@ -196,6 +196,29 @@ registrations = Table(
     Column("import_id", Integer, nullable=False),  # runs.id of the import
 )
 
+# The contents of a registration that covers several works (a group registration, a collective work, a unit of
+# publication): one row per work it lists, from a contents column of the registrations file or a contents file.
+registration_contents = Table(
+    "registration_contents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("registration_id", Integer, ForeignKey("registrations.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),  # 1-based place in the registration's contents
+    Column("title", Text, nullable=False),
+    Column("title_key", String(1024), nullable=False, index=True),
+    Column("authors", JSON, nullable=False, default=list),  # empty: the registration's authors
+    Column("author_key", String(1024), nullable=False),
+    Column("publication_date", String(10)),  # the listed work's own date of publication, if the record has it
+    Column("row", Text, nullable=False),  # file:row it came from
+    UniqueConstraint("registration_id", "position"),
+)
+
+# ISBNs of registrations, one row each, so a lookup by ISBN is an index search, not a scan of every record.
+registration_isbns = Table(
+    "registration_isbns", metadata,
+    Column("isbn", String(13), primary_key=True),
+    Column("registration_id", Integer, ForeignKey("registrations.id"), primary_key=True),
+)
+
 # Links works <-> registrations. status: accepted | review | rejected. Reviewers' decisions are kept here
 # and in the audit log.
 registration_links = Table(
