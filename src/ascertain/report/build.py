@@ -7,7 +7,6 @@ import base64
 import csv
 import io
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from importlib import resources
@@ -22,7 +21,7 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
 from ascertain.probe import LIMITATIONS
-from ascertain.report import case_data, exhibits, manifest, plots
+from ascertain.report import case_data, evidence_state, exhibits, folder_swap, manifest, plots, signing
 from ascertain.report.parameters import measured_tokens, parameter_rows, winnowing_words
 from ascertain.report.show import probe_evidence
 from ascertain.store.audit_chain import check as check_chain
@@ -177,14 +176,23 @@ def _from_validate_run(r: dict, path: str) -> dict:
 
 def build_report(case: Case, out: Path | None = None, tier: str = "full", paper: str = "a4",
                  validation: Path | None = None, exhibit_pdfs: bool = False,
-                 inline_exhibits: int = INLINE_EXHIBITS) -> dict:
+                 inline_exhibits: int = INLINE_EXHIBITS, sign_key: Path | None = None,
+                 signer: dict | None = None) -> dict:
+    """The report folder, written beside the previous one and swapped in whole (report/folder_swap.py).
+    `sign_key`: the expert's private key; its manifest is signed (signature.json) and the key's fingerprint
+    printed. `signer` ({name, fingerprint}): print that signer without signing (verify's rebuild)."""
     if tier not in TIERS:
         raise AscertainError("--tier", f"unknown tier {tier!r}", f"choose one of {', '.join(TIERS)}")
     if paper not in PAPERS:
         raise AscertainError("--paper", f"unknown paper size {paper!r}", f"choose one of {', '.join(PAPERS)}")
     out = Path(out) if out else case.root / "reports" / ("report" if tier == "full" else "report-redacted")
+    key = signing.load_signing_key(sign_key, case.root) if sign_key else None
+    signer = key.info() if key else signer
     data = case_data.load(case)
     _check_current(data)
+    # evidence as the match wrote it: verify re-runs the match and compares with this copy byte for byte
+    evidence_json = case.root / "reports" / "evidence.json"
+    evidence_state.check_agrees(case, data.match_run, evidence_json)
     copies = list(data.evidence)  # the copies only (case_data.load)
 
     def sort_key(e: dict) -> tuple:
@@ -201,11 +209,23 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     by_doc = sorted(zip(copies, keys, strict=True), key=lambda ek: (ek[0]["source_id"], ek[0]["doc_id"],
                                                                      numbers[ek[1]]))
 
-    if out.exists():
-        if not (out / MANIFEST_NAME).exists():
-            raise AscertainError(str(out), "exists and is not an ascertain report folder",
-                                 "pass --out with a new folder, or remove this one")
-        shutil.rmtree(out)
+    work = folder_swap.begin(out, MANIFEST_NAME)
+    try:
+        result = _write_folder(case, data, copies, by_doc, numbers, work, tier, paper, validation, exhibit_pdfs,
+                               inline_exhibits, evidence_json, key, signer)
+        folder_swap.finish(work, out)
+    except BaseException:
+        folder_swap.abandon(work)
+        raise
+    result = {"out": str(out), **result}
+    case.store.audit("report", result)
+    return result
+
+
+def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_doc: list, numbers: dict,
+                  out: Path, tier: str, paper: str, validation: Path | None, exhibit_pdfs: bool,
+                  inline_exhibits: int, evidence_json: Path, key: signing.SigningKey | None,
+                  signer: dict | None) -> dict:
     (out / "exhibits").mkdir(parents=True)
     written: dict[str, str] = {}
 
@@ -213,10 +233,6 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
         atomic_write_bytes(out / name, payload)
         written[name] = manifest.sha256_file(out / name)
 
-    # evidence as the match wrote it: verify re-runs the match and compares with this copy byte for byte
-    evidence_json = case.root / "reports" / "evidence.json"
-    if not evidence_json.exists():
-        raise AscertainError(str(evidence_json), "is missing", f"run `ascertain match {case.root}` again")
     if tier == "full":
         write("evidence.json", evidence_json.read_bytes())
     inputs = manifest.input_digests(data.files, data.sources)
@@ -263,7 +279,8 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
            "sources": source_rows, "parameters": parameters, "methods": methods, "definitions": DEFINITIONS,
            "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
            "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
-           "probes": _probe_runs(case), "probe_limitations": LIMITATIONS}
+           "probes": _probe_runs(case), "probe_limitations": LIMITATIONS,
+           "signer": {**signer, "fingerprint_grouped": signing.grouped(signer["fingerprint"])} if signer else None}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))
     write("report.html", html.encode())
@@ -277,15 +294,20 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
            "exhibits": {e["number"]: {"evidence_id": e["evidence_id"], "work_file": e["work_file"],
                                       "source": e["source"], "document": e["locator"]} for e in ex},
-           "files": dict(sorted(written.items()))}
+           "files": dict(sorted(written.items())),
+           # what verify needs to write the same report again from the re-derived evidence
+           "options": {"exhibit_pdfs": exhibit_pdfs, "inline_exhibits": inline_exhibits,
+                       "validation": manifest.validation_input(validation)},
+           "signer": signer and {k: signer[k] for k in ("name", "fingerprint", "algorithm") if k in signer}}
     # the audit head moves with every action: it is recorded here but kept out of report.html/pdf, so the
     # same evidence gives the same report bytes
     atomic_write_bytes(out / MANIFEST_NAME, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False,
                                                        default=str).encode() + b"\n")
-    result = {"out": str(out), "tier": tier, "exhibits": len(ex), "files": len(written) + 1,
-              "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME)}
-    case.store.audit("report", result)
-    return result
+    if key is not None:
+        atomic_write_bytes(out / signing.SIGNATURE_NAME, signing.sign_manifest(out, key, MANIFEST_NAME))
+    return {"tier": tier, "exhibits": len(ex), "files": len(written) + 1 + (key is not None),
+            "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME), "audit_head": chain["head"],
+            **({"signed_by": signer["name"], "fingerprint": signer["fingerprint"]} if key is not None else {})}
 
 
 def _probe_runs(case: Case) -> list[dict]:
