@@ -15,6 +15,7 @@ from ascertain.classes.eligibility import decide
 from ascertain.classes.facts import gather, infringement_setting
 from ascertain.errors import AscertainError
 from ascertain.match.pairs import Prepared, prepare
+from ascertain.readers.base import ReadOptions
 from ascertain.store import schema as s
 from ascertain.text.bibliographic import (
     fold,
@@ -117,7 +118,12 @@ def _prepared_work_files(case: Case) -> tuple[dict[int, tuple[str, int, str, Pre
     return _PREPARED.setdefault(str(case.root.resolve()), _PreparedWorkFiles()).refresh(case)
 
 
-def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
+def prepare_work_files(case: Case) -> None:
+    """Prepare the case's work files now (a worker does it before it times a lookup)."""
+    _prepared_work_files(case)
+
+
+def _by_file(case: Case, path: str, read: ReadOptions | None = None) -> tuple[str, list[int], dict[int, dict]]:
     from ascertain.match.compare import Comparer
     from ascertain.match.pairs import compare_prepared
     from ascertain.text.levels import DEFAULT_LEVEL
@@ -127,7 +133,7 @@ def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
         raise AscertainError(path, "is not a file", "pass the file to look up")
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     cmp = Comparer(params=case.params)
-    other = cmp.load(path).at(DEFAULT_LEVEL)
+    other = cmp.load(path, read).at(DEFAULT_LEVEL)
     files, by_hash = _prepared_work_files(case)
     found: dict[int, dict] = {}
     for i in sorted(i for i, v in files.items() if v[0] == digest):
@@ -144,7 +150,8 @@ def _by_file(case: Case, path: str) -> tuple[str, list[int], dict[int, dict]]:
     return f"file {path} (sha256 {digest[:12]}…)", sorted(found), found
 
 
-def lookup(case: Case, query: str | None, file: str | None = None) -> dict:
+def lookup(case: Case, query: str | None, file: str | None = None, read: ReadOptions | None = None) -> dict:
+    """The answer for a query or a file; `read` bounds how the file is read (the web lookup's limits)."""
     if not query and not file:
         raise AscertainError("lookup", "needs a QUERY or --file", "type a title, author, ISBN, registration number")
     if str(case.root.resolve()) not in _KEYS_CHECKED:  # keys folded by an older title_key: fold them again
@@ -154,7 +161,7 @@ def lookup(case: Case, query: str | None, file: str | None = None) -> dict:
         _KEYS_CHECKED.add(str(case.root.resolve()))
     file_hits: dict[int, dict] = {}
     if file:  # compared before a store connection is taken: many lookups at once must not drain the pool
-        what, wids, file_hits = _by_file(case, file)
+        what, wids, file_hits = _by_file(case, file, read)
     with case.store.engine.connect() as c:
         if not file:
             what, wids = _by_query(c, query or "")

@@ -49,6 +49,8 @@ class MatchContext:
     near: dict[tuple[int, int], float]  # (work file, doc) -> estimated Jaccard
     # the driver's own prepared works: used in its process, never pickled (a worker prepares its own)
     prepared: PreparedWorks | None = field(default=None, compare=False)
+    # matched doc -> documents of the source holding its content, when more than one (index/duplicates.py)
+    copies: dict[int, int] = field(default_factory=dict)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "prepared": None}
@@ -98,6 +100,13 @@ def release(shared: Shared) -> None:
     st = _STATES.pop(shared.token, None)
     if st is not None:
         st.scans.close()
+
+
+def identical_copies(copies: dict[int, int], doc_id: int) -> dict:
+    """The record's count of documents holding the same content (the report lists their locators), when the
+    document is one of several: measured once, it stands for every one of them."""
+    n = copies.get(doc_id, 1)
+    return {"identical_copies": {"documents": n}} if n > 1 else {}
 
 
 def cut_chunks(chunks: Iterable[tuple[np.ndarray, Hits]], max_docs: int, max_rows: int
@@ -168,6 +177,7 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
             if (pair := (fid, int(doc_id))) in near:
                 metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
                 with_spans.append(pair)
+            metrics.update(identical_copies(ctx.copies, int(doc_id)))
             rows.append({"work_id": f["work_id"], "work_file_id": fid, "work_file": w.path,
                          "source_id": ctx.source["id"], "source": ctx.source["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})

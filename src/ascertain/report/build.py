@@ -23,6 +23,7 @@ from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
 from ascertain.probe import LIMITATIONS
 from ascertain.report import case_data, exhibits, manifest, plots
+from ascertain.report.parameters import measured_tokens, parameter_rows, winnowing_words
 from ascertain.report.show import probe_evidence
 from ascertain.store.audit_chain import check as check_chain
 from ascertain.validation.intervals import wilson
@@ -54,18 +55,7 @@ DEFINITIONS = [
                    "year, author or license; removed: the copy has nothing in its place; never present: the "
                    "original carries none; not applicable: not a copy; unknown: the copy's text is not indexed."),
 ]
-MEANINGS = {"k": "tokens per k-gram", "w": "winnowing window, in k-grams",
-            "guarantee_tokens": "every shared run of at least this many tokens is found",
-            "level": "normalization level of the index", "keyed": "fingerprints keyed with a secret (HMAC)",
-            "min_span_tokens": "spans shorter than this are not reported",
-            "min_evidence_span": "spans shorter than this do not count toward a copy",
-            "min_copy_tokens": "own tokens a copy must reproduce in such spans",
-            "min_copy_coverage": "or this share of a short work",
-            "common_df": "spans in more documents than this are common",
-            "common_max_tokens": "common spans are discounted only when shorter than this",
-            "min_distinct_tokens": "spans with fewer distinct tokens are lists, not expression",
-            "max_seed_df": "fingerprints in more documents than this seed nothing (boilerplate)",
-            "max_hash_hits": "nor those whose occurrences multiply past this (repetition)"}
+
 
 
 def _env() -> Environment:
@@ -241,9 +231,8 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     env = _env()
     css = _css(paper)
     params = run["manifest"]["parameters"]
-    parameters = [{"name": k, "value": json.dumps(v) if not isinstance(v, str) else v, "meaning": MEANINGS.get(k, "")}
-                  for k, v in [*params["fingerprint"].items(), *params["thresholds"].items(),
-                               ("max_seed_df", params["max_seed_df"]), ("max_hash_hits", params["max_hash_hits"])]]
+    parameters = parameter_rows(params)  # as the run applied them (report/parameters.py)
+    methods = {"winnowing": winnowing_words(params), "measured_tokens": measured_tokens(params)}
     classes = data.classes_run["manifest"] if data.classes_run else None
     svgs = plots.report_plots([{"metrics": e["metrics"], "source": data.sources[e["source_id"]]["name"]}
                                for e in copies], {s["name"]: s["kind"] for s in data.sources.values()},
@@ -270,7 +259,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     ex.sort(key=lambda x: x["number"])
     report_ex = ex
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
-           "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
+           "sources": source_rows, "parameters": parameters, "methods": methods, "definitions": DEFINITIONS,
            "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
            "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
            "probes": _probe_runs(case), "probe_limitations": LIMITATIONS}

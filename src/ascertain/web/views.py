@@ -182,7 +182,11 @@ def lookup(case: Case, query: str | None, file: str | None, user: User) -> dict:
     staff and the public, and for the public only works that match the query exactly (no enumeration)."""
     from ascertain.classes.lookup import lookup as class_lookup
 
-    r = class_lookup(case, query, file)
+    return answer_for(class_lookup(case, query, file), query, user)
+
+
+def answer_for(r: dict, query: str | None, user: User) -> dict:
+    """A lookup's answer as the role may see it."""
     if user.role in ("public", "claims"):
         r = _public_answer(r, query, user.role == "public")
     return r
