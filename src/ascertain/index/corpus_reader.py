@@ -18,7 +18,7 @@ from ascertain.index import arrow_np
 from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, corpus_frequencies
 from ascertain.index.partitions import read_keys
 
-DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text"]
+DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text", "meta"]
 SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
 
 
@@ -94,7 +94,7 @@ def _signatures_of(index_dir: Path, manifest: dict, doc_ids: np.ndarray) -> dict
 
 
 def fetch_docs(index_dir: Path, manifest: dict, doc_ids: np.ndarray, chunk: int = 256):
-    """(doc, locator, sha256, language, tokens, text) of the sorted doc ids, in doc order, a chunk at a time
+    """(doc, locator, sha256, language, tokens, text, meta JSON) of the sorted doc ids, in doc order, a chunk at a time
     (bounded memory whatever the match count); only the row groups holding them are read."""
     for shard, ids in _by_shard(manifest, doc_ids):
         for lo in range(0, len(ids), chunk):
