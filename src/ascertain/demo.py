@@ -51,7 +51,7 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True, store
     say(f"outputs: {outputs['documents']} model outputs indexed")
     # a book: Pride and Prejudice (chapters 1-6) against its PDF, HTML and a Books3-like record, at the book level
     add_work(case, "Jane Austen (public domain)", str(data / "books" / "works" / "pride-and-prejudice-ch1-6.txt"),
-             "Pride and Prejudice (chapters 1-6)")
+             "Pride and Prejudice (chapters 1-6)", identifiers={"publication_date": "1813", "public_domain": "yes"})
     books = add_source(case, "books", "corpus", [str(data / "books" / "corpus")], ReadOptions(), level="book")
     say(f"books: {books['documents']} documents indexed at the book level (PDF, HTML, JSONL, text)")
     summary = run_match(case, MatchOptions())

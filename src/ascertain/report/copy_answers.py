@@ -51,8 +51,11 @@ class CopyContext:
     CMI scans, and each work file's corpus copies (the defendant's source copies of a model output)."""
 
     def __init__(self, files: dict[int, dict], works: dict[int, dict], copies: list[dict],
-                 source_kind: dict[int, str], as_of_year: int, pd_dates: dict[int, str | None]) -> None:
-        self.files, self.works, self.source_kind = files, works, source_kind
+                 sources: dict[int, dict], as_of_year: int, pd_dates: dict[int, str | None]) -> None:
+        self.files, self.works = files, works
+        self.source_kind = {sid: s["kind"] for sid, s in sources.items()}
+        self.source_name = {sid: s["name"] for sid, s in sources.items()}
+        source_kind = self.source_kind
         self._tokens: dict[int, int] = {}
         self._scans: dict[int, dict] = {}
         self.public_domain = {wid: public_domain(w.get("identifiers"), pd_dates.get(wid), as_of_year)
@@ -124,14 +127,16 @@ def answer(e: dict, doc: dict | None, ctx: CopyContext, provenance: dict | None 
     return out
 
 
+def _kinds(items: list[dict]) -> list[str]:
+    return list(dict.fromkeys(i.get("kind", "?") for i in items if i))
+
+
 def _where(cmi: dict, kind: str) -> dict:
-    """Where the original's CMI was and where it is now."""
+    """Where the original's CMI was and where it is now (kinds of CMI; their lines are in the exhibit)."""
     moved = cmi.get("moved_to_metadata") or []
     in_text = [*(cmi.get("retained") or []), *((a.get("copy") or {}) for a in cmi.get("altered") or [])]
-    return {"work": [f"{i['kind']} (lines {i['lines'][0]}–{i['lines'][1]})" for i in cmi.get("original") or []
-                     if i.get("lines")],
-            "copy_text": [f"{i['kind']}" + (f" (lines {i['lines'][0]}–{i['lines'][1]})" if i.get("lines") else "")
-                          for i in in_text if i],
+    return {"work": _kinds(cmi.get("original") or []), "copy_text": _kinds(in_text),
+            "removed": _kinds([*(cmi.get("removed") or [])]),
             "record_metadata": sorted({fld for mv in moved for fld in mv["fields"]}),
             "record_fields": [f"{r['field']}: {r['value']}" for r in cmi.get("record_fields") or []],
             "shown_to_user": (bool(in_text) if kind == "outputs" else None)}
@@ -147,8 +152,7 @@ def _source_copy(e: dict, kind: str, ctx: CopyContext) -> dict | None:
         return None
     carried = [s for s in sources if (s["metrics"].get("cmi") or {}).get("status") in ("retained", "altered")]
     return {"copies": len(sources), "carried_cmi": bool(carried),
-            "documents": sorted(f"{s['source']}: {s['doc_locator']}" if "source" in s else s["doc_locator"]
-                                for s in sources)[:5]}
+            "documents": sorted(f"{ctx.source_name[s['source_id']]}: {s['doc_locator']}" for s in sources)[:5]}
 
 
 def _readings(a: dict, cmi: dict, kind: str) -> dict:
