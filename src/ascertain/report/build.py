@@ -242,6 +242,9 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     summary = _summary(data, copies)
     roots = judge.case_roots(case, data)
     published = _publication_dates(case)
+    for wid, w in data.works.items():  # a works list's own column, when the class facts hold no date
+        published.setdefault(wid, (w.get("identifiers") or {}).get("publication_date"))
+        published[wid] = published[wid] or (w.get("identifiers") or {}).get("publication_date")
     answers_ctx = copy_answers.CopyContext(data.files, data.works, copies, data.sources,
                                            int(str(run["started_at"])[:4]), published)
     pipeline: dict[int, list[dict]] = {}
@@ -263,6 +266,7 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
                         for name, files in index.items()),
                       *((f"work file {judge.shown_path(w['path'], roots)}", w["sha256"])
                         for w in inputs["work_files"]),
+                      *judge.source_inputs(data, roots),
                       *((f"pipeline records of {f['source']}: {f['file']}", f["sha256"]) for f in pipeline_files)]
     if classes:
         manifest_lines.append((f"class file {classes.get('kept_as') or 'classes.toml'}", classes["class_file_sha256"]))

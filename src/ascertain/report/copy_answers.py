@@ -158,7 +158,7 @@ def _source_copy(e: dict, kind: str, ctx: CopyContext) -> dict | None:
 def _readings(a: dict, cmi: dict, kind: str) -> dict:
     """The §1202(b) answer under each reading: 'yes', 'no' or 'n/a', with the reason."""
     if a["public_domain"]:
-        why = f"public-domain work ({a['public_domain']}): no §1202(b) claim"
+        why = "public-domain work: no §1202(b) claim"
         return {"whole_work": ("n/a", why), "portion": ("n/a", why)}
     status = a["status"]
     if status in ("never_present", "unknown", "not_applicable"):
@@ -168,7 +168,7 @@ def _readings(a: dict, cmi: dict, kind: str) -> dict:
         return {"whole_work": ("n/a", why), "portion": ("n/a", why)}
     src = a["source_copy"]
     if src is not None and not src["carried_cmi"] and status in ("removed", "altered"):
-        why = "the defendant's source copy in evidence did not carry the CMI: no removal by the model"
+        why = "the defendant's source copy in evidence carried no CMI in its text: no removal by the model"
         return {"whole_work": ("no", why), "portion": ("no", why)}
     stripped = status in ("removed", "altered")
     if status == "moved_to_metadata":

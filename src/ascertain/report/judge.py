@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import os
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from ascertain.case import Case
 
 SUMMARY_ROWS = 60  # an exhibit with more side-by-side rows is summarized in the report
-PASSAGE_ROWS = 14  # rows of one differing passage shown in a summary (context included)
+PASSAGE_ROWS = 10  # rows of one differing passage shown in a summary (context included)
+CELL_CHARS = 240  # a line longer than this (a reflowed paragraph) is cut in a summary, marked with "…"
 SUMMARY_DIFFERENCES = 12  # differences listed in a summary; the exhibit file lists them all
 
 LIMITATIONS = [
@@ -63,8 +65,21 @@ def case_roots(case: Case, data) -> list[str]:
     for w in data.works.values():
         roots += [str(i) for i in (w.get("inputs") or [])]
     for s in data.sources.values():
-        roots += [str(i) for i in (s.get("inputs") or [])]
+        roots += [str(i["path"] if isinstance(i, dict) else i) for i in (s.get("inputs") or [])]
     return roots
+
+
+def source_inputs(data, roots: list[str]) -> list[tuple[str, str]]:
+    """(what, sha256) of every input a source was indexed from: a file's sha256, a folder's listing digest."""
+    out = []
+    for s in data.sources.values():
+        for i in s.get("inputs") or []:
+            if isinstance(i, dict):
+                what = "folder listing" if i.get("kind") == "folder" else "file"
+                out.append((f"{s['name']} input {what} {shown_path(str(i.get('path', '')), roots)}"
+                            + (f" ({i['files']:,} files)" if i.get("files") else ""),
+                            i.get("sha256") or i.get("listing_sha256") or ""))
+    return out
 
 
 def _differing_runs(rows: list) -> list[tuple[int, int]]:
@@ -99,24 +114,34 @@ def summarize(e: dict) -> dict:
                 continue
             lo, hi = max(0, a - 2), min(len(rows), min(b + 3, a - 2 + PASSAGE_ROWS) if b - a > PASSAGE_ROWS
                                         else b + 3)
-            passages.append({"label": label, "span": (a, b), "rows": rows[max(0, lo):hi],
+            passages.append({"label": label, "span": (a, b), "rows": [_cut(r) for r in rows[max(0, lo):hi]],
                              "differing_rows": b - a + 1})
     else:
         passages.append({"label": "opening rows (no differing passage)", "span": (0, 0),
-                         "rows": rows[:PASSAGE_ROWS], "differing_rows": 0})
+                         "rows": [_cut(r) for r in rows[:PASSAGE_ROWS]], "differing_rows": 0})
     diffs = e.get("differences") or []
     return {**e, "summarized": True, "rows": [], "passages": passages, "rows_total": len(rows),
             "differing_runs": len(runs), "differing_rows": sum(b - a + 1 for a, b in runs),
             "differences_shown": diffs[:SUMMARY_DIFFERENCES], "differences_total": len(diffs)}
 
 
+def _cut(r):
+    """A row with each side cut to CELL_CHARS characters (the exhibit file has the whole line)."""
+    def cut(t: str | None) -> str | None:
+        return t if t is None or len(t) <= CELL_CHARS else t[:CELL_CHARS] + " …"
+    if (r.o_text is None or len(r.o_text) <= CELL_CHARS) and (r.c_text is None or len(r.c_text) <= CELL_CHARS):
+        return r
+    return replace(r, o_text=cut(r.o_text), c_text=cut(r.c_text))
+
+
 def members(classes: dict | None, case: Case, published: dict[int, str | None],
             public_domain: dict[int, str | None]) -> list[dict]:
-    """The members of each class of the last `classes` run, from its member lists: how each entered, its
-    evidence ids (or metadata only), owners and roles, registration and publication, §412 and its reason."""
+    """One row per member work of the classes of the last `classes` run (from its member lists): the classes it
+    is in, how it entered, its evidence ids (or metadata only), owners and roles, registration and
+    publication, §412 and its reason."""
     if not classes:
         return []
-    out = []
+    by_work: dict[str, dict] = {}
     for name, files in sorted((classes.get("files") or {}).items()):
         p = Path(files["csv"])
         if not p.is_absolute():
@@ -125,20 +150,24 @@ def members(classes: dict | None, case: Case, published: dict[int, str | None],
             continue
         with open(p, encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh):
+                key = r.get("work_id", "")
+                if key in by_work:
+                    by_work[key]["classes"].append(name)
+                    continue
                 owners = [f"{o} (legal owner)" for o in _split(r.get("legal_owners"))]
                 owners += [f"{o} (beneficial owner)" for o in _split(r.get("beneficial_owners"))]
                 owners += [f"{o} (co-owner)" for o in _split(r.get("co_owners"))]
                 ev = " ".join(x for x in (r.get("evidence_ids", ""), r.get("output_evidence_ids", "")) if x).split()
-                out.append({"class": name, "work_id": r.get("work_id", ""), "title": r.get("title", ""),
-                            "entered_by": r.get("in_corpus_by") or ("output" if r.get("output_evidence_ids")
-                                                                    else "criteria"),
-                            "evidence": ", ".join(ev) if ev else "metadata only",
-                            "owners": "; ".join(owners) or "–", "registration": r.get("registration") or "none",
-                            "registered": r.get("effective_date") or "–",
-                            "published": published.get(_int(r.get("work_id"))) or "–",
-                            "s412": r.get("s412", ""), "s412_reason": r.get("s412_reason", ""),
-                            "public_domain": public_domain.get(_int(r.get("work_id")))})
-    return out
+                by_work[key] = {"classes": [name], "work_id": key, "title": r.get("title", ""),
+                                "entered_by": r.get("in_corpus_by") or ("output" if r.get("output_evidence_ids")
+                                                                        else "criteria"),
+                                "evidence": ", ".join(ev) if ev else "metadata only",
+                                "owners": "; ".join(owners) or "–", "registration": r.get("registration") or "none",
+                                "registered": r.get("effective_date") or "–",
+                                "published": published.get(_int(key)) or "–",
+                                "s412": r.get("s412", ""), "s412_reason": r.get("s412_reason", ""),
+                                "public_domain": public_domain.get(_int(key))}
+    return sorted(by_work.values(), key=lambda m: _int(m["work_id"]))
 
 
 def _split(v: str | None) -> list[str]:
@@ -211,7 +240,8 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
     pd_works = {e["work_id"] for e in ex if (e.get("answers") or {}).get("public_domain")}
     per_source = ", ".join(f"{s['name']} {len({e['work_id'] for e in ex if e['source'] == s['name']})}"
                            for s in corpus if s["copies"])
-    in_class = [m for m in member_rows if m["class"] == "in-corpus"]
+    in_class = [m for m in member_rows if "in-corpus" in m["classes"]]
+    pd_members = [m for m in in_class if m["public_domain"]]
     meta_only = [m for m in in_class if m["evidence"] == "metadata only"]
     qa = []
     a = (f"Of {_n(n_works, 'work')}, {len(corpus_works)} {'has' if len(corpus_works) == 1 else 'have'} a copy "
@@ -222,7 +252,9 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
               f"{len(meta_only)} by metadata only (a corpus record's title, author or ISBN names the work; no text "
               "was compared).")
     if pd_works:
-        a += f" {_n(len(pd_works), 'copied work')} {'is' if len(pd_works) == 1 else 'are'} in the public domain."
+        a += f" {_n(len(pd_works), 'copied work')} {'is' if len(pd_works) == 1 else 'are'} in the public domain"
+        a += (f" ({', '.join(m['title'] for m in pd_members)}: on the class list, but not a class member)."
+              if pd_members else ".")
     qa.append({"q": "Are the works in the defendant's corpora?", "a": a})
     out_copies = [e for e in ex if e["source_kind"] == "outputs"]
     a = (f"{_n(len(out_works), 'work')} {'was' if len(out_works) == 1 else 'were'} reproduced in model outputs "
