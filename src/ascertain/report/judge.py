@@ -284,8 +284,19 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
                     f"whole-work reading {whole} copies qualify (the whole work, CMI removed or altered); under the "
                     f"portion reading {portion} do. Section 4 gives the answer copy by copy."})
     if provenance_sources:
-        a = ("The defendant produced pipeline records for " + ", ".join(provenance_sources) + "; section 4 traces "
-             "each copy through them (crawled, kept by the filters, in the training mixture, times seen).")
+        traced = [e for e in ex if e["source"] in provenance_sources]
+        verdicts = [(e.get("answers") or {}).get("provenance") or {} for e in traced]
+        mixed = sum(1 for v in verdicts if v.get("verdict", "").startswith("in the training mixture"))
+        dropped = sum(1 for v in verdicts if v.get("dropped"))
+        absent = sum(1 for v in verdicts if not v.get("rows"))
+        a = (f"The defendant produced pipeline records for {', '.join(provenance_sources)}. Of the "
+             f"{_n(len(traced), 'copy', 'copies')} there, {mixed} reached the training mixture, {dropped} "
+             f"{'was' if dropped == 1 else 'were'} dropped by a filter or deduplication, and {absent} "
+             f"{'is' if absent == 1 else 'are'} not in the records (section 4, copy by copy).")
+        others = sorted({s["name"] for s in sources if s["copies"] and s["name"] not in provenance_sources})
+        if others:
+            a += (f" For {', '.join(others)} none were produced: presence in an indexed corpus is not proof that a "
+                  "model was trained on it.")
     else:
         a = ("No pipeline records were produced. The presence of a work in an indexed corpus is not proof that a "
              "model was trained on it.")
