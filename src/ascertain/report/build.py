@@ -128,9 +128,13 @@ def exhibit_record(e: dict, number: str, data: case_data.CaseData, doc: dict | N
                      "ranges only.")
     if not show_work:
         notes.append("The work's text is withheld (protective order).")
-    removed_lines = [lines for status, lines in exhibits.cmi_marks(cmi) if status in ("removed", "altered")]
+    # CMI moved to the record's metadata is gone from the text too: its lines are shown as stripped
+    marks = [*exhibits.cmi_marks(cmi), *(("moved to metadata", (int(mv["original"]["lines"][0]),
+                                                                int(mv["original"]["lines"][1])))
+                                         for mv in cmi.get("moved_to_metadata") or [] if mv["original"].get("lines"))]
+    removed_lines = [lines for status, lines in marks if status in ("removed", "altered", "moved to metadata")]
     rows = exhibits.build_rows(f["text"] if show_work else None, text, m.get("spans", []), removed_lines)
-    exhibits.mark_rows(rows, m.get("differences") or [], exhibits.cmi_marks(cmi))
+    exhibits.mark_rows(rows, m.get("differences") or [], marks)
     items = []
     for status in ("removed", "altered", "moved_to_metadata", "retained"):
         for i in cmi.get(status) or []:
@@ -143,7 +147,7 @@ def exhibit_record(e: dict, number: str, data: case_data.CaseData, doc: dict | N
                           "value": o.get("value", "") if show_work else "(withheld)",
                           "copy_value": "(withheld)" if c and not show_copy else (c or {}).get("value", "–")})
     return {"number": number, "claimant": work["claimant"], "title": work["title"], "work_file": f["path"],
-            "record_fields": cmi.get("record_fields") or [],
+            "record_fields": [f if show_copy else {**f, "value": "(withheld)"} for f in cmi.get("record_fields") or []],
             "work_file_short": _short(f["path"]), "work_sha256": f["sha256"], "source": src["name"],
             "source_kind": src["kind"], "keyed": bool(src["keyed"]), "locator": e["doc_locator"],
             "locator_short": _short(e["doc_locator"]), "doc_sha256": (doc or {}).get("sha256"), "m": m,
@@ -362,6 +366,9 @@ def _exhibits(copies: list[tuple[dict, str]], numbers: dict[str, str], data: cas
                 rows = (pipeline or {}).get(e["source_id"])
                 traced = provenance.trace(rows, e["doc_locator"], (doc or {}).get("sha256")) if rows else None
                 rec["answers"] = copy_answers.answer(e, doc, answers, traced)
+                if not show_copy:  # the record's field values are the defendant's text too: names only
+                    rec["answers"]["where"]["record_fields"] = [f.split(":")[0] for f in
+                                                                rec["answers"]["where"]["record_fields"]]
             yield rec
 
 
