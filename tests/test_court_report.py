@@ -97,9 +97,29 @@ def test_a_long_copy_is_summarized_with_its_first_and_longest_differing_passages
 
 @pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils not installed")
 def test_demo_report_answers_on_page_one_and_fits_40_pages(demo_case, tmp_path):
+    from typer.testing import CliRunner
+
+    from ascertain.case import Case
+    from ascertain.cli import app
     from ascertain.report.build import build_report
 
-    out = Path(build_report(demo_case, out=tmp_path / "r")["out"])
+    if not (demo_case.root / "store.sqlite").exists():
+        pytest.skip("the copy below needs the store inside the case folder")
+    root = tmp_path / "case"  # a copy: the session's demo case stays as it was
+    shutil.copytree(demo_case.root, root)
+    pipeline = tmp_path / "pipeline.jsonl"
+    pipeline.write_text("\n".join(json.dumps(r) for r in [
+        {"document": "the-stack-sample.jsonl:1", "stage": "crawled"},
+        {"document": "the-stack-sample.jsonl:1", "stage": "filter", "name": "permissive", "decision": "kept"},
+        {"document": "the-stack-sample.jsonl:1", "stage": "mixture", "name": "python", "weight": 0.2,
+         "times_seen": 2}]) + "\n")
+    runner = CliRunner()
+    r = runner.invoke(app, ["corpus", "provenance", "add", str(root), "stack", str(pipeline)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["corpus", "provenance", "add", str(root), "nosuch", str(pipeline)])
+    assert r.exit_code != 0 and "not a source" in r.output
+    assert runner.invoke(app, ["expert", str(root), "--name", "A. Expert", "--role", "neutral"]).exit_code == 0
+    out = Path(build_report(Case.open(root), out=tmp_path / "r")["out"])
     info = subprocess.run(["pdfinfo", str(out / "report.pdf")], capture_output=True, text=True, check=True).stdout
     pages = int(next(ln.split()[-1] for ln in info.splitlines() if ln.startswith("Pages:")))
     assert pages <= 40
@@ -114,3 +134,5 @@ def test_demo_report_answers_on_page_one_and_fits_40_pages(demo_case, tmp_path):
     table = (out / "exhibits.csv").read_text()
     assert "moved_to_metadata" in table and "max_stars_repo_licenses" in table  # the Stack-like record
     assert "marked public domain by the user" in table  # Pride and Prejudice
+    assert "in the training mixture (weight 0.2), seen 2 times" in table  # the stack record, traced
+    assert "A. Expert, neutral" in html and "pipeline records of stack" in html
