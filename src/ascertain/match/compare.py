@@ -39,10 +39,11 @@ class Comparer:
         self.level = level
         self.text_field = text_field
 
-    def load(self, path: str) -> Leveled:
+    def load(self, path: str, opts: ReadOptions | None = None) -> Leveled:
+        """The document at path, read with opts (default: this comparer's, containers not expanded)."""
         if Path(path).is_dir():
             raise AscertainError(path, "is a folder", "compare two files; use a case for folders")
-        doc = read_locator(path, ReadOptions(text_field=self.text_field, expand_containers=False))
+        doc = read_locator(path, opts or ReadOptions(text_field=self.text_field, expand_containers=False))
         return Leveled(doc.text, doc.language, path, doc.sha256, self.params)
 
     def compare(self, original: str, copy: str) -> dict:
