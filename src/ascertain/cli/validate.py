@@ -28,6 +28,10 @@ def validate_copies(
             "--independent", help="Only the independent-creation set: same-task functions of different projects "
                                   "against copies, with and without a reference (--works: non-trivial works).")
         ] = False,
+        images: Annotated[bool, typer.Option(
+            "--images", help="Only the image set: real freely licensed images (scikit-image's photographs, Debian's "
+                             "openclipart-png) transformed as copies are, beside PDQ and pHash (--works: works per "
+                             "source; --negatives: ordered pairs of distinct images, in thousands).")] = False,
         all_: Annotated[bool, typer.Option(
             "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
                           "version and date, into --figures and --docs.")] = False,
@@ -52,6 +56,11 @@ def validate_copies(
         return
     if independent:
         _validate_independent(work, works, seed, docs, as_json)
+        return
+    if images:
+        from ascertain.cli.images import validate_images
+
+        validate_images(works, negatives * 1000, seed, docs, as_json)
         return
     from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation
