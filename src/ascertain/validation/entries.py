@@ -223,3 +223,24 @@ def probe(ctx: Context) -> Outcome:
     for a, v in r["tier_b_fpr"].items():
         rates.append(_rate(f"probe Tier B at α = {a}, null runs", "false-positive rate", v["rejections"], v["runs"]))
     return Outcome(command, rates, markdown(r, command + " --docs docs/validation.md"), json.loads(json.dumps(r)))
+
+
+@register("images", "images: recall per transformation and false positives per source, beside PDQ and pHash",
+          ("imaging/**/*", "validation/images.py"))
+def images(ctx: Context) -> Outcome:
+    from ascertain.validation.images import markdown, run_image_validation
+
+    works, pairs = (4, 200) if ctx.quick else (150, 20_000)
+    r = run_image_validation(["skimage", "openclipart"], works, pairs, ctx.seed, on_progress=ctx.progress)
+    command = f"ascertain validate --images --works {works} --negatives {pairs // 1000} --seed {ctx.seed}"
+    rates = []
+    for src, s in r["sources"].items():
+        if "not_run" in s:
+            continue
+        found = [v["ascertain"] for v in s["recall"].values()]
+        rates.append(_rate(f"images ({src}): copies found, every transformation", "recall",
+                           sum(x["k"] for x in found), sum(x["n"] for x in found)))
+        fp = s["false_positives"]["ascertain"]
+        rates.append(_rate(f"images ({src}): distinct image pairs called copies", "false-positive rate", fp["k"],
+                           fp["n"]))
+    return Outcome(command, rates, "## Images: copies of real images\n\n" + markdown(r, command), r)
