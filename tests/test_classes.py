@@ -327,3 +327,58 @@ def test_file_lookup_sees_works_added_after_its_first_call(tmp_path, data):
     r = lookup(Case.open(root), None, str(edited))
     assert r["matches"] == 1 and r["results"][0]["file_match"]["how"] == "fingerprints (compare)"
     assert lookup(Case.open(root), None, str(randnum))["results"][0]["file_match"]["how"] == "identical bytes (sha256)"
+
+
+def _member_rows(path) -> dict[str, dict]:
+    import csv
+
+    with open(path, encoding="utf-8") as fh:
+        return {x["title"]: x for x in csv.DictReader(fh)}
+
+
+def test_tiers_and_disputes_change_membership_and_are_audited(demo, tmp_path):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(demo[0], root)
+    f = tmp_path / "c.toml"
+    f.write_text('[[class]]\nname = "in-corpus"\n[class.criteria]\nin_corpus = true\n'
+                 '[[class]]\nname = "by-text"\nrequire_tier = "text"\n[class.criteria]\nin_corpus = true\n')
+    r = json.loads(cli("classes", str(root), "--file", str(f), "--json"))
+    tiers = r["tiers"]["in-corpus"]
+    assert tiers.get("metadata", 0) >= 1 and sum(tiers.values()) == r["counts"]["in-corpus"]["works"]
+    assert r["counts"]["by-text"]["works"] == tiers.get("text", 0) < r["counts"]["in-corpus"]["works"]
+    rows = _member_rows(root / "reports" / "classes" / "in-corpus.csv")
+    tidal, mosses = rows["Notes from the Tidal Flats"], rows["A Field Guide to Northern Mosses"]
+    assert tidal["tier"] == "metadata" and json.loads(tidal["tier_detail"])["in_corpus"]["fields"]
+    assert mosses["tier"] == "identifier" and rows["python-rsa"]["tier"] == "text"
+    assert "infringement began 2021-06-01 (source library)" in mosses["s412_dates"]
+    opened = json.loads(cli("dispute", str(root), "open", "--class", "in-corpus", "--work", tidal["work_id"],
+                            "--reason", "the corpus record is another book of the same title",
+                            "--evidence", "library.jsonl record: other author, other ISBN", "--by", "acme-counsel",
+                            "--json"))
+    other = json.loads(cli("dispute", str(root), "open", "--class", "in-corpus", "--work", mosses["work_id"],
+                           "--reason", "not this edition", "--evidence", "-", "--json"))
+    r = runner.invoke(app, ["dispute", str(root), "open", "--class", "in-corpus", "--work", mosses["work_id"],
+                            "--reason", "again"])
+    assert r.exit_code != 0 and "already has an open dispute" in r.output
+    cli("classes", str(root), "--file", str(f))
+    rows = _member_rows(root / "reports" / "classes" / "in-corpus.csv")
+    assert rows["Notes from the Tidal Flats"]["dispute"].startswith(f"open #{opened['dispute']}")
+    cli("dispute", str(root), "resolve", str(opened["dispute"]), "--outcome", "upheld", "--resolution",
+        "different author and ISBN", "--by", "master")
+    cli("dispute", str(root), "resolve", str(other["dispute"]), "--outcome", "rejected", "--resolution",
+        "the ISBN is this edition's", "--by", "master")
+    r = json.loads(cli("classes", str(root), "--file", str(f), "--json"))
+    assert r["disputes"]["in-corpus"] == {"rejected": 1, "upheld": 1}
+    rows = _member_rows(root / "reports" / "classes" / "in-corpus.csv")
+    assert "Notes from the Tidal Flats" not in rows
+    assert rows["A Field Guide to Northern Mosses"]["tier"] == "reviewer"
+    assert rows["A Field Guide to Northern Mosses"]["dispute"].startswith(f"rejected #{other['dispute']} by master")
+    listed = json.loads(cli("dispute", str(root), "list", "--json"))
+    assert [x["status"] for x in listed] == ["upheld", "rejected"]
+    case = Case.open(root)
+    with case.store.engine.connect() as c:
+        actions = [r.action for r in c.execute(select(schema.audit_log.c.action).where(
+            schema.audit_log.c.action.like("dispute%")))]
+    assert actions == ["dispute open", "dispute open", "dispute resolve", "dispute resolve"]

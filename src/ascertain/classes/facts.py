@@ -115,7 +115,8 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
                 item = (lk.agreeing or {}).get("contents_item")
                 facts[lk.work_id].registrations.append({**regs[lk.registration_id], "link_id": lk.id,
                                                         "method": lk.method, "score": lk.score,
-                                                        "decided_by": lk.decided_by, "listed_as": item})
+                                                        "decided_by": lk.decided_by, "listed_as": item,
+                                                        "agreeing": lk.agreeing or {}})
         loaded = c.execute(select(s.registrations.c.id).limit(1)).first() is not None
     for f in facts.values():
         f.registrations_loaded = loaded
@@ -145,15 +146,17 @@ def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int
                         | {r for k in by_title_author for r in meta.by_title_author.get(k, ())})
         for r in wanted:  # in document order, as a scan of the records would find them
             locator, rec_isbns, title, author = meta.records[r]
-            hits: dict[int, str] = {}
+            hits: dict[int, tuple[str, list[str]]] = {}
             for i in rec_isbns:
                 for wid in by_isbn.get(i, []):
-                    hits[wid] = f"ISBN {i}"
+                    hits[wid] = (f"ISBN {i}", ["isbn"])
             if title:
                 for wid in by_title_author.get((title_key(title), name_key(author)), []):
-                    hits.setdefault(wid, f"title {fold(title)!r} and author {fold(author)!r}")
-            for wid, by in hits.items():
-                facts[wid].identifier_hits.append({"source": src["name"], "document": locator, "by": by})
+                    hits.setdefault(wid, (f"title {fold(title)!r} and author {fold(author)!r}",
+                                          ["title", "author"] if name_key(author) else ["title"]))
+            for wid, (by, fields) in hits.items():
+                facts[wid].identifier_hits.append({"source": src["name"], "document": locator, "by": by,
+                                                   "fields": fields})
                 if src["params"].get("acquired"):
                     facts[wid].first_copy_at[src["name"]] = src["params"]["acquired"]
                 elif src["name"] not in facts[wid].undated_sources:

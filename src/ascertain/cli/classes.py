@@ -33,7 +33,8 @@ def registrations_import(
         case: CaseArg, file: Annotated[str, typer.Argument(help="CSV, JSONL or Parquet of registrations.")],
         map_: Annotated[str | None, typer.Option("--map", help="FIELD=COLUMN,...; fields: number, "
                                                  "effective_date, title, claimants, authors, publication_date, "
-                                                 "isbn, group, supplementary, work_type.")] = None,
+                                                 "isbn, group, supplementary, work_type, contents "
+                                                 "(the works a group registration lists, ';'-separated).")] = None,
         preset: Annotated[str | None, typer.Option(help="Column names of a known export: copyright-office "
                                                    "(Public Catalog labels).")] = None,
         keep_unknown: Annotated[bool, typer.Option("--keep-unknown", help="Keep unmapped columns as extra "
@@ -49,6 +50,80 @@ def registrations_import(
     out.print(f"{r['imported']:,} registrations imported, {r['already_in_case']:,} already in the case, "
               f"{r['skipped']:,} rows skipped ({r['seconds']} s)", markup=False)
     print_skips(r["skips"])
+
+@registrations_app.command("contents")
+@stage
+def registrations_contents(
+        case: CaseArg, file: Annotated[str, typer.Argument(help="CSV, JSONL or Parquet: one row per work a "
+                                                            "registration lists (number, title; authors, "
+                                                            "publication_date optional).")],
+        map_: Annotated[str | None, typer.Option("--map", help="FIELD=COLUMN,...; fields: number, title, authors, "
+                                                 "publication_date, position.")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Import the contents of group registrations: the works each one covers, matched by `link`."""
+    from ascertain.classes.registrations import import_contents
+
+    r = import_contents(open_case(case), file, map_)
+    if as_json:
+        emit_json(r)
+        return
+    out.print(f"{r['listed']:,} listed works added to {r['registrations']:,} registrations, {r['skipped']:,} rows "
+              "skipped; run `ascertain link` to match works against them", markup=False)
+    print_skips(r["skips"])
+
+
+@app.command("dispute")
+@stage
+def dispute_cmd(case: CaseArg,
+                action: Annotated[str, typer.Argument(help="open, resolve or list.")] = "list",
+                dispute_id: Annotated[int | None, typer.Argument(help="The dispute id (resolve).")] = None,
+                class_name: Annotated[str | None, typer.Option("--class", help="The class (open; list).")] = None,
+                work: Annotated[int | None, typer.Option(help="The work id (open).")] = None,
+                reason: Annotated[str, typer.Option(help="Why the work is not a member (open).")] = "",
+                evidence: Annotated[str, typer.Option(help="The evidence offered (open).")] = "",
+                outcome: Annotated[str | None, typer.Option(help="upheld (the work leaves the class) or rejected "
+                                                            "(resolve).")] = None,
+                resolution: Annotated[str, typer.Option(help="The master's reasons (resolve).")] = "",
+                by: Annotated[str, typer.Option(help="Who acts (recorded in the audit log).")] = "cli",
+                role: Annotated[str, typer.Option(help="The party opening it: defendant, plaintiff, claims.")]
+                = "defendant",
+                status: Annotated[str | None, typer.Option(help="Only disputes with this status (list).")] = None,
+                as_json: JsonOpt = False) -> None:
+    """Challenges to class membership: open (a party), resolve (the master), list. Takes effect at the next
+    `classes` run; member lists show open and resolved disputes."""
+    from ascertain.classes import disputes
+
+    c = open_case(case)
+    if action == "open":
+        if class_name is None or work is None:
+            raise AscertainError("dispute open", "needs --class and --work",
+                                 f"e.g. `ascertain dispute {case} open --class in-corpus --work 7 --reason '...' "
+                                 "--evidence '...'`")
+        r = disputes.open_dispute(c, class_name, work, reason, evidence, by, role)
+        emit_json(r) if as_json else out.print(f"dispute {r['dispute']} opened on work {work} in {class_name}; the "
+                                               "master resolves it", markup=False)
+        return
+    if action == "resolve":
+        if dispute_id is None or outcome is None:
+            raise AscertainError("dispute resolve", "needs the dispute id and --outcome",
+                                 f"e.g. `ascertain dispute {case} resolve 3 --outcome upheld --resolution '...'`")
+        r = disputes.resolve(c, dispute_id, outcome, resolution, by)
+        emit_json(r) if as_json else out.print(f"dispute {dispute_id}: {r['now']} ({r['resolution']}); rerun "
+                                               "`ascertain classes` to apply it", markup=False)
+        return
+    if action != "list":
+        raise AscertainError(action, "is not open, resolve or list", f"run `ascertain dispute {case} list`")
+    rows = disputes.list_disputes(c, status, class_name)
+    if as_json:
+        emit_json(rows)
+        return
+    t = Table("id", "class", "work", "by", "reason", "status", "resolution", title="membership disputes")
+    for x in rows:
+        t.add_row(str(x["id"]), escape(x["class_name"]), escape(f"{x['work_id']}: {x['title']}"),
+                  escape(f"{x['opened_by']} ({x['role']})"), escape(x["reason"]), x["status"],
+                  escape(x["resolution"] or ""))
+    out.print(t)
+
 
 @app.command("link")
 @stage

@@ -132,7 +132,8 @@ KeyFile = Annotated[str | None, typer.Option(help="HMAC key file: build a keyed,
 MaxDoc = Annotated[int, typer.Option(help="Largest document read, in bytes.")]
 LevelOpt = Annotated[str, typer.Option(help="Normalization level: exact, layout, comments, identifiers (code "
                                             "only), prose, book (books: hyphenation, page furniture), auto "
-                                            "(book for prose, layout for code).")]
+                                            "(book for prose, layout for code, per document: the default of "
+                                            "corpus add).")]
 MinTokens = Annotated[int | None, typer.Option(
     "--min-tokens", help="A copy reproduces at least this many of the work's own tokens (outside notices and "
                          "common spans) in runs of 40+ tokens [default: 50] ...")]

@@ -28,12 +28,21 @@ def validate_copies(
             "--independent", help="Only the independent-creation set: same-task functions of different projects "
                                   "against copies, with and without a reference (--works: non-trivial works).")
         ] = False,
+        images: Annotated[bool, typer.Option(
+            "--images", help="Only the image set: real freely licensed images (scikit-image's photographs, Debian's "
+                             "openclipart-png) transformed as copies are, beside PDQ and pHash (--works: works per "
+                             "source; --negatives: ordered pairs of distinct images, in thousands).")] = False,
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed."""
     from ascertain.report.doc_sections import write_section
 
     if independent:
         _validate_independent(work, works, seed, docs, as_json)
+        return
+    if images:
+        from ascertain.cli.images import validate_images
+
+        validate_images(works, negatives * 1000, seed, docs, as_json)
         return
     from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation

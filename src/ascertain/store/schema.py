@@ -250,6 +250,49 @@ class_decisions = Table(
     Column("evidence_ids", JSON, nullable=False, default=list),
 )
 
+# Each member's membership of each class in the latest `classes` run: its evidence tier (text, identifier,
+# metadata, reviewer) and what it rests on (evidence ids and coverage, the identifier, the fields and score).
+class_memberships = Table(
+    "class_memberships", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("class_name", String(256), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("tier", String(16), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+# A party's challenge to a member of a class (Carrera: the defendant can test membership) and the master's
+# resolution: upheld (the work leaves the class) or rejected (it stays, by the master's decision).
+disputes = Table(
+    "disputes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_name", String(256), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("opened_by", String(128), nullable=False),
+    Column("role", String(16), nullable=False),  # defendant | plaintiff | master | claims | cli
+    Column("reason", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # what the party offers (a document, an id, a URL, a note)
+    Column("status", String(16), nullable=False),  # open | upheld | rejected
+    Column("resolution", Text),
+    Column("resolved_by", String(128)),
+    Column("opened_at", String(32), nullable=False),
+    Column("resolved_at", String(32)),
+)
+
+# Transfers of ownership and licences of a work, with their dates: an assignment on or before the date
+# infringement began changes who holds the claim; an exclusive licence adds an exclusive licensee.
+ownership_transfers = Table(
+    "ownership_transfers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # assignment | exclusive licence | non-exclusive licence
+    Column("from_name", String(512), nullable=False),
+    Column("to_name", String(512), nullable=False),
+    Column("date", String(10), nullable=False),
+    Column("row", Text, nullable=False),
+)
+
 samples = Table(
     "samples", metadata,
     Column("id", Integer, primary_key=True),
