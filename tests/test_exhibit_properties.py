@@ -112,8 +112,8 @@ def test_exhibits_show_only_the_changes_made(tmp_path_factory, case):
     kinds = set(r.get("difference_counts") or {})
     assert kinds <= ALLOWED[change], (change, detail, kinds, [d for d in r["differences"]
                                                               if d["kind"] not in ALLOWED[change]][:3])
-    if change == "rename":
-        assert set(r["rename_map"].items()) <= {detail}, r["rename_map"]
+    if change == "rename":  # a work that repeats the passage may explain the new name from the other copy
+        assert set(r["rename_map"].values()) <= {detail[1]}, r["rename_map"]
     else:
         assert not r["rename_map"]
     for d in r["differences"]:
