@@ -37,7 +37,9 @@ CHAT = ["Sure! Here is the code you asked for.", "Let me know if you need anythi
         "Below is an implementation that should work with Python 3.", "Explanation: the function is simple."]
 EXAMPLES = int(os.environ.get("ASCERTAIN_PROPERTY_EXAMPLES", "25"))
 ALWAYS = {"not in the copy", "whitespace/layout"}  # layout is no rename, reorder or deletion
-ALLOWED = {"none": ALWAYS, "rename": ALWAYS | {"identifier renamed"},
+# a renamed word the file has inside a string or comment (an excerpt cut inside a docstring) is a literal or
+# comment change, rightly
+ALLOWED = {"none": ALWAYS, "rename": ALWAYS | {"identifier renamed", "literal changed", "comment changed"},
            "delete": ALWAYS | {"line deleted", "comment removed", "whitespace/layout", "text deleted"}}
 COMPARER = Comparer(level="layout")
 
@@ -118,11 +120,13 @@ def test_exhibits_show_only_the_changes_made(tmp_path_factory, case):
         assert not r["rename_map"]
     for d in r["differences"]:
         a, b = d["original_lines"]
-        if d["kind"] == "not in the copy":  # never a line the copy holds (its renamed last word aside: a
-            # copy's last token is not taken for a rename of the work's next, chat words would be too)
+        if d["kind"] == "not in the copy":  # never a line the copy holds (a renamed word at the copy's very
+            # edge aside: one word there is not taken for a rename of the work's next, chat words would be too)
             work_lines = work.read_text(encoding="utf-8").splitlines()
-            last_text = max(n for n in range(first, last + 1) if work_lines[n - 1].strip())
-            edge = change == "rename" and a == last_text and detail[1] in copy_text.rstrip().rsplit("\n", 1)[-1]
+            texts = [n for n in range(first, last + 1) if work_lines[n - 1].strip()]
+            edge = change == "rename" and (
+                (a == texts[-1] and detail[1] in copy_text.rstrip().rsplit("\n", 1)[-1])
+                or (b == texts[0] and detail[1] in copy_text.lstrip().split("\n", 1)[0]))
             assert b <= first or a >= last or edge, (d, first, last)
         if d["kind"] in ("line deleted", "text deleted", "comment removed"):
             assert detail and detail[0] - 3 <= a and b <= detail[1] + 3, (d, detail)
