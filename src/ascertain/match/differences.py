@@ -157,9 +157,10 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
 
 # A gap between two spans smaller than this on both sides is aligned token by token whatever it holds
 SMALL_GAP_TOKENS = 40
-# Text beyond a span joins the region only if its alignment gains at least this many tokens (equal minus
-# edited): a chance `(` or `the` next to a span never pulls unrelated text in
-MIN_REACH_GAIN = 3
+# Text beyond a span joins the region only if its alignment gains at least this many tokens (equal runs
+# minus edits): a shared idiom (`= sys.version_info[`) next to a span never pulls unrelated text in. A longer
+# equal run would be a span itself; a short tail at the copy's edge is taken by `_to_the_end`
+MIN_REACH_GAIN = 8
 REACH_WINDOW = 2_000  # tokens aligned at a time when widening the region
 MIN_RUN = 3  # equal runs shorter than this gain nothing when widening the region
 GAP_COST = 5  # what a run of tokens only one side has costs, at most, when widening the region
