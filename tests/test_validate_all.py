@@ -17,7 +17,8 @@ runner = CliRunner()
 
 
 def test_registry_holds_a_validator_for_every_figure_the_report_cites():
-    assert {"copies", "independent", "cmi", "cmi-real", "cmi-hard", "book-cmi", "linkage", "probe"} <= set(REGISTRY)
+    assert {"copies", "independent", "cmi", "cmi-real", "cmi-hard", "book-cmi", "linkage", "probe", "s412",
+            "images"} <= set(REGISTRY)
     for v in REGISTRY.values():
         assert source_hash(v.sources) and v.title
 
@@ -89,3 +90,17 @@ def test_shipped_figures_name_registered_validators_and_state_their_age():
     stale = staleness(figures)
     assert set(stale) <= set(REGISTRY)
     assert all(e["rates"] or e["not_run"] for e in figures["validators"].values())
+
+
+def test_s412_against_hand_worked_statute_outcomes():
+    from ascertain.classes.eligibility import decide
+    from ascertain.validation.s412 import evaluate, facts
+
+    r = evaluate()
+    assert r["cases"] >= 20 and r["agree"] >= r["cases"] - 1
+    # a month-only start that reaches the effective date may have begun after registration: not "not eligible"
+    assert decide(facts("2010-01-01", "2020-04-15", "2020-04")).status == "unknown"
+    assert decide(facts("2020-06-01", "2020-04-15", "2020-04")).status == "unknown"
+    assert decide(facts("2010-01-01", "2020-04-15", "2020-03")).status == "not eligible"
+    # the one case left: a year-only publication the tool calls unknown where every reading is "not eligible"
+    assert [d["case"] for d in r["disagreements"]] == ["year-only publication, infringement mid-year"]

@@ -262,3 +262,14 @@ def images(ctx: Context) -> Outcome:
         rates.append(_rate(f"images ({src}): distinct image pairs called copies", "false-positive rate", fp["k"],
                            fp["n"]))
     return Outcome(command, rates, "## Images: copies of real images\n\n" + markdown(r, command), r)
+
+
+@register("s412", "§412 eligibility against outcomes worked out from the statute",
+          ("classes/eligibility.py", "classes/facts.py", "text/bibliographic.py", "validation/s412.py"))
+def s412(ctx: Context) -> Outcome:
+    from ascertain.validation.s412 import evaluate, markdown
+
+    r = evaluate()
+    command = "ascertain validate --all --only s412"
+    rates = [_rate(f"§412 eligibility, {r['cases']} hand-worked date cases", "agreement", r["agree"], r["cases"])]
+    return Outcome(command, rates, markdown(r, command), r)
