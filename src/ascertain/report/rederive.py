@@ -12,6 +12,7 @@ result), for a verifier who does not hold the corpora.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from ascertain.store import schema
 from ascertain.text.levels import DEFAULT_LEVEL
 
 Differ = Callable[[str, str, str], None]
+GIT_REV = re.compile(r"@([0-9a-f]{12}):")
 CACHE_DIR = "cache"  # an index folder's caches (cmi/cache.py): never carried into the re-derivation
 MAX_RECORD_DIFFS = 10  # differing evidence records named one by one; the rest are counted
 RECORD_DIFF_BYTES = 512 << 20  # evidence files larger than this are compared by digest only
@@ -124,8 +126,11 @@ def _rederive_works(case: Case, c2: Case, differ: Differ) -> int:
                 differ("input", p, "work file is gone: its text and CMI cannot be re-derived")
             if gone:
                 continue
+            # a work read at a git revision names it in its locators (repo@COMMIT:path): read it there again
+            rev = next((m.group(1) for p in stored if (m := GIT_REV.search(p))), None)
             again = {case.stable_path(d.locator): d for p in paths
-                     for d in read_inputs([p], ReadOptions(expand_containers=False)) if not isinstance(d, Skip)}
+                     for d in read_inputs([p], ReadOptions(rev=rev, expand_containers=False))
+                     if not isinstance(d, Skip)}
             for path in sorted(set(stored) | set(again)):
                 row, d = stored.get(path), again.get(path)
                 if row is None or d is None:
