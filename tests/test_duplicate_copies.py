@@ -75,9 +75,14 @@ def test_identical_copies_are_all_counted_and_named(tmp_path, data):
         assert entry["documents"][0]["doc_id"] == rec["doc_id"]  # the representative is the first copy
     assert report["manifest"]["counts"]["copied_documents"] == 2002
     assert report["manifest"]["counts"]["copied"] == 3
+    # `show` counts every copy (its per-work table): the stored record stands for all of them
+    from ascertain.report.show import case_summary
+
+    shown = {w["title"]: w["copies"] for w in case_summary(case)["works"]}
+    assert shown == {"randnum.py": 1001, "parallel.py": 1000, "utils.py": 1}
     # the index counts distinct contents: 1 note + 3 works
     manifest = json.loads((case.source_dir("c") / "manifest.json").read_text())
-    assert manifest["lookup"]["contents"] == 4 and manifest["lookup"]["identical_copies"] == 1999
+    assert manifest["lookup"]["distinct_documents"] == 4 and manifest["lookup"]["identical_copies"] == 1999
 
 
 def _forks(text: str, n: int, distinct: int) -> list[str]:

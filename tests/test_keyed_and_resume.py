@@ -109,12 +109,12 @@ def test_match_never_replaces_stored_evidence_with_nothing_silently(tmp_path, da
     report = tmp_path / "case" / "reports" / "evidence.json"
     before, stored = report.read_bytes(), evidence_count(str(case.root))
     assert full["evidence"] == stored > 0
-    starved = MatchOptions(max_seed_df=0)  # no fingerprint may seed: this run finds nothing
+    starved = MatchOptions(max_hash_hits=0)  # no fingerprint may seed: this run finds nothing
     with pytest.raises(AscertainError, match=rf"store holds {stored} record\(s\) for corpus") as e:
         run_match(case, starved)
     assert "--allow-empty" in e.value.fix
     assert report.read_bytes() == before and evidence_count(str(case.root)) == stored
-    emptied = run_match(case, MatchOptions(max_seed_df=0, allow_empty=True))  # said explicitly: allowed
+    emptied = run_match(case, MatchOptions(max_hash_hits=0, allow_empty=True))  # said explicitly: allowed
     assert emptied["evidence"] == 0 and evidence_count(str(case.root)) == 0
 
 
@@ -169,8 +169,9 @@ def test_keyed_index_holds_nothing_plain(tmp_path, data):
     # MinHash signatures of a keyed index are computed over the keyed fingerprints
     mh = pq.read_table(index_dir / "mh-00000.parquet").to_pylist()
     texts = [d.text for d in docs]
-    keyed_b = fingerprint_batch(texts, Params(keyed=True), k)
-    plain_b = fingerprint_batch(texts, Params())
+    langs = [d.language for d in docs]  # `corpus add` indexes at level auto: each document at its own level
+    keyed_b = fingerprint_batch(texts, Params(keyed=True, level="auto"), k, langs)
+    plain_b = fingerprint_batch(texts, Params(level="auto"), None, langs)
     want = signatures(keyed_b.hashes, keyed_b.doc, len(texts))
     plain = signatures(plain_b.hashes, plain_b.doc, len(texts))
     assert mh and all(np.array_equal(np.frombuffer(r["sig"], "<u4"), want[r["doc"]]) for r in mh)

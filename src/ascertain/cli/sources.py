@@ -36,7 +36,7 @@ from ascertain.report.tables import add_row, new_table
 
 def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
-                max_doc_bytes: int, as_json: bool, level: str = "layout", acquired: str | None = None,
+                max_doc_bytes: int, as_json: bool, level: str = "auto", acquired: str | None = None,
                 meta_fields: str | None = None, engine: str = "local", processes: int | None = None) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
@@ -61,6 +61,9 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
         out.print(f"{esc(name)}: {summary['documents']:,} documents, {summary['tokens']:,} tokens, "
                   f"{summary['fingerprints']:,} fingerprints in {summary['shards']} shard(s)"
                   + (" (keyed)" if summary["keyed"] else ""), highlight=False)
+        if summary.get("levels"):
+            out.print("indexed at level " + ", ".join(f"{esc(k)}: {v:,}" for k, v in summary["levels"].items())
+                      + (f" (level {esc(level)})" if level == "auto" else ""), highlight=False)
         if summary["skipped"]:
             reasons = ", ".join(f"{v} {esc(k)}" for k, v in summary["skip_reasons"].items())
             out.print(f"[yellow]{summary['skipped']} skipped:[/] {reasons} (details: `ascertain show "
@@ -104,7 +107,7 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                key_file: KeyFile = None,
                no_text: Annotated[bool, typer.Option("--no-text", metavar=FLAG,
                                                      help="Keep fingerprints only, not texts.")] = False,
-               max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "layout",
+               max_doc_bytes: MaxDoc = 32 << 20, level: LevelOpt = "auto",
                acquired: Annotated[str | None, typer.Option(help="Date the corpus was acquired (YYYY-MM-DD): "
                                                             "when infringement began, for §412.")] = None,
                meta_fields: Annotated[str | None, typer.Option(help="Record fields with bibliographic metadata "

@@ -11,14 +11,16 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.minhash import band_keys, bands_agree, has_signature, jaccard_estimate, signature
 from ascertain.index import arrow_np
 from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, corpus_frequencies
 from ascertain.index.partitions import read_keys
+from ascertain.text.levels import CODE_LEVELS
 
-DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text"]
+DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text", "meta"]
 SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
 
 
@@ -110,12 +112,17 @@ def _signatures_of(index_dir: Path, manifest: dict, doc_ids: np.ndarray) -> dict
 
 
 def fetch_docs(index_dir: Path, manifest: dict, doc_ids: np.ndarray, chunk: int = 256):
-    """(doc, locator, sha256, language, tokens, text) of the sorted doc ids, in doc order, a chunk at a time
-    (bounded memory whatever the match count); only the row groups holding them are read."""
+    """(doc, locator, sha256, language, tokens, text, meta JSON, level) of the sorted doc ids, in doc order, a
+    chunk at a time (bounded memory whatever the match count); only the row groups holding them are read.
+    `level` is the level the document was indexed at (None in an index written before it was stored: the
+    source's level)."""
     for shard, ids in _by_shard(manifest, doc_ids):
+        path = index_dir / shard["documents_file"]
+        stored = "level" in pq.read_schema(path).names
         for lo in range(0, len(ids), chunk):
-            t = read_keys(index_dir / shard["documents_file"], "doc", ids[lo:lo + chunk], DOC_COLUMNS)
-            yield from zip(*(t.column(c).to_pylist() for c in DOC_COLUMNS), strict=True)
+            t = read_keys(path, "doc", ids[lo:lo + chunk], DOC_COLUMNS + (["level"] if stored else []))
+            levels = [CODE_LEVELS[c] for c in t.column("level").to_pylist()] if stored else [None] * t.num_rows
+            yield from zip(*(t.column(c).to_pylist() for c in DOC_COLUMNS), levels, strict=True)
 
 
 def fetch_locators(index_dir: Path, manifest: dict, doc_ids: np.ndarray):

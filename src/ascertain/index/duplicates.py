@@ -33,14 +33,14 @@ DUP_SCHEMA = pa.schema([("rep", pa.int64()), ("doc", pa.int64())])
 def group_contents(index_dir: Path, shards: list[dict]) -> tuple[np.ndarray, Spill, int]:
     """(copy: for each document, whether an earlier document holds its content; the spilled (rep, doc) rows
     of contents held more than once; their partition bits). A shard written before content digests (no
-    `content_file`) counts each of its documents as a content of its own."""
+    `digest_file`) counts each of its documents as a content of its own."""
     n_docs = sum(s["documents"] for s in shards)
     bits = partition_bits(n_docs)
     digests = Spill(index_dir / ".spill-cd", bits, DIGEST_ROWS)
     for s in shards:
-        if "content_file" not in s:
+        if "digest_file" not in s:
             continue
-        d = np.load(index_dir / s["content_file"], allow_pickle=False).reshape(-1, 2)
+        d = np.load(index_dir / s["digest_file"], allow_pickle=False).reshape(-1, 2)
         rows = np.empty(len(d), DIGEST_ROWS)
         rows["d0"], rows["d1"] = d[:, 0], d[:, 1]
         rows["doc"] = np.arange(s["first_doc"], s["first_doc"] + len(d), dtype=np.int64)

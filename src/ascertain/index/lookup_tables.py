@@ -93,7 +93,7 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor 
     for spill in (spill_fp, spill_lsh, spill_dup):
         spill.remove()
     return {"format": FORMAT, "fp_bits": fp_bits, "lsh_bits": lsh_bits, "dup_bits": dup_bits,
-            "contents": int(len(copy) - copy.sum()), "identical_copies": int(copy.sum()),
+            "distinct_documents": int(len(copy) - copy.sum()), "identical_copies": int(copy.sum()),
             "bands": bands, "rows_per_band": rows_per_band, "minhash_threshold": MinHashParams().threshold,
             "files": files, "sha256": sha}
 

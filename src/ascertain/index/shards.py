@@ -2,7 +2,9 @@
 
 Layout of index/<source>/:
   fp-NNNNN.parquet    hash (uint64), doc (int64), pos (uint32)
-  docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less)
+  docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less),
+                      level (the level the document was indexed at, text/levels.py LEVEL_CODES: level `auto`
+                      puts prose at book and code at layout)
   mh-NNNNN.parquet    doc, sig (MinHash signature, 128 x uint32): whole-document near-duplicates
   cd-NNNNN.npy        each document's content digest (128 bits as 2 x uint64, in doc order): documents of the
                       same language and text are one content, measured once by `match` (index/duplicates.py)
@@ -39,6 +41,7 @@ from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.lookup_tables import build_lookup_tables
 from ascertain.readers.base import Document, Skip
+from ascertain.text.levels import LEVEL_CODES, resolved_level
 
 FORMAT = 2  # 2: lookup tables (format 1 indexes are refused by `match`: add the source again)
 DOCS_ROW_GROUP = 256  # documents per row group: fetching a matched document decodes only its group
@@ -47,6 +50,7 @@ MH_SCHEMA = pa.schema([("doc", pa.int64()), ("sig", pa.binary(4 * NUM_PERM))])
 DOCS_SCHEMA = pa.schema([
     ("doc", pa.int64()), ("locator", pa.string()), ("sha256", pa.string()), ("language", pa.string()),
     ("tokens", pa.int32()), ("bytes", pa.int64()), ("meta", pa.string()), ("text", pa.large_string()),
+    ("level", pa.int8()),
 ])
 
 
@@ -212,7 +216,8 @@ class IndexWriter:
     def _submit(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
         """Hand the shard to the executor; shards are recorded in the manifest in their order (_collect)."""
         n = len(manifest["shards"]) + len(self._pending)
-        cols = {name: [r[name] for r in buf.rows] for name in DOCS_SCHEMA.names if name not in ("tokens", "text")}
+        cols = {name: [r[name] for r in buf.rows] for name in DOCS_SCHEMA.names
+                if name not in ("tokens", "text", "level")}
         handle = self.executor.submit(write_shard, str(self.index_dir), n, buf.first_doc, buf.batches, cols,
                                       self.store_text, self.params, self.key)
         buf.batches = []  # the texts now belong to the shard's task
@@ -269,7 +274,8 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "pos": _cat(positions, np.uint32)}, schema=FP_SCHEMA)
     n_tokens = [int(t) for t in _cat(tokens, np.int64)]
     texts = [t for batch_texts, _ in batches for t in batch_texts] if store_text else [None] * len(n_tokens)
-    docs_table = pa.table({**cols, "tokens": n_tokens, "text": texts}, schema=DOCS_SCHEMA)
+    levels = [LEVEL_CODES[resolved_level(params.level, lang)] for _, langs in batches for lang in langs]
+    docs_table = pa.table({**cols, "tokens": n_tokens, "text": texts, "level": levels}, schema=DOCS_SCHEMA)
     sha_fp = write_parquet_atomic(fp_table, folder / fp_name)
     sha_docs = write_parquet_atomic(docs_table, folder / docs_name, DOCS_ROW_GROUP)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), np.uint32)
@@ -286,7 +292,7 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     atomic_write_bytes(folder / cd_name, buf.getvalue())
     sha_cd = hashlib.sha256(buf.getvalue()).hexdigest()
     return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
-            "content_file": cd_name,
+            "digest_file": cd_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh, cd_name: sha_cd},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
 

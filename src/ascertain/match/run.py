@@ -35,7 +35,9 @@ from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.ranking import rank_regions
 from ascertain.store import schema
 from ascertain.store.db import now
-from ascertain.text.levels import DEFAULT_LEVEL
+from ascertain.text.levels import DEFAULT_LEVEL, resolved_level
+
+AUTO_LEVELS = ("layout", "book")  # the levels an `auto` index holds (text/levels.py resolved_level)
 
 # Seeds: fingerprints shared by a work and the corpus, minus frequent ones lying only in the work's notices and
 # repetition (index/corpus_reader.py register_seeds): no frequency makes a copy disappear. The corpus side comes
@@ -271,12 +273,9 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
-    # plain rows the workers get too; a keyed index holds keyed digests: like with like
-    file_rows = {f["id"]: {"id": f["id"], "work_id": f["work_id"], "path": f["path"], "text": f["text"],
-                      "language": f["language"],
-                      "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"])} for f in files}
+    file_rows = _file_rows(files, params.level, key)
     prepared = PreparedWorks(file_rows.values(), lambda f: prepare(
-        f["text"], f["language"], f["path"], f["sha256"], params, key, params.level), k=params.k)
+        f["text"], f["language"], f["path"], f["sha256"], params, key, f["level"]), k=params.k)
     fids = list(prepared)
     works_fp = arrow_np.table({
         "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
@@ -299,7 +298,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
         con.unregister(name)
     # identical copies are one content: the baseline counts distinct contents, as document frequencies do
-    n_docs = int(lk.get("contents", manifest["documents"]))
+    n_docs = int(lk.get("distinct_documents", manifest["documents"]))
     th = opts.thresholds
     if not th.common_df:
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
@@ -307,7 +306,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     file_cmi, repo_cmi = cmi
-    near = near_duplicate_pairs(index_dir, manifest, prepared.hashes)
+    # whole-document near-duplicates: each file at its own level (id > 0)
+    near = near_duplicate_pairs(index_dir, manifest, {fid: h for fid, h in prepared.hashes.items() if fid > 0})
     matched = con.execute("SELECT DISTINCT doc FROM pairs ORDER BY doc").fetchnumpy()["doc"]
     copies = counts_of(index_dir, lk, np.union1d(matched, np.array([d for _, d in near], np.int64)))
     shared = executor.share(MatchContext(
@@ -330,6 +330,23 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
         release(shared)
     con.execute("DROP TABLE hits; DROP TABLE pairs")
     yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi, copies)
+
+
+def _file_rows(files, level: str, key: bytes | None) -> dict[int, dict]:
+    """The work files as matching prepares them, by id: each at the source's level. In an `auto` source
+    (prose indexed at book, code at layout: text/levels.py) a file is prepared at its own level (id: the file's
+    id) and at the other (id: minus the file's id), so a code file is found inside prose (a chat answer, a
+    README) and prose inside code; a document is measured against the file at the document's level only."""
+    rows = {}
+    for f in files:
+        own = resolved_level(level, f["language"])
+        # plain rows the workers get too; a keyed index holds keyed digests: like with like
+        row = {"work_id": f["work_id"], "path": f["path"], "text": f["text"], "language": f["language"],
+               "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"]), "file_id": f["id"]}
+        for lv in AUTO_LEVELS if level == "auto" else (level,):
+            vid = f["id"] if lv == own else -f["id"]
+            rows[vid] = {**row, "id": vid, "level": lv}
+    return rows
 
 
 def _hit_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -361,7 +378,8 @@ def _near_duplicates(index_dir: Path, manifest: dict, prepared: PreparedWorks,
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, _language, n_tokens, _text in fetch_docs(index_dir, manifest, np.array(new, np.int64)):
+    for doc_id, locator, sha, _language, n_tokens, _text, _meta, _level in fetch_docs(
+            index_dir, manifest, np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in with_spans):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
