@@ -40,6 +40,7 @@ SEED = 20260101
 # precision (a false link is the worst error), reported on seed 11 (docs/validation.md).
 PRIOR_MATCH = 1 / 500
 PRIOR_MATCH_ESTIMATED = 1 / 2000
+DUCKDB_MEMORY = "600MB"  # the linkage's DuckDB working memory; beyond it, DuckDB spills to a temporary folder
 
 
 @dataclass
@@ -189,7 +190,16 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
 
     if not works or not regs:
         return [], {"model": "not run (no works or no registrations left to link)"}
-    db = DuckDBAPI()
+    import tempfile
+
+    import duckdb
+
+    # DuckDB holds the records and the blocked pairs; capped, it spills to disk instead of growing with the case
+    spill = tempfile.TemporaryDirectory(prefix="ascertain-link-")
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute(f"SET temp_directory = '{spill.name}'")
+    db = DuckDBAPI(connection=con)
     left = db.register(pd.DataFrame({
         "unique_id": [r["id"] for r in works], "title_key": [r["title_key"] or None for r in works],
         "author_key": [r["author_key"] or None for r in works],
@@ -244,6 +254,8 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
             best[key] = x
     links = [best[k] for k in sorted(best)]
     model["different_numbers_dropped"] = dropped
+    con.close()
+    spill.cleanup()
     return links, model
 
 
