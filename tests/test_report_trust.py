@@ -94,6 +94,9 @@ def test_signed_report_verifies_and_says_who_signed(fresh):
     other = signing.new_expert_key(fresh["case"].parent / "other.key", "Someone Else")
     r = verify(out, fresh["case"], fingerprint=other["fingerprint"], rerun=False)
     assert kinds(r) == {"signature"} and "another key" in r["differences"][0]["problem"]
+    (out / "signature.json").write_text("{}")
+    r = verify(out, fresh["case"], rerun=False)
+    assert kinds(r) == {"signature"} and "cannot be read" in r["differences"][0]["problem"]
 
 
 def test_signing_key_inside_the_case_or_readable_by_others_is_refused(fresh, tmp_path):
