@@ -170,6 +170,13 @@ def hard_cases(rng: random.Random, recs: list[dict], works: list[dict], regs: li
                                  PYPI.read_text(encoding="utf-8").splitlines()[60000:120000:7])
                      if len(x) >= 12 and x not in taken})  # titles no other work has: a group's contents
 
+    def fresh(make) -> str:
+        while True:  # work titles stay unique in the set (truth is keyed by title)
+            t = make()
+            if t not in taken:
+                taken.add(t)
+                return t
+
     def work(title: str, author: str, year: int) -> int:
         works.append({"id": len(works), "title": title, "authors": author, "claimant": author,
                       "publication_date": str(year), "isbn": ""})
@@ -182,13 +189,12 @@ def hard_cases(rng: random.Random, recs: list[dict], works: list[dict], regs: li
         return len(regs) - 1
 
     for _ in range(60):  # a decoy only: the work's own registration is absent
-        a, b = rng.sample(pool, 2)
         author, year = rng.choice(recs)["author"], rng.randrange(1990, 2025)
-        work(f"{rng.choice(HONORIFICS)} {a}", author, year)
-        reg(f"{rng.choice(HONORIFICS)} {b}", author, year)
+        work(fresh(lambda: f"{rng.choice(HONORIFICS)} {rng.choice(pool)}"), author, year)
+        reg(f"{rng.choice(HONORIFICS)} {rng.choice(pool)}", author, year)
         count["abbreviation_decoy"] += 1
     for k in range(60):
-        t = rng.choice(pool)
+        t = fresh(lambda: f"{rng.choice(pool)}, Vol. 2").removesuffix(", Vol. 2")
         author, year = rng.choice(recs)["author"], rng.randrange(1990, 2025)
         w = work(f"{t}, Vol. 2", author, year)
         reg(f"{t}, Vol. 3", author, year)
@@ -198,7 +204,8 @@ def hard_cases(rng: random.Random, recs: list[dict], works: list[dict], regs: li
             count["volume_roman"] += 1
     for k in range(60):
         author, year = rng.choice(recs)["author"], rng.randrange(1990, 2025)
-        titles = rng.sample(others, rng.randrange(3, 7))
+        first = fresh(lambda: rng.choice(others))
+        titles = [first, *rng.sample([x for x in others if x not in taken], rng.randrange(2, 6))]
         w = work(titles[0], author, year)
         listed = titles[:]
         rng.shuffle(listed)
