@@ -270,7 +270,9 @@ def quality(docs: bool, seed: int = 7) -> dict:
                    if (w["title"].startswith(HONORIFICS) and mark == ". ") or w["title"].endswith(mark)}
     res["decoys"] = {kind: {"works": sum(1 for v in decoy_works.values() if v == kind),
                             "false_links_accepted": sum(1 for (w, r) in pred - truth if decoy_works.get(w) == kind),
-                            "false_links_queued": sum(1 for (w, r) in queued - truth if decoy_works.get(w) == kind)}
+                            "false_links_queued": sum(1 for (w, r) in queued - truth if decoy_works.get(w) == kind),
+                            "examples": sorted((works[w]["title"], regs[r]["title"]) for (w, r) in pred - truth
+                                               if decoy_works.get(w) == kind)[:4]}
                      for kind in ("abbreviation_decoy", "volume_decoy")}
     res["seed"] = seed
     print(res)
