@@ -20,6 +20,7 @@ import argparse
 import csv
 import email.utils
 import importlib.metadata as md
+import json
 import random
 import resource
 import sys
@@ -350,6 +351,21 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
             t, a = rows[i]
             w.writerow([typo(rng, t) if i % 5 == 0 else t, a.replace("-", " "), a, str(1999 + i % 25),
                         reg_isbns[i] if i % 2 == 0 else ""])  # half of those ISBNs on the works list too
+    probes = ([rows[i] for i in chosen[:50]], [reg_isbns[i] for i in chosen if reg_isbns[i]][:50],
+              [f"TX{i + 1:010d}" for i in chosen[:50]])
+    del rows, lines, reg_isbns, chosen
+    # the steps run in a fresh process: its peak memory is the system's, not the generator's
+    import subprocess
+    import sys
+
+    (tmp / "probes.json").write_text(json.dumps(probes))
+    done = subprocess.run([sys.executable, __file__, "scale-run", "--dir", str(tmp), "--regs", str(n_regs),
+                           "--works", str(n_works)] + (["--docs"] if docs else []), check=True)
+    return json.loads((tmp / "result.json").read_text()) if done.returncode == 0 else {}
+
+
+def scale_run(tmp: Path, n_regs: int, n_works: int, docs: bool) -> dict:
+    probes = json.loads((tmp / "probes.json").read_text())
     case = Case.init(tmp / "case")
     timings: dict[str, tuple[float, float]] = {}  # step -> (wall s, CPU s of the process, all threads)
     timed = _timer(timings)
@@ -367,8 +383,7 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
     timed("sample", draw, case, "registered", 400, 1, None, tmp / "sheet.csv")
     timed("estimate", estimate, case, "registered")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lookups = lookup_times(case, [rows[i] for i in chosen[:50]], [reg_isbns[i] for i in chosen if reg_isbns[i]][:50],
-                           [f"TX{i + 1:010d}" for i in chosen[:50]])
+    lookups = lookup_times(case, *probes)
     res = {"registrations": n_regs, "works": n_works,
            "timings_s": {k: [round(w, 1), round(c, 1)] for k, (w, c) in timings.items()},
            "peak_mb": round(peak), "links": s["identifier_links"] + s["probabilistic_accepted"],
@@ -376,6 +391,7 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
            "lookup_ms": lookups,
            "peak_mb_with_lookups": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     print(res)
+    (tmp / "result.json").write_text(json.dumps(res))
     if docs:
         from ascertain.report.doc_sections import write_section
 
@@ -491,7 +507,8 @@ def classes_at_scale(n_works: int, docs: bool) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("quality", "scale", "classes"))
+    ap.add_argument("what", choices=("quality", "scale", "scale-run", "classes"))
+    ap.add_argument("--dir", type=Path, help="scale-run: the folder `scale` generated")
     ap.add_argument("--regs", type=int, default=1_000_000)
     ap.add_argument("--works", type=int, default=100_000)
     ap.add_argument("--docs", action="store_true")
@@ -502,5 +519,7 @@ if __name__ == "__main__":
         quality(a.docs, a.seed)
     elif a.what == "scale":
         scale(a.regs, a.works, a.docs)
+    elif a.what == "scale-run":
+        scale_run(a.dir, a.regs, a.works, a.docs)
     else:
         classes_at_scale(a.works, a.docs)
