@@ -130,7 +130,7 @@ def test_demo_finds_every_planted_copy_and_nothing_else(tmp_path):
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)
     # 7 copies of code, 3 of a book (PDF, HTML, Books3-like record)
-    assert result["ok"] and result["found"] == result["planted"] == 10 and not result["false_positives"]
+    assert result["ok"] and result["found"] == result["planted"] == 11 and not result["false_positives"]
 
 
 def test_case_errors(tmp_path):

@@ -339,3 +339,50 @@ def test_cmi_scan_opens_archives_inside_folders(tmp_path):
     assert r.exit_code == 0, r.output
     (row,) = map(json.loads, r.stdout.splitlines())
     assert row["path"] == f"{folder}/pkg.zip!src/x.c" and row["copyrights"][0]["holders"] == ["Jürgen Müller"]
+
+
+# --- issue 26, item 2: deeply nested markup costs linear time; a per-document tag budget records a Skip
+
+
+def _nested_epub(path, n: int) -> None:
+    container = ('<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+                 '<rootfile full-path="c.opf"/></rootfiles></container>')
+    opf = ('<package xmlns="http://www.idpf.org/2007/opf"><manifest><item id="a" href="a.xhtml" '
+           'media-type="application/xhtml+xml"/></manifest><spine><itemref idref="a"/></spine></package>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("META-INF/container.xml", container)
+        zf.writestr("c.opf", opf)
+        zf.writestr("a.xhtml", "<html><body><p>top</p>" + "<div>" * n + "deep text" + "</div>" * n +
+                    "<p>after</p></body></html>")
+
+
+def test_deeply_nested_markup_is_flattened_and_a_tag_budget_is_a_skip(tmp_path):
+    from selectolax.lexbor import LexborHTMLParser
+
+    from ascertain.readers.html import MAX_DEPTH, bounded
+
+    n = 200_000  # a 4 KB EPUB of this took 2 min 55 s in `corpus add`
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    _nested_epub(folder / "deep.epub", n)
+    assert (folder / "deep.epub").stat().st_size < 8000
+    (folder / "deep.html").write_text("<title>t</title>" + "<div><span>" * 50_000 + "x" + "</span></div>" * 50_000)
+    docs, skips = read(folder)
+    by_name = {d.locator.rsplit("/", 1)[-1]: d for d in docs}
+    assert by_name["deep.epub"].text.split() == ["top", "deep", "text", "after"] and not skips
+    assert by_name["deep.html"].text.split() == ["t", "x"]
+    (folder / "tags.html").write_text("<p>" + "<b>y</b>" * 30_000)
+    docs, skips = read(folder, max_markup_tags=150_000)  # deep.*: 400,000 and 200,000 tags; tags.html 60,001
+    assert [d.locator.rsplit("/", 1)[-1] for d in docs] == ["tags.html"]
+    assert [s.locator.rsplit("/", 1)[-1] for s in skips] == ["deep.epub", "deep.html"]
+    assert "150,000 tags" in skips[0].reason and "--max-markup-tags" in skips[0].fix
+    # what the parser is given nests no deeper than MAX_DEPTH (its work per end tag is bounded by the depth)
+    tree = LexborHTMLParser(bounded("<div>" * 5000 + "x" + "</div>" * 5000))
+    node, depth = tree.body, 0
+    while node.child is not None:
+        node, depth = node.child, depth + 1
+    assert MAX_DEPTH <= depth <= MAX_DEPTH + 2
+    # ordinary markup, sloppy or not, is given to the parser unchanged
+    for page in ("<p>a<p>b<ul><li>c<li>d</ul><table><tr><td>e<td>f</table>", "<div><b>x</div>y</b>",
+                 "<script>if (a<b) {'<div>'.repeat(9999)}</script><p>z"):
+        assert bounded(page) is page

@@ -47,6 +47,8 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict.
 
+    Two images (JPEG, PNG, WebP, TIFF, GIF, BMP) are compared as images: same file, same pixels, near-duplicate
+    (PDQ), or a verified region (crop, pad, rotation, paste), with the image CMI kept, altered or removed.
     Either side may be a file or a record inside a container: corpus.jsonl:18, data.parquet#row7,
     archive.zip!member/path.py, repo@REV:path."""
     from ascertain.match.compare import Comparer
@@ -68,6 +70,13 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if not original or not copy:
         raise AscertainError("compare", "needs ORIGINAL and COPY, or --batch PAIRS.jsonl",
                              "run `ascertain compare ORIGINAL COPY`")
+    from ascertain.imaging.decode import is_image_name
+
+    if is_image_name(original) and is_image_name(copy):  # two images: compared as images (imaging/)
+        from ascertain.cli.images import print_image_comparison
+
+        print_image_comparison(original, copy, as_json)
+        return
     r = cmp.compare(original, copy)
     if as_json:
         emit_json(r)

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ascertain.index import arrow_np
+from ascertain.index.atomic import atomic_write_bytes
 
 PARTITION_ROWS = 4_000_000  # rows per partition at most (about): the sort of one is the stage's peak memory
 MAX_BITS = 12
@@ -124,8 +125,6 @@ def read_keys(path: Path, column: str, keys: np.ndarray, columns: list[str] | No
 
 def write_columns(rows: np.ndarray, base: Path) -> dict[str, str]:
     """Each field of sorted rows as `BASE.FIELD.npy`, written atomically: {file name: sha256}."""
-    from ascertain.index.shards import atomic_write_bytes  # here: shards imports this module
-
     out = {}
     for name in rows.dtype.names:
         buf = io.BytesIO()

@@ -38,6 +38,7 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
+from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.lookup_tables import build_lookup_tables
 from ascertain.readers.base import Document, Skip
 from ascertain.text.levels import LEVEL_CODES, resolved_level
@@ -51,15 +52,6 @@ DOCS_SCHEMA = pa.schema([
     ("tokens", pa.int32()), ("bytes", pa.int64()), ("meta", pa.string()), ("text", pa.large_string()),
     ("level", pa.int8()),
 ])
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path, row_group_size: int | None = None) -> str:

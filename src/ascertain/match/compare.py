@@ -10,7 +10,7 @@ from ascertain.cmi.scan import scan_text
 from ascertain.cmi.status import status_of_copy
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
-from ascertain.match.auto_level import Leveled, compare_auto
+from ascertain.match.auto_level import Leveled, auto_levels, compare_auto
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import compare_prepared
 from ascertain.match.reference import Reference
@@ -39,10 +39,11 @@ class Comparer:
         self.level = level
         self.text_field = text_field
 
-    def load(self, path: str) -> Leveled:
+    def load(self, path: str, opts: ReadOptions | None = None) -> Leveled:
+        """The document at path, read with opts (default: this comparer's, containers not expanded)."""
         if Path(path).is_dir():
             raise AscertainError(path, "is a folder", "compare two files; use a case for folders")
-        doc = read_locator(path, ReadOptions(text_field=self.text_field, expand_containers=False))
+        doc = read_locator(path, opts or ReadOptions(text_field=self.text_field, expand_containers=False))
         return Leveled(doc.text, doc.language, path, doc.sha256, self.params)
 
     def compare(self, original: str, copy: str) -> dict:
@@ -54,7 +55,8 @@ class Comparer:
             result = compare_prepared(work.at(level), other.at(level), self.params, self.th)
         w, o = work.at(level), other.at(level)
         if self.reference is not None:  # may turn `copied` into `inconclusive`: before the CMI status
-            result = self.reference.assess(w, o.sha256, result, self.params, self.th)
+            levels = auto_levels(work.language) if self.level == "auto" else (level,)
+            result = self.reference.assess(work.at, levels, o.sha256, result, self.params, self.th)
         copy_cmi = scan_text(copy, o.tokens.text, o.language) if result["copied"] else None
         cmi = status_of_copy(scan_text(original, w.tokens.text, w.language), w.base, copy_cmi, result["spans"],
                              copied=result["copied"])

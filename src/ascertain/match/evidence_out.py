@@ -18,6 +18,8 @@ from pathlib import Path
 
 import orjson
 
+from ascertain.temp_files import leftovers, remove, temp_name
+
 SORTED = orjson.OPT_SORT_KEYS
 
 
@@ -27,8 +29,9 @@ class EvidenceOut:
     def __init__(self, path: Path, store_row: Callable[[dict], dict]) -> None:
         self.path = path
         path.parent.mkdir(exist_ok=True)
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self.spill = path.with_name(f".{path.name}.{os.getpid()}.rows")
+        for stale in leftovers(path, ("tmp", "rows")):  # a killed run's (kill -9 runs no clean-up)
+            remove(stale)
+        self.tmp, self.spill = temp_name(path, "tmp"), temp_name(path, "rows")
         self.store_row = store_row
         self.count = self.copied = self.copied_documents = 0
         self.source_ids: set[int] = set()

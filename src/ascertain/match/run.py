@@ -381,8 +381,8 @@ def _near_duplicates(index_dir: Path, manifest: dict, prepared: PreparedWorks,
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, _language, n_tokens, _text, _level in fetch_docs(index_dir, manifest,
-                                                                              np.array(new, np.int64)):
+    for doc_id, locator, sha, _language, n_tokens, _text, _meta, _level in fetch_docs(
+            index_dir, manifest, np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in with_spans):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),

@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 
 from ascertain.errors import AscertainError
-from ascertain.probe.models import ModelInfo, Scored
+from ascertain.probe.model_info import ModelInfo, Scored
 
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
 PROBE_TEXT = "The quick brown fox jumps over the lazy dog. It was the best of times."

@@ -38,6 +38,8 @@ def unsafe_name(name: str) -> bool:
 class _Budget:
     def __init__(self, archive: Path, opts: ReadOptions) -> None:
         self.limit = max(opts.min_bomb_bytes, archive.stat().st_size * opts.max_archive_ratio)
+        if opts.max_expanded_bytes is not None:
+            self.limit = min(self.limit, opts.max_expanded_bytes)
         self.used = 0
 
     def take(self, n: int) -> bool:

@@ -50,6 +50,9 @@ class ReadOptions:
     max_archive_ratio: int = 200  # uncompressed/compressed beyond which an archive is a bomb ...
     min_bomb_bytes: int = 256 * 1024 * 1024  # ... once it has produced at least this much
     max_archive_members: int = 2_000_000
+    max_markup_tags: int = 2_000_000  # HTML/EPUB work budget per document (readers/html.py); past it, a Skip
+    max_expanded_bytes: int | None = None  # cap on what one input may decompress to, whatever its size
+    max_pdf_pages: int | None = None  # cap on the pages of a PDF read (the web lookup sets one)
     meta_fields: tuple[str, ...] = ()  # Parquet columns read as record metadata (title, author, isbn, ...)
 
 

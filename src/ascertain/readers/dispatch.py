@@ -10,8 +10,9 @@ from ascertain.readers.archives import is_archive, read_archive
 from ascertain.readers.base import Document, ReadOptions, Skip, printable, regular_file_skip
 from ascertain.readers.book_formats import is_book, read_book
 from ascertain.readers.files import read_file, walk
-from ascertain.readers.git import is_bare_repo, is_git_repo, read_git, resolve
+from ascertain.readers.git import read_git, resolve
 from ascertain.readers.records import is_jsonl, is_parquet, read_jsonl, read_parquet
+from ascertain.readers.repo_layout import is_bare_repo, is_git_repo
 
 
 def check_inputs(paths: Iterable[str | Path], opts: ReadOptions) -> None:

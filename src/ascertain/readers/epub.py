@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 from ascertain.readers.archives import unsafe_name
 from ascertain.readers.base import Document, ReadOptions, Skip, decode
-from ascertain.readers.html import html_to_text
+from ascertain.readers.html import MarkupBudget, TagBudget, html_to_text
 from ascertain.text.pages import PAGE_BREAK
 
 EPUB_SUFFIX = ".epub"
@@ -55,6 +55,10 @@ def read_epub(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
     except _Refused as r:
         yield Skip(input_name, loc, r.reason, r.fix)
         return
+    except MarkupBudget as e:
+        yield Skip(input_name, loc, f"{e} refused",
+                   "split the book, or raise the budget (`corpus add --max-markup-tags`) if it is genuine")
+        return
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, ElementTree.ParseError) as e:
         yield Skip(input_name, loc, f"damaged or unreadable EPUB ({type(e).__name__}: {e})",
                    "check the file (`unzip -t FILE`) and provide an intact copy")
@@ -73,7 +77,10 @@ def _xml(data: bytes) -> ElementTree.Element:
 def _spine_text(zf: zipfile.ZipFile, size: int, opts: ReadOptions, input_name: str, loc: str
                 ) -> tuple[list[str], str]:
     budget = max(opts.min_bomb_bytes, size * opts.max_archive_ratio)
+    if opts.max_expanded_bytes is not None:
+        budget = min(budget, opts.max_expanded_bytes)
     used = 0
+    tags = TagBudget(opts.max_markup_tags)
 
     def member(name: str) -> bytes:
         nonlocal used
@@ -122,7 +129,7 @@ def _spine_text(zf: zipfile.ZipFile, size: int, opts: ReadOptions, input_name: s
         markup, skip = decode(member(name), input_name, f"{loc}!{name}")
         if markup is None:
             raise _Refused(f"spine item {name}: {skip.reason if skip else 'not text'}", "provide an intact copy")
-        text = html_to_text(markup, keep_title=False).replace(PAGE_BREAK, "\n").rstrip("\n")
+        text = html_to_text(markup, keep_title=False, budget=tags).replace(PAGE_BREAK, "\n").rstrip("\n")
         total += len(text)
         if total > opts.max_doc_bytes:
             raise _Refused(f"text of the EPUB passes the {opts.max_doc_bytes:,}-character limit",

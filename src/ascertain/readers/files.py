@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ascertain.readers.base import Document, ReadOptions, Skip, decode, non_regular, printable, special_file_skip
+from ascertain.readers.repo_layout import is_bare_repo
 from ascertain.text.languages import language_of
 
 VCS_DIRS = {".git", ".hg", ".svn", ".bzr", "CVS", "_darcs"}
@@ -65,8 +66,6 @@ def walk(root: Path) -> Iterator[Path | Skip]:
     (file and directory symlinks, FIFOs, sockets, devices, unreadable folders): nothing is dropped silently,
     and nothing but a regular file is ever opened. Folders that are bare git repositories are yielded as
     folders (the caller reads them through git)."""
-    from ascertain.readers.git import is_bare_repo
-
     root_name = printable(str(root))
 
     def skip(path: str, reason: str, fix: str) -> Skip:

@@ -16,16 +16,6 @@ from ascertain.readers.files import document_from_bytes
 from ascertain.text.languages import language_of
 
 
-def is_git_repo(path: Path) -> bool:
-    return path.is_dir() and (path / ".git").exists()
-
-
-def is_bare_repo(path: Path) -> bool:
-    """The layout of a bare repository: HEAD file, objects/ and refs/ folders, and no .git of its own."""
-    return ((path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
-            and not (path / ".git").exists())
-
-
 def _git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
     try:
         return subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True,

@@ -4,6 +4,12 @@ Parsed by selectolax's Lexbor engine (MIT; an HTML5 parser, so broken markup par
 Each block element (p, div, h1-h6, li, blockquote, tr, ...) becomes a paragraph of one line, paragraphs are
 separated by a blank line, `<br>` is a line break, and `<pre>` keeps its lines. Whitespace inside a
 paragraph is one space, as the browser renders it: a reflowed copy and the original read the same.
+
+Hostile markup costs linear time (issue 26): an HTML5 parser's work on an end tag grows with the depth of the
+open elements, so markup nested deeper than MAX_DEPTH is flattened first by one linear scan (`bounded`):
+tags past that depth are dropped, a block tag becoming a `<br>`; text is kept. A document with more than
+`ReadOptions.max_markup_tags` tags is refused with a Skip (`MarkupBudget`), so no document costs more than a
+fixed amount of parser work per tag. Ordinary pages nest a few dozen levels and are read unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +30,95 @@ BLOCKS = {
     "thead", "title", "tr", "ul",
 }
 _SPACE = re.compile(r"\s+")
+MAX_DEPTH = 256  # browsers cap the tree depth too (Blink at 512); no real page nests this deep
+# never pushed on the parser's stack (void) or closed implicitly by a sibling (optional end tags)
+_UNCOUNTED = {
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img", "input", "keygen", "link",
+    "meta", "param", "source", "track", "wbr", "p", "li", "dt", "dd", "rb", "rt", "rtc", "rp", "optgroup",
+    "option", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "caption", "html", "head", "body",
+}
+_RAW_TEXT = {"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "plaintext"}
+_TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
+
+
+class MarkupBudget(Exception):
+    """A document has more tags than its work budget allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"markup of more than {limit:,} tags (the work budget of one document)")
+        self.limit = limit
+
+
+class TagBudget:
+    """The tags one document may still have (an EPUB's spine items share one)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+
+
+def bounded(markup: str, budget: TagBudget | None = None, max_depth: int = MAX_DEPTH) -> str:
+    """The markup with every tag nested deeper than max_depth dropped (a block tag becomes `<br>`), found in
+    one pass whose cost is linear in the length; MarkupBudget when the budget runs out. Unchanged when no tag is
+    that deep, which is every ordinary page."""
+    out: list[str] = []
+    stack: list[str] = []  # the open elements the parser keeps, as far as tag names tell
+    open_count: dict[str, int] = {}
+    dropped: dict[str, int] = {}  # elements opened past max_depth and not yet closed
+    done = pos = 0
+    lower = None
+    n = len(markup)
+    while pos < n:
+        i = markup.find("<", pos)
+        if i < 0:
+            break
+        if markup.startswith("<!--", i):
+            j = markup.find("-->", i + 4)
+            pos = n if j < 0 else j + 3
+            continue
+        m = _TAG_NAME.match(markup, i)
+        if m is None:
+            pos = i + 1
+            continue
+        j = markup.find(">", m.end())
+        if j < 0:
+            break  # no tag can close after this point
+        if budget is not None:
+            budget.used += 1
+            if budget.used > budget.limit:
+                raise MarkupBudget(budget.limit)
+        name, end_tag = m.group(1).lower(), markup[i + 1] == "/"
+        pos = j + 1
+        if name in _UNCOUNTED:
+            continue
+        drop = False
+        if not end_tag:
+            if len(stack) < max_depth:
+                stack.append(name)
+                open_count[name] = open_count.get(name, 0) + 1
+            else:
+                dropped[name] = dropped.get(name, 0) + 1
+                drop = True
+            if name in _RAW_TEXT and not drop:  # its content is text, not tags: skip to its end tag
+                lower = lower if lower is not None else markup.lower()
+                k = lower.find("</" + name, pos)
+                pos = n if k < 0 else k
+        elif dropped.get(name):
+            dropped[name] -= 1
+            drop = True
+        elif open_count.get(name):
+            while stack:  # as the parser does: close everything opened inside it
+                top = stack.pop()
+                open_count[top] -= 1
+                if top == name:
+                    break
+        if drop:
+            out.append(markup[done:i])
+            out.append("<br>" if name in BLOCKS else "")
+            done = pos
+    if done == 0:
+        return markup
+    out.append(markup[done:])
+    return "".join(out)
 
 
 def is_html(path: Path) -> bool:
@@ -34,16 +129,22 @@ def read_html(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
     """The file as the plain-file reader reads it (limits, decoding), then its markup to text."""
     for item in read_file(path, opts, input_name):
         if isinstance(item, Document):
-            item.text, item.language = html_to_text(item.text), "prose"
+            try:
+                item.text, item.language = html_to_text(item.text, budget=TagBudget(opts.max_markup_tags)), "prose"
+            except MarkupBudget as e:
+                yield Skip(input_name, item.locator, f"{e} refused",
+                           "split the page, or raise the budget (`corpus add --max-markup-tags`) if it is genuine")
+                continue
             item.meta["format"] = "html"
         yield item
 
 
-def html_to_text(markup: str, keep_title: bool = True) -> str:
-    """The text a reader sees, paragraph by paragraph (the `<title>` first, when keep_title)."""
+def html_to_text(markup: str, keep_title: bool = True, budget: TagBudget | None = None) -> str:
+    """The text a reader sees, paragraph by paragraph (the `<title>` first, when keep_title); MarkupBudget
+    when the markup has more tags than the budget has left."""
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(markup)
+    tree = LexborHTMLParser(bounded(markup, budget))
     out: list[str] = []
     if keep_title:
         title = tree.css_first("head > title")

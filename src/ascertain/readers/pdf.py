@@ -61,6 +61,10 @@ def pdf_document(data: bytes, input_name: str, loc: str, opts: ReadOptions) -> I
                        "obtain the password or an unencrypted copy (e.g. `qpdf --decrypt`) and add that")
             return
         n_pages = len(reader.pages)
+        if opts.max_pdf_pages is not None and n_pages > opts.max_pdf_pages:
+            yield Skip(input_name, loc, f"PDF of {n_pages:,} pages exceeds the {opts.max_pdf_pages:,}-page limit",
+                       "look up a shorter extract of it")
+            return
     except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as e:
         yield Skip(input_name, loc, f"damaged or unreadable PDF ({type(e).__name__}: {e})",
                    "check the file (`qpdf --check FILE`) and provide an intact copy")

@@ -13,6 +13,7 @@ import secrets
 import tempfile
 import time
 from collections import defaultdict, deque
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -29,7 +30,9 @@ from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.web import users, views
+from ascertain.web.lookup_pool import Busy, LookupPool, refused_kind
 from ascertain.web.policy import can
+from ascertain.web.upload_guard import UploadGuard
 
 COOKIE = "asc_session"
 SESSION_SECONDS = 8 * 3600
@@ -60,15 +63,24 @@ class RateLimit:
         return True
 
 
+def _closing(pool: LookupPool):
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ARG001
+        yield
+        pool.close()
+    return lifespan
+
+
 def app_from_environment() -> FastAPI:
     """The app of one of `ascertain serve --workers N`'s processes (the case and limit come from serve)."""
     return create_app(Path(os.environ["ASCERTAIN_SERVE_CASE"]),
                       lookups_per_minute=int(os.environ["ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE"]))
 
 
-def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, max_upload: int = MAX_UPLOAD
-               ) -> FastAPI:
+def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, max_upload: int = MAX_UPLOAD,
+               lookup_workers: int = 2, lookup_seconds: float = 20.0) -> FastAPI:
     case = Case.open(case_root)
+    pool = LookupPool(case.root, workers=lookup_workers, seconds=lookup_seconds)
     secret = _secret(case)
     signer = URLSafeTimedSerializer(secret, salt="ascertain-session")
     limiter = RateLimit(lookups_per_minute)
@@ -79,7 +91,11 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
     css = (root / "report" / "templates" / "style.css").read_text(encoding="utf-8").replace("PAPER_SIZE", "A4")
     app = FastAPI(title=f"ascertain: {case.root.name}", version=__version__,
                   description="Pages of a case and their JSON twins under /api. Authenticate with "
-                              "`Authorization: Bearer TOKEN` (`ascertain users token CASE NAME`).")
+                              "`Authorization: Bearer TOKEN` (`ascertain users token CASE NAME`).",
+                  lifespan=_closing(pool))
+    app.state.lookup_pool = pool
+    app.add_middleware(UploadGuard, paths={"/lookup", "/api/lookup"}, max_bytes=max_upload, allow=limiter.allow,
+                       per_minute=lookups_per_minute)
 
     def session(request: Request) -> dict | None:
         raw = request.cookies.get(COOKIE)
@@ -284,32 +300,85 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
             raise HTTPException(422, "decision must be accept or reject")
         return views.decide_review(case, link_id, decision == "accept", reason, user)
 
+    # --- membership disputes: a party opens one (form + JSON twin), the master resolves it; all audited ---
+    @app.get("/disputes", response_class=HTMLResponse, include_in_schema=False)
+    def disputes_page(request: Request, user: Annotated[users.User, Depends(need("disputes"))]):
+        return page(request, "disputes.html.j2", user, d=views.disputes(case), classes=views.classes_view(case))
+
+    @app.get("/api/disputes", summary="Challenges to class membership and their resolutions",
+             openapi_extra={"x-capability": "disputes"})
+    def api_disputes(user: Annotated[users.User, Depends(need("disputes"))]):
+        return views.disputes(case)
+
+    @app.post("/disputes", include_in_schema=False)
+    def dispute_form(request: Request, user: Annotated[users.User, Depends(need("dispute_open"))],
+                     class_name: Annotated[str, Form()] = "", work_id: Annotated[str, Form()] = "",
+                     reason: Annotated[str, Form()] = "", evidence: Annotated[str, Form()] = "",
+                     csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        views.open_dispute(case, class_name, work_id, reason, evidence, user)
+        return RedirectResponse("/disputes", 303)
+
+    @app.post("/api/disputes", summary="Contest a member of a class: class, work id, reason, evidence (audited)",
+              openapi_extra={"x-capability": "dispute_open"})
+    def api_dispute(user: Annotated[users.User, Depends(need("dispute_open"))],
+                    class_name: Annotated[str, Form()] = "", work_id: Annotated[str, Form()] = "",
+                    reason: Annotated[str, Form()] = "", evidence: Annotated[str, Form()] = ""):
+        return views.open_dispute(case, class_name, work_id, reason, evidence, user)
+
+    @app.post("/disputes/resolve", include_in_schema=False)
+    def resolve_form(request: Request, user: Annotated[users.User, Depends(need("dispute_resolve"))],
+                     dispute_id: Annotated[str, Form()] = "", outcome: Annotated[str, Form()] = "",
+                     resolution: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        views.resolve_dispute(case, dispute_id, outcome, resolution, user)
+        return RedirectResponse("/disputes", 303)
+
+    @app.post("/api/disputes/resolve", summary="The master resolves a dispute: upheld or rejected, with reasons "
+              "(audited)", openapi_extra={"x-capability": "dispute_resolve"})
+    def api_resolve(user: Annotated[users.User, Depends(need("dispute_resolve"))],
+                    dispute_id: Annotated[str, Form()] = "", outcome: Annotated[str, Form()] = "",
+                    resolution: Annotated[str, Form()] = ""):
+        return views.resolve_dispute(case, dispute_id, outcome, resolution, user)
+
     # --- the public lookup ----------------------------------------------------------------------------
     def _limited(request: Request, user: users.User) -> None:
         key = f"{user.name}:{request.client.host if request.client else '?'}"
         if not limiter.allow(key):
             raise HTTPException(429, f"more than {limiter.per_minute} lookups a minute: wait a minute")
 
-    async def _upload_text(file: UploadFile) -> str:
+    async def _upload_text(file: UploadFile, folder: str) -> str:
+        """The upload as a file in its own temporary folder (the guard has already bounded its size)."""
+        why = refused_kind(file.filename or "")
+        if why:
+            raise HTTPException(415, f"{why}: upload the work itself as text, PDF, EPUB or HTML")
         data = await file.read(max_upload + 1)
         if len(data) > max_upload:
             raise HTTPException(413, f"the file is larger than {max_upload:,} bytes: look up a smaller file")
-        with tempfile.NamedTemporaryFile(delete=False, suffix=Path(file.filename or "upload.txt").suffix[:12]) as fh:
-            fh.write(data)  # kept only while it is compared, then removed
-            return fh.name
+        path = Path(folder) / ("upload" + Path(file.filename or "upload.txt").suffix[:12])
+        path.write_bytes(data)  # kept only while it is compared, then removed with its folder
+        return str(path)
 
     async def _lookup(request: Request, user: users.User, q: str, file: UploadFile | None) -> dict | None:
         if not q and (file is None or not file.filename):
             return None
-        _limited(request, user)
-        path = await _upload_text(file) if file is not None and file.filename else None
-        try:  # in the thread pool: a file lookup takes CPU time and must not hold up the event loop
-            r = await run_in_threadpool(views.lookup, case, q or None, path, user)
-        finally:
-            if path:
-                Path(path).unlink(missing_ok=True)
-        if path:  # the answer names the file as it was sent, not the server's temporary copy of it
-            r["query"] = r["query"].replace(path, Path(file.filename).name)
+        if file is None or not file.filename:  # a query: cheap, answered here (uploads are limited by the guard)
+            _limited(request, user)
+            r = await run_in_threadpool(views.lookup, case, q, None, user)
+            return r
+        shown = Path(file.filename).name
+        with tempfile.TemporaryDirectory(prefix="ascertain-upload-") as folder:
+            path = await _upload_text(file, folder)
+            try:  # in a worker process: the file's CPU time never holds up this process (web/lookup_pool.py)
+                found = await pool.lookup(path)
+            except Busy:
+                raise HTTPException(503, "the server is busy with other lookups: try again in a minute",
+                                    headers={"Retry-After": "60"}) from None
+            except AscertainError as e:  # the error names the file as it was sent, never the server's copy
+                raise AscertainError(shown, e.problem.replace(path, shown),
+                                     "look up a plain-text copy of the work, or a shorter extract of it") from None
+        r = views.answer_for(found, None, user)
+        r["query"] = r["query"].replace(path, shown)
         return r
 
     @app.get("/lookup", response_class=HTMLResponse, include_in_schema=False)

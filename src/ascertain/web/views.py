@@ -111,8 +111,8 @@ def evidence_view(case: Case, evidence_id: int, user: User) -> tuple[dict, list[
 
 
 def exhibit_json(record: dict) -> dict:
-    rows = [{"kind": r.kind, "original_line": r.o_no, "original": r.o_text, "copy_line": r.c_no, "copy": r.c_text,
-             "marks": r.marks, "note": r.note} for r in record["rows"]]
+    rows = [{"kind": r.kind, "original_line": r.o_no, "original": r.o_text, "copy_line": r.c_no,
+             "copy_last_line": r.c_last, "copy": r.c_text, "marks": r.marks, "note": r.note} for r in record["rows"]]
     out = {k: v for k, v in record.items() if k not in ("rows", "m")}
     out["figures"] = {k: record["m"].get(k) for k in ("coverage", "own_coverage", "longest_run_tokens", "fragments",
                                                       "identical", "byte_identical", "edit_similarity", "level",
@@ -153,7 +153,7 @@ def class_members_csv(case: Case, name: str) -> bytes:
 
 
 MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "co_owners", "registration", "effective_date",
-                  "s412", "in_corpus_by")
+                  "s412", "in_corpus_by", "tier", "dispute")
 
 
 def class_members(case: Case, name: str) -> dict:
@@ -161,6 +161,32 @@ def class_members(case: Case, name: str) -> dict:
     rows = list(csv.DictReader(io.StringIO(class_members_csv(case, name).decode("utf-8"))))
     return {"name": name, "columns": MEMBER_COLUMNS, "members": [{k: r.get(k, "") for k in MEMBER_COLUMNS}
                                                                  for r in rows]}
+
+
+def disputes(case: Case) -> dict:
+    from ascertain.classes.disputes import list_disputes
+
+    return {"items": list_disputes(case)}
+
+
+def open_dispute(case: Case, class_name: str, work_id: str, reason: str, evidence: str, user: User) -> dict:
+    from ascertain.classes.disputes import open_dispute as open_
+
+    try:
+        wid = int(work_id)
+    except ValueError:
+        raise AscertainError("work_id", f"{work_id!r} is not a work id", "give the member's work id") from None
+    return open_(case, class_name.strip(), wid, reason, evidence, user.name, user.role)
+
+
+def resolve_dispute(case: Case, dispute_id: str, outcome: str, resolution: str, user: User) -> dict:
+    from ascertain.classes.disputes import resolve
+
+    try:
+        did = int(dispute_id)
+    except ValueError:
+        raise AscertainError("dispute_id", f"{dispute_id!r} is not a dispute id", "list them at /disputes") from None
+    return resolve(case, did, outcome, resolution, user.name)
 
 
 def reviews(case: Case) -> dict:
@@ -182,7 +208,11 @@ def lookup(case: Case, query: str | None, file: str | None, user: User) -> dict:
     staff and the public, and for the public only works that match the query exactly (no enumeration)."""
     from ascertain.classes.lookup import lookup as class_lookup
 
-    r = class_lookup(case, query, file)
+    return answer_for(class_lookup(case, query, file), query, user)
+
+
+def answer_for(r: dict, query: str | None, user: User) -> dict:
+    """A lookup's answer as the role may see it."""
     if user.role in ("public", "claims"):
         r = _public_answer(r, query, user.role == "public")
     return r
