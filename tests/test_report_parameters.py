@@ -26,7 +26,7 @@ def test_each_shown_parameter_is_the_applied_one(tmp_path, data):
     params = json.loads(Path(run["report"]).read_bytes())["manifest"]["parameters"]
     assert params["thresholds"]["common_df"] == 0 and params["common_df_applied"] == {"corpus": 5, "outputs": 5}
     page = (Path(build_report(case, tmp_path / "r", inline_exhibits=0)["out"]) / "report.html").read_text()
-    section = page.split("2. Methods and parameters")[1].split("</table>")[0]
+    section = page.split("Methods and parameters</h2>")[1].split("</table>")[0]
     rows = re.findall(r"<tr><td><code>([^<]+)</code></td><td[^>]*>(.*?)</td><td>(.*?)</td></tr>", section, re.S)
     shown = {name: (html_lib.unescape(value), html_lib.unescape(meaning)) for name, value, meaning in rows}
     applied = {**params["fingerprint"], **params["thresholds"], "max_seed_df": params["max_seed_df"],
@@ -37,7 +37,7 @@ def test_each_shown_parameter_is_the_applied_one(tmp_path, data):
     for name, value in applied.items():
         assert shown[name][0] == (value if isinstance(value, str) else json.dumps(value)), name
         assert shown[name][1].strip(), f"{name} has no meaning"
-    methods = page.split("2. Methods and parameters")[1].split("<table>")[0]
+    methods = page.split("Methods and parameters</h2>")[1].split("<table>")[0]
     assert "robust winnowing" in params["fingerprint"]["hash"]
     assert "robust winnowing" in methods and "rightmost minimum" not in methods
     k, w = params["fingerprint"]["k"], params["fingerprint"]["w"]
