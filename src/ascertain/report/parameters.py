@@ -25,6 +25,8 @@ MEANINGS = {"k": "tokens per k-gram", "w": "winnowing window, in k-grams",
             "common_max_tokens": "common spans are discounted only when shorter than this",
             "min_distinct_tokens": "spans with fewer distinct tokens are lists, not expression",
             "min_work_own_tokens": "a work with fewer own tokens is too small to tell: inconclusive, never copied",
+            "size_bars": "a short work meeting the rule is copied only above the score independent works of its "
+                         "size did not reach (otherwise inconclusive)",
             "max_seed_df": "fingerprints in more distinct documents than this seed only through the work's own "
                            "text (not its notices); no copy of the work's own text is left out",
             "max_hash_hits": "fingerprints whose work occurrences × occurrences per document holding them pass "
