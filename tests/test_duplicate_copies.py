@@ -81,6 +81,12 @@ def test_identical_copies_are_all_counted_and_named(tmp_path, data):
 
     shown = {w["title"]: w["copies"] for w in case_summary(case)["works"]}
     assert shown == {"randnum.py": 1001, "parallel.py": 1000, "utils.py": 1}
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app
+
+    shown_work = CliRunner().invoke(app, ["show", str(case.root), "1"], env={"COLUMNS": "250"})
+    assert shown_work.exit_code == 0 and "(+1,000 identical)" in shown_work.stdout  # randnum: 1 + 1,000 more
     # the index counts distinct contents: 1 note + 3 works
     manifest = json.loads((case.source_dir("c") / "manifest.json").read_text())
     assert manifest["lookup"]["distinct_documents"] == 4 and manifest["lookup"]["identical_copies"] == 1999
