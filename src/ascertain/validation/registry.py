@@ -173,8 +173,11 @@ def staleness(figures: dict, root: Path = PACKAGE) -> dict[str, str]:
             out[name] = f"not run: {e['not_run']}"
         elif v is None:
             out[name] = "no such validator in this version"
+        elif not e.get("source_hash"):
+            out[name] = f"measured {e.get('date', '?')[:10]}, before figures were tied to a code version"
         elif e.get("source_hash") != source_hash(v.sources, root):
-            out[name] = f"measured {e.get('date', '?')} with other sources than this version's (code changed since)"
+            out[name] = f"measured {e.get('date', '?')[:10]} with other sources than this version's "\
+                        "(code changed since)"
         elif e.get("quick"):
             out[name] = "a quick (CI-size) run"
         else:
