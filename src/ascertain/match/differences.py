@@ -159,12 +159,16 @@ SMALL_GAP_TOKENS = 40
 # edited): a chance `(` or `the` next to a span never pulls unrelated text in
 MIN_REACH_GAIN = 3
 REACH_WINDOW = 2_000  # tokens aligned at a time when widening the region
+MIN_RUN = 3  # equal runs shorter than this gain nothing when widening the region
+GAP_COST = 5  # what a run of tokens only one side has costs, at most, when widening the region
 
 
 def _reach(a: list[str], b: list[str], i: int, j: int, step: int, end_a: int, end_b: int) -> tuple[int, int]:
     """How many tokens of a and b, from positions i and j going in direction `step` (-1: back, towards
-    end_a / end_b; 1: on), still align: the prefix of their edit script with the highest score
-    (+1 an equal token, -1 an edited one), if that score is at least MIN_REACH_GAIN."""
+    end_a / end_b; 1: on), still align: the prefix of their edit script with the highest score, if that
+    score is at least MIN_REACH_GAIN. Score: +1 a token of an equal run of MIN_RUN or more, -1 a replaced
+    token, -GAP_COST at most for a run only one side has (a deleted block before a short tail the copy
+    holds does not hide the tail)."""
     ta = tb = 0
     while True:
         na, nb = min(REACH_WINDOW, abs(end_a - i) - ta), min(REACH_WINDOW, abs(end_b - j) - tb)
@@ -180,11 +184,13 @@ def _reach(a: list[str], b: list[str], i: int, j: int, step: int, end_a: int, en
         cut = (0, 0)
         for op, x1, x2, y1, y2 in _opcodes(xa, xb):
             if op == "equal":
-                score += x2 - x1
+                score += x2 - x1 if x2 - x1 >= MIN_RUN else 0  # a token or two alike is chance
                 if score > best:
                     best, cut = score, (x2, y2)
-            else:
+            elif op == "replace":
                 score -= max(x2 - x1, y2 - y1)
+            else:  # text only one side has: one edit, however long (a deleted block, an inserted line)
+                score -= min(max(x2 - x1, y2 - y1), GAP_COST)
         if best < MIN_REACH_GAIN:
             return ta, tb
         ta, tb = ta + cut[0], tb + cut[1]

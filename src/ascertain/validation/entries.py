@@ -156,6 +156,24 @@ def cmi_hard(ctx: Context) -> Outcome:
     return Outcome(command, rates, markdown_hard(r, command), r)
 
 
+@register("license-families", "licence identification on near-identical families (MIT, BSD, HPND), labelled texts",
+          ("cmi/license_texts.py", "cmi/spdx_ids.py", "validation/license_families.py"))
+def license_families(ctx: Context) -> Outcome:
+    from ascertain.validation.license_families import FAMILIES, evaluate, markdown
+
+    test, dev = evaluate("test"), evaluate("dev")
+    command = "python3 -m ascertain.validation.license_families --markdown"
+    rates = []
+    for fam in FAMILIES:
+        f = test["families"][fam]
+        named = round(f["right"] / f["precision"]) if f["precision"] else f["right"]
+        rates += [_rate(f"licence identification, {fam} family, labelled real texts (test split)", "precision",
+                        f["right"], named),
+                  _rate(f"licence identification, {fam} family, labelled real texts (test split)", "recall",
+                        f["right"], f["cases"])]
+    return Outcome(command, rates, markdown(test, dev, command), {"test": test, "dev": dev})
+
+
 @register("book-cmi", "book CMI (title, author, ISBN, publisher, notice) on labelled front matter",
           ("cmi/book.py", "cmi/copyrights.py", "cmi/lines.py", "validation/book_cmi.py"))
 def book_cmi(ctx: Context) -> Outcome:
