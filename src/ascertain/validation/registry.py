@@ -100,9 +100,9 @@ def code_version() -> dict:
     return out
 
 
-def _stamp(v: Validator, o: Outcome, version: dict, when: str, quick: bool) -> dict:
+def _stamp(v: Validator, o: Outcome, version: dict, when: str, quick: bool, sources: str) -> dict:
     return {"title": v.title, "command": o.command, "date": when, "quick": quick, "package": version["package"],
-            "commit": version["commit"], "dirty": version["dirty"], "source_hash": source_hash(v.sources),
+            "commit": version["commit"], "dirty": version["dirty"], "source_hash": sources,
             "sources": list(v.sources), "rates": o.rates, "not_run": o.not_run}
 
 
@@ -127,8 +127,9 @@ def run_all(ctx: Context, only: list[str] | None = None, previous: dict | None =
         sub = Context(ctx.work / name, ctx.quick, ctx.seed, ctx.scancode, ctx.processes, ctx.progress)
         sub.work.mkdir(parents=True, exist_ok=True)
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        sources = source_hash(v.sources)  # the sources as the run starts (its modules are imported by the run)
         o = v.run(sub)
-        kept[name] = _stamp(v, o, version, when, ctx.quick)
+        kept[name] = _stamp(v, o, version, when, ctx.quick, sources)
         markdowns[name] = o.markdown
         (sub.work / "outcome.json").write_text(json.dumps({"rates": o.rates, "raw": o.raw, "not_run": o.not_run},
                                                           indent=1, default=str), encoding="utf-8")
