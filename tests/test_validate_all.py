@@ -104,3 +104,16 @@ def test_s412_against_hand_worked_statute_outcomes():
     assert decide(facts("2010-01-01", "2020-04-15", "2020-03")).status == "not eligible"
     # the one case left: a year-only publication the tool calls unknown where every reading is "not eligible"
     assert [d["case"] for d in r["disagreements"]] == ["year-only publication, infringement mid-year"]
+
+
+def test_a_failing_validator_keeps_its_earlier_figures_and_the_others_run(tmp_path: Path, monkeypatch):
+    from ascertain.validation.registry import Context, Validator, run_all
+
+    def boom(_ctx: Context):
+        raise RuntimeError("no records on this machine")
+
+    monkeypatch.setitem(REGISTRY, "boom", Validator("boom", "fails", ("cmi/lines.py",), boom))
+    earlier = {"date": "2026-12-01 10:00 UTC", "rates": [{"method": "b", "measure": "recall", "k": 1, "n": 2}]}
+    r = run_all(Context(tmp_path, quick=True), ["s412", "boom"], {"validators": {"boom": earlier}})
+    assert r["failures"] == {"boom": "RuntimeError: no records on this machine"}
+    assert r["figures"]["validators"]["boom"] == earlier and r["figures"]["validators"]["s412"]["rates"]

@@ -167,7 +167,10 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
     write_docs(docs, result)
     stale = staleness(result["figures"])
     if as_json:
-        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale})
+        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale,
+                   "failures": result["failures"]})
+        if result["failures"]:
+            raise typer.Exit(1)
         return
     t = new_table("validator", "rates", "date", "state", title=f"figures of ascertain "
                   f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
@@ -176,3 +179,7 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         add_row(t, name, len(e["rates"]), e["date"], stale[name] or "current")
     out.print(t)
     out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
+    for name, why in result["failures"].items():
+        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
+    if result["failures"]:
+        raise typer.Exit(1)

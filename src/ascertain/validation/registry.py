@@ -121,6 +121,7 @@ def run_all(ctx: Context, only: list[str] | None = None, previous: dict | None =
     version = code_version()
     kept = dict((previous or {}).get("validators") or {})
     markdowns: dict[str, str] = {}
+    failures: dict[str, str] = {}
     for name in names:
         v = REGISTRY[name]
         ctx.progress(f"validate {name}")
@@ -128,14 +129,19 @@ def run_all(ctx: Context, only: list[str] | None = None, previous: dict | None =
         sub.work.mkdir(parents=True, exist_ok=True)
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         sources = source_hash(v.sources)  # the sources as the run starts (its modules are imported by the run)
-        o = v.run(sub)
+        try:
+            o = v.run(sub)
+        except Exception as e:  # noqa: BLE001  (one validator's failure must not lose the others' figures)
+            failures[name] = f"{type(e).__name__}: {e}"
+            ctx.progress(f"validate {name} FAILED ({failures[name]}); its earlier figures, if any, are kept")
+            continue
         kept[name] = _stamp(v, o, version, when, ctx.quick, sources)
         markdowns[name] = o.markdown
         (sub.work / "outcome.json").write_text(json.dumps({"rates": o.rates, "raw": o.raw, "not_run": o.not_run},
                                                           indent=1, default=str), encoding="utf-8")
     figures = {"format": FORMAT, "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "code": version, "validators": {k: kept[k] for k in sorted(kept)}}
-    return {"figures": figures, "markdown": markdowns}
+    return {"figures": figures, "markdown": markdowns, "failures": failures}
 
 
 def stamp_line(entry: dict) -> str:
