@@ -35,8 +35,8 @@ def validate_copies(
         all_: Annotated[bool, typer.Option(
             "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
                           "version and date, into --figures and --docs.")] = False,
-        quick: Annotated[bool, typer.Option(help="With --all: small runs of the same code (CI); written into "
-                                                 "--work unless --figures/--docs are given.")] = False,
+        quick: Annotated[bool, typer.Option("--quick", help="With --all: small runs of the same code (CI); written "
+                                                            "into --work unless --figures/--docs are given.")] = False,
         only: Annotated[str | None, typer.Option(help="With --all: these validators only, comma-separated "
                                                       "(the others keep their figures).")] = None,
         figures: Annotated[Path | None, typer.Option(help="With --all: the figures file to write (default: the "
@@ -48,7 +48,7 @@ def validate_copies(
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
 
     `--all` regenerates every figure the report cites (copy detection, short works, CMI, book CMI, linkage,
-    probe) and ties each to the code that made it."""
+    §412, probe, images) and ties each to the code that made it."""
     from ascertain.report.doc_sections import write_section
 
     if all_:
