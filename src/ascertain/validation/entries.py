@@ -202,7 +202,8 @@ def _checkout_module(rel: str, name: str):
 @register("linkage", "linking works to registrations: precision and recall on noisy real records",
           ("classes/**/*", "../../benchmarks/classes.py"), needs_checkout=True)
 def linkage(ctx: Context) -> Outcome:
-    command = "python3 benchmarks/classes.py quality"
+    seed = 11  # the benchmark's held-out seed (its rules were chosen on seed 7)
+    command = f"python3 benchmarks/classes.py quality --seed {seed}"
     if ctx.quick:
         why = "a quick run leaves out the linkage run (about a minute on 958 works)"
         return Outcome(command, [], f"## Linking works to registrations\n\nNot run: {why}.\n", not_run=why)
@@ -210,7 +211,7 @@ def linkage(ctx: Context) -> Outcome:
     if module is None:
         why = "needs the source checkout (benchmarks/classes.py)"
         return Outcome(command, [], f"## Linking works to registrations\n\nNot run: {why}.\n", not_run=why)
-    r = module.quality(False)
+    r = module.quality(False, seed=seed)
     a, q = r["ascertain"], r["ascertain_with_review_accepted"]
     rates = [_rate("linkage: accepted links (p ≥ 0.99 or identifier)", "precision", a["tp"], a["links"]),
              _rate("linkage: accepted links (p ≥ 0.99 or identifier)", "recall", a["tp"], r["true_pairs"]),
