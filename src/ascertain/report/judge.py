@@ -310,7 +310,8 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
                             f"{m['members']} members."})
     rates = validation["rates"]
     shown = [r for r in rates if r["method"].startswith("copy detection")][:3] + \
-        [r for r in rates if r["method"].startswith("CMI")][:2]
+        [r for r in rates if r["method"].startswith("CMI")][:2] + \
+        [r for r in rates if r["method"].startswith("identical except CMI")][:2]
     qa.append({"q": "How often are the methods wrong?",
                "a": "; ".join(f"{r['method']}: {_rate(r)}" for r in shown) + ". All measured rates: section 7."})
     return qa
