@@ -117,7 +117,7 @@ def summarize(e: dict) -> dict:
             passages.append({"label": label, "span": (a, b), "rows": [_cut(r) for r in rows[max(0, lo):hi]],
                              "differing_rows": b - a + 1})
     else:
-        passages.append({"label": "opening rows (no differing passage)", "span": (0, 0),
+        passages.append({"label": "opening rows (the copy has no differing passage)", "span": (0, 0),
                          "rows": [_cut(r) for r in rows[:PASSAGE_ROWS]], "differing_rows": 0})
     diffs = e.get("differences") or []
     return {**e, "summarized": True, "rows": [], "passages": passages, "rows_total": len(rows),
