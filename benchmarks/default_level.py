@@ -76,6 +76,11 @@ def measure(tmp: Path, root: Path, work: Path, level: str | None) -> dict[str, t
         mine = e["work_file"].endswith(".txt") != name.endswith(".py")
         if mine:  # the book in the book files, the code file in its copy
             out[name] = (e["metrics"]["own_coverage"], e["copied"], e["metrics"]["level"])
+    for c in report.get("identical_copies", []):  # one record stands for every identical copy
+        first = Path(c["documents"][0]["locator"].split(":")[0]).name
+        for d in c["documents"][1:]:
+            if first in out:
+                out[Path(d["locator"].split(":")[0]).name] = out[first]
     return out
 
 

@@ -321,3 +321,23 @@ def test_match_killed_between_evidence_file_and_store_blocks_the_report_until_me
     run_match(case, MatchOptions())
     assert build_report(case, inline_exhibits=0, sign_key=fresh["key"])["exhibits"] >= 1
     case.store.engine.dispose()
+
+
+def test_cli_expert_key_and_verify_with_the_signers_key(fresh, tmp_path):
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["key", "expert", "new", str(tmp_path / "mine.key"), "--name", "Dr. Bo Neutral"])
+    assert r.exit_code == 0 and "fingerprint:" in r.stdout and (tmp_path / "mine.key.pub").is_file()
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    r = runner.invoke(app, ["key", "expert", "show", str(fresh["pub"])])
+    assert r.exit_code == 0 and "Dr. Ada Expert" in r.stdout
+    assert signing.grouped(fresh["fingerprint"], "  ").splitlines()[0] in r.stdout
+    r = runner.invoke(app, ["verify", str(fresh["out"]), "--case", str(fresh["case"]), "--no-rerun",
+                            "--signer-key", str(fresh["pub"])])
+    assert r.exit_code == 0 and "signed by Dr. Ada Expert" in r.stdout and r.stdout.rstrip().endswith("verified")
+    r = runner.invoke(app, ["verify", str(fresh["out"]), "--case", str(fresh["case"]), "--no-rerun",
+                            "--signer-key", str(tmp_path / "mine.key.pub")])
+    assert r.exit_code == 1 and "DIFFERS signature" in r.stdout and "NOT verified" in r.stdout

@@ -24,6 +24,12 @@ app = typer.Typer(help="Measured, reproducible evidence for generative-AI copyri
                   no_args_is_help=True, add_completion=False, **SETTINGS)
 works_app = typer.Typer(help="Claimants' works.", no_args_is_help=True, **SETTINGS)
 corpus_app = typer.Typer(help="Training corpora.", no_args_is_help=True, **SETTINGS)
+# `key` is put on the app by cli/exchange.py (its place in --help); `key expert` is cli/signing.py's
+key_app = typer.Typer(help="Keys: the case key of a keyed exchange (new, check), and the expert's own key that "
+                      "signs reports (expert new, expert show).", no_args_is_help=True, **SETTINGS)
+expert_key_app = typer.Typer(help="The expert's signing key (Ed25519): make one, show its fingerprint.",
+                             no_args_is_help=True, **SETTINGS)
+key_app.add_typer(expert_key_app, name="expert")
 outputs_app = typer.Typer(help="Model outputs.", no_args_is_help=True, **SETTINGS)
 sources_app = typer.Typer(help="The case's indexed corpora and output sets: list, remove.", no_args_is_help=True,
                           **SETTINGS)

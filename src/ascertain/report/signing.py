@@ -55,9 +55,13 @@ def fingerprint(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def grouped(fp: str) -> str:
-    """A fingerprint in groups of four, for reading aloud and comparing by eye."""
-    return " ".join(fp[i:i + 4] for i in range(0, len(fp), 4))
+def grouped(fp: str, indent: str | None = None) -> str:
+    """A fingerprint in groups of four, for reading aloud and comparing by eye; with `indent`, on two lines
+    of eight groups each so a terminal of 80 columns never breaks a group."""
+    groups = [fp[i:i + 4] for i in range(0, len(fp), 4)]
+    if indent is None:
+        return " ".join(groups)
+    return "\n".join(indent + " ".join(groups[i:i + 8]) for i in range(0, len(groups), 8))
 
 
 def normalize_fingerprint(text: str) -> str:
