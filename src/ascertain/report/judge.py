@@ -15,6 +15,7 @@ SUMMARY_ROWS = 60  # an exhibit with more side-by-side rows is summarized in the
 PASSAGE_ROWS = 10  # rows of one differing passage shown in a summary (context included)
 CELL_CHARS = 240  # a line longer than this (a reflowed paragraph) is cut in a summary, marked with "…"
 SUMMARY_DIFFERENCES = 12  # differences listed in a summary; the exhibit file lists them all
+TABLE_ROWS = 200  # rows of the per-copy, member and sample tables printed; the CSV/Parquet files hold them all
 
 LIMITATIONS = [
     ("Training use", "A copy in an indexed corpus shows that the corpus holds the work. It does not show that a "
