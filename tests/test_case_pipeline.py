@@ -129,7 +129,7 @@ def test_demo_finds_every_planted_copy_and_nothing_else(tmp_path):
     r = runner.invoke(app, ["demo", "--case", str(tmp_path / "demo"), "--json"])
     assert r.exit_code == 0, r.output
     result = json.loads(r.stdout)
-    # 7 copies of code, 3 of a book (PDF, HTML, Books3-like record)
+    # 7 copies of code, 3 of a book (PDF, HTML, Books3-like record), 1 Stack-like record (CMI in its fields)
     assert result["ok"] and result["found"] == result["planted"] == 11 and not result["false_positives"]
 
 

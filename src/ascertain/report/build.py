@@ -350,7 +350,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
            "probes": probes, "probe_limitations": LIMITATIONS, "qa": qa, "limitations": judge.LIMITATIONS,
            "expert": case.config.get("expert") or {}, "expert_items": judge.RULE26_EXPERT_ITEMS,
            "members": member_rows, "samples": samples, "shares": shares, "demo": bool(case.config.get("demo")),
-           "pipeline": bool(pipeline), "statuses": copy_answers.STATUS_WORDS,
+           "pipeline": bool(pipeline), "statuses": copy_answers.STATUS_WORDS, "table_rows": judge.TABLE_ROWS,
            "signer": {**signer, "fingerprint_grouped": signing.grouped(signer["fingerprint"])} if signer else None}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))

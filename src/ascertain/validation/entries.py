@@ -274,3 +274,14 @@ def s412(ctx: Context) -> Outcome:
     command = "ascertain validate --all --only s412"
     rates = [_rate(f"§412 eligibility, {r['cases']} hand-worked date cases", "agreement", r["agree"], r["cases"])]
     return Outcome(command, rates, markdown(r, command), r)
+
+
+@register("per-copy", "§1202(b) per copy: identical except CMI and typographical only (real files, labelled edits)",
+          CMI + ("text/**/*", "validation/per_copy.py"))
+def per_copy(ctx: Context) -> Outcome:
+    from ascertain.validation.per_copy import markdown, rates, run
+
+    files = 10 if ctx.quick else 400
+    r = run(files)
+    command = f"python3 -m ascertain.validation.per_copy --files {files}"
+    return Outcome(command, rates(r), markdown(r, command), r)
