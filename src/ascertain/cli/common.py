@@ -162,7 +162,8 @@ def line(text: str, indent: int = 2) -> None:
 
 def print_cmi(cmi: dict, limit: int = 20) -> None:
     """The CMI status, and for each changed item the notice before and after, each removed item as it was."""
-    counts = "".join(f"; {k} {len(cmi[k])}" for k in ("retained", "altered", "removed") if cmi.get(k))
+    counts = "".join(f"; {k.replace('_', ' ')} {len(cmi[k])}" for k in ("retained", "altered", "removed",
+                                                                         "moved_to_metadata") if cmi.get(k))
     note = (f" (not a copy; the original carries {len(cmi['original'])} CMI item(s))"
             if cmi["status"] == "not_applicable" else "")
     line(f"CMI: {cmi['status']}{counts}{note}", 0)
@@ -170,6 +171,9 @@ def print_cmi(cmi: dict, limit: int = 20) -> None:
              f"before: {a['original']['value']!r} (original line {a['original']['lines'][0]})\n"
              f"after:  {a['copy']['value']!r} (copy line {a['copy']['lines'][0]})" for a in cmi.get("altered", [])]
     lines += [f"{i['kind']} removed: {i['value']!r} (original line {i['lines'][0]})" for i in cmi.get("removed", [])]
+    lines += [f"{m['original']['kind']} moved to the record's metadata ({', '.join(m['fields'])}): "
+              f"{m['original']['value']!r} (original line {m['original']['lines'][0]})"
+              for m in cmi.get("moved_to_metadata", [])]
     for text in lines[:limit]:
         line(text)
     if len(lines) > limit:
