@@ -15,7 +15,7 @@ import sysconfig
 import tokenize
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ascertain.demo import demo_data
@@ -158,7 +158,7 @@ def measure(n: int) -> dict:
     found: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
 
-        @settings(max_examples=n, deadline=None, derandomize=True, database=None,
+        @settings(max_examples=n, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(cases())
         def run(case):
