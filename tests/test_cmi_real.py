@@ -146,3 +146,18 @@ def test_validate_real_beside_scancode_on_a_few_files(tmp_path: Path, monkeypatc
     monkeypatch.setattr(real_set, "load", lambda path=real_set.LABELS: few)
     r = validate_real(os.environ["ASCERTAIN_SCANCODE"], tmp_path, 1, "test")
     assert r["files"] == 4 and r["ScanCode"]["holders"]["both"] > 0
+
+
+def test_cmi_validate_real_command(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app
+
+    r = CliRunner().invoke(app, ["cmi", "validate", "--real", "--split", "tune", "--scancode", "none", "--work",
+                                 str(tmp_path), "--docs", str(tmp_path / "v.md"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["ascertain"]["holders"]["f1"] >= 0.95
+    assert "ascertain cmi validate --real --split tune" in (tmp_path / "v.md").read_text(encoding="utf-8")
+    bad = CliRunner().invoke(app, ["cmi", "validate", "--real", "--split", "nope", "--scancode", "none", "--work",
+                                   str(tmp_path)])
+    assert bad.exit_code != 0 and "test or tune" in bad.output

@@ -72,6 +72,52 @@ def registrations_contents(
     print_skips(r["skips"])
 
 
+@app.command("owners")
+@stage
+def owners_cmd(case: CaseArg,
+               action: Annotated[str, typer.Argument(help="transfers FILE (import) or conflicts (list).")],
+               file: Annotated[str | None, typer.Argument(help="CSV/JSONL/Parquet of transfers and licences: "
+                                                        "work_id or title, kind, from, to, date.")] = None,
+               map_: Annotated[str | None, typer.Option("--map", help="FIELD=COLUMN,...; fields: work_id, title, "
+                                                        "kind, from, to, date.")] = None,
+               as_json: JsonOpt = False) -> None:
+    """Ownership: import dated transfers and licences (an assignment before infringement began changes who the
+    member is), or list the conflicts that wait for review (from the latest `classes` run)."""
+    c = open_case(case)
+    if action == "transfers":
+        from ascertain.classes.ownership import import_transfers
+
+        if not file:
+            raise AscertainError("owners transfers", "needs a FILE", f"run `ascertain owners {case} transfers "
+                                 "transfers.csv`")
+        r = import_transfers(c, file, map_)
+        if as_json:
+            emit_json(r)
+            return
+        out.print(f"{r['imported']} transfers and licences imported, {r['skipped']} rows skipped; rerun "
+                  "`ascertain classes` to apply them", markup=False)
+        print_skips(r["skips"])
+        return
+    if action != "conflicts":
+        raise AscertainError(action, "is not transfers or conflicts", f"run `ascertain owners {case} conflicts`")
+    from sqlalchemy import select
+
+    from ascertain.store import schema
+
+    with c.store.engine.connect() as con:
+        m = con.execute(select(schema.runs.c.manifest).where(schema.runs.c.stage == "classes")
+                        .order_by(schema.runs.c.id.desc()).limit(1)).scalar()
+    conflicts = (m or {}).get("ownership_conflicts", {})
+    if as_json:
+        emit_json(conflicts)
+        return
+    if m is None:
+        out.print("no classes run yet: `ascertain classes CASE --file ...`", markup=False)
+    for wid, xs in conflicts.items():
+        out.print(f"- work {wid}: " + "; ".join(xs), markup=False)
+    out.print(f"{len(conflicts)} works with an ownership conflict to review", markup=False)
+
+
 @app.command("dispute")
 @stage
 def dispute_cmd(case: CaseArg,
@@ -215,16 +261,111 @@ def sample_cmd(case: CaseArg, class_name: ClassOpt,
 @labels_app.command("import")
 @stage
 def labels_import(case: CaseArg, sheet: Annotated[str, typer.Argument(help="The filled review sheet.")],
+                  reviewer: Annotated[str | None, typer.Option(help="Whose sheet (a protocol's sample: each "
+                                                               "reviewer's sheet on its own).")] = None,
                   as_json: JsonOpt = False) -> None:
     """Import reviewers' labels (copied, in_corpus: yes/no) from a review sheet."""
     from ascertain.classes.sampling import import_labels
 
-    r = import_labels(open_case(case), sheet)
+    r = import_labels(open_case(case), sheet, reviewer)
     if as_json:
         emit_json(r)
         return
     out.print(f"{r['labelled']} labels imported, {r['skipped']} rows skipped", markup=False)
     print_skips(r["skips"])
+
+@labels_app.command("agreement")
+@stage
+def labels_agreement(case: CaseArg, sample: Annotated[int, typer.Option(help="The sample id.")],
+                     as_json: JsonOpt = False) -> None:
+    """Agreement of the two blinded reviewers (Cohen's kappa with its interval) and their disagreements."""
+    from ascertain.classes.protocol import agreement
+
+    r = agreement(open_case(case), sample)
+    if as_json:
+        emit_json(r)
+        return
+    k = r["kappa_uninjured"]
+    out.print(f"sample {sample}: {r['labelled_by_both']} items labelled by both {' and '.join(r['reviewers'])}; "
+              f"observed agreement {k['observed_agreement']:.3f}; Cohen's kappa (injured/uninjured) "
+              + (f"{k['kappa']:.3f} ({k['interval'][0]:.3f}–{k['interval'][1]:.3f})" if k["kappa"] is not None
+                 else f"undefined ({k['note']})")
+              + f"; {len(r['disagreements'])} disagreements, {r['unresolved']} not adjudicated yet", markup=False)
+    for d in r["disagreements"]:
+        a, b = r["reviewers"]
+        out.print(f"- work {d['work_id']}: {a} copied={d[a]['copied']} in_corpus={d[a]['in_corpus']}; {b} "
+                  f"copied={d[b]['copied']} in_corpus={d[b]['in_corpus']}; "
+                  + (f"master: copied={d['adjudicated']['copied']} in_corpus={d['adjudicated']['in_corpus']}"
+                     if d["adjudicated"] else "waits for the master"), markup=False)
+
+
+@labels_app.command("adjudicate")
+@stage
+def labels_adjudicate(case: CaseArg, sample: Annotated[int, typer.Option(help="The sample id.")],
+                      work: Annotated[int, typer.Option(help="The work the reviewers disagree on.")],
+                      copied: Annotated[str, typer.Option(help="yes or no.")],
+                      in_corpus: Annotated[str, typer.Option("--in-corpus", help="yes or no.")],
+                      reason: Annotated[str, typer.Option(help="The master's reasons (audited).")],
+                      by: Annotated[str, typer.Option(help="Who decides.")] = "master",
+                      as_json: JsonOpt = False) -> None:
+    """The master's label for an item the two reviewers disagree on."""
+    from ascertain.classes.protocol import adjudicate
+    from ascertain.tables import yes_no
+
+    try:
+        c_, i_ = yes_no(copied, "copied"), yes_no(in_corpus, "in_corpus")
+    except ValueError as e:
+        raise AscertainError("--copied/--in-corpus", str(e), "write yes or no") from e
+    if c_ is None or i_ is None:
+        raise AscertainError("--copied/--in-corpus", "needs both labels", "write yes or no for each")
+    r = adjudicate(open_case(case), sample, work, bool(c_), bool(i_), reason, by)
+    emit_json(r) if as_json else out.print(f"work {work} of sample {sample}: adjudicated by {by}", markup=False)
+
+
+@app.command("protocol")
+@stage
+def protocol_cmd(case: CaseArg,
+                 action: Annotated[str, typer.Argument(help="create, show or draw.")],
+                 protocol_id: Annotated[int | None, typer.Argument(help="The protocol id (show, draw).")] = None,
+                 class_name: Annotated[str | None, typer.Option("--class", help="The population (create).")] = None,
+                 standard: Annotated[str, typer.Option(help="de-minimis (Olean) or none (Denney).")] = "de-minimis",
+                 threshold: Annotated[float | None, typer.Option(help="The de minimis share (de-minimis).")] = None,
+                 margin: Annotated[float, typer.Option(help="Half-width of the estimate (de-minimis), or the "
+                                                       "share to rule out (none).")] = 0.05,
+                 confidence: Annotated[float, typer.Option(help="Confidence level.")] = 0.95,
+                 expected: Annotated[float, typer.Option(help="Expected uninjured share (0.5: worst case).")] = 0.5,
+                 seed: Annotated[int | None, typer.Option(help="Seed of the draw, fixed now.")] = None,
+                 strata: Annotated[str | None, typer.Option(help="Stratify by (see `sample --strata`).")] = None,
+                 reviewers: Annotated[str, typer.Option(help="Two reviewers, comma-separated.")] = "",
+                 rules: Annotated[str | None, typer.Option(help="A file with the labelling rules (default: "
+                                                          "the built-in rule).")] = None,
+                 as_json: JsonOpt = False) -> None:
+    """A sampling protocol fixed and hashed before the draw: create, show, draw (one blind sheet per reviewer)."""
+    from ascertain.classes import protocol
+
+    c = open_case(case)
+    if action == "create":
+        if class_name is None or seed is None:
+            raise AscertainError("protocol create", "needs --class and --seed",
+                                 f"e.g. `ascertain protocol {case} create --class in-corpus --standard de-minimis "
+                                 "--threshold 0.05 --margin 0.05 --seed 7 --reviewers alice,bob`")
+        r = protocol.create(c, class_name, standard, margin, seed, reviewers.split(","), rules, confidence,
+                            expected, threshold, strata)
+        emit_json(r) if as_json else out.print(
+            f"protocol {r['protocol_id']} (sha256 {r['sha256'][:16]}…): sample {r['sample_size']} of "
+            f"{r['population']:,} members of {class_name}; {r['method']}", markup=False)
+        return
+    if protocol_id is None or action not in ("show", "draw"):
+        raise AscertainError(action, "is not create, show ID or draw ID", f"run `ascertain protocol {case} show 1`")
+    if action == "show":
+        r = protocol.get(c, protocol_id)
+        emit_json(r) if as_json else out.print_json(data=r)
+        return
+    r = protocol.draw(c, protocol_id, case / "reports")
+    emit_json(r) if as_json else out.print(
+        f"sample {r['sample_id']} drawn under protocol {protocol_id}: {r['size']} works; blind sheets: "
+        + ", ".join(f"{k} → {v}" for k, v in r["sheets"].items()), markup=False)
+
 
 @app.command("estimate")
 @stage
@@ -328,6 +469,13 @@ def print_lookup(out, r: dict) -> None:
         regs = "; ".join(f"{x['number']} effective {x['effective_date']} ({x['method']} {x['score']:.2f})"
                          for x in w["registrations"]) or "none linked"
         out.print(f"    registration: {regs}; §412: {w['s412']['status']} — {w['s412']['reason']}", markup=False)
+        e = w["s412"]
+        used = [f"infringement began {e['infringement_began']} ({e['infringement_source']})"
+                if e.get("infringement_began") else "",
+                f"published {e['publication_date']} ({e['publication_source']})" if e.get("publication_date") else "",
+                f"registered {e['effective_date']} ({e['registration_source']})" if e.get("effective_date") else ""]
+        if any(used):
+            out.print("    dates used: " + "; ".join(x for x in used if x), markup=False)
         if "file_match" in w:
             fm = w["file_match"]
             out.print(f"    file: {fm['how']}, work file {fm['work_file']}, coverage {fm['coverage']}", markup=False)

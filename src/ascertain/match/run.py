@@ -174,14 +174,16 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     }
     out.commit(manifest)
     seconds = time.perf_counter() - t0
-    with case.store.begin() as c:
-        run_id = c.execute(insert(schema.runs).values(
-            stage="match", manifest=manifest, started_at=started, seconds=seconds)).inserted_primary_key[0]
-        # evidence is derived: this run's replaces the last for the same sources (and work); runs keep manifests
-        c.execute(delete(schema.evidence).where(*_replaced(srcs, opts)))
-        for batch in out.store_rows():
-            c.execute(insert(schema.evidence), [{**r, "run_id": run_id} for r in batch])
-    out.close()
+    try:  # the spilled rows go whatever happens (a full disk, an interrupt): never left beside the report
+        with case.store.begin() as c:
+            run_id = c.execute(insert(schema.runs).values(
+                stage="match", manifest=manifest, started_at=started, seconds=seconds)).inserted_primary_key[0]
+            # evidence is derived: this run's replaces the last for the same sources (and work); runs keep manifests
+            c.execute(delete(schema.evidence).where(*_replaced(srcs, opts)))
+            for batch in out.store_rows():
+                c.execute(insert(schema.evidence), [{**r, "run_id": run_id} for r in batch])
+    finally:
+        out.close()
     case.store.audit("match", {"run": run_id, "sources": [s["name"] for s in srcs],
                                **({"work": opts.work} if opts.work is not None else {}),
                                "evidence": out.count, "seconds": round(seconds, 3)})

@@ -3,6 +3,7 @@ and parameters, so `ascertain verify` can re-check each of them."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -93,7 +94,25 @@ def software() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return {"ascertain": __version__, "python": platform.python_version(), "dependencies": versions}
+    return {"ascertain": __version__, "code_sha256": code_digest(), "python": platform.python_version(),
+            "dependencies": versions}
+
+
+CODE_SUFFIXES = (".py", ".c", ".h", ".json", ".j2", ".css", ".toml", ".txt")
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the ascertain package's own source and data files (the demo's data left out): two builds
+    with the same version number (a development checkout) can still derive other evidence, and verify must
+    know."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.is_file() and q.suffix in CODE_SUFFIXES
+                    and not {"__pycache__", "demo_data"} & set(q.relative_to(root).parts)):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def validation_input(path: Path | None) -> dict | None:
