@@ -20,6 +20,7 @@ import argparse
 import csv
 import email.utils
 import importlib.metadata as md
+import json
 import random
 import resource
 import sys
@@ -170,6 +171,13 @@ def hard_cases(rng: random.Random, recs: list[dict], works: list[dict], regs: li
                                  PYPI.read_text(encoding="utf-8").splitlines()[60000:120000:7])
                      if len(x) >= 12 and x not in taken})  # titles no other work has: a group's contents
 
+    def fresh(make) -> str:
+        while True:  # work titles stay unique in the set (truth is keyed by title)
+            t = make()
+            if t not in taken:
+                taken.add(t)
+                return t
+
     def work(title: str, author: str, year: int) -> int:
         works.append({"id": len(works), "title": title, "authors": author, "claimant": author,
                       "publication_date": str(year), "isbn": ""})
@@ -182,13 +190,12 @@ def hard_cases(rng: random.Random, recs: list[dict], works: list[dict], regs: li
         return len(regs) - 1
 
     for _ in range(60):  # a decoy only: the work's own registration is absent
-        a, b = rng.sample(pool, 2)
         author, year = rng.choice(recs)["author"], rng.randrange(1990, 2025)
-        work(f"{rng.choice(HONORIFICS)} {a}", author, year)
-        reg(f"{rng.choice(HONORIFICS)} {b}", author, year)
+        work(fresh(lambda: f"{rng.choice(HONORIFICS)} {rng.choice(pool)}"), author, year)
+        reg(f"{rng.choice(HONORIFICS)} {rng.choice(pool)}", author, year)
         count["abbreviation_decoy"] += 1
     for k in range(60):
-        t = rng.choice(pool)
+        t = fresh(lambda: f"{rng.choice(pool)}, Vol. 2").removesuffix(", Vol. 2")
         author, year = rng.choice(recs)["author"], rng.randrange(1990, 2025)
         w = work(f"{t}, Vol. 2", author, year)
         reg(f"{t}, Vol. 3", author, year)
@@ -198,7 +205,8 @@ def hard_cases(rng: random.Random, recs: list[dict], works: list[dict], regs: li
             count["volume_roman"] += 1
     for k in range(60):
         author, year = rng.choice(recs)["author"], rng.randrange(1990, 2025)
-        titles = rng.sample(others, rng.randrange(3, 7))
+        first = fresh(lambda: rng.choice(others))
+        titles = [first, *rng.sample([x for x in others if x not in taken], rng.randrange(2, 6))]
         w = work(titles[0], author, year)
         listed = titles[:]
         rng.shuffle(listed)
@@ -263,7 +271,9 @@ def quality(docs: bool, seed: int = 7) -> dict:
                    if (w["title"].startswith(HONORIFICS) and mark == ". ") or w["title"].endswith(mark)}
     res["decoys"] = {kind: {"works": sum(1 for v in decoy_works.values() if v == kind),
                             "false_links_accepted": sum(1 for (w, r) in pred - truth if decoy_works.get(w) == kind),
-                            "false_links_queued": sum(1 for (w, r) in queued - truth if decoy_works.get(w) == kind)}
+                            "false_links_queued": sum(1 for (w, r) in queued - truth if decoy_works.get(w) == kind),
+                            "examples": sorted((works[w]["title"], regs[r]["title"]) for (w, r) in pred - truth
+                                               if decoy_works.get(w) == kind)[:4]}
                      for kind in ("abbreviation_decoy", "volume_decoy")}
     res["seed"] = seed
     print(res)
@@ -341,6 +351,21 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
             t, a = rows[i]
             w.writerow([typo(rng, t) if i % 5 == 0 else t, a.replace("-", " "), a, str(1999 + i % 25),
                         reg_isbns[i] if i % 2 == 0 else ""])  # half of those ISBNs on the works list too
+    probes = ([rows[i] for i in chosen[:50]], [reg_isbns[i] for i in chosen if reg_isbns[i]][:50],
+              [f"TX{i + 1:010d}" for i in chosen[:50]])
+    del rows, lines, reg_isbns, chosen
+    # the steps run in a fresh process: its peak memory is the system's, not the generator's
+    import subprocess
+    import sys
+
+    (tmp / "probes.json").write_text(json.dumps(probes))
+    done = subprocess.run([sys.executable, __file__, "scale-run", "--dir", str(tmp), "--regs", str(n_regs),
+                           "--works", str(n_works)] + (["--docs"] if docs else []), check=True)
+    return json.loads((tmp / "result.json").read_text()) if done.returncode == 0 else {}
+
+
+def scale_run(tmp: Path, n_regs: int, n_works: int, docs: bool) -> dict:
+    probes = json.loads((tmp / "probes.json").read_text())
     case = Case.init(tmp / "case")
     timings: dict[str, tuple[float, float]] = {}  # step -> (wall s, CPU s of the process, all threads)
     timed = _timer(timings)
@@ -358,8 +383,7 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
     timed("sample", draw, case, "registered", 400, 1, None, tmp / "sheet.csv")
     timed("estimate", estimate, case, "registered")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    lookups = lookup_times(case, [rows[i] for i in chosen[:50]], [reg_isbns[i] for i in chosen if reg_isbns[i]][:50],
-                           [f"TX{i + 1:010d}" for i in chosen[:50]])
+    lookups = lookup_times(case, *probes)
     res = {"registrations": n_regs, "works": n_works,
            "timings_s": {k: [round(w, 1), round(c, 1)] for k, (w, c) in timings.items()},
            "peak_mb": round(peak), "links": s["identifier_links"] + s["probabilistic_accepted"],
@@ -367,6 +391,7 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
            "lookup_ms": lookups,
            "peak_mb_with_lookups": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     print(res)
+    (tmp / "result.json").write_text(json.dumps(res))
     if docs:
         from ascertain.report.doc_sections import write_section
 
@@ -482,7 +507,8 @@ def classes_at_scale(n_works: int, docs: bool) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("quality", "scale", "classes"))
+    ap.add_argument("what", choices=("quality", "scale", "scale-run", "classes"))
+    ap.add_argument("--dir", type=Path, help="scale-run: the folder `scale` generated")
     ap.add_argument("--regs", type=int, default=1_000_000)
     ap.add_argument("--works", type=int, default=100_000)
     ap.add_argument("--docs", action="store_true")
@@ -493,5 +519,7 @@ if __name__ == "__main__":
         quality(a.docs, a.seed)
     elif a.what == "scale":
         scale(a.regs, a.works, a.docs)
+    elif a.what == "scale-run":
+        scale_run(a.dir, a.regs, a.works, a.docs)
     else:
         classes_at_scale(a.works, a.docs)

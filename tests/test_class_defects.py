@@ -56,7 +56,8 @@ def _links(case: Case) -> list[dict]:
     ("Encyclopedia of Birds, Vol. II", "Encyclopedia of Birds, Volume 2", True),
     ("The Expanse: Book 1", "The Expanse: Book 2", False),
     ("Harry Potter (#2)", "Harry Potter, No. 2", True),
-    ("Leviathan Wakes (The Expanse, Book 1)", "Leviathan Wakes", True),  # series information, same work
+    ("Leviathan Wakes (The Expanse, Book 1)", "Leviathan Wakes", False),  # kept apart: review, not a link
+    ("Birds: A Field Guide, Vol. 2", "Birds: A Field Guide, Vol. 3", False),  # the volume after a subtitle
     ("The Hobbit: Or There and Back Again", "The Hobbit", True),
     ("U.S. History. A Survey", "U.S. History", True),
     ("Mr. Mercury", "MR MERCURY", True),

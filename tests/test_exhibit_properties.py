@@ -37,7 +37,9 @@ CHAT = ["Sure! Here is the code you asked for.", "Let me know if you need anythi
         "Below is an implementation that should work with Python 3.", "Explanation: the function is simple."]
 EXAMPLES = int(os.environ.get("ASCERTAIN_PROPERTY_EXAMPLES", "25"))
 ALWAYS = {"not in the copy", "whitespace/layout"}  # layout is no rename, reorder or deletion
-ALLOWED = {"none": ALWAYS, "rename": ALWAYS | {"identifier renamed"},
+# a renamed word the file has inside a string or comment (an excerpt cut inside a docstring) is a literal or
+# comment change, rightly
+ALLOWED = {"none": ALWAYS, "rename": ALWAYS | {"identifier renamed", "literal changed", "comment changed"},
            "delete": ALWAYS | {"line deleted", "comment removed", "whitespace/layout", "text deleted"}}
 COMPARER = Comparer(level="layout")
 
@@ -112,14 +114,20 @@ def test_exhibits_show_only_the_changes_made(tmp_path_factory, case):
     kinds = set(r.get("difference_counts") or {})
     assert kinds <= ALLOWED[change], (change, detail, kinds, [d for d in r["differences"]
                                                               if d["kind"] not in ALLOWED[change]][:3])
-    if change == "rename":
-        assert set(r["rename_map"].items()) <= {detail}, r["rename_map"]
+    if change == "rename":  # a work that repeats the passage may explain the new name from the other copy
+        assert set(r["rename_map"].values()) <= {detail[1]}, r["rename_map"]
     else:
         assert not r["rename_map"]
     for d in r["differences"]:
         a, b = d["original_lines"]
-        if d["kind"] == "not in the copy":  # never a line the copy holds
-            assert b <= first or a >= last, (d, first, last)
+        if d["kind"] == "not in the copy":  # never a line the copy holds (a renamed word at the copy's very
+            # edge aside: one word there is not taken for a rename of the work's next, chat words would be too)
+            work_lines = work.read_text(encoding="utf-8").splitlines()
+            texts = [n for n in range(first, last + 1) if work_lines[n - 1].strip()]
+            edge = change == "rename" and (
+                (a == texts[-1] and detail[1] in copy_text.rstrip().rsplit("\n", 1)[-1])
+                or (b == texts[0] and detail[1] in copy_text.lstrip().split("\n", 1)[0]))
+            assert b <= first or a >= last or edge, (d, first, last)
         if d["kind"] in ("line deleted", "text deleted", "comment removed"):
             assert detail and detail[0] - 3 <= a and b <= detail[1] + 3, (d, detail)
     rows = exhibits.build_rows(work.read_text(encoding="utf-8"), copy_text, r["spans"], [])
@@ -134,7 +142,7 @@ def test_the_property_test_sees_every_kind_of_case():
     """The strategy draws verbatim, renamed and shortened copies (it would be vacuous otherwise)."""
     seen = set()
 
-    @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(cases())
     def collect(case):
         seen.add(case[3])

@@ -469,6 +469,13 @@ def print_lookup(out, r: dict) -> None:
         regs = "; ".join(f"{x['number']} effective {x['effective_date']} ({x['method']} {x['score']:.2f})"
                          for x in w["registrations"]) or "none linked"
         out.print(f"    registration: {regs}; §412: {w['s412']['status']} — {w['s412']['reason']}", markup=False)
+        e = w["s412"]
+        used = [f"infringement began {e['infringement_began']} ({e['infringement_source']})"
+                if e.get("infringement_began") else "",
+                f"published {e['publication_date']} ({e['publication_source']})" if e.get("publication_date") else "",
+                f"registered {e['effective_date']} ({e['registration_source']})" if e.get("effective_date") else ""]
+        if any(used):
+            out.print("    dates used: " + "; ".join(x for x in used if x), markup=False)
         if "file_match" in w:
             fm = w["file_match"]
             out.print(f"    file: {fm['how']}, work file {fm['work_file']}, coverage {fm['coverage']}", markup=False)

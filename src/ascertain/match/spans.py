@@ -142,7 +142,7 @@ def _collinear_chain(all_spans: list[Span]) -> tuple[set[int], list[Span]]:
     d0 = np.array([s.d0 for s in spans], np.int64)
     d1 = np.array([s.d1 for s in spans], np.int64)
     n = len(spans)
-    score = np.zeros(n, np.int64)
+    score = np.zeros(n, np.float64)
     prev = np.full(n, -1, np.int64)
     for k in range(n):
         length = int(w1[k] - w0[k])
@@ -150,10 +150,13 @@ def _collinear_chain(all_spans: list[Span]) -> tuple[set[int], list[Span]]:
         ok = (w0[:k] < w0[k]) & (d0[:k] < d0[k]) & (w1[:k] < w1[k]) & (d1[:k] < d1[k]) & (overlap * 2 < length)
         score[k] = length
         if ok.any():
-            gain = np.where(ok, score[:k] - overlap, -1)
+            # tokens covered; among equal covers (a work that repeats the copied passage), the chain whose
+            # spans lie closest to one diagonal: the copy's passage, not pieces of the work's other repeats
+            shift = np.abs((d0[:k] - w0[:k]) - (d0[k] - w0[k])) * 1e-9
+            gain = np.where(ok, score[:k] - overlap - shift, -1.0)
             j = int(np.argmax(gain))  # the first best: ties go to the earlier span
             if gain[j] > 0:
-                score[k] = length + int(gain[j])
+                score[k] = length + float(gain[j])
                 prev[k] = j
     k = int(np.argmax(score))
     chain: list[int] = []

@@ -247,7 +247,7 @@ def markdown(test: dict, dev: dict, command: str, baseline: dict | None = None) 
         rec = f"{f['recall']:.3f} [{r_ci[0]:.2f}, {r_ci[1]:.2f}]" if f["recall"] is not None else "–"
         return f"| {fam} | {who} | {split} | {f['cases']} | {f['right']} | {prec} | {rec} | {f['named_none']} |"
 
-    lines = ["### Licence identification on near-identical families (MIT, BSD, HPND)", "",
+    lines = ["## Licence identification on near-identical families (MIT, BSD, HPND)", "",
              f"Command: `{command}`. Cases: whole licence texts in real files labelled by others (Debian "
              "maintainers' DEP-5 `License:` paragraphs, Python distributions' own `License-Expression`, "
              "`/usr/share/common-licenses`) and HPND-family permission notices in real source files labelled "
@@ -281,7 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--markdown", action="store_true", help="print the docs/validation.md section (test and dev)")
     args = ap.parse_args(argv)
     if args.markdown:
-        print(markdown(evaluate("test"), evaluate("dev"), "python3 -m ascertain.validation.license_families"))
+        command = "python3 -m ascertain.validation.license_families --markdown"
+        print(markdown(evaluate("test"), evaluate("dev"), command))
         return
     r = evaluate(args.split)
     if not args.errors:
