@@ -102,9 +102,10 @@ def variants(text: str, language: str, body: int) -> dict[str, str]:
     return out
 
 
-def run(n_files: int) -> dict:
+def run(n_files: int, offset: int = 0) -> dict:
+    """`n_files` qualifying files, after the first `offset` of them (a later, unseen set: --offset 400)."""
     results: dict[str, dict] = {}
-    used = 0
+    used = skipped = 0
     for package, path in candidate_files():
         if used >= n_files:
             break
@@ -117,6 +118,9 @@ def run(n_files: int) -> dict:
         language = language_of(str(path))
         body = _body_start(text, language)
         if body is None or len(text.split("\n")) - body < 12:
+            continue
+        if skipped < offset:
+            skipped += 1
             continue
         used += 1
         split = "a" if hashlib.sha256(package.encode()).digest()[0] % 2 == 0 else "b"
@@ -134,7 +138,7 @@ def run(n_files: int) -> dict:
     for r in results.values():
         r["precision"] = [r["tp"], r["tp"] + r["fp"], wilson(r["tp"], r["tp"] + r["fp"])]
         r["recall"] = [r["tp"], r["tp"] + r["fn"], wilson(r["tp"], r["tp"] + r["fn"])]
-    return {"files": used, "results": dict(sorted(results.items()))}
+    return {"files": used, "offset": offset, "results": dict(sorted(results.items()))}
 
 
 FLAGS = (("identical_except_cmi", "identical except CMI"), ("typographical_only", "typographical only"))
@@ -195,10 +199,13 @@ def markdown(result: dict, command: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--files", type=int, default=400)
+    ap.add_argument("--offset", type=int, default=0, help="skip the first N qualifying files")
     ap.add_argument("--markdown", action="store_true", help="print the docs/validation.md section instead of JSON")
     args = ap.parse_args()
-    r = run(args.files)
-    print(markdown(r, f"python3 -m ascertain.validation.per_copy --files {args.files}") if args.markdown
+    r = run(args.files, args.offset)
+    cmd = f"python3 -m ascertain.validation.per_copy --files {args.files}" + (f" --offset {args.offset}"
+                                                                              if args.offset else "")
+    print(markdown(r, cmd) if args.markdown
           else json.dumps({**r, "rates": rates(r)}, indent=1))
 
 
