@@ -72,6 +72,52 @@ def registrations_contents(
     print_skips(r["skips"])
 
 
+@app.command("owners")
+@stage
+def owners_cmd(case: CaseArg,
+               action: Annotated[str, typer.Argument(help="transfers FILE (import) or conflicts (list).")],
+               file: Annotated[str | None, typer.Argument(help="CSV/JSONL/Parquet of transfers and licences: "
+                                                        "work_id or title, kind, from, to, date.")] = None,
+               map_: Annotated[str | None, typer.Option("--map", help="FIELD=COLUMN,...; fields: work_id, title, "
+                                                        "kind, from, to, date.")] = None,
+               as_json: JsonOpt = False) -> None:
+    """Ownership: import dated transfers and licences (an assignment before infringement began changes who the
+    member is), or list the conflicts that wait for review (from the latest `classes` run)."""
+    c = open_case(case)
+    if action == "transfers":
+        from ascertain.classes.ownership import import_transfers
+
+        if not file:
+            raise AscertainError("owners transfers", "needs a FILE", f"run `ascertain owners {case} transfers "
+                                 "transfers.csv`")
+        r = import_transfers(c, file, map_)
+        if as_json:
+            emit_json(r)
+            return
+        out.print(f"{r['imported']} transfers and licences imported, {r['skipped']} rows skipped; rerun "
+                  "`ascertain classes` to apply them", markup=False)
+        print_skips(r["skips"])
+        return
+    if action != "conflicts":
+        raise AscertainError(action, "is not transfers or conflicts", f"run `ascertain owners {case} conflicts`")
+    from sqlalchemy import select
+
+    from ascertain.store import schema
+
+    with c.store.engine.connect() as con:
+        m = con.execute(select(schema.runs.c.manifest).where(schema.runs.c.stage == "classes")
+                        .order_by(schema.runs.c.id.desc()).limit(1)).scalar()
+    conflicts = (m or {}).get("ownership_conflicts", {})
+    if as_json:
+        emit_json(conflicts)
+        return
+    if m is None:
+        out.print("no classes run yet: `ascertain classes CASE --file ...`", markup=False)
+    for wid, xs in conflicts.items():
+        out.print(f"- work {wid}: " + "; ".join(xs), markup=False)
+    out.print(f"{len(conflicts)} works with an ownership conflict to review", markup=False)
+
+
 @app.command("dispute")
 @stage
 def dispute_cmd(case: CaseArg,
@@ -423,6 +469,13 @@ def print_lookup(out, r: dict) -> None:
         regs = "; ".join(f"{x['number']} effective {x['effective_date']} ({x['method']} {x['score']:.2f})"
                          for x in w["registrations"]) or "none linked"
         out.print(f"    registration: {regs}; §412: {w['s412']['status']} — {w['s412']['reason']}", markup=False)
+        e = w["s412"]
+        used = [f"infringement began {e['infringement_began']} ({e['infringement_source']})"
+                if e.get("infringement_began") else "",
+                f"published {e['publication_date']} ({e['publication_source']})" if e.get("publication_date") else "",
+                f"registered {e['effective_date']} ({e['registration_source']})" if e.get("effective_date") else ""]
+        if any(used):
+            out.print("    dates used: " + "; ".join(x for x in used if x), markup=False)
         if "file_match" in w:
             fm = w["file_match"]
             out.print(f"    file: {fm['how']}, work file {fm['work_file']}, coverage {fm['coverage']}", markup=False)

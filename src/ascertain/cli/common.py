@@ -184,7 +184,11 @@ def print_differences(r: dict, limit: int = 20) -> None:
     if r.get("edit_similarity") is None:
         return
     counts = ", ".join(f"{k} {v}" for k, v in r.get("difference_counts", {}).items()) or "none"
-    line(f"edit similarity {r['edit_similarity']:.3f}; differences: {counts}", 0)
+    region = r.get("region")
+    where = (f" (within the copied region: original lines {region['original_lines'][0]}-"
+             f"{region['original_lines'][1]}, copy lines {region['copy_lines'][0]}-{region['copy_lines'][1]})"
+             if region else "")
+    line(f"edit similarity {r['edit_similarity']:.3f}{where}; differences: {counts}", 0)
     if r.get("rename_map"):
         consistent = "consistent" if r.get("rename_consistent") else "not one-to-one"
         names = list(r["rename_map"].items())
@@ -192,6 +196,10 @@ def print_differences(r: dict, limit: int = 20) -> None:
              + (f", ... {len(names) - limit} more" if len(names) > limit else ""))
     listed = r.get("differences", [])
     for d in listed[:limit]:
+        if d["kind"] == "not in the copy":  # the work's text the copy does not hold: no copy side
+            line(f"not in the copy: original lines {d['original_lines'][0]}-{d['original_lines'][1]}")
+            line(repr(d["original"]), 4)
+            continue
         line(f"{d['kind']}: original lines {d['original_lines'][0]}-{d['original_lines'][1]}, copy lines "
              f"{d['copy_lines'][0]}-{d['copy_lines'][1]}")
         if d.get("original") or d.get("copy"):

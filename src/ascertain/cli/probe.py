@@ -116,6 +116,8 @@ def _progress():
 
 
 def print_probe(r: dict) -> None:
+    from ascertain.probe.reproduction import n_label
+
     m = r["model"]
     out.print(f"model {m['model_id']} ({m['kind']}), fingerprint {m['fingerprint'][:16]}…, capability "
               f"{m['capability']}; probe run {r['probe_run']}{' (resumed)' if r['resumed'] else ''}: "
@@ -129,7 +131,8 @@ def print_probe(r: dict) -> None:
                       title="Tier A: reproduction", numbers=("work", "attempts", "reprod.", "greedy", "run"))
         for wid, a in res["A"].items():
             add_row(t, wid, a["attempts"], a["reproductions"], a["greedy_reproductions"], a["longest_run_tokens"],
-                    "-" if a["p_vs_control"] is None else f"{a['p_vs_control']:.2g}", a["min_n_for_p_half"] or "-")
+                    "-" if a["p_vs_control"] is None else f"{a['p_vs_control']:.2g}",
+                    n_label(a["min_n_for_p_half"], a.get("min_log10_n_for_p_half")))
         out.print(t)
         first = next(iter(res["A"].values()), None)
         if first:

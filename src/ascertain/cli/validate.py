@@ -28,6 +28,11 @@ def validate_copies(
             "--independent", help="Only the independent-creation set: same-task functions of different projects "
                                   "against copies, with and without a reference (--works: non-trivial works).")
         ] = False,
+        short_works: Annotated[bool, typer.Option(
+            "--short-works", help="Only the short-works set: same-task functions of different projects and their "
+                                  "comment/layout, rename and reorder copies, decided without and with a reference "
+                                  "(leave one out), beside copydetect; tasks split by --seed (11 is the documented "
+                                  "split); --works: tasks sampled (0: all).")] = False,
         images: Annotated[bool, typer.Option(
             "--images", help="Only the image set: real freely licensed images (scikit-image's photographs, Debian's "
                              "openclipart-png) transformed as copies are, beside PDQ and pHash (--works: works per "
@@ -35,8 +40,8 @@ def validate_copies(
         all_: Annotated[bool, typer.Option(
             "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
                           "version and date, into --figures and --docs.")] = False,
-        quick: Annotated[bool, typer.Option(help="With --all: small runs of the same code (CI); written into "
-                                                 "--work unless --figures/--docs are given.")] = False,
+        quick: Annotated[bool, typer.Option("--quick", help="With --all: small runs of the same code (CI); written "
+                                                            "into --work unless --figures/--docs are given.")] = False,
         only: Annotated[str | None, typer.Option(help="With --all: these validators only, comma-separated "
                                                       "(the others keep their figures).")] = None,
         figures: Annotated[Path | None, typer.Option(help="With --all: the figures file to write (default: the "
@@ -48,7 +53,7 @@ def validate_copies(
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
 
     `--all` regenerates every figure the report cites (copy detection, short works, CMI, book CMI, linkage,
-    probe) and ties each to the code that made it."""
+    §412, probe, images) and ties each to the code that made it."""
     from ascertain.report.doc_sections import write_section
 
     if all_:
@@ -56,6 +61,9 @@ def validate_copies(
         return
     if independent:
         _validate_independent(work, works, seed, docs, as_json)
+        return
+    if short_works:
+        _validate_short_works(work, works, seed, docs, as_json)
         return
     if images:
         from ascertain.cli.images import validate_images
@@ -103,6 +111,36 @@ def validate_copies(
     else:
         out.print(f"paraphrase signal (separate): recall {pp['recall']:.3f} (95 % CI {pp['recall_ci95']}), "
                   f"FPR {pp['fpr']:.4f} (95 % CI {pp['fpr_ci95']}) at cosine ≥ {pp['threshold']}")
+
+
+def _validate_short_works(work: Path, tasks: int, seed: int, docs: Path | None, as_json: bool) -> None:
+    from ascertain.report.doc_sections import write_section
+    from ascertain.validation.short_works import MODES, check_targets, markdown, run_short_works
+
+    work.mkdir(parents=True, exist_ok=True)
+    r = run_short_works(work, seed=seed, max_tasks=tasks or None,
+                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
+    (work / "short-works.json").write_text(json.dumps(r, indent=1))
+    command = f"ascertain validate --short-works --works {tasks} --seed {seed}"
+    if docs:
+        write_section(docs, "short-works", markdown(r, f"{command} --docs {docs}"))
+    if as_json:
+        emit_json(r)
+        return
+    h = r["summary"]["held-out"]
+    t = new_table("held-out", *MODES, title=f"{r['pairs']:,} independent pairs of {r['tasks']:,} tasks; copies",
+                  numbers=MODES)
+    add_row(t, "independent pairs called copied (FPR)", *(_rate(h[m]["fpr"]) for m in MODES))
+    add_row(t, "comments/layout, rename, reorder copies found", *(_rate(h[m]["recall_target_copies"]) for m in MODES))
+    for tr in h[MODES[0]]["recall"]:
+        add_row(t, f"  {tr}", *(_rate(h[m]["recall"][tr]) for m in MODES))
+    out.print(t)
+    for k, ok in check_targets(r["summary"]).items():
+        out.print(f"{k}: {'met' if ok else 'NOT met'}", markup=False, highlight=False)
+
+
+def _rate(x: dict) -> str:
+    return "-" if not x["n"] else f"{x['rate']:.3f} ({x['k']}/{x['n']})"
 
 
 def _validate_independent(work: Path, works: int, seed: int, docs: Path | None, as_json: bool) -> None:
@@ -167,7 +205,10 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
     write_docs(docs, result)
     stale = staleness(result["figures"])
     if as_json:
-        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale})
+        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale,
+                   "failures": result["failures"]})
+        if result["failures"]:
+            raise typer.Exit(1)
         return
     t = new_table("validator", "rates", "date", "state", title=f"figures of ascertain "
                   f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
@@ -176,3 +217,7 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         add_row(t, name, len(e["rates"]), e["date"], stale[name] or "current")
     out.print(t)
     out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
+    for name, why in result["failures"].items():
+        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
+    if result["failures"]:
+        raise typer.Exit(1)

@@ -139,7 +139,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     reason = _REASONS[decision] if decision != "inconclusive" else \
         f"the work has {own_total} own tokens, fewer than {th.min_work_own_tokens}: too small to tell"
     if th.size_bars:
-        decision, why = apply_size_bar(decision, own_total, own_cov)
+        decision, why = apply_size_bar(decision, own_total, own_cov, int(longest))
         reason = why or reason
     basis = {
         "rule": (f"copied ⇔ at least {th.min_copy_tokens} own tokens reproduced in spans of at least "
@@ -151,7 +151,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "work_tokens": n, "notice_or_licence_tokens": int(work_mask.sum()),
             "common_span_tokens": int((discounted & ~own & ~work_mask).sum()), "own_tokens": own_total,
             "own_tokens_copied": own_copied, "own_tokens_in_evidence_spans": in_strong},
-        "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "applied": th.size_bars},
+        "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "verbatim_run": int(longest),
+                     "applied": th.size_bars},
         "chance_baseline": None,
         "chance_baseline_note": "absent: no population of independent works was given; the size bar applies",
     }

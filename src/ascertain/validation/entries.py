@@ -156,6 +156,24 @@ def cmi_hard(ctx: Context) -> Outcome:
     return Outcome(command, rates, markdown_hard(r, command), r)
 
 
+@register("license-families", "licence identification on near-identical families (MIT, BSD, HPND), labelled texts",
+          ("cmi/license_texts.py", "cmi/spdx_ids.py", "validation/license_families.py"))
+def license_families(ctx: Context) -> Outcome:
+    from ascertain.validation.license_families import FAMILIES, evaluate, markdown
+
+    test, dev = evaluate("test"), evaluate("dev")
+    command = "python3 -m ascertain.validation.license_families --markdown"
+    rates = []
+    for fam in FAMILIES:
+        f = test["families"][fam]
+        named = round(f["right"] / f["precision"]) if f["precision"] else f["right"]
+        rates += [_rate(f"licence identification, {fam} family, labelled real texts (test split)", "precision",
+                        f["right"], named),
+                  _rate(f"licence identification, {fam} family, labelled real texts (test split)", "recall",
+                        f["right"], f["cases"])]
+    return Outcome(command, rates, markdown(test, dev, command), {"test": test, "dev": dev})
+
+
 @register("book-cmi", "book CMI (title, author, ISBN, publisher, notice) on labelled front matter",
           ("cmi/book.py", "cmi/copyrights.py", "cmi/lines.py", "validation/book_cmi.py"))
 def book_cmi(ctx: Context) -> Outcome:
@@ -184,7 +202,8 @@ def _checkout_module(rel: str, name: str):
 @register("linkage", "linking works to registrations: precision and recall on noisy real records",
           ("classes/**/*", "../../benchmarks/classes.py"), needs_checkout=True)
 def linkage(ctx: Context) -> Outcome:
-    command = "python3 benchmarks/classes.py quality"
+    seed = 11  # the benchmark's held-out seed (its rules were chosen on seed 7)
+    command = f"python3 benchmarks/classes.py quality --seed {seed}"
     if ctx.quick:
         why = "a quick run leaves out the linkage run (about a minute on 958 works)"
         return Outcome(command, [], f"## Linking works to registrations\n\nNot run: {why}.\n", not_run=why)
@@ -192,7 +211,7 @@ def linkage(ctx: Context) -> Outcome:
     if module is None:
         why = "needs the source checkout (benchmarks/classes.py)"
         return Outcome(command, [], f"## Linking works to registrations\n\nNot run: {why}.\n", not_run=why)
-    r = module.quality(False)
+    r = module.quality(False, seed=seed)
     a, q = r["ascertain"], r["ascertain_with_review_accepted"]
     rates = [_rate("linkage: accepted links (p ≥ 0.99 or identifier)", "precision", a["tp"], a["links"]),
              _rate("linkage: accepted links (p ≥ 0.99 or identifier)", "recall", a["tp"], r["true_pairs"]),
@@ -244,6 +263,17 @@ def images(ctx: Context) -> Outcome:
         rates.append(_rate(f"images ({src}): distinct image pairs called copies", "false-positive rate", fp["k"],
                            fp["n"]))
     return Outcome(command, rates, "## Images: copies of real images\n\n" + markdown(r, command), r)
+
+
+@register("s412", "§412 eligibility against outcomes worked out from the statute",
+          ("classes/eligibility.py", "classes/facts.py", "text/bibliographic.py", "validation/s412.py"))
+def s412(ctx: Context) -> Outcome:
+    from ascertain.validation.s412 import evaluate, markdown
+
+    r = evaluate()
+    command = "ascertain validate --all --only s412"
+    rates = [_rate(f"§412 eligibility, {r['cases']} hand-worked date cases", "agreement", r["agree"], r["cases"])]
+    return Outcome(command, rates, markdown(r, command), r)
 
 
 @register("per-copy", "§1202(b) per copy: identical except CMI and typographical only (real files, labelled edits)",

@@ -235,6 +235,41 @@ def evaluate(split: str = "test") -> dict:
             "per_label": {k: dict(v) for k, v in sorted(per.items())}, "errors": errors}
 
 
+def markdown(test: dict, dev: dict, command: str, baseline: dict | None = None) -> str:
+    """The docs/validation.md section: per family, the reported (test) split, and the development split."""
+    from ascertain.validation.intervals import wilson
+
+    def row(split: str, r: dict, fam: str, who: str = "ascertain") -> str:
+        f = r["families"][fam]
+        fp = f["right"] and round(f["right"] / f["precision"]) - f["right"] if f["precision"] else 0
+        p_ci, r_ci = wilson(f["right"], f["right"] + fp), wilson(f["right"], f["cases"])
+        prec = f"{f['precision']:.3f} [{p_ci[0]:.2f}, {p_ci[1]:.2f}]" if f["precision"] is not None else "–"
+        rec = f"{f['recall']:.3f} [{r_ci[0]:.2f}, {r_ci[1]:.2f}]" if f["recall"] is not None else "–"
+        return f"| {fam} | {who} | {split} | {f['cases']} | {f['right']} | {prec} | {rec} | {f['named_none']} |"
+
+    lines = ["## Licence identification on near-identical families (MIT, BSD, HPND)", "",
+             f"Command: `{command}`. Cases: whole licence texts in real files labelled by others (Debian "
+             "maintainers' DEP-5 `License:` paragraphs, Python distributions' own `License-Expression`, "
+             "`/usr/share/common-licenses`) and HPND-family permission notices in real source files labelled "
+             "by the SPDX wording they meet (rules in `validation/license_families.py`, written from the SPDX "
+             f"texts). Identical texts are one case; split by package. test: {test['cases']} cases from "
+             f"{test['sources']} packages; dev: {dev['cases']} cases from {dev['sources']} packages (the rules were "
+             "developed looking at dev only). A case is right when the best licence named is the label; "
+             "precision and recall per family with Wilson 95 % intervals; `none` = no licence named.", "",
+             "| family | detector | split | cases | right | precision | recall | none |",
+             "|---|---|---|---:|---:|---|---|---:|"]
+    for fam in FAMILIES:
+        lines.append(row("test", test, fam))
+        if baseline is not None:
+            lines.append(row("test", baseline, fam, "before (2026-12-07)"))
+        lines.append(row("dev", dev, fam))
+    errors = Counter((e["label"], e["found"] or "none") for e in test.get("errors", []))
+    if errors:
+        lines += ["", "Wrong names on the test split (label → named, count): " + "; ".join(
+            f"{a} → {b} {n}" for (a, b), n in sorted(errors.items(), key=lambda x: (-x[1], x[0])))]
+    return "\n".join(lines) + "\n"
+
+
 def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 3) if b else None
 
@@ -243,7 +278,12 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="test", choices=("dev", "test", "all"))
     ap.add_argument("--errors", action="store_true", help="list every case named wrongly")
+    ap.add_argument("--markdown", action="store_true", help="print the docs/validation.md section (test and dev)")
     args = ap.parse_args(argv)
+    if args.markdown:
+        command = "python3 -m ascertain.validation.license_families --markdown"
+        print(markdown(evaluate("test"), evaluate("dev"), command))
+        return
     r = evaluate(args.split)
     if not args.errors:
         r.pop("errors")

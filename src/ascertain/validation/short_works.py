@@ -68,7 +68,7 @@ def _copy(f: Function, name: str, rng: random.Random) -> str | None:
 def own_tokens_bucket(n: int) -> str:
     if n < MIN_OWN:
         return f"< {MIN_OWN} (too small to tell)"
-    for top, _ in SIZE_BARS:
+    for top, *_ in SIZE_BARS:
         if n <= top:
             return f"≤ {top}"
     return f"> {SIZE_BARS[-1][0]}"
@@ -190,7 +190,7 @@ def _rate(k: int, n: int) -> dict:
 
 
 def _bucket_order(names: set[str]) -> list[str]:
-    order = [own_tokens_bucket(0)] + [own_tokens_bucket(top) for top, _ in SIZE_BARS] + \
+    order = [own_tokens_bucket(0)] + [own_tokens_bucket(b[0]) for b in SIZE_BARS] + \
         [own_tokens_bucket(SIZE_BARS[-1][0] + 1)]
     return [b for b in order if b in names]
 
@@ -255,7 +255,8 @@ def markdown(res: dict, command: str) -> str:
         f"left out). Copies: the same functions with comments stripped and layout changed, comments added, "
         "identifiers renamed, adjacent independent statements reordered (functions with none to swap have no "
         f"reorder copy), and all combined. Tasks are split by seed {res['seed']}: the size bars "
-        f"{', '.join(f'≤ {t} own tokens: {b}' for t, b in res['size_bars'])} and α = {res['alpha']} "
+        + ", ".join(f"≤ {t} own tokens: own coverage ≥ {b} or a verbatim run ≥ {v} tokens"
+                    for t, b, v in res["size_bars"]) + f" and α = {res['alpha']} "
         "(match/short_works.py) were chosen on the tuning half; the held-out half is reported. *reference* is "
         "`--reference` with the task's other implementations (leave one out; projects related to either side "
         f"left out), on tasks whose reference gives at least {res['pairs_needed']} independent pairs. "

@@ -275,6 +275,11 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         return Response(views.class_members_csv(case, name), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name.replace("/", "__")}.csv"'})
 
+    @app.get("/api/classes/{name:path}/members.json", summary="A class's member list (JSON): every column, with "
+             "evidence tier and dispute", openapi_extra={"x-capability": "classes"})
+    def api_members_json(name: str, user: Annotated[users.User, Depends(need("classes"))]):
+        return views.class_members(case, name, every_column=True)
+
     @app.get("/reviews", response_class=HTMLResponse, include_in_schema=False)
     def reviews_page(request: Request, user: Annotated[users.User, Depends(need("reviews"))]):
         return page(request, "reviews.html.j2", user, d=views.reviews(case))

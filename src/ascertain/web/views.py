@@ -156,11 +156,15 @@ MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "co_owners", "r
                   "s412", "in_corpus_by", "tier", "dispute")
 
 
-def class_members(case: Case, name: str) -> dict:
-    """A class's member list as the page shows it: the main columns of the CSV (the CSV has them all)."""
+def class_members(case: Case, name: str, every_column: bool = False) -> dict:
+    """A class's member list as the page shows it: the main columns of the CSV (the CSV has them all; with
+    `every_column`, all of them, the spreadsheet guard of the CSV removed)."""
+    from ascertain.classes.sheets import unsafe_cell
+
     rows = list(csv.DictReader(io.StringIO(class_members_csv(case, name).decode("utf-8"))))
-    return {"name": name, "columns": MEMBER_COLUMNS, "members": [{k: r.get(k, "") for k in MEMBER_COLUMNS}
-                                                                 for r in rows]}
+    cols = tuple(rows[0]) if every_column and rows else MEMBER_COLUMNS
+    return {"name": name, "columns": cols, "members": [{k: unsafe_cell(r.get(k, "")) for k in cols}
+                                                       for r in rows]}
 
 
 def disputes(case: Case) -> dict:
