@@ -365,3 +365,16 @@ def test_forged_work_cmi_in_the_store_is_caught(fresh):
     r = verify(fresh["out"], fresh["case"], signer_key=fresh["pub"])
     assert kinds(r) == {"store", "rerun"}
     assert any(d["item"].startswith("work CMI of") and d["item"].endswith("parallel.py") for d in r["differences"])
+
+
+def test_class_and_probe_rows_changed_after_the_report_are_caught(fresh):
+    """The class, sampling and probing sections are read from the store, not re-derived: their rows are hashed
+    in the signed manifest, so a row slipped in after the report is seen."""
+    db = sqlite3.connect(fresh["case"] / "store.sqlite")
+    db.execute("INSERT INTO disputes (class_name, work_id, opened_by, role, reason, evidence, status, resolution, "
+               "resolved_by, opened_at, resolved_at) SELECT 'all', min(id), 'x', 'master', 'r', 'e', 'upheld', 'out',"
+               " 'x', '2026-01-01', '2026-01-02' FROM works")
+    db.commit()
+    db.close()
+    r = verify(fresh["out"], fresh["case"], signer_key=fresh["pub"], rerun=False)
+    assert kinds(r) == {"store"} and [d["item"] for d in r["differences"]] == ["disputes_sha256"]

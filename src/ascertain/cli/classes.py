@@ -418,12 +418,20 @@ def lookup_cmd(case: CaseArg,
 
 
 def print_class_counts(out, r: dict) -> None:
-    t = Table("class", "works", f"units ({r['unit']})", "owners (name, role)",
+    from rich.table import Column
+
+    t = Table(Column("class", overflow="fold", min_width=12), "works", f"units ({r['unit']})",
+              "owners (name, role)", "by tier", "disputes",
               title=f"classes of {r['works']:,} works (class file sha256 {r['class_file_sha256'][:12]})")
     for name, cnt in r["counts"].items():
+        tiers = ", ".join(f"{k} {v:,}" for k, v in (r.get("tiers") or {}).get(name, {}).items())
+        disputes = ", ".join(f"{k} {v}" for k, v in (r.get("disputes") or {}).get(name, {}).items())
         t.add_row(escape(("  " if "/" in name else "") + name), f"{cnt['works']:,}", f"{cnt['units']:,}",
-                  f"{cnt['owners']:,}")
+                  f"{cnt['owners']:,}", tiers or "-", disputes or "-")
     out.print(t)
+    if r.get("ownership_conflicts"):
+        out.print(f"{len(r['ownership_conflicts'])} works with an ownership conflict to review "
+                  "(`ascertain owners CASE conflicts`)", markup=False)
     out.print("§412 (statutory damages): " + ", ".join(f"{k} {v:,}" for k, v in r["s412"].items())
               + f"; member lists in {Path(next(iter(r['files'].values()))['csv']).parent}", markup=False)
 
