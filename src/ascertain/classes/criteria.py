@@ -320,17 +320,16 @@ COLUMNS = ("unit_of_account", "work_id", "title", "authors", "legal_owners", "be
 
 
 def write_members(rows: list[dict], stem: Path) -> dict:
-    import csv
-
     import pyarrow as pa
 
+    from ascertain.csv_out import Writer
     from ascertain.index.shards import write_parquet_atomic
 
     with open(f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, COLUMNS)
-        w.writeheader()
+        w = Writer(fh, COLUMNS)
+        w.header()
         for r in rows:
-            w.writerow({k: r.get(k, "") for k in COLUMNS})
+            w.record(r)
     table = pa.table({k: pa.array([r.get(k, "") for r in rows],
                                   pa.bool_() if k == "group_registration" else
                                   pa.int64() if k == "work_id" else pa.string()) for k in COLUMNS})

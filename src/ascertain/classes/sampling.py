@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from ascertain.case import Case
 from ascertain.classes.facts import gather, infringement_setting
+from ascertain.csv_out import Writer
 from ascertain.errors import AscertainError
 from ascertain.readers.base import Skip
 from ascertain.store import schema
@@ -125,11 +126,11 @@ def draw(case: Case, class_name: str, size: int, seed: int, strata: str | None, 
                                                  "stratum_population": len(groups[k])} for k, w in chosen])
     sheet.parent.mkdir(parents=True, exist_ok=True)
     with open(sheet, "w", newline="", encoding="utf-8") as fh:
-        wr = csv.DictWriter(fh, SHEET_COLUMNS)
-        wr.writeheader()
+        wr = Writer(fh, SHEET_COLUMNS)
+        wr.header()
         for k, w in chosen:
             f = facts[w]
-            wr.writerow({"sample_id": sid, "work_id": w, "stratum": k, "title": f.title,
+            wr.record({"sample_id": sid, "work_id": w, "stratum": k, "title": f.title,
                          "authors": "; ".join(f.authors),
                          "owners": "; ".join(f"{o['name']} ({o['role']})" for o in f.owners),
                          "evidence_ids": " ".join(map(str, f.content_evidence + f.output_evidence)),

@@ -19,6 +19,7 @@ from ascertain.web.policy import ROLES
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 _hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))  # verified for unknown names (same cost as a real check)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ def check_password(case: Case, name: str, password: str) -> User | None:
     with case.store.engine.connect() as c:
         row = c.execute(select(s.web_users).where(s.web_users.c.name == name)).mappings().first()
     try:
-        if row and row["password_hash"] and _hasher.verify(row["password_hash"], password):
+        if not (row and row["password_hash"]):  # the same work as for a known name: no timing tells them apart
+            _hasher.verify(_DUMMY_HASH, password)
+        elif _hasher.verify(row["password_hash"], password):
             return User(row["id"], row["name"], row["role"])
     except (VerificationError, InvalidHashError):
         pass
