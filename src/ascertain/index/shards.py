@@ -200,7 +200,8 @@ class IndexWriter:
                 "doc": first + i, "locator": doc.locator, "sha256": doc.sha256,
                 # keyed: no language (it comes from the file name) and no metadata (titles, URLs, authors)
                 "language": doc.language if self.key is None else "",
-                "bytes": int(doc.meta.get("bytes", len(doc.text))),
+                # keyed: no byte count (nothing needs it, and an exact size joins a document to a known file)
+                "bytes": int(doc.meta.get("bytes", len(doc.text))) if self.key is None else 0,
                 "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False) if self.key is None else "{}",
                 "_doc": replace(doc, text=""),  # for on_shard and the digest: the text goes to the shard only
             })
@@ -265,7 +266,9 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "pos": _cat(positions, np.uint32)}, schema=FP_SCHEMA)
     n_tokens = [int(t) for t in _cat(tokens, np.int64)]
     texts = [t for batch_texts, _ in batches for t in batch_texts] if store_text else [None] * len(n_tokens)
-    docs_table = pa.table({**cols, "tokens": n_tokens, "text": texts}, schema=DOCS_SCHEMA)
+    # keyed: a document's token count as its power-of-two bucket (the master reports a copy's size from it)
+    doc_tokens = n_tokens if key is None else [size_bucket(t) for t in n_tokens]
+    docs_table = pa.table({**cols, "tokens": doc_tokens, "text": texts}, schema=DOCS_SCHEMA)
     sha_fp = write_parquet_atomic(fp_table, folder / fp_name)
     sha_docs = write_parquet_atomic(docs_table, folder / docs_name, DOCS_ROW_GROUP)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), np.uint32)
@@ -277,6 +280,11 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
+
+
+def size_bucket(n: int) -> int:
+    """The smallest power of two that is at least n (0 stays 0): a size that says "at most", not "exactly"."""
+    return 0 if n <= 0 else 1 << (n - 1).bit_length()
 
 
 def _digest_doc(digest, d: Document) -> None:
