@@ -255,16 +255,19 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="links-"))
     with open(tmp / "regs.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["number", "effective_date", "title", "authors", "publication_date"])
+        w.writerow(["number", "effective_date", "title", "authors", "publication_date", "isbn"])
+        reg_isbns = [isbn13(rng) if i % 3 == 0 else "" for i in range(n_regs)]  # a third carry an ISBN
         for i, (t, a) in enumerate(rows[:n_regs]):
             w.writerow([f"TX{i + 1:010d}", f"{2000 + i % 25}-0{1 + i % 9}-15", t, a.replace("-", " "),
-                        str(1999 + i % 25)])
+                        str(1999 + i % 25), reg_isbns[i]])
     with open(tmp / "works.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["title", "authors", "claimant", "publication_date"])
-        for i in rng.sample(range(n_regs), n_works):
+        w.writerow(["title", "authors", "claimant", "publication_date", "isbn"])
+        chosen = rng.sample(range(n_regs), n_works)
+        for i in chosen:
             t, a = rows[i]
-            w.writerow([typo(rng, t) if i % 5 == 0 else t, a.replace("-", " "), a, str(1999 + i % 25)])
+            w.writerow([typo(rng, t) if i % 5 == 0 else t, a.replace("-", " "), a, str(1999 + i % 25),
+                        reg_isbns[i] if i % 2 == 0 else ""])  # half of those ISBNs on the works list too
     case = Case.init(tmp / "case")
     timings: dict[str, tuple[float, float]] = {}  # step -> (wall s, CPU s of the process, all threads)
     timed = _timer(timings)
@@ -282,16 +285,45 @@ def scale(n_regs: int, n_works: int, docs: bool) -> dict:
     timed("sample", draw, case, "registered", 400, 1, None, tmp / "sheet.csv")
     timed("estimate", estimate, case, "registered")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    lookups = lookup_times(case, [rows[i] for i in chosen[:50]], [reg_isbns[i] for i in chosen if reg_isbns[i]][:50],
+                           [f"TX{i + 1:010d}" for i in chosen[:50]])
     res = {"registrations": n_regs, "works": n_works,
            "timings_s": {k: [round(w, 1), round(c, 1)] for k, (w, c) in timings.items()},
            "peak_mb": round(peak), "links": s["identifier_links"] + s["probabilistic_accepted"],
-           "review": s["review_queue"], "members": ev["counts"]["registered"]["works"], "model": s["model"]["weights"]}
+           "review": s["review_queue"], "members": ev["counts"]["registered"]["works"], "model": s["model"]["weights"],
+           "lookup_ms": lookups,
+           "peak_mb_with_lookups": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
     print(res)
     if docs:
         from ascertain.report.doc_sections import write_section
 
-        write_section(ROOT / "docs" / "benchmarks.md", "classes", scale_markdown(res))
+        write_section(ROOT / "docs" / "benchmarks.md", "classes" if n_regs == 300_000 else f"classes-{n_regs}",
+                      scale_markdown(res))
     return res
+
+
+def lookup_times(case: Case, works: list[tuple[str, str]], isbns: list[str], numbers: list[str]) -> dict:
+    """Lookups in this (resident) process, after one warm-up of each kind: p50 and p95 in ms per kind."""
+    import statistics
+
+    from ascertain.classes.lookup import lookup
+
+    kinds = {"title": [t for t, _ in works], "author": [a.replace("-", " ") for _, a in works], "isbn": isbns,
+             "registration number": numbers}
+    out = {}
+    for kind, queries in kinds.items():
+        if not queries:
+            continue
+        lookup(case, queries[0])  # warm: the process's first lookup opens the store and reads the keys
+        ms = []
+        for q in queries:
+            t0 = time.perf_counter()
+            lookup(case, q)
+            ms.append((time.perf_counter() - t0) * 1000)
+        ms.sort()
+        out[kind] = {"n": len(ms), "p50": round(statistics.median(ms), 1),
+                     "p95": round(ms[min(len(ms) - 1, int(0.95 * len(ms)))], 1)}
+    return out
 
 
 def scale_markdown(r: dict) -> str:
@@ -305,7 +337,12 @@ def scale_markdown(r: dict) -> str:
         + "".join(f"| {k} | {w} | {c} |\n" for k, (w, c) in t.items()) +
         f"\n{r['registrations']:,} registrations × {r['works']:,} works: {r['links']:,} links accepted, "
         f"{r['review']:,} to review; class of {r['members']:,} members; peak memory {r['peak_mb']:,} MB "
-        f"(whole process). Weights: {r['model']}.\n\n")
+        f"(whole process). Weights: {r['model']}.\n\n"
+        + ("Lookups in the same (resident) process after the run, one warm-up each, then one per work of a "
+           "sample: " + "; ".join(f"{k} p50 {v['p50']} ms, p95 {v['p95']} ms (n = {v['n']})"
+                                  for k, v in r.get("lookup_ms", {}).items())
+           + f"; peak memory with the lookups {r.get('peak_mb_with_lookups', 0):,} MB.\n\n"
+           if r.get("lookup_ms") else ""))
 
 
 def classes_at_scale(n_works: int, docs: bool) -> dict:

@@ -25,7 +25,6 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent

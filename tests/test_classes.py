@@ -42,8 +42,8 @@ def test_demo_planted_class_situations(demo):
     root, result = demo
     assert result["ok"], result
     c = result["classes"]
-    assert c["counts"]["in-corpus"]["works"] == 11 and c["counts"]["in-corpus/statutory"]["works"] == 6
-    assert c["s412"] == {"eligible": 6, "not eligible": 4, "unknown": 2}  # the demo book: unregistered
+    assert c["counts"]["in-corpus"]["works"] == 11 and c["counts"]["in-corpus/statutory"]["works"] == 5
+    assert c["s412"] == {"eligible": 5, "not eligible": 4, "unknown": 3}  # python-rsa: also in an undated corpus
     assert c["estimate"]["uninjured"]["x"] + c["estimate"]["confirmed_copied"]["x"] == 6
 
 
@@ -253,7 +253,8 @@ def test_lookup_by_title_isbn_registration_and_file(demo, data):
     w = r["results"][0]
     assert not w["on_the_list"] and w["why"]["in-corpus"][0]["passed"] is False
     r = json.loads(cli("lookup", str(root), "--file", str(data / "corpus" / "vendor" / "randnum.py"), "--json"))
-    assert r["results"][0]["title"] == "python-rsa" and "in-corpus/statutory" in r["results"][0]["classes"]
+    assert r["results"][0]["title"] == "python-rsa" and "in-corpus/statutory" not in r["results"][0]["classes"]
+    assert r["results"][0]["s412"]["status"] == "unknown" and r["results"][0]["s412"]["undated_sources"]
     assert r["results"][0]["file_match"]["how"] == "identical bytes (sha256)"
     assert r["results"][0]["why"]["in-corpus"][0]["value"] == "True (by content + identifier)"
     out = cli("lookup", str(root), "Белые ночи")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ascertain import cli
 from ascertain.cli import app
+from ascertain.cli import sources as cli_sources
 from ascertain.demo import run_demo
 
 runner = CliRunner()
@@ -42,7 +42,7 @@ def test_sources_list_and_remove(demo_case, monkeypatch):
     # not a terminal and no --yes: refused, nothing removed
     r = run("sources", "remove", demo_case, "outputs", code=2)
     assert "--yes" in r.stderr and os.path.isdir(os.path.join(demo_case, "index", "outputs"))
-    monkeypatch.setattr(cli, "interactive", lambda: True)
+    monkeypatch.setattr(cli_sources, "interactive", lambda: True)
     run("sources", "remove", demo_case, "outputs", input="n\n", code=1)
     assert len(json.loads(run("sources", "list", demo_case, "--json").stdout)) == len(listed)
     r = run("sources", "remove", demo_case, "outputs", input="y\n")

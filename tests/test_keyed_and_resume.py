@@ -109,12 +109,12 @@ def test_match_never_replaces_stored_evidence_with_nothing_silently(tmp_path, da
     report = tmp_path / "case" / "reports" / "evidence.json"
     before, stored = report.read_bytes(), evidence_count(str(case.root))
     assert full["evidence"] == stored > 0
-    starved = MatchOptions(max_seed_df=0)  # no fingerprint may seed: this run finds nothing
+    starved = MatchOptions(max_hash_hits=0)  # no fingerprint may seed: this run finds nothing
     with pytest.raises(AscertainError, match=rf"store holds {stored} record\(s\) for corpus") as e:
         run_match(case, starved)
     assert "--allow-empty" in e.value.fix
     assert report.read_bytes() == before and evidence_count(str(case.root)) == stored
-    emptied = run_match(case, MatchOptions(max_seed_df=0, allow_empty=True))  # said explicitly: allowed
+    emptied = run_match(case, MatchOptions(max_hash_hits=0, allow_empty=True))  # said explicitly: allowed
     assert emptied["evidence"] == 0 and evidence_count(str(case.root)) == 0
 
 

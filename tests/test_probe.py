@@ -236,3 +236,65 @@ def test_bad_models_and_short_works(world, tmp_path):
     run_probe(case, world["model"], ProbeOptions(REPRO, INFER, ("A",), []))  # recorded once, not per rerun
     assert len(skipped_inputs(case)) == 1
     assert json.dumps(r)
+
+
+class Underflowing:
+    """The real model, whose true continuations get a probability of about 1e-309 (log p = −711): exp() still
+    gives a (denormal) float, and log 0.5 / log1p(−p) overflows."""
+
+    def __init__(self, model) -> None:
+        self.model, self.info = model, model.info
+
+    def generate(self, *a):
+        return self.model.generate(*a)
+
+    def score(self, text, prompt=""):
+        s = self.model.score(text, prompt)
+        return replace(s, logprobs=s.logprobs * 0 - 711.0 / max(1, len(s.logprobs)))
+
+
+def test_np_figure_of_an_underflowing_continuation_is_stored_not_an_error(world):
+    """Issue 23 §7: (n, p) in log space; the attempt is stored with its figure and a capped print."""
+    from ascertain.probe.reproduction import MAX_EXACT_N, n_for_half, n_label
+
+    assert n_for_half(-2000.0)[0] is None and 868 < n_for_half(-2000.0)[1] < 869
+    assert n_label(*n_for_half(-2000.0)) == "~1e+868" and n_for_half(-1.0) == (2, 0.301)
+    assert n_for_half(-30.0)[0] <= MAX_EXACT_N and n_for_half(-600.0)[0] is None  # no 261-digit integers
+    assert n_label(*n_for_half(-600.0)) == "~1e+260"
+    case = make_case(world, "case_underflow")
+    r = run_probe(case, Underflowing(world["model"]), ProbeOptions(REPRO, INFER, ("A",), []))
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(s.probes.c.status, s.probes.c.mode, s.probes.c.metrics)
+                         .where(s.probes.c.tier == "A")).all()
+    assert rows and all(st == "ok" for st, _, _ in rows)
+    greedy = [m for _, mode, m in rows if mode == "greedy"]
+    assert greedy and all(m["n_for_p_half"] is None and m["log10_n_for_p_half"] > 308 for m in greedy)
+    assert all(-309 < m["log10_pz"] < -308 for m in greedy)
+    a = next(iter(r["results"]["A"].values()))
+    assert a["errors"] == 0 and a["min_n_for_p_half"] is None and a["min_log10_n_for_p_half"] > 308
+
+
+def test_controls_are_keyed_by_content_not_by_the_path_typed(world, tmp_path):
+    """Issue 23 §7: the same control texts in another folder, under other names, give the same cut points,
+    passages and chance rate."""
+    moved = tmp_path / "elsewhere" / "renamed"
+    moved.mkdir(parents=True)
+    for i, p in enumerate(sorted((world["root"] / "control").iterdir())):
+        (moved / f"other-name-{i}.txt").write_text(p.read_text())
+    (moved / "dup.txt").write_text(sorted((world["root"] / "control").iterdir())[0].read_text())
+
+    def control_rows(folder: Path, name: str) -> tuple[list, dict]:
+        case = make_case(world, name)
+        r = run_probe(case, world["model"], ProbeOptions(REPRO, INFER, ("A", "B"), [str(folder)]))
+        with case.store.engine.connect() as c:
+            rows = c.execute(select(s.probes.c.tier, s.probes.c.key, s.probes.c.prompt, s.probes.c.decoding)
+                             .where(s.probes.c.control.is_(True))).all()
+        return sorted((t, k, p, json.dumps(d, sort_keys=True)) for t, k, p, d in rows), r["results"]
+
+    first, r1 = control_rows(world["root"] / "control", "case_ctrl1")
+    second, r2 = control_rows(moved, "case_ctrl2")
+    assert first and first == second  # the duplicate text counted once
+    a1, a2 = next(iter(r1["A"].values())), next(iter(r2["A"].values()))
+    for k in ("control_attempts", "control_reproductions"):
+        assert a1[k] == a2[k]
+    assert {k: v["p_value"] for k, v in r1["B"].items()} == {k: v["p_value"] for k, v in r2["B"].items()}

@@ -25,7 +25,7 @@ from ascertain.readers.files import walk
 from ascertain.readers.records import read_jsonl
 from ascertain.store import schema
 from ascertain.store.db import now
-from ascertain.text.levels import LEVELS
+from ascertain.text.levels import CORPUS_LEVEL, DEFAULT_LEVEL, LEVELS, resolved_level
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -90,7 +90,7 @@ def folder_listing(root: Path) -> dict:
 
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
-               on_progress: Callable[[int, int], None] | None = None, level: str = "layout",
+               on_progress: Callable[[int, int], None] | None = None, level: str | None = None,
                acquired: str | None = None, engine: str = "local", processes: int | None = None) -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
@@ -98,6 +98,9 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     if not paths:
         raise AscertainError(name, "no input paths given", "name the files or folders to read")
     key = load_key(key_file) if key_file else None
+    # a corpus holds books and code alike: each document at its own level (prose at book, code at layout);
+    # model outputs at layout, as `compare` reads them
+    level = level or (CORPUS_LEVEL if kind == "corpus" else DEFAULT_LEVEL)
     if level not in LEVELS:
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
     check_engine(engine, processes)  # refused before the source is recorded
@@ -160,6 +163,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                "tokens": manifest["tokens"], "shards": len(manifest["shards"]), "keyed": params.keyed,
                "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3),
                "languages": _languages(index_dir, manifest["shards"])}
+    summary["levels"] = _levels(level, summary["languages"]) if not params.keyed else {level: manifest["documents"]}
     if previous:
         summary["resumed_after"] = previous
     case.store.audit(f"{kind} add", {**summary, "inputs": inputs})
@@ -256,6 +260,15 @@ def _merge_reasons(shards: list[dict]) -> dict[str, int]:
         for k, v in s["skip_reasons"].items():
             total[k] = total.get(k, 0) + v
     return dict(sorted(total.items()))
+
+
+def _levels(level: str, languages: dict[str, int]) -> dict[str, int]:
+    """Documents per level they were indexed at (each document's is in its index row, `level`)."""
+    out: dict[str, int] = {}
+    for lang, n in languages.items():
+        lv = resolved_level(level, "prose" if lang == "unknown" else lang)
+        out[lv] = out.get(lv, 0) + n
+    return dict(sorted(out.items()))
 
 
 def _languages(index_dir: Path, shards: list[dict]) -> dict[str, int]:

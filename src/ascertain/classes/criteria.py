@@ -29,6 +29,8 @@ from pathlib import Path
 from sqlalchemy import delete, insert
 
 from ascertain.case import Case
+from ascertain.classes.disputes import by_class_and_work
+from ascertain.classes.disputes import label as dispute_label
 from ascertain.classes.eligibility import Eligibility, decide
 from ascertain.classes.facts import WorkFacts, gather
 from ascertain.errors import AscertainError
@@ -51,9 +53,15 @@ FIELDS: dict[str, tuple[str, str]] = {
     "language": ("choice", "the work's language"),
     "work_type": ("choice", "the work's type (book, article, code, ...)"),
     "claimant_role": ("choice", "a role one of the owners holds: legal owner, beneficial owner, co-owner"),
+    "in_corpus_tier": ("choice", "the strongest route into a corpus: text (a copy of the text found), identifier "
+                                 "(a corpus record's ISBN), metadata (a corpus record's title/author), none"),
+    "registration_tier": ("choice", "how the registration link was made: identifier (number, ISBN), metadata "
+                                    "(title + author score), reviewer (a person's decision), none"),
 }
+# Evidence tiers, strongest first: a member's tier in a class is the weakest of the routes its criteria rest on.
+TIERS = ("text", "identifier", "reviewer", "metadata")
 TOP_KEYS = {"unit", "infringement_began", "class"}
-CLASS_KEYS = {"name", "description", "criteria", "subclass"}
+CLASS_KEYS = {"name", "description", "criteria", "subclass", "require_tier"}
 UNITS = ("work", "registration")
 _CMP = re.compile(r"^\s*(>=|<=|>|<|==)?\s*(-?[0-9.]+)\s*$")
 
@@ -74,6 +82,7 @@ class ClassDef:
     description: str
     criteria: list[Criterion]
     subclasses: list[ClassDef] = field(default_factory=list)
+    require_tier: str | None = None
 
 
 @dataclass
@@ -159,8 +168,12 @@ def load_class_file(path: str) -> ClassFile:
             crits.append(Criterion(k, v, line))
         if not crits:
             raise AscertainError(path, f"class {full!r} has no criteria", "add a [class.criteria] table")
+        req = d.get("require_tier")
+        if req is not None and req not in TIERS:
+            bad("require_tier", f"require_tier = {req!r} in class {full!r} is not a tier",
+                f"write one of {', '.join(TIERS)} (strongest first; a member needs that tier or a stronger one)", at)
         return ClassDef(full, str(d.get("description", "")), crits,
-                        [parse_class(sd, f"{full}/") for sd in d.get("subclass", [])])
+                        [parse_class(sd, f"{full}/") for sd in d.get("subclass", [])], req)
 
     classes = [parse_class(d, "") for d in data["class"]]
     return ClassFile(path, hashlib.sha256(raw).hexdigest(), unit, None if began == "auto" else began, classes)
@@ -194,7 +207,67 @@ def value_of(f: WorkFacts, elig: Eligibility, name: str) -> tuple[object, list[i
         return f.work_type or "", []
     if name == "claimant_role":
         return sorted({o["role"] for o in f.owners}), []
+    if name == "in_corpus_tier":
+        return corpus_route(f)[0], f.content_evidence
+    if name == "registration_tier":
+        return registration_route(f)[0], []
     raise AssertionError(name)
+
+
+CORPUS_FIELDS = {"in_corpus", "in_corpus_by_content", "in_corpus_by_identifier", "copied", "coverage",
+                 "longest_run", "regurgitated", "cmi_status", "in_corpus_tier"}
+REGISTRATION_FIELDS = {"registered", "s412", "registration_tier"}
+
+
+def corpus_route(f: WorkFacts) -> tuple[str, dict]:
+    """The strongest route by which the work is in a corpus (or was reproduced), and what it rests on."""
+    if f.content_evidence or f.output_evidence:
+        return "text", {"evidence_ids": f.content_evidence + f.output_evidence, "coverage": round(f.coverage, 4),
+                        "longest_run_tokens": f.longest_run}
+    hits = [h for h in f.identifier_hits if "isbn" in h.get("fields", [])]
+    if hits:
+        return "identifier", {"hits": hits}
+    if f.identifier_hits:  # a corpus record's own title (and author) equal the work's, folded: score 1.0
+        fields = sorted({x for h in f.identifier_hits for x in h.get("fields", ["title"])})
+        return "metadata", {"hits": f.identifier_hits, "fields": fields, "score": 1.0}
+    return "none", {}
+
+
+def registration_route(f: WorkFacts) -> tuple[str, dict]:
+    if not f.registrations:
+        return "none", {}
+    r = f.registrations[0]
+    base = {"registration": r["number"], "link_id": r.get("link_id")}
+    if r.get("decided_by") == "reviewer":
+        return "reviewer", {**base, "method": r["method"], "score": r["score"]}
+    if r["method"] in ("registration_number", "isbn"):
+        return "identifier", {**base, "by": r["method"]}
+    agreeing = {k: v for k, v in (r.get("agreeing") or {}).items() if k in ("title_key", "author_key", "year")}
+    return "metadata", {**base, "fields": agreeing, "score": r["score"]}
+
+
+def membership_tier(f: WorkFacts, cls: ClassDef, dispute: dict | None) -> tuple[str, dict]:
+    """The member's tier in the class: the weakest route its criteria rest on (criteria wanting a fact to be
+    absent rest on none); a dispute the master rejected makes it a reviewer's decision."""
+    fields = {c.field for c in cls.criteria if c.wanted is not False}
+    detail: dict = {}
+    tiers = []
+    if fields & CORPUS_FIELDS:
+        t, d = corpus_route(f)
+        detail["in_corpus"] = {"tier": t, **d}
+        if t != "none":
+            tiers.append(t)
+    if fields & REGISTRATION_FIELDS and f.registrations:
+        t, d = registration_route(f)
+        detail["registration"] = {"tier": t, **d}
+        tiers.append(t)
+    tier = max(tiers, key=TIERS.index) if tiers else "metadata"
+    if not tiers:
+        detail["fields"] = sorted(fields)  # listed facts only (language, type, role): the works list's metadata
+    if dispute and dispute["status"] == "rejected":
+        detail["dispute"] = {"id": dispute["id"], "resolution": dispute["resolution"], "by": dispute["resolved_by"]}
+        tier = "reviewer"
+    return tier, detail
 
 
 def test(c: Criterion, value: object) -> bool:
@@ -224,8 +297,10 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     t0 = time.perf_counter()
     facts = gather(case)
     elig = {wid: decide(f, cf.infringement_began) for wid, f in facts.items()}
+    disputed = by_class_and_work(case)
     decisions: list[dict] = []
     members: dict[str, list[int]] = {}
+    tiers: dict[tuple[str, int], tuple[str, dict]] = {}
     for cls, parent in _flat(cf.classes):
         inside = set(members[parent.name]) if parent else None
         members[cls.name] = []
@@ -244,8 +319,24 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
                 decisions.append({"class_name": cls.name, "work_id": wid, "criterion": crit.field,
                                   "wanted": str(crit.wanted), "value": shown, "passed": passed,
                                   "evidence_ids": ev})
-            if ok_all:
-                members[cls.name].append(wid)
+            if not ok_all:
+                continue
+            dispute = disputed.get((cls.name, wid))
+            tier = membership_tier(f, cls, dispute)
+            if cls.require_tier:
+                passed = TIERS.index(tier[0]) <= TIERS.index(cls.require_tier)
+                decisions.append({"class_name": cls.name, "work_id": wid, "criterion": "require_tier",
+                                  "wanted": cls.require_tier, "value": tier[0], "passed": passed,
+                                  "evidence_ids": tier[1].get("in_corpus", {}).get("evidence_ids", [])})
+                if not passed:
+                    continue
+            if dispute and dispute["status"] == "upheld":  # the master removed the work from this class
+                decisions.append({"class_name": cls.name, "work_id": wid, "criterion": "dispute",
+                                  "wanted": "not upheld", "value": f"upheld #{dispute['id']}: "
+                                  f"{dispute['resolution']}", "passed": False, "evidence_ids": []})
+                continue
+            tiers[(cls.name, wid)] = tier
+            members[cls.name].append(wid)
     out_dir = out_dir or case.root / "reports" / "classes"
     out_dir.mkdir(parents=True, exist_ok=True)
     kept = case.root / "classes" / f"classes-{cf.sha256[:12]}.toml"  # the class file, versioned in the case
@@ -254,23 +345,38 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     counts = {}
     files = {}
     for name, wids in members.items():
-        rows = member_rows(facts, elig, wids, cf.unit)
+        rows = member_rows(facts, elig, wids, cf.unit, {w: tiers[(name, w)] for w in wids},
+                           {w: disputed.get((name, w)) for w in wids})
         counts[name] = {"works": len(wids), "units": len(rows), "unit": cf.unit,
                         "owners": len({(o["name"], o["role"]) for w in wids for o in facts[w].owners})}
         files[name] = write_members(rows, out_dir / name.replace("/", "__"))
     s412 = {}
     for e in elig.values():
         s412[e.status] = s412.get(e.status, 0) + 1
+    by_tier: dict[str, dict[str, int]] = {}
+    for (name, _), (t, _) in sorted(tiers.items()):
+        by_tier.setdefault(name, {}).setdefault(t, 0)
+        by_tier[name][t] += 1
+    dispute_counts: dict[str, dict[str, int]] = {}
+    for (name, _), x in sorted(disputed.items()):
+        dispute_counts.setdefault(name, {}).setdefault(x["status"], 0)
+        dispute_counts[name][x["status"]] += 1
     seconds = round(time.perf_counter() - t0, 3)
     manifest = {"class_file": class_file, "class_file_sha256": cf.sha256, "kept_as": str(kept.relative_to(case.root)),
                 "unit": cf.unit, "infringement_began": cf.infringement_began or "auto", "works": len(facts),
-                "counts": counts, "s412": dict(sorted(s412.items())), "files": files, "seconds": seconds}
+                "counts": counts, "tiers": by_tier, "disputes": dispute_counts, "s412": dict(sorted(s412.items())),
+                "files": files, "seconds": seconds}
     with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(stage="classes", manifest=manifest, started_at=now(),
                                                       seconds=seconds)).inserted_primary_key[0]
         c.execute(delete(schema.class_decisions))  # the latest run's decisions; older runs keep their manifest
         for i in range(0, len(decisions), 20_000):
             c.execute(insert(schema.class_decisions), [{**d, "run_id": run_id} for d in decisions[i:i + 20_000]])
+        c.execute(delete(schema.class_memberships))
+        ms = [{"run_id": run_id, "class_name": n, "work_id": w, "tier": t, "detail": d}
+              for (n, w), (t, d) in tiers.items()]
+        for i in range(0, len(ms), 20_000):
+            c.execute(insert(schema.class_memberships), ms[i:i + 20_000])
     case.store.audit("classes", {k: v for k, v in manifest.items() if k != "files"})
     return {"run_id": run_id, **manifest}
 
@@ -283,18 +389,29 @@ def owners_by_role(f: WorkFacts) -> dict[str, str]:
     return {k: "; ".join(v) for k, v in out.items()}
 
 
-def member_rows(facts: dict[int, WorkFacts], elig: dict[int, Eligibility], wids: list[int], unit: str
+def member_rows(facts: dict[int, WorkFacts], elig: dict[int, Eligibility], wids: list[int], unit: str,
+                tiers: dict[int, tuple[str, dict]] | None = None, disputes: dict[int, dict | None] | None = None
                 ) -> list[dict]:
+    import json
+
     rows = []
     for wid in wids:
         f, e = facts[wid], elig[wid]
+        tier, detail = (tiers or {}).get(wid, ("", {}))
         routes = [r for r, on in (("content", f.content_evidence), ("identifier", f.identifier_hits)) if on]
         base = {"unit_of_account": unit, "work_id": wid, "title": f.title, "authors": "; ".join(f.authors),
                 **{k.replace(" ", "_").replace("-", "_") + "s": v for k, v in owners_by_role(f).items()},
                 "in_corpus_by": " + ".join(routes), "evidence_ids": " ".join(map(str, f.content_evidence)),
                 "output_evidence_ids": " ".join(map(str, f.output_evidence)),
                 "identifier_hits": "; ".join(f"{h['source']}:{h['document']} ({h['by']})" for h in f.identifier_hits),
-                "s412": e.status, "s412_reason": e.reason, "infringement_began": e.infringement_began or ""}
+                "s412": e.status, "s412_reason": e.reason, "infringement_began": e.infringement_began or "",
+                "s412_dates": "; ".join(x for x in (
+                    f"infringement began {e.infringement_began} ({e.infringement_source})" if e.infringement_began
+                    else "", f"published {e.publication_date} ({e.publication_source})" if e.publication_date
+                    else "", f"registered {e.effective_date} ({e.registration_source})" if e.effective_date
+                    else "") if x),
+                "tier": tier, "tier_detail": json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else "",
+                "dispute": dispute_label((disputes or {}).get(wid))}
         regs = f.registrations if unit == "registration" and f.registrations else [None]
         for r in regs:
             if r is None:
@@ -316,20 +433,17 @@ def member_rows(facts: dict[int, WorkFacts], elig: dict[int, Eligibility], wids:
 
 COLUMNS = ("unit_of_account", "work_id", "title", "authors", "legal_owners", "beneficial_owners", "co_owners",
            "registration", "effective_date", "group_registration", "link", "s412", "s412_reason",
-           "infringement_began", "in_corpus_by", "evidence_ids", "output_evidence_ids", "identifier_hits")
+           "infringement_began", "s412_dates", "in_corpus_by", "evidence_ids", "output_evidence_ids", "identifier_hits",
+           "tier", "tier_detail", "dispute")
 
 
 def write_members(rows: list[dict], stem: Path) -> dict:
     import pyarrow as pa
 
-    from ascertain.csv_out import Writer
+    from ascertain.classes.sheets import write_csv
     from ascertain.index.shards import write_parquet_atomic
 
-    with open(f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
-        w = Writer(fh, COLUMNS)
-        w.header()
-        for r in rows:
-            w.record(r)
+    write_csv(f"{stem}.csv", COLUMNS, rows)
     table = pa.table({k: pa.array([r.get(k, "") for r in rows],
                                   pa.bool_() if k == "group_registration" else
                                   pa.int64() if k == "work_id" else pa.string()) for k in COLUMNS})

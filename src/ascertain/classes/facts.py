@@ -38,8 +38,10 @@ class WorkFacts:
     longest_run: int = 0
     cmi_status: list[str] = field(default_factory=list)
     first_copy_at: dict = field(default_factory=dict)  # source -> acquired date / first output timestamp
+    undated_sources: list[str] = field(default_factory=list)  # sources with a copy or record of it, and no date
     registrations: list[dict] = field(default_factory=list)  # accepted links with the registration
     pending_links: int = 0
+    registrations_loaded: bool = True  # False: the case holds no registration records at all
 
 
 def infringement_setting(case: Case) -> str | None:
@@ -98,6 +100,8 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
                 f.content_evidence.append(e.id)
                 if src["params"].get("acquired"):
                     f.first_copy_at[src["name"]] = src["params"]["acquired"]
+            if src["name"] not in f.first_copy_at and src["name"] not in f.undated_sources:
+                f.undated_sources.append(src["name"])
         linked = some(select(s.registration_links.c.registration_id), s.registration_links.c.work_id)
         regs = {r.id: dict(r._mapping) for r in c.execute(select(
             s.registrations.c.id, s.registrations.c.number, s.registrations.c.effective_date,
@@ -108,8 +112,14 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
             if lk.status == "review":
                 facts[lk.work_id].pending_links += 1
             else:
+                item = (lk.agreeing or {}).get("contents_item")
                 facts[lk.work_id].registrations.append({**regs[lk.registration_id], "link_id": lk.id,
-                                                        "method": lk.method, "score": lk.score})
+                                                        "method": lk.method, "score": lk.score,
+                                                        "decided_by": lk.decided_by, "listed_as": item,
+                                                        "agreeing": lk.agreeing or {}})
+        loaded = c.execute(select(s.registrations.c.id).limit(1)).first() is not None
+    for f in facts.values():
+        f.registrations_loaded = loaded
     _identifier_route(case, facts, sources)
     for f in facts.values():
         f.registrations.sort(key=lambda r: (r["effective_date"], r["number"]))
@@ -136,17 +146,21 @@ def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int
                         | {r for k in by_title_author for r in meta.by_title_author.get(k, ())})
         for r in wanted:  # in document order, as a scan of the records would find them
             locator, rec_isbns, title, author = meta.records[r]
-            hits: dict[int, str] = {}
+            hits: dict[int, tuple[str, list[str]]] = {}
             for i in rec_isbns:
                 for wid in by_isbn.get(i, []):
-                    hits[wid] = f"ISBN {i}"
+                    hits[wid] = (f"ISBN {i}", ["isbn"])
             if title:
                 for wid in by_title_author.get((title_key(title), name_key(author)), []):
-                    hits.setdefault(wid, f"title {fold(title)!r} and author {fold(author)!r}")
-            for wid, by in hits.items():
-                facts[wid].identifier_hits.append({"source": src["name"], "document": locator, "by": by})
+                    hits.setdefault(wid, (f"title {fold(title)!r} and author {fold(author)!r}",
+                                          ["title", "author"] if name_key(author) else ["title"]))
+            for wid, (by, fields) in hits.items():
+                facts[wid].identifier_hits.append({"source": src["name"], "document": locator, "by": by,
+                                                   "fields": fields})
                 if src["params"].get("acquired"):
                     facts[wid].first_copy_at[src["name"]] = src["params"]["acquired"]
+                elif src["name"] not in facts[wid].undated_sources:
+                    facts[wid].undated_sources.append(src["name"])
 
 
 @dataclass

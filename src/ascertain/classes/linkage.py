@@ -7,23 +7,35 @@ publication year, within blocks. The m and u probabilities are estimated from th
 are used, and the run says so. A pair scoring at or above `accept` is linked; between `review` and `accept`
 it waits for a person (`ascertain review`); below `review` it is dropped. A reviewer's decision survives
 re-running the linkage.
+
+The score is the match probability at one fixed prior (PRIOR_MATCH), not at 1 / (registrations in the case):
+the same pair gets the same score and the same decision in a case of 1 or of 1,000,000 registrations, and
+what moves it is only what agrees. Titles that carry different numbers ("Vol. 2" and "Vol. 3") are never
+linked by title. A registration that covers several works (a group registration) is matched through its
+contents: each listed work is compared as a record of its own, with the group's number and dates.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.store import schema
 from ascertain.store.db import now
+from ascertain.text.bibliographic import title_numbers
 
 MIN_TRAINING_RECORDS = 200  # fewer records on either side: fixed priors instead of estimated weights
 SEED = 20260101
+# The prior probability that a work and a registration compared within a block are the same work: fixed, so a
+# pair's score does not depend on how many registrations the case holds. At 1/500 an accepted pair (0.99) needs
+# a Bayes factor of about 50,000 (e.g. identical title and author); an identical title alone goes to review,
+# an identical title with a different author and no year is dropped.
+PRIOR_MATCH = 1 / 500
 
 
 @dataclass
@@ -56,19 +68,60 @@ def _works(conn) -> list[dict]:
     return rows
 
 
-def _registrations(conn) -> list[dict]:
-    return [dict(r) for r in conn.execute(select(
-        schema.registrations.c.id, schema.registrations.c.number, schema.registrations.c.isbns,
-        schema.registrations.c.title_key, schema.registrations.c.author_key,
-        schema.registrations.c.publication_date).order_by(schema.registrations.c.id)).mappings()]
+@dataclass
+class Records:
+    """What the title + author linkage compares on the registrations' side, column by column (a million
+    registrations as dicts would not fit the memory budget): each registration, and each work a registration's
+    contents list (its own title; its own authors and date, else the registration's). A record's id is its
+    position; registration_id says whose it is; items[position] the listed work's entry."""
+    registration_id: list[int] = field(default_factory=list)
+    title_key: list[str | None] = field(default_factory=list)
+    author_key: list[str | None] = field(default_factory=list)
+    year: list[int | None] = field(default_factory=list)
+    items: dict[int, dict] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.registration_id)
+
+    def add(self, rid: int, tk: str | None, ak: str | None, pub: str | None, item: dict | None = None) -> None:
+        if item is not None:
+            self.items[len(self.registration_id)] = item
+        self.registration_id.append(rid)
+        self.title_key.append(tk or None)
+        self.author_key.append(ak or None)
+        self.year.append(int(pub[:4]) if pub else None)
 
 
-def identifier_links(works: list[dict], regs: list[dict]) -> list[dict]:
-    by_number = {r["number"]: r["id"] for r in regs}
+def _records(conn) -> Records:
+    r, rc = schema.registrations, schema.registration_contents
+    out = Records()
+    for rid, tk, ak, pub in conn.execute(select(r.c.id, r.c.title_key, r.c.author_key, r.c.publication_date)
+                                         .order_by(r.c.id)):
+        out.add(rid, tk, ak, pub)
+    for x in conn.execute(select(rc.c.registration_id, rc.c.position, rc.c.title, rc.c.title_key, rc.c.author_key,
+                                 rc.c.publication_date, r.c.author_key.label("group_authors"),
+                                 r.c.publication_date.label("group_date"))
+                          .join_from(rc, r, rc.c.registration_id == r.c.id)
+                          .order_by(rc.c.registration_id, rc.c.position)).mappings():
+        out.add(x["registration_id"], x["title_key"], x["author_key"] or x["group_authors"],
+                x["publication_date"] or x["group_date"],
+                {"position": x["position"], "title": x["title"], "publication_date": x["publication_date"]})
+    return out
+
+
+def identifier_links(conn, works: list[dict]) -> list[dict]:
+    """Links by registration number and by ISBN, looked up in the store's indexes for the works' identifiers."""
+    r, ri = schema.registrations, schema.registration_isbns
+    numbers = sorted({w["registration_number"] for w in works if w["registration_number"]})
+    wanted = sorted({i for w in works for i in w["isbns"] or []})
+    by_number: dict[str, int] = {}
     by_isbn: dict[str, list[int]] = {}
-    for r in regs:
-        for i in r["isbns"] or []:
-            by_isbn.setdefault(i, []).append(r["id"])
+    for n in range(0, len(numbers), 5000):
+        by_number.update(conn.execute(select(r.c.number, r.c.id).where(r.c.number.in_(numbers[n:n + 5000]))).all())
+    for n in range(0, len(wanted), 5000):
+        for i, rid in conn.execute(select(ri.c.isbn, ri.c.registration_id).where(ri.c.isbn.in_(wanted[n:n + 5000]))
+                                   .order_by(ri.c.isbn, ri.c.registration_id)):
+            by_isbn.setdefault(i, []).append(rid)
     links: dict[tuple[int, int], dict] = {}
     for w in works:
         if w["registration_number"] and w["registration_number"] in by_number:
@@ -124,35 +177,32 @@ def _year_levels():
             cll.CustomLevel("abs(year_l - year_r) <= 1", label_for_charts="within one year"), cll.ElseLevel()]
 
 
-def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) -> tuple[list[dict], dict]:
+def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> tuple[list[dict], dict]:
     """Scored pairs at or above opts.review, and a description of the model (trained or priors)."""
     import pandas as pd
     from splink import Linker, block_on
     from splink.backends.duckdb import DuckDBAPI
 
-    def frame(rows: list[dict]) -> pd.DataFrame:
-        return pd.DataFrame({
-            "unique_id": [r["id"] for r in rows],
-            "title_key": [r["title_key"] or None for r in rows],
-            "author_key": [r["author_key"] or None for r in rows],
-            "year": pd.array([int(r["publication_date"][:4]) if r["publication_date"] else None for r in rows],
-                             dtype="Int64")})
-
     if not works or not regs:
         return [], {"model": "not run (no works or no registrations left to link)"}
     db = DuckDBAPI()
-    left = db.register(frame(works), dataset_display_name="works")
-    right = db.register(frame(regs), dataset_display_name="registrations")
-    linker = Linker([left, right], _settings(1 / len(regs)), log_level=logging.ERROR)
+    left = db.register(pd.DataFrame({
+        "unique_id": [r["id"] for r in works], "title_key": [r["title_key"] or None for r in works],
+        "author_key": [r["author_key"] or None for r in works],
+        "year": pd.array([int(r["publication_date"][:4]) if r["publication_date"] else None for r in works],
+                         dtype="Int64")}), dataset_display_name="works")
+    right = db.register(pd.DataFrame({
+        "unique_id": range(len(regs)), "title_key": regs.title_key, "author_key": regs.author_key,
+        "year": pd.array(regs.year, dtype="Int64")}), dataset_display_name="registrations")
+    linker = Linker([left, right], _settings(PRIOR_MATCH), log_level=logging.ERROR)
     trained = min(len(works), len(regs)) >= MIN_TRAINING_RECORDS
     import splink
 
     model = {"splink": splink.__version__, "seed": SEED,
              "blocking": ["title_key", "first 6 of title_key + first 3 of author_key",
-                          "author_key + first 2 of title_key"], "accept": opts.accept, "review": opts.review}
-    if trained:
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on("title_key", "author_key")], recall=0.8)
+                          "author_key + first 2 of title_key"], "accept": opts.accept, "review": opts.review,
+             "prior_match": PRIOR_MATCH}
+    if trained:  # m and u from the records; the prior stays fixed (PRIOR_MATCH), so scores do not move with size
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("title_key"))
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("author_key"))
@@ -162,18 +212,33 @@ def probabilistic_links(works: list[dict], regs: list[dict], opts: LinkOptions) 
                             "side to estimate them)")
     pairs = linker.inference.predict(threshold_match_probability=opts.review, warning_mode="never") \
         .as_pandas_dataframe()
-    links = []
+    work_of = {w["id"]: w for w in works}
+    best: dict[tuple[int, int], dict] = {}
+    dropped = 0
     for r in pairs.itertuples(index=False):
         if r.source_dataset_l == "works":
-            wid, rid = int(r.unique_id_l), int(r.unique_id_r)
+            wid, n = int(r.unique_id_l), int(r.unique_id_r)
         else:
-            wid, rid = int(r.unique_id_r), int(r.unique_id_l)
-        agreeing = {f: _LEVELS[f][int(g)] for f, g in (("title_key", r.gamma_title_key),
-                                                       ("author_key", r.gamma_author_key), ("year", r.gamma_year))
-                    if int(g) >= 0}
-        links.append({"work_id": wid, "registration_id": rid, "score": round(float(r.match_probability), 6),
-                      "method": "probabilistic", "agreeing": agreeing})
-    links.sort(key=lambda x: (x["work_id"], x["registration_id"]))
+            wid, n = int(r.unique_id_r), int(r.unique_id_l)
+        rec = {"title_key": regs.title_key[n], "registration_id": regs.registration_id[n], "item": regs.items.get(n)}
+        if title_numbers(work_of[wid]["title_key"]) != title_numbers(rec["title_key"]) and \
+                title_numbers(work_of[wid]["title_key"]) and title_numbers(rec["title_key"]):
+            dropped += 1  # "Vol. 2" is not "Vol. 3": another volume of a series is another work
+            continue
+        agreeing: dict = {f: _LEVELS[f][int(g)] for f, g in (("title_key", r.gamma_title_key),
+                                                             ("author_key", r.gamma_author_key),
+                                                             ("year", r.gamma_year)) if int(g) >= 0}
+        agreeing["match_weight"] = round(float(r.match_weight), 3)
+        if rec["item"]:
+            agreeing["contents_item"] = rec["item"]
+        x = {"work_id": wid, "registration_id": rec["registration_id"], "score": round(float(r.match_probability), 6),
+             "method": "probabilistic", "agreeing": agreeing}
+        key = (wid, rec["registration_id"])  # a group's own title and a listed work: the better one
+        if key not in best or (x["score"], -(rec["item"] or {}).get("position", 0)) > \
+                (best[key]["score"], -(best[key]["agreeing"].get("contents_item") or {}).get("position", 0)):
+            best[key] = x
+    links = [best[k] for k in sorted(best)]
+    model["different_numbers_dropped"] = dropped
     return links, model
 
 
@@ -202,19 +267,31 @@ def link(case: Case, opts: LinkOptions | None = None) -> dict:
     if not 0 < opts.review <= opts.accept <= 1:
         raise AscertainError("--review/--accept", f"thresholds {opts.review} and {opts.accept} are out of order",
                              "use 0 < review <= accept <= 1, e.g. --review 0.5 --accept 0.9")
+    from ascertain.classes.registrations import refresh_title_keys
+
+    refresh_title_keys(case)
     t0 = time.perf_counter()
     with case.store.engine.connect() as c:
-        works, regs = _works(c), _registrations(c)
+        works = _works(c)
+        n_regs = c.execute(select(func.count()).select_from(schema.registrations)).scalar() or 0
         decided = {(r.work_id, r.registration_id) for r in c.execute(select(
             schema.registration_links.c.work_id, schema.registration_links.c.registration_id)
             .where(schema.registration_links.c.decided_by == "reviewer"))}
-    if not regs:
+    if not n_regs:
         raise AscertainError(str(case.root), "has no registrations",
                              "import them first: `ascertain registrations import CASE FILE`")
-    by_id = identifier_links(works, regs)
+    with case.store.engine.connect() as c:
+        by_id = identifier_links(c, works)
     linked = {x["work_id"] for x in by_id}
-    prob, model = (probabilistic_links([w for w in works if w["id"] not in linked and w["title_key"]], regs, opts)
-                   if opts.probabilistic else ([], {"model": "identifiers only"}))
+    if opts.probabilistic:
+        with case.store.engine.connect() as c:
+            records = _records(c)
+        prob, model = probabilistic_links([w for w in works if w["id"] not in linked and w["title_key"]], records,
+                                          opts)
+        model["records"] = {"registrations": n_regs, "listed_in_contents": len(records) - n_regs}
+        del records
+    else:
+        prob, model = [], {"model": "identifiers only"}
     rows = []
     for x in by_id + _review_candidates(prob, opts):
         if (x["work_id"], x["registration_id"]) in decided:
@@ -222,7 +299,7 @@ def link(case: Case, opts: LinkOptions | None = None) -> dict:
         status = "accepted" if x["score"] >= opts.accept else "review"
         rows.append({**x, "status": status, "decided_by": "rule", "reason": None})
     seconds = round(time.perf_counter() - t0, 3)
-    summary = {"works": len(works), "registrations": len(regs), "identifier_links": len(by_id),
+    summary = {"works": len(works), "registrations": n_regs, "identifier_links": len(by_id),
                "probabilistic_accepted": sum(1 for x in rows if x["method"] == "probabilistic"
                                              and x["status"] == "accepted"),
                "review_queue": sum(1 for x in rows if x["status"] == "review"),

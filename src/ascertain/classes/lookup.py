@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import Text, cast, func, or_, select
 
 from ascertain.case import Case
 from ascertain.classes.eligibility import decide
@@ -28,6 +28,7 @@ from ascertain.text.bibliographic import (
 )
 
 MAX_RESULTS = 50
+_KEYS_CHECKED: set[str] = set()
 
 
 def _by_query(c, query: str) -> tuple[str, list[int]]:
@@ -38,8 +39,11 @@ def _by_query(c, query: str) -> tuple[str, list[int]]:
             (i,) = isbns(q.upper().removeprefix("ISBN").strip(": "))
         except ValueError as e:
             raise AscertainError(query, str(e), "check the digits (ISBN-10 or ISBN-13)") from e
-        wids = {w for w, lst in c.execute(select(d.c.work_id, d.c.isbns)) if i in (lst or [])}
-        regs = [rid for rid, lst in c.execute(select(r.c.id, r.c.isbns)) if i in (lst or [])]
+        # the JSON text is searched in the database, then checked: no row is decoded that cannot hold the ISBN
+        wids = {w for w, lst in c.execute(select(d.c.work_id, d.c.isbns).where(cast(d.c.isbns, Text).like(f'%"{i}"%')))
+                if i in (lst or [])}
+        regs = [rid for (rid,) in c.execute(select(s.registration_isbns.c.registration_id)
+                                            .where(s.registration_isbns.c.isbn == i))]
         wids |= {w for (w,) in c.execute(select(lk.c.work_id).where(lk.c.registration_id.in_(regs),
                                                                     lk.c.status == "accepted"))}
         return f"ISBN {i}", sorted(wids)
@@ -150,6 +154,11 @@ def lookup(case: Case, query: str | None, file: str | None = None, read: ReadOpt
     """The answer for a query or a file; `read` bounds how the file is read (the web lookup's limits)."""
     if not query and not file:
         raise AscertainError("lookup", "needs a QUERY or --file", "type a title, author, ISBN, registration number")
+    if str(case.root.resolve()) not in _KEYS_CHECKED:  # keys folded by an older title_key: fold them again
+        from ascertain.classes.registrations import refresh_title_keys
+
+        refresh_title_keys(case)
+        _KEYS_CHECKED.add(str(case.root.resolve()))
     file_hits: dict[int, dict] = {}
     if file:  # compared before a store connection is taken: many lookups at once must not drain the pool
         what, wids, file_hits = _by_file(case, file, read)

@@ -98,6 +98,8 @@ class Batch:
 def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None,
                       languages: list[str] | None = None) -> Batch:
     """Fingerprints of many documents in one vectorized pass (the corpus indexing path)."""
+    if params.level == "auto" and languages is not None:
+        return _fingerprint_batch_auto(texts, languages, params, key)
     if params.level != "layout":
         return _fingerprint_batch_level(texts, languages or ["prose"] * len(texts), params, key)
     parts = [normalized_bytes(t) for t in texts]
@@ -126,6 +128,33 @@ def fingerprint_batch(texts: list[str], params: Params, key: bytes | None = None
         doc = np.searchsorted(t0, sel, side="right") - 1
         fp, pos = grams[sel], (sel - t0[doc]).astype(np.uint32)
     return Batch(fp, doc.astype(np.int64), pos, ntok)
+
+
+def _fingerprint_batch_auto(texts: list[str], languages: list[str], params: Params, key: bytes | None) -> Batch:
+    """Level auto: code at layout (the vectorized pass), prose at book (one document at a time); rows in
+    document order, as one pass would give them."""
+    from dataclasses import replace
+
+    from ascertain.text.levels import resolved_level
+
+    levels = [resolved_level("auto", lang) for lang in languages]
+    parts: dict[str, list[int]] = {}
+    for i, lv in enumerate(levels):
+        parts.setdefault(lv, []).append(i)
+    fps, docs, poss = [], [], []
+    ntok = np.zeros(len(texts), np.int64)
+    for lv, idx in parts.items():
+        b = fingerprint_batch([texts[i] for i in idx], replace(params, level=lv), key, [languages[i] for i in idx])
+        at = np.array(idx, np.int64)
+        fps.append(b.hashes)
+        docs.append(at[b.doc])
+        poss.append(b.pos)
+        ntok[at] = b.tokens
+    if not fps:
+        return Batch(np.empty(0, np.uint64), np.empty(0, np.int64), np.empty(0, np.uint32), ntok)
+    doc = np.concatenate(docs)
+    order = np.argsort(doc, kind="stable")  # each document's rows stay in their order
+    return Batch(np.concatenate(fps)[order], doc[order], np.concatenate(poss)[order], ntok)
 
 
 def _fingerprint_batch_level(texts: list[str], languages: list[str], params: Params, key: bytes | None) -> Batch:

@@ -11,12 +11,14 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.minhash import band_keys, bands_agree, has_signature, jaccard_estimate, signature
 from ascertain.index import arrow_np
 from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, corpus_frequencies
 from ascertain.index.partitions import read_keys
+from ascertain.text.levels import CODE_LEVELS
 
 DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text"]
 SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
@@ -34,16 +36,32 @@ def lookup_of(name: str, manifest: dict) -> dict:
 
 
 def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, work_hashes: np.ndarray,
-                   max_df: int, max_hash_hits: int) -> None:
+                   work_own: np.ndarray, max_df: int, max_hash_hits: int) -> dict[str, int]:
     """Register corpus_seeds (hash, df) and corpus_rows (hash, doc, pos): the corpus side of the works' hashes
-    that seed spans, read from the lookup tables (frequencies first: boilerplate's rows are never read)."""
+    that seed spans, read from the lookup tables; what was left out, counted.
+
+    No document frequency makes a copy disappear: a fingerprint in more than `max_df` distinct contents
+    still seeds when one of its work occurrences touches the work's own text (`work_own`: not only notices or
+    licence text). Left out are only (1) frequent fingerprints lying wholly in the work's notices (boilerplate
+    that counts for nothing: a document sharing only a licence is not a copy of the work), never read; (2)
+    repetition: a fingerprint whose work occurrences x its occurrences per corpus document holding it exceed
+    `max_hash_hits` (`0, 0, 0, ...` in data tables), which multiplies hits in each document without adding
+    evidence. Counting distinct contents (index/duplicates.py), identical copies raise no frequency at all."""
     wh, m = np.unique(work_hashes, return_counts=True)
+    own = np.unique(work_hashes[work_own])
     freq = corpus_frequencies(index_dir, lk, wh)
     h, df, cf = (arrow_np.column(freq, c) for c in ("hash", "df", "cf"))
-    keep = (df <= max_df) & (cf * m[np.searchsorted(wh, h)] <= max_hash_hits)
+    per_doc = cf * m[np.searchsorted(wh, h)] / np.maximum(df, 1)  # hits it adds in a document holding it
+    frequent = df > max_df
+    notices_only = frequent & ~np.isin(h, own)
+    repetition = per_doc > max_hash_hits
+    keep = ~notices_only & ~repetition
     seeds = arrow_np.table({"hash": h[keep], "df": df[keep]}, SEED_SCHEMA)
     con.register("corpus_seeds", seeds)
     con.register("corpus_rows", corpus_fingerprints(index_dir, lk, h[keep]))
+    return {"frequent": int((frequent & keep).sum()), "frequent_rows": int(cf[frequent & keep].sum()),
+            "left_out_notices_only": int((notices_only & ~repetition).sum()),
+            "left_out_repetition": int(repetition.sum())}
 
 
 def near_duplicate_pairs(index_dir: Path, manifest: dict, works: dict[int, np.ndarray]
@@ -94,9 +112,20 @@ def _signatures_of(index_dir: Path, manifest: dict, doc_ids: np.ndarray) -> dict
 
 
 def fetch_docs(index_dir: Path, manifest: dict, doc_ids: np.ndarray, chunk: int = 256):
-    """(doc, locator, sha256, language, tokens, text) of the sorted doc ids, in doc order, a chunk at a time
-    (bounded memory whatever the match count); only the row groups holding them are read."""
+    """(doc, locator, sha256, language, tokens, text, level) of the sorted doc ids, in doc order, a chunk at a
+    time (bounded memory whatever the match count); only the row groups holding them are read. `level` is the
+    level the document was indexed at (None in an index written before it was stored: the source's level)."""
     for shard, ids in _by_shard(manifest, doc_ids):
+        path = index_dir / shard["documents_file"]
+        stored = "level" in pq.read_schema(path).names
         for lo in range(0, len(ids), chunk):
-            t = read_keys(index_dir / shard["documents_file"], "doc", ids[lo:lo + chunk], DOC_COLUMNS)
-            yield from zip(*(t.column(c).to_pylist() for c in DOC_COLUMNS), strict=True)
+            t = read_keys(path, "doc", ids[lo:lo + chunk], DOC_COLUMNS + (["level"] if stored else []))
+            levels = [CODE_LEVELS[c] for c in t.column("level").to_pylist()] if stored else [None] * t.num_rows
+            yield from zip(*(t.column(c).to_pylist() for c in DOC_COLUMNS), levels, strict=True)
+
+
+def fetch_locators(index_dir: Path, manifest: dict, doc_ids: np.ndarray):
+    """(doc, locator) of the sorted doc ids, in doc order (the locator column only)."""
+    for shard, ids in _by_shard(manifest, doc_ids):
+        t = read_keys(index_dir / shard["documents_file"], "doc", ids, ["doc", "locator"])
+        yield from zip(t.column("doc").to_pylist(), t.column("locator").to_pylist(), strict=True)

@@ -2,8 +2,12 @@
 
 Layout of index/<source>/:
   fp-NNNNN.parquet    hash (uint64), doc (int64), pos (uint32)
-  docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less)
+  docs-NNNNN.parquet  doc, locator, sha256, language, tokens, bytes, meta (JSON), text (null if text-less),
+                      level (the level the document was indexed at, text/levels.py LEVEL_CODES: level `auto`
+                      puts prose at book and code at layout)
   mh-NNNNN.parquet    doc, sig (MinHash signature, 128 x uint32): whole-document near-duplicates
+  cd-NNNNN.npy        each document's content digest (128 bits as 2 x uint64, in doc order): documents of the
+                      same language and text are one content, measured once by `match` (index/duplicates.py)
   lk-*.npy            the tables `match` reads by key, written once every shard is (index/lookup_tables.py)
   manifest.json       parameters, inputs, one entry per finished shard, and the lookup tables (`lookup`)
 
@@ -15,6 +19,8 @@ stream items those shards consumed. Same inputs and parameters give byte-identic
 from __future__ import annotations
 
 import hashlib
+import hmac
+import io
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -35,6 +41,7 @@ from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.lookup_tables import build_lookup_tables
 from ascertain.readers.base import Document, Skip
+from ascertain.text.levels import LEVEL_CODES, resolved_level
 
 FORMAT = 2  # 2: lookup tables (format 1 indexes are refused by `match`: add the source again)
 DOCS_ROW_GROUP = 256  # documents per row group: fetching a matched document decodes only its group
@@ -43,6 +50,7 @@ MH_SCHEMA = pa.schema([("doc", pa.int64()), ("sig", pa.binary(4 * NUM_PERM))])
 DOCS_SCHEMA = pa.schema([
     ("doc", pa.int64()), ("locator", pa.string()), ("sha256", pa.string()), ("language", pa.string()),
     ("tokens", pa.int32()), ("bytes", pa.int64()), ("meta", pa.string()), ("text", pa.large_string()),
+    ("level", pa.int8()),
 ])
 
 
@@ -209,7 +217,8 @@ class IndexWriter:
     def _submit(self, manifest: dict, buf: ShardBuffer, on_shard: ShardCallback | None) -> None:
         """Hand the shard to the executor; shards are recorded in the manifest in their order (_collect)."""
         n = len(manifest["shards"]) + len(self._pending)
-        cols = {name: [r[name] for r in buf.rows] for name in DOCS_SCHEMA.names if name not in ("tokens", "text")}
+        cols = {name: [r[name] for r in buf.rows] for name in DOCS_SCHEMA.names
+                if name not in ("tokens", "text", "level")}
         handle = self.executor.submit(write_shard, str(self.index_dir), n, buf.first_doc, buf.batches, cols,
                                       self.store_text, self.params, self.key)
         buf.batches = []  # the texts now belong to the shard's task
@@ -266,9 +275,10 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "pos": _cat(positions, np.uint32)}, schema=FP_SCHEMA)
     n_tokens = [int(t) for t in _cat(tokens, np.int64)]
     texts = [t for batch_texts, _ in batches for t in batch_texts] if store_text else [None] * len(n_tokens)
+    levels = [LEVEL_CODES[resolved_level(params.level, lang)] for _, langs in batches for lang in langs]
     # keyed: a document's token count as its power-of-two bucket (the master reports a copy's size from it)
     doc_tokens = n_tokens if key is None else [size_bucket(t) for t in n_tokens]
-    docs_table = pa.table({**cols, "tokens": doc_tokens, "text": texts}, schema=DOCS_SCHEMA)
+    docs_table = pa.table({**cols, "tokens": doc_tokens, "text": texts, "level": levels}, schema=DOCS_SCHEMA)
     sha_fp = write_parquet_atomic(fp_table, folder / fp_name)
     sha_docs = write_parquet_atomic(docs_table, folder / docs_name, DOCS_ROW_GROUP)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), np.uint32)
@@ -277,14 +287,35 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "sig": pa.array([sig[i].astype("<u4").tobytes() for i in with_sig],
                                          pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
     sha_mh = write_parquet_atomic(mh_table, folder / mh_name)
+    cd_name = f"cd-{n:05d}.npy"
+    digests = [content_digest(t, lang, key) for batch_texts, langs in batches
+               for t, lang in zip(batch_texts, langs, strict=True)]
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(b"".join(digests), "<u8"), allow_pickle=False)
+    atomic_write_bytes(folder / cd_name, buf.getvalue())
+    sha_cd = hashlib.sha256(buf.getvalue()).hexdigest()
     return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
-            "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh},
+            "digest_file": cd_name,
+            "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh, cd_name: sha_cd},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
 
 
 def size_bucket(n: int) -> int:
     """The smallest power of two that is at least n (0 stays 0): a size that says "at most", not "exactly"."""
     return 0 if n <= 0 else 1 << (n - 1).bit_length()
+
+
+_CONTENT_LABEL = b"ascertain content v1\0"
+
+
+def content_digest(text: str, language: str, key: bytes | None) -> bytes:
+    """16 bytes naming a document's content as matching sees it (its language and extracted text): two
+    documents with the same digest give the same evidence but for their locators. Keyed: an HMAC under the
+    case key (a plain digest would let anyone confirm a guessed document)."""
+    data = language.encode() + b"\0" + text.encode("utf-8", "surrogatepass")
+    if key is not None:
+        return hmac.new(key, _CONTENT_LABEL + data, hashlib.sha256).digest()[:16]
+    return hashlib.sha256(data).digest()[:16]
 
 
 def _digest_doc(digest, d: Document) -> None:

@@ -78,42 +78,59 @@ def _snippet(ts: TokenStream, a: int, b: int) -> str:
     return s if len(s) <= 80 else s[:77] + "..."
 
 
-def copy_region(work: TokenStream, copy: TokenStream, w_first: int, d_first: int, w_last: int, d_last: int
-                ) -> tuple[int, int]:
-    """Where the whole work would sit in the copy, given the first and last matched positions."""
-    lo = max(0, d_first - w_first)
-    hi = min(len(copy), d_last + (len(work) - w_last))
-    return lo, hi
-
-
 def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int, int, int]],
-                lo: int, hi: int, prose: bool = False) -> dict:
-    """Classified differences between the whole work and copy tokens [lo, hi).
+                prose: bool = False) -> dict:
+    """Classified differences between the work and the copy within the copied region.
 
-    `spans` are the matched (w0, w1, d0, d1) runs in layout-level token indices: they anchor the alignment,
-    so a block moved elsewhere in the copy is reported as reordered, and only the text between and inside
-    the spans is aligned token by token.
+    `spans` are the matched (w0, w1, d0, d1) runs in layout-level token indices. The longest chain of them in
+    the same order on both sides anchors the alignment (a span out of that order is a `block reordered`).
+    The region runs from the chain's first span to its last, widened on each side only as far as the text
+    beyond still aligns (more tokens equal than edited): a copy that holds part of the work inside other
+    text is compared over the part it holds, and the rest of the work is `not in the copy`, never renames of
+    unrelated text. Between two spans, text that does not align either is `not in the copy` on the work's
+    side and inserted on the copy's side.
     """
-    if len(work) + (hi - lo) > MAX_ALIGN_TOKENS:
-        return {"aligned": False, "why": f"region of {len(work) + hi - lo:,} tokens is over the "
-                f"{MAX_ALIGN_TOKENS:,}-token alignment limit", "differences": [], "edit_similarity": None}
-    al = _Aligner(work, copy)
-    spans = sorted(spans)
+    spans = sorted(set(spans))
+    if not spans:
+        return {"aligned": True, "edit_similarity": None, "difference_counts": {}, "rename_map": {},
+                "rename_consistent": None, "differences": [], "differences_not_listed": 0}
     in_order = _increasing(spans)
-    matched = 0
-    prev_w, prev_d = 0, lo
-    for k, (w0, w1, d0, d1) in enumerate(spans):
-        if k not in in_order:
-            al.add("block reordered", w0, w1, d0, d1)
-            matched += al.run(w0, w1, d0, d1)
-            al.gap_deleted(prev_w, w0, prev_d)
-            prev_w = max(prev_w, w1)
-            continue
-        if w0 >= prev_w and d0 >= prev_d:
-            matched += al.run(prev_w, w0, prev_d, d0)
+    chain = [s for k, s in enumerate(spans) if k in in_order]
+    moved = [s for k, s in enumerate(spans) if k not in in_order]
+    moved_w = np.zeros(len(work) + 1, dtype=bool)
+    moved_d = np.zeros(len(copy) + 1, dtype=bool)
+    for w0, w1, d0, d1 in moved:
+        moved_w[w0:w1] = moved_d[d0:d1] = True
+    (w_first, _, d_first, _), (_, w_last, _, d_last) = chain[0], chain[-1]
+    if (w_last - w_first) + (d_last - d_first) > MAX_ALIGN_TOKENS:
+        return {"aligned": False, "why": f"region of {(w_last - w_first) + (d_last - d_first):,} tokens is over "
+                f"the {MAX_ALIGN_TOKENS:,}-token alignment limit", "differences": [], "edit_similarity": None}
+    al = _Aligner(work, copy)
+    # how far the region reaches beyond the chain: back from its first span, on from its last
+    if moved_w[:w_first].any() or moved_d[:d_first].any():
+        back = (0, 0)
+    else:
+        back = _reach(work.raw, copy.raw, w_first, d_first, -1, 0, 0)
+    if moved_w[w_last:].any() or moved_d[d_last:].any():
+        on = (0, 0)
+    else:
+        on = _reach(work.raw, copy.raw, w_last, d_last, 1, len(work), len(copy))
+    rw0, rd0, rw1, rd1 = w_first - back[0], d_first - back[1], w_last + on[0], d_last + on[1]
+    if (rw1 - rw0) + (rd1 - rd0) > MAX_ALIGN_TOKENS:
+        return {"aligned": False, "why": f"region of {(rw1 - rw0) + (rd1 - rd0):,} tokens is over the "
+                f"{MAX_ALIGN_TOKENS:,}-token alignment limit", "differences": [], "edit_similarity": None}
+    _not_in_copy(al, 0, rw0, rd0, moved_w)
+    matched = al.run(rw0, w_first, rd0, d_first)
+    prev_w, prev_d = w_first, d_first
+    for w0, w1, d0, d1 in chain:
+        matched += _gap(al, prev_w, w0, prev_d, d0, moved_w, moved_d)
         matched += al.run(w0, w1, d0, d1)
-        prev_w, prev_d = max(prev_w, w1), max(prev_d, d1)
-    matched += al.run(prev_w, len(work), prev_d, max(prev_d, hi))
+        prev_w, prev_d = w1, d1
+    matched += al.run(w_last, rw1, d_last, rd1)
+    _not_in_copy(al, rw1, len(work), rd1, moved_w)
+    for w0, w1, d0, d1 in moved:
+        al.add("block reordered", w0, w1, d0, d1)
+        matched += al.run(w0, w1, d0, d1)
     diffs = _merge_layout(sorted(al.diffs, key=lambda d: (d["original_lines"], d["copy_lines"])))
     if prose:  # words and punctuation; a rename map means nothing for prose
         _as_prose(diffs)
@@ -122,9 +139,11 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
     targets = Counter(rename_map.values())
     consistent = all(len(new) == 1 for new in al.renames.values()) and all(c == 1 for c in targets.values())
     kinds = Counter(d["kind"] for d in diffs)
-    total = len(work) + (hi - lo)
+    moved_w[rw0:rw1] = moved_d[rd0:rd1] = True  # the tokens compared: the region and the moved blocks
+    total = int(moved_w.sum() + moved_d.sum())
     return {
         "aligned": True,
+        "region": {"original_lines": _lines(work, rw0, rw1), "copy_lines": _lines(copy, rd0, rd1)},
         "edit_similarity": round(2 * matched / total, 6) if total else 1.0,
         "difference_counts": dict(sorted(kinds.items())),
         "rename_map": rename_map,
@@ -132,6 +151,90 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
         "differences": diffs[:MAX_LISTED],
         "differences_not_listed": max(0, len(diffs) - MAX_LISTED),
     }
+
+
+# A gap between two spans smaller than this on both sides is aligned token by token whatever it holds
+SMALL_GAP_TOKENS = 40
+# Text beyond a span joins the region only if its alignment gains at least this many tokens (equal minus
+# edited): a chance `(` or `the` next to a span never pulls unrelated text in
+MIN_REACH_GAIN = 3
+REACH_WINDOW = 2_000  # tokens aligned at a time when widening the region
+
+
+def _reach(a: list[str], b: list[str], i: int, j: int, step: int, end_a: int, end_b: int) -> tuple[int, int]:
+    """How many tokens of a and b, from positions i and j going in direction `step` (-1: back, towards
+    end_a / end_b; 1: on), still align: the prefix of their edit script with the highest score
+    (+1 an equal token, -1 an edited one), if that score is at least MIN_REACH_GAIN."""
+    ta = tb = 0
+    while True:
+        na, nb = min(REACH_WINDOW, abs(end_a - i) - ta), min(REACH_WINDOW, abs(end_b - j) - tb)
+        if na <= 0 or nb <= 0:
+            return ta, tb
+        if step < 0:
+            xa = a[i - ta - na:i - ta][::-1]
+            xb = b[j - tb - nb:j - tb][::-1]
+        else:
+            xa = a[i + ta:i + ta + na]
+            xb = b[j + tb:j + tb + nb]
+        score = best = 0
+        cut = (0, 0)
+        for op, x1, x2, y1, y2 in _opcodes(xa, xb):
+            if op == "equal":
+                score += x2 - x1
+                if score > best:
+                    best, cut = score, (x2, y2)
+            else:
+                score -= max(x2 - x1, y2 - y1)
+        if best < MIN_REACH_GAIN:
+            return ta, tb
+        ta, tb = ta + cut[0], tb + cut[1]
+        if cut[0] < na * 3 // 4 and cut[1] < nb * 3 // 4:  # stopped inside the window: done
+            return ta, tb
+
+
+def _not_in_copy(al: _Aligner, i1: int, i2: int, j: int, moved_w: np.ndarray) -> None:
+    """The work's tokens [i1, i2) outside the region (less any moved block): not in the copy."""
+    t = i1
+    while t < i2:
+        if moved_w[t]:
+            t += 1
+            continue
+        e = t
+        while e < i2 and not moved_w[e]:
+            e += 1
+        al.add("not in the copy", t, e, j, j)
+        t = e
+
+
+def _gap(al: _Aligner, i1: int, i2: int, j1: int, j2: int, moved_w: np.ndarray, moved_d: np.ndarray) -> int:
+    """The text between two spans of the chain; returns the tokens matched."""
+    if i1 >= i2 and j1 >= j2:
+        return 0
+    if moved_w[i1:i2].any() or moved_d[j1:j2].any():  # a moved block stands here: the rest is not aligned
+        for a, b in _runs(~moved_w[i1:i2]):
+            al.gap_deleted(i1 + a, i1 + b, j1)
+        for a, b in _runs(~moved_d[j1:j2]):
+            al.gap_inserted(i1, j1 + a, j1 + b)
+        return 0
+    if i1 >= i2 or j1 >= j2 or (i2 - i1 <= SMALL_GAP_TOKENS and j2 - j1 <= SMALL_GAP_TOKENS):
+        return al.run(i1, i2, j1, j2)
+    a, b = al.a, al.b
+    fa, fb = _reach(a, b, i1, j1, 1, i2, j2)
+    ba, bb = _reach(a, b, i2, j2, -1, i1, j1)
+    if i1 + fa >= i2 - ba or j1 + fb >= j2 - bb:  # the two ends meet: one modified stretch
+        return al.run(i1, i2, j1, j2)
+    matched = al.run(i1, i1 + fa, j1, j1 + fb) + al.run(i2 - ba, i2, j2 - bb, j2)
+    al.add("not in the copy", i1 + fa, i2 - ba, j1 + fb, j1 + fb)
+    al.gap_inserted(i2 - ba, j1 + fb, j2 - bb)
+    return matched
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True."""
+    if not len(mask):
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _increasing(spans: list[tuple[int, int, int, int]]) -> set[int]:
@@ -201,6 +304,11 @@ class _Aligner:
         if i2 > i1:
             only_comments = all(self.work.kind[i] == COMMENT for i in range(i1, i2))
             self.add("comment removed" if only_comments else "line deleted", i1, i2, j, j)
+
+    def gap_inserted(self, i: int, j1: int, j2: int) -> None:
+        if j2 > j1:
+            only_comments = all(self.copy.kind[j] == COMMENT for j in range(j1, j2))
+            self.add("comment added" if only_comments else "line inserted", i, i, j1, j2)
 
 
 def _opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:

@@ -1,8 +1,11 @@
 """The evidence of a match run, written as it is found: the report streamed to a temporary file, the store's
 rows spilled beside it, so memory holds one document's records at a time whatever the number of records.
 
-reports/evidence.json is byte for byte what orjson gives for {"evidence": [...], "manifest": {...}} with sorted
-keys ("evidence" sorts first, so the records go out before the manifest, whose counts are known at the end).
+reports/evidence.json is byte for byte what orjson gives for {"evidence": [...], "identical_copies": [...],
+"manifest": {...}} with sorted keys ("evidence" sorts first, so the records go out before the manifest, whose
+counts are known at the end). `identical_copies` (only when a record's document is one of several of the same
+content, index/duplicates.py) lists, per such document, every document holding that content with its locator:
+streamed from the index at the end, never held in memory.
 It replaces the last report only when the run finishes (temporary file in the same folder, fsync, os.replace):
 a crash or a concurrent run never leaves a torn report.
 """
@@ -15,6 +18,8 @@ from pathlib import Path
 
 import orjson
 
+from ascertain.temp_files import leftovers, remove, temp_name
+
 SORTED = orjson.OPT_SORT_KEYS
 
 
@@ -24,11 +29,14 @@ class EvidenceOut:
     def __init__(self, path: Path, store_row: Callable[[dict], dict]) -> None:
         self.path = path
         path.parent.mkdir(exist_ok=True)
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        self.spill = path.with_name(f".{path.name}.{os.getpid()}.rows")
+        for stale in leftovers(path, ("tmp", "rows")):  # a killed run's (kill -9 runs no clean-up)
+            remove(stale)
+        self.tmp, self.spill = temp_name(path, "tmp"), temp_name(path, "rows")
         self.store_row = store_row
-        self.count = self.copied = 0
+        self.count = self.copied = self.copied_documents = 0
         self.source_ids: set[int] = set()
+        # (source, doc) -> (documents of its content, a callable giving their (doc, locator)s)
+        self.copies: dict[tuple[str, int], tuple[int, Callable[[], Iterator[tuple[int, str]]]]] = {}
         self._fh = open(self.tmp, "wb")  # noqa: SIM115 (open for the whole run, closed by commit/discard)
         self._rows = open(self.spill, "wb")  # noqa: SIM115 (likewise)
         self._fh.write(b'{"evidence":[')
@@ -41,9 +49,33 @@ class EvidenceOut:
         self._rows.write(orjson.dumps(self.store_row(record)) + b"\n")
         self.count += 1
         self.copied += bool(record["copied"])
+        if record["copied"]:
+            self.copied_documents += record["metrics"].get("identical_copies", {}).get("documents", 1)
         self.source_ids.add(record["source_id"])
 
+    def add_copies(self, source: str, doc_id: int, documents: int,
+                   locators: Callable[[], Iterator[tuple[int, str]]]) -> None:
+        """Name every document holding the content of (source, doc_id) in the report (written at commit)."""
+        self.copies[source, doc_id] = (documents, locators)
+
+    def _write_copies(self) -> None:
+        self._fh.write(b'],"identical_copies":[')
+        for i, ((source, doc_id), (documents, locators)) in enumerate(sorted(self.copies.items(),
+                                                                             key=lambda kv: kv[0])):
+            self._fh.write((b"," if i else b"") + b'{"doc_id":' + orjson.dumps(doc_id) + b',"documents":[')
+            n = 0
+            for doc, locator in locators():
+                self._fh.write((b"," if n else b"") + orjson.dumps({"doc_id": doc, "locator": locator},
+                                                                   option=SORTED))
+                n += 1
+            if n != documents:  # the index changed under the run: never a silent miscount
+                raise RuntimeError(f"{source} document {doc_id}: {documents} identical copies counted, {n} listed")
+            self._fh.write(b'],"occurrences":' + orjson.dumps(documents) + b',"source":' + orjson.dumps(source)
+                           + b"}")
+
     def commit(self, manifest: dict) -> None:
+        if self.copies:
+            self._write_copies()
         self._fh.write(b'],"manifest":' + orjson.dumps(manifest, option=SORTED) + b"}\n")
         self._fh.flush()
         os.fsync(self._fh.fileno())

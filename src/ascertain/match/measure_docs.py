@@ -26,7 +26,7 @@ from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
 from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
-from ascertain.text.levels import DEFAULT_LEVEL, level_stream
+from ascertain.text.levels import DEFAULT_LEVEL, level_stream, resolved_level
 from ascertain.text.tokenize import tokenize
 
 Hits = dict[str, np.ndarray]  # doc, file, wpos, dpos, df: sorted by doc, file, wpos, dpos
@@ -49,6 +49,8 @@ class MatchContext:
     near: dict[tuple[int, int], float]  # (work file, doc) -> estimated Jaccard
     # the driver's own prepared works: used in its process, never pickled (a worker prepares its own)
     prepared: PreparedWorks | None = field(default=None, compare=False)
+    # matched doc -> documents of the source holding its content, when more than one (index/duplicates.py)
+    copies: dict[int, int] = field(default_factory=dict)
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "prepared": None}
@@ -74,7 +76,7 @@ _STATES: dict[str, _State] = {}  # this process's state per shared context (one 
 def _prepare_file(f: dict, params: Params) -> Prepared:
     # no key: a worker uses the tokens and the (already keyed) sha256, never the fingerprints, so the HMAC
     # key does not travel to the workers
-    return prepare(f["text"], f["language"], f["path"], f["sha256"], params, None, params.level)
+    return prepare(f["text"], f["language"], f["path"], f["sha256"], params, None, f.get("level", params.level))
 
 
 def _state(shared: Shared) -> _State:
@@ -98,6 +100,13 @@ def release(shared: Shared) -> None:
     st = _STATES.pop(shared.token, None)
     if st is not None:
         st.scans.close()
+
+
+def identical_copies(copies: dict[int, int], doc_id: int) -> dict:
+    """The record's count of documents holding the same content (the report lists their locators), when the
+    document is one of several: measured once, it stands for every one of them."""
+    n = copies.get(doc_id, 1)
+    return {"identical_copies": {"documents": n}} if n > 1 else {}
 
 
 def cut_chunks(chunks: Iterable[tuple[np.ndarray, Hits]], max_docs: int, max_rows: int
@@ -128,21 +137,26 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
     groups: list[list[dict]] = []
     weak = 0
     with_spans: list[tuple[int, int]] = []
-    for i, (doc_id, locator, sha, language, n_tokens, text) in enumerate(fetch_docs(index_dir, ctx.manifest,
-                                                                                    doc_ids)):
+    for i, (doc_id, locator, sha, language, n_tokens, text, stored_level) in enumerate(
+            fetch_docs(index_dir, ctx.manifest, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
+        # the level the document was indexed at (an `auto` index: book for prose, layout for code)
+        doc_level = stored_level or resolved_level(params.level, language)
         copy_ts = copy_base = None
         if text is not None:  # kinds (comments, strings) matter only above the layout level
             copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
-            copy_ts = level_stream(copy_base, params.level, language)
+            copy_ts = level_stream(copy_base, doc_level, language)
         copy_cmi = None  # scanned once per document, when it first yields evidence
         rows: list[dict] = []
         file_col = hits["file"][lo:hi]
         for fid in np.unique(file_col):
-            a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
-            sel = slice(lo + int(a), lo + int(b))
             fid = int(fid)
             w, f = prepared[fid], ctx.files[fid]
+            if params.level == "auto" and f["level"] != doc_level:
+                continue  # the file prepared at another level than the document's: its hits are not seeds
+            a, b = np.searchsorted(file_col, fid), np.searchsorted(file_col, fid, "right")
+            sel = slice(lo + int(a), lo + int(b))
+            real = f.get("file_id", fid)
             wpos, dpos, df = hits["wpos"][sel], hits["dpos"][sel], hits["df"][sel]
             if copy_ts is not None:
                 spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df, th.min_span_tokens)
@@ -151,7 +165,7 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
             spans = select_spans(spans, th.min_span_tokens)
             if not spans:
                 continue
-            metrics = {"level": params.level,
+            metrics = {"level": f.get("level", params.level),
                        **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
                        "chance_baseline": ctx.baseline}
             if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
@@ -163,12 +177,13 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
                 metrics.update(align_streams(w, copy_ts, copy_base, spans))
             if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
                 copy_cmi = scans.scan(locator, text, language)
-            metrics["cmi"] = status_of_copy(ctx.file_cmi[fid], w.tokens, copy_cmi, metrics["spans"],
+            metrics["cmi"] = status_of_copy(ctx.file_cmi[real], w.tokens, copy_cmi, metrics["spans"],
                                             ctx.repo_cmi.get(f["work_id"]), copied=metrics["copied"])
-            if (pair := (fid, int(doc_id))) in near:
+            if (pair := (real, int(doc_id))) in near:
                 metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
                 with_spans.append(pair)
-            rows.append({"work_id": f["work_id"], "work_file_id": fid, "work_file": w.path,
+            metrics.update(identical_copies(ctx.copies, int(doc_id)))
+            rows.append({"work_id": f["work_id"], "work_file_id": real, "work_file": w.path,
                          "source_id": ctx.source["id"], "source": ctx.source["name"], "doc_id": int(doc_id),
                          "doc_locator": locator, "copied": metrics["copied"], "metrics": metrics})
         groups.append(rows)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ascertain.fingerprint.winnow import Params, fingerprint_hashes
-from ascertain.match.differences import ANCHOR_TOKENS, copy_region, differences
+from ascertain.match.differences import ANCHOR_TOKENS, differences
 from ascertain.match.measure import Thresholds, measure, tokens_identical
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
@@ -88,7 +88,7 @@ def align_pair(work: Prepared, copy: Prepared, spans) -> dict:
 
 
 def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStream, spans) -> dict:
-    """Classified differences in the region where the spans place the work in the copy."""
+    """Classified differences within the copied region (match/differences.py)."""
     if not spans:
         return {"edit_similarity": None, "differences": []}
     wl, wb = work.tokens, work.base
@@ -98,8 +98,4 @@ def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStrea
               for s in spans for a in range(s.w0, s.w1, ANCHOR_TOKENS)]
     based = [(to_base(wl, wb, w0), to_base(wl, wb, w1), to_base(copy_level, copy_base, d0),
               to_base(copy_level, copy_base, d1)) for w0, w1, d0, d1 in pieces]
-    first = min(based, key=lambda s: s[0])
-    last = max(based, key=lambda s: s[1])
-    lo, hi = copy_region(wb, copy_base, first[0], first[2], last[1], last[3])
-    lo, hi = min(lo, min(s[2] for s in based)), max(hi, max(s[3] for s in based))
-    return differences(wb, copy_base, based, lo, hi, prose=family_of(work.language) == "prose")
+    return differences(wb, copy_base, based, prose=family_of(work.language) == "prose")

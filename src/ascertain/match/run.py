@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -24,21 +25,24 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index import arrow_np
-from ascertain.index.corpus_reader import fetch_docs, lookup_of, near_duplicate_pairs, register_seeds
+from ascertain.index.corpus_reader import fetch_docs, fetch_locators, lookup_of, near_duplicate_pairs, register_seeds
+from ascertain.index.duplicates import counts_of, documents_of
 from ascertain.match.evidence_out import EvidenceOut
 from ascertain.match.measure import Thresholds, measure
-from ascertain.match.measure_docs import MatchContext, cut_chunks, measure_chunk, release
+from ascertain.match.measure_docs import MatchContext, cut_chunks, identical_copies, measure_chunk, release
 from ascertain.match.pairs import prepare
 from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.ranking import rank_regions
 from ascertain.store import schema
 from ascertain.store.db import now
-from ascertain.text.levels import DEFAULT_LEVEL
+from ascertain.text.levels import DEFAULT_LEVEL, resolved_level
 
-# Seeds: fingerprints shared by a work and the corpus, minus pure boilerplate (in more than max_df
-# documents) and repetition (a fingerprint whose work occurrences x corpus occurrences exceed max_hash_hits,
-# e.g. `0, 0, 0, ...` in data tables): such fingerprints would multiply hits without adding evidence. The
-# corpus side comes from the index's lookup tables: only the works' own hashes are read (index/lookup_tables.py).
+AUTO_LEVELS = ("layout", "book")  # the levels an `auto` index holds (text/levels.py resolved_level)
+
+# Seeds: fingerprints shared by a work and the corpus, minus frequent ones lying only in the work's notices and
+# repetition (index/corpus_reader.py register_seeds): no frequency makes a copy disappear. The corpus side comes
+# from the index's lookup tables: only the works' own hashes are read, one row per distinct content
+# (index/lookup_tables.py, index/duplicates.py).
 HITS_FROM_ROWS_SQL = """
 CREATE OR REPLACE TEMP TABLE hits AS
 SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, s.df
@@ -70,8 +74,11 @@ WORK_MIN_SCHEMA = pa.schema([("file", pa.int64()), ("min_shared", pa.int64())])
 class MatchOptions:
     sources: list[str] | None = None
     key_file: str | None = None
-    max_seed_df: int = 1000  # fingerprints in more documents than this seed nothing (pure boilerplate)
-    max_hash_hits: int = 100_000  # ... nor those whose work x corpus occurrences pass this (repetition)
+    # fingerprints in more distinct contents than this seed only through the work's own text (a frequent
+    # fingerprint wholly inside the work's notices is boilerplate: never read)
+    max_seed_df: int = 1000
+    # fingerprints whose work occurrences x occurrences per corpus document pass this seed nothing (repetition)
+    max_hash_hits: int = 100_000
     thresholds: Thresholds = Thresholds()
     copied_only: bool = False  # store and report only `copied` records (the manifest says so)
     allow_empty: bool = False  # let a run replace a source's stored evidence with none
@@ -122,7 +129,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     executor = make_executor(*(("local", 1) if opts.work is not None else (opts.engine, opts.processes)))
     out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
-    tally = {"weak": 0, "not_copied": 0}
+    tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,
+             "left_out_repetition": 0, "common_df": {}}
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
@@ -137,6 +145,9 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                         tally["not_copied"] += 1
                     else:
                         out.add(r)
+                        if n := r["metrics"].get("identical_copies"):  # its locators, streamed at the end
+                            out.add_copies(src["name"], r["doc_id"], n["documents"],
+                                           functools.partial(_locators, index_dir, manifest, r["doc_id"]))
         _check_not_emptied(case, srcs, out.source_ids, opts)
     except BaseException:
         out.discard()
@@ -147,6 +158,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         "tool": "ascertain", "version": __version__, "stage": "match",
         "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
                        "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
+                       "common_df_applied": dict(sorted(tally["common_df"].items())),
                        "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
                        "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"]),
                        **({"work": opts.work} if opts.work is not None else {})},
@@ -155,7 +167,10 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         "sources": source_manifests,
         "counts": {"work_files": len(files), "sources": len(srcs), "evidence": out.count,
                    "weak_pairs_not_stored": tally["weak"], "not_copied_not_stored": tally["not_copied"],
-                   "copied": out.copied},
+                   "copied": out.copied, **_copy_counts(out)},
+        "seeds": {"frequent_fingerprints": tally["frequent"], "frequent_corpus_rows": tally["frequent_rows"],
+                  "left_out_notices_only": tally["left_out_notices_only"],
+                  "left_out_repetition": tally["left_out_repetition"]},
     }
     out.commit(manifest)
     seconds = time.perf_counter() - t0
@@ -238,6 +253,17 @@ def _evidence_row(r: dict) -> dict:
             "rarity_docs": min((s["rarity_docs"] for s in m["spans"]), default=0), "metrics": m}
 
 
+def _copy_counts(out: EvidenceOut) -> dict:
+    """Corpus documents holding a copy: each identical copy of a copied record counted."""
+    return {"copied_documents": out.copied_documents}
+
+
+def _locators(index_dir: Path, manifest: dict, rep: int) -> Iterator[tuple[int, str]]:
+    """(doc, locator) of every document holding the content of representative doc `rep`, in doc order."""
+    for ids in documents_of(index_dir, manifest["lookup"], rep):
+        yield from fetch_locators(index_dir, manifest, ids)
+
+
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
                   files, opts: MatchOptions, progress, cmi: tuple[dict, dict], tally: dict, executor: Executor
                   ) -> Iterator[list[dict]]:
@@ -247,12 +273,9 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
     work_of = {f["id"]: f["work_id"] for f in files}
-    # plain rows the workers get too; a keyed index holds keyed digests: like with like
-    file_rows = {f["id"]: {"id": f["id"], "work_id": f["work_id"], "path": f["path"], "text": f["text"],
-                      "language": f["language"],
-                      "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"])} for f in files}
+    file_rows = _file_rows(files, params.level, key)
     prepared = PreparedWorks(file_rows.values(), lambda f: prepare(
-        f["text"], f["language"], f["path"], f["sha256"], params, key, params.level))
+        f["text"], f["language"], f["path"], f["sha256"], params, key, f["level"]), k=params.k)
     fids = list(prepared)
     works_fp = arrow_np.table({
         "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
@@ -263,24 +286,33 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                               WORK_MIN_SCHEMA)
     con.register("works_fp", works_fp)
     con.register("work_min", work_min)
-    register_seeds(con, index_dir, lookup_of(src["name"], manifest), arrow_np.column(works_fp, "hash"),
-                   opts.max_seed_df, opts.max_hash_hits)
+    lk = lookup_of(src["name"], manifest)
+    seeding = register_seeds(con, index_dir, lk, arrow_np.column(works_fp, "hash"),
+                             np.concatenate([prepared.own[fid] for fid in fids]), opts.max_seed_df,
+                             opts.max_hash_hits)
+    for name, n in seeding.items():
+        tally[name] += n
     con.execute(HITS_FROM_ROWS_SQL)
     con.execute(PAIRS_SQL)
     n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
     for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
         con.unregister(name)
-    n_docs = int(manifest["documents"])
+    # identical copies are one content: the baseline counts distinct contents, as document frequencies do
+    n_docs = int(lk.get("distinct_documents", manifest["documents"]))
     th = opts.thresholds
     if not th.common_df:
         th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
+    tally["common_df"][src["name"]] = th.common_df  # as applied: the manifest (and the report) show it
     # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
     baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
     file_cmi, repo_cmi = cmi
-    near = near_duplicate_pairs(index_dir, manifest, prepared.hashes)
+    # whole-document near-duplicates: each file at its own level (id > 0)
+    near = near_duplicate_pairs(index_dir, manifest, {fid: h for fid, h in prepared.hashes.items() if fid > 0})
+    matched = con.execute("SELECT DISTINCT doc FROM pairs ORDER BY doc").fetchnumpy()["doc"]
+    copies = counts_of(index_dir, lk, np.union1d(matched, np.array([d for _, d in near], np.int64)))
     shared = executor.share(MatchContext(
         str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
-        file_cmi, repo_cmi, near, prepared))
+        file_cmi, repo_cmi, near, prepared, copies))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
     try:
@@ -297,7 +329,24 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     finally:
         release(shared)
     con.execute("DROP TABLE hits; DROP TABLE pairs")
-    yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi)
+    yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi, copies)
+
+
+def _file_rows(files, level: str, key: bytes | None) -> dict[int, dict]:
+    """The work files as matching prepares them, by id: each at the source's level. In an `auto` source
+    (prose indexed at book, code at layout: text/levels.py) a file is prepared at its own level (id: the file's
+    id) and at the other (id: minus the file's id), so a code file is found inside prose (a chat answer, a
+    README) and prose inside code; a document is measured against the file at the document's level only."""
+    rows = {}
+    for f in files:
+        own = resolved_level(level, f["language"])
+        # plain rows the workers get too; a keyed index holds keyed digests: like with like
+        row = {"work_id": f["work_id"], "path": f["path"], "text": f["text"], "language": f["language"],
+               "sha256": f["sha256"] if key is None else keyed_sha256(key, f["sha256"]), "file_id": f["id"]}
+        for lv in AUTO_LEVELS if level == "auto" else (level,):
+            vid = f["id"] if lv == own else -f["id"]
+            rows[vid] = {**row, "id": vid, "level": lv}
+    return rows
 
 
 def _hit_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
@@ -321,7 +370,7 @@ def _hit_chunks(reader: pa.RecordBatchReader) -> Iterator[tuple[np.ndarray, dict
 
 def _near_duplicates(index_dir: Path, manifest: dict, prepared: PreparedWorks,
                      found: dict[tuple[int, int], float], with_spans: set[tuple[int, int]], th: Thresholds, src,
-                     work_of: dict, cmi: tuple[dict, dict]) -> list[dict]:
+                     work_of: dict, cmi: tuple[dict, dict], copies: dict[int, int]) -> list[dict]:
     """Whole-document near-duplicates (MinHash LSH) without span evidence: a record of their own (not
     `copied`: containment decides that); pairs with span evidence carry the figure in their record."""
     new = sorted({d for (f, d) in found if (f, d) not in with_spans})
@@ -329,11 +378,13 @@ def _near_duplicates(index_dir: Path, manifest: dict, prepared: PreparedWorks,
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, _language, n_tokens, _text in fetch_docs(index_dir, manifest, np.array(new, np.int64)):
+    for doc_id, locator, sha, _language, n_tokens, _text, _level in fetch_docs(index_dir, manifest,
+                                                                              np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in with_spans):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),
-                       "near_duplicate": {"jaccard_estimate": round(found[fid, doc_id], 4)}}
+                       "near_duplicate": {"jaccard_estimate": round(found[fid, doc_id], 4)},
+                       **identical_copies(copies, int(doc_id))}
             # not `copied` (containment decides that): the CMI status is not applicable, the copy is not scanned
             metrics["cmi"] = status_of_copy(file_cmi[fid], w.tokens, None, [], repo_cmi.get(work_of[fid]),
                                             copied=False)

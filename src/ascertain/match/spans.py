@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -99,16 +99,70 @@ def chain_hits(wpos: np.ndarray, dpos: np.ndarray, k: int, max_gap: int, df: np.
 
 
 def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
-    """Longest first, keeping a span only if it adds work tokens not yet covered (a repeated passage in
-    the copy is one fragment, not several); returned in work order."""
+    """The copy's passages, each work token and each copy token claimed by one span at most.
+
+    First the collinear chain: the spans in the same order in the work and in the copy that cover the most
+    work tokens (a contiguous copy of a work that repeats a passage is one span, not the copy's single
+    occurrence claimed again by the work's other occurrence); spans of the chain that overlap are trimmed.
+    Then, longest first, each other span whose tokens are mostly unclaimed on both sides: a block moved
+    elsewhere in the copy. A passage repeated in the copy or in the work is one fragment, not several.
+    Returned in work order."""
     spans = [s for s in spans if s.w1 - s.w0 >= min_tokens]
     if len(spans) <= 1:
         return spans
-    kept: list[Span] = []
-    taken = np.zeros(max(s.w1 for s in spans), dtype=bool)
+    chain = _collinear_chain(spans)
+    kept = [s for s in chain if s.length >= min_tokens]
+    taken_w = np.zeros(max(s.w1 for s in spans), dtype=bool)
+    taken_d = np.zeros(max(s.d1 for s in spans), dtype=bool)
+    for s in kept:
+        taken_w[s.w0:s.w1] = taken_d[s.d0:s.d1] = True
+    in_chain = {(s.w0, s.w1, s.d0, s.d1) for s in chain}
     for s in sorted(spans, key=lambda s: (s.w0 - s.w1, s.w0, s.d0)):
-        new = s.length - int(taken[s.w0:s.w1].sum())
-        if new * 2 > s.length:
+        if (s.w0, s.w1, s.d0, s.d1) in in_chain:
+            continue
+        new_w = s.length - int(taken_w[s.w0:s.w1].sum())
+        new_d = s.length - int(taken_d[s.d0:s.d1].sum())
+        if new_w * 2 > s.length and new_d * 2 > s.length:
             kept.append(s)
-            taken[s.w0:s.w1] = True
+            taken_w[s.w0:s.w1] = taken_d[s.d0:s.d1] = True
     return sorted(kept, key=lambda s: (s.w0, s.d0))
+
+
+MAX_CHAIN_SPANS = 4000  # the chain is chosen among this many longest spans (quadratic in their number)
+
+
+def _collinear_chain(spans: list[Span]) -> list[Span]:
+    """The heaviest chain of spans increasing in both the work and the copy; a span may overlap its
+    predecessor by less than half its length (the overlap is not counted, and is trimmed off its start)."""
+    if len(spans) > MAX_CHAIN_SPANS:
+        spans = sorted(spans, key=lambda s: (s.w0 - s.w1, s.w0, s.d0))[:MAX_CHAIN_SPANS]
+    spans = sorted(spans, key=lambda s: (s.w0, s.d0, s.w1))
+    w0 = np.array([s.w0 for s in spans], np.int64)
+    w1 = np.array([s.w1 for s in spans], np.int64)
+    d0 = np.array([s.d0 for s in spans], np.int64)
+    d1 = np.array([s.d1 for s in spans], np.int64)
+    n = len(spans)
+    score = np.zeros(n, np.int64)
+    prev = np.full(n, -1, np.int64)
+    for k in range(n):
+        length = int(w1[k] - w0[k])
+        overlap = np.maximum(np.maximum(w1[:k] - w0[k], d1[:k] - d0[k]), 0)
+        ok = (w0[:k] < w0[k]) & (d0[:k] < d0[k]) & (w1[:k] < w1[k]) & (d1[:k] < d1[k]) & (overlap * 2 < length)
+        score[k] = length
+        if ok.any():
+            gain = np.where(ok, score[:k] - overlap, -1)
+            j = int(np.argmax(gain))  # the first best: ties go to the earlier span
+            if gain[j] > 0:
+                score[k] = length + int(gain[j])
+                prev[k] = j
+    k = int(np.argmax(score))
+    chain: list[Span] = []
+    while k >= 0:
+        chain.append(spans[k])
+        k = int(prev[k])
+    chain.reverse()
+    out = [chain[0]]
+    for s in chain[1:]:
+        cut = max(0, out[-1].w1 - s.w0, out[-1].d1 - s.d0)
+        out.append(replace(s, w0=s.w0 + cut, d0=s.d0 + cut) if cut else s)
+    return out

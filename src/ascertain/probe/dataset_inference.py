@@ -10,7 +10,8 @@ the halves swap roles (cross-fitting) and the result rejects only when both dire
 testing on disjoint works keeps each test exact when suspect and control come from the same distribution,
 and requiring both keeps the false-positive rate below α; `probe validate` measures it.
 If a classifier that never queries the model (bag of words) tells suspect from control text, the control
-set is not matched, and the result is refused: a test would measure the shift, not training.
+set is not matched, and the result is refused: a test would measure the shift, not training. That check is
+split by work too (folds and bootstrap), or it would learn which work a passage comes from.
 """
 
 from __future__ import annotations
@@ -151,32 +152,56 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return round(d, 4), round(d - z * se, 4), round(d + z * se, 4)
 
 
-def blind_baseline(suspect_texts: list[str], control_texts: list[str], seed: int = 0, boots: int = 1000) -> dict:
+def blind_baseline(suspect_texts: list[str], control_texts: list[str], seed: int = 0, boots: int = 1000,
+                   suspect_units: list[str] | None = None, control_units: list[str] | None = None) -> dict:
     """Cross-validated AUROC of a bag-of-words classifier that never sees the model (Das et al. 2024),
-    with a bootstrap 95 % interval; `shifted` when the interval excludes 0.5."""
+    with a bootstrap 95 % interval; `shifted` when the interval excludes 0.5.
+
+    Every split is by work (`*_units`: the work of each passage): the folds keep a work's passages together
+    and the bootstrap resamples works. Split by passage, the classifier learns which work a passage comes
+    from (its names, its subject) and scores the held-out passages of the works it has seen: on real prose
+    that alone gives AUROC ≈ 0.7 between two fair halves of one pool, and a refusal of every claimant."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
     texts = suspect_texts + control_texts
     y = np.array([1] * len(suspect_texts) + [0] * len(control_texts))
-    folds = min(5, len(suspect_texts), len(control_texts))
+    s_units = list(suspect_units) if suspect_units is not None else [f"s{i}" for i in range(len(suspect_texts))]
+    c_units = list(control_units) if control_units is not None else [f"c{i}" for i in range(len(control_texts))]
+    groups = np.array([f"s\x1f{u}" for u in s_units] + [f"c\x1f{u}" for u in c_units])
+    n_s, n_c = len(set(s_units)), len(set(c_units))
+    folds = min(5, n_s, n_c)
     if folds < 2:
-        return {"auroc": None, "ci95": None, "shifted": False, "note": "too few passages for the check"}
+        return {"auroc": None, "ci95": None, "shifted": False,
+                "note": "too few works on one side for a check split by work"}
     x = CountVectorizer(token_pattern=r"(?u)\b\w+\b", binary=True).fit_transform(texts)
-    prob = cross_val_predict(LogisticRegression(max_iter=1000), x, y, method="predict_proba",
-                             cv=StratifiedKFold(folds, shuffle=True, random_state=seed))[:, 1]
+    prob = cross_val_predict(LogisticRegression(max_iter=1000), x, y, method="predict_proba", groups=groups,
+                             cv=StratifiedGroupKFold(folds, shuffle=True, random_state=seed))[:, 1]
     auc = float(roc_auc_score(y, prob))
-    rng = np.random.default_rng(seed)
-    pos, neg = prob[y == 1], prob[y == 0]
-    # stratified bootstrap, all resamples at once; AUROC from the rank sum of the positives (Mann–Whitney)
-    n1, n0 = len(pos), len(neg)
-    both = np.hstack([pos[rng.integers(0, n1, (boots, n1))], neg[rng.integers(0, n0, (boots, n0))]])
-    aucs = (rankdata(both, axis=1)[:, :n1].sum(1) - n1 * (n1 + 1) / 2) / (n1 * n0)
-    lo, hi = (float(v) for v in np.percentile(aucs, [2.5, 97.5]))
+    lo, hi = _grouped_bootstrap_auc(prob, y, groups, np.random.default_rng(seed), boots)
     return {"auroc": round(auc, 4), "ci95": [round(lo, 4), round(hi, 4)], "shifted": lo > 0.5,
-            "classifier": "bag of words (binary unigrams), logistic regression, stratified CV"}
+            "suspect_works": n_s, "control_works": n_c,
+            "classifier": "bag of words (binary unigrams), logistic regression; folds and bootstrap by work"}
+
+
+def _grouped_bootstrap_auc(prob: np.ndarray, y: np.ndarray, groups: np.ndarray, rng: np.random.Generator,
+                           boots: int) -> tuple[float, float]:
+    """95 % interval of the AUROC when works (not passages) are resampled, within each side: a work's
+    passages are not independent, so a passage bootstrap gives intervals far too narrow."""
+    names, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(names))]
+    pos_g = [g for g in range(len(names)) if y[members[g][0]] == 1]
+    neg_g = [g for g in range(len(names)) if y[members[g][0]] == 0]
+    aucs = []
+    for _ in range(boots):
+        pos = np.concatenate([prob[members[pos_g[i]]] for i in rng.integers(0, len(pos_g), len(pos_g))])
+        neg = np.concatenate([prob[members[neg_g[i]]] for i in rng.integers(0, len(neg_g), len(neg_g))])
+        ranks = rankdata(np.concatenate([pos, neg]))  # Mann–Whitney: AUROC from the positives' rank sum
+        aucs.append((ranks[:len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+    lo, hi = np.percentile(aucs, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 def refusal(baseline: dict) -> str | None:

@@ -103,14 +103,47 @@ def match_continuation(truth: str, output: str, language: str, params: Params, p
             "reproduced": run >= p.min_run or lead >= p.min_run}
 
 
+MAX_EXACT_N = 10**15  # above this, n is given by its order of magnitude only (log10_n_for_p_half)
+
+
+def n_for_half(log_pz: float) -> tuple[int | None, float | None]:
+    """(n, log10 n): the samples for a 1/2 chance of drawing a continuation of probability p_z = e^log_pz at
+    least once, n = ⌈log 0.5 / log(1 − p_z)⌉, computed in log space so that a p_z that underflows (≈ 1e-308)
+    still has its figure; n itself only when at most MAX_EXACT_N (a 261-digit integer is not a figure)."""
+    if log_pz >= math.log(0.5):
+        return 1, 0.0
+    if log_pz == -math.inf or math.isnan(log_pz):
+        return None, None
+    # −log(1 − p_z) = −log1p(−e^log_pz); for tiny p_z it is e^log_pz to double precision, and its log is log_pz
+    pz = math.exp(log_pz)
+    log_neg = math.log(-math.log1p(-pz)) if pz > 1e-12 else log_pz
+    log10_n = (math.log(math.log(2)) - log_neg) / math.log(10)
+    if log10_n > math.log10(MAX_EXACT_N):
+        return None, round(log10_n, 3)
+    n = max(1, math.ceil(math.log(0.5) / math.log1p(-pz)))
+    return n, round(math.log10(n), 3)
+
+
 def np_extraction(model, prompt: str, truth: str) -> dict:
     """p_z of sampling the true continuation at temperature 1 and the samples n for a 1/2 chance."""
     s = model.score(truth, prompt)
     log_pz = float(s.logprobs.sum())
-    pz = math.exp(log_pz)
-    n_half = None if pz <= 0 else (1 if pz >= 0.5 else math.ceil(math.log(0.5) / math.log1p(-pz)))
-    return {"log10_pz": round(log_pz / math.log(10), 3), "n_for_p_half": n_half, "target_model_tokens":
-            int(len(s.logprobs))}
+    n_half, log10_n = n_for_half(log_pz)
+    return {"log10_pz": round(log_pz / math.log(10), 3) if math.isfinite(log_pz) else None,
+            "n_for_p_half": n_half, "log10_n_for_p_half": log10_n, "target_model_tokens": int(len(s.logprobs))}
+
+
+def n_label(n: int | None, log10_n: float | None) -> str:
+    """n for printing: the integer up to MAX_EXACT_N, else its order of magnitude (`~1e+312`)."""
+    if n is not None:
+        return str(n)
+    return "-" if log10_n is None else f"~1e+{math.floor(log10_n)}"
+
+
+def _log10_n(m: dict) -> float | None:
+    if m.get("log10_n_for_p_half") is not None:
+        return m["log10_n_for_p_half"]
+    return round(math.log10(m["n_for_p_half"]), 3) if m.get("n_for_p_half") else None  # rows stored before
 
 
 def summarize(rows: list[dict], control_rows: list[dict]) -> dict:
@@ -122,13 +155,15 @@ def summarize(rows: list[dict], control_rows: list[dict]) -> dict:
     pval = float(fisher_exact([[k, len(ok) - k], [ck, len(cok) - ck]], alternative="greater")[1]) \
         if ok and cok else None
     best = max(ok, key=lambda r: r["metrics"]["longest_run_tokens"], default=None)
-    nps = [r["metrics"]["n_for_p_half"] for r in ok if r["metrics"].get("n_for_p_half")]
+    nps = [(_log10_n(r["metrics"]), r["metrics"].get("n_for_p_half")) for r in ok]
+    nps = [x for x in nps if x[0] is not None]
+    best_n = min(nps, default=(None, None))
     return {"attempts": len(ok), "errors": len(rows) - len(ok), "reproductions": k,
             "rate": round(k / len(ok), 4) if ok else None, "rate_ci95": clopper_pearson(k, len(ok), digits=5),
             "greedy_reproductions": sum(r["metrics"]["reproduced"] for r in ok if r["mode"] == "greedy"),
             "longest_run_tokens": best["metrics"]["longest_run_tokens"] if best else 0,
             "best_prompt_key": best["key"] if best else None,
-            "min_n_for_p_half": min(nps) if nps else None,
+            "min_n_for_p_half": best_n[1], "min_log10_n_for_p_half": best_n[0],
             "control_attempts": len(cok), "control_reproductions": ck,
             "chance_rate_ci95": clopper_pearson(ck, len(cok), digits=5), "p_vs_control": pval,
             "statement": f"{k} reproductions in {len(ok)} attempts; {ck} in {len(cok)} on control works"}

@@ -37,7 +37,7 @@ class ProbeOptions:
 
 @dataclass
 class Subject:
-    key: str  # work file id "w{id}" or control locator "c:{locator}"
+    key: str  # work file id "w{id}" or control content "c:{sha256[:16]}": seeds cut points and passages
     work_id: int | None
     claimant_id: int | None
     claimant: str | None
@@ -62,12 +62,20 @@ def load_subjects(case: Case, control: list[str]) -> tuple[list[Subject], list[S
     works = [Subject(f"w{r.id}", r.work_id, r.claimant_id, r.name, r.path, r.language, r.text, r.sha256)
              for r in rows]
     controls, skips = [], []
+    seen: dict[str, str] = {}
     for item in read_inputs(control, ReadOptions()):
         if isinstance(item, Skip):
             skips.append(item)
         elif isinstance(item, Document):
-            controls.append(Subject(f"c:{item.locator}", None, None, None, item.locator, item.language, item.text,
-                                    item.sha256))
+            # keyed by content, as claimant works are by id: the same controls in another folder (or under
+            # another name) get the same cut points, passages and chance rate; a repeated text counts once
+            key = f"c:{item.sha256[:16]}"
+            if key in seen:
+                skips.append(Skip(item.locator, item.locator, f"same text as control {seen[key]}",
+                                  "nothing to do: a control text is used once"))
+                continue
+            seen[key] = item.locator
+            controls.append(Subject(key, None, None, None, item.locator, item.language, item.text, item.sha256))
     case.store.record_skips("probe", "control", skips)
     return works, controls
 
@@ -75,7 +83,8 @@ def load_subjects(case: Case, control: list[str]) -> tuple[list[Subject], list[S
 def run_key(model_info: dict, opts: ProbeOptions, subjects: list[Subject]) -> str:
     blob = json.dumps({"model": model_info["fingerprint"], "model_id": model_info["model_id"],
                        "repro": opts.repro.as_dict(), "inference": opts.inference.as_dict(),
-                       "tiers": list(opts.tiers), "inputs": [[x.key, x.sha256] for x in subjects]}, sort_keys=True)
+                       "tiers": list(opts.tiers), "inputs": [[x.key, x.sha256, x.path] for x in subjects]},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -269,7 +278,8 @@ def _tier_b(name: str, suspect: list[tuple[str, dict]], control: list[tuple[str,
     if len(s_units) < 2 or len(c_units) < 2 or len(suspect) < 4 or len(control) < 4:
         return {**base, "p_value": None, "refused": "fewer than 2 works or 4 passages on one side: the test splits "
                 "works in two halves and needs one on each; add works or control texts"}
-    blind = di.blind_baseline([r["prompt"] for _, r in suspect], [r["prompt"] for _, r in control], p.seed)
+    blind = di.blind_baseline([r["prompt"] for _, r in suspect], [r["prompt"] for _, r in control], p.seed,
+                              suspect_units=[u for u, _ in suspect], control_units=[u for u, _ in control])
     # the features every passage of both sides has (an API model without the whole distribution: no Min-K%++)
     xs, names = di.feature_matrix([r["metrics"] for _, r in suspect + control])
     xs, xc = xs[:len(suspect)], xs[len(suspect):]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from importlib import resources
@@ -22,7 +21,8 @@ from ascertain.csv_out import csv_text
 from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
 from ascertain.probe import LIMITATIONS
-from ascertain.report import case_data, exhibits, manifest, plots
+from ascertain.report import case_data, evidence_state, exhibits, folder_swap, manifest, plots, signing
+from ascertain.report.parameters import measured_tokens, parameter_rows, winnowing_words
 from ascertain.report.show import probe_evidence
 from ascertain.store.audit_chain import check as check_chain
 from ascertain.validation.intervals import wilson
@@ -54,18 +54,7 @@ DEFINITIONS = [
                    "year, author or license; removed: the copy has nothing in its place; never present: the "
                    "original carries none; not applicable: not a copy; unknown: the copy's text is not indexed."),
 ]
-MEANINGS = {"k": "tokens per k-gram", "w": "winnowing window, in k-grams",
-            "guarantee_tokens": "every shared run of at least this many tokens is found",
-            "level": "normalization level of the index", "keyed": "fingerprints keyed with a secret (HMAC)",
-            "min_span_tokens": "spans shorter than this are not reported",
-            "min_evidence_span": "spans shorter than this do not count toward a copy",
-            "min_copy_tokens": "own tokens a copy must reproduce in such spans",
-            "min_copy_coverage": "or this share of a short work",
-            "common_df": "spans in more documents than this are common",
-            "common_max_tokens": "common spans are discounted only when shorter than this",
-            "min_distinct_tokens": "spans with fewer distinct tokens are lists, not expression",
-            "max_seed_df": "fingerprints in more documents than this seed nothing (boilerplate)",
-            "max_hash_hits": "nor those whose occurrences multiply past this (repetition)"}
+
 
 
 def _env() -> Environment:
@@ -187,14 +176,23 @@ def _from_validate_run(r: dict, path: str) -> dict:
 
 def build_report(case: Case, out: Path | None = None, tier: str = "full", paper: str = "a4",
                  validation: Path | None = None, exhibit_pdfs: bool = False,
-                 inline_exhibits: int = INLINE_EXHIBITS) -> dict:
+                 inline_exhibits: int = INLINE_EXHIBITS, sign_key: Path | None = None,
+                 signer: dict | None = None) -> dict:
+    """The report folder, written beside the previous one and swapped in whole (report/folder_swap.py).
+    `sign_key`: the expert's private key; its manifest is signed (signature.json) and the key's fingerprint
+    printed. `signer` ({name, fingerprint}): print that signer without signing (verify's rebuild)."""
     if tier not in TIERS:
         raise AscertainError("--tier", f"unknown tier {tier!r}", f"choose one of {', '.join(TIERS)}")
     if paper not in PAPERS:
         raise AscertainError("--paper", f"unknown paper size {paper!r}", f"choose one of {', '.join(PAPERS)}")
     out = Path(out) if out else case.root / "reports" / ("report" if tier == "full" else "report-redacted")
+    key = signing.load_signing_key(sign_key, case.root) if sign_key else None
+    signer = key.info() if key else signer
     data = case_data.load(case)
     _check_current(data)
+    # evidence as the match wrote it: verify re-runs the match and compares with this copy byte for byte
+    evidence_json = case.root / "reports" / "evidence.json"
+    evidence_state.check_agrees(case, data.match_run, evidence_json)
     copies = list(data.evidence)  # the copies only (case_data.load)
 
     def sort_key(e: dict) -> tuple:
@@ -211,11 +209,23 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     by_doc = sorted(zip(copies, keys, strict=True), key=lambda ek: (ek[0]["source_id"], ek[0]["doc_id"],
                                                                      numbers[ek[1]]))
 
-    if out.exists():
-        if not (out / MANIFEST_NAME).exists():
-            raise AscertainError(str(out), "exists and is not an ascertain report folder",
-                                 "pass --out with a new folder, or remove this one")
-        shutil.rmtree(out)
+    work = folder_swap.begin(out, MANIFEST_NAME)
+    try:
+        result = _write_folder(case, data, copies, by_doc, numbers, work, tier, paper, validation, exhibit_pdfs,
+                               inline_exhibits, evidence_json, key, signer)
+        folder_swap.finish(work, out)
+    except BaseException:
+        folder_swap.abandon(work)
+        raise
+    result = {"out": str(out), **result}
+    case.store.audit("report", result)
+    return result
+
+
+def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_doc: list, numbers: dict,
+                  out: Path, tier: str, paper: str, validation: Path | None, exhibit_pdfs: bool,
+                  inline_exhibits: int, evidence_json: Path, key: signing.SigningKey | None,
+                  signer: dict | None) -> dict:
     (out / "exhibits").mkdir(parents=True)
     written: dict[str, str] = {}
 
@@ -223,10 +233,6 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
         atomic_write_bytes(out / name, payload)
         written[name] = manifest.sha256_file(out / name)
 
-    # evidence as the match wrote it: verify re-runs the match and compares with this copy byte for byte
-    evidence_json = case.root / "reports" / "evidence.json"
-    if not evidence_json.exists():
-        raise AscertainError(str(evidence_json), "is missing", f"run `ascertain match {case.root}` again")
     if tier == "full":
         write("evidence.json", evidence_json.read_bytes())
     inputs = manifest.input_digests(data.files, data.sources)
@@ -235,15 +241,15 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     chain = check_chain(case.store.engine)
     run = data.match_run
     source_rows = [{"name": s["name"], "kind": s["kind"], "documents": s["documents"], "skipped": s["skipped"],
-                    "keyed": s["keyed"], "copies": sum(1 for e in copies if e["source_id"] == sid)}
+                    "keyed": s["keyed"],
+                    "copies": sum(_documents(e) for e in copies if e["source_id"] == sid)}
                    for sid, s in data.sources.items()]
     summary = _summary(data, copies)
     env = _env()
     css = _css(paper)
     params = run["manifest"]["parameters"]
-    parameters = [{"name": k, "value": json.dumps(v) if not isinstance(v, str) else v, "meaning": MEANINGS.get(k, "")}
-                  for k, v in [*params["fingerprint"].items(), *params["thresholds"].items(),
-                               ("max_seed_df", params["max_seed_df"]), ("max_hash_hits", params["max_hash_hits"])]]
+    parameters = parameter_rows(params)  # as the run applied them (report/parameters.py)
+    methods = {"winnowing": winnowing_words(params), "measured_tokens": measured_tokens(params)}
     classes = data.classes_run["manifest"] if data.classes_run else None
     svgs = plots.report_plots([{"metrics": e["metrics"], "source": data.sources[e["source_id"]]["name"]}
                                for e in copies], {s["name"]: s["kind"] for s in data.sources.values()},
@@ -270,10 +276,11 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
     ex.sort(key=lambda x: x["number"])
     report_ex = ex
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
-           "sources": source_rows, "parameters": parameters, "definitions": DEFINITIONS,
+           "sources": source_rows, "parameters": parameters, "methods": methods, "definitions": DEFINITIONS,
            "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
            "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
-           "probes": _probe_runs(case), "probe_limitations": LIMITATIONS}
+           "probes": _probe_runs(case), "probe_limitations": LIMITATIONS,
+           "signer": {**signer, "fingerprint_grouped": signing.grouped(signer["fingerprint"])} if signer else None}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))
     write("report.html", html.encode())
@@ -287,15 +294,20 @@ def build_report(case: Case, out: Path | None = None, tier: str = "full", paper:
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
            "exhibits": {e["number"]: {"evidence_id": e["evidence_id"], "work_file": e["work_file"],
                                       "source": e["source"], "document": e["locator"]} for e in ex},
-           "files": dict(sorted(written.items()))}
+           "files": dict(sorted(written.items())),
+           # what verify needs to write the same report again from the re-derived evidence
+           "options": {"exhibit_pdfs": exhibit_pdfs, "inline_exhibits": inline_exhibits,
+                       "validation": manifest.validation_input(validation)},
+           "signer": signer and {k: signer[k] for k in ("name", "fingerprint", "algorithm") if k in signer}}
     # the audit head moves with every action: it is recorded here but kept out of report.html/pdf, so the
     # same evidence gives the same report bytes
     atomic_write_bytes(out / MANIFEST_NAME, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False,
                                                        default=str).encode() + b"\n")
-    result = {"out": str(out), "tier": tier, "exhibits": len(ex), "files": len(written) + 1,
-              "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME)}
-    case.store.audit("report", result)
-    return result
+    if key is not None:
+        atomic_write_bytes(out / signing.SIGNATURE_NAME, signing.sign_manifest(out, key, MANIFEST_NAME))
+    return {"tier": tier, "exhibits": len(ex), "files": len(written) + 1 + (key is not None),
+            "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME), "audit_head": chain["head"],
+            **({"signed_by": signer["name"], "fingerprint": signer["fingerprint"]} if key is not None else {})}
 
 
 def _probe_runs(case: Case) -> list[dict]:
@@ -336,6 +348,11 @@ def _check_current(data: case_data.CaseData) -> None:
     if changed:
         raise AscertainError(str(data.case.root), "changed since the last match: " + "; ".join(changed),
                              f"run `ascertain match {data.case.root}` again, then the report")
+
+
+def _documents(e: dict) -> int:
+    """Corpus documents a copy record stands for (identical copies are measured once: index/duplicates.py)."""
+    return e["metrics"].get("identical_copies", {}).get("documents", 1)
 
 
 def _summary(data: case_data.CaseData, copies: list[dict]) -> dict:

@@ -2,17 +2,21 @@
 
 An exhibit is data (this module) rendered by one template (report/templates/exhibit.html.j2) for the HTML
 report, the PDF and the web pages alike. Its rows put the two texts side by side: each copied span is
-aligned line by line (difflib on whitespace-folded lines, bounded by the span), the text between two spans
-is shown when short and summarised when long, and the original's CMI lines that the copy lacks are shown
-on the original side alone, so a reader sees what was stripped.
+aligned line by line (difflib on whitespace-folded lines, bounded by the span) or, when the copy breaks its
+lines elsewhere (reflowed prose, reformatted code), word by word: each row is then one line of the original
+beside the part of the copy that holds its words (`c_last`: the copy line where that part ends). The text
+between two spans is shown when short and summarised when long, and the original's CMI lines that the copy
+lacks are shown on the original side alone, so a reader sees what was stripped.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from dataclasses import dataclass, field
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
@@ -47,6 +51,7 @@ class Row:
     c_text: str | None = None
     marks: list[str] = field(default_factory=list)  # difference kinds and CMI statuses on this row
     note: str = ""
+    c_last: int | None = None  # aligned by words: the copy line where this row's copy text ends, if not c_no
 
 
 def _fold(line: str) -> str:
@@ -54,6 +59,106 @@ def _fold(line: str) -> str:
 
 
 def _align(o_lines: list[str], o_first: int, c_lines: list[str], c_first: int) -> list[Row]:
+    """Rows for two stretches of text: by lines, or by words when the copy breaks its lines elsewhere."""
+    if _reflowed(o_lines, c_lines):
+        return _align_words(o_lines, o_first, c_lines, c_first)
+    return _align_lines(o_lines, o_first, c_lines, c_first)
+
+
+def _reflowed(o_lines: list[str], c_lines: list[str]) -> bool:
+    """Fewer than half the original's lines (with words) stand whole in the copy, though both have several."""
+    o = [f for f in map(_fold, o_lines) if f]
+    c = {f for f in map(_fold, c_lines) if f}
+    if len(o) < 2 or not c:
+        return False
+    return sum(f in c for f in o) * 2 < len(o)
+
+
+_WORD = re.compile(r"\S+")
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u201a": "'",
+                         "\u2014": "-", "\u2013": "-", "\u00ad": None})
+WORD_WINDOW = 2_000  # words aligned at a time (a book-long span is aligned in bounded memory)
+
+
+def _words(lines: list[str]) -> list[tuple[int, int, int]]:
+    """(line index, start, end) of each whitespace-separated word."""
+    return [(i, m.start(), m.end()) for i, line in enumerate(lines) for m in _WORD.finditer(line)]
+
+
+def _word_key(w: str) -> str:
+    return w.translate(_QUOTES).casefold()
+
+
+def _word_opcodes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """A word-level edit script, window by window: the copy follows the original closely inside a span."""
+    out: list[tuple[str, int, int, int, int]] = []
+    i = j = 0
+    while i < len(a) or j < len(b):
+        wa, wb = a[i:i + WORD_WINDOW], b[j:j + WORD_WINDOW + WORD_WINDOW // 4]
+        last = i + len(wa) >= len(a) and j + len(wb) >= len(b)
+        cut = len(wa) if last else max(1, len(wa) * 3 // 4)
+        di = dj = 0
+        for op, x1, x2, y1, y2 in Levenshtein.opcodes(wa, wb).as_list():
+            if x1 >= cut and (out or di or dj):
+                break
+            if op == "equal" and x2 > cut:  # cut an equal run at the window's commit point
+                x2, y2 = cut, y1 + (cut - x1)
+            out.append((op, i + x1, i + x2, j + y1, j + y2))
+            di, dj = x2, y2
+        if last:
+            break
+        i, j = i + di, j + dj
+    return out
+
+
+def _copy_at(ops: list[tuple[str, int, int, int, int]], n: int) -> list[int]:
+    """For each original word index 0..n, the copy word where it begins (words the copy inserts before an
+    original word belong to the row before)."""
+    at = [0] * (n + 1)
+    for op, x1, x2, y1, y2 in ops:
+        for x in range(x1, x2):
+            at[x] = min(y1 + (x - x1), y2) if op != "delete" else y1
+        at[x2] = y2
+    return at
+
+
+def _align_words(o_lines: list[str], o_first: int, c_lines: list[str], c_first: int) -> list[Row]:
+    ow, cw = _words(o_lines), _words(c_lines)
+    o_raw = [o_lines[i][a:b] for i, a, b in ow]
+    c_raw = [c_lines[i][a:b] for i, a, b in cw]
+    at = _copy_at(_word_opcodes([_word_key(w) for w in o_raw], [_word_key(w) for w in c_raw]), len(ow))
+    first_word = [0] * (len(o_lines) + 1)  # each original line's first word index
+    k = 0
+    for li in range(len(o_lines) + 1):
+        while k < len(ow) and ow[k][0] < li:
+            k += 1
+        first_word[li] = k
+    rows: list[Row] = []
+    for li, line in enumerate(o_lines):
+        s, e = first_word[li], first_word[li + 1]
+        p = at[s] if li else 0  # copy words before the first original word belong to the first row
+        q = at[e] if li + 1 < len(o_lines) else len(cw)
+        if p >= q:
+            rows.append(Row("original" if e > s else "layout", o_first + li, line))
+            continue
+        parts, prev_line = [], None
+        for t in range(p, q):
+            ci, a, b = cw[t]
+            if prev_line is not None:
+                parts.append(" " if ci == prev_line else " \u23ce ")  # ⏎: the copy breaks its line here
+            parts.append(c_lines[ci][a:b])
+            prev_line = ci
+        same_words = o_raw[s:e] == c_raw[p:q]
+        if same_words and cw[p][0] == cw[q - 1][0] and line.strip() == c_lines[cw[p][0]].strip():
+            kind = "equal" if line == c_lines[cw[p][0]] else "layout"
+        else:
+            kind = "layout" if same_words else "changed"
+        c_no, c_last = c_first + cw[p][0], c_first + cw[q - 1][0]
+        rows.append(Row(kind, o_first + li, line, c_no, "".join(parts), c_last=c_last if c_last != c_no else None))
+    return rows
+
+
+def _align_lines(o_lines: list[str], o_first: int, c_lines: list[str], c_first: int) -> list[Row]:
     rows: list[Row] = []
     sm = difflib.SequenceMatcher(None, [_fold(x) for x in o_lines], [_fold(x) for x in c_lines], autojunk=False)
     for op, a0, a1, b0, b1 in sm.get_opcodes():

@@ -94,3 +94,10 @@ def software() -> dict:
         except metadata.PackageNotFoundError:
             continue
     return {"ascertain": __version__, "python": platform.python_version(), "dependencies": versions}
+
+
+def validation_input(path: Path | None) -> dict | None:
+    """The validation figures a report was given (None: the shipped ones, which the software version pins)."""
+    if path is None:
+        return None
+    return {"path": str(Path(path).resolve()), "sha256": sha256_file(Path(path))}

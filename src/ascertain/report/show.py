@@ -47,13 +47,16 @@ def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
         # the evidence rows (a 10,000-work match stores hundreds of thousands)
         ev = c.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
             select(s.evidence.c.work_id, s.evidence.c.own_coverage, s.evidence.c.longest_run_tokens,
+                   # identical copies of the document (measured once, stored once): each is a copy
+                   func.coalesce(s.evidence.c.metrics[("identical_copies", "documents")].as_integer(), 1)
+                   .label("documents"),
                    *([s.evidence.c.metrics] if flt.active else []), s.sources.c.name)
             .join(s.sources).where(s.evidence.c.copied.is_(True))).mappings()
         for e in ev:
             w = by_id.get(e["work_id"])
             if w is None or (flt.active and not flt.keep(True, e["metrics"])):
                 continue
-            w["copies"] += 1
+            w["copies"] += e["documents"]
             w["copied_in"].add(e["name"])
             w["best_own_coverage"] = max(w["best_own_coverage"], e["own_coverage"])
             w["longest_run_tokens"] = max(w["longest_run_tokens"], e["longest_run_tokens"])

@@ -7,12 +7,15 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from ascertain.store import schema
 
 GENESIS = "0" * 64
+# meta key: the id of the first entry the chain covers. Entries before it were written by a version without
+# the chain; an entry from it on without a hash was stripped of it (an attack, not history).
+CHAIN_FROM = "audit_chain_from"
 
 
 def canonical(detail: object) -> object:
@@ -41,19 +44,43 @@ def append(conn: Connection, at: str, action: str, detail: dict, ok: bool) -> st
     return h
 
 
+def record_start(conn: Connection) -> None:
+    """Record where the chain began, once per store (in the caller's write transaction): entry 1 for a new
+    store; for a store written before the chain existed, its first hashed entry, or the next entry to come."""
+    if conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == CHAIN_FROM)).first() is not None:
+        return
+    log = schema.audit_log.c
+    first = conn.execute(select(func.min(log.id)).where(log.entry_hash.is_not(None))).scalar()
+    if first is None:
+        first = (conn.execute(select(func.max(log.id))).scalar() or 0) + 1
+    conn.execute(schema.meta.insert().values(key=CHAIN_FROM, value=str(first)))
+
+
+def chain_from(conn: Connection) -> int | None:
+    v = conn.execute(select(schema.meta.c.value).where(schema.meta.c.key == CHAIN_FROM)).scalar()
+    return int(v) if v is not None else None
+
+
 def check(engine: Engine) -> dict:
     """Walk the chain: {ok, entries, head, problems: [{id, problem}], legacy} (legacy: entries written before
-    the chain existed, which carry no hash; they are listed, never silently trusted)."""
+    the chain existed, which carry no hash; they are listed, never silently trusted). An entry without a hash
+    after the chain began is a problem: setting every hash to NULL must not read as an old, intact log."""
     problems: list[dict] = []
     prev, head, n, legacy = GENESIS, GENESIS, 0, 0
-    started = False
     with engine.connect() as c:
+        began = chain_from(c)
         for r in c.execute(select(schema.audit_log).order_by(schema.audit_log.c.id)).mappings():
             n += 1
-            if r["entry_hash"] is None and not started:
-                legacy += 1
+            if r["entry_hash"] is None:
+                if began is not None and r["id"] < began:
+                    legacy += 1
+                    continue
+                problems.append({"id": r["id"], "problem": "carries no hash, though the chain began at entry "
+                                 f"{began} (its hash was removed)" if began is not None else
+                                 "carries no hash, and the store does not record where the chain began "
+                                 "(its meta row was removed)"})
+                prev = head = ""
                 continue
-            started = True
             if r["prev_hash"] != prev:
                 problems.append({"id": r["id"], "problem": "previous-entry hash does not match the entry "
                                  "before it (an entry was removed, inserted or changed)"})

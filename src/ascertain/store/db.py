@@ -42,6 +42,7 @@ class Store:
         with self.begin() as c:
             if c.execute(select(schema.meta.c.value).where(schema.meta.c.key == "schema")).first() is None:
                 c.execute(insert(schema.meta).values(key="schema", value=str(schema.SCHEMA_VERSION)))
+            audit_chain.record_start(c)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -196,6 +196,29 @@ registrations = Table(
     Column("import_id", Integer, nullable=False),  # runs.id of the import
 )
 
+# The contents of a registration that covers several works (a group registration, a collective work, a unit of
+# publication): one row per work it lists, from a contents column of the registrations file or a contents file.
+registration_contents = Table(
+    "registration_contents", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("registration_id", Integer, ForeignKey("registrations.id"), nullable=False, index=True),
+    Column("position", Integer, nullable=False),  # 1-based place in the registration's contents
+    Column("title", Text, nullable=False),
+    Column("title_key", String(1024), nullable=False, index=True),
+    Column("authors", JSON, nullable=False, default=list),  # empty: the registration's authors
+    Column("author_key", String(1024), nullable=False),
+    Column("publication_date", String(10)),  # the listed work's own date of publication, if the record has it
+    Column("row", Text, nullable=False),  # file:row it came from
+    UniqueConstraint("registration_id", "position"),
+)
+
+# ISBNs of registrations, one row each, so a lookup by ISBN is an index search, not a scan of every record.
+registration_isbns = Table(
+    "registration_isbns", metadata,
+    Column("isbn", String(13), primary_key=True),
+    Column("registration_id", Integer, ForeignKey("registrations.id"), primary_key=True),
+)
+
 # Links works <-> registrations. status: accepted | review | rejected. Reviewers' decisions are kept here
 # and in the audit log.
 registration_links = Table(
@@ -225,6 +248,49 @@ class_decisions = Table(
     Column("value", Text, nullable=False),
     Column("passed", Boolean, nullable=False),
     Column("evidence_ids", JSON, nullable=False, default=list),
+)
+
+# Each member's membership of each class in the latest `classes` run: its evidence tier (text, identifier,
+# metadata, reviewer) and what it rests on (evidence ids and coverage, the identifier, the fields and score).
+class_memberships = Table(
+    "class_memberships", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("class_name", String(256), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("tier", String(16), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
+
+# A party's challenge to a member of a class (Carrera: the defendant can test membership) and the master's
+# resolution: upheld (the work leaves the class) or rejected (it stays, by the master's decision).
+disputes = Table(
+    "disputes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_name", String(256), nullable=False),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("opened_by", String(128), nullable=False),
+    Column("role", String(16), nullable=False),  # defendant | plaintiff | master | claims | cli
+    Column("reason", Text, nullable=False),
+    Column("evidence", Text, nullable=False),  # what the party offers (a document, an id, a URL, a note)
+    Column("status", String(16), nullable=False),  # open | upheld | rejected
+    Column("resolution", Text),
+    Column("resolved_by", String(128)),
+    Column("opened_at", String(32), nullable=False),
+    Column("resolved_at", String(32)),
+)
+
+# Transfers of ownership and licences of a work, with their dates: an assignment on or before the date
+# infringement began changes who holds the claim; an exclusive licence adds an exclusive licensee.
+ownership_transfers = Table(
+    "ownership_transfers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # assignment | exclusive licence | non-exclusive licence
+    Column("from_name", String(512), nullable=False),
+    Column("to_name", String(512), nullable=False),
+    Column("date", String(10), nullable=False),
+    Column("row", Text, nullable=False),
 )
 
 samples = Table(

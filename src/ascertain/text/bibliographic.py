@@ -15,8 +15,27 @@ from stdnum import isbn as _isbn
 from stdnum.exceptions import ValidationError
 
 _PUNCT = re.compile(r"[^a-z0-9]+")
-_SUBTITLE = re.compile(r"\s*(?::|;|\s[-–—]\s|\(|\[|\.\s).*$")
+_SEPARATOR = re.compile(r"\s*(?::|;|\s[-–—]\s|\(|\[|\.\s)")
+# Words that end in "." without ending the title ("Mr. Mercury", "Vol. 2", "St. Petersburg"); a single letter
+# (an initial, "J. R. R. Tolkien") and a word with an inner dot ("U.S.") are kept too.
+ABBREVIATIONS = frozenset((
+    "mr", "mrs", "ms", "mx", "dr", "st", "ste", "mt", "ft", "jr", "sr", "prof", "rev", "fr", "sgt", "capt", "cpt",
+    "col", "gen", "lt", "gov", "sen", "rep", "pres", "hon", "vol", "vols", "no", "nos", "nr", "pt", "ch", "chap",
+    "ed", "eds", "vs", "etc", "co", "corp", "inc", "ltd", "bros", "op", "bk", "fig", "sec", "approx", "dept", "univ",
+    "assn", "intl", "natl"))
+# Volume and part designators: kept (from a subtitle too) and written one way, so "Vol. II", "Volume 2" and
+# "(Book 2)" agree and "Vol. 2" never equals "Vol. 3".
+_DESIGNATOR = re.compile(r"\b(vols?|volume|books?|bk|parts?|pt|no|nos|number|tome|band|episode|issue)\s+"
+                         r"([0-9]+|[ivxlc]+)\b")
+_HASH_NUMBER = re.compile(r"#\s*(?=[0-9])")
+_DESIGNATOR_WORD = {"vol": "volume", "vols": "volume", "volume": "volume", "book": "book", "books": "book",
+                    "bk": "book", "part": "part", "parts": "part", "pt": "part", "no": "number", "nos": "number",
+                    "number": "number", "tome": "volume", "band": "volume", "episode": "episode",
+                    "issue": "issue"}
+_ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 _ARTICLES = ("the ", "a ", "an ")
+# Bumped whenever title_key changes what it returns: stores keep the keys, and refresh them when it moves.
+TITLE_KEY_VERSION = 2
 _REG = re.compile(r"^([A-Za-z]{1,4})[\s-]*([0-9][0-9\s-]*)$")
 _SPLIT_LIST = re.compile(r"\s*[;|]\s*")
 
@@ -27,15 +46,59 @@ def fold(text: str) -> str:
     return _PUNCT.sub(" ", text).strip()
 
 
+def _roman(text: str) -> int:
+    total = 0
+    for a, b in zip(text, text[1:] + " ", strict=True):
+        v = _ROMAN[a]
+        total += -v if b != " " and _ROMAN[b] > v else v
+    return total
+
+
+def _designators(folded: str) -> list[str]:
+    """'vol ii' -> ['volume 2']: each volume/part designator of a folded text, in one canonical form."""
+    return [f"{_DESIGNATOR_WORD[w]} {int(n) if n.isdigit() else _roman(n)}" for w, n in _DESIGNATOR.findall(folded)]
+
+
+def split_title(title: str) -> tuple[str, str]:
+    """(main title, rest) cut at the first subtitle separator (':', ';', ' - ', '(', '[' or '. '); a '. ' after
+    an abbreviation or an initial does not end the title."""
+    for m in _SEPARATOR.finditer(title):
+        if m.group().strip() == ".":
+            word = title[:m.start()].rsplit(None, 1)[-1].lower() if title[:m.start()].strip() else ""
+            if len(word) <= 1 or "." in word or word in ABBREVIATIONS:
+                continue
+        if m.start() == 0:
+            continue
+        return title[:m.start()], title[m.start():]
+    return title, ""
+
+
+def _designator_text(folded: str) -> str:
+    return _DESIGNATOR.sub(lambda m: " ".join(_designators(m.group())), folded)
+
+
 def title_key(title: str) -> str:
-    """The main title folded, without subtitle and leading article: 'The Hobbit: Or There and Back' -> 'hobbit'."""
-    main = _SUBTITLE.sub("", unicodedata.normalize("NFKC", title or "").strip()) or title or ""
-    key = fold(main)
+    """The main title folded, without subtitle and leading article: 'The Hobbit: Or There and Back' -> 'hobbit';
+    volume and part numbers are kept, from a subtitle that starts with one too: 'Dune (Book 2)' -> 'dune book 2'."""
+    text = unicodedata.normalize("NFKC", title or "").strip()
+    main, rest = split_title(text)
+    key = _designator_text(fold(_HASH_NUMBER.sub(" number ", main))) or fold(text)
     for a in _ARTICLES:
         if key.startswith(a) and len(key) > len(a):
             key = key[len(a):]
             break
-    return key
+    # a subtitle that starts with a designator ("The Expanse: Book 2", "Poems (Vol. 3)") names a volume; series
+    # information after the title ("Leviathan Wakes (The Expanse, Book 1)") does not change the work's title
+    sub = fold(_HASH_NUMBER.sub(" number ", rest))
+    first = _DESIGNATOR.match(sub)
+    extra = [d for d in _designators(first.group()) if d not in key] if first else []
+    return " ".join([key, *extra]).strip()
+
+
+def title_numbers(key: str) -> frozenset[str]:
+    """The numbers in a title key ('encyclopedia volume 2' -> {'2'}): titles that carry different numbers name
+    different works (volumes, parts, editions of a series)."""
+    return frozenset(re.findall(r"[0-9]+", key or ""))
 
 
 def name_key(name: str) -> str:

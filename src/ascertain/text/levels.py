@@ -29,7 +29,11 @@ from ascertain.text.languages import family_of
 from ascertain.text.tokenize import CODE, COMMENT, STRING, TokenStream
 
 LEVELS = ("exact", "layout", "comments", "identifiers", "prose", "book", "auto")
-DEFAULT_LEVEL = "layout"
+DEFAULT_LEVEL = "layout"  # of a token stream, of `compare` and of model outputs; `corpus add` defaults to auto
+CORPUS_LEVEL = "auto"
+# a document's level as an index stores it (docs column `level`: a number, so a keyed index holds no word)
+LEVEL_CODES = {"exact": 0, "layout": 1, "comments": 2, "identifiers": 3, "prose": 4, "book": 5}
+CODE_LEVELS = {v: k for k, v in LEVEL_CODES.items()}
 ID_HASH = np.uint64(0x9E3779B97F4A7C15)
 LIT_HASH = np.uint64(0xC2B2AE3D27D4EB4F)
 MAX_PLACEHOLDER_LITERAL = 6  # literals of more tokens keep them (docstrings, messages)
@@ -148,10 +152,17 @@ def _mark(ts: TokenStream, ranges: list[tuple[int, int]]) -> np.ndarray:
     return out
 
 
+def resolved_level(level: str, language: str) -> str:
+    """The level a document of `language` is indexed and matched at: `auto` is `book` for prose, `layout` for
+    code and markup; any other level is itself."""
+    if level == "auto":
+        return "book" if family_of(language) == "prose" else "layout"
+    return level
+
+
 def level_stream(ts: TokenStream, level: str, language: str) -> TokenStream:
     """The token stream that matching at `level` compares (offsets stay in the original text)."""
-    if level == "auto":
-        level = "book" if family_of(language) == "prose" else "layout"
+    level = resolved_level(level, language)
     if level == "layout" or not len(ts):
         return ts
     if level == "exact":

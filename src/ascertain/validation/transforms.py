@@ -147,6 +147,74 @@ def reorder(src: str, rng: random.Random) -> str:
     return head + "".join(blocks[i] if blocks[i].endswith("\n") else blocks[i] + "\n" for i in order)
 
 
+def _names(node: ast.AST) -> tuple[set[str], set[str]]:
+    """(names a statement reads, names it binds or mutates), attributes by their base name."""
+    reads, writes = set(), set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            (writes if isinstance(n.ctx, ast.Store | ast.Del) else reads).add(n.id)
+        elif isinstance(n, ast.Attribute | ast.Subscript) and isinstance(n.ctx, ast.Store | ast.Del):
+            base = n.value
+            while isinstance(base, ast.Attribute | ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                writes.add(base.id)
+        elif isinstance(n, ast.Call):  # a call may change its receiver or arguments
+            f = n.func
+            if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
+                writes.add(f.value.id)
+    return reads, writes
+
+
+_MOVABLE = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Import, ast.ImportFrom, ast.Expr)
+
+
+def reorder_statements(src: str, rng: random.Random, share: float = 1.0) -> str:
+    """Swap adjacent independent simple statements (assignments, imports, calls on one line each) in every
+    block: the declaration-order change of plagiarism studies, inside a function as well as at top level.
+    Two statements are independent when neither reads or binds what the other binds (nor is a docstring)."""
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return src
+    lines = src.splitlines(keepends=True)
+    swaps: list[tuple[ast.stmt, ast.stmt]] = []
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list):
+                continue
+            i = 0
+            while i + 1 < len(body):
+                a, b = body[i], body[i + 1]
+                if (isinstance(a, _MOVABLE) and isinstance(b, _MOVABLE) and a.lineno == a.end_lineno
+                        and b.lineno == b.end_lineno and b.lineno == a.lineno + 1 and not _docstring(a)
+                        and _independent(a, b) and rng.random() < share):
+                    swaps.append((a, b))
+                    i += 2
+                else:
+                    i += 1
+    for a, b in swaps:
+        ia, ib = a.lineno - 1, b.lineno - 1
+        lines[ia], lines[ib] = _with_indent(lines[ib], lines[ia]), _with_indent(lines[ia], lines[ib])
+    return "".join(lines)
+
+
+def _docstring(s: ast.stmt) -> bool:
+    return isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and isinstance(s.value.value, str)
+
+
+def _independent(a: ast.stmt, b: ast.stmt) -> bool:
+    ra, wa = _names(a)
+    rb, wb = _names(b)
+    return not (wa & (rb | wb) or wb & ra)
+
+
+def _with_indent(line: str, like: str) -> str:
+    """`line` at the indentation of `like` (two adjacent statements of one block share it anyway)."""
+    return like[:len(like) - len(like.lstrip())] + line.lstrip()
+
+
 def insert_lines(src: str, rng: random.Random, donor: str, every: int = 8) -> str:
     """Insert a line of unrelated code (same indentation as the next line) every `every` lines or so."""
     donor_lines = [line.strip() for line in donor.splitlines() if line.strip() and not line.strip().startswith("#")

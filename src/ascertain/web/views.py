@@ -114,8 +114,8 @@ def evidence_view(case: Case, evidence_id: int, user: User) -> tuple[dict, list[
 
 
 def exhibit_json(record: dict) -> dict:
-    rows = [{"kind": r.kind, "original_line": r.o_no, "original": r.o_text, "copy_line": r.c_no, "copy": r.c_text,
-             "marks": r.marks, "note": r.note} for r in record["rows"]]
+    rows = [{"kind": r.kind, "original_line": r.o_no, "original": r.o_text, "copy_line": r.c_no,
+             "copy_last_line": r.c_last, "copy": r.c_text, "marks": r.marks, "note": r.note} for r in record["rows"]]
     out = {k: v for k, v in record.items() if k not in ("rows", "m")}
     out["figures"] = {k: record["m"].get(k) for k in ("coverage", "own_coverage", "longest_run_tokens", "fragments",
                                                       "identical", "byte_identical", "edit_similarity", "level",

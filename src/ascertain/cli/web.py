@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ascertain.cli import CaseArg, JsonOpt, app, emit_json, open_case, out, stage
+from ascertain.cli.common import CaseArg, JsonOpt, app, emit_json, open_case, out, stage
 from ascertain.errors import AscertainError
 
 users_app = typer.Typer(help="Users and API tokens of the case's web application.", no_args_is_help=True,

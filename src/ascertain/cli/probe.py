@@ -12,13 +12,9 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-import ascertain.cli as _cli  # noqa: E402 (`python -m ascertain.cli` runs this module's app too)
-
-app, SETTINGS, CaseArg, JsonOpt = _cli.app, _cli.SETTINGS, _cli.CaseArg, _cli.JsonOpt
-emit_json, err, esc, open_case, out, stage = _cli.emit_json, _cli.err, _cli.esc, _cli.open_case, _cli.out, _cli.stage
-
-from ascertain.errors import AscertainError  # noqa: E402
-from ascertain.report.tables import add_row, new_table  # noqa: E402
+from ascertain.cli.common import SETTINGS, CaseArg, JsonOpt, app, emit_json, err, esc, open_case, out, stage
+from ascertain.errors import AscertainError
+from ascertain.report.tables import add_row, new_table
 
 
 class _RunByDefault(TyperGroup):

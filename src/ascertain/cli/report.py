@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ascertain.cli import CaseArg, JsonOpt, app, emit_json, open_case, out, stage
+from ascertain.cli.common import CaseArg, JsonOpt, app, emit_json, open_case, out, stage
 
 
 @app.command()

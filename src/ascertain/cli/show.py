@@ -1,0 +1,160 @@
+"""doc and show: indexed documents and the stored evidence."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from ascertain.cli.common import (
+    FLAG,
+    LEGEND,
+    CaseArg,
+    CopiedOnly,
+    JsonOpt,
+    ShowCoverage,
+    ShowTokens,
+    app,
+    emit_json,
+    err,
+    esc,
+    narrow,
+    open_case,
+    out,
+    short,
+    stage,
+)
+from ascertain.report.tables import add_row, new_table
+
+
+@app.command("doc")
+@stage
+def doc(case: CaseArg, source: Annotated[str, typer.Argument(help="The corpus or output set.")],
+        document: Annotated[str, typer.Argument(help="Doc id or locator (as in the evidence).")],
+        lines: Annotated[str | None, typer.Option(help="Only lines A-B (1-based, inclusive), e.g. 10-40.")] = None,
+        as_json: JsonOpt = False) -> None:
+    """Print an indexed document's text (stdout, exactly as indexed) and its metadata (stderr)."""
+    from ascertain.index.lookup import document_text
+
+    d = document_text(open_case(case), source, document, lines)
+    if as_json:
+        emit_json(d)
+        return
+    err.print(f"{source} document {d['doc']}: {d['locator']} ({d['language']}, {d['tokens']:,} tokens, sha256 "
+              f"{d['sha256']})" + (f", lines {d['lines'][0]}-{d['lines'][1]}" if d["lines"] else ""),
+              markup=False, highlight=False, emoji=False, soft_wrap=True)
+    sys.stdout.write(d["text"])  # not through rich: the text as indexed, no markup, emoji codes or wrapping
+
+
+@app.command()
+@stage
+def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id or title.")] = None,
+         skipped: Annotated[bool, typer.Option("--skipped", metavar=FLAG, help="List skipped inputs.")] = False,
+         min_tokens: ShowTokens = None, min_coverage: ShowCoverage = None, copied_only: CopiedOnly = False,
+         csv_file: Annotated[Path | None, typer.Option(
+             "--csv", help="Write every evidence record (of every work, filtered as asked) to this CSV file; "
+                           "text cells that a spreadsheet would run as a formula start with an apostrophe.")] = None,
+         as_json: JsonOpt = False) -> None:
+    """Show the case's sources and works, or one work's evidence."""
+    from ascertain.report.show import EvidenceFilter, case_summary, skipped_inputs, work_evidence
+
+    c = open_case(case)
+    flt = EvidenceFilter(min_tokens or 0, min_coverage or 0.0, copied_only)
+    if csv_file:
+        from ascertain.report.evidence_csv import write_evidence_csv
+
+        n = write_evidence_csv(c, csv_file, flt)
+        out.print(f"{n:,} evidence records written to {esc(csv_file)}", highlight=False)
+        return
+    if skipped:
+        rows = skipped_inputs(c)
+        if as_json:
+            emit_json(rows)
+        else:
+            for r in rows:
+                out.print(f"{r['stage']}: {r['locator']}: {r['reason']}. Fix: {r['fix']}", markup=False,
+                          highlight=False, soft_wrap=True)
+        return
+    data = work_evidence(c, work, flt) if work else case_summary(c, flt)
+    if as_json:
+        emit_json(data)
+        return
+    if work:
+        show_work(data)
+        return
+    t = new_table("source", "kind", "status", "docs", "skipped", "keyed", title="sources",
+                  numbers=("docs", "skipped"))
+    for s in data["sources"]:
+        add_row(t, s["name"], s["kind"], s["status"], f"{s['documents']:,}", s["skipped"], s["keyed"])
+    out.print(t)
+    t = new_table("id", "claimant", "title", "files", "copies", "copied in", "best own", "run", title="works",
+                  numbers=("id", "files", "copies", "best own", "run"))
+    for w in data["works"]:
+        add_row(t, w["id"], w["claimant"], w["title"], w["files"], w["copies"], ", ".join(w["copied_in"]),
+                f"{w['best_own_coverage']:.3f}", w["longest_run_tokens"])
+    out.print(t)
+    print_probe_evidence(data["probe"])
+    err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
+              "common spans left out) of a copy; run: longest verbatim run of a copy, in tokens.[/]",
+              highlight=False)
+
+
+def show_work(data: dict) -> None:
+    out.print(Text(f"{data['claimant']} / {data['title']} ({len(data['files'])} files)", style="bold"))
+    slim = narrow()
+    t = new_table("scope", "file", "lines", "CMI", title="the work's CMI", numbers=("lines",))
+    for i in data["cmi"]:
+        add_row(t, i["scope"] if not slim else i["scope"][:4], short(i["path"]), f"{i['lines'][0]}-{i['lines'][1]}",
+                f"{i['kind']}: {i['value']}")
+    out.print(t)
+    numbers = ("cov.", "own", "run", "frag.", "J")
+    words = ("copied", "CMI", "identical")
+    # narrow: one table per source, so the document column needs no source name
+    groups = ([(src, [e for e in data["evidence"] if e["source"] == src])
+               for src in dict.fromkeys(e["source"] for e in data["evidence"])] if slim else [(None, data["evidence"])])
+    for src, evidence in groups or [(None, [])]:
+        title = f"evidence{f' in {src}' if src else ''} ({len(evidence)} record{'' if len(evidence) == 1 else 's'})"
+        if slim:
+            t = new_table("copied", "work file", "cov.", "own", "run", "frag.", "CMI", "document", title=title,
+                          numbers=numbers, words=words)
+        else:
+            t = new_table("copied", "source", "document", "work file", "cov.", "own", "run", "frag.", "identical",
+                          "J", "CMI", title=title, numbers=numbers, words=words)
+        for e in evidence:
+            near = (e.get("near_duplicate") or {}).get("jaccard_estimate")
+            figures = [f"{e['coverage']:.3f}", f"{e['own_coverage']:.3f}", e["longest_run_tokens"], e["fragments"]]
+            cmi = (e.get("cmi") or {}).get("status", "-")
+            copied = "yes" if e["copied"] else "no"
+            if slim:
+                add_row(t, copied, e["work_file"].rsplit("/", 1)[-1], *figures, cmi, short(e["document"]))
+            else:
+                add_row(t, copied, e["source"], short(e["document"]), short(e["work_file"]), *figures,
+                        {True: "yes", False: "no", None: "-"}[e["identical"]], "-" if near is None else f"{near:.2f}",
+                        cmi)
+        out.print(t)
+    changed = [(e, a) for e in data["evidence"] if e["copied"] for a in (e.get("cmi") or {}).get("altered", [])]
+    for e, a in changed[:20]:
+        out.print(f"CMI changed in {e['source']}: {short(e['document'])}: {a['original']['kind']} before: "
+                  f"{a['original']['value']!r} / after: {a['copy']['value']!r}", markup=False, highlight=False)
+    if len(changed) > 20:
+        out.print(f"... {len(changed) - 20} more changed CMI items (--json lists all)", highlight=False)
+    print_probe_evidence(data["probe"])
+    err.print(f"[dim]{LEGEND}" + (" identical, near-dup J: --json, --csv or a wider terminal." if slim else
+                                  " J: MinHash estimate of whole-document Jaccard similarity.") + "[/]",
+              highlight=False)
+
+
+def print_probe_evidence(rows: list[dict]) -> None:
+    """Evidence of kind `probe` (ascertain probe), with the fixed limitations text."""
+    if not rows:
+        return
+    from ascertain.probe import LIMITATIONS
+
+    t = new_table("run", "model", "tier", "work / claimant", "result", title="probe evidence", numbers=("run",))
+    for r in rows:
+        add_row(t, r["probe_run"], r["model"], r["tier"], r["subject"], r["summary"])
+    out.print(t)
+    out.print(LIMITATIONS, markup=False, highlight=False)

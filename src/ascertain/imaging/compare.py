@@ -1,0 +1,112 @@
+"""Is this image a copy of that work, and in which tier? The image counterpart of match/compare.py.
+
+Tiers, strongest first (each names the facts it rests on):
+- `same_bytes`: the files are identical (sha256);
+- `same_pixels`: the decoded pixels are identical (re-saved, metadata changed or stripped);
+- `near_duplicate`: PDQ distance within PDQ_NEAR in some dihedral orientation (re-encoded, resized, recoloured,
+  overlaid, flipped, rotated by a right angle);
+- `region_copy`: local features geometrically verified (cropped, padded, slightly rotated, pasted into another
+  image): the region, its share of the work's area and the transformation are reported;
+- `not_copied`: none of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ascertain.imaging.decode import decode
+from ascertain.imaging.descriptors import DIHEDRAL, ImageDescriptors, describe, hamming, pdq_hex
+from ascertain.imaging.regions import MIN_INLIER_RATIO, MIN_INLIERS, verify
+
+PDQ_NEAR = 31  # of 256 bits: the threshold Meta publishes for PDQ matching; measured here (docs/validation.md)
+MIN_QUALITY = 50  # PDQ's own quality below this (flat, near-blank images) makes its distances unreliable
+
+
+@dataclass
+class ImageInput:
+    name: str
+    data: bytes
+    descriptors: ImageDescriptors
+    pixels: np.ndarray
+
+
+def load(data: bytes, name: str) -> ImageInput:
+    img = decode(data, name)
+    return ImageInput(name, data, describe(img, data), img.pixels)
+
+
+def pdq_distance(work: ImageDescriptors, copy: ImageDescriptors) -> tuple[int, str]:
+    """Smallest distance between the work's hash and any dihedral variant of the copy, and which variant."""
+    d = hamming(copy.pdq_dihedral, work.pdq)
+    i = int(np.argmin(d))
+    return int(d[i]), DIHEDRAL[i]
+
+
+def compare_images(work: ImageInput, copy: ImageInput) -> dict:
+    wd, cd = work.descriptors, copy.descriptors
+    dist, orient = pdq_distance(wd, cd)
+    facts = {"pdq_distance": dist, "pdq_orientation": orient, "pdq_threshold": PDQ_NEAR,
+             "pdq_quality": [wd.pdq_quality, cd.pdq_quality], "work_sha256": wd.sha256, "copy_sha256": cd.sha256,
+             "work_size": [wd.width, wd.height], "copy_size": [cd.width, cd.height],
+             "min_inliers": MIN_INLIERS, "min_inlier_ratio": MIN_INLIER_RATIO}
+    if wd.sha256 == cd.sha256:
+        return {"decision": "copied", "tier": "same_bytes", "work_area_share": 1.0, **facts}
+    if wd.pixel_sha256 == cd.pixel_sha256:
+        return {"decision": "copied", "tier": "same_pixels", "work_area_share": 1.0, **facts}
+    region = verify(wd, cd, copy.pixels)
+    reliable = min(wd.pdq_quality, cd.pdq_quality) >= MIN_QUALITY
+    if dist <= PDQ_NEAR and reliable:
+        out = {"decision": "copied", "tier": "near_duplicate", "work_area_share": 1.0, **facts}
+        if region:
+            out["region"] = region.as_dict()
+        return out
+    if region:
+        return {"decision": "copied", "tier": "region_copy", "work_area_share": region.work_area_share,
+                "region": region.as_dict(), **facts}
+    return {"decision": "not_copied", "tier": None, "work_area_share": 0.0, **facts}
+
+
+def summary(r: dict) -> str:
+    """One line a person reads: the tier and the facts behind it."""
+    if r["decision"] != "copied":
+        return f"not copied (PDQ distance {r['pdq_distance']} > {r['pdq_threshold']}; no verified region)"
+    if r["tier"] in ("same_bytes", "same_pixels"):
+        return "copied: " + ("identical file" if r["tier"] == "same_bytes" else "identical pixels, other file bytes")
+    reg = r.get("region")
+    parts = [f"copied ({r['tier'].replace('_', ' ')})", f"PDQ distance {r['pdq_distance']}"]
+    if r["pdq_orientation"] != "original" and r["tier"] == "near_duplicate":
+        parts.append(r["pdq_orientation"])
+    if reg:
+        x0, y0, x1, y1 = reg["work_region"]
+        parts.append(f"{reg['work_area_share']:.0%} of the work's area (x {x0:.2f}–{x1:.2f}, y {y0:.2f}–{y1:.2f})")
+        parts.append(f"scale {reg['scale']:.2f}, rotation {reg['rotation_degrees']:.1f}°"
+                     + (", mirrored" if reg["mirrored"] else ""))
+        parts.append(f"{reg['inliers']} verified feature matches")
+    return "; ".join(parts)
+
+
+__all__ = ["ImageInput", "compare_images", "load", "pdq_hex", "summary"]
+
+
+def compare_image_files(work_path: str, copy_path: str) -> dict:
+    """Two image files compared: the tier and its facts, and the work's image CMI in the copy."""
+    from pathlib import Path
+
+    from ascertain.cmi.image import image_cmi_status, read_image_cmi
+    from ascertain.errors import AscertainError
+
+    blobs = []
+    for p in (work_path, copy_path):
+        try:
+            blobs.append(Path(p).read_bytes())
+        except OSError as e:
+            raise AscertainError(p, f"cannot be read ({e.strerror})", "check the path and its permissions") from None
+    work, copy = load(blobs[0], work_path), load(blobs[1], copy_path)
+    r = compare_images(work, copy)
+    wc, cc = read_image_cmi(blobs[0]), read_image_cmi(blobs[1])
+    r["cmi"] = {"work": wc, "copy": cc, **image_cmi_status(wc, cc)}
+    r["summary"] = summary(r)
+    r["original"], r["copy"] = work_path, copy_path
+    return r

@@ -1,0 +1,150 @@
+"""Geometric verification: which region of the work appears where in the copy, under which transformation.
+
+Local features of the two images are matched (Hamming distance, Lowe's ratio test, cross-checked), and a
+similarity transform (scale, rotation, translation; a mirrored copy is tried as well) is fitted by RANSAC. The
+inliers are the image analogue of verified text spans: the transformation maps the work's frame into the copy,
+so the copied region, its share of the work's area and the crop are read off it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ascertain.imaging.descriptors import ImageDescriptors, local_features
+
+RATIO = 0.8  # Lowe's ratio test on the two nearest descriptors
+RANSAC_PX = 6.0  # reprojection tolerance, in feature pixels (longer side FEATURE_SIDE)
+MIN_INLIERS = 16  # measured: distinct images reach at most a few chance inliers (docs/validation.md, images)
+MIN_INLIER_RATIO = 0.25
+
+
+@dataclass
+class RegionMatch:
+    inliers: int
+    matches: int
+    scale: float  # copy size / work size
+    rotation: float  # degrees, counter-clockwise
+    mirrored: bool
+    work_region: tuple[float, float, float, float]  # x0, y0, x1, y1 as shares of the work's width and height
+    copy_region: tuple[float, float, float, float]  # the same region in the copy, as shares of its size
+    work_area_share: float  # share of the work's area that is inside the copy's frame
+
+    def as_dict(self) -> dict:
+        return {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
+                "rotation_degrees": round(self.rotation, 2) + 0.0, "mirrored": self.mirrored,
+                "work_region": [round(v, 4) for v in self.work_region],
+                "copy_region": [round(v, 4) for v in self.copy_region],
+                "work_area_share": round(self.work_area_share, 4)}
+
+
+def _good_matches(fa: np.ndarray, fb: np.ndarray) -> list[tuple[int, int]]:
+    import cv2
+
+    if len(fa) < 2 or len(fb) < 2:
+        return []
+    bf = cv2.BFMatcher(cv2.NORM_HAMMING)
+    fwd = bf.knnMatch(fa, fb, k=2)
+    back = {m[0].queryIdx: m[0].trainIdx for m in bf.knnMatch(fb, fa, k=1) if m}
+    good = []
+    for pair in fwd:
+        if len(pair) < 2:
+            continue
+        m, n = pair
+        if m.distance < RATIO * n.distance and back.get(m.trainIdx) == m.queryIdx:
+            good.append((m.queryIdx, m.trainIdx))
+    return good
+
+
+def _fit(ka: np.ndarray, kb: np.ndarray, good: list[tuple[int, int]]) -> tuple[np.ndarray, int] | None:
+    import cv2
+
+    if len(good) < MIN_INLIERS:
+        return None
+    src = np.float32([ka[i] for i, _ in good])
+    dst = np.float32([kb[j] for _, j in good])
+    cv2.setRNGSeed(12345)  # RANSAC's draws: the same pair gives the same transform, run after run
+    m, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                                          maxIters=4000, confidence=0.999, refineIters=10)
+    if m is None or mask is None:
+        return None
+    return m, int(mask.sum())
+
+
+def _frame(shape: tuple[int, int], scale: float) -> np.ndarray:
+    h, w = shape
+    return np.float32([[0, 0], [w * scale, 0], [w * scale, h * scale], [0, h * scale]])
+
+
+def _clip_share(poly: np.ndarray, w: float, h: float) -> tuple[tuple[float, float, float, float], float]:
+    """Bounding box of a polygon inside a w x h frame (as shares) and the share of the frame it covers."""
+    import cv2
+
+    frame = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    area, inter = cv2.intersectConvexConvex(np.float32(poly), frame)
+    if inter is None or area <= 0:
+        return (0.0, 0.0, 0.0, 0.0), 0.0
+    pts = inter.reshape(-1, 2)
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return (float(x0 / w), float(y0 / h), float(x1 / w), float(y1 / h)), float(area / (w * h))
+
+
+def verify(work: ImageDescriptors, copy: ImageDescriptors, copy_pixels: np.ndarray | None = None
+           ) -> RegionMatch | None:
+    """The verified region of `work` in `copy`, or None. `copy_pixels` (RGB) lets a mirrored copy be tried."""
+    best = _verify_oriented(work, copy.keypoints, copy.features, copy, mirrored=False)
+    if best is None and copy_pixels is not None:
+        import cv2
+
+        gray = cv2.cvtColor(np.ascontiguousarray(copy_pixels[:, ::-1]), cv2.COLOR_RGB2GRAY)
+        s = copy.feature_scale
+        if s < 1.0:
+            gray = cv2.resize(gray, (round(gray.shape[1] * s), round(gray.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        kps, feats = local_features(gray)
+        best = _verify_oriented(work, kps, feats, copy, mirrored=True)
+    return best
+
+
+def _verify_oriented(work: ImageDescriptors, kb: np.ndarray, fb: np.ndarray, copy: ImageDescriptors,
+                     mirrored: bool) -> RegionMatch | None:
+    good = _good_matches(work.features, fb)
+    fit = _fit(work.keypoints, kb, good)
+    if fit is None:
+        return None
+    m, inliers = fit
+    if inliers < MIN_INLIERS or inliers < MIN_INLIER_RATIO * len(good):
+        return None
+    scale = math.hypot(m[0, 0], m[1, 0])
+    if not 0.05 <= scale <= 20:
+        return None
+    rotation = -math.degrees(math.atan2(m[1, 0], m[0, 0]))  # image y points down: counter-clockwise > 0
+    ws, cs = work.feature_scale, copy.feature_scale
+    wh, ww = work.shape
+    ch, cw = copy.shape
+    # the work's frame mapped into the copy (feature coordinates of the copy)
+    corners = _frame((wh, ww), ws)
+    mapped = corners @ m[:, :2].T + m[:, 2]
+    if mirrored:  # features were found on the mirrored copy: mirror the region back into the copy's frame
+        mapped[:, 0] = cw * cs - mapped[:, 0]
+    copy_box, _ = _clip_share(mapped if not mirrored else mapped[::-1], cw * cs, ch * cs)
+    # the copy's frame mapped back into the work: what share of the work lies inside the copy
+    inv = _invert(m)
+    cframe = _frame((ch, cw), cs)
+    if mirrored:
+        cframe[:, 0] = cw * cs - cframe[:, 0]
+        cframe = cframe[::-1]
+    back = cframe @ inv[:, :2].T + inv[:, 2]
+    work_box, share = _clip_share(back, ww * ws, wh * ws)
+    if share <= 0:
+        return None
+    # scale between the images as stored: feature pixels -> decoded pixels -> the files' own sizes
+    stored = scale * ws / cs * (copy.width / cw) / (work.width / ww)
+    return RegionMatch(inliers, len(good), stored, rotation, mirrored, work_box, copy_box, share)
+
+
+def _invert(m: np.ndarray) -> np.ndarray:
+    a = np.vstack([m, [0, 0, 1]])
+    return np.linalg.inv(a)[:2]
