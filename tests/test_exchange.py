@@ -388,3 +388,29 @@ def test_a_package_may_name_only_its_own_files_and_its_counts_must_be_true(ex, t
     assert expected in r.output and "Traceback" not in r.output, r.output
     assert [s["name"] for s in list_sources(Case.open(master))] == ["crawl"]
     assert not (master / "index" / "liar").exists() and not list((master / "index").glob(".import-*"))
+
+
+def test_the_package_document_table_no_longer_names_files_by_size(ex, tmp_path):
+    """Issue 26, item 8: exact byte and token counts in the package joined against a plain index of candidate
+    files identified 14 of 16 corpus documents. Now no bytes travel and tokens only as power-of-two buckets."""
+    members = _members(ex["package"])
+    docs = pq.read_table(io.BytesIO(next(v for k, v in members.items() if "/docs-" in k))).to_pylist()
+    assert docs and all(d["bytes"] == 0 for d in docs)
+    assert all(d["tokens"] & (d["tokens"] - 1) == 0 for d in docs)  # powers of two (or 0)
+    run("init", tmp_path / "outsider")  # the attack: a plain index of the candidate files, joined on sizes
+    run("corpus", "add", tmp_path / "outsider", "candidates", ex["corpus"], ex["data"] / "works")
+    outsider = Case.open(tmp_path / "outsider")
+    index_dir = outsider.index_dir / "candidates"
+    cands = pq.read_table(sorted(index_dir.glob("docs-*.parquet")), columns=["sha256", "tokens", "bytes"]
+                          ).to_pylist()
+    key = ex["key"].read_bytes()
+    from ascertain.fingerprint.keyed import keyed_sha256
+    from ascertain.index.shards import size_bucket
+
+    exact = unique = 0
+    for d in docs:
+        truth = [c for c in cands if keyed_sha256(key, c["sha256"]) == d["sha256"]]
+        same_bucket = [c for c in cands if size_bucket(c["tokens"]) == d["tokens"]]
+        exact += bool(truth)
+        unique += len(same_bucket) == 1 and same_bucket[0] in truth
+    assert exact >= 14 and unique <= 2, (exact, unique)
