@@ -382,3 +382,50 @@ def test_huge_ids_are_422_and_every_answer_has_the_security_headers(site):
     docs = client.get("/docs").text
     assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_serve_believes_no_proxy_header_refuses_a_taken_port_and_lists_the_api(root, unused_port):
+    """Items 11 and 21: rotating X-Forwarded-For from loopback bypassed the limits; `serve` on a taken port said
+    "serving" first; GET /api was a 404."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "ascertain", "serve", str(root), "--port", str(unused_port),
+           "--lookups-per-minute", "2"]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{unused_port}"
+        for _ in range(300):
+            try:
+                httpx.get(base + "/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        codes = [httpx.get(base + "/api/lookup", params={"q": "boto3"}, timeout=10,
+                           headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(3)]
+        assert codes == [200, 200, 429], codes
+        api = httpx.get(base + "/api", timeout=10).json()
+        assert {"GET /api/works", "POST /api/lookup"} <= {f"{e['method']} {e['path']}" for e in api["endpoints"]}
+        taken = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert taken.returncode != 0 and "is taken" in taken.stdout + taken.stderr
+        assert "serving" not in taken.stdout
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def test_the_rate_limiter_forgets_idle_clients():
+    from ascertain.web.app import RateLimit
+
+    limit = RateLimit(5)
+    for i in range(5000):
+        limit.allow(f"client-{i}")
+    for q in limit.hits.values():
+        q[-1] -= 120  # as if a minute had passed since each client's last hit
+    for _ in range(1024):
+        limit.allow("one more")
+    assert len(limit.hits) < 10

@@ -25,7 +25,14 @@ def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to list
               help="Lookups a minute allowed per user and client address (the public page's rate limit; "
                    "counted by each worker).")] = 30,
           workers: Annotated[int, typer.Option(help="Server processes (file lookups are CPU-bound: one a core).")
-                             ] = 1) -> None:
+                             ] = 1,
+          lookup_workers: Annotated[int, typer.Option(help="Processes per server process that read and compare "
+                                                      "uploaded files.")] = 2,
+          lookup_seconds: Annotated[float, typer.Option(help="Time budget of one file lookup, in seconds.")] = 20.0,
+          trust_proxy: Annotated[str, typer.Option(
+              help="Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated); by default "
+                   "no proxy header is believed, so a client cannot pick its own address for the rate limits.")
+                             ] = "") -> None:
     """Serve the case as web pages and a JSON API (/api, /docs) to its users."""
     import os
 
@@ -36,19 +43,50 @@ def serve(case: CaseArg, host: Annotated[str, typer.Option(help="Address to list
 
     if lookups_per_minute < 1:
         raise AscertainError("--lookups-per-minute", "must be at least 1", "give a positive number")
-    if workers < 1:
-        raise AscertainError("--workers", "must be at least 1", "give a positive number, e.g. the number of cores")
-    web = create_app(Path(case), lookups_per_minute=lookups_per_minute)  # opens and checks the case first
-    out.print(f"serving {escape(str(case))} on http://{host}:{port}/ (API: /docs); users: `ascertain users add`",
-              highlight=False)
+    if workers < 1 or lookup_workers < 1:
+        raise AscertainError("--workers/--lookup-workers", "must be at least 1",
+                             "give a positive number, e.g. the number of cores")
+    if lookup_seconds <= 0:
+        raise AscertainError("--lookup-seconds", "must be positive", "give a number of seconds, e.g. 20")
+    web = create_app(Path(case), lookups_per_minute=lookups_per_minute, lookup_workers=lookup_workers,
+                     lookup_seconds=lookup_seconds)  # opens and checks the case first
+    check_port_free(host, port)
+    out.print(f"serving {escape(str(case))} on http://{host}:{port}/ (API: /api, /docs); users: "
+              "`ascertain users add`", highlight=False)
+    proxy = {"proxy_headers": bool(trust_proxy), **({"forwarded_allow_ips": trust_proxy} if trust_proxy else {})}
     if workers == 1:
-        uvicorn.run(web, host=host, port=port, http=NoDelayH11Protocol, log_level="warning")
+        uvicorn.run(web, host=host, port=port, http=NoDelayH11Protocol, log_level="warning", **proxy)
         return
     # several processes: each builds the app itself from the environment (uvicorn imports it by name)
     os.environ.update({"ASCERTAIN_SERVE_CASE": str(Path(case).resolve()),
-                       "ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE": str(lookups_per_minute)})
+                       "ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE": str(lookups_per_minute),
+                       "ASCERTAIN_SERVE_LOOKUP_WORKERS": str(lookup_workers),
+                       "ASCERTAIN_SERVE_LOOKUP_SECONDS": str(lookup_seconds)})
     uvicorn.run("ascertain.web.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                http="ascertain.web.nodelay:NoDelayH11Protocol", log_level="warning")
+                http="ascertain.web.nodelay:NoDelayH11Protocol", log_level="warning", **proxy)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Refuse, before anything is printed as served, a port another program listens on."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise AscertainError(f"--host {host}", f"is not an address of this machine ({e.strerror})",
+                             "pass --host 127.0.0.1, or an address of one of its network interfaces") from e
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise AscertainError(f"--port {port}", f"is taken on {host} (another program listens there)",
+                                     "stop that program, or pass --port with a free port, e.g. --port 8001") from e
+            raise AscertainError(f"--host {host} --port {port}", f"cannot be listened on ({e.strerror})",
+                                 "pass a port above 1023, or an address of this machine") from e
 
 
 @users_app.command("add")

@@ -59,11 +59,19 @@ def _secret(case: Case) -> bytes:
 
 
 class RateLimit:
+    """At most per_minute hits a minute per key; keys idle for a minute are forgotten (no growth per client)."""
+
     def __init__(self, per_minute: int) -> None:
         self.per_minute, self.hits = per_minute, defaultdict(deque)
+        self.calls = 0
 
     def allow(self, key: str) -> bool:
         now, q = time.monotonic(), self.hits[key]
+        self.calls += 1
+        if self.calls % 1024 == 0:
+            for k in [k for k, d in self.hits.items() if not d or now - d[-1] > 60]:
+                del self.hits[k]
+            q = self.hits[key]
         while q and now - q[0] > 60:
             q.popleft()
         if len(q) >= self.per_minute:
@@ -83,7 +91,9 @@ def _closing(pool: LookupPool):
 def app_from_environment() -> FastAPI:
     """The app of one of `ascertain serve --workers N`'s processes (the case and limit come from serve)."""
     return create_app(Path(os.environ["ASCERTAIN_SERVE_CASE"]),
-                      lookups_per_minute=int(os.environ["ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE"]))
+                      lookups_per_minute=int(os.environ["ASCERTAIN_SERVE_LOOKUPS_PER_MINUTE"]),
+                      lookup_workers=int(os.environ.get("ASCERTAIN_SERVE_LOOKUP_WORKERS", "2")),
+                      lookup_seconds=float(os.environ.get("ASCERTAIN_SERVE_LOOKUP_SECONDS", "20")))
 
 
 def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, max_upload: int = MAX_UPLOAD,
@@ -117,6 +127,16 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "same-origin")
         return resp
+
+    @app.get("/api", include_in_schema=False)
+    def api_index():
+        """The API's endpoints (the page footer and the README point here); /docs shows them with a form."""
+        schema = app.openapi()
+        endpoints = [{"method": m.upper(), "path": path, "summary": op.get("summary", ""),
+                      "capability": op.get("x-capability")}
+                     for path, ops in schema["paths"].items() for m, op in ops.items()]
+        return {"endpoints": endpoints, "docs": "/docs", "openapi": "/openapi.json",
+                "authentication": "Authorization: Bearer TOKEN (`ascertain users token CASE NAME`)"}
 
     @app.get("/docs", include_in_schema=False)
     def docs_page():
