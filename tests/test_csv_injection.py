@@ -81,3 +81,4 @@ def test_the_writer_keeps_numbers_and_reads_back():
     text = csv_text(["a", "b", "c"], [{"a": -1.5, "b": "=1+1", "c": True}, {"a": None, "b": "plain", "c": 0}])
     assert text.splitlines() == ["a,b,c", "-1.5,'=1+1,True", ",plain,0"]
     assert [plain(c) for c in cells(text)][4] == "=1+1"
+

@@ -26,10 +26,23 @@ def report(case: CaseArg,
                                                       "exhibit.")] = False,
            inline_exhibits: Annotated[int, typer.Option(help="Print the exhibits inside report.html/pdf when "
                                                         "there are at most this many.")] = 25,
+           allow_unreproducible_pdf: Annotated[bool, typer.Option(
+               "--allow-unreproducible-pdf", help="Write the report even when HarfBuzz-Subset is missing (its "
+                                                  "PDF then differs from other machines' in the font bytes).")
+                                               ] = False,
            as_json: JsonOpt = False) -> None:
     """Write report.html, report.pdf, exhibits/, exhibits.csv/.parquet and manifest.json."""
+    from ascertain.errors import AscertainError
     from ascertain.report.build import build_report
+    from ascertain.report.pdf_toolchain import INSTALL, missing_pdf_libraries
 
+    missing = missing_pdf_libraries()
+    if missing and not allow_unreproducible_pdf:
+        raise AscertainError("report", f"{missing} is not installed: report.pdf would not be byte-reproducible "
+                             "(WeasyPrint would subset its fonts differently)", INSTALL)
+    if missing:
+        out.print(f"warning: {missing} is missing; report.pdf is reproducible only on machines like this one",
+                  highlight=False, markup=False)
     r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits)
     if as_json:
         emit_json(r)
