@@ -125,6 +125,7 @@ def test_help_of_every_command(tmp_path):
             stdout, _ = run(*path, flag)
             assert "--no-no-" not in stdout, path
             assert "Usage" in stdout, path
+            assert "<bool>" not in stdout, path  # a flag takes no value (issue 26, item 23)
     stdout, _ = run("compare", "-h")
     assert "[paraphrase]" in stdout and "--max-differences" in stdout
     stdout, _ = run("corpus", "add", "-h")
@@ -159,3 +160,27 @@ def test_validate_table_fits_80_columns(tmp_path, monkeypatch):
     assert_fits(stdout)
     assert stdout.count("0.987") == 8 and "ascertain identifiers" in stdout and "Dolos" in stdout
     assert "the [paraphrase] extra is not installed" in stdout
+
+
+def test_show_work_lists_copies_and_counts_the_rest(demo_case):
+    """Issue 26, item 23: `show WORK` listed a dozen header-only non-copies; "(1 files)"; `--skipped` printed
+    nothing when nothing was skipped."""
+    import json
+
+    every = json.loads(run("show", demo_case, "1", "--json")[0])["evidence"]
+    not_copied = sum(1 for e in every if not e["copied"])
+    assert not_copied and any(e["copied"] for e in every)
+    stdout, stderr = run("show", demo_case, "1")
+    assert f"{not_copied} record{'s' if not_copied != 1 else ''} not decided copied not listed" in stderr
+    import re
+
+    def listed(text: str) -> int:
+        return sum(int(n) for n in re.findall(r"evidence(?: in \S+)? \((\d+) records?\)", text))
+
+    all_rows, all_err = run("show", demo_case, "1", "--all")
+    assert listed(stdout) == len(every) - not_copied and listed(all_rows) == len(every)
+    assert "not listed" not in all_err
+    assert "(1 files)" not in stdout
+    for w in ("1", "2", "3"):
+        out, _ = run("show", demo_case, w)
+        assert "(1 files)" not in out

@@ -108,6 +108,29 @@ def print_skips(report_skips: list[dict]) -> None:
         err.print(f"[yellow]... and {len(report_skips) - 20} more skipped (see `ascertain show`)[/]")
 
 
+def _flag_help_option() -> None:
+    """A flag takes no value: -h/--help and every boolean flag shown without a "<bool>" (Typer 0.29 gives them a
+    type label). Set when the help is made, which asks every command for its help option first."""
+    from typer._click.core import Command
+
+    make = Command.get_help_option
+    if getattr(make, "_ascertain_flag", False):
+        return
+
+    def get_help_option(self, ctx):
+        opt = make(self, ctx)
+        for p in [*self.params, *([opt] if opt is not None else [])]:
+            if getattr(p, "is_flag", False) and p.metavar is None:
+                p.metavar = FLAG
+        return opt
+
+    get_help_option._ascertain_flag = True  # type: ignore[attr-defined]
+    Command.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+_flag_help_option()
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(__version__, markup=False, highlight=False)
@@ -115,7 +138,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar=FLAG,
                                                help="Print the version and exit.")] = False) -> None:
     """Measured, reproducible evidence for generative-AI copyright cases."""
 
