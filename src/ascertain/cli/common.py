@@ -41,8 +41,8 @@ LEGEND = ("cov.: share of the work's tokens found in the copy; own: the same sha
           "(notices, licenses and spans common in the corpus left out); run: longest verbatim run, in tokens "
           "(words, numbers, punctuation marks); frag.: separate copied passages.")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # names print as written: `:warning:` is not an emoji
+err = Console(stderr=True, emoji=False)
 
 CaseArg = Annotated[Path, typer.Argument(help="The case folder.")]
 FLAG = ""  # a flag takes no value: no "<bool>" beside it in help
