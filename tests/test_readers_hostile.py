@@ -406,3 +406,19 @@ def test_gzipped_text_inside_a_folder_is_read(tmp_path):
     reasons = {s.locator.rsplit("/", 1)[-1]: s.reason for s in skips}
     assert set(reasons) == {"cut.txt.gz", "bomb.txt.gz"}
     assert "truncated" in reasons["cut.txt.gz"] and "1,000,000-byte limit" in reasons["bomb.txt.gz"]
+
+
+def test_corpus_add_records_a_markup_budget_skip(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "ok.html").write_text("<p>" + "plain words " * 50 + "</p>")
+    (folder / "tags.html").write_text("<p>" + "<b>y</b>" * 3000)
+    case = tmp_path / "case"
+    assert runner.invoke(app, ["init", str(case)]).exit_code == 0
+    r = runner.invoke(app, ["corpus", "add", str(case), "pages", str(folder), "--max-markup-tags", "1000",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["documents"] == 1 and out["skipped"] == 1
+    shown = runner.invoke(app, ["show", str(case), "--skipped"])
+    assert "tags.html" in shown.stdout and "1,000 tags" in shown.stdout
