@@ -82,3 +82,24 @@ def test_the_writer_keeps_numbers_and_reads_back():
     assert text.splitlines() == ["a,b,c", "-1.5,'=1+1,True", ",plain,0"]
     assert [plain(c) for c in cells(text)][4] == "=1+1"
 
+
+
+def test_a_moved_case_still_serves_its_member_lists(case, tmp_path):
+    """Issue 26, item 14: member lists were stored by absolute path, so a moved or copied case answered 404."""
+    from ascertain.classes.criteria import evaluate
+    from ascertain.demo import demo_data
+    from ascertain.web.app import create_app
+    from ascertain.web.users import add_user, new_token
+
+    first = tmp_path / "first"
+    shutil.copytree(case.root, first)
+    result = evaluate(Case.open(first), str(demo_data() / "classes" / "classes.toml"))
+    assert all(not f["csv"].startswith("/") for f in result["files"].values())
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    c = Case.open(moved)
+    add_user(c, "mover", "master", "correct horse battery staple")
+    client = TestClient(create_app(moved), base_url="https://testserver")
+    h = {"Authorization": f"Bearer {new_token(c, 'mover')}"}
+    for name in result["files"]:
+        assert client.get(f"/api/classes/{name}/members.csv", headers=h).status_code == 200
