@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ascertain import __version__
 from ascertain.errors import AscertainError
@@ -84,8 +86,24 @@ def stage(fn):
             return fn(*args, **kwargs)
         except AscertainError as e:
             fail(e)
+        except (OSError, SQLAlchemyError) as e:
+            if not disk_full(e):
+                raise
+            where = getattr(e, "filename", None) or kwargs.get("case") or (args[0] if args else "the case folder")
+            fail(AscertainError(str(Path(where).parent if getattr(e, "filename", None) else where),
+                                "the disk is full (no space left on the device)",
+                                "free space there, then run the same command again: finished work is kept and "
+                                "the run resumes"))
 
     return wrapper
+
+
+def disk_full(e: BaseException) -> bool:
+    """Is this error a full disk or quota (an OSError, or the store's driver saying so)?"""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(e).lower()
+    return isinstance(e, SQLAlchemyError) and ("disk is full" in text or "no space left" in text)
 
 
 def progress_bar(description: str, total: int | None = None) -> Progress:

@@ -61,9 +61,13 @@ def write_parquet_atomic(table: pa.Table, path: Path, row_group_size: int | None
     ints = [f.name for f in table.schema if pa.types.is_integer(f.type)]
     # Texts are LZ4 (twice as fast to write as zstd, ~45 % larger); everything else zstd.
     codecs = {name: "lz4" if name == "text" else "zstd" for name in table.column_names}
-    pq.write_table(table, tmp, compression=codecs, write_statistics=ints, row_group_size=row_group_size,
-                   use_dictionary=[c for c in ("language",) if c in table.column_names])
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression=codecs, write_statistics=ints, row_group_size=row_group_size,
+                       use_dictionary=[c for c in ("language",) if c in table.column_names])
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or an interrupt leaves no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -117,6 +121,8 @@ class IndexWriter:
     def open(self) -> dict:
         """The manifest to continue from: a new one, or the interrupted run's after checking it matches."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.index_dir.glob("*.tmp"):  # left by a run that was killed mid-write
+            stale.unlink(missing_ok=True)
         old = read_manifest(self.index_dir)
         header = self.manifest_header()
         if old is None:
