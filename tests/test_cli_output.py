@@ -184,3 +184,18 @@ def test_show_work_lists_copies_and_counts_the_rest(demo_case):
     for w in ("1", "2", "3"):
         out, _ = run("show", demo_case, w)
         assert "(1 files)" not in out
+
+
+def test_lookup_finds_claimants_and_says_model_outputs(demo_case):
+    """Issue 26, item 20: lookup printed only corpus evidence and did not find works by claimant name."""
+    import json
+
+    stdout, _ = run("lookup", demo_case, "Amazon.com")
+    assert "boto3" in stdout and "in model outputs:" in stdout
+    r = json.loads(run("lookup", demo_case, "Amazon.com", "--json")[0])
+    assert any(w["title"] == "boto3" for w in r["results"])
+    regurgitated = [w for w in json.loads(run("lookup", demo_case, "python-rsa", "--json")[0])["results"]
+                    if w["output_evidence"]]
+    if regurgitated:
+        stdout, _ = run("lookup", demo_case, "python-rsa")
+        assert "in model outputs: by content (evidence" in stdout

@@ -79,3 +79,18 @@ def test_a_symlink_loop_and_a_pdf_bomb_say_what_they_are(tmp_path):
     (tmp_path / "bomb.pdf").write_bytes(out.getvalue())
     items = list(read_inputs([tmp_path / "bomb.pdf"], ReadOptions()))
     assert [i.reason.split(":")[0] for i in items] == ["decompression bomb refused"]
+
+
+def test_classes_without_a_file_says_the_format_and_init_writes_one(tmp_path, data):
+    """Issue 26, item 20: `classes` without a class file said only "cannot open classes.toml"."""
+    run("init", tmp_path / "case")
+    r = run("classes", tmp_path / "case", "--file", tmp_path / "none.toml", code=2)
+    assert "--init" in r.output and "cannot open the class file" in r.output
+    run("classes", tmp_path / "case", "--init", "--file", tmp_path / "classes.toml")
+    text = (tmp_path / "classes.toml").read_text()
+    assert "in_corpus_by_identifier" in text and "[[class]]" in text
+    run("classes", tmp_path / "case", "--init", "--file", tmp_path / "classes.toml", code=2)  # never overwritten
+    from ascertain.classes.criteria import load_class_file
+
+    assert [c.name for c in load_class_file(str(tmp_path / "classes.toml")).classes][:1] == ["in-corpus"]
+    assert "[[class]]" in run("classes", "--help").stdout

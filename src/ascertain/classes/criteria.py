@@ -106,7 +106,9 @@ def load_class_file(path: str) -> ClassFile:
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise AscertainError(path, f"cannot open ({e.strerror})", "check the path") from e
+        raise AscertainError(path, f"cannot open the class file ({e.strerror})",
+                             "write one with `ascertain classes CASE --init` (a commented example listing every "
+                             "criterion), or pass --file; the format: `ascertain classes --help`") from e
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
