@@ -3,6 +3,7 @@ CMI before/after, and help that keeps square brackets and defines its units."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -199,3 +200,22 @@ def test_lookup_finds_claimants_and_says_model_outputs(demo_case):
     if regurgitated:
         stdout, _ = run("lookup", demo_case, "python-rsa")
         assert "in model outputs: by content (evidence" in stdout
+
+
+def test_long_words_are_shortened_in_the_middle_never_broken():
+    """Issue 26, item 19: tables broke words and names at 80 columns ("vendor/randn" / "um.py")."""
+    from rich.console import Console
+
+    from ascertain.report.tables import add_row, elide, new_table
+
+    assert elide("…/vendor/parallel_nohdr.py", 22) == "…dor/parallel_nohdr.py"
+    assert elide("logging_config.py", 10).endswith("g.py") and len(elide("logging_config.py", 10)) == 10
+    t = new_table("copied", "document", "note")
+    add_row(t, "yes", "…/deeply/nested/folder/structure/with/logging_config.py", "a note with several words " * 3)
+    console = Console(width=60, record=True, file=open(os.devnull, "w"), color_system=None)  # noqa: SIM115
+    console.print(t)
+    lines = console.export_text().splitlines()
+    assert all(len(ln) <= 60 for ln in lines)
+    body = "\n".join(lines)
+    assert "logging_config.py" in body  # the file name whole, on one line
+    assert sum("logging" in ln for ln in lines) == 1
