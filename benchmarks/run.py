@@ -226,8 +226,9 @@ Reading the figures:
   hashing it (ascertain: until its Parquet shards and manifest are written); *process wall s* adds start-up,
   imports and input hashing. Target for ascertain: at least 5× rensa's documents/s, peak memory under 2 GB.
 - The peers answer different questions. MinHash LSH finds documents similar *as a whole* (Jaccard ≥ 0.5);
-  infini-gram finds exact byte strings; ascertain finds every shared run of 20+ tokens, verifies it, and
-  measures it (coverage, runs, lines, rarity, CMI kept or stripped, differences). Its match time includes
+  infini-gram finds exact byte strings; ascertain finds, in every document sharing two fingerprints with a
+  work (any shared run of 33 tokens), every shared run of 20+ tokens, verifies it, and measures it
+  (coverage, runs, lines, rarity, CMI kept or stripped, differences). Its match time includes
   that per-pair evidence work; the CMI scan of each matched corpus document is about half of it.
 - *Held-out works matched* are not false positives by construction: the trees hold genuine shared
   passages. A review of a sample of ascertain's held-out matches found passages copied between files of

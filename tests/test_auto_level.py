@@ -78,3 +78,26 @@ def test_layout_level_misses_what_auto_finds_in_books(tmp_path, data):
     for key, e in auto["copies"].items():
         old = layout["copies"].get(key)
         assert old is None or old["metrics"]["own_coverage"] <= e["metrics"]["own_coverage"], key
+
+
+def test_auto_batch_fingerprints_each_document_at_its_level(data):
+    """The indexing pass at level auto (code through the vectorized layout pass, prose one document at a time)
+    gives each document the fingerprints of its own level, in document order."""
+    import numpy as np
+
+    from ascertain.fingerprint.winnow import Params, fingerprint_batch, fingerprint_hashes
+    from ascertain.text.levels import level_stream, resolved_level
+    from ascertain.text.tokenize import tokenize
+
+    texts = [(data / "works" / "python-rsa" / "randnum.py").read_text(),
+             (data / "books" / "works" / "pride-and-prejudice-ch1-6.txt").read_text()[:20000],
+             "", (data / "works" / "pygments" / "go.py").read_text(), "A short note.\nIt ends here.\n"]
+    langs = ["python", "prose", "prose", "python", "prose"]
+    params = Params(level="auto")
+    b = fingerprint_batch(texts, params, None, langs)
+    for i, (text, lang) in enumerate(zip(texts, langs, strict=True)):
+        ts = level_stream(tokenize(text, lang), resolved_level("auto", lang), lang)
+        fp, pos = fingerprint_hashes(ts.hashes, params)
+        assert np.array_equal(b.hashes[b.doc == i], fp) and np.array_equal(b.pos[b.doc == i], pos)
+        assert b.tokens[i] == len(ts)
+    assert np.all(np.diff(b.doc) >= 0)

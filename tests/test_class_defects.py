@@ -56,7 +56,8 @@ def _links(case: Case) -> list[dict]:
     ("Encyclopedia of Birds, Vol. II", "Encyclopedia of Birds, Volume 2", True),
     ("The Expanse: Book 1", "The Expanse: Book 2", False),
     ("Harry Potter (#2)", "Harry Potter, No. 2", True),
-    ("Leviathan Wakes (The Expanse, Book 1)", "Leviathan Wakes", True),  # series information, same work
+    ("Leviathan Wakes (The Expanse, Book 1)", "Leviathan Wakes", False),  # kept apart: review, not a link
+    ("Birds: A Field Guide, Vol. 2", "Birds: A Field Guide, Vol. 3", False),  # the volume after a subtitle
     ("The Hobbit: Or There and Back Again", "The Hobbit", True),
     ("U.S. History. A Survey", "U.S. History", True),
     ("Mr. Mercury", "MR MERCURY", True),
@@ -147,3 +148,32 @@ def test_no_registrations_loaded_is_unknown(tmp_path):
     case = _case(tmp_path, [["A Book", "An Author", "An Author: legal owner", "2019"]], [])
     e = decide(gather(case)[1])
     assert e.status == "unknown" and "no registration records loaded" in e.reason
+
+
+def test_assignment_before_infringement_changes_the_member_and_conflicts_go_to_review(tmp_path):
+    from ascertain.classes.criteria import evaluate
+    from ascertain.classes.ownership import import_transfers
+
+    works = [["Harbour Lights", "Rosa Delgado", "Rosa Delgado: legal owner", "2019-01-01"],
+             ["Salt Marsh", "Ivo Brandt", "Ivo Brandt: legal owner", "2019-01-01"],
+             ["Tide Tables", "Rosa Delgado", "Rosa Delgado: legal owner", "2019-01-01"],
+             ["Tide Tables", "Rosa Delgado", "Northsea Press: legal owner", "2019-01-01"]]  # two claimants
+    case = _case(tmp_path, works, [["TX0000000001", "2019-02-01", "Harbour Lights", "Delgado, Rosa", "", ""]])
+    r = import_transfers(case, _csv(tmp_path / "t.csv", ["work_id", "kind", "from", "to", "date"], [
+        ["1", "assignment", "Rosa Delgado", "Gull Books", "2020-05-01"],
+        ["1", "exclusive licence", "Gull Books", "Audio House", "2020-06-01"],
+        ["2", "assignment", "Ivo Brandt", "Late Buyer", "2022-01-01"],  # after infringement began
+        ["2", "assignment", "Somebody Else", "X", "2020-01-01"],  # held no claim
+        ["9", "assignment", "A", "B", "2020-01-01"]]))  # no such work
+    assert r["imported"] == 4 and r["skipped"] == 1
+    f = tmp_path / "c.toml"
+    f.write_text('infringement_began = "2021-01-01"\n[[class]]\nname = "all"\n[class.criteria]\ncopied = false\n')
+    res = evaluate(case, str(f))
+    with open(res["files"]["all"]["csv"], encoding="utf-8") as fh:
+        rows = {int(x["work_id"]): x for x in csv.DictReader(fh)}
+    assert rows[1]["legal_owners"] == "Gull Books" and rows[1]["exclusive_licensees"] == "Audio House"
+    assert "holds the claim" in rows[1]["ownership"]
+    assert rows[2]["legal_owners"] == "Ivo Brandt" and "not applied" in rows[2]["ownership"]
+    assert "CONFLICT (to review): Somebody Else assigned the work" in rows[2]["ownership"]
+    assert "CONFLICT (to review): works 3, 4 list the same title" in rows[3]["ownership"]
+    assert set(res["ownership_conflicts"]) == {"2", "3", "4"}

@@ -4,6 +4,7 @@ class files, samples, estimates (interval coverage by simulation), lookup."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -327,3 +328,133 @@ def test_file_lookup_sees_works_added_after_its_first_call(tmp_path, data):
     r = lookup(Case.open(root), None, str(edited))
     assert r["matches"] == 1 and r["results"][0]["file_match"]["how"] == "fingerprints (compare)"
     assert lookup(Case.open(root), None, str(randnum))["results"][0]["file_match"]["how"] == "identical bytes (sha256)"
+
+
+def _member_rows(path) -> dict[str, dict]:
+    import csv
+
+    with open(path, encoding="utf-8") as fh:
+        return {x["title"]: x for x in csv.DictReader(fh)}
+
+
+def test_tiers_and_disputes_change_membership_and_are_audited(demo, tmp_path):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(demo[0], root)
+    f = tmp_path / "c.toml"
+    f.write_text('[[class]]\nname = "in-corpus"\n[class.criteria]\nin_corpus = true\n'
+                 '[[class]]\nname = "by-text"\nrequire_tier = "text"\n[class.criteria]\nin_corpus = true\n')
+    r = json.loads(cli("classes", str(root), "--file", str(f), "--json"))
+    tiers = r["tiers"]["in-corpus"]
+    assert tiers.get("metadata", 0) >= 1 and sum(tiers.values()) == r["counts"]["in-corpus"]["works"]
+    assert r["counts"]["by-text"]["works"] == tiers.get("text", 0) < r["counts"]["in-corpus"]["works"]
+    rows = _member_rows(root / "reports" / "classes" / "in-corpus.csv")
+    tidal, mosses = rows["Notes from the Tidal Flats"], rows["A Field Guide to Northern Mosses"]
+    assert tidal["tier"] == "metadata" and json.loads(tidal["tier_detail"])["in_corpus"]["fields"]
+    assert mosses["tier"] == "identifier" and rows["python-rsa"]["tier"] == "text"
+    assert "infringement began 2021-06-01 (source library)" in mosses["s412_dates"]
+    opened = json.loads(cli("dispute", str(root), "open", "--class", "in-corpus", "--work", tidal["work_id"],
+                            "--reason", "the corpus record is another book of the same title",
+                            "--evidence", "library.jsonl record: other author, other ISBN", "--by", "acme-counsel",
+                            "--json"))
+    other = json.loads(cli("dispute", str(root), "open", "--class", "in-corpus", "--work", mosses["work_id"],
+                           "--reason", "not this edition", "--evidence", "-", "--json"))
+    r = runner.invoke(app, ["dispute", str(root), "open", "--class", "in-corpus", "--work", mosses["work_id"],
+                            "--reason", "again"])
+    assert r.exit_code != 0 and "already has an open dispute" in r.output
+    cli("classes", str(root), "--file", str(f))
+    rows = _member_rows(root / "reports" / "classes" / "in-corpus.csv")
+    assert rows["Notes from the Tidal Flats"]["dispute"].startswith(f"open #{opened['dispute']}")
+    cli("dispute", str(root), "resolve", str(opened["dispute"]), "--outcome", "upheld", "--resolution",
+        "different author and ISBN", "--by", "master")
+    cli("dispute", str(root), "resolve", str(other["dispute"]), "--outcome", "rejected", "--resolution",
+        "the ISBN is this edition's", "--by", "master")
+    r = json.loads(cli("classes", str(root), "--file", str(f), "--json"))
+    assert r["disputes"]["in-corpus"] == {"rejected": 1, "upheld": 1}
+    rows = _member_rows(root / "reports" / "classes" / "in-corpus.csv")
+    assert "Notes from the Tidal Flats" not in rows
+    assert rows["A Field Guide to Northern Mosses"]["tier"] == "reviewer"
+    assert rows["A Field Guide to Northern Mosses"]["dispute"].startswith(f"rejected #{other['dispute']} by master")
+    listed = json.loads(cli("dispute", str(root), "list", "--json"))
+    assert [x["status"] for x in listed] == ["upheld", "rejected"]
+    case = Case.open(root)
+    with case.store.engine.connect() as c:
+        actions = [r.action for r in c.execute(select(schema.audit_log.c.action).where(
+            schema.audit_log.c.action.like("dispute%")))]
+    assert actions == ["dispute open", "dispute open", "dispute resolve", "dispute resolve"]
+
+
+def test_protocol_blind_double_labels_kappa_adjudication_estimate(demo, tmp_path):
+    import csv
+    import shutil
+
+    from ascertain.classes.estimates import hypergeometric, sampling_section
+    from ascertain.classes.protocol import sample_size_for
+
+    assert sample_size_for("de-minimis", 10_000, 0.05, 0.95, 0.5)["sample_size"] == 370
+    assert sample_size_for("none", 100_000, 0.05, 0.95, 0.5)["sample_size"] == 59  # ln(0.05)/ln(0.95) = 58.4
+    h = hypergeometric(0, 59, 100_000)
+    assert h["count_interval"][0] == 0 and h["count_upper_one_sided"] <= 5_000
+    assert hypergeometric(5, 10, 10)["count_interval"] == [5, 5]  # the whole class sampled: no uncertainty
+
+    root = tmp_path / "copy"
+    shutil.copytree(demo[0], root)
+    case = Case.open(root)
+    p = json.loads(cli("protocol", str(root), "create", "--class", "in-corpus", "--standard", "de-minimis",
+                       "--threshold", "0.1", "--margin", "0.3", "--seed", "5", "--reviewers", "ana,ben", "--json"))
+    assert p["sample_size"] == 6 and len(p["sha256"]) == 64 and p["frame_sha256"]
+    d = json.loads(cli("protocol", str(root), "draw", str(p["protocol_id"]), "--json"))
+    r = runner.invoke(app, ["protocol", str(root), "draw", str(p["protocol_id"])])
+    assert r.exit_code != 0 and "was drawn already" in r.output
+    sheets = {k: Path(v) for k, v in d["sheets"].items()}
+    truth = {x["title"]: x for x in json.loads(
+        (Path(__file__).parents[1] / "src/ascertain/demo_data/classes/planted.json").read_text())}
+    disputed_work = None
+    for name, path in sheets.items():
+        with open(path, encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+        assert {x["reviewer"] for x in rows} == {name} and not any(x["copied"] for x in rows)  # blind
+        for i, x in enumerate(rows):
+            t = truth.get(x["title"], {"copied": True, "in_corpus": True})
+            copied = t["copied"] if not (name == "ben" and i == 0) else not t["copied"]
+            x.update(copied="yes" if copied else "no", in_corpus="yes" if t["in_corpus"] or copied else "no")
+            disputed_work = disputed_work or int(rows[0]["work_id"])
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    r = runner.invoke(app, ["labels", "import", str(root), str(sheets["ana"]), "--reviewer", "ben"])
+    assert r.exit_code != 0 and "holds labels of ana" in r.output
+    for name, path in sheets.items():
+        cli("labels", "import", str(root), str(path), "--reviewer", name)
+    ag = json.loads(cli("labels", "agreement", str(root), "--sample", str(d["sample_id"]), "--json"))
+    assert ag["labelled_by_both"] == 6 and len(ag["disagreements"]) == 1 and ag["unresolved"] == 1
+    est = json.loads(cli("estimate", str(root), "--class", "in-corpus", "--sample", str(d["sample_id"]), "--json"))
+    assert est["labelled"] == 5 and est["labels"]["disagreements_unresolved"] == 1
+    cli("labels", "adjudicate", str(root), "--sample", str(d["sample_id"]), "--work", str(disputed_work),
+        "--copied", "yes", "--in-corpus", "yes", "--reason", "the copy is in the library record's text")
+    sec = sampling_section(case, "in-corpus")
+    assert sec["protocol"]["sha256"] == p["sha256"] and sec["draw"]["seed"] == 5
+    assert sec["labelling"]["adjudicated_by_master"] == 1 and sec["labelling"]["agreed"] == 5
+    assert set(sec["labelling"]["label_sheets"]) == {"ana", "ben"}
+    assert "kappa" in sec["labelling"]["kappa_uninjured"]
+    e = sec["estimate"]
+    fp = e["uninjured"]["finite_population"]
+    assert e["labelled"] == 6 and fp["count_interval"][0] <= fp["count_estimate"] <= fp["count_interval"][1]
+    assert e["injured_members"]["estimate"] == 11 - fp["count_estimate"]
+    assert e["standard"]["standard"] == "de-minimis" and "threshold" in e["standard"]["statement"]
+    json.dumps(sec)  # the report can store it as it is
+
+
+def test_sheets_are_csv_injection_safe(tmp_path):
+    import csv
+
+    from ascertain.classes.sheets import unsafe_cell, write_csv
+
+    write_csv(tmp_path / "s.csv", ["title", "n"], [{"title": '=HYPERLINK("http://x","y")', "n": -3},
+                                                   {"title": "@SUM(A1)", "n": 1}, {"title": "plain", "n": 2}])
+    with open(tmp_path / "s.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["title"] for r in rows] == ['\'=HYPERLINK("http://x","y")', "'@SUM(A1)", "plain"]
+    assert rows[0]["n"] == "-3" and unsafe_cell(rows[1]["title"]) == "@SUM(A1)"

@@ -138,7 +138,8 @@ def test_demo_case_cmi_status_matches_the_planted_truth(demo_case):
 
     data = demo_data()
     planted = [*json.loads((data / "planted.json").read_text()),
-               *json.loads((data / "books" / "planted.json").read_text())]
+               *json.loads((data / "books" / "planted.json").read_text()),
+               *json.loads((data / "stack" / "planted.json").read_text())]
     copies = [e for wid in _work_ids(demo_case) for e in work_evidence(demo_case, str(wid))["evidence"]
               if e["copied"]]
     statuses = {p["cmi"] for p in planted}

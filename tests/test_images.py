@@ -170,3 +170,14 @@ def test_compare_command_on_two_images(tmp_path, astronaut):
     assert d["decision"] == "copied" and d["tier"] == "region_copy" and d["cmi"]["status"] == "removed"
     r = runner.invoke(app, ["compare", str(tmp_path / "work.jpg"), str(tmp_path / "copy.png")])
     assert "COPIED" in r.output and "exif:Artist: removed" in r.output
+
+
+def test_validate_images_quick_runs_and_writes_its_section(tmp_path):
+    from ascertain.validation.images import markdown, run_image_validation
+
+    r = run_image_validation(["skimage"], works=3, pairs=6, seed=3, only=("jpeg q30", "crop 10%", "mirror"))
+    s = r["sources"]["skimage"]
+    assert s["works"] == 3 and s["false_positives"]["pairs"] == 6 and len(s["recall"]) == 3
+    assert all(v["ascertain"]["n"] == 3 for v in s["recall"].values())
+    md = markdown(r, "ascertain validate --images --works 4")
+    assert "| crop 10% | ≥ 0.95 |" in md and "False positives on 6 ordered pairs" in md

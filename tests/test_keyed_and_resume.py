@@ -169,8 +169,9 @@ def test_keyed_index_holds_nothing_plain(tmp_path, data):
     # MinHash signatures of a keyed index are computed over the keyed fingerprints
     mh = pq.read_table(index_dir / "mh-00000.parquet").to_pylist()
     texts = [d.text for d in docs]
-    keyed_b = fingerprint_batch(texts, Params(keyed=True), k)
-    plain_b = fingerprint_batch(texts, Params())
+    langs = [d.language for d in docs]  # `corpus add` indexes at level auto: each document at its own level
+    keyed_b = fingerprint_batch(texts, Params(keyed=True, level="auto"), k, langs)
+    plain_b = fingerprint_batch(texts, Params(level="auto"), None, langs)
     want = signatures(keyed_b.hashes, keyed_b.doc, len(texts))
     plain = signatures(plain_b.hashes, plain_b.doc, len(texts))
     assert mh and all(np.array_equal(np.frombuffer(r["sig"], "<u4"), want[r["doc"]]) for r in mh)

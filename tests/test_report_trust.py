@@ -94,6 +94,9 @@ def test_signed_report_verifies_and_says_who_signed(fresh):
     other = signing.new_expert_key(fresh["case"].parent / "other.key", "Someone Else")
     r = verify(out, fresh["case"], fingerprint=other["fingerprint"], rerun=False)
     assert kinds(r) == {"signature"} and "another key" in r["differences"][0]["problem"]
+    (out / "signature.json").write_text("{}")
+    r = verify(out, fresh["case"], rerun=False)
+    assert kinds(r) == {"signature"} and "cannot be read" in r["differences"][0]["problem"]
 
 
 def test_signing_key_inside_the_case_or_readable_by_others_is_refused(fresh, tmp_path):
@@ -321,3 +324,57 @@ def test_match_killed_between_evidence_file_and_store_blocks_the_report_until_me
     run_match(case, MatchOptions())
     assert build_report(case, inline_exhibits=0, sign_key=fresh["key"])["exhibits"] >= 1
     case.store.engine.dispose()
+
+
+def test_cli_expert_key_and_verify_with_the_signers_key(fresh, tmp_path):
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["key", "expert", "new", str(tmp_path / "mine.key"), "--name", "Dr. Bo Neutral"])
+    assert r.exit_code == 0 and "fingerprint:" in r.stdout and (tmp_path / "mine.key.pub").is_file()
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    r = runner.invoke(app, ["key", "expert", "show", str(fresh["pub"])])
+    assert r.exit_code == 0 and "Dr. Ada Expert" in r.stdout
+    assert signing.grouped(fresh["fingerprint"], "  ").splitlines()[0] in r.stdout
+    r = runner.invoke(app, ["verify", str(fresh["out"]), "--case", str(fresh["case"]), "--no-rerun",
+                            "--signer-key", str(fresh["pub"])])
+    assert r.exit_code == 0 and "signed by Dr. Ada Expert" in r.stdout and r.stdout.rstrip().endswith("verified")
+    r = runner.invoke(app, ["verify", str(fresh["out"]), "--case", str(fresh["case"]), "--no-rerun",
+                            "--signer-key", str(tmp_path / "mine.key.pub")])
+    assert r.exit_code == 1 and "DIFFERS signature" in r.stdout and "NOT verified" in r.stdout
+
+
+def test_forged_work_cmi_in_the_store_is_caught(fresh):
+    """The work's own notice deleted from the store's scan of it: the stripped copy would read `never present`
+    instead of `removed`. verify re-reads and re-scans the work files."""
+    db = sqlite3.connect(fresh["case"] / "store.sqlite")
+    fid, raw = db.execute("SELECT c.work_file_id, c.cmi FROM work_cmi c JOIN work_files f ON f.id = c.work_file_id "
+                          "WHERE f.path LIKE '%parallel.py'").fetchone()
+    scan = json.loads(raw)
+    assert scan["copyrights"]
+    db.execute("UPDATE work_cmi SET cmi = ? WHERE work_file_id = ?",
+               (json.dumps({**scan, "copyrights": [], "licenses": []}), fid))
+    db.commit()
+    db.close()
+    case = Case.open(fresh["case"])
+    run_match(case, MatchOptions())
+    build_report(case, inline_exhibits=0, sign_key=fresh["key"])
+    case.store.engine.dispose()
+    r = verify(fresh["out"], fresh["case"], signer_key=fresh["pub"])
+    assert kinds(r) == {"store", "rerun"}
+    assert any(d["item"].startswith("work CMI of") and d["item"].endswith("parallel.py") for d in r["differences"])
+
+
+def test_class_and_probe_rows_changed_after_the_report_are_caught(fresh):
+    """The class, sampling and probing sections are read from the store, not re-derived: their rows are hashed
+    in the signed manifest, so a row slipped in after the report is seen."""
+    db = sqlite3.connect(fresh["case"] / "store.sqlite")
+    db.execute("INSERT INTO disputes (class_name, work_id, opened_by, role, reason, evidence, status, resolution, "
+               "resolved_by, opened_at, resolved_at) SELECT 'all', min(id), 'x', 'master', 'r', 'e', 'upheld', 'out',"
+               " 'x', '2026-01-01', '2026-01-02' FROM works")
+    db.commit()
+    db.close()
+    r = verify(fresh["out"], fresh["case"], signer_key=fresh["pub"], rerun=False)
+    assert kinds(r) == {"store"} and [d["item"] for d in r["differences"]] == ["disputes_sha256"]

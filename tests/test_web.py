@@ -173,3 +173,35 @@ def test_pages_render_for_the_master(site):
         r = client.get(url, headers=h)
         assert r.status_code == 200 and "<nav>" in r.text, url
     assert "sbs" in client.get(f"/evidence/{params['evidence_id']}", headers=h).text  # the report's renderer
+
+
+def test_disputes_defendant_opens_master_resolves_audited(site):
+    case, client, tokens, _ = site
+
+    def auth(role):
+        return {"Authorization": f"Bearer {tokens[role]}"}
+
+    name = ids(case)["name"]
+    r = client.post("/api/disputes", headers=auth("defendant"), data={
+        "class_name": name, "work_id": "1", "reason": "another book of the same title",
+        "evidence": "corpus record 12: other author"})
+    assert r.status_code == 200, r.text
+    did = r.json()["dispute"]
+    assert r.json()["opened_by"] == "defendant" and r.json()["role"] == "defendant"
+    assert client.post("/api/disputes", headers=auth("claims"), data={"class_name": name, "work_id": "1",
+                                                                      "reason": "x"}).status_code == 403
+    bad = client.post("/api/disputes", headers=auth("defendant"), data={"class_name": name, "work_id": "one"})
+    assert bad.status_code == 400
+    assert client.post("/api/disputes/resolve", headers=auth("defendant"), data={
+        "dispute_id": str(did), "outcome": "upheld", "resolution": "mine"}).status_code == 403
+    r = client.post("/api/disputes/resolve", headers=auth("master"), data={
+        "dispute_id": str(did), "outcome": "rejected", "resolution": "the record's ISBN is this work's"})
+    assert r.status_code == 200 and r.json()["now"] == "rejected"
+    listed = client.get("/api/disputes", headers=auth("plaintiff")).json()["items"]
+    assert [(x["id"], x["status"]) for x in listed if x["id"] == did] == [(did, "rejected")]
+    page = client.get("/disputes", headers=auth("master"))
+    assert page.status_code == 200 and "the record&#39;s ISBN is this work&#39;s" in page.text
+    with case.store.engine.connect() as db:
+        actions = [a for (a,) in db.execute(sa.text("SELECT action FROM audit_log WHERE action LIKE 'dispute%' "
+                                                      "ORDER BY id"))]
+    assert actions[-2:] == ["dispute open", "dispute resolve"]

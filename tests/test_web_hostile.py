@@ -257,6 +257,7 @@ def test_every_role_gets_only_the_fields_the_policy_gives_it(site):
                                                 )).scalar() or "{}")
     assert locators and ev_ids
     urls = ["/api/dashboard", "/api/works", "/api/classes", "/api/reviews", "/api/lookup?q=The Orchard at Dusk",
+            "/api/disputes", *(f"/api/classes/{n}/members.json" for n in classes.get("files", {})),
             *(f"/api/works/{w}" for w in work_ids), *(f"/api/evidence/{e}" for e in ev_ids)]
     checked = set()
     for role in ROLES:
@@ -265,7 +266,7 @@ def test_every_role_gets_only_the_fields_the_policy_gives_it(site):
         for url in urls:
             cap = url.split("/")[2].split("?")[0].rstrip("s") + "s" if "lookup" not in url else "lookup"
             cap = {"dashboards": "dashboard", "works": "works", "evidences": "evidence", "classes": "classes",
-                   "reviews": "reviews", "lookup": "lookup"}[cap]
+                   "reviews": "reviews", "lookup": "lookup", "disputes": "disputes"}[cap]
             r = client.get(url, headers=h)
             if role not in CAPABILITIES[cap]:
                 assert r.status_code == 403, (url, role)

@@ -51,12 +51,16 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True, store
     say(f"outputs: {outputs['documents']} model outputs indexed")
     # a book: Pride and Prejudice (chapters 1-6) against its PDF, HTML and a Books3-like record, at the book level
     add_work(case, "Jane Austen (public domain)", str(data / "books" / "works" / "pride-and-prejudice-ch1-6.txt"),
-             "Pride and Prejudice (chapters 1-6)")
+             "Pride and Prejudice (chapters 1-6)", identifiers={"publication_date": "1813", "public_domain": "yes"})
     books = add_source(case, "books", "corpus", [str(data / "books" / "corpus")], ReadOptions(), level="book")
     say(f"books: {books['documents']} documents indexed at the book level (PDF, HTML, JSONL, text)")
+    # a training-set record as The Stack carries them: the header cut off, the license and holder in fields
+    stack = add_source(case, "stack", "corpus", [str(data / "stack" / "the-stack-sample.jsonl")], ReadOptions())
+    say(f"stack: {stack['documents']} record with its license and holder in metadata fields")
     summary = run_match(case, MatchOptions())
     planted = [*json.loads((data / "planted.json").read_text()),
-               *json.loads((data / "books" / "planted.json").read_text())]
+               *json.loads((data / "books" / "planted.json").read_text()),
+               *json.loads((data / "stack" / "planted.json").read_text())]
     found, missed, false_pos = [], [], []
     copies = [(w, e) for wid in _work_ids(case) for w in [work_evidence(case, str(wid))]
               for e in w["evidence"] if e["copied"]]

@@ -299,6 +299,7 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     t0 = time.perf_counter()
     facts = gather(case)
     elig = {wid: decide(f, cf.infringement_began) for wid, f in facts.items()}
+    ownership = apply_transfers(case, facts, elig)
     disputed = by_class_and_work(case)
     decisions: list[dict] = []
     members: dict[str, list[int]] = {}
@@ -348,7 +349,7 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     files = {}
     for name, wids in members.items():
         rows = member_rows(facts, elig, wids, cf.unit, {w: tiers[(name, w)] for w in wids},
-                           {w: disputed.get((name, w)) for w in wids})
+                           {w: disputed.get((name, w)) for w in wids}, ownership)
         counts[name] = {"works": len(wids), "units": len(rows), "unit": cf.unit,
                         "owners": len({(o["name"], o["role"]) for w in wids for o in facts[w].owners})}
         files[name] = {k: _case_path(case, v) for k, v in write_members(rows, out_dir / name.replace("/", "__"))
@@ -368,6 +369,7 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     manifest = {"class_file": class_file, "class_file_sha256": cf.sha256, "kept_as": str(kept.relative_to(case.root)),
                 "unit": cf.unit, "infringement_began": cf.infringement_began or "auto", "works": len(facts),
                 "counts": counts, "tiers": by_tier, "disputes": dispute_counts, "s412": dict(sorted(s412.items())),
+                "ownership_conflicts": {str(w): o["conflicts"] for w, o in sorted(ownership.items()) if o["conflicts"]},
                 "files": files, "seconds": seconds}
     with case.store.begin() as c:
         run_id = c.execute(insert(schema.runs).values(stage="classes", manifest=manifest, started_at=now(),
@@ -392,9 +394,24 @@ def owners_by_role(f: WorkFacts) -> dict[str, str]:
     return {k: "; ".join(v) for k, v in out.items()}
 
 
+def apply_transfers(case: Case, facts: dict[int, WorkFacts], elig: dict[int, Eligibility]) -> dict[int, dict]:
+    """Owners on the date infringement began (transfers and licences applied, facts changed in place), with
+    what changed and the conflicts that go to review."""
+    from ascertain.classes.ownership import claimant_conflicts, owners_at, transfers
+
+    moves = transfers(case)
+    two_claimants = claimant_conflicts(facts)
+    out = {}
+    for wid, f in facts.items():
+        owners, notes, conflicts = owners_at(f.owners, moves.get(wid, []), elig[wid].infringement_began)
+        f.owners = owners
+        out[wid] = {"notes": notes, "conflicts": conflicts + ([two_claimants[wid]] if wid in two_claimants else [])}
+    return out
+
+
 def member_rows(facts: dict[int, WorkFacts], elig: dict[int, Eligibility], wids: list[int], unit: str,
-                tiers: dict[int, tuple[str, dict]] | None = None, disputes: dict[int, dict | None] | None = None
-                ) -> list[dict]:
+                tiers: dict[int, tuple[str, dict]] | None = None, disputes: dict[int, dict | None] | None = None,
+                ownership: dict[int, dict] | None = None) -> list[dict]:
     import json
 
     rows = []
@@ -414,7 +431,9 @@ def member_rows(facts: dict[int, WorkFacts], elig: dict[int, Eligibility], wids:
                     else "", f"registered {e.effective_date} ({e.registration_source})" if e.effective_date
                     else "") if x),
                 "tier": tier, "tier_detail": json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else "",
-                "dispute": dispute_label((disputes or {}).get(wid))}
+                "dispute": dispute_label((disputes or {}).get(wid)),
+                "ownership": "; ".join([*(f"CONFLICT (to review): {x}" for x in (ownership or {}).get(wid, {}).get(
+                    "conflicts", [])), *(ownership or {}).get(wid, {}).get("notes", [])])}
         regs = f.registrations if unit == "registration" and f.registrations else [None]
         for r in regs:
             if r is None:
@@ -437,7 +456,7 @@ def member_rows(facts: dict[int, WorkFacts], elig: dict[int, Eligibility], wids:
 COLUMNS = ("unit_of_account", "work_id", "title", "authors", "legal_owners", "beneficial_owners", "co_owners",
            "registration", "effective_date", "group_registration", "link", "s412", "s412_reason",
            "infringement_began", "s412_dates", "in_corpus_by", "evidence_ids", "output_evidence_ids", "identifier_hits",
-           "tier", "tier_detail", "dispute")
+           "tier", "tier_detail", "dispute", "ownership", "exclusive_licensees")
 
 
 def _case_path(case: Case, path: str) -> str:

@@ -123,7 +123,8 @@ def _decide(f: WorkFacts, setting: str | None) -> Eligibility:
         e.reason = (f"registered {reg['effective_date']}, after infringement began {began}; no publication date, "
                     "so the three-month grace cannot be tested")
         return e
-    if b[1] < pub_r[0]:
+    # (a coarse start date that reaches the effective date may have begun after registration: only "unknown")
+    if b[1] < pub_r[0] and b[1] < eff:
         e.status, e.reason = "not eligible", (f"infringement began {began}, before first publication {pub} and "
                                               f"before registration {reg['effective_date']} (§412(1))")
         return e
@@ -132,7 +133,7 @@ def _decide(f: WorkFacts, setting: str | None) -> Eligibility:
                                           f"publication {pub} (grace ends {e.grace_ends}); infringement began "
                                           f"{began}")
         return e
-    if eff > dt.date.fromisoformat(e.grace_ends or ""):
+    if eff > dt.date.fromisoformat(e.grace_ends or "") and b[1] < eff:
         e.status, e.reason = "not eligible", (f"infringement began {began}, after first publication {pub} and "
                                               f"before registration {reg['effective_date']}, which is later than "
                                               f"three months after publication (§412(2))")

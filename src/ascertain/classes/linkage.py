@@ -32,10 +32,15 @@ from ascertain.text.bibliographic import title_numbers
 MIN_TRAINING_RECORDS = 200  # fewer records on either side: fixed priors instead of estimated weights
 SEED = 20260101
 # The prior probability that a work and a registration compared within a block are the same work: fixed, so a
-# pair's score does not depend on how many registrations the case holds. At 1/500 an accepted pair (0.99) needs
-# a Bayes factor of about 50,000 (e.g. identical title and author); an identical title alone goes to review,
-# an identical title with a different author and no year is dropped.
+# pair's score does not depend on how many registrations the case holds (it was 1 / registrations: a decoy's
+# score moved with the case's size, and one registration made it 1). With the fixed m/u priors (small cases)
+# 1/500: an accepted pair (0.99) needs a Bayes factor of about 50,000 (identical title and author); an identical
+# title alone goes to review; an identical title with another author and no year is dropped. With weights
+# estimated from the case's records, which are sharper, 1/2000: chosen on the labelled set's seed-7 split for
+# precision (a false link is the worst error), reported on seed 11 (docs/validation.md).
 PRIOR_MATCH = 1 / 500
+PRIOR_MATCH_ESTIMATED = 1 / 2000
+DUCKDB_MEMORY = "600MB"  # the linkage's DuckDB working memory; beyond it, DuckDB spills to a temporary folder
 
 
 @dataclass
@@ -185,7 +190,16 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
 
     if not works or not regs:
         return [], {"model": "not run (no works or no registrations left to link)"}
-    db = DuckDBAPI()
+    import tempfile
+
+    import duckdb
+
+    # DuckDB holds the records and the blocked pairs; capped, it spills to disk instead of growing with the case
+    spill = tempfile.TemporaryDirectory(prefix="ascertain-link-")
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+    con.execute(f"SET temp_directory = '{spill.name}'")
+    db = DuckDBAPI(connection=con)
     left = db.register(pd.DataFrame({
         "unique_id": [r["id"] for r in works], "title_key": [r["title_key"] or None for r in works],
         "author_key": [r["author_key"] or None for r in works],
@@ -194,15 +208,16 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
     right = db.register(pd.DataFrame({
         "unique_id": range(len(regs)), "title_key": regs.title_key, "author_key": regs.author_key,
         "year": pd.array(regs.year, dtype="Int64")}), dataset_display_name="registrations")
-    linker = Linker([left, right], _settings(PRIOR_MATCH), log_level=logging.ERROR)
     trained = min(len(works), len(regs)) >= MIN_TRAINING_RECORDS
+    prior = PRIOR_MATCH_ESTIMATED if trained else PRIOR_MATCH
+    linker = Linker([left, right], _settings(prior), log_level=logging.ERROR)
     import splink
 
     model = {"splink": splink.__version__, "seed": SEED,
              "blocking": ["title_key", "first 6 of title_key + first 3 of author_key",
                           "author_key + first 2 of title_key"], "accept": opts.accept, "review": opts.review,
-             "prior_match": PRIOR_MATCH}
-    if trained:  # m and u from the records; the prior stays fixed (PRIOR_MATCH), so scores do not move with size
+             "prior_match": prior}
+    if trained:  # m and u from the records; the prior stays fixed, so scores do not move with the case's size
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("title_key"))
         linker.training.estimate_parameters_using_expectation_maximisation(block_on("author_key"))
@@ -239,6 +254,8 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
             best[key] = x
     links = [best[k] for k in sorted(best)]
     model["different_numbers_dropped"] = dropped
+    con.close()
+    spill.cleanup()
     return links, model
 
 

@@ -221,7 +221,7 @@ def _work_answers(case: Case, run_id: int | None, wids: list[int]) -> dict[int, 
             "classes": classes, "why": by_class,
             "in_corpus_by_content": f.content_evidence, "in_corpus_by_identifier": f.identifier_hits,
             "output_evidence": f.output_evidence,
-            "registrations": [{k: r[k] for k in ("number", "effective_date", "publication_date", "method", "score",
-                                                 "group_registration")} for r in f.registrations],
+            "registrations": [{k: r.get(k) for k in ("number", "effective_date", "publication_date", "method", "score",
+                                                     "group_registration", "listed_as")} for r in f.registrations],
             "s412": decide(f, setting).as_dict()}
     return out

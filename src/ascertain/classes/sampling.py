@@ -15,7 +15,6 @@ from sqlalchemy import func, insert, select
 
 from ascertain.case import Case
 from ascertain.classes.facts import gather, infringement_setting
-from ascertain.csv_out import Writer
 from ascertain.errors import AscertainError
 from ascertain.readers.base import Skip
 from ascertain.store import schema
@@ -100,7 +99,10 @@ def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
     return base
 
 
-def draw(case: Case, class_name: str, size: int, seed: int, strata: str | None, sheet: Path) -> dict:
+def draw(case: Case, class_name: str, size: int, seed: int, strata: str | None, sheet: Path,
+         reviewers: dict[str, Path] | None = None) -> dict:
+    """The sample, and its review sheet; with `reviewers`, one sheet per reviewer (its own name filled in, no
+    other reviewer's labels), for blinded double labelling."""
     if size < 1:
         raise AscertainError("--size", f"must be at least 1, not {size}", "pass e.g. --size 137")
     run_id, wids = class_members(case, class_name)
@@ -124,26 +126,33 @@ def draw(case: Case, class_name: str, size: int, seed: int, strata: str | None, 
             population=len(wids), sheet=str(sheet), created_at=now())).inserted_primary_key[0]
         c.execute(insert(schema.sample_items), [{"sample_id": sid, "work_id": w, "stratum": k,
                                                  "stratum_population": len(groups[k])} for k, w in chosen])
-    sheet.parent.mkdir(parents=True, exist_ok=True)
-    with open(sheet, "w", newline="", encoding="utf-8") as fh:
-        wr = Writer(fh, SHEET_COLUMNS)
-        wr.header()
-        for k, w in chosen:
-            f = facts[w]
-            wr.record({"sample_id": sid, "work_id": w, "stratum": k, "title": f.title,
-                         "authors": "; ".join(f.authors),
-                         "owners": "; ".join(f"{o['name']} ({o['role']})" for o in f.owners),
-                         "evidence_ids": " ".join(map(str, f.content_evidence + f.output_evidence)),
-                         "copied": "", "in_corpus": "", "reviewer": "", "note": ""})
+    from ascertain.classes.sheets import write_csv
+
+    rows = [{"sample_id": sid, "work_id": w, "stratum": k, "title": facts[w].title,
+             "authors": "; ".join(facts[w].authors),
+             "owners": "; ".join(f"{o['name']} ({o['role']})" for o in facts[w].owners),
+             "evidence_ids": " ".join(map(str, facts[w].content_evidence + facts[w].output_evidence)),
+             "copied": "", "in_corpus": "", "reviewer": "", "note": ""} for k, w in chosen]
+    targets = reviewers or {"": sheet}
+    for name, path in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(path, SHEET_COLUMNS, ({**r, "reviewer": name} for r in rows))
     detail = {"sample_id": sid, "class": class_name, "class_run_id": run_id, "seed": seed, "strata": strata,
-              "size": len(chosen), "population": len(wids), "allocation": alloc, "sheet": str(sheet)}
+              "size": len(chosen), "population": len(wids), "allocation": alloc, "sheet": str(sheet),
+              **({"sheets": {k: str(v) for k, v in reviewers.items()}} if reviewers else {})}
     case.store.audit("sample", detail)
     return detail
 
 
-def import_labels(case: Case, sheet: str) -> dict:
-    """Reviewers' labels from a filled review sheet; a bad row is skipped, the rest kept, nothing half-done."""
-    rows = list(csv.DictReader(read_csv_text(sheet).splitlines()))
+def import_labels(case: Case, sheet: str, reviewer: str | None = None) -> dict:
+    """Reviewers' labels from a filled review sheet; a bad row is skipped, the rest kept, nothing half-done.
+    A sample drawn under a protocol takes each reviewer's sheet on its own (`reviewer`), kept apart."""
+    import hashlib
+
+    from ascertain.classes.sheets import unsafe_cell
+
+    rows = [{k: unsafe_cell(v) if isinstance(v, str) else v for k, v in r.items()}
+            for r in csv.DictReader(read_csv_text(sheet).splitlines())]
     missing = [c for c in ("sample_id", "work_id", "copied", "in_corpus") if rows and c not in rows[0]]
     if missing or not rows:
         raise AscertainError(sheet, f"is not a review sheet (missing {', '.join(missing) or 'rows'})",
@@ -171,6 +180,13 @@ def import_labels(case: Case, sheet: str) -> dict:
             continue
         updates.append({"k": key, "copied": copied, "in_corpus": in_corpus,
                         "reviewer": (r.get("reviewer") or "").strip() or None, "note": (r.get("note") or "").strip()})
+    samples = {u["k"][0] for u in updates}
+    from ascertain.classes import protocol
+
+    bound = {sid: protocol.of_sample(case, sid) for sid in samples}
+    if any(bound.values()):
+        return _import_blind(case, sheet, reviewer, updates, skips, bound,
+                             hashlib.sha256(Path(sheet).read_bytes()).hexdigest())
     si = schema.sample_items
     with case.store.begin() as c:
         for u in updates:
@@ -179,5 +195,41 @@ def import_labels(case: Case, sheet: str) -> dict:
                 labelled_at=now()))
     case.store.record_skips("labels import", None, skips)
     detail = {"sheet": sheet, "labelled": len(updates), "skipped": len(skips)}
+    case.store.audit("labels import", detail)
+    return {**detail, "skips": [{"locator": s.locator, "reason": s.reason, "fix": s.fix} for s in skips]}
+
+
+def _import_blind(case: Case, sheet: str, reviewer: str | None, updates: list[dict], skips: list[Skip],
+                  bound: dict, digest: str) -> dict:
+    """One reviewer's labels of a protocol's sample, kept apart from the other reviewer's."""
+    if len(bound) != 1:
+        raise AscertainError(sheet, "holds rows of several samples", "import one reviewer's sheet of one sample")
+    (sid, prot), = bound.items()
+    allowed = prot["protocol"]["reviewers"]
+    names = {u["reviewer"] for u in updates if u["reviewer"]}
+    who = reviewer or (next(iter(names)) if len(names) == 1 else None)
+    if who not in allowed:
+        raise AscertainError(sheet, f"is not one reviewer's sheet of protocol {prot['id']} (reviewer "
+                             f"{who or 'not given'}; the protocol's: {', '.join(allowed)})",
+                             "pass --reviewer NAME with the sheet that reviewer filled")
+    if names - {who}:
+        raise AscertainError(sheet, f"holds labels of {', '.join(sorted(names - {who}))} too: the labelling is "
+                             "blind, one sheet per reviewer", "import each reviewer's own sheet")
+    sl = schema.sample_labels
+    with case.store.begin() as c:
+        c.execute(sl.delete().where(sl.c.sample_id == sid, sl.c.reviewer == who,
+                                    sl.c.work_id.in_([u["k"][1] for u in updates])))
+        kept = [u for u in updates if u["copied"] is not None and u["in_corpus"] is not None]
+        for u in updates:
+            if u not in kept:
+                skips.append(Skip(sheet, f"work {u['k'][1]}", "only one of copied / in_corpus is filled",
+                                  "fill both"))
+        if kept:
+            c.execute(insert(sl), [{"sample_id": sid, "work_id": u["k"][1], "reviewer": who, "copied": u["copied"],
+                                    "in_corpus": u["in_corpus"], "note": u["note"], "sheet_sha256": digest,
+                                    "labelled_at": now()} for u in kept])
+    case.store.record_skips("labels import", None, skips)
+    detail = {"sheet": sheet, "sheet_sha256": digest, "sample_id": sid, "reviewer": who, "labelled": len(kept),
+              "skipped": len(skips), "blind": True}
     case.store.audit("labels import", detail)
     return {**detail, "skips": [{"locator": s.locator, "reason": s.reason, "fix": s.fix} for s in skips]}

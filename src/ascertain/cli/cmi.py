@@ -85,7 +85,9 @@ def cmi_validate(
         hard: Annotated[bool, typer.Option(help="Instead: holder precision/recall on the labelled hard set "
                                                 "(DEP-5 fields in real layouts, hand-labelled headers and pages).")
                         ] = False,
-        split: Annotated[str, typer.Option(help="With --hard: the split to report (held or tune).")] = "held",
+        real: Annotated[bool, typer.Option(help="Instead: holder precision/recall (with intervals) on hand-labelled "
+                                                "real notices of many projects, split by project.")] = False,
+        split: Annotated[str, typer.Option(help="With --hard: held or tune; with --real: test or tune.")] = "held",
         as_json: JsonOpt = False) -> None:
     """Scan real files with ascertain and ScanCode in one run; print agreement and speed."""
     from ascertain.cmi.validate import markdown, validate
@@ -93,6 +95,10 @@ def cmi_validate(
 
     if files < 1 or processes < 1:
         raise AscertainError("--files/--processes", "must be at least 1", "pass e.g. --files 2000 --processes 2")
+    if real:
+        _cmi_validate_real(scancode, processes, work, docs, reuse_scancode, "test" if split == "held" else split,
+                           as_json)
+        return
     if hard:
         _cmi_validate_hard(scancode, processes, work, docs, reuse_scancode, split, as_json)
         return
@@ -141,3 +147,28 @@ def _cmi_validate_hard(scancode: str, processes: int, work: Path, docs: Path | N
                     f"{a['precision']:.3f}", f"{a['recall']:.3f}", f"{a['f1']:.3f}")
     out.print(t)
     out.print(f"differences listed in {work}/cmi-hard-{split}.json", markup=False)
+
+
+def _cmi_validate_real(scancode: str, processes: int, work: Path, docs: Path | None, reuse_scancode: bool,
+                       split: str, as_json: bool) -> None:
+    from ascertain.cmi.validate import markdown_real, validate_real
+    from ascertain.report.doc_sections import write_section
+
+    r = validate_real(None if scancode == "none" else scancode, work, processes, split, reuse_scancode)
+    command = f"ascertain cmi validate --real --split {split} --processes {processes} --scancode {scancode}"
+    if docs:
+        write_section(docs, "cmi-real", markdown_real(r, command))
+    if as_json:
+        emit_json({k: ({kk: vv for kk, vv in v.items() if kk != "misses"} if isinstance(v, dict) else v)
+                   for k, v in r.items()})
+        return
+    t = new_table("tool", "precision", "recall", "F1", "F1 95 % CI",
+                  title=f"copyright holders, {r['files']} real files of {r['projects']} projects ({split} split)",
+                  numbers=("precision", "recall", "F1"))
+    for tool in ("ascertain", "ScanCode"):
+        if tool in r:
+            a = r[tool]["holders"]
+            add_row(t, tool, f"{a['precision']:.3f}", f"{a['recall']:.3f}", f"{a['f1']:.3f}",
+                    f"{a['ci95']['f1'][0]:.3f}–{a['ci95']['f1'][1]:.3f}")
+    out.print(t)
+    out.print(f"differences listed in {work}/cmi-real-{split}.json", markup=False)

@@ -26,6 +26,12 @@ app = typer.Typer(help="Measured, reproducible evidence for generative-AI copyri
                   no_args_is_help=True, add_completion=False, **SETTINGS)
 works_app = typer.Typer(help="Claimants' works.", no_args_is_help=True, **SETTINGS)
 corpus_app = typer.Typer(help="Training corpora.", no_args_is_help=True, **SETTINGS)
+# `key` is put on the app by cli/exchange.py (its place in --help); `key expert` is cli/signing.py's
+key_app = typer.Typer(help="Keys: the case key of a keyed exchange (new, check), and the expert's own key that "
+                      "signs reports (expert new, expert show).", no_args_is_help=True, **SETTINGS)
+expert_key_app = typer.Typer(help="The expert's signing key (Ed25519): make one, show its fingerprint.",
+                             no_args_is_help=True, **SETTINGS)
+key_app.add_typer(expert_key_app, name="expert")
 outputs_app = typer.Typer(help="Model outputs.", no_args_is_help=True, **SETTINGS)
 sources_app = typer.Typer(help="The case's indexed corpora and output sets: list, remove.", no_args_is_help=True,
                           **SETTINGS)
@@ -197,7 +203,8 @@ def line(text: str, indent: int = 2) -> None:
 
 def print_cmi(cmi: dict, limit: int = 20) -> None:
     """The CMI status, and for each changed item the notice before and after, each removed item as it was."""
-    counts = "".join(f"; {k} {len(cmi[k])}" for k in ("retained", "altered", "removed") if cmi.get(k))
+    counts = "".join(f"; {k.replace('_', ' ')} {len(cmi[k])}" for k in ("retained", "altered", "removed",
+                                                                         "moved_to_metadata") if cmi.get(k))
     note = (f" (not a copy; the original carries {len(cmi['original'])} CMI item(s))"
             if cmi["status"] == "not_applicable" else "")
     line(f"CMI: {cmi['status']}{counts}{note}", 0)
@@ -205,6 +212,9 @@ def print_cmi(cmi: dict, limit: int = 20) -> None:
              f"before: {a['original']['value']!r} (original line {a['original']['lines'][0]})\n"
              f"after:  {a['copy']['value']!r} (copy line {a['copy']['lines'][0]})" for a in cmi.get("altered", [])]
     lines += [f"{i['kind']} removed: {i['value']!r} (original line {i['lines'][0]})" for i in cmi.get("removed", [])]
+    lines += [f"{m['original']['kind']} moved to the record's metadata ({', '.join(m['fields'])}): "
+              f"{m['original']['value']!r} (original line {m['original']['lines'][0]})"
+              for m in cmi.get("moved_to_metadata", [])]
     for text in lines[:limit]:
         line(text)
     if len(lines) > limit:
@@ -215,7 +225,11 @@ def print_differences(r: dict, limit: int = 20) -> None:
     if r.get("edit_similarity") is None:
         return
     counts = ", ".join(f"{k} {v}" for k, v in r.get("difference_counts", {}).items()) or "none"
-    line(f"edit similarity {r['edit_similarity']:.3f}; differences: {counts}", 0)
+    region = r.get("region")
+    where = (f" (within the copied region: original lines {region['original_lines'][0]}-"
+             f"{region['original_lines'][1]}, copy lines {region['copy_lines'][0]}-{region['copy_lines'][1]})"
+             if region else "")
+    line(f"edit similarity {r['edit_similarity']:.3f}{where}; differences: {counts}", 0)
     if r.get("rename_map"):
         consistent = "consistent" if r.get("rename_consistent") else "not one-to-one"
         names = list(r["rename_map"].items())
@@ -223,6 +237,10 @@ def print_differences(r: dict, limit: int = 20) -> None:
              + (f", ... {len(names) - limit} more" if len(names) > limit else ""))
     listed = r.get("differences", [])
     for d in listed[:limit]:
+        if d["kind"] == "not in the copy":  # the work's text the copy does not hold: no copy side
+            line(f"not in the copy: original lines {d['original_lines'][0]}-{d['original_lines'][1]}")
+            line(repr(d["original"]), 4)
+            continue
         line(f"{d['kind']}: original lines {d['original_lines'][0]}-{d['original_lines'][1]}, copy lines "
              f"{d['copy_lines'][0]}-{d['copy_lines'][1]}")
         if d.get("original") or d.get("copy"):

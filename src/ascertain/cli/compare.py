@@ -92,16 +92,22 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
          f"{r['longest_run_tokens']} tokens, {r['fragments']} fragment(s); {same}")
     line(f"decision: {r['decision']} ({r['decision_reason']})")
     cb = r.get("chance_baseline")
+    bar = r.get("decision_basis", {}).get("size_bar", {})
     line("chance baseline: " + (
-        f"{cb['reference_size']} independent works of {cb['reference']}: at most own coverage "
+        f"{cb['reference_size']} independent works of {cb['reference']}: p = {cb['p_value']:.4f} "
+        f"({cb['null_pairs_reaching']} of {cb['null_pairs']} independent pairs reach the pair's score "
+        f"{cb['score']:.3f}; copied needs p ≤ {cb['alpha']}); at most own coverage "
         f"{cb['own_coverage']:.3f}, longest run {cb['longest_run_tokens']} tokens ({cb['reached_by']} reach this "
         f"pair's own coverage); the work's own tokens not shared with them: {cb['work_distinctive_tokens']}, "
         f"reproduced in the copy: {cb['copy_distinctive_tokens']}" if cb else
-        "unknown (no reference population; pass --reference with independent works of the same task)"))
+        "unknown (no reference population; pass --reference with independent works of the same task)"
+        + (f"; size bar for works up to {bar['own_tokens_up_to']} own tokens: own coverage ≥ {bar['least_score']} "
+           f"or a verbatim run ≥ {bar['least_verbatim_run']} tokens" if bar.get("least_score") is not None else "")))
     if r.get("levels_tried"):
         line("levels tried: " + "; ".join(
             f"{t['level']} skipped ({t['skipped']})" if "skipped" in t else
-            f"{t['level']} {'copied' if t['copied'] else 'not copied'}, own coverage {t['own_coverage']:.3f}"
+            f"{t['level']} {t.get('decision', 'copied' if t['copied'] else 'not_copied').replace('_', ' ')}, "
+            f"own coverage {t['own_coverage']:.3f}"
             + (" (chosen)" if t["chosen"] else "") for t in r["levels_tried"]))
     for sp in r["spans"][:max_differences]:
         tag = " (notice/license)" if sp["cmi_tokens"] * 2 > sp["tokens"] else ""

@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ascertain.cli.common import SETTINGS, CaseArg, JsonOpt, app, corpus_app, emit_json, err, esc, open_case, out, stage
+from ascertain.cli.common import CaseArg, JsonOpt, app, corpus_app, emit_json, err, esc, key_app, open_case, out, stage
 
-key_app = typer.Typer(help="The case key of a keyed exchange: make one, show its key check.", no_args_is_help=True,
-                      **SETTINGS)
 app.add_typer(key_app, name="key")
 
 KeyFileArg = Annotated[Path, typer.Argument(help="The key file.")]

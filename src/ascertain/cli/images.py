@@ -22,3 +22,21 @@ def print_image_comparison(original: str, copy: str, as_json: bool) -> None:
     for field, f in cmi["fields"].items():
         line(f"{field}: {f['status']} ({esc(f['work'])!r} → {esc(f['copy'])!r})" if f["copy"] else
              f"{field}: {f['status']} (was {esc(f['work'])!r})", 4)
+
+
+def validate_images(works: int, pairs: int, seed: int, docs, as_json: bool) -> None:
+    """`ascertain validate --images`: recall per transformation and false positives, per source."""
+    from ascertain.cli.common import err
+    from ascertain.report.doc_sections import write_section
+    from ascertain.validation.images import markdown, run_image_validation
+
+    r = run_image_validation(["skimage", "openclipart"], works, pairs, seed,
+                             on_progress=lambda m: err.print(m, markup=False, highlight=False))
+    command = f"ascertain validate --images --works {works} --negatives {pairs // 1000} --seed {seed}"
+    md = markdown(r, command)
+    if docs:
+        write_section(docs, "images", md)
+    if as_json:
+        emit_json(r)
+    else:
+        out.print(md, markup=False, highlight=False)

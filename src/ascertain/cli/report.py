@@ -30,11 +30,15 @@ def report(case: CaseArg,
                "--allow-unreproducible-pdf", help="Write the report even when HarfBuzz-Subset is missing (its "
                                                   "PDF then differs from other machines' in the font bytes).")
                                                ] = False,
+           sign_key: Annotated[Path | None, typer.Option(
+               "--sign-key", help="Your signing key (`ascertain key expert new`): signs manifest.json and prints "
+                                  "the key's fingerprint in the report.")] = None,
            as_json: JsonOpt = False) -> None:
-    """Write report.html, report.pdf, exhibits/, exhibits.csv/.parquet and manifest.json."""
+    """Write report.html, report.pdf, exhibits/, exhibits.csv/.parquet and manifest.json (and signature.json)."""
     from ascertain.errors import AscertainError
     from ascertain.report.build import build_report
     from ascertain.report.pdf_toolchain import INSTALL, missing_pdf_libraries
+    from ascertain.report.signing import grouped
 
     missing = missing_pdf_libraries()
     if missing and not allow_unreproducible_pdf:
@@ -43,12 +47,14 @@ def report(case: CaseArg,
     if missing:
         out.print(f"warning: {missing} is missing; report.pdf is reproducible only on machines like this one",
                   highlight=False, markup=False)
-    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits)
+    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits, sign_key)
     if as_json:
         emit_json(r)
         return
-    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])}; "
-              f"check it with `ascertain verify {escape(r['out'])}`", highlight=False)
+    signed = (f"signed by {escape(r['signed_by'])}, key fingerprint\n{grouped(r['fingerprint'], '  ')}"
+              if "signed_by" in r else "not signed (pass --sign-key)")
+    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])}\n"
+              f"{signed}\ncheck it with `ascertain verify {escape(r['out'])}`", highlight=False)
 
 @app.command()
 @stage
@@ -56,19 +62,34 @@ def verify(report_dir: Annotated[Path, typer.Argument(help="The folder `ascertai
            case: Annotated[Path | None, typer.Option(help="The case folder, if it moved since the "
                                                      "report.")] = None,
            key_file: Annotated[str | None, typer.Option(help="Key of keyed sources, for the re-run.")] = None,
-           rerun: Annotated[bool, typer.Option(help="Re-run the match and compare the evidence.")] = True,
+           signer_key: Annotated[Path | None, typer.Option(
+               "--signer-key", help="The expert's public key (KEY.pub): the report must be signed with it.")] = None,
+           fingerprint: Annotated[str | None, typer.Option(
+               help="Or the expert's key fingerprint, as they gave it.")] = None,
+           rerun: Annotated[bool, typer.Option(help="Re-derive: rebuild the indexes from the inputs, re-run the "
+                                                    "match and write the report again, and compare.")] = True,
+           reindex: Annotated[bool, typer.Option(help="Rebuild plain sources' indexes from their inputs (off: "
+                                                      "take the indexes as hashed, e.g. without the corpora).")
+                              ] = True,
            as_json: JsonOpt = False) -> None:
-    """Re-hash everything in a report's manifest, check the audit chain and re-run the match."""
+    """Check the signature, re-hash everything in the report's manifest, check the audit chain, and re-derive
+    the report from its inputs (exit 1 on any difference)."""
+    from ascertain.report.signing import grouped
     from ascertain.report.verify import verify as run_verify
 
-    r = run_verify(report_dir, case, key_file, rerun)
+    r = run_verify(report_dir, case, key_file, rerun, signer_key, fingerprint, reindex)
     if as_json:
         emit_json(r)
     else:
         for d in r["differences"]:
             out.print(f"DIFFERS {d['kind']}: {escape(d['item'])}: {escape(d['problem'])}", highlight=False)
-        out.print(("verified" if r["verified"] else f"NOT verified: {len(r['differences'])} difference(s)")
-                  + f" ({'; '.join(r['checked'])})", highlight=False)
+        for line in r["checked"]:
+            out.print(f"  checked: {escape(line)}", highlight=False)
+        sig = r["signature"]
+        if sig.get("valid"):
+            out.print(f"  signer's key fingerprint:\n{grouped(sig['fingerprint'], '    ')}", highlight=False)
+        out.print("verified" if r["verified"] else f"NOT verified: {len(r['differences'])} difference(s)",
+                  highlight=False)
     if not r["verified"]:
         raise typer.Exit(1)
 

@@ -143,9 +143,9 @@ def show_work(data: dict) -> None:
             cmi = (e.get("cmi") or {}).get("status", "-")
             copied = "yes" if e["copied"] else "no"
             if slim:
-                add_row(t, copied, e["work_file"].rsplit("/", 1)[-1], *figures, cmi, short(e["document"]))
+                add_row(t, copied, e["work_file"].rsplit("/", 1)[-1], *figures, cmi, _document(e))
             else:
-                add_row(t, copied, e["source"], short(e["document"]), short(e["work_file"]), *figures,
+                add_row(t, copied, e["source"], _document(e), short(e["work_file"]), *figures,
                         {True: "yes", False: "no", None: "-"}[e["identical"]], "-" if near is None else f"{near:.2f}",
                         cmi)
         out.print(t)
@@ -172,3 +172,10 @@ def print_probe_evidence(rows: list[dict]) -> None:
         add_row(t, r["probe_run"], r["model"], r["tier"], r["subject"], r["summary"])
     out.print(t)
     out.print(LIMITATIONS, markup=False, highlight=False)
+
+
+def _document(e: dict) -> str:
+    """The document's locator, and how many more documents hold the same text (measured once; their locators
+    are in the report's `identical_copies`)."""
+    n = (e.get("identical_copies") or {}).get("documents", 1)
+    return short(e["document"]) + (f" (+{n - 1:,} identical)" if n > 1 else "")

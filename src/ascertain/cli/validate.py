@@ -28,12 +28,47 @@ def validate_copies(
             "--independent", help="Only the independent-creation set: same-task functions of different projects "
                                   "against copies, with and without a reference (--works: non-trivial works).")
         ] = False,
+        short_works: Annotated[bool, typer.Option(
+            "--short-works", help="Only the short-works set: same-task functions of different projects and their "
+                                  "comment/layout, rename and reorder copies, decided without and with a reference "
+                                  "(leave one out), beside copydetect; tasks split by --seed (11 is the documented "
+                                  "split); --works: tasks sampled (0: all).")] = False,
+        images: Annotated[bool, typer.Option(
+            "--images", help="Only the image set: real freely licensed images (scikit-image's photographs, Debian's "
+                             "openclipart-png) transformed as copies are, beside PDQ and pHash (--works: works per "
+                             "source; --negatives: ordered pairs of distinct images, in thousands).")] = False,
+        all_: Annotated[bool, typer.Option(
+            "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
+                          "version and date, into --figures and --docs.")] = False,
+        quick: Annotated[bool, typer.Option("--quick", help="With --all: small runs of the same code (CI); written "
+                                                            "into --work unless --figures/--docs are given.")] = False,
+        only: Annotated[str | None, typer.Option(help="With --all: these validators only, comma-separated "
+                                                      "(the others keep their figures).")] = None,
+        figures: Annotated[Path | None, typer.Option(help="With --all: the figures file to write (default: the "
+                                                          "report's validation_figures.json).")] = None,
+        scancode: Annotated[str | None, typer.Option(
+            envvar="ASCERTAIN_SCANCODE", help="With --all: ScanCode Toolkit, for the CMI comparisons.")] = None,
+        processes: Annotated[int, typer.Option(help="With --all: processes of the CMI scans.")] = 1,
         as_json: JsonOpt = False) -> None:
-    """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed."""
+    """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
+
+    `--all` regenerates every figure the report cites (copy detection, short works, CMI, book CMI, linkage,
+    §412, probe, images) and ties each to the code that made it."""
     from ascertain.report.doc_sections import write_section
 
+    if all_:
+        _validate_all(work, quick, only, figures, docs, scancode, processes, seed, as_json)
+        return
     if independent:
         _validate_independent(work, works, seed, docs, as_json)
+        return
+    if short_works:
+        _validate_short_works(work, works, seed, docs, as_json)
+        return
+    if images:
+        from ascertain.cli.images import validate_images
+
+        validate_images(works, negatives * 1000, seed, docs, as_json)
         return
     from ascertain.validation.paraphrase_cases import markdown as paraphrase_markdown
     from ascertain.validation.run import markdown, run_validation
@@ -78,6 +113,36 @@ def validate_copies(
                   f"FPR {pp['fpr']:.4f} (95 % CI {pp['fpr_ci95']}) at cosine ≥ {pp['threshold']}")
 
 
+def _validate_short_works(work: Path, tasks: int, seed: int, docs: Path | None, as_json: bool) -> None:
+    from ascertain.report.doc_sections import write_section
+    from ascertain.validation.short_works import MODES, check_targets, markdown, run_short_works
+
+    work.mkdir(parents=True, exist_ok=True)
+    r = run_short_works(work, seed=seed, max_tasks=tasks or None,
+                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, highlight=False)))
+    (work / "short-works.json").write_text(json.dumps(r, indent=1))
+    command = f"ascertain validate --short-works --works {tasks} --seed {seed}"
+    if docs:
+        write_section(docs, "short-works", markdown(r, f"{command} --docs {docs}"))
+    if as_json:
+        emit_json(r)
+        return
+    h = r["summary"]["held-out"]
+    t = new_table("held-out", *MODES, title=f"{r['pairs']:,} independent pairs of {r['tasks']:,} tasks; copies",
+                  numbers=MODES)
+    add_row(t, "independent pairs called copied (FPR)", *(_rate(h[m]["fpr"]) for m in MODES))
+    add_row(t, "comments/layout, rename, reorder copies found", *(_rate(h[m]["recall_target_copies"]) for m in MODES))
+    for tr in h[MODES[0]]["recall"]:
+        add_row(t, f"  {tr}", *(_rate(h[m]["recall"][tr]) for m in MODES))
+    out.print(t)
+    for k, ok in check_targets(r["summary"]).items():
+        out.print(f"{k}: {'met' if ok else 'NOT met'}", markup=False, highlight=False)
+
+
+def _rate(x: dict) -> str:
+    return "-" if not x["n"] else f"{x['rate']:.3f} ({x['k']}/{x['n']})"
+
+
 def _validate_independent(work: Path, works: int, seed: int, docs: Path | None, as_json: bool) -> None:
     from ascertain.report.doc_sections import write_section
     from ascertain.validation.independent_run import CONDITIONS, markdown, run_independent
@@ -102,3 +167,57 @@ def _validate_independent(work: Path, works: int, seed: int, docs: Path | None, 
     for tr, v in sm["work_copies"].items():
         add_row(t, f"work copies found: {tr}", *(f"{v[c]['rate']:.3f}" if c in v else "-" for c in CONDITIONS))
     out.print(t)
+
+
+def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | None, docs: Path | None,
+                  scancode: str | None, processes: int, seed: int, as_json: bool) -> None:
+    from ascertain.validation.registry import (
+        FIGURES,
+        PACKAGE,
+        Context,
+        load_figures,
+        run_all,
+        staleness,
+        write_docs,
+        write_figures,
+    )
+
+    if figures is None:
+        figures = work / "validation_figures.json" if quick else FIGURES
+    if docs is None and not quick:
+        checkout_docs = PACKAGE.parents[1] / "docs" / "validation.md"
+        docs = checkout_docs if checkout_docs.is_file() else work / "validation.md"
+    elif docs is None:
+        docs = work / "validation.md"
+    previous = None
+    if figures.is_file():
+        try:
+            previous = load_figures(figures)
+        except (OSError, ValueError) as e:
+            raise AscertainError(str(figures), f"cannot read the figures file ({e})",
+                                 "remove it or pass another --figures") from e
+    work.mkdir(parents=True, exist_ok=True)
+    ctx = Context(work, quick, seed, scancode, processes,
+                  (lambda m: None) if as_json else (lambda m: err.print(m, markup=False, highlight=False)))
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    result = run_all(ctx, names, previous)
+    write_figures(figures, result["figures"])
+    write_docs(docs, result)
+    stale = staleness(result["figures"])
+    if as_json:
+        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale,
+                   "failures": result["failures"]})
+        if result["failures"]:
+            raise typer.Exit(1)
+        return
+    t = new_table("validator", "rates", "date", "state", title=f"figures of ascertain "
+                  f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
+                  numbers=("rates",))
+    for name, e in result["figures"]["validators"].items():
+        add_row(t, name, len(e["rates"]), e["date"], stale[name] or "current")
+    out.print(t)
+    out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
+    for name, why in result["failures"].items():
+        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
+    if result["failures"]:
+        raise typer.Exit(1)

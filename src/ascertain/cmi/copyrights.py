@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -29,12 +30,13 @@ class Copyright:
     extra: dict = field(default_factory=dict)
 
 
-_MARK = re.compile(r"(?:\bcopyright\b|\bcopr\.|©|&copy;|\(c\))", re.IGNORECASE)
-_MARKS_PREFIX = re.compile(r"^(?:\s*(?:copyright(?:ed)?\b|copr\.|©|&copy;|\(c\)|:|by\b))+\s*", re.IGNORECASE)
+_MARK = re.compile(r"(?:\bspdx-filecopyrighttext:|\bcopyright\b|\bcopr\.|©|&copy;|\(c\))", re.IGNORECASE)
+_MARKS_PREFIX = re.compile(r"^(?:\s*(?:spdx-filecopyrighttext:|copyright(?:ed)?\b|copr\.|©|&copy;|\(c\)|:|by\b))+\s*",
+                           re.IGNORECASE)
 _YEAR = r"(?:19[6-9]\d|20[0-4]\d)"
 _YEARS = re.compile(rf"{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present|now))?", re.IGNORECASE)
-_YEAR_LIST = re.compile(rf"^(?:\s*(?:{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present|now))?|[,/&]|and\\b)\s*)+",
-                        re.IGNORECASE)
+_YEAR_LIST = re.compile(rf"^(?:\s*(?:{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present|now))?(?:-(?=\s)|年)?"
+                        rf"|[,/&]|and\s+(?={_YEAR}))\s*)+", re.IGNORECASE)
 _NOT_HOLDER = re.compile(
     r"^(?:notices?|holders?|owners?|laws?|protection|act|statements?|info(?:rmation)?|licen[sc]e[sd]?|and\b|or\b"
     r"|of\b|on\b|in\b|is\b|to\b|for\b|also\b|disclaimer\b|line\b|[”’\"'\\]|"
@@ -45,7 +47,7 @@ _NOT_HOLDER = re.compile(
 _STOP = re.compile(
     r"\s*(?:[.;]?\s*all rights reserved|\.\s+(?:licensed|released|distributed|see|this|permission|use|for|"
     r"you|redistribution|the|all)\b|;|\s-\s(?:see|licensed)|\s+(?:licensed|released|distributed) under\b"
-    r"|\s+under the\b|\s+see\s|\s+\(see\b|\s+https?://|\s+<?www\.|\s+-\*-|\s*\*/|\s*-->|\"\"\"|'''|`|\\n|\x07)",
+    r"|,?\s+and\s+(?:it\s+)?(?:is|are|was|has)\b|\s\|\s|\s+under the\b|\s+see\s|\s+\(see\b|\s+https?://|\s+<?www\.|\s+-\*-|\s*\*/|\s*-->|\"\"\"|'''|`|\\n|\x07)",
     re.IGNORECASE)
 _EMAIL = re.compile(r"\s*[<(\[]?\s*(?:mailto:)?[\w.+-]+(?:@|\s+at\s+|\[at\])[\w-]+(?:\.[\w-]+)+\s*[>)\]]?",
                     re.IGNORECASE)
@@ -55,12 +57,12 @@ _CODE = re.compile(r"[=\[\]{}]|\bdef\b|\breturn\b|\bself\.|\bprint\(|\bif\b.*:$"
 
 _ABBREV = {"inc", "ltd", "co", "corp", "jr", "sr", "st", "dr", "mr", "ms", "mrs", "bros", "llc", "e.v", "u.s"}
 # (each further year needs a separator before it: `(?:{_YEAR}|\d\d)*` alone splits a digit run many ways)
-_HOLDER_THEN_YEARS = re.compile(rf"\(c\)\s+[^\W\d_][^;:!?]*?[,\s]\(?{_YEAR}"
+_HOLDER_THEN_YEARS = re.compile(rf"\(c\)\s+[^\W\d_][^;:!?|]*?(?:\s\|\s|[,\s]\(?{_YEAR}"
                                 rf"(?:\s*[-–—,]\s*(?:{_YEAR}|\d\d)|\s+{_YEAR})*\)?"
-                                r"\s*\.?\s*(?:all rights reserved\.?\s*)?\x07?$", re.I)
+                                r"\s*\.?\s*(?:all rights reserved\.?\s*)?\x07?$)", re.I)
 # A line that goes on a notice of the line before it: a year list, then a name (DEP-5 fields, C headers
 # listing `Copyright (C) 2001 A` then `            2003 B`).
-_CONTINUATION = re.compile(rf"^\s*{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present))?"
+_CONTINUATION = re.compile(rf"^\s*{_YEAR}(?:\s*(?:[-–—~]|to)\s*(?:{_YEAR}|\d\d|present)|-(?=\s))?"
                            rf"(?:\s*,\s*{_YEAR}(?:\s*[-–—~]\s*(?:{_YEAR}|\d\d))?)*,?\s+(?:by\s+)?[^\W\d_]", re.I)
 # A second notice on the same line: a mark, then (after more marks) a year.
 _NEXT_NOTICE = re.compile(rf"(?<![\w(])(?:copyright\b|©|\(c\))(?:\s*(?:copyright\b|\(c\)|©|:))*\s*{_YEAR}", re.I)
@@ -72,12 +74,29 @@ def _sentence_end(rest: str) -> str:
     for m in re.finditer(r"\.\s+(?=[A-Z])", rest):
         word = re.search(r"([\w.]+)$", rest[:m.start()])
         w = word.group(1).lower() if word else ""
-        if len(w) > 1 and w not in _ABBREV:
+        if len(w) > 1 and w not in _ABBREV and not re.fullmatch(r"(?:[^\W\d_]\.)+[^\W\d_]", w):
             return rest[:m.start()]
     return rest
 
 
+_MD_LINK = re.compile(r"\[([^\]\n]{1,120})\]\([^)\s]*\)")
+_REGIONS = ("Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|Idaho"
+            "|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|Minnesota"
+            "|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|New Mexico|New York"
+            "|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota"
+            "|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming|USA|U\\.S\\.A\\.?|UK"
+            "|England|Scotland|Germany|France|Canada|Japan|Australia|Netherlands|Sweden|Norway|Finland|Denmark"
+            "|Switzerland|Italy|Spain|Israel|China|India|Belgium|Austria")
+# `NCR Corporation - Dayton, Ohio, USA`, `Digital Equipment Corporation, Maynard, Massachusetts`: the place after an
+# organisation's legal form is its address, not part of its name (the last part must be a known region).
+_ADDRESS = re.compile(r"(\b(?:Corporation|Inc\.|Inc|Ltd\.|Ltd|Limited|GmbH|Company))(?:,?\s+-\s+|,\s+)"
+                      rf"(?:[A-Z][\w.]*(?:\s+[A-Z][\w.]*)?,\s+){{0,2}}(?:{_REGIONS})\.?$")
+
+_STREET = re.compile(r"(\b(?:Corporation|Inc\.|Inc|Ltd\.|Ltd|Limited|GmbH|Company)),?\s+\d{1,5}\s+[A-Z].*$")
+
+
 def _holder(rest: str) -> str:
+    rest = _MD_LINK.sub(r"\1", rest)  # `[Encode OSS Ltd](https://www.encode.io/)`
     rest = _MARKS_PREFIX.sub("", rest)
     rest = _YEAR_LIST.sub("", rest)
     rest = _MARKS_PREFIX.sub("", rest)
@@ -96,6 +115,7 @@ def _holder(rest: str) -> str:
     rest = re.sub(r"\s*\((?![A-Z]{2,8}\))[^()]{1,20}\)$", "", rest.strip())  # `G. Wilford (Wilf.) 1994, 1995`
     rest = re.sub(r",?\s*(?:\band|&)?\s*(?:\bits|\btheir|\bother)?\s*$", "", rest.strip(), flags=re.IGNORECASE)
     rest = rest.strip(" \t,;:-*#/(").strip()
+    rest = _STREET.sub(r"\1", _ADDRESS.sub(r"\1", rest))
     for q in "\"'":  # the closing quote of a string the notice is in: `"<p>Copyright 2019 Jane Roe</p>";`
         if rest.count(q) % 2:
             rest = rest.rstrip(q + " ") if rest.endswith(q) else rest
@@ -105,12 +125,32 @@ def _holder(rest: str) -> str:
     return rest.strip()
 
 
-def _mid_sentence(before: str) -> bool:
-    """A word right before the mark ("the copyright ...") unless it is a year or a 'Portions' prefix."""
+_DETERMINER = re.compile(r"\b(?:the|this|that|these|its|our|your|their|a|an|of|any|such|no|same|which)$", re.I)
+# after the mark: a year (`(MIT License) Copyright 2022 Fonticons, Inc.`, `` `SmartyPants`_ © 2003 John Gruber``)
+# or a name with an e-mail (`Original code Copyright Julian Gruber <julian@juliangruber.com>`)
+_STATEMENT_AFTER = re.compile(rf"(?:\s*(?:copyright\b|\(c\)|©|:))*\s*{_YEAR}|\s+(?:[A-Z][\w.'-]*\s+){{1,4}}<[^<>\s]+@",
+                              re.IGNORECASE)
+
+
+def _mid_sentence(before: str, after: str = "") -> bool:
+    """A word right before the mark ("the copyright ...") unless it is a year or a 'Portions' prefix, or the mark
+    reads as a statement after a word that is not a determiner ("is Copyright 2007 by ...")."""
     tail = before[-100:].rstrip()  # `$`-anchored searches over a whole long line are quadratic in its marks
-    return bool(re.search(r"[\w)]$", tail)) and not re.search(
-        r"(?:portions?|parts?|original|initial|modifications?|additional|and)$", tail, re.I
-    ) and not _YEAR_LIST.match(before.strip())
+    if not re.search(r"[\w)]$", tail) or (_YEAR_LIST.match(before.strip()) and before.strip()[:1].isdigit()):
+        return False
+    if re.search(r"(?:portions?|parts?|original|initial|modifications?|additional|and)$", tail, re.I):
+        return False
+    return not (_STATEMENT_AFTER.match(after) and not _DETERMINER.search(tail))
+
+
+def _glued(m: re.Match[str], text: str) -> bool:
+    """A mark inside a word, path or URL (`copyright-format/1.0`, `Py_GetCopyright`, `#document-copyright`) or a `©`
+    inside a run of symbols (a character table) is not a notice."""
+    prev = text[m.start() - 1] if m.start() else " "
+    nxt = text[m.end()] if m.end() < len(text) else " "
+    if m.group() == "©":
+        return not (nxt.isspace() or nxt.isdigit() or nxt in "&,") or unicodedata.category(prev).startswith("S")
+    return prev in "-_/.#" or (m.group()[-1].isalpha() and nxt in "-_/")
 
 
 def _list_item(mark: str, before: str, rest: str) -> bool:
@@ -165,7 +205,35 @@ def copyrights_of(path: str, text: str, flat: Flat, n_lines: int, max_line_chars
     found = find_copyrights(flat, n_lines)
     if any(_TAG.search(c.statement) for c in found):
         return find_copyrights(flatten(strip_markup(text), max_line_chars), n_lines)
+    if _DEP5.match(text):
+        found = sorted(found + _dep5_holders(text, found), key=lambda c: (c.start_line, c.end_line))
     return found
+
+
+_DEP5 = re.compile(r"\s*format(?:-specification)?:\s*\S*copyright-format", re.I)
+
+
+def _dep5_holders(text: str, found: list[Copyright]) -> list[Copyright]:
+    """In a Debian machine-readable copyright file, each continuation line of a `Copyright:` field is a
+    statement, with or without years (`Copyright: 2000-2004, Ned Konz` / ` Tye McQueen <tyemq@cpan.org>`)."""
+    covered = {n for c in found for n in range(c.start_line, c.end_line + 1)}
+    out, in_field = [], False
+    for i, raw in enumerate(text.split("\n"), 1):
+        if re.match(r"copyright\s*:", raw, re.I):
+            in_field = True
+            continue
+        if not raw.strip() or not raw[:1].isspace():
+            in_field = False  # a blank line or the next field ends the field
+            continue
+        name = raw.strip()
+        if not in_field or i in covered or name == "." or _MARK.search(name) or name.startswith("(") \
+                or " - " in name or name.endswith(":") or len(name.split()) > 8:
+            continue
+        holder = _clean(_holder(re.sub(r"^[\d\s,–-]+(?=\D)", "", name)))
+        if holder and re.search(r"[^\W\d_]{2}", holder) and not _NOT_HOLDER.match(holder) and not _CODE.search(holder):
+            out.append(Copyright(_clean(name)[:300], [holder], sorted({int(y) for y in re.findall(_YEAR, name)}),
+                                 i, i, rule="dep5-field"))
+    return out
 
 
 def _line_text(flat: Flat, line: int) -> str:
@@ -191,6 +259,30 @@ def _continuations(flat: Flat, line: int, n_lines: int) -> list[Copyright]:
     return out
 
 
+# A line that finishes an organisation's name cut by a line break: `... Free Software` / `Foundation, Inc.`,
+# `University of Southern California, Information` / `Sciences Institute (ISI)`.
+_ORG_GOES_ON = re.compile(r"^\s*(?:[A-Z][\w&.-]*\s+){0,2}(?:Foundation|Institute|Inc\.?|Incorporated|Corporation"
+                          r"|Ltd\.?|Limited|GmbH|LLC|Consortium|University|Laboratories)\b[,.]?"
+                          r"(?:\s*(?:Inc\.?|Ltd\.?|Limited|LLC|\([A-Z]{2,8}\)))?[\s.;]*"
+                          r"(?i:all rights reserved\.?)?\s*$")
+# `This software is copyrighted by the Regents of the University of California, Sun Microsystems, Inc., ... and
+# other parties.`: a statement without a mark word of its own (not "software which is copyrighted by ...").
+_COPYRIGHTED_BY = re.compile(r"(?<!which )(?<!that )\b(?:is|are)\s+copyrighted\s+by\s+"
+                             r"(?P<h>(?:[^.;:]|(?<=Inc|Ltd)\.|(?<=\bCo)\.){3,200}?)"
+                             r"(?=,?\s+(?:and other parties|but|which|who|and is|under)\b|[.;:](?:\s|$)|$)")
+
+
+def _copyrighted_by(flat: Flat) -> list[Copyright]:
+    out = []
+    for m in _COPYRIGHTED_BY.finditer(flat.text):
+        holder = _clean(_holder(m.group("h")))
+        if holder and not _NOT_HOLDER.match(holder) and not _CODE.search(holder) and not re.match(
+                r"(?:me|us|him|her|them|you|its|their|his)\b", holder, re.I):
+            start, end = flat.line_of(m.start()), flat.line_of(m.end("h"))
+            out.append(Copyright(_clean(m.group())[:300], [holder], [], start, end, rule="copyrighted-by"))
+    return out
+
+
 def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
     text = flat.text
     out: list[Copyright] = []
@@ -201,7 +293,9 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
         line = flat.line_of(m.start())
         line_end = flat.starts[line] - 1 if line < len(flat.starts) else len(text)
         before = text[flat.starts[line - 1]:m.start()]
-        if _mid_sentence(before):
+        if _glued(m, text):
+            continue
+        if _mid_sentence(before, text[m.end():m.end() + 120]):
             continue
         rest = text[m.start():line_end]
         head = _MARKS_PREFIX.match(rest)
@@ -221,11 +315,12 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
             continue  # `copyright = ...` in code without a year
         years_only = _YEAR_LIST.fullmatch(body.strip()) is not None or not body.strip()
         open_paren = rest.count("(") > rest.count(")") and "(" in _holder(rest)
-        if (years_only or open_paren) and line < n_lines:  # the holder is (or goes on) on the next line
-            nxt = _line_text(flat, line + 1)
-            if nxt.strip() and not _MARK.search(nxt):
-                rest = rest + " " + nxt
-                end_line = line + 1
+        nxt = _line_text(flat, line + 1) if line < n_lines and line < len(flat.starts) else ""
+        org_goes_on = bool(_ORG_GOES_ON.match(nxt)) and not _STOP.search(body) and bool(_holder(rest))
+        # the holder is (or goes on) on the next line
+        if (years_only or open_paren or org_goes_on) and line < n_lines and nxt.strip() and not _MARK.search(nxt):
+            rest = rest + " " + nxt
+            end_line = line + 1
         holder = _holder(rest)
         years = sorted({int(y) for y in re.findall(_YEAR, rest)})
         if not holder and not years:
@@ -242,4 +337,7 @@ def find_copyrights(flat: Flat, n_lines: int) -> list[Copyright]:
         if more:
             out += more
             last_end = flat.starts[more[-1].end_line - 1] + len(_line_text(flat, more[-1].end_line))
+    if "copyrighted" in text:
+        out += _copyrighted_by(flat)
+        out.sort(key=lambda c: (c.start_line, c.end_line))
     return out

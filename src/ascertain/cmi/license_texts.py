@@ -1,12 +1,17 @@
 """Full license texts and standard headers, identified against the SPDX License List texts.
 
 The texts come from the pinned `spdx` package (SPDX License List templates). Each template is cut at its
-variable parts (`<<var;...>>`, e.g. the copyright line) into word sequences; every 6-word shingle is
-indexed. A file's shingles vote for licenses; a license is found where a region of the file holds at least
-`min_share` of the license's shingles. Where variants overlap (MIT and X11, BSD-2 and BSD-3, ISC and 0BSD),
-the one with the highest share²·√matched wins: the share decides between variants of one text, the matched
-count breaks near-ties in favour of the longer text. Copyright lines are cut from the templates (the old
-templates write example holders literally; a holder is never license text).
+variable parts (`<<var;...>>`, and the plain texts' `<copyright holder>`-style placeholders) into word
+sequences; an optional part (`<<beginOptional>>...<<endOptional>>`, the plain texts' `[...]`) may be there or
+not, so every 6-word shingle of either reading is indexed. A file's shingles vote for licenses; a license is
+found where a region of the file holds at least `min_share` of the license's shingles (counted against its
+reading without the optional parts). Where variants overlap (MIT and X11, BSD-2 and BSD-3, ISC and 0BSD,
+HPND and its many look-alikes), the one with the highest dice²·√matched wins: dice weighs the share
+equally with `explained`, the share of the region's words inside the template's matched shingles, so a text
+with a clause that a shorter variant lacks is not named after the shorter one (a word the template has as a
+variable, e.g. a holder's name, leaves only itself unexplained); the matched count breaks near-ties in favour
+of the longer text. Copyright lines are cut from the templates (the old templates write example holders literally;
+a holder is never license text). `python3 -m ascertain.validation.license_families` measures it.
 """
 
 from __future__ import annotations
@@ -22,8 +27,11 @@ from ascertain.cmi.spdx_ids import current_id
 
 N = 6
 _WORD = re.compile(r"[a-z0-9]+")
-_VAR = re.compile(r"<<var;[^>]*>>")
-_OPTIONAL = re.compile(r"<<(?:begin|end)Optional[^>]*>>")
+_VAR = re.compile(r"<<var;[^>]*>>|<(?![<>])[^<>\n]{1,80}(?<!>)>(?!>)")  # SPDX variables, `<year>` placeholders
+_ORIGINAL = re.compile(r";original=(.*?);match=", re.DOTALL)
+VAR_GROUP = 1 << 20  # group numbers from here on are variables' example values (taken, or a break)
+_BEGIN_OPTIONAL = re.compile(r"<<beginOptional[^>]*>>")
+_END_OPTIONAL = re.compile(r"<<endOptional[^>]*>>")
 _COPYRIGHT_LINE = re.compile(r"^[ \t]*(?:copyright|\(c\)|©).*$", re.IGNORECASE | re.MULTILINE)
 _EQUIV = {"licence": "license", "licences": "licenses", "licenced": "licensed"}
 # a license text or header holds one of these words (lower case; tested as substrings before any shingling)
@@ -34,7 +42,8 @@ PREFILTER = ("licen", "permission", "warrant", "redistribut", "public domain", "
 class Template:
     spdx: str
     kind: str  # "text" or "header"
-    grams: frozenset[int]
+    grams: frozenset[int]  # every reading's shingles
+    size: int = 0  # shingles of the reading without the optional parts (what a full text holds at least)
 
 
 @dataclass
@@ -45,10 +54,12 @@ class TextMatch:
     end_line: int
     share: float  # share of the license's shingles found in the region
     matched: int  # shingles matched
+    explained: float = 1.0  # share of the region's words inside the license's matched shingles
 
     @property
     def score(self) -> float:
-        return self.share * self.share * self.matched ** 0.5
+        dice = 2 * self.share * self.explained / (self.share + self.explained) if self.share else 0.0
+        return dice * dice * self.matched ** 0.5
 
 
 def words(text: str) -> list[str]:
@@ -57,6 +68,79 @@ def words(text: str) -> list[str]:
 
 def shingles(ws: list[str]) -> list[int]:
     return [hash(tuple(ws[i:i + N])) for i in range(len(ws) - N + 1)]
+
+
+def _optional_parts(body: str) -> list[tuple[str, bool]]:
+    """The text as (piece, optional) parts: an outermost `[...]` or SPDX optional block is one optional part
+    (an optional part inside it goes with it)."""
+    body = _END_OPTIONAL.sub("]", _BEGIN_OPTIONAL.sub("[", body))
+    parts: list[tuple[str, bool]] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(body):
+        if ch == "[":
+            if depth == 0:
+                parts.append((body[start:i], False))
+                start = i + 1
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+            if depth == 0:
+                parts.append((body[start:i], True))
+                start = i + 1
+    parts.append((body[start:], depth > 0))
+    return parts
+
+
+def _walk(seq: list[tuple[str | None, int]], after: list[int], i: int, gram: tuple[str, ...], grams: set[int]
+          ) -> None:
+    """Every N-word reading from word i on: each optional group taken or, at its start, left out."""
+    if len(gram) == N:
+        grams.add(hash(gram))
+        return
+    if i >= len(seq) or seq[i][0] is None:
+        return
+    _walk(seq, after, i + 1, (*gram, str(seq[i][0])), grams)
+    if gram and 0 <= seq[i][1] < VAR_GROUP and (i == 0 or seq[i - 1][1] != seq[i][1]):  # the group left out
+        _walk(seq, after, after[i], gram, grams)
+
+
+def template_shingles(body: str) -> tuple[set[int], int]:
+    """Every shingle of every reading (each optional part there or not), and how many the reading without
+    optional parts has. No shingle spans a variable part."""
+    # (word or None at a variable part, optional group or -1); a variable with an `original=` value is a
+    # group of its own (VAR_GROUP + n) that is either that value or a break
+    seq: list[tuple[str | None, int]] = []
+    n_var = 0
+    for k, (part, optional) in enumerate(_optional_parts(_COPYRIGHT_LINE.sub("<<var;copyright>>", body))):
+        at = 0
+        for m in _VAR.finditer(part):
+            seq += [(w, k if optional else -1) for w in words(part[at:m.start()])]
+            original = _ORIGINAL.search(m.group())
+            if original is None:
+                seq.append((None, -1))
+            else:
+                n_var += 1
+                seq += [(w, VAR_GROUP + n_var) for w in words(original.group(1))]
+            at = m.end()
+        seq += [(w, k if optional else -1) for w in words(part[at:])]
+    required: set[int] = set()
+    window: list[str] = []
+    for w, g in seq:
+        if g >= VAR_GROUP:
+            window = []
+        elif g < 0:
+            window = [*window[-(N - 1):], w] if w is not None else []
+            if len(window) == N:
+                required.add(hash(tuple(window)))
+    size = len(required)
+    after = list(range(1, len(seq) + 1))  # after[i]: the first word past i's optional group
+    for i in range(len(seq) - 2, -1, -1):
+        if seq[i][1] >= 0 and seq[i + 1][1] == seq[i][1]:
+            after[i] = after[i + 1]
+    grams: set[int] = set()
+    for i in range(len(seq)):
+        _walk(seq, after, i, (), grams)
+    return grams, size
 
 
 @functools.cache
@@ -72,14 +156,12 @@ def templates() -> tuple[list[Template], dict[int, list[int]]]:
         if lic.get("header") and not spdx.startswith(("GPL", "LGPL", "AGPL")):  # GNU: version by notices.py
             sources.append(("header", lic["header"]))
         for kind, body in sources:
-            grams: set[int] = set()
-            for piece in _VAR.split(_COPYRIGHT_LINE.sub("<<var;copyright>>", _OPTIONAL.sub(" ", body))):
-                grams.update(shingles(words(piece)))
+            grams, size = template_shingles(body)
             frozen = frozenset(grams)
             if len(frozen) < 8 or frozen in seen:
                 continue
             seen.add(frozen)
-            out.append(Template(spdx, kind, frozen))
+            out.append(Template(spdx, kind, frozen, max(size, 8)))
     index: dict[int, list[int]] = {}
     for i, t in enumerate(out):
         for g in t.grams:
@@ -104,7 +186,7 @@ def find_texts(text: str, min_share: float = 0.5, min_matched: int = 12, max_gap
     newlines = [i for i, ch in enumerate(text) if ch == "\n"] if hits else []
     found: list[TextMatch] = []
     for t, hs in hits.items():
-        total = len(tmpl[t].grams)
+        total = tmpl[t].size
         if len(hs) < min(min_matched, total) or len(hs) < min_share * total:
             continue
         for lo, hi in _clusters(hs, max_gap):
@@ -112,9 +194,14 @@ def find_texts(text: str, min_share: float = 0.5, min_matched: int = 12, max_gap
             if matched < min(min_matched, total) or matched < min_share * total:
                 continue
             first, last = hs[lo][0], hs[hi - 1][0] + N - 1
+            covered = set()
+            for pos, _ in hs[lo:hi]:
+                covered.update(range(pos, pos + N))
+            region = last - first + 1
             found.append(TextMatch(
                 tmpl[t].spdx, tmpl[t].kind, bisect.bisect_right(newlines, spans[first][0]) + 1,
-                bisect.bisect_right(newlines, spans[last][0]) + 1, round(matched / total, 4), matched))
+                bisect.bisect_right(newlines, spans[last][0]) + 1, round(min(1.0, matched / total), 4), matched,
+                round(len(covered) / region, 4)))
     found.sort(key=lambda m: (-m.score, m.start_line, m.spdx))
     chosen: list[TextMatch] = []
     for m in found:

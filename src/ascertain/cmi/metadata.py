@@ -113,3 +113,42 @@ def parse(path: str, text: str) -> tuple[list[LicenseHit], list[Author], list[st
     authors = [Author(p, _line(text, p.split(" <")[0]), _line(text, p.split(" <")[0]), f"metadata-{fld}")
                for fld, p in people if p.strip()]
     return hits, authors, notes
+
+
+# Record fields (JSONL/Parquet) that carry CMI beside the text, as training sets such as The Stack carry
+# them: a license (max_stars_repo_licenses, license), a holder or author, a repository. A field counts by its
+# name; the value is compared with the original's items (cmi/status.py `moved_to_metadata`).
+RECORD_LICENSE = re.compile(r"licen[cs]e|spdx", re.I)
+RECORD_HOLDER = re.compile(r"copyright|holder|owner|author|creator|publisher|rights", re.I)
+RECORD_REPOSITORY = re.compile(r"repo(sitory)?(_name)?$|repo_name|repository", re.I)
+RECORD_TITLE = re.compile(r"^(title|book_title|name)$", re.I)
+
+
+def _values(v) -> list[str]:
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list):
+        return [x for x in v if isinstance(x, str)]
+    return []
+
+
+def record_fields(meta: dict) -> list[dict]:
+    """The CMI-bearing fields of a corpus record's metadata: {field, role, value, spdx?} (role: license,
+    holder, repository, title, identifier). Fields that name no CMI are left out."""
+    out = []
+    for key in sorted(meta):
+        if key in {"language_from", "bytes", "encoding", "format", "sections"}:
+            continue
+        role = ("license" if RECORD_LICENSE.search(key) else "holder" if RECORD_HOLDER.search(key)
+                else "repository" if RECORD_REPOSITORY.search(key) else "title" if RECORD_TITLE.match(key)
+                else "identifier" if key.lower() in {"isbn", "doi"} else None)
+        if role is None:
+            continue
+        for v in _values(meta[key]):
+            if not v.strip():
+                continue
+            item = {"field": key, "role": role, "value": v}
+            if role == "license":
+                item["spdx"] = name_to_spdx(v) or v.strip()
+            out.append(item)
+    return out

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 from ascertain.cmi.authors import find_authors
 from ascertain.cmi.book import find_book_cmi
@@ -19,8 +21,32 @@ from ascertain.readers import Document, ReadOptions, Skip, read_inputs
 MAX_LINE = 4000  # longer lines (minified code, data) are scanned up to this many characters
 
 
-def scan_text(path: str, text: str, language: str = "") -> dict:
-    """Everything CMI in one text. Line numbers are 1-based and inclusive."""
+def markup_comments(markup: str) -> list[tuple[int, str]]:
+    """The `<!-- ... -->` comments of a page that carry a copyright mark, with the source line each starts on:
+    a reader drops comments, but a notice there (`<!-- Copyright (c) Microsoft Corporation. -->`) is CMI."""
+    return [(markup.count("\n", 0, m.start()) + 1, m.group(1)) for m in _COMMENT.finditer(markup)
+            if _NOTICE_MARK.search(m.group(1))]
+
+
+_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
+_NOTICE_MARK = re.compile(r"copyright|©|&copy;|\(c\)", re.I)
+
+
+def _comment_copyrights(comments: list[tuple[int, str]]) -> list[dict]:
+    out = []
+    for line, body in comments:
+        for c in copyrights_of("comment.txt", body, flatten(body, MAX_LINE), body.count("\n") + 1, MAX_LINE):
+            c.start_line += line - 1
+            c.end_line += line - 1
+            c.rule = "html-comment"
+            out.append(_drop_empty(asdict(c)))
+    return out
+
+
+def scan_text(path: str, text: str, language: str = "", comments: list[tuple[int, str]] | None = None) -> dict:
+    """Everything CMI in one text. Line numbers are 1-based and inclusive. `comments`: the copyright-bearing
+    comments of the page the text was read from (`markup_comments`); their notices are reported with the
+    source lines of the comments (rule `html-comment`)."""
     flat = flatten(text, MAX_LINE)
     notes: list[str] = []
     n_lines = text.count("\n") + 1
@@ -46,7 +72,8 @@ def scan_text(path: str, text: str, language: str = "") -> dict:
     result = {
         "path": path,
         "language": language,
-        "copyrights": [_drop_empty(asdict(c)) for c in copyrights_of(path, text, flat, n_lines, MAX_LINE)],
+        "copyrights": [_drop_empty(asdict(c)) for c in copyrights_of(path, text, flat, n_lines, MAX_LINE)]
+        + _comment_copyrights(comments or []),
         "authors": [asdict(a) for a in authors],
         "licenses": [_drop_empty(asdict(h)) for h in unique],
         "notes": notes,
@@ -60,9 +87,17 @@ def _drop_empty(d: dict) -> dict:
     return {k: v for k, v in d.items() if not (k in {"note", "extra"} and not v) and not (k == "valid" and v)}
 
 
-def _scan_doc(item: tuple[str, str, str, str]) -> dict:
-    locator, text, language, encoding = item
-    return {**scan_text(locator, text, language), "encoding": encoding}
+def _scan_doc(item: tuple[str, str, str, str, list]) -> dict:
+    locator, text, language, encoding, comments = item
+    return {**scan_text(locator, text, language, comments), "encoding": encoding}
+
+
+def _page_comments(doc: Document) -> list[tuple[int, str]]:
+    """The marked comments of an HTML page read from a plain file (a page inside an archive is read as text)."""
+    if doc.meta.get("format") != "html" or not Path(doc.locator).is_file():
+        return []
+    raw = Path(doc.locator).read_bytes().decode(str(doc.meta.get("encoding", "utf-8")), errors="replace")
+    return markup_comments(raw)
 
 
 def _worker_init() -> None:
@@ -81,7 +116,7 @@ def scan_paths(paths: Iterable[str], processes: int | None = None, max_bytes: in
     def items() -> Iterator[tuple | dict]:
         for r in read_inputs(list(paths), opts):
             if isinstance(r, Document):
-                yield (r.locator, r.text, r.language, str(r.meta.get("encoding", "utf-8")))
+                yield (r.locator, r.text, r.language, str(r.meta.get("encoding", "utf-8")), _page_comments(r))
             elif isinstance(r, Skip):
                 yield {"path": r.locator, "skipped": r.reason, "fix": r.fix}
 

@@ -7,13 +7,18 @@ or near the copied region. Each original item is then:
   retained  the copy carries the same item (same holders and years; same SPDX id; same author),
   altered   the copy carries an item of the same kind in its place, with a different holder, year,
             license or author,
-  removed   the copy carries nothing of that kind for it.
+  removed   the copy carries nothing of that kind for it,
+  moved to metadata
+            the copy's text carries nothing for it, but the copy's record (a JSONL/Parquet row, as The Stack
+            carries them) names it in a field beside the text: the same SPDX license in a license field, the
+            same holder or author in a holder/author/copyright field, the same title in a title field.
 
 A book's CMI (title, author, ISBN, publisher, terms, distributor header and footer: cmi/book.py) is about the
 whole book: on both sides it counts wherever it stands, whatever region was copied.
 
 The status is `never_present` when the original region and header carry no CMI, else `removed` if any
-item was removed, else `altered` if any was altered, else `retained`.
+item was removed, else `altered` if any was altered, else `moved_to_metadata` if any was moved to the record's
+metadata, else `retained`.
 
 A §1202(b) status only exists for a copy: when the pair is not a copy (`copied` false) the status is
 `not_applicable`, and the original's CMI items are still listed (for information, nothing is classified).
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from ascertain.cmi.metadata import record_fields
 from ascertain.text.tokenize import CODE, TokenStream
 
 _NORM = re.compile(r"[^\w]+")
@@ -95,8 +101,10 @@ def copy_items(cmi: dict, regions: list[tuple[int, int]]) -> list[dict]:
 
 
 def status_of_copy(work_cmi: dict, work_tokens: TokenStream, copy_cmi: dict | None, spans: list[dict],
-                   repository: list[dict] | None = None, copied: bool = True) -> dict:
-    """The `cmi` object of one evidence record (spans as reported by `measure`)."""
+                   repository: list[dict] | None = None, copied: bool = True,
+                   record_meta: dict | None = None) -> dict:
+    """The `cmi` object of one evidence record (spans as reported by `measure`); `record_meta`: the corpus
+    record's metadata fields (readers/records.py), where CMI the text lacks may stand."""
     orig_regions = [tuple(s["original_lines"]) for s in spans]
     if not copied:
         return {"status": "not_applicable", "why": "not a copy: a §1202(b) status exists only for a copy",
@@ -105,7 +113,7 @@ def status_of_copy(work_cmi: dict, work_tokens: TokenStream, copy_cmi: dict | No
         return {"status": "unknown", "why": "the copy's text is not in the index (keyed mode)"}
     copy_regions = [tuple(s["copy_lines"]) for s in spans if s.get("copy_lines")]
     result = compare_cmi(region_items(work_cmi, header_end(work_tokens), orig_regions),
-                         copy_items(copy_cmi, copy_regions))
+                         copy_items(copy_cmi, copy_regions), record_fields(record_meta or {}))
     if repository:
         carried = {(i["kind"], i["key"]) for i in items(copy_cmi)}
         result["repository"] = [{**_public(i), "in_copy": (i["kind"], i["key"]) in carried}
@@ -113,9 +121,9 @@ def status_of_copy(work_cmi: dict, work_tokens: TokenStream, copy_cmi: dict | No
     return result
 
 
-def compare_cmi(original: list[dict], copy: list[dict]) -> dict:
-    """Classify every original item against the copy's items."""
-    retained, altered, removed = [], [], []
+def compare_cmi(original: list[dict], copy: list[dict], fields: list[dict] | None = None) -> dict:
+    """Classify every original item against the copy's items (and the copy's record fields, if any)."""
+    retained, altered, removed, moved = [], [], [], []
     left = list(copy)
     pending = []
     for o in original:
@@ -133,6 +141,8 @@ def compare_cmi(original: list[dict], copy: list[dict]) -> dict:
         if other is not None:
             left.remove(other)
             altered.append({"original": _public(o), "copy": _public(other), "changed": _changed(o, other)})
+        elif named := sorted({f["field"] for f in fields or [] if _in_field(o, f)}):
+            moved.append({"original": _public(o), "fields": named})
         else:
             removed.append(_public(o))
     if not original:
@@ -141,10 +151,34 @@ def compare_cmi(original: list[dict], copy: list[dict]) -> dict:
         status = "removed"
     elif altered:
         status = "altered"
+    elif moved:
+        status = "moved_to_metadata"
     else:
         status = "retained"
-    return {"status": status, "original": [_public(o) for o in original], "copy": [_public(c) for c in copy],
-            "retained": retained, "altered": altered, "removed": removed}
+    out = {"status": status, "original": [_public(o) for o in original], "copy": [_public(c) for c in copy],
+           "retained": retained, "altered": altered, "removed": removed}
+    if fields:  # a record with CMI fields: what they say, and what of the original they carry
+        out["moved_to_metadata"] = moved
+        out["record_fields"] = [{k: f[k] for k in ("field", "role", "value")} for f in fields]
+    return out
+
+
+def _in_field(item: dict, f: dict) -> bool:
+    """Whether a record field names the original's item (license by SPDX id; holder, author or title by its
+    normalized words standing in the field's value)."""
+    if item["kind"] == "license":
+        return f["role"] == "license" and f["spdx"].casefold() == str(item["value"]).casefold()
+    value = f" {_norm(f['value'])} "  # whole words only: holder "abc" is not in "abcdef"
+    if item["kind"] == "copyright":
+        holders = [h for h in item.get("key", "").split("|") if len(h) >= 3]
+        return f["role"] in ("holder", "repository") and bool(holders) and all(f" {h} " in value for h in holders)
+    if item["kind"] == "author":
+        return f["role"] == "holder" and len(item["key"]) >= 3 and f" {item['key']} " in value
+    if item["kind"] == "title":
+        return f["role"] == "title" and f" {_norm(str(item['value']))} " == value
+    if item["kind"] == "isbn":
+        return f["role"] == "identifier" and re.sub(r"\D", "", str(item["value"])) == re.sub(r"\D", "", f["value"])
+    return False
 
 
 def _changed(o: dict, c: dict) -> list[str]:

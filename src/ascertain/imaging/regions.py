@@ -41,20 +41,16 @@ class RegionMatch:
 
 
 def _good_matches(fa: np.ndarray, fb: np.ndarray) -> list[tuple[int, int]]:
+    """Matches that pass Lowe's ratio test, each feature of the copy used once (RANSAC removes the rest)."""
     import cv2
 
     if len(fa) < 2 or len(fb) < 2:
         return []
-    bf = cv2.BFMatcher(cv2.NORM_HAMMING)
-    fwd = bf.knnMatch(fa, fb, k=2)
-    back = {m[0].queryIdx: m[0].trainIdx for m in bf.knnMatch(fb, fa, k=1) if m}
-    good = []
-    for pair in fwd:
-        if len(pair) < 2:
-            continue
-        m, n = pair
-        if m.distance < RATIO * n.distance and back.get(m.trainIdx) == m.queryIdx:
-            good.append((m.queryIdx, m.trainIdx))
+    good, used = [], set()
+    for pair in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(fa, fb, k=2):
+        if len(pair) == 2 and pair[0].distance < RATIO * pair[1].distance and pair[0].trainIdx not in used:
+            used.add(pair[0].trainIdx)
+            good.append((pair[0].queryIdx, pair[0].trainIdx))
     return good
 
 

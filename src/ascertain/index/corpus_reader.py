@@ -20,7 +20,7 @@ from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, 
 from ascertain.index.partitions import read_keys
 from ascertain.text.levels import CODE_LEVELS
 
-DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text"]
+DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text", "meta"]
 SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
 
 
@@ -112,9 +112,10 @@ def _signatures_of(index_dir: Path, manifest: dict, doc_ids: np.ndarray) -> dict
 
 
 def fetch_docs(index_dir: Path, manifest: dict, doc_ids: np.ndarray, chunk: int = 256):
-    """(doc, locator, sha256, language, tokens, text, level) of the sorted doc ids, in doc order, a chunk at a
-    time (bounded memory whatever the match count); only the row groups holding them are read. `level` is the
-    level the document was indexed at (None in an index written before it was stored: the source's level)."""
+    """(doc, locator, sha256, language, tokens, text, meta JSON, level) of the sorted doc ids, in doc order, a
+    chunk at a time (bounded memory whatever the match count); only the row groups holding them are read.
+    `level` is the level the document was indexed at (None in an index written before it was stored: the
+    source's level)."""
     for shard, ids in _by_shard(manifest, doc_ids):
         path = index_dir / shard["documents_file"]
         stored = "level" in pq.read_schema(path).names

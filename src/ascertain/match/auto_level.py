@@ -5,7 +5,8 @@ compared in turn and listed in the result's `levels_tried` with its key figures.
 
   1. among the levels at which the pair is `copied`, the finest one, unless a coarser level raises own
      coverage by more than AUTO_MARGIN (0.01): then the coarser one (and so on down the list). On a tie
-     the finer level is kept: its matches are closer to the text as written.
+     the finer level is kept: its matches are closer to the text as written. When no level says `copied`,
+     the same among the levels that meet the rule but are `inconclusive` (a short work under its size bar).
   2. if no level finds a copy, the finest level (layout): the pair is not a copy and its figures are not
      inflated by a coarser level's placeholders.
 
@@ -26,7 +27,8 @@ from ascertain.text.tokenize import COMMENT, tokenize
 
 AUTO_MARGIN = 0.01
 SKIP_ABOVE = 0.99
-KEY_FIGURES = ("copied", "coverage", "own_coverage", "work_own_tokens", "longest_run_tokens", "fragments")
+_RANK = {"copied": 2, "inconclusive": 1, "not_copied": 0}  # a level that decides `copied` is preferred
+KEY_FIGURES = ("copied", "decision", "coverage", "own_coverage", "work_own_tokens", "longest_run_tokens", "fragments")
 
 
 def auto_levels(language: str) -> tuple[str, ...]:
@@ -70,7 +72,10 @@ def compare_auto(work: Leveled, copy: Leveled, params: Params, th: Thresholds, a
         r = compare_prepared(work.at(level), copy.at(level), params, th, align=False)
         results[level] = r
         tried.append({"level": level, **{k: r[k] for k in KEY_FIGURES}})
-        if r["copied"] and (chosen is None or r["own_coverage"] > results[chosen]["own_coverage"] + AUTO_MARGIN):
+        rank = _RANK[r["decision"]]
+        if rank and (chosen is None or rank > _RANK[results[chosen]["decision"]]
+                     or (rank == _RANK[results[chosen]["decision"]]
+                         and r["own_coverage"] > results[chosen]["own_coverage"] + AUTO_MARGIN)):
             chosen = level
     level = chosen or next(iter(results))
     result = compare_prepared(work.at(level), copy.at(level), params, th) if align else results[level]

@@ -10,7 +10,7 @@ from ascertain.cmi.scan import scan_text
 from ascertain.cmi.status import status_of_copy
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
-from ascertain.match.auto_level import Leveled, compare_auto
+from ascertain.match.auto_level import Leveled, auto_levels, compare_auto
 from ascertain.match.measure import Thresholds
 from ascertain.match.pairs import compare_prepared
 from ascertain.match.reference import Reference
@@ -55,7 +55,8 @@ class Comparer:
             result = compare_prepared(work.at(level), other.at(level), self.params, self.th)
         w, o = work.at(level), other.at(level)
         if self.reference is not None:  # may turn `copied` into `inconclusive`: before the CMI status
-            result = self.reference.assess(w, o.sha256, result, self.params, self.th)
+            levels = auto_levels(work.language) if self.level == "auto" else (level,)
+            result = self.reference.assess(work.at, levels, o.sha256, result, self.params, self.th)
         copy_cmi = scan_text(copy, o.tokens.text, o.language) if result["copied"] else None
         cmi = status_of_copy(scan_text(original, w.tokens.text, w.language), w.base, copy_cmi, result["spans"],
                              copied=result["copied"])

@@ -9,10 +9,13 @@ Scattered short runs (a project's shared idiom, e.g. the same doctest loop at th
 author) are reported as spans but are not, alone, a copy.
 
 decision   copied | not_copied | inconclusive: a pair that meets the rule above is `inconclusive` instead of
-           `copied` when the work has fewer than `min_work_own_tokens` own tokens (too small to tell), and, with
+           `copied` when the work has fewer than `min_work_own_tokens` own tokens (too small to tell), when a
+           short work's copy does not clear the size bar of its size (match/short_works.py), and, with
            a reference population of independent works, when too little of it is its own after removing what
            the reference shares with it, or when what the copy shares is shared by independent works too
-           (match/reference.py). `copied` stays the boolean `decision == "copied"`.
+           (match/reference.py). `copied` stays the boolean `decision == "copied"`. `decision_basis` names
+           the facts the decision rests on: the rule and thresholds, the own expression left after notices,
+           licence text and common spans, the size bar, and the chance baseline or its absence.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ascertain.match.short_works import apply_size_bar, bar_fact
 from ascertain.match.spans import Span
 from ascertain.text.levels import LIT_HASH
 from ascertain.text.pages import page_of, page_starts
@@ -41,6 +45,9 @@ class Thresholds:
     # a work with fewer own tokens (after removing those a reference population of independent works shares
     # with it) is too small to tell copying from independent creation: `inconclusive`, never `copied`
     min_work_own_tokens: int = 50
+    # a short work meeting the rule is `copied` only above the score independent works of its size did not
+    # reach (match/short_works.py); off only to measure the rule without it
+    size_bars: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +93,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             copy: TokenStream | None, copy_tokens: int, byte_identical: bool) -> dict:
     n = len(work)
     covered = np.zeros(n, dtype=bool)
+    discounted = np.zeros(n, dtype=bool)  # inside a span that is common, low-information or a same-shape table
     own = np.zeros(n, dtype=bool)  # own expression reproduced, any reported span
     strong = np.zeros(n, dtype=bool)  # ... in spans of at least min_evidence_span tokens
     span_rows = []
@@ -99,7 +107,9 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
         literals_differ = copy is not None and _literals_differ(work, copy, s)
         common = common or low_information or literals_differ
         covered[s.w0:s.w1] = True
-        if not common:
+        if common:
+            discounted[s.w0:s.w1] = True
+        else:
             own[s.w0:s.w1] = True
             if s.length >= th.min_evidence_span:
                 strong[s.w0:s.w1] = True
@@ -122,16 +132,37 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     own_total = int((~work_mask).sum())
     own_copied = int(own.sum())
     own_cov = own_copied / own_total if own_total else 0.0
-    copied = int((strong & ~work_mask).sum()) >= th.min_copy_tokens or (
-        own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage)
-    decision = "not_copied" if not copied else "copied" if own_total >= th.min_work_own_tokens else "inconclusive"
+    in_strong = int((strong & ~work_mask).sum())
+    clause = ("long spans" if in_strong >= th.min_copy_tokens else "coverage"
+              if own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage else None)
+    decision = "not_copied" if clause is None else "copied" if own_total >= th.min_work_own_tokens else "inconclusive"
+    reason = _REASONS[decision] if decision != "inconclusive" else \
+        f"the work has {own_total} own tokens, fewer than {th.min_work_own_tokens}: too small to tell"
+    if th.size_bars:
+        decision, why = apply_size_bar(decision, own_total, own_cov, int(longest))
+        reason = why or reason
+    basis = {
+        "rule": (f"copied ⇔ at least {th.min_copy_tokens} own tokens reproduced in spans of at least "
+                 f"{th.min_evidence_span} tokens, or at least {th.min_copy_coverage} of the own expression "
+                 f"(a work of at least {th.min_span_tokens} own tokens); a work under {th.min_work_own_tokens} "
+                 "own tokens is too small to tell"),
+        "thresholds": th.as_dict(), "clause_met": clause,
+        "own_expression": {
+            "work_tokens": n, "notice_or_licence_tokens": int(work_mask.sum()),
+            "common_span_tokens": int((discounted & ~own & ~work_mask).sum()), "own_tokens": own_total,
+            "own_tokens_copied": own_copied, "own_tokens_in_evidence_spans": in_strong},
+        "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "verbatim_run": int(longest),
+                     "applied": th.size_bars},
+        "chance_baseline": None,
+        "chance_baseline_note": "absent: no population of independent works was given; the size bar applies",
+    }
     # without the copy's text (keyed index), fingerprints alone cannot prove identity
     identical = tokens_identical(work, copy) if copy is not None else None
     return {
         "copied": decision == "copied",
         "decision": decision,
-        "decision_reason": _REASONS[decision] if decision != "inconclusive" else
-        f"the work has {own_total} own tokens, fewer than {th.min_work_own_tokens}: too small to tell",
+        "decision_reason": reason,
+        "decision_basis": basis,
         "coverage": round(float(covered.mean()) if n else 0.0, 6),
         "own_coverage": round(own_cov, 6),
         "own_tokens_copied": own_copied,

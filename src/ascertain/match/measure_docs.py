@@ -11,6 +11,7 @@ and the stored rows are the same bytes whatever ran them (tests/test_engine_ray.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +138,7 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
     groups: list[list[dict]] = []
     weak = 0
     with_spans: list[tuple[int, int]] = []
-    for i, (doc_id, locator, sha, language, n_tokens, text, stored_level) in enumerate(
+    for i, (doc_id, locator, sha, language, n_tokens, text, meta, stored_level) in enumerate(
             fetch_docs(index_dir, ctx.manifest, doc_ids)):
         lo, hi = bounds[i], bounds[i + 1]
         # the level the document was indexed at (an `auto` index: book for prose, layout for code)
@@ -178,7 +179,8 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
             if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
                 copy_cmi = scans.scan(locator, text, language)
             metrics["cmi"] = status_of_copy(ctx.file_cmi[real], w.tokens, copy_cmi, metrics["spans"],
-                                            ctx.repo_cmi.get(f["work_id"]), copied=metrics["copied"])
+                                            ctx.repo_cmi.get(f["work_id"]), copied=metrics["copied"],
+                                            record_meta=json.loads(meta) if meta else None)
             if (pair := (real, int(doc_id))) in near:
                 metrics["near_duplicate"] = {"jaccard_estimate": round(near[pair], 4)}
                 with_spans.append(pair)

@@ -159,6 +159,9 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
                        "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
                        "common_df_applied": dict(sorted(tally["common_df"].items())),
+                       # each source's level as its index applied it (auto: prose at book, code at layout)
+                       "levels_applied": {s["name"]: s["params"].get("level", DEFAULT_LEVEL)
+                                          for s in sorted(srcs, key=lambda s: s["name"])},
                        "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
                        "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"]),
                        **({"work": opts.work} if opts.work is not None else {})},
@@ -174,14 +177,16 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     }
     out.commit(manifest)
     seconds = time.perf_counter() - t0
-    with case.store.begin() as c:
-        run_id = c.execute(insert(schema.runs).values(
-            stage="match", manifest=manifest, started_at=started, seconds=seconds)).inserted_primary_key[0]
-        # evidence is derived: this run's replaces the last for the same sources (and work); runs keep manifests
-        c.execute(delete(schema.evidence).where(*_replaced(srcs, opts)))
-        for batch in out.store_rows():
-            c.execute(insert(schema.evidence), [{**r, "run_id": run_id} for r in batch])
-    out.close()
+    try:  # the spilled rows go whatever happens (a full disk, an interrupt): never left beside the report
+        with case.store.begin() as c:
+            run_id = c.execute(insert(schema.runs).values(
+                stage="match", manifest=manifest, started_at=started, seconds=seconds)).inserted_primary_key[0]
+            # evidence is derived: this run's replaces the last for the same sources (and work); runs keep manifests
+            c.execute(delete(schema.evidence).where(*_replaced(srcs, opts)))
+            for batch in out.store_rows():
+                c.execute(insert(schema.evidence), [{**r, "run_id": run_id} for r in batch])
+    finally:
+        out.close()
     case.store.audit("match", {"run": run_id, "sources": [s["name"] for s in srcs],
                                **({"work": opts.work} if opts.work is not None else {}),
                                "evidence": out.count, "seconds": round(seconds, 3)})
@@ -378,8 +383,8 @@ def _near_duplicates(index_dir: Path, manifest: dict, prepared: PreparedWorks,
         return []
     file_cmi, repo_cmi = cmi
     out = []
-    for doc_id, locator, sha, _language, n_tokens, _text, _level in fetch_docs(index_dir, manifest,
-                                                                              np.array(new, np.int64)):
+    for doc_id, locator, sha, _language, n_tokens, _text, _meta, _level in fetch_docs(
+            index_dir, manifest, np.array(new, np.int64)):
         for fid in sorted(f for (f, d) in found if d == doc_id and (f, d) not in with_spans):
             w = prepared[fid]
             metrics = {"level": w.level, **measure(w.tokens, w.mask, [], th, None, int(n_tokens), w.sha256 == sha),

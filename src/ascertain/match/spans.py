@@ -110,15 +110,13 @@ def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
     spans = [s for s in spans if s.w1 - s.w0 >= min_tokens]
     if len(spans) <= 1:
         return spans
-    chain = _collinear_chain(spans)
-    kept = [s for s in chain if s.length >= min_tokens]
+    used, kept = _collinear_chain(spans)  # a span trimmed below min_tokens stays: it is in order
     taken_w = np.zeros(max(s.w1 for s in spans), dtype=bool)
     taken_d = np.zeros(max(s.d1 for s in spans), dtype=bool)
     for s in kept:
         taken_w[s.w0:s.w1] = taken_d[s.d0:s.d1] = True
-    in_chain = {(s.w0, s.w1, s.d0, s.d1) for s in chain}
-    for s in sorted(spans, key=lambda s: (s.w0 - s.w1, s.w0, s.d0)):
-        if (s.w0, s.w1, s.d0, s.d1) in in_chain:
+    for k, s in sorted(enumerate(spans), key=lambda x: (x[1].w0 - x[1].w1, x[1].w0, x[1].d0)):
+        if k in used:
             continue
         new_w = s.length - int(taken_w[s.w0:s.w1].sum())
         new_d = s.length - int(taken_d[s.d0:s.d1].sum())
@@ -131,18 +129,20 @@ def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
 MAX_CHAIN_SPANS = 4000  # the chain is chosen among this many longest spans (quadratic in their number)
 
 
-def _collinear_chain(spans: list[Span]) -> list[Span]:
-    """The heaviest chain of spans increasing in both the work and the copy; a span may overlap its
-    predecessor by less than half its length (the overlap is not counted, and is trimmed off its start)."""
-    if len(spans) > MAX_CHAIN_SPANS:
-        spans = sorted(spans, key=lambda s: (s.w0 - s.w1, s.w0, s.d0))[:MAX_CHAIN_SPANS]
-    spans = sorted(spans, key=lambda s: (s.w0, s.d0, s.w1))
+def _collinear_chain(all_spans: list[Span]) -> tuple[set[int], list[Span]]:
+    """The heaviest chain of spans increasing in both the work and the copy: the indices of its spans in
+    `all_spans`, and the spans, trimmed. A span may overlap its predecessor by less than half its length (the
+    overlap is not counted, and is trimmed off its start)."""
+    order = sorted(range(len(all_spans)), key=lambda k: (all_spans[k].w0 - all_spans[k].w1, all_spans[k].w0,
+                                                         all_spans[k].d0))[:MAX_CHAIN_SPANS]
+    order.sort(key=lambda k: (all_spans[k].w0, all_spans[k].d0, all_spans[k].w1))
+    spans = [all_spans[k] for k in order]
     w0 = np.array([s.w0 for s in spans], np.int64)
     w1 = np.array([s.w1 for s in spans], np.int64)
     d0 = np.array([s.d0 for s in spans], np.int64)
     d1 = np.array([s.d1 for s in spans], np.int64)
     n = len(spans)
-    score = np.zeros(n, np.int64)
+    score = np.zeros(n, np.float64)
     prev = np.full(n, -1, np.int64)
     for k in range(n):
         length = int(w1[k] - w0[k])
@@ -150,19 +150,23 @@ def _collinear_chain(spans: list[Span]) -> list[Span]:
         ok = (w0[:k] < w0[k]) & (d0[:k] < d0[k]) & (w1[:k] < w1[k]) & (d1[:k] < d1[k]) & (overlap * 2 < length)
         score[k] = length
         if ok.any():
-            gain = np.where(ok, score[:k] - overlap, -1)
+            # tokens covered; among equal covers (a work that repeats the copied passage), the chain whose
+            # spans lie closest to one diagonal: the copy's passage, not pieces of the work's other repeats
+            shift = np.abs((d0[:k] - w0[:k]) - (d0[k] - w0[k])) * 1e-9
+            gain = np.where(ok, score[:k] - overlap - shift, -1.0)
             j = int(np.argmax(gain))  # the first best: ties go to the earlier span
             if gain[j] > 0:
-                score[k] = length + int(gain[j])
+                score[k] = length + float(gain[j])
                 prev[k] = j
     k = int(np.argmax(score))
-    chain: list[Span] = []
+    chain: list[int] = []
     while k >= 0:
-        chain.append(spans[k])
+        chain.append(k)
         k = int(prev[k])
     chain.reverse()
-    out = [chain[0]]
-    for s in chain[1:]:
+    out = [spans[chain[0]]]
+    for k in chain[1:]:
+        s = spans[k]
         cut = max(0, out[-1].w1 - s.w0, out[-1].d1 - s.d0)
         out.append(replace(s, w0=s.w0 + cut, d0=s.d0 + cut) if cut else s)
-    return out
+    return {order[k] for k in chain}, out

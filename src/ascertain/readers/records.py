@@ -17,6 +17,11 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson", ".ndjson.gz", 
 PATH_KEYS = ("path", "filename", "file_path", "max_stars_repo_path")
 LANGUAGE_KEYS = ("lang", "language")  # The Stack: `lang`; others: `language`
 EXTENSION_KEYS = ("ext", "extension")
+# Parquet columns always read as record metadata: the CMI a training set carries beside the text (The Stack's
+# repository licenses and name; a book set's title, author, publisher), compared with the work's by cmi/status.py
+CMI_META_KEYS = ("license", "licenses", "license_type", "max_stars_repo_licenses", "max_issues_repo_licenses",
+                 "max_forks_repo_licenses", "copyright", "copyright_holder", "author", "authors", "owner",
+                 "repository", "repo_name", "max_stars_repo_name", "title", "publisher", "isbn")
 
 
 def is_jsonl(path: Path) -> bool:
@@ -109,7 +114,8 @@ def _record_document(obj: dict, opts: ReadOptions, input_name: str, loc: str, wh
         return Skip(input_name, loc, f"text field {opts.text_field!r} is {what} at {where} "
                     f"(string fields present: {found})", "pass --text-field with the right name")
     language, source = record_language(obj, text, opts)
-    meta = {k: v for k, v in obj.items() if k != opts.text_field and isinstance(v, str | int | float)}
+    meta = {k: v for k, v in obj.items() if k != opts.text_field and (isinstance(v, str | int | float) or (
+        isinstance(v, list) and v and len(v) <= 32 and all(isinstance(x, str) for x in v)))}  # a license list
     meta["language_from"] = source
     return Document(loc, text, language, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
                     meta)
@@ -154,7 +160,7 @@ def read_parquet(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Doc
         return
     cols = list(dict.fromkeys([opts.text_field, *(k for k in (*PATH_KEYS, *LANGUAGE_KEYS, *EXTENSION_KEYS)
                                                   if k in names)]))
-    cols += [k for k in opts.meta_fields if k in names and k not in cols]
+    cols = list(dict.fromkeys([*cols, *(k for k in (*opts.meta_fields, *CMI_META_KEYS) if k in names)]))
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=1024, columns=cols):

@@ -15,13 +15,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ascertain import __version__
+from ascertain import __version__, provenance
 from ascertain.case import Case
 from ascertain.csv_out import csv_text
 from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
 from ascertain.probe import LIMITATIONS
-from ascertain.report import case_data, evidence_state, exhibits, folder_swap, manifest, plots, signing
+from ascertain.report import (
+    case_data,
+    copy_answers,
+    evidence_state,
+    exhibits,
+    folder_swap,
+    judge,
+    manifest,
+    plots,
+    signing,
+)
 from ascertain.report.parameters import measured_tokens, parameter_rows, winnowing_words
 from ascertain.report.show import probe_evidence
 from ascertain.store.audit_chain import check as check_chain
@@ -29,7 +39,6 @@ from ascertain.validation.intervals import wilson
 
 TIERS = ("full", "redacted")
 PAPERS = {"a4": "A4", "letter": "letter"}
-REPORT_ROWS = 4000  # side-by-side rows of one exhibit inside the report; the exhibit's own file has all
 # Exhibits are printed inside report.html/pdf up to this many (a PDF page costs ~0.3 s of CPU); past it the
 # report carries the index and each exhibit stands in exhibits/ (HTML, and PDF with --exhibit-pdfs).
 INLINE_EXHIBITS = 25
@@ -118,19 +127,26 @@ def exhibit_record(e: dict, number: str, data: case_data.CaseData, doc: dict | N
                      "ranges only.")
     if not show_work:
         notes.append("The work's text is withheld (protective order).")
-    removed_lines = [lines for status, lines in exhibits.cmi_marks(cmi) if status in ("removed", "altered")]
+    # CMI moved to the record's metadata is gone from the text too: its lines are shown as stripped
+    marks = [*exhibits.cmi_marks(cmi), *(("moved to metadata", (int(mv["original"]["lines"][0]),
+                                                                int(mv["original"]["lines"][1])))
+                                         for mv in cmi.get("moved_to_metadata") or [] if mv["original"].get("lines"))]
+    removed_lines = [lines for status, lines in marks if status in ("removed", "altered", "moved to metadata")]
     rows = exhibits.build_rows(f["text"] if show_work else None, text, m.get("spans", []), removed_lines)
-    exhibits.mark_rows(rows, m.get("differences") or [], exhibits.cmi_marks(cmi))
+    exhibits.mark_rows(rows, m.get("differences") or [], marks)
     items = []
-    for status in ("removed", "altered", "retained"):
+    for status in ("removed", "altered", "moved_to_metadata", "retained"):
         for i in cmi.get(status) or []:
             o = i.get("original", i)
             c = i.get("copy") if status == "altered" else (i if status == "retained" else None)
+            if status == "moved_to_metadata":  # in the record's fields, not in its text
+                c = {"value": "record field " + ", ".join(i["fields"])}
             lines = o.get("lines") or ["", ""]
             items.append({"status": status, "kind": o.get("kind", ""), "lines": f"{lines[0]}–{lines[1]}",
                           "value": o.get("value", "") if show_work else "(withheld)",
                           "copy_value": "(withheld)" if c and not show_copy else (c or {}).get("value", "–")})
     return {"number": number, "claimant": work["claimant"], "title": work["title"], "work_file": f["path"],
+            "record_fields": [f if show_copy else {**f, "value": "(withheld)"} for f in cmi.get("record_fields") or []],
             "work_file_short": _short(f["path"]), "work_sha256": f["sha256"], "source": src["name"],
             "source_kind": src["kind"], "keyed": bool(src["keyed"]), "locator": e["doc_locator"],
             "locator_short": _short(e["doc_locator"]), "doc_sha256": (doc or {}).get("sha256"), "m": m,
@@ -143,7 +159,7 @@ def exhibit_record(e: dict, number: str, data: case_data.CaseData, doc: dict | N
 
 def _validation(path: Path | None) -> dict:
     if path is None:
-        data = json.loads((resources.files("ascertain") / "report" / "validation_figures.json").read_text())
+        data = _shipped(json.loads((resources.files("ascertain") / "report" / "validation_figures.json").read_text()))
     else:
         try:
             data = json.loads(Path(path).read_text())
@@ -155,6 +171,28 @@ def _validation(path: Path | None) -> dict:
         r["value"] = r["k"] / r["n"] if r["n"] else 0.0
         r["ci"] = wilson(r["k"], r["n"])
     return data
+
+
+def _shipped(raw: dict) -> dict:
+    """The figures shipped with this version: each row with the date it was measured and, when the sources
+    of its validator changed since (or the figures predate the version stamps), why it is stale."""
+    if raw.get("format") != 2:
+        for r in raw["rates"]:
+            r["stale"] = "not tied to a code version"
+        return {**raw, "not_run": []}
+    from ascertain.validation.registry import staleness
+
+    stale = staleness(raw)
+    rates = [{**r, "validator": name, "date": e["date"][:10], "stale": stale[name]}
+             for name, e in raw["validators"].items() for r in e["rates"]]
+    code = raw["code"]
+    source = (f"Figures shipped with ascertain {code['package']}"
+              + (f" (commit {code['commit'][:12]})" if code.get("commit") else "")
+              + ", regenerated by ascertain validate --all (docs/validation.md gives each validator's command); "
+              "each row gives the date it was measured, and a row marked stale was measured with other code than "
+              "this version's")
+    not_run = [f"{name}: {e['not_run']}" for name, e in raw["validators"].items() if e.get("not_run")]
+    return {"source": source, "rates": rates, "not_run": not_run}
 
 
 def _from_validate_run(r: dict, path: str) -> dict:
@@ -245,41 +283,74 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
                     "copies": sum(_documents(e) for e in copies if e["source_id"] == sid)}
                    for sid, s in data.sources.items()]
     summary = _summary(data, copies)
+    roots = judge.case_roots(case, data)
+    published = _publication_dates(case)
+    for wid, w in data.works.items():  # a works list's own column, when the class facts hold no date
+        published.setdefault(wid, (w.get("identifiers") or {}).get("publication_date"))
+        published[wid] = published[wid] or (w.get("identifiers") or {}).get("publication_date")
+    answers_ctx = copy_answers.CopyContext(data.files, data.works, copies, data.sources,
+                                           int(str(run["started_at"])[:4]), published)
+    pipeline: dict[int, list[dict]] = {}
+    pipeline_files = []
+    for sid, src in data.sources.items():
+        rows, files = provenance.load(case, src["name"])
+        if rows:
+            pipeline[sid] = rows
+            pipeline_files += [{**f, "source": src["name"]} for f in files]
     env = _env()
     css = _css(paper)
     params = run["manifest"]["parameters"]
     parameters = parameter_rows(params)  # as the run applied them (report/parameters.py)
     methods = {"winnowing": winnowing_words(params), "measured_tokens": measured_tokens(params)}
     classes = data.classes_run["manifest"] if data.classes_run else None
-    svgs = plots.report_plots([{"metrics": e["metrics"], "source": data.sources[e["source_id"]]["name"]}
-                               for e in copies], {s["name"]: s["kind"] for s in data.sources.values()},
-                              {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
-    for name, svg in svgs.items():
-        write(f"plot-{name}.svg", svg.encode())
     manifest_lines = [("evidence rows in the store", store["evidence_sha256"]),
                       *((f"index {name}/manifest.json", files.get("manifest.json", ""))
                         for name, files in index.items()),
-                      *((f"work file {w['path']}", w["sha256"]) for w in inputs["work_files"])]
+                      *((f"work file {judge.shown_path(w['path'], roots)}", w["sha256"])
+                        for w in inputs["work_files"]),
+                      *judge.source_inputs(data, roots),
+                      *((f"pipeline records of {f['source']}: {f['file']}", f["sha256"]) for f in pipeline_files)]
+    if classes:
+        manifest_lines.append((f"class file {classes.get('kept_as') or 'classes.toml'}", classes["class_file_sha256"]))
     inline = len(by_doc) <= inline_exhibits
     page_template = env.get_template("exhibit_page.html.j2")
     ex = []  # what the report's index, the tables and the manifest need of each exhibit (its rows only inline)
-    for e in _exhibits(by_doc, numbers, data, show_copy=tier == "full"):
+    for e in _exhibits(by_doc, numbers, data, show_copy=tier == "full", answers=answers_ctx, pipeline=pipeline):
+        e["work_file_shown"] = judge.shown_path(e["work_file"], roots)
+        e["locator_shown"] = judge.shown_path(e["locator"], roots)
         page = page_template.render(e=e, css=css, version=__version__, case_name=case.root.name, tier=tier)
         write(f"exhibits/{e['number']}.html", page.encode())
         if exhibit_pdfs:
             write(f"exhibits/{e['number']}.pdf", _pdf(page))
-        if not inline:
-            e = {**e, "rows": []}
-        elif len(e["rows"]) > REPORT_ROWS:
-            e = {**e, "rows": e["rows"][:REPORT_ROWS], "rows_not_shown": len(e["rows"]) - REPORT_ROWS}
+        # inline, a long copy is summarized (its first and longest differing passages); its file has it all
+        e = judge.summarize(e) if inline else {**e, "rows": []}
         ex.append(e)
     ex.sort(key=lambda x: x["number"])
     report_ex = ex
+    svgs = plots.report_plots([{"metrics": e["m"], "source": e["source"]} for e in ex],
+                              {s["name"]: s["kind"] for s in data.sources.values()},
+                              {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
+    shares = copy_answers.class_shares([(e["source"], e["m"].get("cmi") or {}) for e in ex
+                                        if not e["answers"]["public_domain"]])
+    if shares["copies"]:
+        svgs["cmi_shares"] = plots.cmi_shares(shares["by_source"], shares["by_kind"])
+    for name, svg in svgs.items():
+        write(f"plot-{name}.svg", svg.encode())
+    validation_figures = _validation(validation)
+    probes = _probe_runs(case)
+    pd_by_work = {wid: answers_ctx.public_domain.get(wid) for wid in data.works}
+    member_rows = judge.members(classes, case, published, pd_by_work)
+    samples = judge.sampling(case)
+    qa = judge.answers(summary, ex, member_rows, source_rows, validation_figures, samples,
+                       sorted({f["source"] for f in pipeline_files}), probes)
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
            "sources": source_rows, "parameters": parameters, "methods": methods, "definitions": DEFINITIONS,
-           "validation": _validation(validation), "plots": svgs, "exhibits": report_ex, "inline": inline,
+           "validation": validation_figures, "plots": svgs, "exhibits": report_ex, "inline": inline,
            "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
-           "probes": _probe_runs(case), "probe_limitations": LIMITATIONS,
+           "probes": probes, "probe_limitations": LIMITATIONS, "qa": qa, "limitations": judge.LIMITATIONS,
+           "expert": case.config.get("expert") or {}, "expert_items": judge.RULE26_EXPERT_ITEMS,
+           "members": member_rows, "samples": samples, "shares": shares, "demo": bool(case.config.get("demo")),
+           "pipeline": bool(pipeline), "statuses": copy_answers.STATUS_WORDS, "table_rows": judge.TABLE_ROWS,
            "signer": {**signer, "fingerprint_grouped": signing.grouped(signer["fingerprint"])} if signer else None}
     draft = env.get_template("report.html.j2").render(**ctx, fonts_css="")
     html = env.get_template("report.html.j2").render(**ctx, fonts_css=_fonts_css(draft))
@@ -323,14 +394,37 @@ def _probe_runs(case: Case) -> list[dict]:
 
 
 def _exhibits(copies: list[tuple[dict, str]], numbers: dict[str, str], data: case_data.CaseData,
-              show_copy: bool) -> Iterator[dict]:
-    """Exhibit records in the order given; the copies' texts are fetched EXHIBIT_BATCH at a time."""
+              show_copy: bool, answers: copy_answers.CopyContext | None = None,
+              pipeline: dict[int, list[dict]] | None = None) -> Iterator[dict]:
+    """Exhibit records in the order given; the copies' texts are fetched EXHIBIT_BATCH at a time. With
+    `answers`, each carries its §1202(b) answers (report/copy_answers.py), traced through the source's
+    pipeline records when the defendant produced them (`pipeline`: source id -> rows)."""
     for at in range(0, len(copies), EXHIBIT_BATCH):
         batch = copies[at:at + EXHIBIT_BATCH]
         docs = {sid: case_data.fetch_documents(src, [e["doc_id"] for e, _ in batch if e["source_id"] == sid])
                 for sid, src in data.sources.items()}
         for e, k in batch:
-            yield exhibit_record(e, numbers[k], data, docs[e["source_id"]].get(e["doc_id"]), show_copy=show_copy)
+            doc = docs[e["source_id"]].get(e["doc_id"])
+            rec = exhibit_record(e, numbers[k], data, doc, show_copy=show_copy)
+            if answers is not None:
+                rows = (pipeline or {}).get(e["source_id"])
+                traced = provenance.trace(rows, e["doc_locator"], (doc or {}).get("sha256")) if rows else None
+                rec["answers"] = copy_answers.answer(e, doc, answers, traced)
+                if not show_copy:  # the record's field values are the defendant's text too: names only
+                    rec["answers"]["where"]["record_fields"] = [f.split(":")[0] for f in
+                                                                rec["answers"]["where"]["record_fields"]]
+            yield rec
+
+
+def _publication_dates(case: Case) -> dict[int, str | None]:
+    """work id -> publication date as the works list or the class facts give it (work_details)."""
+    from sqlalchemy import select
+
+    from ascertain.store import schema
+
+    with case.store.engine.connect() as c:
+        return {r.work_id: r.publication_date for r in c.execute(
+            select(schema.work_details.c.work_id, schema.work_details.c.publication_date))}
 
 
 def _check_current(data: case_data.CaseData) -> None:
@@ -380,7 +474,25 @@ def _pdf(html: str) -> bytes:
 COLUMNS = ["exhibit", "evidence_id", "work_id", "claimant", "title", "work_file", "work_sha256", "source",
            "source_kind", "document", "document_sha256", "coverage", "own_coverage", "longest_run_tokens",
            "fragments", "identical", "byte_identical", "edit_similarity", "rarity_docs", "level", "differences",
-           "cmi_status", "cmi_removed", "cmi_altered", "near_duplicate_jaccard"]
+           "cmi_status", "cmi_removed", "cmi_altered", "near_duplicate_jaccard", "registered_work", "work_coverage",
+           "identical_except_cmi", "typographical_only", "cmi_moved_to_metadata", "cmi_record_fields", "public_domain",
+           "whole_work_reading", "portion_reading", "training_provenance"]
+
+
+def _answer_columns(a: dict) -> dict:
+    """The §1202(b) answers of one copy as table columns (report/copy_answers.py)."""
+    if not a:
+        return dict.fromkeys(COLUMNS[COLUMNS.index("registered_work"):])
+    r = a["readings"]
+    return {"registered_work": f"{a['unit']['work']} ({a['unit']['kind']})",
+            "work_coverage": round(a["unit"]["work_coverage"], 6),
+            "identical_except_cmi": a["identical_except_cmi"], "typographical_only": a["typographical_only"],
+            "cmi_moved_to_metadata": "; ".join(a["where"]["record_metadata"]),
+            "cmi_record_fields": "; ".join(a["where"]["record_fields"]),
+            "public_domain": a["public_domain"] or "",
+            "whole_work_reading": f"{r['whole_work'][0]}: {r['whole_work'][1]}",
+            "portion_reading": f"{r['portion'][0]}: {r['portion'][1]}",
+            "training_provenance": (a.get("provenance") or {}).get("verdict", "no pipeline records produced")}
 
 
 def _write_tables(ex: list[dict], write) -> None:
@@ -398,7 +510,8 @@ def _write_tables(ex: list[dict], write) -> None:
             "differences": "; ".join(f"{k} {v}" for k, v in sorted((m.get("difference_counts") or {}).items())),
             "cmi_status": e["cmi_status"], "cmi_removed": sum(1 for i in e["cmi_items"] if i["status"] == "removed"),
             "cmi_altered": sum(1 for i in e["cmi_items"] if i["status"] == "altered"),
-            "near_duplicate_jaccard": (m.get("near_duplicate") or {}).get("jaccard_estimate")})
+            "near_duplicate_jaccard": (m.get("near_duplicate") or {}).get("jaccard_estimate"),
+            **_answer_columns(e.get("answers") or {})})
     write("exhibits.csv", csv_text(COLUMNS, rows, lineterminator="\n").encode())
     table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
     sink = pa.BufferOutputStream()

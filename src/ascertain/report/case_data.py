@@ -36,8 +36,8 @@ def index_path(case: Case, src: dict) -> Path:
 
 def load(case: Case) -> CaseData:
     with case.store.engine.connect() as c:
-        works = {r.id: {"claimant": r.claimant, "title": r.title, "identifiers": r.identifiers}
-                 for r in c.execute(select(s.works.c.id, s.works.c.title, s.works.c.identifiers,
+        works = {r.id: {"claimant": r.claimant, "title": r.title, "identifiers": r.identifiers, "inputs": r.inputs}
+                 for r in c.execute(select(s.works.c.id, s.works.c.title, s.works.c.identifiers, s.works.c.inputs,
                                            s.claimants.c.name.label("claimant")).join(s.claimants))}
         files = {r.id: dict(r._mapping) for r in c.execute(select(s.work_files))}
         sources = {r.id: {**dict(r._mapping), "index_path": index_path(case, dict(r._mapping))}

@@ -236,6 +236,8 @@ def mark_rows(rows: list[Row], differences: list[dict], cmi_items: list[tuple[st
     for d in differences:
         (oa, ob), (ca, cb) = d["original_lines"], d["copy_lines"]
         for r in rows:
+            if not (r.o_text or "").strip() and not (r.c_text or "").strip():
+                continue  # a blank line holds no difference
             covered = (r.o_no is not None and oa <= r.o_no <= ob) or (r.c_no is not None and ca <= r.c_no <= cb)
             if covered and r.kind != "equal" and d["kind"] not in r.marks:
                 r.marks.append(d["kind"])

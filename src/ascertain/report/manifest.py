@@ -3,6 +3,7 @@ and parameters, so `ascertain verify` can re-check each of them."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -60,9 +61,18 @@ def store_digests(case: Case) -> dict:
         links = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
                  for r in c.execute(select(s.registration_links).order_by(s.registration_links.c.work_id,
                                                                           s.registration_links.c.registration_id))]
+        # what the report's class, sampling and probing sections read (not re-derived by verify: hashed here,
+        # under the signature, so they cannot change after the report unseen)
+        last_classes = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == "classes")
+                                 .order_by(s.runs.c.id.desc()).limit(1)).scalar()
+        more = {f"{t.name}_sha256": _digest(dict(r._mapping) for r in streamed.execute(
+            select(t).order_by(*t.primary_key.columns)))[1]
+            for t in (s.class_memberships, s.class_decisions, s.disputes, s.samples, s.sample_items, s.probe_runs,
+                      s.probes, s.probe_results)}
     return {"evidence_rows": n_ev, "evidence_sha256": ev_sha, "work_files_sha256": rows_digest(wf),
             "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
-            "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links)}
+            "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links),
+            "classes_run_sha256": rows_digest([last_classes] if last_classes is not None else []), **more}
 
 
 def class_inputs(classes: dict | None) -> dict:
@@ -93,7 +103,25 @@ def software() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
-    return {"ascertain": __version__, "python": platform.python_version(), "dependencies": versions}
+    return {"ascertain": __version__, "code_sha256": code_digest(), "python": platform.python_version(),
+            "dependencies": versions}
+
+
+CODE_SUFFIXES = (".py", ".c", ".h", ".json", ".j2", ".css", ".toml", ".txt")
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the ascertain package's own source and data files (the demo's data left out): two builds
+    with the same version number (a development checkout) can still derive other evidence, and verify must
+    know."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.is_file() and q.suffix in CODE_SUFFIXES
+                    and not {"__pycache__", "demo_data"} & set(q.relative_to(root).parts)):
+        h.update(p.relative_to(root).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
 
 
 def validation_input(path: Path | None) -> dict | None:

@@ -63,10 +63,10 @@ def report_plots(copies: list[dict], source_kind: dict[str, str], class_counts: 
         "longest_run": _hist("longest_run", runs, 20 if top > 20 else max(1, top), "Longest verbatim run",
                              "tokens in the longest run copied letter for letter"),
     }
-    kinds: Counter = Counter()
+    kinds: Counter = Counter()  # copies showing each kind (a copy with 900 quote-mark differences counts once)
     for m in ms:
         kinds.update({"identical" if m.get("identical") else "modified": 1})
-        kinds.update(m.get("difference_counts") or {})
+        kinds.update({k: 1 for k, v in (m.get("difference_counts") or {}).items() if v})
         if m["coverage"] < 0.999:
             kinds["partial (coverage < 1)"] += 1
     labels = sorted(kinds, key=lambda k: (-kinds[k], k))
@@ -80,3 +80,37 @@ def report_plots(copies: list[dict], source_kind: dict[str, str], class_counts: 
         names = sorted(class_counts)
         plots["classes"] = _bar("classes", names, [class_counts[n] for n in names], "Class members", "works")
     return plots
+
+
+SHARE_COLORS = {"removed": "#c62828", "altered": "#e08600", "moved to metadata": "#7b1fa2", "kept": "#1565c0"}
+
+
+def cmi_shares(by_source: list[dict], by_kind: list[dict]) -> str:
+    """Share of copies whose CMI was removed, altered, moved to metadata or kept, by source and by kind of CMI,
+    each with its 95 % Wilson interval (copy_answers.class_shares rows)."""
+    panels = [("by source", by_source), ("by kind of CMI", by_kind)]
+    with plt.rc_context(STYLE):
+        heights = [max(1, len({r["group"] for r in rows})) for _, rows in panels]
+        fig, axes = plt.subplots(2, 1, figsize=(5.6, 0.5 * sum(heights) + 1.6),
+                                 gridspec_kw={"height_ratios": heights})
+        statuses = list(SHARE_COLORS)
+        for ax, (title, rows) in zip(axes, panels, strict=True):
+            groups = sorted({r["group"] for r in rows})
+            bar = 0.8 / len(statuses)
+            for j, st in enumerate(statuses):
+                pts = [next((r for r in rows if r["group"] == g and r["status"] == st), None) for g in groups]
+                ys = [i + (j - (len(statuses) - 1) / 2) * bar for i in range(len(groups))]
+                vals = [p["share"] if p else 0.0 for p in pts]
+                err = [[max(0.0, v - (p["ci"][0] if p else 0)) for v, p in zip(vals, pts, strict=True)],
+                       [max(0.0, (p["ci"][1] if p else 0) - v) for v, p in zip(vals, pts, strict=True)]]
+                ax.barh(ys, vals, height=bar, color=SHARE_COLORS[st], label=st, xerr=err,
+                        error_kw={"elinewidth": 0.7, "capsize": 1.5, "ecolor": "#333"})
+            ax.set_yticks(range(len(groups)),
+                          [f"{g} (n={next(r['n'] for r in rows if r['group'] == g)})" for g in groups])
+            ax.invert_yaxis()
+            ax.set_xlim(0, 1)
+            ax.set_title(f"CMI of the copies {title}", loc="left")
+        axes[-1].set_xlabel("share of copies whose original carried CMI (bars: 95 % Wilson interval)")
+        axes[0].legend(loc="lower right", fontsize=6, frameon=False, ncol=4, bbox_to_anchor=(1, 1.12))
+        fig.tight_layout()
+        return _svg(fig, "cmi_shares")

@@ -12,6 +12,7 @@ result), for a verifier who does not hold the corpora.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
 from ascertain.index.shards import IndexWriter, read_manifest
 from ascertain.readers import ReadOptions, read_inputs
-from ascertain.readers.base import printable
+from ascertain.readers.base import Skip, printable
 from ascertain.readers.records import read_jsonl
 from ascertain.report import case_data
 from ascertain.report.manifest import sha256_file, store_digests
@@ -33,6 +34,7 @@ from ascertain.store import schema
 from ascertain.text.levels import DEFAULT_LEVEL
 
 Differ = Callable[[str, str, str], None]
+GIT_REV = re.compile(r"@([0-9a-f]{12}):")
 CACHE_DIR = "cache"  # an index folder's caches (cmi/cache.py): never carried into the re-derivation
 MAX_RECORD_DIFFS = 10  # differing evidence records named one by one; the rest are counted
 RECORD_DIFF_BYTES = 512 << 20  # evidence files larger than this are compared by digest only
@@ -52,6 +54,8 @@ def rederive(case: Case, m: dict, report_dir: Path, differ: Differ, key_file: st
         _copy_case(case, scratch)
         c2 = Case.open(scratch)
         try:
+            n_files = _rederive_works(case, c2, differ)
+            checked.append(f"{n_files} work files re-read, their text and CMI re-derived")
             data = case_data.load(c2)
             rebuilt = kept = 0
             for src in data.sources.values():
@@ -99,6 +103,56 @@ def _copy_case(case: Case, scratch: Path) -> None:
     finally:
         src.close()
         dst.close()
+
+
+def _rederive_works(case: Case, c2: Case, differ: Differ) -> int:
+    """Re-read every work's files from disk and re-scan their CMI, into the scratch store the re-run reads:
+    the text and CMI the case's store holds for a work are what `works add` derived, or a difference."""
+    from sqlalchemy import delete, select, update
+
+    from ascertain.cmi.work import record_work_cmi
+
+    wf, cmi = schema.work_files, schema.work_cmi
+    n = 0
+    with c2.store.begin() as c:
+        works = c.execute(select(schema.works.c.id, schema.works.c.inputs)).all()
+        for wid, inputs in works:
+            stored = {r.path: r for r in c.execute(select(wf).where(wf.c.work_id == wid))}
+            if not stored:
+                continue  # a metadata-only work
+            paths = [p if Path(p).is_absolute() else str(case.root / p) for p in inputs]
+            gone = [p for p in paths if not Path(p).exists()]
+            for p in gone:
+                differ("input", p, "work file is gone: its text and CMI cannot be re-derived")
+            if gone:
+                continue
+            # a work read at a git revision names it in its locators (repo@COMMIT:path): read it there again
+            rev = next((m.group(1) for p in stored if (m := GIT_REV.search(p))), None)
+            again = {case.stable_path(d.locator): d for p in paths
+                     for d in read_inputs([p], ReadOptions(rev=rev, expand_containers=False))
+                     if not isinstance(d, Skip)}
+            for path in sorted(set(stored) | set(again)):
+                row, d = stored.get(path), again.get(path)
+                if row is None or d is None:
+                    differ("input", path, "work file " + ("is not in the store's work" if row is None
+                                                          else "is gone from the work's folder"))
+                    continue
+                n += 1
+                if (row.sha256, row.text, row.language) != (d.sha256, d.text, d.language):
+                    differ("store", f"work file {path}", "the store's text of this work file is not the file's "
+                           "(the store or the file was changed since the work was added)")
+                    c.execute(update(wf).where(wf.c.id == row.id).values(sha256=d.sha256, text=d.text,
+                                                                         language=d.language))
+            before = {r.work_file_id: (r.scope, r.cmi) for r in c.execute(select(cmi).where(cmi.c.work_id == wid))}
+            c.execute(delete(cmi).where(cmi.c.work_id == wid))
+            record_work_cmi(c, wid, inputs)
+            after = {r.work_file_id: (r.scope, r.cmi) for r in c.execute(select(cmi).where(cmi.c.work_id == wid))}
+            path_of = {r.id: p for p, r in stored.items()}
+            for fid in sorted(set(before) | set(after)) if before else ():  # an old case's are scanned at match
+                if before.get(fid) != after.get(fid):
+                    differ("store", f"work CMI of {path_of.get(fid, fid)}", "the store's CMI of this work file "
+                           "differs from a new scan of it (the store was changed)")
+    return n
 
 
 def _copy_index(src_dir: Path, dest: Path) -> None:

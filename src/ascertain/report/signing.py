@@ -55,9 +55,13 @@ def fingerprint(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def grouped(fp: str) -> str:
-    """A fingerprint in groups of four, for reading aloud and comparing by eye."""
-    return " ".join(fp[i:i + 4] for i in range(0, len(fp), 4))
+def grouped(fp: str, indent: str | None = None) -> str:
+    """A fingerprint in groups of four, for reading aloud and comparing by eye; with `indent`, on two lines
+    of eight groups each so a terminal of 80 columns never breaks a group."""
+    groups = [fp[i:i + 4] for i in range(0, len(fp), 4)]
+    if indent is None:
+        return " ".join(groups)
+    return "\n".join(indent + " ".join(groups[i:i + 8]) for i in range(0, len(groups), 8))
 
 
 def normalize_fingerprint(text: str) -> str:
@@ -197,18 +201,16 @@ def check_signature(folder: Path, manifest: dict) -> dict:
         return {"signed": True, "valid": False, "problem": f"{SIGNATURE_NAME} cannot be read ({e})"}
     fp = fingerprint(public)
     out = {"signed": True, "valid": False, "signer": name, "fingerprint": fp, "problem": None}
-    data = (Path(folder) / doc.get("signed_file", "manifest.json")).read_bytes() \
-        if doc.get("signed_file") == "manifest.json" else None
-    if data is None:
+    if doc.get("signed_file") != "manifest.json":
         out["problem"] = "the signature is not over manifest.json"
     elif claimed != fp:
         out["problem"] = "the signature's recorded fingerprint is not its key's"
     else:
         try:
-            public.verify(sig, data)
+            public.verify(sig, (Path(folder) / "manifest.json").read_bytes())
         except InvalidSignature:
-            out["problem"] = "the signature does not match manifest.json (the manifest changed after signing, " \
-                             "or the signature was made by another key)"
+            out["problem"] = ("the signature does not match manifest.json (the manifest changed after signing, "
+                              "or the signature was made by another key)")
     if out["problem"] is None:
         signer = manifest.get("signer") or {}
         if signer.get("fingerprint") != fp or signer.get("name") != name:

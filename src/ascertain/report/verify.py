@@ -19,7 +19,7 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.report import case_data, rederive, signing
 from ascertain.report.build import MANIFEST_NAME
-from ascertain.report.manifest import index_digests, sha256_file, store_digests
+from ascertain.report.manifest import index_digests, sha256_file, software, store_digests
 from ascertain.store import audit_chain
 from ascertain.store import schema as s
 
@@ -137,8 +137,17 @@ def verify(report_dir: Path, case_dir: Path | None = None, key_file: str | None 
         differ("audit", f"entry {at}", "the audit chain was rewritten: its entry the report was written after "
                "is gone or has another hash than the head the report recorded")
     checked.append(f"audit chain ({chain['entries']} entries, head at the report's entry {at} compared)")
-    # 6. re-derive
+    # 6. re-derive: meaningful only with the software that wrote the report
     if rerun:
+        was, now = m.get("software", {}), software()
+        changed = [f"{k} {was.get(k)} then, {now.get(k)} now" for k in ("ascertain", "code_sha256")
+                   if was.get(k) != now.get(k)]
+        changed += [f"{k} {v} then, {now['dependencies'].get(k)} now" for k, v in
+                    sorted(was.get("dependencies", {}).items()) if now["dependencies"].get(k) != v]
+        if changed:
+            differ("software", "ascertain", "the report was written by other software than this verify runs ("
+                   + "; ".join(changed) + "): a re-derivation can differ for that reason alone; verify with the "
+                   "software the manifest names")
         checked.extend(rederive.rederive(case, m, report_dir, differ, key_file, reindex))
     return _result(diffs, checked, sig)
 
@@ -148,7 +157,7 @@ def _signature_line(sig: dict) -> str:
         return "not signed (its hashes show the report is whole, not who wrote it)"
     if not sig["valid"]:
         return "signature INVALID"
-    who = f"signed by {sig['signer']}, key {signing.grouped(sig['fingerprint'])}"
+    who = f"signed by {sig['signer']}, key {sig['fingerprint'][:16]}…"
     if sig.get("expected_fingerprint") == sig["fingerprint"]:
         return who + " (the key you gave)"
     if sig.get("expected_fingerprint"):

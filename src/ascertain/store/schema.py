@@ -319,6 +319,46 @@ sample_items = Table(
     Column("labelled_at", String(32)),
 )
 
+# A sampling protocol, fixed and hashed before the draw and before any label: the population and frame, the
+# strata, the question and the standard (de minimis threshold, or none), the sample size computed for it, the
+# seed, the reviewers and the labelling rules. `sample_id` is filled when the protocol's sample is drawn.
+sampling_protocols = Table(
+    "sampling_protocols", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("class_name", String(256), nullable=False),
+    Column("protocol", JSON, nullable=False),  # the canonical record the hash covers
+    Column("sha256", String(64), nullable=False),
+    Column("sample_id", Integer),
+    Column("created_at", String(32), nullable=False),
+)
+
+# Blinded double labelling: each reviewer's own labels of a sample (never shown to the other reviewer), and the
+# master's adjudication of the items on which they disagree.
+sample_labels = Table(
+    "sample_labels", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sample_id", Integer, ForeignKey("samples.id"), nullable=False, index=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False),
+    Column("reviewer", String(256), nullable=False),
+    Column("copied", Boolean, nullable=False),
+    Column("in_corpus", Boolean, nullable=False),
+    Column("note", Text),
+    Column("sheet_sha256", String(64), nullable=False),
+    Column("labelled_at", String(32), nullable=False),
+    UniqueConstraint("sample_id", "work_id", "reviewer"),
+)
+
+adjudications = Table(
+    "adjudications", metadata,
+    Column("sample_id", Integer, ForeignKey("samples.id"), primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), primary_key=True),
+    Column("copied", Boolean, nullable=False),
+    Column("in_corpus", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(256), nullable=False),
+    Column("decided_at", String(32), nullable=False),
+)
+
 # --- Web application (web/): users, API tokens. Passwords are argon2 hashes; tokens are kept as sha256. ---
 web_users = Table(
     "web_users", metadata,

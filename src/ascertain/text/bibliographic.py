@@ -35,7 +35,7 @@ _DESIGNATOR_WORD = {"vol": "volume", "vols": "volume", "volume": "volume", "book
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
 _ARTICLES = ("the ", "a ", "an ")
 # Bumped whenever title_key changes what it returns: stores keep the keys, and refresh them when it moves.
-TITLE_KEY_VERSION = 2
+TITLE_KEY_VERSION = 3
 _REG = re.compile(r"^([A-Za-z]{1,4})[\s-]*([0-9][0-9\s-]*)$")
 _SPLIT_LIST = re.compile(r"\s*[;|]\s*")
 
@@ -79,7 +79,7 @@ def _designator_text(folded: str) -> str:
 
 def title_key(title: str) -> str:
     """The main title folded, without subtitle and leading article: 'The Hobbit: Or There and Back' -> 'hobbit';
-    volume and part numbers are kept, from a subtitle that starts with one too: 'Dune (Book 2)' -> 'dune book 2'."""
+    volume and part numbers are kept, from the subtitle too: 'Dune (Book 2)' -> 'dune book 2'."""
     text = unicodedata.normalize("NFKC", title or "").strip()
     main, rest = split_title(text)
     key = _designator_text(fold(_HASH_NUMBER.sub(" number ", main))) or fold(text)
@@ -87,11 +87,10 @@ def title_key(title: str) -> str:
         if key.startswith(a) and len(key) > len(a):
             key = key[len(a):]
             break
-    # a subtitle that starts with a designator ("The Expanse: Book 2", "Poems (Vol. 3)") names a volume; series
-    # information after the title ("Leviathan Wakes (The Expanse, Book 1)") does not change the work's title
-    sub = fold(_HASH_NUMBER.sub(" number ", rest))
-    first = _DESIGNATOR.match(sub)
-    extra = [d for d in _designators(first.group()) if d not in key] if first else []
+    # a designator anywhere after the main title names a volume ("The Expanse: Book 2", "Birds: A Guide, Vol. 3"):
+    # kept, so volumes of one title never share a key (series information such as "(The Expanse, Book 1)" is
+    # kept too: a missed link goes to review, a false one would be wrong)
+    extra = [d for d in _designators(fold(_HASH_NUMBER.sub(" number ", rest))) if d not in key]
     return " ".join([key, *extra]).strip()
 
 

@@ -131,10 +131,13 @@ TRANSFORMS: dict[str, tuple[str, Callable[[Image.Image, random.Random], Image.Im
 }
 
 
-def _phash(data: bytes):
+def _phash(data: bytes | np.ndarray):
+    """pHash (imagehash) of a file's bytes, or of decoded pixels: a work is hashed from the same decoded pixels its
+    copies are made from (transparency on white), so the peer is measured on the same images as ascertain."""
     import imagehash
 
-    return imagehash.phash(Image.open(io.BytesIO(data)).convert("RGB"))
+    im = Image.fromarray(data) if isinstance(data, np.ndarray) else Image.open(io.BytesIO(data)).convert("RGB")
+    return imagehash.phash(im)
 
 
 def load_works(files: list[Path], limit: int, seed: int) -> tuple[list[ImageInput], dict]:
@@ -149,7 +152,7 @@ def load_works(files: list[Path], limit: int, seed: int) -> tuple[list[ImageInpu
             break
         counts["read"] += 1
         try:
-            w = load(_enc(Image.open(p).convert("RGB")), str(p))
+            w = load(p.read_bytes(), str(p))
         except Exception:  # noqa: BLE001 (an unreadable file is counted, not measured)
             counts["unreadable"] += 1
             continue
@@ -164,12 +167,17 @@ def load_works(files: list[Path], limit: int, seed: int) -> tuple[list[ImageInpu
     return works, counts
 
 
-def recall(works: list[ImageInput], seed: int) -> dict:
+def recall(works: list[ImageInput], seed: int, only: tuple[str, ...] | None = None) -> dict:
     out: dict[str, dict] = {}
+    work_phash: dict[int, object] = {}
     rng = random.Random(seed)
     for name, (group, fn) in TRANSFORMS.items():
+        if only and name not in only:
+            continue
         found = pdq = ph = 0
         for w in works:
+            if id(w) not in work_phash:
+                work_phash[id(w)] = _phash(w.pixels)
             im = Image.fromarray(w.pixels)
             t = fn(im, rng)
             data = t if isinstance(t, bytes) else _enc(t)
@@ -177,7 +185,7 @@ def recall(works: list[ImageInput], seed: int) -> dict:
             r = compare_images(w, c)
             found += r["decision"] == "copied"
             pdq += int(hamming(c.descriptors.pdq, w.descriptors.pdq)) <= 31
-            ph += (_phash(data) - _phash(w.data)) <= 10
+            ph += (_phash(data) - work_phash[id(w)]) <= 10
         n = len(works)
         out[name] = {"group": group, "n": n, "ascertain": found, "pdq": pdq, "phash": ph}
     return out
@@ -190,7 +198,7 @@ def false_positives(works: list[ImageInput], max_pairs: int | None = None) -> di
         pairs = random.Random(7).sample(pairs, max_pairs)
     codes = np.stack([w.descriptors.pdq for w in works])
     pdq_fp = ph_fp = 0
-    phs = [_phash(w.data) for w in works]
+    phs = [_phash(w.pixels) for w in works]
     hits = []
     for i, j in pairs:
         r = compare_images(works[i], works[j])
@@ -204,3 +212,62 @@ def false_positives(works: list[ImageInput], max_pairs: int | None = None) -> di
 
 def digest(works: list[ImageInput]) -> str:
     return hashlib.sha256("".join(w.descriptors.sha256 for w in works).encode()).hexdigest()[:16]
+
+
+def _rate(k: int, n: int) -> dict:
+    from ascertain.classes.estimates import clopper_pearson
+
+    lo, hi = clopper_pearson(int(k), int(n)) if n else (0.0, 1.0)
+    return {"k": int(k), "n": int(n), "rate": round(k / n, 4) if n else None,
+            "ci95": [round(float(lo), 5), round(float(hi), 5)]}
+
+
+def run_image_validation(sources: list[str], works: int, pairs: int, seed: int,
+                         on_progress: Callable[[str], None] = lambda m: None,
+                         only: tuple[str, ...] | None = None) -> dict:
+    """Recall per transformation and false positives on distinct pairs, per source, beside PDQ and pHash."""
+    out: dict = {"seed": seed, "sources": {}}
+    for src in sources:
+        files = source_files(src)
+        if not files:
+            out["sources"][src] = {"not_run": f"no images found for {src}"}
+            continue
+        ws, counts = load_works(files, works, seed)
+        on_progress(f"{src}: {len(ws)} works ({counts})")
+        rec = recall(ws, seed + 1, only)
+        on_progress(f"{src}: recall measured; false positives on up to {pairs:,} ordered pairs")
+        fp = false_positives(ws, pairs)
+        out["sources"][src] = {
+            "files": len(files), "works": len(ws), "counts": counts, "digest": digest(ws),
+            "recall": {k: {"group": v["group"], **{t: _rate(v[t], v["n"]) for t in ("ascertain", "pdq", "phash")}}
+                       for k, v in rec.items()},
+            "false_positives": {"pairs": fp["pairs"], **{t: _rate(fp[t], fp["pairs"])
+                                                        for t in ("ascertain", "pdq", "phash")},
+                                "hits": fp["hits"]}}
+    return out
+
+
+def markdown(r: dict, command: str) -> str:
+    lines = [f"Command: `{command}`", ""]
+    for src, s in r["sources"].items():
+        if "not_run" in s:
+            lines += [f"**{src}**: not run ({s['not_run']})", ""]
+            continue
+        lines += [f"**{src}**: {s['works']} works of {s['files']} files ({s['counts']}); sample digest "
+                  f"`{s['digest']}`", "",
+                  "| transformation | target | ascertain | PDQ ≤ 31 | pHash ≤ 10 |", "|---|---|---|---|---|"]
+        for name, v in s["recall"].items():
+            target = "≥ 0.99" if v["group"] == "a" else "≥ 0.95"
+            cells = [f"{v[t]['rate']:.3f} [{v[t]['ci95'][0]:.3f}, {v[t]['ci95'][1]:.3f}]"
+                     for t in ("ascertain", "pdq", "phash")]
+            lines.append(f"| {name} | {target} | " + " | ".join(cells) + " |")
+        fp = s["false_positives"]
+        lines += ["", f"False positives on {fp['pairs']:,} ordered pairs of distinct images: ascertain "
+                  f"{fp['ascertain']['k']} ({fp['ascertain']['rate']:.5f}, 95 % CI up to "
+                  f"{fp['ascertain']['ci95'][1]:.5f}),"
+                  f" PDQ {fp['pdq']['k']}, pHash {fp['phash']['k']}."]
+        for h in fp["hits"][:10]:
+            lines.append(f"- `{Path(h['work']).name}` → `{Path(h['copy']).name}`: {h['tier']}, PDQ distance "
+                         f"{h['pdq_distance']}, {h['inliers']} inliers")
+        lines.append("")
+    return "\n".join(lines) + "\n"

@@ -360,6 +360,11 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         return Response(views.class_members_csv(case, name, user.role), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name.replace("/", "__")}.csv"'})
 
+    @app.get("/api/classes/{name:path}/members.json", summary="A class's member list (JSON): every column, with "
+             "evidence tier and dispute", openapi_extra={"x-capability": "classes"})
+    def api_members_json(name: str, user: Annotated[users.User, Depends(need("classes"))]):
+        return redact(user.role, views.class_members(case, name, user.role, every_column=True))
+
     @app.get("/reviews", response_class=HTMLResponse, include_in_schema=False)
     def reviews_page(request: Request, user: Annotated[users.User, Depends(need("reviews"))]):
         return page(request, "reviews.html.j2", user, d=views.reviews(case))
@@ -384,6 +389,47 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         if decision not in ("accept", "reject"):
             raise HTTPException(422, "decision must be accept or reject")
         return redact(user.role, views.decide_review(case, link_id, decision == "accept", reason, user))
+
+    # --- membership disputes: a party opens one (form + JSON twin), the master resolves it; all audited ---
+    @app.get("/disputes", response_class=HTMLResponse, include_in_schema=False)
+    def disputes_page(request: Request, user: Annotated[users.User, Depends(need("disputes"))]):
+        return page(request, "disputes.html.j2", user, d=views.disputes(case), classes=views.classes_view(case))
+
+    @app.get("/api/disputes", summary="Challenges to class membership and their resolutions",
+             openapi_extra={"x-capability": "disputes"})
+    def api_disputes(user: Annotated[users.User, Depends(need("disputes"))]):
+        return redact(user.role, views.disputes(case))
+
+    @app.post("/disputes", include_in_schema=False)
+    def dispute_form(request: Request, user: Annotated[users.User, Depends(need("dispute_open"))],
+                     class_name: Annotated[str, Form()] = "", work_id: Annotated[str, Form()] = "",
+                     reason: Annotated[str, Form()] = "", evidence: Annotated[str, Form()] = "",
+                     csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        views.open_dispute(case, class_name, work_id, reason, evidence, user)
+        return RedirectResponse("/disputes", 303)
+
+    @app.post("/api/disputes", summary="Contest a member of a class: class, work id, reason, evidence (audited)",
+              openapi_extra={"x-capability": "dispute_open"})
+    def api_dispute(user: Annotated[users.User, Depends(need("dispute_open"))],
+                    class_name: Annotated[str, Form()] = "", work_id: Annotated[str, Form()] = "",
+                    reason: Annotated[str, Form()] = "", evidence: Annotated[str, Form()] = ""):
+        return redact(user.role, views.open_dispute(case, class_name, work_id, reason, evidence, user))
+
+    @app.post("/disputes/resolve", include_in_schema=False)
+    def resolve_form(request: Request, user: Annotated[users.User, Depends(need("dispute_resolve"))],
+                     dispute_id: Annotated[str, Form()] = "", outcome: Annotated[str, Form()] = "",
+                     resolution: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        views.resolve_dispute(case, dispute_id, outcome, resolution, user)
+        return RedirectResponse("/disputes", 303)
+
+    @app.post("/api/disputes/resolve", summary="The master resolves a dispute: upheld or rejected, with reasons "
+              "(audited)", openapi_extra={"x-capability": "dispute_resolve"})
+    def api_resolve(user: Annotated[users.User, Depends(need("dispute_resolve"))],
+                    dispute_id: Annotated[str, Form()] = "", outcome: Annotated[str, Form()] = "",
+                    resolution: Annotated[str, Form()] = ""):
+        return redact(user.role, views.resolve_dispute(case, dispute_id, outcome, resolution, user))
 
     # --- the public lookup ----------------------------------------------------------------------------
     def _limited(request: Request, user: users.User) -> None:

@@ -21,6 +21,10 @@ CAPABILITIES: dict[str, set[str]] = {
     "classes": {"master", "plaintiff", "defendant", "claims"},
     "reviews": {"master", "claims"},
     "review_decide": {"master", "claims"},
+    # membership challenges (Carrera): the parties open them and see them; only the master resolves them
+    "disputes": {"master", "plaintiff", "defendant"},
+    "dispute_open": {"master", "plaintiff", "defendant"},
+    "dispute_resolve": {"master"},
     "lookup": set(ROLES),
 }
 

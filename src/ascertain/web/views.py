@@ -163,14 +163,44 @@ def class_members_csv(case: Case, name: str, role: str) -> bytes:
 
 
 MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "co_owners", "registration", "effective_date",
-                  "s412", "in_corpus_by")
+                  "s412", "in_corpus_by", "tier", "dispute")
 
 
-def class_members(case: Case, name: str, role: str) -> dict:
-    """A class's member list as the page shows it: the main columns of the CSV (the CSV has them all)."""
+def class_members(case: Case, name: str, role: str, every_column: bool = False) -> dict:
+    """A class's member list as the page shows it: the main columns of the CSV (the CSV has them all; with
+    `every_column`, all of them, the spreadsheet guard of the CSV removed)."""
+    from ascertain.classes.sheets import unsafe_cell
+
     rows = list(csv.DictReader(io.StringIO(class_members_csv(case, name, role).decode("utf-8"))))
-    return {"name": name, "columns": MEMBER_COLUMNS,
-            "members": [{k: plain(r.get(k) or "") for k in MEMBER_COLUMNS} for r in rows]}
+    cols = tuple(rows[0]) if every_column and rows else tuple(c for c in MEMBER_COLUMNS if field_allowed(role, c))
+    return {"name": name, "columns": cols, "members": [{k: unsafe_cell(r.get(k, "")) for k in cols}
+                                                       for r in rows]}
+
+
+def disputes(case: Case) -> dict:
+    from ascertain.classes.disputes import list_disputes
+
+    return {"items": list_disputes(case)}
+
+
+def open_dispute(case: Case, class_name: str, work_id: str, reason: str, evidence: str, user: User) -> dict:
+    from ascertain.classes.disputes import open_dispute as open_
+
+    try:
+        wid = int(work_id)
+    except ValueError:
+        raise AscertainError("work_id", f"{work_id!r} is not a work id", "give the member's work id") from None
+    return open_(case, class_name.strip(), wid, reason, evidence, user.name, user.role)
+
+
+def resolve_dispute(case: Case, dispute_id: str, outcome: str, resolution: str, user: User) -> dict:
+    from ascertain.classes.disputes import resolve
+
+    try:
+        did = int(dispute_id)
+    except ValueError:
+        raise AscertainError("dispute_id", f"{dispute_id!r} is not a dispute id", "list them at /disputes") from None
+    return resolve(case, did, outcome, resolution, user.name)
 
 
 def reviews(case: Case) -> dict:
