@@ -4,6 +4,7 @@ with real files built here, and must be refused or answered with bounded work, t
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import socket
@@ -430,3 +431,51 @@ def test_the_rate_limiter_forgets_idle_clients():
     for _ in range(1024):
         limit.allow("one more")
     assert len(limit.hits) < 10
+
+
+def test_sessions_end_on_the_server_and_tokens_expire_or_are_revoked(site, tmp_path):
+    """Item 10: sessions survived logout; tokens never expired and could not be revoked; users could not be
+    removed or change passwords."""
+    import re
+
+    import sqlalchemy as sa
+
+    from ascertain.web.users import add_user, new_token
+
+    case, _ = site
+    app = create_app(case.root, lookups_per_minute=1000)
+    add_user(case, "h-leaver", "claims", PASSWORD)
+    browser = TestClient(app, base_url="https://testserver")
+    _sign_in(browser, "h-leaver")
+    cookie = browser.cookies.get("asc_session")
+    assert browser.get("/api/reviews").status_code == 200
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', browser.get("/reviews").text)[1]
+    browser.post("/logout", data={"csrf": token})
+    replay = TestClient(app, base_url="https://testserver", cookies={"asc_session": cookie})
+    assert replay.get("/api/reviews").status_code == 401  # the old cookie signs no one in
+    # a password change ends the sessions; `users revoke` ends tokens and sessions; `users remove` the user
+    _sign_in(browser, "h-leaver")
+    tok = new_token(case, "h-leaver")
+    bearer = {"Authorization": f"Bearer {tok}"}
+    r = runner_invoke("users", "passwd", case.root, "h-leaver", "--password-stdin", input="another long password\n")
+    assert r.exit_code == 0, r.output
+    assert browser.get("/api/reviews").status_code == 401 and replay.get("/api/reviews", headers=bearer
+                                                                            ).status_code == 200
+    assert runner_invoke("users", "revoke", case.root, "h-leaver").exit_code == 0
+    assert replay.get("/api/reviews", headers=bearer).status_code == 401
+    assert runner_invoke("users", "remove", case.root, "h-leaver").exit_code == 0
+    assert "h-leaver" not in runner_invoke("users", "list", case.root).stdout
+    # an expired token is refused
+    short = new_token(case, "h-claims", days=1)
+    with case.store.begin() as db:
+        db.execute(sa.text("UPDATE web_token_expiry SET expires_at = '2000-01-01T00:00:00+00:00' "
+                           "WHERE token_sha256 = :s"), {"s": hashlib.sha256(short.encode()).hexdigest()})
+    assert replay.get("/api/reviews", headers={"Authorization": f"Bearer {short}"}).status_code == 401
+
+
+def runner_invoke(*args, input: str | None = None):
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app as cli_app
+
+    return CliRunner().invoke(cli_app, [str(a) for a in args], input=input)

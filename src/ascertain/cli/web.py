@@ -113,11 +113,54 @@ def users_add(case: CaseArg, name: Annotated[str, typer.Argument(help="User name
 
 @users_app.command("token")
 @stage
-def users_token(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")]) -> None:
-    """Make a new API token for a user (printed once; only its hash is kept)."""
+def users_token(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")],
+                days: Annotated[int, typer.Option(help="Days the token works.")] = 90) -> None:
+    """Make a new API token for a user (printed once; only its hash is kept; it expires after --days)."""
     from ascertain.web.users import new_token
 
-    out.print(new_token(open_case(case), name), highlight=False, markup=False)
+    out.print(new_token(open_case(case), name, days), highlight=False, markup=False)
+
+
+@users_app.command("revoke")
+@stage
+def users_revoke(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")],
+                 as_json: JsonOpt = False) -> None:
+    """Stop every API token of a user and end its signed-in sessions (the user stays)."""
+    from ascertain.web.users import revoke
+
+    r = revoke(open_case(case), name)
+    emit_json(r) if as_json else out.print(f"{r['name']}: {r['tokens_revoked']} token(s) revoked, "
+                                           f"{r['sessions_ended']} session(s) ended", highlight=False,
+                                           markup=False)
+
+
+@users_app.command("remove")
+@stage
+def users_remove(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")],
+                 as_json: JsonOpt = False) -> None:
+    """Remove a user with its tokens and sessions (the audit log keeps what it did)."""
+    from ascertain.web.users import remove_user
+
+    r = remove_user(open_case(case), name)
+    emit_json(r) if as_json else out.print(f"user {r['name']} removed ({r['tokens_revoked']} token(s), "
+                                           f"{r['sessions_ended']} session(s) ended)", highlight=False,
+                                           markup=False)
+
+
+@users_app.command("passwd")
+@stage
+def users_passwd(case: CaseArg, name: Annotated[str, typer.Argument(help="User name.")],
+                 password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from "
+                                                              "standard input (else it is asked for).")] = False,
+                 as_json: JsonOpt = False) -> None:
+    """Change a user's password; its signed-in sessions end."""
+    from ascertain.web.users import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
+        "new password", hide_input=True, confirmation_prompt=True)
+    r = set_password(open_case(case), name, password)
+    emit_json(r) if as_json else out.print(f"{r['name']}: password changed, {r['sessions_ended']} session(s) "
+                                           "ended", highlight=False, markup=False)
 
 
 @users_app.command("list")

@@ -164,8 +164,8 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
                 raise HTTPException(401, "unknown or revoked token")
             return u
         sess = session(request)
-        if sess:
-            u = users.by_id(case, int(sess["uid"]))
+        if sess:  # a live server-side session: signing out, `users revoke/remove/passwd` end it
+            u = users.session_user(case, int(sess["uid"]), str(sess.get("nonce", "")), SESSION_SECONDS)
             if u:
                 return u
         return users.ANONYMOUS
@@ -277,7 +277,8 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
             case.store.audit("web: sign-in refused", {"name": name}, ok=False)
             return page(request, "login.html.j2", users.ANONYMOUS, next=next, error="Wrong name or password.")
         resp = RedirectResponse(next if next.startswith("/") and not next.startswith("//") else "/", 303)
-        resp.set_cookie(COOKIE, signer.dumps({"uid": u.id, "nonce": secrets.token_hex(16)}), max_age=SESSION_SECONDS,
+        resp.set_cookie(COOKIE, signer.dumps({"uid": u.id, "nonce": users.start_session(case, u)}),
+                        max_age=SESSION_SECONDS,
                         httponly=True, secure=True, samesite="strict")
         case.store.audit("web: sign-in", {"name": u.name, "role": u.role})
         return resp
@@ -285,6 +286,9 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: Annotated[str, Form()] = ""):
         check_csrf(request, csrf)
+        sess = session(request)
+        if sess:  # ended on the server: the cookie, if replayed, no longer signs anyone in
+            users.end_session(case, str(sess.get("nonce", "")))
         resp = RedirectResponse("/login", 303)
         resp.delete_cookie(COOKIE)
         return resp
