@@ -47,13 +47,25 @@ def report(case: CaseArg,
     if missing:
         out.print(f"warning: {missing} is missing; report.pdf is reproducible only on machines like this one",
                   highlight=False, markup=False)
-    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits, sign_key)
+    import time
+
+    from ascertain.cli.common import err
+
+    t0 = time.perf_counter()
+    if err.is_terminal:  # a report takes a minute on a large case: say so while it is written
+        with err.status("writing the report (HTML, exhibits, PDF)…"):
+            r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits,
+                             sign_key)
+    else:
+        r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits, sign_key)
+    seconds = time.perf_counter() - t0
     if as_json:
         emit_json(r)
         return
     signed = (f"signed by {escape(r['signed_by'])}, key fingerprint\n{grouped(r['fingerprint'], '  ')}"
               if "signed_by" in r else "not signed (pass --sign-key)")
-    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])}\n"
+    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])} "
+              f"({seconds:.0f} s)\n"
               f"{signed}\ncheck it with `ascertain verify {escape(r['out'])}`", highlight=False)
 
 @app.command()
