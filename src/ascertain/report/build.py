@@ -4,7 +4,6 @@ manifest.json in one folder. Same case state, same bytes (no clock is read; date
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import json
 from collections import Counter
@@ -18,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ascertain import __version__, provenance
 from ascertain.case import Case
+from ascertain.csv_out import csv_text
 from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
 from ascertain.probe import LIMITATIONS
@@ -512,11 +512,7 @@ def _write_tables(ex: list[dict], write) -> None:
             "cmi_altered": sum(1 for i in e["cmi_items"] if i["status"] == "altered"),
             "near_duplicate_jaccard": (m.get("near_duplicate") or {}).get("jaccard_estimate"),
             **_answer_columns(e.get("answers") or {})})
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, COLUMNS, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    write("exhibits.csv", buf.getvalue().encode())
+    write("exhibits.csv", csv_text(COLUMNS, rows, lineterminator="\n").encode())
     table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in COLUMNS})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")

@@ -102,9 +102,10 @@ def variants(text: str, language: str, body: int) -> dict[str, str]:
     return out
 
 
-def run(n_files: int) -> dict:
+def run(n_files: int, offset: int = 0) -> dict:
+    """`n_files` qualifying files, after the first `offset` of them (a later, unseen set: --offset 400)."""
     results: dict[str, dict] = {}
-    used = 0
+    used = skipped = 0
     for package, path in candidate_files():
         if used >= n_files:
             break
@@ -117,6 +118,9 @@ def run(n_files: int) -> dict:
         language = language_of(str(path))
         body = _body_start(text, language)
         if body is None or len(text.split("\n")) - body < 12:
+            continue
+        if skipped < offset:
+            skipped += 1
             continue
         used += 1
         split = "a" if hashlib.sha256(package.encode()).digest()[0] % 2 == 0 else "b"
@@ -134,7 +138,7 @@ def run(n_files: int) -> dict:
     for r in results.values():
         r["precision"] = [r["tp"], r["tp"] + r["fp"], wilson(r["tp"], r["tp"] + r["fp"])]
         r["recall"] = [r["tp"], r["tp"] + r["fn"], wilson(r["tp"], r["tp"] + r["fn"])]
-    return {"files": used, "results": dict(sorted(results.items()))}
+    return {"files": used, "offset": offset, "results": dict(sorted(results.items()))}
 
 
 FLAGS = (("identical_except_cmi", "identical except CMI"), ("typographical_only", "typographical only"))
@@ -167,6 +171,12 @@ def markdown(result: dict, command: str) -> str:
                     f"| {r['fp']:,} | {r['fn']:,} | {ci(r['tp'], r['tp'] + r['fp'])} | "
                     f"{ci(r['tp'], r['tp'] + r['fn'])} |")
     errors = [f"{k}: {e}" for k, r in result["results"].items() for e in r["errors"]]
+    held_out = (f"These are files {result['offset'] + 1}–{result['offset'] + result['files']} of the sample, "
+                "never looked at while the detectors were written or fixed. The first "
+                f"{result['offset']} were the development set: a run on them found one file (jsonpointer.py, "
+                "split b) whose second notice of its license (`__license__`) was set aside in the copy but not in "
+                "the work (cmi/status.py keeps one item per license id); every CMI detection's lines are now set "
+                "aside, and that set has no error left.\n\n") if result.get("offset") else ""
     return (f"## §1202(b) per copy: identical except CMI, typographical only\n\n`{command}`: {result['files']} "
             "real source files of this machine's installed packages (cmi/sample.py: the standard library and "
             "site-packages, ordered by a hash of the path, capped per package; Python, C, JavaScript and others) "
@@ -176,7 +186,7 @@ def markdown(result: dict, command: str) -> str:
             "between tokens changed and a blank line after every fifth (yes; yes); cut, with one word's case or one "
             "punctuation mark changed (no; yes); cut, with one word replaced, the last fifth of its lines cut, or a "
             "line of code inserted in the middle (no; no). Files are split by package (a hash of the package name); "
-            "nothing was tuned on either split.\n\n"
+            "nothing was tuned on either split.\n\n" + held_out +
             "| split | flag | labelled yes | labelled no | true yes | false yes | missed | precision (95 % Wilson) | "
             "recall (95 % Wilson) |\n|---|---|---:|---:|---:|---:|---:|---|---|\n" + "\n".join(rows) + "\n\n"
             + (("Errors (first of each): " + "; ".join(errors) + ".\n\n") if errors else "")
@@ -195,10 +205,13 @@ def markdown(result: dict, command: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--files", type=int, default=400)
+    ap.add_argument("--offset", type=int, default=0, help="skip the first N qualifying files")
     ap.add_argument("--markdown", action="store_true", help="print the docs/validation.md section instead of JSON")
     args = ap.parse_args()
-    r = run(args.files)
-    print(markdown(r, f"python3 -m ascertain.validation.per_copy --files {args.files}") if args.markdown
+    r = run(args.files, args.offset)
+    cmd = f"python3 -m ascertain.validation.per_copy --files {args.files}" + (f" --offset {args.offset}"
+                                                                              if args.offset else "")
+    print(markdown(r, cmd) if args.markdown
           else json.dumps({**r, "rates": rates(r)}, indent=1))
 
 
