@@ -479,3 +479,20 @@ def runner_invoke(*args, input: str | None = None):
     from ascertain.cli import app as cli_app
 
     return CliRunner().invoke(cli_app, [str(a) for a in args], input=input)
+
+
+def test_a_full_lookup_queue_refuses_at_once(root, tmp_path):
+    from ascertain.web.lookup_pool import Busy, LookupPool
+
+    f = tmp_path / "w.py"
+    f.write_text("print('hello')\n")
+    pool = LookupPool(root, workers=1, queue=0)
+
+    async def two():
+        return await asyncio.gather(pool.lookup(str(f)), pool.lookup(str(f)), return_exceptions=True)
+
+    try:
+        first, second = asyncio.run(two())
+    finally:
+        pool.close()
+    assert isinstance(first, dict) and isinstance(second, Busy)
