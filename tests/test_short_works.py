@@ -48,8 +48,9 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_size_bar_and_empirical_p_are_what_the_docs_say():
-    top, bar, run = SIZE_BARS[-1]
-    assert size_bar(top) == (top, bar, run) and size_bar(top + 1) is None
+    top, bar, run, one = SIZE_BARS[-1]
+    assert size_bar(top) == (top, bar, run, one) and size_bar(top + 1) is None
+    assert apply_size_bar("copied", top, 0.1, 0, one)[0] == "copied"
     assert apply_size_bar("copied", top, bar)[0] == "copied" and apply_size_bar("copied", top, 0.1, run)[0] == "copied"
     d, why = apply_size_bar("copied", top, bar - 0.01, run - 1)
     assert d == "inconclusive" and "independent solutions" in why and "--reference" in why

@@ -208,10 +208,10 @@ def _reach(a: list[str], b: list[str], i: int, j: int, step: int, end_a: int, en
 def _to_the_end(a: list[str], b: list[str], i: int, j: int, step: int, reach: tuple[int, int],
                 moved_w: np.ndarray, moved_d: np.ndarray) -> tuple[int, int]:
     """A copy that ends (or begins) a few tokens past the region takes them in when they are the work's next
-    words: at least half of them align with the work's next few tokens, two of those words (`import os as
-    _os` as the copy's first line, a renamed last line), or a run of MIN_RUN tokens with a word covers three
-    quarters of them a little further on (a short last line after a deleted block). Punctuation alone (a
-    closing quote) is chance."""
+    words: two thirds of them align with the work's next few tokens, two of those words other than keywords,
+    or a run of MIN_RUN tokens with a word covers three quarters of them a little further on (a short last
+    line after a deleted block). Punctuation alone (a closing quote) or keywords alone (`from ... import`) are
+    chance; a renamed word at the very edge is therefore left `not in the copy`."""
     rest = len(b) - j if step > 0 else j
     if not 0 < rest <= SMALL_GAP_TOKENS:
         return reach
@@ -227,8 +227,9 @@ def _to_the_end(a: list[str], b: list[str], i: int, j: int, step: int, reach: tu
         runs = [(x1, x2, y2) for op, x1, x2, _, y2 in _opcodes(xa, xb) if op == "equal"
                 and (not close or x2 - x1 >= MIN_RUN)]
         equal = sum(x2 - x1 for x1, x2, _ in runs)
-        words = sum(any(ch.isalnum() for ch in t) for x1, x2, _ in runs for t in xa[x1:x2])
-        if runs and (equal * 4 >= rest * 3 if close else equal * 2 >= rest) and words >= (1 if close else 2):
+        # words, not keywords: `from ... import` alike in chat code and the work is chance
+        words = sum(any(ch.isalnum() for ch in t) and t not in _KEYWORDS for x1, x2, _ in runs for t in xa[x1:x2])
+        if runs and (equal * 4 >= rest * 3 if close else equal * 3 >= rest * 2) and words >= (1 if close else 2):
             return reach[0] + runs[-1][1], reach[1] + runs[-1][2]
     return reach
 
