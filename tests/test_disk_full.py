@@ -39,3 +39,19 @@ def test_a_full_disk_is_one_line_naming_the_folder_and_leaves_no_temporary_file(
     assert r.exit_code == 2, r.output
     assert "disk is full" in r.output and "Traceback" not in r.output and str(small_disk) in r.output
     assert not list(case.rglob("*.tmp")), list(case.rglob("*.tmp"))
+
+
+def test_match_on_a_full_disk_is_one_line_too(small_disk, data):
+    case = small_disk / "case"
+    assert runner.invoke(app, ["init", str(case)]).exit_code == 0
+    assert runner.invoke(app, ["works", "import", str(case), str(data / "works.csv")]).exit_code == 0
+    assert runner.invoke(app, ["corpus", "add", str(case), "c", str(data / "corpus")]).exit_code == 0
+    with open(small_disk / "filler", "wb", buffering=0) as fh:  # the rest of the disk taken by something else
+        try:
+            while True:
+                fh.write(b"\0" * 4096)
+        except OSError:
+            pass
+    r = runner.invoke(app, ["match", str(case)])
+    assert r.exit_code == 2, r.output
+    assert "disk is full" in r.output and "Traceback" not in r.output
