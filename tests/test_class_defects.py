@@ -169,7 +169,7 @@ def test_assignment_before_infringement_changes_the_member_and_conflicts_go_to_r
     f = tmp_path / "c.toml"
     f.write_text('infringement_began = "2021-01-01"\n[[class]]\nname = "all"\n[class.criteria]\ncopied = false\n')
     res = evaluate(case, str(f))
-    with open(res["files"]["all"]["csv"], encoding="utf-8") as fh:
+    with open(case.root / res["files"]["all"]["csv"], encoding="utf-8") as fh:  # case-relative
         rows = {int(x["work_id"]): x for x in csv.DictReader(fh)}
     assert rows[1]["legal_owners"] == "Gull Books" and rows[1]["exclusive_licensees"] == "Audio House"
     assert "holds the claim" in rows[1]["ownership"]

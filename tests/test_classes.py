@@ -445,6 +445,13 @@ def test_protocol_blind_double_labels_kappa_adjudication_estimate(demo, tmp_path
     assert e["injured_members"]["estimate"] == 11 - fp["count_estimate"]
     assert e["standard"]["standard"] == "de-minimis" and "threshold" in e["standard"]["statement"]
     json.dumps(sec)  # the report can store it as it is
+    p2 = json.loads(cli("protocol", str(root), "create", "--class", "in-corpus", "--standard", "none", "--margin",
+                        "0.3", "--seed", "6", "--reviewers", "ana,ben", "--json"))
+    f = tmp_path / "narrower.toml"
+    f.write_text('[[class]]\nname = "in-corpus"\nrequire_tier = "text"\n[class.criteria]\nin_corpus = true\n')
+    cli("classes", str(root), "--file", str(f))
+    r = runner.invoke(app, ["protocol", str(root), "draw", str(p2["protocol_id"])])
+    assert r.exit_code != 0 and "has other members than when the protocol was fixed" in r.output
 
 
 def test_sheets_are_csv_injection_safe(tmp_path):

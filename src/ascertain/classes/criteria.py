@@ -106,7 +106,9 @@ def load_class_file(path: str) -> ClassFile:
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise AscertainError(path, f"cannot open ({e.strerror})", "check the path") from e
+        raise AscertainError(path, f"cannot open the class file ({e.strerror})",
+                             "write one with `ascertain classes CASE --init` (a commented example listing every "
+                             "criterion), or pass --file; the format: `ascertain classes --help`") from e
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
@@ -350,7 +352,8 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
                            {w: disputed.get((name, w)) for w in wids}, ownership)
         counts[name] = {"works": len(wids), "units": len(rows), "unit": cf.unit,
                         "owners": len({(o["name"], o["role"]) for w in wids for o in facts[w].owners})}
-        files[name] = write_members(rows, out_dir / name.replace("/", "__"))
+        files[name] = {k: _case_path(case, v) for k, v in write_members(rows, out_dir / name.replace("/", "__"))
+                       .items()}
     s412 = {}
     for e in elig.values():
         s412[e.status] = s412.get(e.status, 0) + 1
@@ -454,6 +457,12 @@ COLUMNS = ("unit_of_account", "work_id", "title", "authors", "legal_owners", "be
            "registration", "effective_date", "group_registration", "link", "s412", "s412_reason",
            "infringement_began", "s412_dates", "in_corpus_by", "evidence_ids", "output_evidence_ids", "identifier_hits",
            "tier", "tier_detail", "dispute", "ownership", "exclusive_licensees")
+
+
+def _case_path(case: Case, path: str) -> str:
+    """A path inside the case as relative to it (a moved or copied case still finds its files), else as is."""
+    p, root = Path(path).resolve(), case.root.resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(path)
 
 
 def write_members(rows: list[dict], stem: Path) -> dict:

@@ -41,6 +41,7 @@ SEED = 20260101
 PRIOR_MATCH = 1 / 500
 PRIOR_MATCH_ESTIMATED = 1 / 2000
 DUCKDB_MEMORY = "600MB"  # the linkage's DuckDB working memory; beyond it, DuckDB spills to a temporary folder
+KEEP_PER_WORK = 20  # candidates below `accept` kept per work before the numbers check and the review queue
 
 
 @dataclass
@@ -225,8 +226,17 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
     else:
         model["weights"] = (f"fixed priors (linkage.PRIORS; fewer than {MIN_TRAINING_RECORDS} records on one "
                             "side to estimate them)")
-    pairs = linker.inference.predict(threshold_match_probability=opts.review, warning_mode="never") \
-        .as_pandas_dataframe()
+    predicted = linker.inference.predict(threshold_match_probability=opts.review, warning_mode="never")
+    # Only what the review queue can use leaves DuckDB: every accepted pair, and each work's KEEP_PER_WORK best
+    # others (ties by record id); a large case can have millions of pairs above `review`.
+    pairs = con.execute(f"""
+        SELECT * EXCLUDE (rk) FROM (
+          SELECT *, row_number() OVER (
+              PARTITION BY CASE WHEN source_dataset_l = 'works' THEN unique_id_l ELSE unique_id_r END
+              ORDER BY match_probability DESC,
+                       CASE WHEN source_dataset_l = 'works' THEN unique_id_r ELSE unique_id_l END) AS rk
+          FROM {predicted.physical_name})
+        WHERE match_probability >= {float(opts.accept)!r} OR rk <= {KEEP_PER_WORK}""").df()
     work_of = {w["id"]: w for w in works}
     best: dict[tuple[int, int], dict] = {}
     dropped = 0

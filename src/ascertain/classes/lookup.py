@@ -56,10 +56,12 @@ def _by_query(c, query: str) -> tuple[str, list[int]]:
     tk, nk, fq = title_key(q), name_key(q), fold(q)
     if not fq:
         raise AscertainError(query, "has no letters or digits", "type a title, author, ISBN or registration number")
-    hits = c.execute(select(s.works.c.id).join_from(s.works, d, s.works.c.id == d.c.work_id, isouter=True).where(
+    hits = c.execute(select(s.works.c.id).join_from(s.works, d, s.works.c.id == d.c.work_id, isouter=True)
+                     .join_from(s.works, s.claimants, s.works.c.claimant_id == s.claimants.c.id).where(
         or_(d.c.title_key == tk, d.c.title_key.like(f"%{tk}%"), d.c.author_key.like(f"%{nk}%"),
-            func.lower(s.works.c.title).like(f"%{q.lower()}%"))).order_by(s.works.c.id).limit(MAX_RESULTS + 1))
-    return f"title or author {q!r}", [w for (w,) in hits]
+            func.lower(s.works.c.title).like(f"%{q.lower()}%"),
+            func.lower(s.claimants.c.name).like(f"%{q.lower()}%"))).order_by(s.works.c.id).limit(MAX_RESULTS + 1))
+    return f"title, author or claimant {q!r}", [w for (w,) in hits]
 
 
 class _PreparedWorkFiles:

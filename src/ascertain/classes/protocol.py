@@ -37,8 +37,9 @@ LABELLING = ("A member is injured if its text (or a close copy) is in the corpus
              "found (copied = yes); uninjured if neither.")
 
 
-def frame_hash(class_run_id: int, wids: list[int]) -> str:
-    return hashlib.sha256(json.dumps({"class_run": class_run_id, "work_ids": sorted(wids)}).encode()).hexdigest()
+def frame_hash(wids: list[int]) -> str:
+    """The frame: the class's member work ids, sorted (a rerun of `classes` with the same members keeps it)."""
+    return hashlib.sha256(json.dumps(sorted(wids)).encode()).hexdigest()
 
 
 def sample_size_for(standard: str, population: int, margin: float, confidence: float, expected: float) -> dict:
@@ -92,7 +93,7 @@ def create(case: Case, class_name: str, standard: str, margin: float, seed: int,
         raise AscertainError(class_name, "has no members", "check the class file")
     size = sample_size_for(standard, len(wids), margin, confidence, expected)
     record = {"class": class_name, "class_run_id": run_id, "population": len(wids),
-              "frame_sha256": frame_hash(run_id, wids), "unit_of_account": "work", "strata": strata,
+              "frame_sha256": frame_hash(wids), "unit_of_account": "work", "strata": strata,
               "question": "share of uninjured members (not copied and not in the corpus), and the count of injured "
                           "members", "standard": standard, "standard_means": STANDARDS[standard],
               "de_minimis_threshold": threshold, "margin": margin, "confidence": confidence,
@@ -140,9 +141,9 @@ def draw(case: Case, protocol_id: int, out_dir: Path) -> dict:
         raise AscertainError(f"protocol {protocol_id}", f"was drawn already (sample {row['sample_id']})",
                              "a protocol is drawn once; create a new protocol for a new sample")
     run_id, wids = class_members(case, p["class"])
-    if frame_hash(run_id, wids) != p["frame_sha256"]:
-        raise AscertainError(p["class"], "has changed since the protocol was fixed (another classes run or "
-                             "membership)", "fix a new protocol on the current class")
+    if frame_hash(wids) != p["frame_sha256"]:
+        raise AscertainError(p["class"], f"has other members than when the protocol was fixed (classes run "
+                             f"{p['class_run_id']}, now {run_id})", "fix a new protocol on the current class")
     sheets = [out_dir / f"sample-protocol{protocol_id}-{r}.csv" for r in p["reviewers"]]
     r = draw_sample(case, p["class"], p["sample_size"], p["seed"], p["strata"], sheets[0],
                     reviewers=dict(zip(p["reviewers"], sheets, strict=True)))
