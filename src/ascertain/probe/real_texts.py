@@ -114,7 +114,7 @@ def markdown(rates: dict, power: list[dict], command: str) -> str:
              "of a work.\n",
              f"### The blind baseline on fair splits ({rates['trials']} random splits of the pool into "
              f"{rates['per_side']} + {rates['per_side']} works)\n",
-             "| split of the baseline's folds and bootstrap | refused | rate [95 % CI] | mean AUROC |",
+             "| the baseline's folds, bootstrap and permutations split | refused | rate [95 % CI] | mean AUROC |",
              "|---|---|---|---|"]
     for k in ("by work", "by passage"):
         v = rates[k]
@@ -125,6 +125,10 @@ def markdown(rates: dict, power: list[dict], command: str) -> str:
                   "| split seed | members: p | refused | non-members: p | refused |", "|---|---|---|---|---|"]
         for r in power:
             m, n = r["member"], r["nonmember"]
-            lines.append(f"| {r['seed']} | {m['p_value']} | {'yes' if m['refused'] else 'no'} | {n['p_value']} | "
-                         f"{'yes' if n['refused'] else 'no'} |")
+            lines.append(f"| {r['seed']} | {_p(m['p_value'])} | {'yes' if m['refused'] else 'no'} | "
+                         f"{_p(n['p_value'])} | {'yes' if n['refused'] else 'no'} |")
     return "\n".join(lines) + "\n"
+
+
+def _p(p: float | None) -> str:
+    return "-" if p is None else f"{p:.4f}"
