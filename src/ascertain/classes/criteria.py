@@ -33,6 +33,7 @@ from ascertain.classes.disputes import by_class_and_work
 from ascertain.classes.disputes import label as dispute_label
 from ascertain.classes.eligibility import Eligibility, decide
 from ascertain.classes.facts import WorkFacts, gather
+from ascertain.classes.public_domain import public_domain_works
 from ascertain.errors import AscertainError
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -301,6 +302,10 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     elig = {wid: decide(f, cf.infringement_began) for wid, f in facts.items()}
     ownership = apply_transfers(case, facts, elig)
     disputed = by_class_and_work(case)
+    # a public-domain work has no owner to be a member: out of every class, with the reason as its decision
+    began = cf.infringement_began if cf.infringement_began not in (None, "auto") else None
+    as_of = int(str(began)[:4]) if began else int(now()[:4])  # the year the public-domain rule is applied in
+    pd = public_domain_works(case, {wid: f.publication_date for wid, f in facts.items()}, as_of)
     decisions: list[dict] = []
     members: dict[str, list[int]] = {}
     tiers: dict[tuple[str, int], tuple[str, dict]] = {}
@@ -323,6 +328,10 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
                                   "wanted": str(crit.wanted), "value": shown, "passed": passed,
                                   "evidence_ids": ev})
             if not ok_all:
+                continue
+            if wid in pd:
+                decisions.append({"class_name": cls.name, "work_id": wid, "criterion": "public_domain",
+                                  "wanted": "no", "value": pd[wid], "passed": False, "evidence_ids": []})
                 continue
             dispute = disputed.get((cls.name, wid))
             tier = membership_tier(f, cls, dispute)

@@ -246,9 +246,8 @@ def probabilistic_links(works: list[dict], regs: Records, opts: LinkOptions) -> 
         else:
             wid, n = int(r.unique_id_r), int(r.unique_id_l)
         rec = {"title_key": regs.title_key[n], "registration_id": regs.registration_id[n], "item": regs.items.get(n)}
-        if title_numbers(work_of[wid]["title_key"]) != title_numbers(rec["title_key"]) and \
-                title_numbers(work_of[wid]["title_key"]) and title_numbers(rec["title_key"]):
-            dropped += 1  # "Vol. 2" is not "Vol. 3": another volume of a series is another work
+        if title_numbers(work_of[wid]["title_key"]) != title_numbers(rec["title_key"]):
+            dropped += 1  # "Vol. 2" is not "Vol. 3", nor "T" "T, Vol. 2": another volume is another work
             continue
         agreeing: dict = {f: _LEVELS[f][int(g)] for f, g in (("title_key", r.gamma_title_key),
                                                              ("author_key", r.gamma_author_key),
