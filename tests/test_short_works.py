@@ -149,3 +149,30 @@ def test_validate_short_works_harness_on_real_functions(tmp_path):
     rows = [json.loads(x) for x in (tmp_path / "short-works-rows.jsonl").read_text().splitlines()]
     assert any("reference" in r for r in rows) and all(0 < r["p_value"] <= 1 for r in rows if "p_value" in r)
     assert set(check_targets(res["summary"])) and "| recall: rename |" in markdown(res, "cmd")
+
+
+def test_corpus_evidence_records_name_what_the_decision_rests_on(tmp_path):
+    """A case's match: every stored record carries `decision_basis`, with the corpus as its population."""
+    from sqlalchemy import select
+
+    from ascertain.case import Case
+    from ascertain.match.run import MatchOptions, run_match
+    from ascertain.readers import ReadOptions
+    from ascertain.sources import add_source
+    from ascertain.store import schema as s
+    from ascertain.works import add_work
+
+    work = Path(_write(tmp_path, "indent.py", WORK))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "copy.py").write_text("import os\n\n" + tf.reformat(WORK, random.Random(2)), encoding="utf-8")
+    case = Case.init(tmp_path / "case")
+    add_work(case, "Claimant", str(work), title="indent")
+    add_source(case, "corpus", "corpus", [str(corpus)], ReadOptions())
+    run_match(case, MatchOptions())
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(s.evidence.c.metrics)).scalars().all()
+    assert rows and all("decision_basis" in m for m in rows)
+    basis = rows[0]["decision_basis"]
+    assert basis["chance_baseline"]["reference"] == "the source's documents"
+    assert "size bar applies" in basis["chance_baseline_note"] and basis["own_expression"]["own_tokens"] > 0
