@@ -129,11 +129,17 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
                 a, b = (s.w0, s.w1) if name == "original_pages" else (s.d0, s.d1)
                 row[name] = [page_of(breaks, int(ts.start[a])), page_of(breaks, int(ts.start[b - 1]))]
         span_rows.append(row)
-    own &= ~work_mask
-    own_total = int((~work_mask).sum())
+    # a run of one token repeated (a rule of '=' or '-' under a heading, a row of '*') is decoration, not
+    # expression: from its third token on it counts neither as own expression nor as copied
+    decoration = np.zeros(n, dtype=bool)
+    if n > 2:
+        h = work.hashes
+        decoration[2:] = (h[2:] == h[1:-1]) & (h[1:-1] == h[:-2])
+    own &= ~work_mask & ~decoration
+    own_total = int((~work_mask & ~decoration).sum())
     own_copied = int(own.sum())
     own_cov = own_copied / own_total if own_total else 0.0
-    in_strong = int((strong & ~work_mask).sum())
+    in_strong = int((strong & ~work_mask & ~decoration).sum())
     clause = ("long spans" if in_strong >= th.min_copy_tokens else "coverage"
               if own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage else None)
     decision = "not_copied" if clause is None else "copied" if own_total >= th.min_work_own_tokens else "inconclusive"
@@ -151,6 +157,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
         "thresholds": th.as_dict(), "clause_met": clause,
         "own_expression": {
             "work_tokens": n, "notice_or_licence_tokens": int(work_mask.sum()),
+            "decoration_tokens": int((decoration & ~work_mask).sum()),
             "common_span_tokens": int((discounted & ~own & ~work_mask).sum()), "own_tokens": own_total,
             "own_tokens_copied": own_copied, "own_tokens_in_evidence_spans": in_strong},
         "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "verbatim_run": int(longest),
