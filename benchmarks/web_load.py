@@ -117,8 +117,17 @@ async def load(port: int, clients: int, rounds: int, qs: list[str], files: list[
         return [await one("title", params={"q": qs[(i * rounds + j) % len(qs)]}) for j in range(rounds)]
 
     async def file_client(i: int) -> list:
+        """One client address each (127.0.0.2, ...): the server runs one upload at a time per client."""
         name, data = files[i % len(files)]
-        return [await one("file", files={"file": (name, data)})]
+        t = time.perf_counter()
+        transport = httpx.AsyncHTTPTransport(local_address=f"127.0.{1 + (i + 1) // 250}.{1 + (i + 1) % 250}")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", transport=transport,
+                                     timeout=httpx.Timeout(300.0)) as own:
+            try:
+                code = (await own.post("/api/lookup", files={"file": (name, data)})).status_code
+            except httpx.HTTPError:
+                code = -1
+        return [("file", time.perf_counter() - t, code)]
 
     async def alone(kind: str) -> list:  # one client, one request at a time: a lookup's own latency
         if kind == "title":

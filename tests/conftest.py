@@ -79,3 +79,21 @@ def demo_case(tmp_path_factory, backend, new_store_url):
     root = tmp_path_factory.mktemp(f"demo-{backend}") / "case"
     assert run_demo(root, None, report=False, store_url=new_store_url(backend))["ok"]
     return Case.open(root)
+
+
+# Tests that write a report twice and compare the bytes (the re-derivation of `verify` does) need HarfBuzz-Subset:
+# without it WeasyPrint's fallback subsetter writes other font bytes each time. Skipped with the install line on
+# such a machine; CI_REQUIRE_PDF=1 (.ci/run) fails them instead.
+REPRODUCIBLE_PDF_FILES = ("test_report_trust.py",)
+
+
+def pytest_collection_modifyitems(config, items):
+    from ascertain.report.pdf_toolchain import INSTALL, missing_pdf_libraries
+
+    missing = missing_pdf_libraries()
+    if not missing or os.environ.get("CI_REQUIRE_PDF") == "1":
+        return
+    mark = pytest.mark.skip(reason=f"reports written twice differ without {missing}: {INSTALL}")
+    for item in items:
+        if Path(str(item.fspath)).name in REPRODUCIBLE_PDF_FILES:
+            item.add_marker(mark)

@@ -169,7 +169,7 @@ def test_assignment_before_infringement_changes_the_member_and_conflicts_go_to_r
     f = tmp_path / "c.toml"
     f.write_text('infringement_began = "2021-01-01"\n[[class]]\nname = "all"\n[class.criteria]\ncopied = false\n')
     res = evaluate(case, str(f))
-    with open(res["files"]["all"]["csv"], encoding="utf-8") as fh:
+    with open(case.root / res["files"]["all"]["csv"], encoding="utf-8") as fh:  # case-relative
         rows = {int(x["work_id"]): x for x in csv.DictReader(fh)}
     assert rows[1]["legal_owners"] == "Gull Books" and rows[1]["exclusive_licensees"] == "Audio House"
     assert "holds the claim" in rows[1]["ownership"]
@@ -177,3 +177,27 @@ def test_assignment_before_infringement_changes_the_member_and_conflicts_go_to_r
     assert "CONFLICT (to review): Somebody Else assigned the work" in rows[2]["ownership"]
     assert "CONFLICT (to review): works 3, 4 list the same title" in rows[3]["ownership"]
     assert set(res["ownership_conflicts"]) == {"2", "3", "4"}
+
+
+def test_a_public_domain_work_is_no_class_member(tmp_path):
+    """Marked by the user, or published more than 95 years before: out of every class, with the reason."""
+    from ascertain.classes.criteria import evaluate
+    from ascertain.store import schema
+
+    works = [["Old Tales", "Ada Old", "Ada Old: legal owner", "1850-01-01"],
+             ["New Tales", "Ben New", "Ben New: legal owner", "2019-01-01"],
+             ["Given Away", "Cy Free", "Cy Free: legal owner", "2019-01-01"]]
+    case = _case(tmp_path, works, [])
+    with case.store.engine.begin() as c:
+        c.execute(schema.works.update().where(schema.works.c.title == "Given Away")
+                  .values(identifiers={"public_domain": "yes"}))
+    f = tmp_path / "c.toml"
+    f.write_text('infringement_began = "2021-01-01"\n[[class]]\nname = "all"\n[class.criteria]\ncopied = false\n')
+    res = evaluate(case, str(f))
+    with open(case.root / res["files"]["all"]["csv"], encoding="utf-8") as fh:
+        titles = {x["title"] for x in csv.DictReader(fh)}
+    assert titles == {"New Tales"}
+    with case.store.engine.connect() as c:
+        why = {r.work_id: r.value for r in c.execute(schema.class_decisions.select().where(
+            schema.class_decisions.c.criterion == "public_domain"))}
+    assert any("published 1850" in v for v in why.values()) and any("by the user" in v for v in why.values())

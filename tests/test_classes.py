@@ -43,7 +43,8 @@ def test_demo_planted_class_situations(demo):
     root, result = demo
     assert result["ok"], result
     c = result["classes"]
-    assert c["counts"]["in-corpus"]["works"] == 11 and c["counts"]["in-corpus/statutory"]["works"] == 5
+    # 10: Pride and Prejudice is in the corpus but in the public domain, so no member
+    assert c["counts"]["in-corpus"]["works"] == 10 and c["counts"]["in-corpus/statutory"]["works"] == 5
     assert c["s412"] == {"eligible": 5, "not eligible": 4, "unknown": 3}  # python-rsa: also in an undated corpus
     assert c["estimate"]["uninjured"]["x"] + c["estimate"]["confirmed_copied"]["x"] == 6
 
@@ -62,7 +63,7 @@ def test_member_list_lists_owners_once_per_role_and_both_routes(demo):
     with case.store.engine.connect() as c:  # one decision per work and criterion
         n = c.execute(select(func.count()).select_from(schema.class_decisions)
                       .where(schema.class_decisions.c.class_name == "in-corpus")).scalar()
-    assert n == 12  # 11 listed works + the demo's book, one criterion each
+    assert n == 13  # 11 listed works + the demo's book, one criterion each; the book's public-domain decision
 
 
 def test_registration_bad_rows_skipped_rest_kept(demo):
@@ -209,7 +210,7 @@ def test_labels_bad_rows_and_estimate(demo, tmp_path):
     lo, hi = e["confirmed_copied"]["clopper_pearson"]
     assert lo < 0.5 < hi and "not labelled" in e["note"]
     m = json.loads(cli("estimate", str(root), "--class", "in-corpus", "--margin", "0.05", "--json"))
-    assert m["sample_size"] == 11  # the whole class of 11
+    assert m["sample_size"] == 10  # the whole class of 10
     assert sample_size(0.05, 1_000_000) == 384 and sample_size(0.05, 0) == 385 and sample_size(0.05, 9541) == 370
 
 
@@ -442,7 +443,7 @@ def test_protocol_blind_double_labels_kappa_adjudication_estimate(demo, tmp_path
     e = sec["estimate"]
     fp = e["uninjured"]["finite_population"]
     assert e["labelled"] == 6 and fp["count_interval"][0] <= fp["count_estimate"] <= fp["count_interval"][1]
-    assert e["injured_members"]["estimate"] == 11 - fp["count_estimate"]
+    assert e["injured_members"]["estimate"] == 10 - fp["count_estimate"]
     assert e["standard"]["standard"] == "de-minimis" and "threshold" in e["standard"]["statement"]
     json.dumps(sec)  # the report can store it as it is
     p2 = json.loads(cli("protocol", str(root), "create", "--class", "in-corpus", "--standard", "none", "--margin",

@@ -124,10 +124,10 @@ def test_thresholds_and_copied_only_on_match_and_show(demo_case):
     assert manifest["parameters"]["thresholds"]["min_copy_tokens"] == 100000
     assert manifest["parameters"]["thresholds"]["min_copy_coverage"] == 1.0
     assert manifest["parameters"]["copied_only"] is False
-    assert 0 < r["copied"] < 8  # only copies with all their own expression reproduced
+    assert 0 < r["copied"] < 9  # only copies with all their own expression reproduced (8 of 11)
     r = json.loads(run("match", demo_case, "--json", "--copied-only").stdout)
     report = json.loads(Path(r["report"]).read_text())
-    assert r["copied"] == r["evidence"] == 10 and all(e["copied"] for e in report["evidence"])
+    assert r["copied"] == r["evidence"] == 11 and all(e["copied"] for e in report["evidence"])
     assert report["manifest"]["parameters"]["copied_only"] is True
     assert report["manifest"]["counts"]["not_copied_not_stored"] > 0
     assert all(e["copied"] for e in json.loads(run("show", demo_case, "1", "--json").stdout)["evidence"])
@@ -153,7 +153,7 @@ def test_csv_export_has_one_row_per_evidence_record(demo_case, tmp_path, data):
     assert verbatim["cmi_status"] == "retained" and float(verbatim["own_coverage"]) == 1.0
     run("show", demo_case, "--csv", str(out), "--copied-only")
     with open(out, newline="", encoding="utf-8") as fh:
-        assert len(list(csv.DictReader(fh))) == 10  # the 10 planted copies (7 code, 3 of the book)
+        assert len(list(csv.DictReader(fh))) == 11  # the planted copies: 7 code, 3 of the book, the Stack-like record
     # a title a spreadsheet would run as a formula is written as text
     run("works", "add", demo_case, "--claimant", "@evil", "--title", "=HYPERLINK(\"x\")",
         str(data / "corpus" / "unrelated" / "six.py"))

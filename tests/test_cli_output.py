@@ -3,6 +3,7 @@ CMI before/after, and help that keeps square brackets and defines its units."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -125,6 +126,7 @@ def test_help_of_every_command(tmp_path):
             stdout, _ = run(*path, flag)
             assert "--no-no-" not in stdout, path
             assert "Usage" in stdout, path
+            assert "<bool>" not in stdout, path  # a flag takes no value (issue 26, item 23)
     stdout, _ = run("compare", "-h")
     assert "[paraphrase]" in stdout and "--max-differences" in stdout
     stdout, _ = run("corpus", "add", "-h")
@@ -159,3 +161,61 @@ def test_validate_table_fits_80_columns(tmp_path, monkeypatch):
     assert_fits(stdout)
     assert stdout.count("0.987") == 8 and "ascertain identifiers" in stdout and "Dolos" in stdout
     assert "the [paraphrase] extra is not installed" in stdout
+
+
+def test_show_work_lists_copies_and_counts_the_rest(demo_case):
+    """Issue 26, item 23: `show WORK` listed a dozen header-only non-copies; "(1 files)"; `--skipped` printed
+    nothing when nothing was skipped."""
+    import json
+
+    every = json.loads(run("show", demo_case, "1", "--json")[0])["evidence"]
+    not_copied = sum(1 for e in every if not e["copied"])
+    assert not_copied and any(e["copied"] for e in every)
+    stdout, stderr = run("show", demo_case, "1")
+    assert f"{not_copied} record{'s' if not_copied != 1 else ''} not decided copied not listed" in stderr
+    import re
+
+    def listed(text: str) -> int:
+        return sum(int(n) for n in re.findall(r"evidence(?: in \S+)? \((\d+) records?\)", text))
+
+    all_rows, all_err = run("show", demo_case, "1", "--all")
+    assert listed(stdout) == len(every) - not_copied and listed(all_rows) == len(every)
+    assert "not listed" not in all_err
+    assert "(1 files)" not in stdout
+    for w in ("1", "2", "3"):
+        out, _ = run("show", demo_case, w)
+        assert "(1 files)" not in out
+
+
+def test_lookup_finds_claimants_and_says_model_outputs(demo_case):
+    """Issue 26, item 20: lookup printed only corpus evidence and did not find works by claimant name."""
+    import json
+
+    stdout, _ = run("lookup", demo_case, "Amazon.com")
+    assert "boto3" in stdout and "in model outputs:" in stdout
+    r = json.loads(run("lookup", demo_case, "Amazon.com", "--json")[0])
+    assert any(w["title"] == "boto3" for w in r["results"])
+    regurgitated = [w for w in json.loads(run("lookup", demo_case, "python-rsa", "--json")[0])["results"]
+                    if w["output_evidence"]]
+    if regurgitated:
+        stdout, _ = run("lookup", demo_case, "python-rsa")
+        assert "in model outputs: by content (evidence" in stdout
+
+
+def test_long_words_are_shortened_in_the_middle_never_broken():
+    """Issue 26, item 19: tables broke words and names at 80 columns ("vendor/randn" / "um.py")."""
+    from rich.console import Console
+
+    from ascertain.report.tables import add_row, elide, new_table
+
+    assert elide("…/vendor/parallel_nohdr.py", 22) == "…dor/parallel_nohdr.py"
+    assert elide("logging_config.py", 10).endswith("g.py") and len(elide("logging_config.py", 10)) == 10
+    t = new_table("copied", "document", "note")
+    add_row(t, "yes", "…/deeply/nested/folder/structure/with/logging_config.py", "a note with several words " * 3)
+    console = Console(width=60, record=True, file=open(os.devnull, "w"), color_system=None)  # noqa: SIM115
+    console.print(t)
+    lines = console.export_text().splitlines()
+    assert all(len(ln) <= 60 for ln in lines)
+    body = "\n".join(lines)
+    assert "logging_config.py" in body  # the file name whole, on one line
+    assert sum("logging" in ln for ln in lines) == 1

@@ -75,3 +75,12 @@ def test_book_with_its_distributor_header_stripped_is_typographically_the_book()
     r = compare_outside_cmi(book, "prose", scan_text("b.txt", book, "prose"), rec["text"], "prose",
                             scan_text("r", rec["text"], "prose"))
     assert r["typographical_only"] and not r["identical_except_cmi"]  # _italics_ marks dropped, reflowed
+
+
+def test_a_second_notice_of_the_same_license_is_set_aside_on_both_sides():
+    work = ("# Copyright 2020 A. Author\n# Licensed under the MIT License.\n\n'''Tools.'''\n\n"
+            "__license__ = 'MIT License'\n\n\ndef f(x):\n    return x + 1\n")
+    copy = work.split("\n", 3)[3]  # the header cut off; the __license__ line stays
+    r = compare_outside_cmi(work, "python", scan_text("w.py", work, "python"), copy, "python",
+                            scan_text("c.py", copy, "python"))
+    assert r["identical_except_cmi"] and r["typographical_only"]

@@ -324,3 +324,93 @@ def test_export_leaves_out_what_a_match_run_caches_beside_the_index(ex, tmp_path
         assert _members(tmp_path / "again.tar") == _members(ex["package"])
     finally:
         shutil.rmtree(cache)
+
+
+def _repack(ex: dict, path: Path, manifest_edit=None, header_edit=None) -> Path:
+    """The real package with its index manifest (and package.json) edited, listed sizes and digests made to
+    agree: what a sender who lies in the manifest would send."""
+    members = _members(ex["package"])
+    header = json.loads(members.pop("package.json"))
+    if manifest_edit:
+        manifest = json.loads(members["index/manifest.json"])
+        manifest_edit(manifest)
+        members["index/manifest.json"] = json.dumps(manifest).encode()
+    if header_edit:
+        header_edit(header)
+    header["files"] = [{"path": n, "bytes": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+                       for n, d in members.items()]
+    with tarfile.open(path, "w") as tar:
+        for name, data in [("package.json", json.dumps(header).encode()), *members.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("foreign-documents", "names documents_file"),
+    ("dotdot-lookup", "lookup table '../../../plaintiffs/index/produced/lk-fp-0000'"),
+    ("lying-documents", "says 999999 documents, its file holds 16"),
+    ("lying-total", "says 999999 documents, its shards hold 16"),
+    ("lying-header", "its counts"),
+    ("truncated", "is truncated or damaged"),
+])
+def test_a_package_may_name_only_its_own_files_and_its_counts_must_be_true(ex, tmp_path, case, expected):
+    """Issue 26, item 7: an absolute documents_file pointing at another case's plain index was accepted (and
+    `match` then recorded that case's plain locators); a '..' lookup path crashed `match`; lying counts passed;
+    a truncated package without its .sha256 gave a traceback."""
+    master = ex["root"] / "master" / "case"
+    plain_docs = ex["root"] / "plaintiffs" / "index" / "produced" / "docs-00000.parquet"
+    assert plain_docs.is_file()
+    bad = tmp_path / "bad.tar"
+
+    def shard(key, value):
+        return lambda m: m["shards"][0].__setitem__(key, value)
+
+    if case == "foreign-documents":
+        _repack(ex, bad, shard("documents_file", str(plain_docs)))
+    elif case == "dotdot-lookup":
+        _repack(ex, bad, lambda m: m["lookup"]["files"].__setitem__(
+            "fp", ["../../../plaintiffs/index/produced/lk-fp-0000"]))
+    elif case == "lying-documents":
+        _repack(ex, bad, lambda m: (m["shards"][0].__setitem__("documents", 999999),
+                                    m.__setitem__("documents", 999999)),
+                lambda h: h["counts"].__setitem__("documents", 999999))
+    elif case == "lying-total":
+        _repack(ex, bad, lambda m: m.__setitem__("documents", 999999),
+                lambda h: h["counts"].__setitem__("documents", 999999))
+    elif case == "lying-header":
+        _repack(ex, bad, None, lambda h: h["counts"].__setitem__("documents", 999999))
+    else:
+        raw = ex["package"].read_bytes()
+        bad.write_bytes(raw[: len(raw) // 2])  # cut in transit, and no .sha256 beside it
+    r = run("corpus", "import", master, bad, "--key-file", ex["key"], "--name", "liar", code=2)
+    assert expected in r.output and "Traceback" not in r.output, r.output
+    assert [s["name"] for s in list_sources(Case.open(master))] == ["crawl"]
+    assert not (master / "index" / "liar").exists() and not list((master / "index").glob(".import-*"))
+
+
+def test_the_package_document_table_no_longer_names_files_by_size(ex, tmp_path):
+    """Issue 26, item 8: exact byte and token counts in the package joined against a plain index of candidate
+    files identified 14 of 16 corpus documents. Now no bytes travel and tokens only as power-of-two buckets."""
+    members = _members(ex["package"])
+    docs = pq.read_table(io.BytesIO(next(v for k, v in members.items() if "/docs-" in k))).to_pylist()
+    assert docs and all(d["bytes"] == 0 for d in docs)
+    assert all(d["tokens"] & (d["tokens"] - 1) == 0 for d in docs)  # powers of two (or 0)
+    run("init", tmp_path / "outsider")  # the attack: a plain index of the candidate files, joined on sizes
+    run("corpus", "add", tmp_path / "outsider", "candidates", ex["corpus"], ex["data"] / "works")
+    outsider = Case.open(tmp_path / "outsider")
+    index_dir = outsider.index_dir / "candidates"
+    cands = pq.read_table(sorted(index_dir.glob("docs-*.parquet")), columns=["sha256", "tokens", "bytes"]
+                          ).to_pylist()
+    key = ex["key"].read_bytes()
+    from ascertain.fingerprint.keyed import keyed_sha256
+    from ascertain.index.shards import size_bucket
+
+    exact = unique = 0
+    for d in docs:
+        truth = [c for c in cands if keyed_sha256(key, c["sha256"]) == d["sha256"]]
+        same_bucket = [c for c in cands if size_bucket(c["tokens"]) == d["tokens"]]
+        exact += bool(truth)
+        unique += len(same_bucket) == 1 and same_bucket[0] in truth
+    assert exact >= 14 and unique <= 2, (exact, unique)

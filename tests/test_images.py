@@ -147,6 +147,12 @@ def test_hostile_images_are_refused_with_the_reason(tmp_path):
     good = enc(Image.fromarray(skdata.astronaut()), "JPEG")
     with pytest.raises(AscertainError, match="damaged|truncated|not a readable"):
         decode(good[: len(good) // 3], "cut.jpg")
+    import weasyprint  # noqa: F401 (sets Pillow's LOAD_TRUNCATED_IMAGES process-wide: a report built in this process)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    with pytest.raises(AscertainError, match="damaged|truncated"):
+        decode(good[: len(good) // 3], "cut.jpg")
     with pytest.raises(AscertainError, match="not a readable"):
         decode(b"GIF89a" + b"\x00" * 10, "junk.gif")
     cmyk = decode(enc(Image.fromarray(skdata.astronaut()).convert("CMYK"), "JPEG"), "cmyk.jpg")

@@ -4,9 +4,6 @@ work, or it learns which work a passage comes from and refuses every claimant on
 
 from __future__ import annotations
 
-import random
-import re
-
 import pytest
 
 pytest.importorskip("torch")
@@ -15,39 +12,19 @@ pytest.importorskip("transformers")
 from ascertain.case import Case  # noqa: E402
 from ascertain.probe import dataset_inference as di  # noqa: E402
 from ascertain.probe.models import load_model  # noqa: E402
+from ascertain.probe.real_texts import INFER, real_works  # noqa: E402
 from ascertain.probe.reproduction import ReproParams  # noqa: E402
 from ascertain.probe.run import ProbeOptions, run_probe  # noqa: E402
 from ascertain.probe.tiny_model import train_tiny_lm  # noqa: E402
 from ascertain.works import add_work  # noqa: E402
 
-INFER = di.InferenceParams(passage_tokens=32, max_passages_per_work=24, permutations=2000)
 WORKS = 10  # members, non-members and controls each
-
-
-def real_works() -> list[tuple[str, str]]:
-    """Topics of the language reference shipped with Python (pydoc_data) of at least 150 words, each cut to its
-    first 500 words: distinct works (a topic's own subject, names and examples). ASCII tables are left out:
-    their border lines are not prose and a model's window holds few of their tokens."""
-    from pydoc_data.topics import topics
-
-    prose = {k: _TABLE.sub("", v) for k, v in topics.items()}
-    chosen = sorted((k, _first_words(v, 500)) for k, v in prose.items() if len(v.split()) >= 150)
-    random.Random(1).shuffle(chosen)
-    return chosen[:3 * WORKS]
-
-
-_TABLE = re.compile(r"^[ \t]*[+|=].*\n?", re.MULTILINE)
-
-
-def _first_words(text: str, n: int) -> str:
-    at = [m.end() for m in re.finditer(r"\S+", text)]
-    return text[:at[n - 1]] if len(at) > n else text
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("probe_real")
-    works = real_works()
+    works = real_works(1)[:3 * WORKS]
     assert len(works) == 3 * WORKS, "the Python install has too few language-reference topics"
     groups = {"member": works[:WORKS], "nonmember": works[WORKS:2 * WORKS], "control": works[2 * WORKS:]}
     train_tiny_lm([t for _, t in groups["member"]], root / "model", steps=600, width=64, layers=2, block=128,

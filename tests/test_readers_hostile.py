@@ -386,3 +386,39 @@ def test_deeply_nested_markup_is_flattened_and_a_tag_budget_is_a_skip(tmp_path):
     for page in ("<p>a<p>b<ul><li>c<li>d</ul><table><tr><td>e<td>f</table>", "<div><b>x</div>y</b>",
                  "<script>if (a<b) {'<div>'.repeat(9999)}</script><p>z"):
         assert bounded(page) is page
+
+
+def test_gzipped_text_inside_a_folder_is_read(tmp_path):
+    """Issue 26, item 22: `.py.gz`, `.txt.gz`, `.json.gz` in a corpus folder were skipped as binary."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    code = "def area(r):\n    return 3.14159 * r * r\n"
+    (folder / "util.py.gz").write_bytes(gzip.compress(code.encode(), mtime=0))
+    (folder / "notes.txt.gz").write_bytes(gzip.compress(b"Plain notes, compressed.\n", mtime=0))
+    (folder / "data.json.zst").write_bytes(zstandard.ZstdCompressor().compress(b'{"a": 1}\n'))
+    varied = " ".join(str(i * 7919 % 10007) for i in range(20000)).encode()
+    (folder / "cut.txt.gz").write_bytes(gzip.compress(varied, mtime=0)[:2000])
+    (folder / "bomb.txt.gz").write_bytes(gzip.compress(b"a" * 3_000_000, mtime=0))
+    docs, skips = read(folder, max_doc_bytes=1_000_000)
+    by_name = {d.locator.rsplit("/", 1)[-1]: d for d in docs}
+    assert by_name["util.py.gz"].text == code and by_name["util.py.gz"].language == "python"
+    assert by_name["notes.txt.gz"].text.startswith("Plain notes") and by_name["data.json.zst"].text == '{"a": 1}\n'
+    reasons = {s.locator.rsplit("/", 1)[-1]: s.reason for s in skips}
+    assert set(reasons) == {"cut.txt.gz", "bomb.txt.gz"}
+    assert "truncated" in reasons["cut.txt.gz"] and "1,000,000-byte limit" in reasons["bomb.txt.gz"]
+
+
+def test_corpus_add_records_a_markup_budget_skip(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    (folder / "ok.html").write_text("<p>" + "plain words " * 50 + "</p>")
+    (folder / "tags.html").write_text("<p>" + "<b>y</b>" * 3000)
+    case = tmp_path / "case"
+    assert runner.invoke(app, ["init", str(case)]).exit_code == 0
+    r = runner.invoke(app, ["corpus", "add", str(case), "pages", str(folder), "--max-markup-tags", "1000",
+                            "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["documents"] == 1 and out["skipped"] == 1
+    shown = runner.invoke(app, ["show", str(case), "--skipped"])
+    assert "tags.html" in shown.stdout and "1,000 tags" in shown.stdout

@@ -269,7 +269,7 @@ def test_killed_report_leaves_the_previous_report_intact(fresh):
             f"build._pdf = die\nbuild.build_report(Case.open(Path({str(fresh['case'])!r})), inline_exhibits=0)")
     after = {p.relative_to(out).as_posix(): _sha(p) for p in out.rglob("*") if p.is_file()}
     assert after == before
-    left = [p.name for p in out.parent.iterdir() if p.name.startswith(".report.")]
+    left = [p.name for p in out.parent.iterdir() if p.name.startswith(".report.") and p.name != ".report.lock"]
     assert len(left) == 1 and left[0].endswith(".tmp")  # the half-written report, beside the whole one
     assert verify(out, fresh["case"], signer_key=fresh["pub"], rerun=False)["verified"]
     # killed between the two renames: the previous report is at .report.PID.old and none is in place
@@ -278,7 +278,7 @@ def test_killed_report_leaves_the_previous_report_intact(fresh):
     case = Case.open(fresh["case"])
     build_report(case, inline_exhibits=0, sign_key=fresh["key"])  # puts it back, cleans up, replaces it
     case.store.engine.dispose()
-    assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".report.")]
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".report.")] == [".report.lock"]
     assert verify(out, fresh["case"], signer_key=fresh["pub"], rerun=False)["verified"]
 
 
@@ -291,7 +291,10 @@ def test_killed_report_between_renames_puts_the_previous_one_back(fresh):
     os.replace(out, old)
     work = folder_swap.begin(out, "manifest.json")
     assert (out / "manifest.json").is_file() and not old.exists()
+    with pytest.raises(AscertainError, match="another `ascertain report` is writing"):
+        folder_swap.begin(out, "manifest.json")  # a second writer of the same folder waits its turn
     folder_swap.abandon(work)
+    folder_swap.abandon(folder_swap.begin(out, "manifest.json"))  # the lock went with the first writer
     assert verify(out, fresh["case"], signer_key=fresh["pub"], rerun=False)["verified"]
 
 
@@ -365,3 +368,16 @@ def test_forged_work_cmi_in_the_store_is_caught(fresh):
     r = verify(fresh["out"], fresh["case"], signer_key=fresh["pub"])
     assert kinds(r) == {"store", "rerun"}
     assert any(d["item"].startswith("work CMI of") and d["item"].endswith("parallel.py") for d in r["differences"])
+
+
+def test_class_and_probe_rows_changed_after_the_report_are_caught(fresh):
+    """The class, sampling and probing sections are read from the store, not re-derived: their rows are hashed
+    in the signed manifest, so a row slipped in after the report is seen."""
+    db = sqlite3.connect(fresh["case"] / "store.sqlite")
+    db.execute("INSERT INTO disputes (class_name, work_id, opened_by, role, reason, evidence, status, resolution, "
+               "resolved_by, opened_at, resolved_at) SELECT 'all', min(id), 'x', 'master', 'r', 'e', 'upheld', 'out',"
+               " 'x', '2026-01-01', '2026-01-02' FROM works")
+    db.commit()
+    db.close()
+    r = verify(fresh["out"], fresh["case"], signer_key=fresh["pub"], rerun=False)
+    assert kinds(r) == {"store"} and [d["item"] for d in r["differences"]] == ["disputes_sha256"]

@@ -48,8 +48,9 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_size_bar_and_empirical_p_are_what_the_docs_say():
-    top, bar, run = SIZE_BARS[-1]
-    assert size_bar(top) == (top, bar, run) and size_bar(top + 1) is None
+    top, bar, run, one = SIZE_BARS[-1]
+    assert size_bar(top) == (top, bar, run, one) and size_bar(top + 1) is None
+    assert apply_size_bar("copied", top, 0.1, 0, one)[0] == "copied"
     assert apply_size_bar("copied", top, bar)[0] == "copied" and apply_size_bar("copied", top, 0.1, run)[0] == "copied"
     d, why = apply_size_bar("copied", top, bar - 0.01, run - 1)
     assert d == "inconclusive" and "independent solutions" in why and "--reference" in why
@@ -120,3 +121,58 @@ def _stdlib_functions(n: int) -> list[str]:
     fns = [shlex.quote, string.capwords, textwrap.dedent, textwrap.shorten, json.dumps, inspect.cleandoc,
            inspect.getmodulename]
     return [inspect.getsource(f) for f in fns[:n]]
+
+
+def test_validate_short_works_harness_on_real_functions(tmp_path):
+    """The harness end to end on real standard-library functions (grouped into 3 tasks of 8 modules each, so
+    that the reference mode has enough independent pairs): rows, intervals, targets and the Markdown table."""
+    import sysconfig
+
+    from ascertain.validation.independent import functions_in
+    from ascertain.validation.short_works import check_targets, markdown, run_short_works
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    mods = ["textwrap", "shlex", "glob", "fnmatch", "base64", "calendar", "difflib", "ftplib", "gettext",
+            "imaplib", "mailbox", "netrc", "pprint", "smtplib", "tarfile", "zipfile", "argparse", "configparser",
+            "csv", "dataclasses", "enum", "heapq", "inspect", "locale"]
+    mined: dict = {}
+    for i, m in enumerate(mods):
+        fs = functions_in((stdlib / f"{m}.py").read_text(encoding="utf-8"), m, str(stdlib / f"{m}.py"), 8, 30)
+        if fs:
+            f = fs[0]
+            task = f"task{i % 3}"
+            mined.setdefault(task, []).append(type(f)(task, f.package, f.path, f.line, f.text))
+    res = run_short_works(tmp_path, seed=1, max_tasks=None, max_pairs_per_task=2, peers=False, mined=mined)
+    h = res["summary"]["held-out"]["no reference"]
+    assert res["pairs"] >= 4 and h["recall"]["comments/layout"]["n"] > 0
+    assert h["recall"]["comments/layout"]["rate"] == 1.0 and h["fpr"]["k"] == 0
+    rows = [json.loads(x) for x in (tmp_path / "short-works-rows.jsonl").read_text().splitlines()]
+    assert any("reference" in r for r in rows) and all(0 < r["p_value"] <= 1 for r in rows if "p_value" in r)
+    assert set(check_targets(res["summary"])) and "| recall: rename |" in markdown(res, "cmd")
+
+
+def test_corpus_evidence_records_name_what_the_decision_rests_on(tmp_path):
+    """A case's match: every stored record carries `decision_basis`, with the corpus as its population."""
+    from sqlalchemy import select
+
+    from ascertain.case import Case
+    from ascertain.match.run import MatchOptions, run_match
+    from ascertain.readers import ReadOptions
+    from ascertain.sources import add_source
+    from ascertain.store import schema as s
+    from ascertain.works import add_work
+
+    work = Path(_write(tmp_path, "indent.py", WORK))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "copy.py").write_text("import os\n\n" + tf.reformat(WORK, random.Random(2)), encoding="utf-8")
+    case = Case.init(tmp_path / "case")
+    add_work(case, "Claimant", str(work), title="indent")
+    add_source(case, "corpus", "corpus", [str(corpus)], ReadOptions())
+    run_match(case, MatchOptions())
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(s.evidence.c.metrics)).scalars().all()
+    assert rows and all("decision_basis" in m for m in rows)
+    basis = rows[0]["decision_basis"]
+    assert basis["chance_baseline"]["reference"] == "the source's documents"
+    assert "size bar applies" in basis["chance_baseline_note"] and basis["own_expression"]["own_tokens"] > 0

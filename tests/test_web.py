@@ -156,7 +156,10 @@ def test_uploads_traversal_rate_limit_and_csrf(site, tmp_path):
         status, reason = db.execute(sa.text("SELECT status, reason FROM registration_links WHERE id = :i"),
                                     {"i": link}).one()
     assert status == "accepted" and "by claims" in reason
-    client.cookies.clear()
+    client.cookies.clear()  # a new visitor: a token of its own (the one of the session before is refused)
+    assert client.post("/login", data={"name": "claims", "password": "wrong password!!", "csrf": csrf}
+                       ).status_code == 403
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get("/login").text)[1]
     assert client.post("/login", data={"name": "claims", "password": "wrong password!!", "csrf": csrf}
                        ).status_code == 200  # the form again, with the error; refused sign-in is audited
 

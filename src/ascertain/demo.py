@@ -146,7 +146,18 @@ def run_probe_demo(case: Case, console: Console | None) -> dict:
     folder = Path(os.environ.get("ASCERTAIN_CACHE", Path.home() / ".cache" / "ascertain")) / f"demo-probe-{key}"
     trained_now = not (folder / "config.json").exists()
     if trained_now:
-        train_tiny_lm(texts, folder.with_suffix(".tmp"), seed=0, **DEMO_TRAINING)
+        steps = DEMO_TRAINING["steps"]
+        say(f"probe: training a tiny model on {len(texts)} works ({steps} steps, about a minute; once a machine)",
+            markup=False, highlight=False)
+        live = bool(console and console.is_terminal)  # a line every 25 steps on a terminal; piped: the summary
+
+        def on_step(step: int, loss: float) -> None:
+            if live:
+                say(f"  step {step + 1}/{steps}: loss {loss:.3f}, {time.perf_counter() - t0:.0f} s", markup=False,
+                    highlight=False)
+
+        train_tiny_lm(texts, folder.with_suffix(".tmp"), seed=0, on_step=on_step, **DEMO_TRAINING)
+        say(f"probe: model trained in {time.perf_counter() - t0:.0f} s", markup=False, highlight=False)
         shutil.rmtree(folder, ignore_errors=True)
         folder.with_suffix(".tmp").rename(folder)
     train_s = time.perf_counter() - t0

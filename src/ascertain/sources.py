@@ -127,7 +127,10 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                 status="indexing", index_dir=str(index_dir.relative_to(case.root)), added_at=now()))
         source_id = c.execute(select(schema.sources.c.id).where(schema.sources.c.name == name)).scalar_one()
     reading = {"text_field": opts.text_field, "language": opts.language, "rev": opts.rev,
-               "max_doc_bytes": opts.max_doc_bytes}
+               "max_doc_bytes": opts.max_doc_bytes,
+               # recorded when not the default (indexes made before the budget existed resume unchanged)
+               **({"max_markup_tags": opts.max_markup_tags}
+                  if opts.max_markup_tags != ReadOptions.max_markup_tags else {})}
     executor = make_executor(engine, processes)
     writer = IndexWriter(index_dir, params, inputs, reading, store_text=store_text and key is None, key=key,
                          shard_bytes=shard_bytes, executor=executor)

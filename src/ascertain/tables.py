@@ -15,6 +15,7 @@ from pathlib import Path
 from ascertain.errors import AscertainError
 from ascertain.readers.base import ReadOptions, Skip
 from ascertain.readers.records import is_jsonl, is_parquet, jsonl_records
+from ascertain.text.names import unsafe_character
 
 
 def parse_mapping(spec: str | None, known: tuple[str, ...]) -> dict[str, str]:
@@ -80,10 +81,34 @@ class Table:
         self.fields = {c: mapping.get(c, c) for c in self.columns}
 
     def rows(self) -> Iterator[tuple[str, dict] | Skip]:
-        """(locator, {field: value}) per row; a Skip for a row that cannot be read at all."""
+        """(locator, {field: value}) per row; a Skip for a row that cannot be read at all, or whose text holds
+        a character no name may hold (text/names.py: NUL, control, bidirectional control)."""
+        for item in self._raw_rows():
+            if isinstance(item, Skip):
+                yield item
+                continue
+            loc, row = item
+            bad = next(((k, why) for k, v in row.items() if isinstance(v, str) and (why := unsafe_character(v))),
+                       None)
+            if bad:
+                yield Skip(self.path, loc, f"{bad[0]} holds {bad[1]}", "remove that character from the cell and "
+                           "import the list again (the other rows were imported)")
+                continue
+            yield item
+
+    def _raw_rows(self) -> Iterator[tuple[str, dict] | Skip]:
         if self.kind == "csv":
-            for n, row in enumerate(self._csv, 2):
-                loc = f"{self.path}:{n}"
+            while True:
+                try:
+                    row = next(self._csv)
+                except StopIteration:
+                    return
+                except csv.Error as e:  # e.g. a field past the csv module's 131,072-character limit
+                    # the csv module counts the line it failed on only once it is read whole
+                    yield Skip(self.path, f"{self.path}:{self._csv.line_num + 1}", f"unreadable CSV row ({e})",
+                               "fix that row (a cell of a list holds a name, a title or a date, never a text)")
+                    continue
+                loc = f"{self.path}:{self._csv.line_num}"
                 if None in row:
                     yield Skip(self.path, loc, "row has more cells than the header", "fix that row")
                     continue

@@ -18,6 +18,7 @@ from ascertain.store import schema
 from ascertain.store.db import now
 from ascertain.tables import Table, cell, parse_mapping
 from ascertain.text.bibliographic import isbns, name_key, parse_date, registration_number, split_list, title_key
+from ascertain.text.names import unsafe_character
 
 
 @dataclass
@@ -48,6 +49,9 @@ def add_work(case: Case, claimant: str, path: str, title: str | None = None,
     if not claimant:
         raise AscertainError("--claimant", "is empty", "name the claimant")
     title = (title or Path(path).name).strip()
+    for what, value in (("--claimant", claimant), ("--title", title)):
+        if why := unsafe_character(value):
+            raise AscertainError(what, f"holds {why}", "remove that character (names are shown as written)")
     path = os.path.abspath(path)  # stored as case.stable_path: the same whatever folder the command ran from
     docs: list[Document] = []
     for item in read_inputs([path], ReadOptions(rev=rev, expand_containers=False)):

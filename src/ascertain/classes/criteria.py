@@ -33,6 +33,7 @@ from ascertain.classes.disputes import by_class_and_work
 from ascertain.classes.disputes import label as dispute_label
 from ascertain.classes.eligibility import Eligibility, decide
 from ascertain.classes.facts import WorkFacts, gather
+from ascertain.classes.public_domain import public_domain_works
 from ascertain.errors import AscertainError
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -106,7 +107,9 @@ def load_class_file(path: str) -> ClassFile:
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        raise AscertainError(path, f"cannot open ({e.strerror})", "check the path") from e
+        raise AscertainError(path, f"cannot open the class file ({e.strerror})",
+                             "write one with `ascertain classes CASE --init` (a commented example listing every "
+                             "criterion), or pass --file; the format: `ascertain classes --help`") from e
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
@@ -299,6 +302,10 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
     elig = {wid: decide(f, cf.infringement_began) for wid, f in facts.items()}
     ownership = apply_transfers(case, facts, elig)
     disputed = by_class_and_work(case)
+    # a public-domain work has no owner to be a member: out of every class, with the reason as its decision
+    began = cf.infringement_began if cf.infringement_began not in (None, "auto") else None
+    as_of = int(str(began)[:4]) if began else int(now()[:4])  # the year the public-domain rule is applied in
+    pd = public_domain_works(case, {wid: f.publication_date for wid, f in facts.items()}, as_of)
     decisions: list[dict] = []
     members: dict[str, list[int]] = {}
     tiers: dict[tuple[str, int], tuple[str, dict]] = {}
@@ -321,6 +328,10 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
                                   "wanted": str(crit.wanted), "value": shown, "passed": passed,
                                   "evidence_ids": ev})
             if not ok_all:
+                continue
+            if wid in pd:
+                decisions.append({"class_name": cls.name, "work_id": wid, "criterion": "public_domain",
+                                  "wanted": "no", "value": pd[wid], "passed": False, "evidence_ids": []})
                 continue
             dispute = disputed.get((cls.name, wid))
             tier = membership_tier(f, cls, dispute)
@@ -350,7 +361,8 @@ def evaluate(case: Case, class_file: str, out_dir: Path | None = None) -> dict:
                            {w: disputed.get((name, w)) for w in wids}, ownership)
         counts[name] = {"works": len(wids), "units": len(rows), "unit": cf.unit,
                         "owners": len({(o["name"], o["role"]) for w in wids for o in facts[w].owners})}
-        files[name] = write_members(rows, out_dir / name.replace("/", "__"))
+        files[name] = {k: _case_path(case, v) for k, v in write_members(rows, out_dir / name.replace("/", "__"))
+                       .items()}
     s412 = {}
     for e in elig.values():
         s412[e.status] = s412.get(e.status, 0) + 1
@@ -454,6 +466,12 @@ COLUMNS = ("unit_of_account", "work_id", "title", "authors", "legal_owners", "be
            "registration", "effective_date", "group_registration", "link", "s412", "s412_reason",
            "infringement_began", "s412_dates", "in_corpus_by", "evidence_ids", "output_evidence_ids", "identifier_hits",
            "tier", "tier_detail", "dispute", "ownership", "exclusive_licensees")
+
+
+def _case_path(case: Case, path: str) -> str:
+    """A path inside the case as relative to it (a moved or copied case still finds its files), else as is."""
+    p, root = Path(path).resolve(), case.root.resolve()
+    return p.relative_to(root).as_posix() if p.is_relative_to(root) else str(path)
 
 
 def write_members(rows: list[dict], stem: Path) -> dict:

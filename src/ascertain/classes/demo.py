@@ -20,6 +20,7 @@ from ascertain.classes.linkage import decide as decide_link
 from ascertain.classes.linkage import link, review_queue
 from ascertain.classes.registrations import import_registrations
 from ascertain.classes.sampling import draw, import_labels
+from ascertain.csv_out import Writer, plain
 from ascertain.match.run import MatchOptions, run_match
 from ascertain.readers import ReadOptions
 from ascertain.sources import add_source
@@ -51,7 +52,7 @@ def run_class_demo(case: Case, data: Path, console: Console | None) -> dict:
     by_title = {f.title: f for f in facts.values()}
     rows = {}
     with open(case.root / "reports" / "classes" / "in-corpus.csv", encoding="utf-8") as fh:
-        rows = {r["title"]: r for r in csv.DictReader(fh)}
+        rows = {plain(r["title"]): r for r in csv.DictReader(fh)}
     from ascertain.classes.eligibility import decide
 
     wrong = []
@@ -85,9 +86,10 @@ def run_class_demo(case: Case, data: Path, console: Console | None) -> dict:
         r.update(copied="yes" if t["copied"] else "no", in_corpus="yes" if t["in_corpus"] else "no",
                  reviewer="demo (planted truth)")
     with open(sheet, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, list(filled[0]))
-        w.writeheader()
-        w.writerows(filled)
+        w = Writer(fh, list(filled[0]))
+        w.header()
+        for r in filled:
+            w.record({k: plain(v) for k, v in r.items()})
     import_labels(case, str(sheet))
     est = estimate(case, "in-corpus")
     if console:

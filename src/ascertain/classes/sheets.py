@@ -1,34 +1,27 @@
-"""CSV files of the class layer that a person opens in a spreadsheet (member lists, sample sheets), written so a
-cell cannot run as a formula (CSV injection): a text cell starting with =, +, -, @, a tab or a carriage return
-gets a leading apostrophe, which spreadsheets show as text. The labels importer removes it again.
-
-(The project-wide CSV writer of the hardening work replaces this module when it is on main.)"""
+"""CSV files of the class layer that a person opens in a spreadsheet (member lists, sample sheets), written
+through the project's one CSV writer (csv_out.py), so a cell cannot run as a formula (CSV injection). The
+labels importer removes the apostrophe again (`unsafe_cell`)."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from pathlib import Path
 
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from ascertain.csv_out import Writer, cell, plain
 
 
 def safe_cell(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_TRIGGERS):
-        return "'" + value
-    return value
+    return cell(value)
 
 
 def unsafe_cell(value: str | None) -> str:
-    """A cell read back from a sheet this module wrote: the apostrophe it added removed."""
-    v = value or ""
-    return v[1:] if v.startswith("'") and v[1:].startswith(_TRIGGERS) else v
+    """A cell read back from a sheet written here: the apostrophe the writer added removed."""
+    return plain(value or "")
 
 
 def write_csv(path: Path | str, columns: Iterable[str], rows: Iterable[dict]) -> None:
-    cols = list(columns)
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, cols)
-        w.writeheader()
+        w = Writer(fh, columns)
+        w.header()
         for r in rows:
-            w.writerow({k: safe_cell(r.get(k, "")) for k in cols})
+            w.record({k: "" if v is None else v for k, v in r.items()})

@@ -228,10 +228,28 @@ def review_cmd(case: CaseArg,
 @stage
 def classes_cmd(case: CaseArg,
                 file: Annotated[str, typer.Option("--file", help="The class file (TOML).")] = "classes.toml",
+                init: Annotated[bool, typer.Option("--init", help="Write a commented class file to --file (every "
+                                                   "criterion listed) instead of evaluating one.")] = False,
                 as_json: JsonOpt = False) -> None:
-    """Evaluate a class file: one decision per work and criterion; member lists (CSV, Parquet); counts."""
+    """Evaluate a class file: one decision per work and criterion; member lists (CSV, Parquet); counts.
+
+    The class file is TOML: `unit` ("work" or "registration"), `infringement_began` ("auto" or a date), and
+    one [[class]] table per class with `name`, `description` and [class.criteria] (criterion = value; a work
+    is a member when it meets every one), optionally [[class.subclass]] tables. `--init` writes a commented
+    example that lists every criterion.
+    """
     from ascertain.classes.criteria import evaluate
 
+    if init:
+        from ascertain.classes.template import class_file_template
+
+        target = Path(file)
+        if target.exists():
+            raise AscertainError(file, "exists already (never written over)", "pass --file with a new name")
+        target.write_text(class_file_template(), encoding="utf-8")
+        out.print(f"class file written to {escape(file)}: edit it, then `ascertain classes {escape(str(case))} "
+                  f"--file {escape(file)}`", highlight=False)
+        return
     r = evaluate(open_case(case), file)
     if as_json:
         emit_json(r)
@@ -474,6 +492,9 @@ def print_lookup(out, r: dict) -> None:
             routes.append("by identifier (" + "; ".join(f"{h['document']}: {h['by']}"
                                                         for h in w["in_corpus_by_identifier"]) + ")")
         out.print(f"    in corpus: {' and '.join(routes) or 'no'}", markup=False)
+        outputs = w.get("output_evidence") or []
+        shown = f"by content (evidence {', '.join(map(str, outputs))})" if outputs else "no"
+        out.print(f"    in model outputs: {shown}", markup=False)
         regs = "; ".join(f"{x['number']} effective {x['effective_date']} ({x['method']} {x['score']:.2f})"
                          for x in w["registrations"]) or "none linked"
         out.print(f"    registration: {regs}; §412: {w['s412']['status']} — {w['s412']['reason']}", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ascertain import __version__
 from ascertain.errors import AscertainError
@@ -47,8 +49,8 @@ LEGEND = ("cov.: share of the work's tokens found in the copy; own: the same sha
           "(notices, licenses and spans common in the corpus left out); run: longest verbatim run, in tokens "
           "(words, numbers, punctuation marks); frag.: separate copied passages.")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)  # names print as written: `:warning:` is not an emoji
+err = Console(stderr=True, emoji=False)
 
 CaseArg = Annotated[Path, typer.Argument(help="The case folder.")]
 FLAG = ""  # a flag takes no value: no "<bool>" beside it in help
@@ -90,8 +92,24 @@ def stage(fn):
             return fn(*args, **kwargs)
         except AscertainError as e:
             fail(e)
+        except (OSError, SQLAlchemyError) as e:
+            if not disk_full(e):
+                raise
+            where = getattr(e, "filename", None) or kwargs.get("case") or (args[0] if args else "the case folder")
+            fail(AscertainError(str(Path(where).parent if getattr(e, "filename", None) else where),
+                                "the disk is full (no space left on the device)",
+                                "free space there, then run the same command again: finished work is kept and "
+                                "the run resumes"))
 
     return wrapper
+
+
+def disk_full(e: BaseException) -> bool:
+    """Is this error a full disk or quota (an OSError, or the store's driver saying so)?"""
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(e).lower()
+    return isinstance(e, SQLAlchemyError) and ("disk is full" in text or "no space left" in text)
 
 
 def progress_bar(description: str, total: int | None = None) -> Progress:
@@ -114,6 +132,29 @@ def print_skips(report_skips: list[dict]) -> None:
         err.print(f"[yellow]... and {len(report_skips) - 20} more skipped (see `ascertain show`)[/]")
 
 
+def _flag_help_option() -> None:
+    """A flag takes no value: -h/--help and every boolean flag shown without a "<bool>" (Typer 0.29 gives them a
+    type label). Set when the help is made, which asks every command for its help option first."""
+    from typer._click.core import Command
+
+    make = Command.get_help_option
+    if getattr(make, "_ascertain_flag", False):
+        return
+
+    def get_help_option(self, ctx):
+        opt = make(self, ctx)
+        for p in [*self.params, *([opt] if opt is not None else [])]:
+            if getattr(p, "is_flag", False) and p.metavar is None:
+                p.metavar = FLAG
+        return opt
+
+    get_help_option._ascertain_flag = True  # type: ignore[attr-defined]
+    Command.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+_flag_help_option()
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(__version__, markup=False, highlight=False)
@@ -121,7 +162,7 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+def main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, metavar=FLAG,
                                                help="Print the version and exit.")] = False) -> None:
     """Measured, reproducible evidence for generative-AI copyright cases."""
 
@@ -162,7 +203,8 @@ def line(text: str, indent: int = 2) -> None:
 
 def print_cmi(cmi: dict, limit: int = 20) -> None:
     """The CMI status, and for each changed item the notice before and after, each removed item as it was."""
-    counts = "".join(f"; {k} {len(cmi[k])}" for k in ("retained", "altered", "removed") if cmi.get(k))
+    counts = "".join(f"; {k.replace('_', ' ')} {len(cmi[k])}" for k in ("retained", "altered", "removed",
+                                                                         "moved_to_metadata") if cmi.get(k))
     note = (f" (not a copy; the original carries {len(cmi['original'])} CMI item(s))"
             if cmi["status"] == "not_applicable" else "")
     line(f"CMI: {cmi['status']}{counts}{note}", 0)
@@ -170,6 +212,9 @@ def print_cmi(cmi: dict, limit: int = 20) -> None:
              f"before: {a['original']['value']!r} (original line {a['original']['lines'][0]})\n"
              f"after:  {a['copy']['value']!r} (copy line {a['copy']['lines'][0]})" for a in cmi.get("altered", [])]
     lines += [f"{i['kind']} removed: {i['value']!r} (original line {i['lines'][0]})" for i in cmi.get("removed", [])]
+    lines += [f"{m['original']['kind']} moved to the record's metadata ({', '.join(m['fields'])}): "
+              f"{m['original']['value']!r} (original line {m['original']['lines'][0]})"
+              for m in cmi.get("moved_to_metadata", [])]
     for text in lines[:limit]:
         line(text)
     if len(lines) > limit:

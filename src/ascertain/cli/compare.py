@@ -102,7 +102,8 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
         f"reproduced in the copy: {cb['copy_distinctive_tokens']}" if cb else
         "unknown (no reference population; pass --reference with independent works of the same task)"
         + (f"; size bar for works up to {bar['own_tokens_up_to']} own tokens: own coverage ≥ {bar['least_score']} "
-           f"or a verbatim run ≥ {bar['least_verbatim_run']} tokens" if bar.get("least_score") is not None else "")))
+           f", a verbatim run ≥ {bar['least_verbatim_run']} tokens or ≥ {bar['least_share_in_one_span']} in one span"
+           if bar.get("least_score") is not None else "")))
     if r.get("levels_tried"):
         line("levels tried: " + "; ".join(
             f"{t['level']} skipped ({t['skipped']})" if "skipped" in t else

@@ -187,9 +187,17 @@ def probe_validate(
         permutations: Annotated[int, typer.Option(help="Permutations per Tier B test.")] = 10_000,
         seed: Annotated[int, typer.Option(help="Seed of the corpus, split, training and tests.")] = 0,
         docs: Annotated[Path | None, typer.Option(help="Write the results into this Markdown file.")] = None,
+        real_texts: Annotated[bool, typer.Option(
+            "--real-texts", help="Only Tier B on real texts of distinct works (Python's language reference): the "
+                                 "blind baseline's refusals on --null-runs fair splits, and members / non-members "
+                                 "on small models trained on three seeded splits (--steps).")] = False,
         as_json: JsonOpt = False) -> None:
     """Error rates of every tier on a small model trained here with a known member / non-member split."""
     import json
+
+    if real_texts:
+        _validate_real_texts(work, null_runs, steps, docs, as_json)
+        return
 
     from ascertain.probe.calibration import Setup, markdown, run_validation
     from ascertain.report.doc_sections import write_section
@@ -237,3 +245,26 @@ def probe_validate(
     out.print(t)
     out.print(f"raw results in {esc(work)}/probe-validation.json; {r['seconds']} s", highlight=False)
 
+
+
+def _validate_real_texts(work: Path, trials: int, steps: int, docs: Path | None, as_json: bool) -> None:
+    import json
+
+    from ascertain.probe.real_texts import markdown, refusal_rates, tier_b_power
+    from ascertain.report.doc_sections import write_section
+
+    work.mkdir(parents=True, exist_ok=True)
+    say = (lambda m: None) if as_json else (lambda m: err.print(m, markup=False, highlight=False))
+    rates = refusal_rates(trials)
+    say(f"fair splits refused: by work {rates['by work']['refused']}/{trials}, by passage "
+        f"{rates['by passage']['refused']}/{trials}")
+    power = tier_b_power(work, steps=steps, on_progress=say)
+    r = {"refusals": rates, "power": power}
+    (work / "probe-real-texts.json").write_text(json.dumps(r, indent=1))
+    if docs:
+        write_section(docs, "probe-real", markdown(rates, power, f"ascertain probe validate --real-texts "
+                                                                 f"--null-runs {trials} --steps {steps} --docs {docs}"))
+    if as_json:
+        emit_json(r)
+        return
+    out.print(markdown(rates, power, "ascertain probe validate --real-texts"), markup=False, highlight=False)

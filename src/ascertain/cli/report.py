@@ -26,21 +26,46 @@ def report(case: CaseArg,
                                                       "exhibit.")] = False,
            inline_exhibits: Annotated[int, typer.Option(help="Print the exhibits inside report.html/pdf when "
                                                         "there are at most this many.")] = 25,
+           allow_unreproducible_pdf: Annotated[bool, typer.Option(
+               "--allow-unreproducible-pdf", help="Write the report even when HarfBuzz-Subset is missing (its "
+                                                  "PDF then differs from other machines' in the font bytes).")
+                                               ] = False,
            sign_key: Annotated[Path | None, typer.Option(
                "--sign-key", help="Your signing key (`ascertain key expert new`): signs manifest.json and prints "
                                   "the key's fingerprint in the report.")] = None,
            as_json: JsonOpt = False) -> None:
     """Write report.html, report.pdf, exhibits/, exhibits.csv/.parquet and manifest.json (and signature.json)."""
+    from ascertain.errors import AscertainError
     from ascertain.report.build import build_report
+    from ascertain.report.pdf_toolchain import INSTALL, missing_pdf_libraries
     from ascertain.report.signing import grouped
 
-    r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits, sign_key)
+    missing = missing_pdf_libraries()
+    if missing and not allow_unreproducible_pdf:
+        raise AscertainError("report", f"{missing} is not installed: report.pdf would not be byte-reproducible "
+                             "(WeasyPrint would subset its fonts differently)", INSTALL)
+    if missing:
+        out.print(f"warning: {missing} is missing; report.pdf is reproducible only on machines like this one",
+                  highlight=False, markup=False)
+    import time
+
+    from ascertain.cli.common import err
+
+    t0 = time.perf_counter()
+    if err.is_terminal:  # a report takes a minute on a large case: say so while it is written
+        with err.status("writing the report (HTML, exhibits, PDF)…"):
+            r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits,
+                             sign_key)
+    else:
+        r = build_report(open_case(case), out_dir, tier, paper, validation, exhibit_pdfs, inline_exhibits, sign_key)
+    seconds = time.perf_counter() - t0
     if as_json:
         emit_json(r)
         return
     signed = (f"signed by {escape(r['signed_by'])}, key fingerprint\n{grouped(r['fingerprint'], '  ')}"
               if "signed_by" in r else "not signed (pass --sign-key)")
-    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])}\n"
+    out.print(f"report ({r['tier']}): {r['exhibits']} exhibits, {r['files']} files in {escape(r['out'])} "
+              f"({seconds:.0f} s)\n"
               f"{signed}\ncheck it with `ascertain verify {escape(r['out'])}`", highlight=False)
 
 @app.command()

@@ -57,8 +57,11 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
          csv_file: Annotated[Path | None, typer.Option(
              "--csv", help="Write every evidence record (of every work, filtered as asked) to this CSV file; "
                            "text cells that a spreadsheet would run as a formula start with an apostrophe.")] = None,
+         show_all: Annotated[bool, typer.Option("--all", metavar=FLAG, help="With WORK: list the records not "
+                                                "decided copied too (by default they are counted, not listed).")
+                             ] = False,
          as_json: JsonOpt = False) -> None:
-    """Show the case's sources and works, or one work's evidence."""
+    """Show the case's sources and works, or one work's evidence (its copies; --all for every record)."""
     from ascertain.report.show import EvidenceFilter, case_summary, skipped_inputs, work_evidence
 
     c = open_case(case)
@@ -77,13 +80,23 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
             for r in rows:
                 out.print(f"{r['stage']}: {r['locator']}: {r['reason']}. Fix: {r['fix']}", markup=False,
                           highlight=False, soft_wrap=True)
+            if not rows:
+                out.print("nothing was skipped: every input was read", highlight=False)
         return
     data = work_evidence(c, work, flt) if work else case_summary(c, flt)
     if as_json:
         emit_json(data)
         return
     if work:
+        hidden = 0
+        if not (show_all or copied_only):  # the useful view: the copies; the rest counted
+            kept = [e for e in data["evidence"] if e["copied"]]
+            hidden = len(data["evidence"]) - len(kept)
+            data = {**data, "evidence": kept}
         show_work(data)
+        if hidden:
+            err.print(f"{hidden} record{'s' if hidden != 1 else ''} not decided copied not listed (`--all` lists "
+                      "them)", highlight=False, markup=False)
         return
     t = new_table("source", "kind", "status", "docs", "skipped", "keyed", title="sources",
                   numbers=("docs", "skipped"))
@@ -103,7 +116,8 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
 
 
 def show_work(data: dict) -> None:
-    out.print(Text(f"{data['claimant']} / {data['title']} ({len(data['files'])} files)", style="bold"))
+    n = len(data["files"])
+    out.print(Text(f"{data['claimant']} / {data['title']} ({n} file{'' if n == 1 else 's'})", style="bold"))
     slim = narrow()
     t = new_table("scope", "file", "lines", "CMI", title="the work's CMI", numbers=("lines",))
     for i in data["cmi"]:
@@ -129,9 +143,9 @@ def show_work(data: dict) -> None:
             cmi = (e.get("cmi") or {}).get("status", "-")
             copied = "yes" if e["copied"] else "no"
             if slim:
-                add_row(t, copied, e["work_file"].rsplit("/", 1)[-1], *figures, cmi, short(e["document"]))
+                add_row(t, copied, e["work_file"].rsplit("/", 1)[-1], *figures, cmi, _document(e))
             else:
-                add_row(t, copied, e["source"], short(e["document"]), short(e["work_file"]), *figures,
+                add_row(t, copied, e["source"], _document(e), short(e["work_file"]), *figures,
                         {True: "yes", False: "no", None: "-"}[e["identical"]], "-" if near is None else f"{near:.2f}",
                         cmi)
         out.print(t)
@@ -158,3 +172,10 @@ def print_probe_evidence(rows: list[dict]) -> None:
         add_row(t, r["probe_run"], r["model"], r["tier"], r["subject"], r["summary"])
     out.print(t)
     out.print(LIMITATIONS, markup=False, highlight=False)
+
+
+def _document(e: dict) -> str:
+    """The document's locator, and how many more documents hold the same text (measured once; their locators
+    are in the report's `identical_copies`)."""
+    n = (e.get("identical_copies") or {}).get("documents", 1)
+    return short(e["document"]) + (f" (+{n - 1:,} identical)" if n > 1 else "")

@@ -37,12 +37,14 @@ from ascertain.report.tables import add_row, new_table
 def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
                 max_doc_bytes: int, as_json: bool, level: str = "auto", acquired: str | None = None,
-                meta_fields: str | None = None, engine: str = "local", processes: int | None = None) -> None:
+                meta_fields: str | None = None, engine: str = "local", processes: int | None = None,
+                max_markup_tags: int = 2_000_000) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
 
     c = open_case(case)
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
+                       max_markup_tags=max_markup_tags,
                        meta_fields=tuple(f.strip() for f in (meta_fields or "").split(",") if f.strip()))
     with progress_bar(f"{kind} {name}") as bar:
         task = bar.add_task(f"indexing {esc(name)}", total=None, unit="documents", mb="")
@@ -114,10 +116,15 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                                                                "(e.g. title,author,isbn): works in the corpus "
                                                                "by identifier.")] = None,
                engine: EngineOpt = "local", processes: ProcessesOpt = None,
+               max_markup_tags: Annotated[int, typer.Option(
+                   help="Work budget of one HTML/EPUB document, in tags: past it the document is a recorded "
+                        "skip (markup is read in time linear in its size).")] = 2_000_000,
                as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
+    if max_markup_tags < 1:
+        raise AscertainError("--max-markup-tags", "must be at least 1", "give a positive number of tags")
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json, level, acquired, meta_fields, engine, processes)
+                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags)
 
 
 @outputs_app.command("add")

@@ -40,8 +40,8 @@ def validate_copies(
         all_: Annotated[bool, typer.Option(
             "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
                           "version and date, into --figures and --docs.")] = False,
-        quick: Annotated[bool, typer.Option(help="With --all: small runs of the same code (CI); written into "
-                                                 "--work unless --figures/--docs are given.")] = False,
+        quick: Annotated[bool, typer.Option("--quick", help="With --all: small runs of the same code (CI); written "
+                                                            "into --work unless --figures/--docs are given.")] = False,
         only: Annotated[str | None, typer.Option(help="With --all: these validators only, comma-separated "
                                                       "(the others keep their figures).")] = None,
         figures: Annotated[Path | None, typer.Option(help="With --all: the figures file to write (default: the "
@@ -53,7 +53,7 @@ def validate_copies(
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
 
     `--all` regenerates every figure the report cites (copy detection, short works, CMI, book CMI, linkage,
-    probe) and ties each to the code that made it."""
+    §412, probe, images) and ties each to the code that made it."""
     from ascertain.report.doc_sections import write_section
 
     if all_:
@@ -205,7 +205,10 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
     write_docs(docs, result)
     stale = staleness(result["figures"])
     if as_json:
-        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale})
+        emit_json({"figures": str(figures), "docs": str(docs), **result["figures"], "stale": stale,
+                   "failures": result["failures"]})
+        if result["failures"]:
+            raise typer.Exit(1)
         return
     t = new_table("validator", "rates", "date", "state", title=f"figures of ascertain "
                   f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
@@ -214,3 +217,7 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         add_row(t, name, len(e["rates"]), e["date"], stale[name] or "current")
     out.print(t)
     out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
+    for name, why in result["failures"].items():
+        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
+    if result["failures"]:
+        raise typer.Exit(1)

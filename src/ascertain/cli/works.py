@@ -65,8 +65,8 @@ def _works_report(rep: dict, as_json: bool) -> None:
         emit_json(rep)
         return
     for a in rep["added"][:20]:
-        out.print(f"added work {a['work_id']}: {esc(a['claimant'])} / {esc(a['title'])} ({a['files']} files)",
-                  highlight=False)
+        files = f"{a['files']} file{'' if a['files'] == 1 else 's'}"
+        out.print(f"added work {a['work_id']}: {esc(a['claimant'])} / {esc(a['title'])} ({files})", highlight=False)
     for e in rep["existing"][:20]:
         out.print(f"already in the case: {esc(e)}", highlight=False)
     if len(rep["added"]) > 20 or len(rep["existing"]) > 20:

@@ -32,12 +32,21 @@ def cmi_lines(scan: dict, tokens: TokenStream) -> set[int]:
     """The lines of a text that hold its CMI (see the module's docstring)."""
     lines: set[int] = set()
     head = comment_header_end(tokens)
-    for i in items(scan):
-        a, b = i["lines"]
+    for a, b in _spans(scan):
         lines.update(range(int(a), int(b) + 1))
         if head and a <= head:
             lines.update(range(1, head + 1))
     return lines
+
+
+def _spans(scan: dict) -> list[tuple[int, int]]:
+    """(first, last) line of every CMI detection of a scan, each one counted (cmi/status.py `items` keeps one
+    item per license id: a second notice of the same license elsewhere must still be set aside)."""
+    out = [(int(i["lines"][0]), int(i["lines"][1])) for i in items(scan)]
+    for key in ("copyrights", "licenses", "authors", "book"):
+        out += [(int(d["start_line"]), int(d["end_line"])) for d in scan.get(key) or []
+                if "start_line" in d and "end_line" in d]
+    return sorted(set(out))
 
 
 def _outside(tokens: TokenStream, lines: set[int]) -> list[str]:

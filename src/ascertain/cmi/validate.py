@@ -209,33 +209,41 @@ def folder_digest(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def scancode_holders(scancode: str, folder: Path, work: Path, processes: int, reuse: bool
-                     ) -> tuple[dict[str, set[str]], dict]:
-    """ScanCode's holders of every file in folder, by name. Results are cached by each file's sha256 in
-    work/scancode-hard-cache.json; with `reuse`, only files not in the cache are scanned (the set grows
-    with the machine's packages). The cache keeps ScanCode's seconds and file count over its runs."""
-    cache_path = work / "scancode-hard-cache.json"
-    cache = json.loads(cache_path.read_text()) if reuse and cache_path.exists() else {
+def _scancode_cached(scancode: str, folder: Path, work: Path, processes: int, reuse: bool, name: str,
+                     per_file) -> tuple[dict[str, object], dict]:
+    """ScanCode's reading (`per_file(entry)`) of every file in folder, by name, cached by each file's sha256 in
+    work/scancode-NAME-cache.json; with `reuse`, only files not in the cache are scanned (the sets grow with the
+    machine's packages). The cache keeps ScanCode's seconds, file count and version over its runs."""
+    cache_path = work / f"scancode-{name}-cache.json"
+    cache = json.loads(cache_path.read_text(encoding="utf-8")) if reuse and cache_path.exists() else {
         "files": {}, "seconds": 0.0, "scanned": 0, "version": "?"}
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-    todo = sorted(name for name, d in digests.items() if d not in cache["files"])
+    todo = sorted(n for n, d in digests.items() if d not in cache["files"])
     if todo:
-        pending = work / "scancode-pending"
+        pending = work / f"scancode-{name}-pending"
         if pending.exists():
             shutil.rmtree(pending)
         pending.mkdir(parents=True)
-        for name in todo:
-            shutil.copyfile(folder / name, pending / name)
-        out = work / "scancode-pending.json"
+        for n in todo:
+            shutil.copyfile(folder / n, pending / n)
+        out = work / f"scancode-{name}-pending.json"
         cache["seconds"] += run_scancode(scancode, pending, out, processes)
         cache["scanned"] += len(todo)
-        sc = json.loads(out.read_text())
+        sc = json.loads(out.read_text(encoding="utf-8"))
         cache["version"] = (sc.get("headers") or [{}])[0].get("tool_version", "?")
         for e in sc.get("files", []):
             if e.get("type") == "file" and Path(e["path"]).name in digests:
-                cache["files"][digests[Path(e["path"]).name]] = sorted(theirs(e)[1])
+                cache["files"][digests[Path(e["path"]).name]] = per_file(e)
         cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
-    return {name: set(cache["files"].get(d, [])) for name, d in digests.items()}, cache
+    return {n: cache["files"].get(d, []) for n, d in digests.items()}, cache
+
+
+def scancode_holders(scancode: str, folder: Path, work: Path, processes: int, reuse: bool
+                     ) -> tuple[dict[str, set[str]], dict]:
+    """ScanCode's holders of every file in folder (the hard set), normalized as `theirs` does."""
+    found, cache = _scancode_cached(scancode, folder, work, processes, reuse, "hard",
+                                    lambda e: sorted(theirs(e)[1]))
+    return {n: set(v) for n, v in found.items()}, cache
 
 
 def validate_hard(scancode: str | None, work: Path, processes: int, split: str = "held",
@@ -385,30 +393,9 @@ def _score(cases: dict, found: dict[str, set[str]]) -> dict:
 
 def scancode_raw_holders(scancode: str, folder: Path, work: Path, processes: int, reuse: bool
                          ) -> tuple[dict[str, list[str]], dict]:
-    """ScanCode's holders (as it writes them) of every file in folder, cached by file content in
-    work/scancode-real-cache.json; with `reuse`, only files not in the cache are scanned."""
-    cache_path = work / "scancode-real-cache.json"
-    cache = json.loads(cache_path.read_text(encoding="utf-8")) if reuse and cache_path.exists() else {
-        "files": {}, "seconds": 0.0, "scanned": 0, "version": "?"}
-    digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
-    todo = sorted(name for name, d in digests.items() if d not in cache["files"])
-    if todo:
-        pending = work / "scancode-real-pending"
-        if pending.exists():
-            shutil.rmtree(pending)
-        pending.mkdir(parents=True)
-        for name in todo:
-            shutil.copyfile(folder / name, pending / name)
-        out = work / "scancode-real-pending.json"
-        cache["seconds"] += run_scancode(scancode, pending, out, processes)
-        cache["scanned"] += len(todo)
-        sc = json.loads(out.read_text(encoding="utf-8"))
-        cache["version"] = (sc.get("headers") or [{}])[0].get("tool_version", "?")
-        for e in sc.get("files", []):
-            if e.get("type") == "file" and Path(e["path"]).name in digests:
-                cache["files"][digests[Path(e["path"]).name]] = [h["holder"] for h in e.get("holders") or []]
-        cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")
-    return {name: cache["files"].get(d, []) for name, d in digests.items()}, cache
+    """ScanCode's holders, as it writes them, of every file in folder (the real notices)."""
+    return _scancode_cached(scancode, folder, work, processes, reuse, "real",
+                            lambda e: [h["holder"] for h in e.get("holders") or []])
 
 
 def validate_real(scancode: str | None, work: Path, processes: int, split: str = "test",

@@ -159,6 +159,10 @@ def import_package(case: Case, package: Path, key_file: str, name: str | None = 
                                  "with the key the master gave it, or the master pass that key with --key-file")
         check_index_files(index_dir, sorted(p.relative_to(index_dir).as_posix()
                                             for p in index_dir.rglob("*") if p.is_file()))
+        counts = {k: manifest.get(k) for k in ("documents", "skipped", "fingerprints", "tokens")}
+        if header.get("counts") != counts:
+            raise AscertainError(f"{package}: {HEADER}", f"its counts {header.get('counts')} are not the index's "
+                                 f"{counts}; nothing was imported", RECEIPT_FIX)
         summary = _add_imported(case, target, header, manifest, index_dir, digest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -187,6 +191,14 @@ def _extract(package: Path, staging: Path, max_file_bytes: int) -> dict:
         raise AscertainError(str(package), f"is not an uncompressed tar package ({e})",
                              "pass the file `ascertain corpus export` wrote, as it was sent") from e
     staging.mkdir(parents=True)
+    try:
+        return _extract_members(tar, package, staging, max_file_bytes, bad)
+    except (tarfile.TarError, EOFError) as e:  # cut short in transit, with no .sha256 beside it to say so
+        raise AscertainError(str(package), f"is truncated or damaged ({e}); nothing was imported",
+                             RECEIPT_FIX + " (and its .sha256 with it)") from e
+
+
+def _extract_members(tar: tarfile.TarFile, package: Path, staging: Path, max_file_bytes: int, bad: str) -> dict:
     with tar:
         first = tar.next()
         if first is None or first.name != HEADER or not first.isreg() or first.size > MAX_HEADER_BYTES:

@@ -32,7 +32,9 @@ def check_index_files(root: Path, files: list[str]) -> None:
     `.npy` column of integers (index/lookup_tables.py)."""
     if MANIFEST not in files:
         raise AscertainError(str(root), "has no manifest.json (not an index folder)", FIX)
-    check_manifest(json.loads((root / MANIFEST).read_bytes()), str(root / MANIFEST))
+    manifest = json.loads((root / MANIFEST).read_bytes())
+    check_manifest(manifest, str(root / MANIFEST))
+    check_references(root, manifest, set(files), str(root / MANIFEST))
     for rel in files:
         if rel == MANIFEST:
             continue
@@ -59,6 +61,53 @@ def check_manifest(manifest: dict, where: str) -> None:
         problems.append("its input list holds plain paths or digests")
     if problems:
         raise AscertainError(where, "is not a complete keyed, text-less index (" + "; ".join(problems) + ")", FIX)
+
+
+def _plain_name(value: object) -> bool:
+    """A file name of the index folder itself: no folder part, not absolute, not '..'."""
+    return isinstance(value, str) and value not in ("", ".", "..") and "/" not in value and "\\" not in value \
+        and ":" not in value and not value.startswith(".")
+
+
+def check_references(root: Path, manifest: dict, files: set[str], where: str) -> None:
+    """Every file the manifest names is a plain name of a file in the folder (never a path to another case's
+    index, absolute or with '..'), and its counts are those of its files: documents and fingerprints per
+    shard are the row counts of the shard's Parquet files, and the totals are their sums."""
+    def refuse(problem: str) -> None:
+        raise AscertainError(where, problem + "; nothing was read from it",
+                             "ask the sender for the package again, as `ascertain corpus export` wrote it")
+
+    shards = manifest.get("shards")
+    if not isinstance(shards, list):
+        refuse("has no shard list")
+    totals = {"documents": 0, "fingerprints": 0}
+    for n, shard in enumerate(shards):
+        if not isinstance(shard, dict):
+            refuse(f"shard {n} is not an object")
+        for field in ("documents_file", "fingerprints_file", "minhash_file"):
+            name = shard.get(field)
+            if not _plain_name(name) or name not in files:
+                refuse(f"shard {n} names {field} {name!r}, which is not a file of the package's index")
+        for name in shard.get("sha256") or {}:
+            if not _plain_name(name) or name not in files:
+                refuse(f"shard {n} lists {name!r}, which is not a file of the package's index")
+        for field, file_field in (("documents", "documents_file"), ("fingerprints", "fingerprints_file")):
+            rows = pq.ParquetFile(root / shard[file_field]).metadata.num_rows
+            if shard.get(field) != rows:
+                refuse(f"shard {n} says {shard.get(field)!r} {field}, its file holds {rows:,}")
+            totals[field] += rows
+    for field, total in totals.items():
+        if manifest.get(field) != total:
+            refuse(f"it says {manifest.get(field)!r} {field}, its shards hold {total:,}")
+    lookup = manifest.get("lookup") or {}
+    names = list((lookup.get("sha256") or {}).keys())
+    for kind, bases in (lookup.get("files") or {}).items():
+        for base in bases if isinstance(bases, list) else [bases]:
+            if not _plain_name(base) or not any(x.startswith(f"{base}.") for x in names):
+                refuse(f"its {kind} lookup table {base!r} is not a file of the package's index")
+    for name in names:
+        if not _plain_name(name) or name not in files:
+            refuse(f"it lists lookup column {name!r}, which is not a file of the package's index")
 
 
 def check_npy(path: Path, rel: str) -> None:

@@ -6,11 +6,12 @@ Every failure is an AscertainError naming the image and what to do, so a reader 
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ascertain.errors import AscertainError
 
@@ -21,6 +22,9 @@ MAX_PIXELS = 80_000_000
 WORK_SIDE = 1024  # descriptors and local features are computed at most at this size (longer side)
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff",
                "GIF": "image/gif", "BMP": "image/bmp", "MPO": "image/jpeg"}
+# WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import; evidence must not be read from a
+# truncated file as if whole, so decoding switches it off for its own load, under a lock
+_STRICT = threading.Lock()
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp")
 
 
@@ -72,7 +76,12 @@ def decode(data: bytes, name: str, side: int = WORK_SIDE) -> DecodedImage:
         if fmt == "JPEG" and max(w, h) > 2 * side:
             im.draft("RGB", (side, side))  # decode at 1/2, 1/4 or 1/8 scale: bounded memory for large photographs
         im.seek(0)
-        im.load()
+        with _STRICT:
+            lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+            try:
+                im.load()
+            finally:
+                ImageFile.LOAD_TRUNCATED_IMAGES = lenient
         im = ImageOps.exif_transpose(im)
         if im.mode in ("I;16", "I;16B", "I;16L", "I"):
             a = np.asarray(im, dtype=np.float64)

@@ -61,9 +61,13 @@ def write_parquet_atomic(table: pa.Table, path: Path, row_group_size: int | None
     ints = [f.name for f in table.schema if pa.types.is_integer(f.type)]
     # Texts are LZ4 (twice as fast to write as zstd, ~45 % larger); everything else zstd.
     codecs = {name: "lz4" if name == "text" else "zstd" for name in table.column_names}
-    pq.write_table(table, tmp, compression=codecs, write_statistics=ints, row_group_size=row_group_size,
-                   use_dictionary=[c for c in ("language",) if c in table.column_names])
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression=codecs, write_statistics=ints, row_group_size=row_group_size,
+                       use_dictionary=[c for c in ("language",) if c in table.column_names])
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or an interrupt leaves no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -117,6 +121,8 @@ class IndexWriter:
     def open(self) -> dict:
         """The manifest to continue from: a new one, or the interrupted run's after checking it matches."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.index_dir.glob("*.tmp"):  # left by a run that was killed mid-write
+            stale.unlink(missing_ok=True)
         old = read_manifest(self.index_dir)
         header = self.manifest_header()
         if old is None:
@@ -208,7 +214,8 @@ class IndexWriter:
                 "doc": first + i, "locator": doc.locator, "sha256": doc.sha256,
                 # keyed: no language (it comes from the file name) and no metadata (titles, URLs, authors)
                 "language": doc.language if self.key is None else "",
-                "bytes": int(doc.meta.get("bytes", len(doc.text))),
+                # keyed: no byte count (nothing needs it, and an exact size joins a document to a known file)
+                "bytes": int(doc.meta.get("bytes", len(doc.text))) if self.key is None else 0,
                 "meta": json.dumps(doc.meta, sort_keys=True, ensure_ascii=False) if self.key is None else "{}",
                 "_doc": replace(doc, text=""),  # for on_shard and the digest: the text goes to the shard only
             })
@@ -275,7 +282,9 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     n_tokens = [int(t) for t in _cat(tokens, np.int64)]
     texts = [t for batch_texts, _ in batches for t in batch_texts] if store_text else [None] * len(n_tokens)
     levels = [LEVEL_CODES[resolved_level(params.level, lang)] for _, langs in batches for lang in langs]
-    docs_table = pa.table({**cols, "tokens": n_tokens, "text": texts, "level": levels}, schema=DOCS_SCHEMA)
+    # keyed: a document's token count as its power-of-two bucket (the master reports a copy's size from it)
+    doc_tokens = n_tokens if key is None else [size_bucket(t) for t in n_tokens]
+    docs_table = pa.table({**cols, "tokens": doc_tokens, "text": texts, "level": levels}, schema=DOCS_SCHEMA)
     sha_fp = write_parquet_atomic(fp_table, folder / fp_name)
     sha_docs = write_parquet_atomic(docs_table, folder / docs_name, DOCS_ROW_GROUP)
     sig = np.concatenate(sigs) if sigs else np.zeros((0, NUM_PERM), np.uint32)
@@ -295,6 +304,11 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
             "digest_file": cd_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh, cd_name: sha_cd},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
+
+
+def size_bucket(n: int) -> int:
+    """The smallest power of two that is at least n (0 stays 0): a size that says "at most", not "exactly"."""
+    return 0 if n <= 0 else 1 << (n - 1).bit_length()
 
 
 _CONTENT_LABEL = b"ascertain content v1\0"

@@ -1,8 +1,10 @@
-"""How a copy differs from the original: every difference in the aligned region, classified.
+"""How a copy differs from the original: every difference within the copied region, classified.
 
-The original file and the copy's region (where the matched spans place the work) are aligned token by
-token as written, between the spans as anchors (a minimal Levenshtein edit script over tokens). Each edit
-is then one of:
+The copied region is where the spans place the work in the copy, widened only as far as the text beyond
+still aligns (see `differences`); the work outside it is `not in the copy`, and the copy's text outside it
+(chat prose around a reproduced function, another file) is not compared at all. Within the region the two
+texts are aligned token by token as written, between the spans as anchors (a minimal Levenshtein edit script
+over tokens). Each edit is then one of:
 
   whitespace/layout    same tokens, different spacing, indentation or line breaks
   comment added / comment removed / comment changed
@@ -10,13 +12,15 @@ is then one of:
                        (each original name always becomes the same new name)
   literal changed      a string or number changed
   line inserted / line deleted
-  block reordered      a deleted block that reappears elsewhere in the copy
+  block reordered      a span out of the order of the others (a block moved elsewhere in the copy)
   code changed         any other edit
+  not in the copy      the work's text outside the region, or between two spans where nothing aligns
 
 For prose works the same edits are named for a reader: `word changed`, `punctuation changed` (quotes,
 apostrophes, dashes), `text inserted` / `text deleted` / `text changed`, with no rename map.
 
-`edit_similarity` = 2·matched / (tokens of both), matched = tokens the alignment pairs as equal.
+`edit_similarity` = 2·matched / (tokens of both sides in the region and in moved blocks), matched = tokens
+the alignment pairs as equal.
 """
 
 from __future__ import annotations
@@ -157,9 +161,10 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
 
 # A gap between two spans smaller than this on both sides is aligned token by token whatever it holds
 SMALL_GAP_TOKENS = 40
-# Text beyond a span joins the region only if its alignment gains at least this many tokens (equal minus
-# edited): a chance `(` or `the` next to a span never pulls unrelated text in
-MIN_REACH_GAIN = 3
+# Text beyond a span joins the region only if its alignment gains at least this many tokens (equal runs
+# minus edits): a shared idiom (`= sys.version_info[`) next to a span never pulls unrelated text in. A longer
+# equal run would be a span itself; a short tail at the copy's edge is taken by `_to_the_end`
+MIN_REACH_GAIN = 8
 REACH_WINDOW = 2_000  # tokens aligned at a time when widening the region
 MIN_RUN = 3  # equal runs shorter than this gain nothing when widening the region
 GAP_COST = 5  # what a run of tokens only one side has costs, at most, when widening the region
@@ -203,10 +208,10 @@ def _reach(a: list[str], b: list[str], i: int, j: int, step: int, end_a: int, en
 def _to_the_end(a: list[str], b: list[str], i: int, j: int, step: int, reach: tuple[int, int],
                 moved_w: np.ndarray, moved_d: np.ndarray) -> tuple[int, int]:
     """A copy that ends (or begins) a few tokens past the region takes them in when they are the work's next
-    words: at least half of them align with the work's next few tokens, two of those words (`import os as
-    _os` as the copy's first line, a renamed last line), or a run of MIN_RUN tokens with a word covers three
-    quarters of them a little further on (a short last line after a deleted block). Punctuation alone (a
-    closing quote) is chance."""
+    words: two thirds of them align with the work's next few tokens, two of those words other than keywords,
+    or a run of MIN_RUN tokens with a word covers three quarters of them a little further on (a short last
+    line after a deleted block). Punctuation alone (a closing quote) or keywords alone (`from ... import`) are
+    chance; a renamed word at the very edge is therefore left `not in the copy`."""
     rest = len(b) - j if step > 0 else j
     if not 0 < rest <= SMALL_GAP_TOKENS:
         return reach
@@ -222,8 +227,9 @@ def _to_the_end(a: list[str], b: list[str], i: int, j: int, step: int, reach: tu
         runs = [(x1, x2, y2) for op, x1, x2, _, y2 in _opcodes(xa, xb) if op == "equal"
                 and (not close or x2 - x1 >= MIN_RUN)]
         equal = sum(x2 - x1 for x1, x2, _ in runs)
-        words = sum(any(ch.isalnum() for ch in t) for x1, x2, _ in runs for t in xa[x1:x2])
-        if runs and (equal * 4 >= rest * 3 if close else equal * 2 >= rest) and words >= (1 if close else 2):
+        # words, not keywords: `from ... import` alike in chat code and the work is chance
+        words = sum(any(ch.isalnum() for ch in t) and t not in _KEYWORDS for x1, x2, _ in runs for t in xa[x1:x2])
+        if runs and (equal * 4 >= rest * 3 if close else equal * 3 >= rest * 2) and words >= (1 if close else 2):
             return reach[0] + runs[-1][1], reach[1] + runs[-1][2]
     return reach
 

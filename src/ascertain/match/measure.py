@@ -98,6 +98,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     strong = np.zeros(n, dtype=bool)  # ... in spans of at least min_evidence_span tokens
     span_rows = []
     longest = 0
+    one_span = 0  # the longest span that counts (not common), in tokens of the work
     pages = {"original_pages": (work, page_starts(work.text))}
     if copy is not None:
         pages["copy_pages"] = (copy, page_starts(copy.text))
@@ -139,7 +140,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     reason = _REASONS[decision] if decision != "inconclusive" else \
         f"the work has {own_total} own tokens, fewer than {th.min_work_own_tokens}: too small to tell"
     if th.size_bars:
-        decision, why = apply_size_bar(decision, own_total, own_cov, int(longest))
+        decision, why = apply_size_bar(decision, own_total, own_cov, int(longest),
+                                     one_span / own_total if own_total else 0.0)
         reason = why or reason
     basis = {
         "rule": (f"copied ⇔ at least {th.min_copy_tokens} own tokens reproduced in spans of at least "
@@ -152,6 +154,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "common_span_tokens": int((discounted & ~own & ~work_mask).sum()), "own_tokens": own_total,
             "own_tokens_copied": own_copied, "own_tokens_in_evidence_spans": in_strong},
         "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "verbatim_run": int(longest),
+                     "share_in_one_span": round(one_span / own_total, 6) if own_total else 0.0,
                      "applied": th.size_bars},
         "chance_baseline": None,
         "chance_baseline_note": "absent: no population of independent works was given; the size bar applies",

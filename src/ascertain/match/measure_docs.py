@@ -169,6 +169,10 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
             metrics = {"level": f.get("level", params.level),
                        **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
                        "chance_baseline": ctx.baseline}
+            metrics["decision_basis"] = {  # the corpus is the population; the size bar still applies
+                **metrics["decision_basis"], "chance_baseline": ctx.baseline,
+                "chance_baseline_note": "the corpus: spans found in more than common_df of its documents are common "
+                                        "and discounted; no independent works of the same task: the size bar applies"}
             if not metrics["copied"] and max(s.length for s in spans) < th.min_evidence_span:
                 weak += 1  # only short shared runs (idioms): counted, not stored as evidence
                 continue

@@ -159,6 +159,9 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         "parameters": {"thresholds": opts.thresholds.as_dict(), "max_seed_df": opts.max_seed_df,
                        "max_hash_hits": opts.max_hash_hits, "copied_only": opts.copied_only,
                        "common_df_applied": dict(sorted(tally["common_df"].items())),
+                       # each source's level as its index applied it (auto: prose at book, code at layout)
+                       "levels_applied": {s["name"]: s["params"].get("level", DEFAULT_LEVEL)
+                                          for s in sorted(srcs, key=lambda s: s["name"])},
                        "fingerprint": {**case.params.as_dict(), "keyed": any(s["keyed"] for s in srcs)},
                        "keyed_sources": sorted(s["name"] for s in srcs if s["keyed"]),
                        **({"work": opts.work} if opts.work is not None else {})},

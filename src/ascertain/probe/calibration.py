@@ -160,8 +160,11 @@ def _trained(folder: Path, texts: list[str], st: Setup, say) -> float:
         return earlier["seconds"]
     say(f"training a small causal LM on {len(texts)} texts ({st.steps} steps)")
     t0 = time.perf_counter()
-    train_tiny_lm(texts, folder, seed=st.seed, **{**TRAINING, "steps": st.steps})
+    train_tiny_lm(texts, folder, seed=st.seed, **{**TRAINING, "steps": st.steps},
+                  on_step=lambda step, loss: say(f"  step {step + 1}/{st.steps}: loss {loss:.3f}, "
+                                                 f"{time.perf_counter() - t0:.0f} s") if step % 100 == 0 else None)
     seconds = round(time.perf_counter() - t0, 1)
+    say(f"trained in {seconds} s")
     stamp.write_text(json.dumps({"spec": spec, "seconds": seconds}))
     return seconds
 

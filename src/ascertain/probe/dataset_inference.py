@@ -153,14 +153,17 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
 
 
 def blind_baseline(suspect_texts: list[str], control_texts: list[str], seed: int = 0, boots: int = 1000,
-                   suspect_units: list[str] | None = None, control_units: list[str] | None = None) -> dict:
+                   suspect_units: list[str] | None = None, control_units: list[str] | None = None,
+                   permutations: int = 49) -> dict:
     """Cross-validated AUROC of a bag-of-words classifier that never sees the model (Das et al. 2024),
     with a bootstrap 95 % interval; `shifted` when the interval excludes 0.5.
 
     Every split is by work (`*_units`: the work of each passage): the folds keep a work's passages together
     and the bootstrap resamples works. Split by passage, the classifier learns which work a passage comes
     from (its names, its subject) and scores the held-out passages of the works it has seen: on real prose
-    that alone gives AUROC ≈ 0.7 between two fair halves of one pool, and a refusal of every claimant."""
+    that alone gives AUROC ≈ 0.7 between two fair halves of one pool, and a refusal of every claimant.
+    `shifted` (refuse) needs both the bootstrap interval above 0.5 and a permutation p ≤ 0.05: the AUROC is
+    above what the same cross-validation reaches with the sides relabelled at random by work."""
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
@@ -177,13 +180,27 @@ def blind_baseline(suspect_texts: list[str], control_texts: list[str], seed: int
         return {"auroc": None, "ci95": None, "shifted": False,
                 "note": "too few works on one side for a check split by work"}
     x = CountVectorizer(token_pattern=r"(?u)\b\w+\b", binary=True).fit_transform(texts)
-    prob = cross_val_predict(LogisticRegression(max_iter=1000), x, y, method="predict_proba", groups=groups,
-                             cv=StratifiedGroupKFold(folds, shuffle=True, random_state=seed))[:, 1]
-    auc = float(roc_auc_score(y, prob))
+    cv = StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+
+    def cv_auc(labels: np.ndarray) -> tuple[float, np.ndarray]:
+        prob = cross_val_predict(LogisticRegression(solver="liblinear"), x, labels, method="predict_proba",
+                                 groups=groups, cv=cv)[:, 1]
+        return float(roc_auc_score(labels, prob)), prob
+
+    auc, prob = cv_auc(y)
     lo, hi = _grouped_bootstrap_auc(prob, y, groups, np.random.default_rng(seed), boots)
-    return {"auroc": round(auc, 4), "ci95": [round(lo, 4), round(hi, 4)], "shifted": lo > 0.5,
+    # the same cross-validation with the sides relabelled at random by work: how high the AUROC gets when
+    # there is no shift (the bootstrap holds the fitted folds fixed, so alone it refuses fair splits too often)
+    rng = np.random.default_rng(seed + 1)
+    names, inverse = np.unique(groups, return_inverse=True)
+    side = np.array([y[inverse == g][0] for g in range(len(names))])
+    null = [cv_auc(rng.permutation(side)[inverse])[0] for _ in range(permutations)]
+    p = (1 + sum(a >= auc - 1e-12 for a in null)) / (1 + permutations)
+    return {"auroc": round(auc, 4), "ci95": [round(lo, 4), round(hi, 4)], "p_value": round(p, 4),
+            "permutations": permutations, "shifted": lo > 0.5 and p <= 0.05,
             "suspect_works": n_s, "control_works": n_c,
-            "classifier": "bag of words (binary unigrams), logistic regression; folds and bootstrap by work"}
+            "classifier": "bag of words (binary unigrams), logistic regression; folds, bootstrap and "
+                          "relabelling by work"}
 
 
 def _grouped_bootstrap_auc(prob: np.ndarray, y: np.ndarray, groups: np.ndarray, rng: np.random.Generator,
@@ -208,7 +225,8 @@ def refusal(baseline: dict) -> str | None:
     if not baseline.get("shifted"):
         return None
     return (f"refused: a classifier that never queries the model tells the suspect passages from the control "
-            f"passages by their words alone (AUROC {baseline['auroc']}, 95 % CI {baseline['ci95']}), so any "
+            f"passages by their words alone (AUROC {baseline['auroc']}, 95 % CI {baseline['ci95']}, permutation "
+            f"p = {baseline.get('p_value')}), so any "
             "difference the model shows could be that shift, not training. Fix: use a control set from the same "
             "distribution — works by the same authors, of the same genre and period, published after the "
             "model's training cutoff or held back unpublished — so that this check is at chance")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -91,8 +92,17 @@ def regular_file_skip(path: str | os.PathLike, input_name: str, locator: str) ->
     try:
         what = non_regular(os.stat(path).st_mode)
     except OSError as e:
-        return Skip(input_name, locator, f"cannot read ({e.strerror})", "check the path and its permissions")
+        return Skip(input_name, locator, f"cannot read ({e.strerror})", os_error_fix(e))
     return special_file_skip(input_name, locator, what) if what else None
+
+
+def os_error_fix(e: OSError) -> str:
+    """The fix for a file that cannot be opened, by why."""
+    if e.errno == errno.ELOOP:
+        return "the path is a loop of symbolic links: point the link at a real file, or remove it"
+    if e.errno == errno.ENOENT:
+        return "the file is gone (removed, or a link to nothing): check the path"
+    return "check the path and its permissions"
 
 
 def decode(data: bytes, input_name: str, locator: str) -> tuple[str | None, str | Skip]:

@@ -9,6 +9,7 @@ from ascertain.errors import AscertainError
 from ascertain.readers.archives import is_archive, read_archive
 from ascertain.readers.base import Document, ReadOptions, Skip, printable, regular_file_skip
 from ascertain.readers.book_formats import is_book, read_book
+from ascertain.readers.compressed_text import is_compressed_text, read_compressed_text
 from ascertain.readers.files import read_file, walk
 from ascertain.readers.git import read_git, resolve
 from ascertain.readers.records import is_jsonl, is_parquet, read_jsonl, read_parquet
@@ -69,7 +70,7 @@ def _read_nested_bare(repo: Path, opts: ReadOptions, input_name: str) -> Iterato
 
 
 def _read_one(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    if not (is_jsonl(path) or is_parquet(path) or is_archive(path) or is_book(path)):
+    if not (is_jsonl(path) or is_parquet(path) or is_archive(path) or is_book(path) or is_compressed_text(path)):
         yield from read_file(path, opts, input_name)  # checks the file type on the open descriptor
         return
     special = regular_file_skip(path, input_name, printable(str(path)))
@@ -81,5 +82,7 @@ def _read_one(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
         yield from read_jsonl(path, opts, input_name)
     elif is_parquet(path):
         yield from read_parquet(path, opts, input_name)
+    elif is_compressed_text(path) and not is_archive(path):  # notes.txt.gz: one text file, compressed
+        yield from read_compressed_text(path, opts, input_name)
     else:
         yield from read_archive(path, opts, input_name)

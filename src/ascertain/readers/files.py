@@ -8,7 +8,16 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from ascertain.readers.base import Document, ReadOptions, Skip, decode, non_regular, printable, special_file_skip
+from ascertain.readers.base import (
+    Document,
+    ReadOptions,
+    Skip,
+    decode,
+    non_regular,
+    os_error_fix,
+    printable,
+    special_file_skip,
+)
 from ascertain.readers.repo_layout import is_bare_repo
 from ascertain.text.languages import language_of
 
@@ -25,7 +34,7 @@ def read_file(path: Path, opts: ReadOptions, input_name: str, locator: str | Non
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as e:
-        yield Skip(input_name, loc, f"cannot read ({e.strerror})", "check the path and its permissions")
+        yield Skip(input_name, loc, f"cannot read ({e.strerror})", os_error_fix(e))
         return
     try:
         with os.fdopen(fd, "rb") as fh:
@@ -40,7 +49,7 @@ def read_file(path: Path, opts: ReadOptions, input_name: str, locator: str | Non
                 return
             data = fh.read(limit + 1)
     except OSError as e:
-        yield Skip(input_name, loc, f"cannot read ({e.strerror})", "check the path and its permissions")
+        yield Skip(input_name, loc, f"cannot read ({e.strerror})", os_error_fix(e))
         return
     if len(data) > limit:
         yield Skip(input_name, loc, f"file grew past the {limit:,}-byte limit while it was read",
@@ -85,7 +94,7 @@ def walk(root: Path) -> Iterator[Path | Skip]:
                 if stat.S_ISLNK(st.st_mode):
                     target_is_dir = e.is_dir(follow_symlinks=True)
             except OSError as err:
-                yield skip(e.path, f"cannot read ({err.strerror})", "check its permissions")
+                yield skip(e.path, f"cannot read ({err.strerror})", os_error_fix(err))
                 continue
             if stat.S_ISLNK(st.st_mode):
                 if target_is_dir:

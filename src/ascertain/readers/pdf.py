@@ -51,7 +51,7 @@ def read_pdf(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Documen
 def pdf_document(data: bytes, input_name: str, loc: str, opts: ReadOptions) -> Iterator[Document | Skip]:
     """One Document for the whole PDF (pages joined by form feeds), or Skips."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings on odd fonts are not the user's concern
     try:
@@ -74,10 +74,18 @@ def pdf_document(data: bytes, input_name: str, loc: str, opts: ReadOptions) -> I
     for i in range(n_pages):
         try:
             text = reader.pages[i].extract_text() or ""
+        except LimitReachedError as e:  # a content stream that expands past pypdf's limit: a bomb
+            yield Skip(input_name, loc, f"decompression bomb refused: page {i + 1}'s content expands past "
+                       f"pypdf's limit ({e})", "if the PDF is genuine, re-save it (`qpdf`) and add that")
+            return
         except Exception as e:  # noqa: BLE001 - pypdf raises many kinds on broken content streams
             yield Skip(input_name, f"{loc}#page={i + 1}", f"page text not extractable ({type(e).__name__}: {e})",
                        "the page is counted but empty in the text; check the PDF or provide an intact copy")
             text = ""
+        if not text.strip() and _bomb(reader.pages[i]):  # pypdf gives "" for a page it stopped decompressing
+            yield Skip(input_name, loc, f"decompression bomb refused: the content of page {i + 1} expands past "
+                       "pypdf's limit (75 MB)", "if the PDF is genuine, re-save it (`qpdf`) and add that")
+            return
         # NFKC here (ligatures, compatibility forms) so that offsets and the page map refer to the text the
         # tokenizer sees; form feeds inside a page would shift page numbers
         text = unicodedata.normalize("NFKC", text).replace(PAGE_BREAK, "\n")
@@ -93,6 +101,21 @@ def pdf_document(data: bytes, input_name: str, loc: str, opts: ReadOptions) -> I
     text = ("\n" + PAGE_BREAK).join(pages) + "\n"
     yield Document(loc, text, "prose", hashlib.sha256(data).hexdigest(),
                    {"bytes": len(data), "format": "pdf", "pages": n_pages})
+
+
+def _bomb(page) -> bool:
+    """Does the page's content stream expand past pypdf's decompression limit?"""
+    from pypdf.errors import LimitReachedError
+
+    try:
+        contents = page.get_contents()
+        if contents is not None:
+            contents.get_data()
+    except LimitReachedError:
+        return True
+    except Exception:  # noqa: BLE001 - any other damage is reported by the text extraction, not here
+        return False
+    return False
 
 
 def _decrypt_without_password(reader) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from ascertain.classes.public_domain import public_domain
 from ascertain.cmi.identicality import compare_outside_cmi
 from ascertain.cmi.scan import scan_text
 from ascertain.text.tokenize import tokenize
@@ -30,22 +31,6 @@ STATUSES = ("removed", "altered", "moved_to_metadata", "retained")
 STATUS_WORDS = {"removed": "removed", "altered": "altered", "moved_to_metadata": "moved to metadata",
                 "retained": "kept", "never_present": "never present", "unknown": "unknown",
                 "not_applicable": "not applicable"}
-PD_YEARS = 95  # US: a work published more than 95 years before this year's 1 January is in the public domain
-
-
-def public_domain(identifiers: dict | None, publication_date: str | None, as_of_year: int) -> str | None:
-    """Why a work is in the public domain ('by the user', 'published 1813'), or None."""
-    ids = identifiers or {}
-    flag = str(ids.get("public_domain", "")).strip().lower()
-    if flag in ("yes", "true", "1", "y"):
-        return "marked public domain by the user"
-    date = str(publication_date or ids.get("publication_date") or ids.get("published") or "")
-    year = int(date[:4]) if date[:4].isdigit() else None
-    if year is not None and year < as_of_year - PD_YEARS:
-        return f"published {year}, more than {PD_YEARS} years before {as_of_year}"
-    return None
-
-
 class CopyContext:
     """What answering each copy needs of the whole case: token counts of every work file, the work files'
     CMI scans, and each work file's corpus copies (the defendant's source copies of a model output)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ascertain.case import Case
+from ascertain.csv_out import Writer
 from ascertain.errors import AscertainError
 from ascertain.report.show import EvidenceFilter, work_records
 from ascertain.store import schema
@@ -21,14 +21,6 @@ TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document"}
 # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such text cells
 # are written with a leading apostrophe, which spreadsheets show as text and do not display
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(column: str, value) -> object:
-    if value is None:
-        return ""
-    if column in TEXT_COLUMNS and str(value).startswith(FORMULA_START):
-        return "'" + str(value)
-    return value
 
 
 def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> Iterator[dict]:
@@ -56,10 +48,10 @@ def write_evidence_csv(case: Case, path: Path, flt: EvidenceFilter = EvidenceFil
     part = path.with_name(path.name + ".part")  # rows are written as read: a failed export leaves no half file
     try:
         with open(part, "w", newline="", encoding="utf-8") as fh:
-            out = csv.writer(fh)
-            out.writerow(COLUMNS)
+            out = Writer(fh, COLUMNS)
+            out.header()
             for r in evidence_rows(case, flt):
-                out.writerow([_cell(k, r[k]) for k in COLUMNS])
+                out.record(r)
                 n += 1
         os.replace(part, path)
     except OSError as e:

@@ -203,19 +203,41 @@ def build_rows(work_text: str | None, copy_text: str | None, spans: list[dict], 
     if above:  # the whole stretch from the first such item to the first span (blank comment lines included)
         start = max(min(above), first_o - HEADER_SHOWN_LINES)
         rows += [Row("original", n, o_all[n - 1]) for n in range(start, min(first_o, len(o_all) + 1))]
-    prev: dict | None = None
-    for s in sorted(spans, key=lambda s: (s["copy_lines"][0], s["original_lines"][0])):
-        (oa, ob), (ca, cb) = s["original_lines"], s["copy_lines"]
-        if prev is not None:
-            rows += _gap(work_text, copy_text, prev, s)
-        if copy_text is None:
+    ordered = sorted(spans, key=lambda s: (s["copy_lines"][0], s["original_lines"][0]))
+    if copy_text is None:
+        prev: dict | None = None
+        for s in ordered:
+            (oa, ob), (ca, cb) = s["original_lines"], s["copy_lines"]
+            if prev is not None:
+                rows += _gap(work_text, copy_text, prev, s)
             rows.append(Row("gap", note=f"copy lines {ca}-{cb} (text withheld): {s['tokens']} tokens, "
                                         f"{s.get('verbatim_tokens', s['tokens'])} verbatim"))
             rows += [Row("original", oa + i, line) for i, line in enumerate(_lines(work_text, oa, ob))]
+            prev = s
+        return rows
+    # consecutive spans with a short gap between them are aligned as one stretch: reflowed text puts the end
+    # of one span and the start of the next on one copy line, and the words between them are on it too
+    groups: list[list[dict]] = []
+    for s in ordered:
+        last = groups[-1][-1] if groups else None
+        if last is not None and _joins(last, s):
+            groups[-1].append(s)
         else:
-            rows += _align(_lines(work_text, oa, ob), oa, _lines(copy_text, ca, cb), ca)
-        prev = s
+            groups.append([s])
+    for k, group in enumerate(groups):
+        if k:
+            rows += _gap(work_text, copy_text, groups[k - 1][-1], group[0])
+        oa, ob = group[0]["original_lines"][0], max(s["original_lines"][1] for s in group)
+        ca, cb = group[0]["copy_lines"][0], max(s["copy_lines"][1] for s in group)
+        rows += _align(_lines(work_text, oa, ob), oa, _lines(copy_text, ca, cb), ca)
     return rows
+
+
+def _joins(prev: dict, nxt: dict) -> bool:
+    """Does `nxt` follow `prev` in both texts, a few lines on at most?"""
+    (pa, pb), (pc, pd) = prev["original_lines"], prev["copy_lines"]
+    (na, _), (nc, _) = nxt["original_lines"], nxt["copy_lines"]
+    return pa <= na and pc <= nc and na - pb <= GAP_SHOWN_LINES + 1 and nc - pd <= GAP_SHOWN_LINES + 1
 
 
 def _gap(work_text: str, copy_text: str | None, prev: dict, nxt: dict) -> list[Row]:

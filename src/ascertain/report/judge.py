@@ -15,6 +15,7 @@ SUMMARY_ROWS = 60  # an exhibit with more side-by-side rows is summarized in the
 PASSAGE_ROWS = 10  # rows of one differing passage shown in a summary (context included)
 CELL_CHARS = 240  # a line longer than this (a reflowed paragraph) is cut in a summary, marked with "…"
 SUMMARY_DIFFERENCES = 12  # differences listed in a summary; the exhibit file lists them all
+TABLE_ROWS = 200  # rows of the per-copy, member and sample tables printed; the CSV/Parquet files hold them all
 
 LIMITATIONS = [
     ("Training use", "A copy in an indexed corpus shows that the corpus holds the work. It does not show that a "
@@ -117,7 +118,7 @@ def summarize(e: dict) -> dict:
             passages.append({"label": label, "span": (a, b), "rows": [_cut(r) for r in rows[max(0, lo):hi]],
                              "differing_rows": b - a + 1})
     else:
-        passages.append({"label": "opening rows (no differing passage)", "span": (0, 0),
+        passages.append({"label": "opening rows (the copy has no differing passage)", "span": (0, 0),
                          "rows": [_cut(r) for r in rows[:PASSAGE_ROWS]], "differing_rows": 0})
     diffs = e.get("differences") or []
     return {**e, "summarized": True, "rows": [], "passages": passages, "rows_total": len(rows),
@@ -310,7 +311,8 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
                             f"{m['members']} members."})
     rates = validation["rates"]
     shown = [r for r in rates if r["method"].startswith("copy detection")][:3] + \
-        [r for r in rates if r["method"].startswith("CMI")][:2]
+        [r for r in rates if r["method"].startswith("CMI")][:2] + \
+        [r for r in rates if r["method"].startswith("identical except CMI")][:2]
     qa.append({"q": "How often are the methods wrong?",
                "a": "; ".join(f"{r['method']}: {_rate(r)}" for r in shown) + ". All measured rates: section 7."})
     return qa

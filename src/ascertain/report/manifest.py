@@ -61,9 +61,18 @@ def store_digests(case: Case) -> dict:
         links = [{k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
                  for r in c.execute(select(s.registration_links).order_by(s.registration_links.c.work_id,
                                                                           s.registration_links.c.registration_id))]
+        # what the report's class, sampling and probing sections read (not re-derived by verify: hashed here,
+        # under the signature, so they cannot change after the report unseen)
+        last_classes = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == "classes")
+                                 .order_by(s.runs.c.id.desc()).limit(1)).scalar()
+        more = {f"{t.name}_sha256": _digest(dict(r._mapping) for r in streamed.execute(
+            select(t).order_by(*t.primary_key.columns)))[1]
+            for t in (s.class_memberships, s.class_decisions, s.disputes, s.samples, s.sample_items, s.probe_runs,
+                      s.probes, s.probe_results)}
     return {"evidence_rows": n_ev, "evidence_sha256": ev_sha, "work_files_sha256": rows_digest(wf),
             "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
-            "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links)}
+            "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links),
+            "classes_run_sha256": rows_digest([last_classes] if last_classes is not None else []), **more}
 
 
 def class_inputs(classes: dict | None) -> dict:

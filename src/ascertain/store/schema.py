@@ -376,6 +376,22 @@ web_tokens = Table(
     Column("created_at", String(32), nullable=False),
 )
 
+# Sign-in sessions, kept by the server so that signing out, a password change, `users revoke` and `users
+# remove` end them (a signed cookie alone stays valid until it expires). New tables only: create_all adds them.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("web_users.id"), nullable=False, index=True),
+    Column("started_at", String(32), nullable=False),
+    Column("ended_at", String(32)),
+)
+# When an API token stops working (`users token --days`); a token without a row here never expires (older ones).
+web_token_expiry = Table(
+    "web_token_expiry", metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("expires_at", String(32), nullable=False),
+)
+
 # `ascertain probe`: a probe run per model and parameters (a rerun with the same key resumes it); every
 # prompt and output in `probes`, failed ones included, append-only; figures in `probe_results` (kind probe).
 probe_runs = Table(

@@ -131,10 +131,13 @@ TRANSFORMS: dict[str, tuple[str, Callable[[Image.Image, random.Random], Image.Im
 }
 
 
-def _phash(data: bytes):
+def _phash(data: bytes | np.ndarray):
+    """pHash (imagehash) of a file's bytes, or of decoded pixels: a work is hashed from the same decoded pixels its
+    copies are made from (transparency on white), so the peer is measured on the same images as ascertain."""
     import imagehash
 
-    return imagehash.phash(Image.open(io.BytesIO(data)).convert("RGB"))
+    im = Image.fromarray(data) if isinstance(data, np.ndarray) else Image.open(io.BytesIO(data)).convert("RGB")
+    return imagehash.phash(im)
 
 
 def load_works(files: list[Path], limit: int, seed: int) -> tuple[list[ImageInput], dict]:
@@ -174,7 +177,7 @@ def recall(works: list[ImageInput], seed: int, only: tuple[str, ...] | None = No
         found = pdq = ph = 0
         for w in works:
             if id(w) not in work_phash:
-                work_phash[id(w)] = _phash(w.data)
+                work_phash[id(w)] = _phash(w.pixels)
             im = Image.fromarray(w.pixels)
             t = fn(im, rng)
             data = t if isinstance(t, bytes) else _enc(t)
@@ -195,7 +198,7 @@ def false_positives(works: list[ImageInput], max_pairs: int | None = None) -> di
         pairs = random.Random(7).sample(pairs, max_pairs)
     codes = np.stack([w.descriptors.pdq for w in works])
     pdq_fp = ph_fp = 0
-    phs = [_phash(w.data) for w in works]
+    phs = [_phash(w.pixels) for w in works]
     hits = []
     for i, j in pairs:
         r = compare_images(works[i], works[j])

@@ -100,9 +100,9 @@ def code_version() -> dict:
     return out
 
 
-def _stamp(v: Validator, o: Outcome, version: dict, when: str, quick: bool) -> dict:
+def _stamp(v: Validator, o: Outcome, version: dict, when: str, quick: bool, sources: str) -> dict:
     return {"title": v.title, "command": o.command, "date": when, "quick": quick, "package": version["package"],
-            "commit": version["commit"], "dirty": version["dirty"], "source_hash": source_hash(v.sources),
+            "commit": version["commit"], "dirty": version["dirty"], "source_hash": sources,
             "sources": list(v.sources), "rates": o.rates, "not_run": o.not_run}
 
 
@@ -121,20 +121,27 @@ def run_all(ctx: Context, only: list[str] | None = None, previous: dict | None =
     version = code_version()
     kept = dict((previous or {}).get("validators") or {})
     markdowns: dict[str, str] = {}
+    failures: dict[str, str] = {}
     for name in names:
         v = REGISTRY[name]
         ctx.progress(f"validate {name}")
         sub = Context(ctx.work / name, ctx.quick, ctx.seed, ctx.scancode, ctx.processes, ctx.progress)
         sub.work.mkdir(parents=True, exist_ok=True)
         when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        o = v.run(sub)
-        kept[name] = _stamp(v, o, version, when, ctx.quick)
+        sources = source_hash(v.sources)  # the sources as the run starts (its modules are imported by the run)
+        try:
+            o = v.run(sub)
+        except Exception as e:  # noqa: BLE001  (one validator's failure must not lose the others' figures)
+            failures[name] = f"{type(e).__name__}: {e}"
+            ctx.progress(f"validate {name} FAILED ({failures[name]}); its earlier figures, if any, are kept")
+            continue
+        kept[name] = _stamp(v, o, version, when, ctx.quick, sources)
         markdowns[name] = o.markdown
         (sub.work / "outcome.json").write_text(json.dumps({"rates": o.rates, "raw": o.raw, "not_run": o.not_run},
                                                           indent=1, default=str), encoding="utf-8")
     figures = {"format": FORMAT, "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                "code": version, "validators": {k: kept[k] for k in sorted(kept)}}
-    return {"figures": figures, "markdown": markdowns}
+    return {"figures": figures, "markdown": markdowns, "failures": failures}
 
 
 def stamp_line(entry: dict) -> str:
@@ -173,8 +180,11 @@ def staleness(figures: dict, root: Path = PACKAGE) -> dict[str, str]:
             out[name] = f"not run: {e['not_run']}"
         elif v is None:
             out[name] = "no such validator in this version"
+        elif not e.get("source_hash"):
+            out[name] = f"measured {e.get('date', '?')[:10]}, before figures were tied to a code version"
         elif e.get("source_hash") != source_hash(v.sources, root):
-            out[name] = f"measured {e.get('date', '?')} with other sources than this version's (code changed since)"
+            out[name] = f"measured {e.get('date', '?')[:10]} with other sources than this version's "\
+                        "(code changed since)"
         elif e.get("quick"):
             out[name] = "a quick (CI-size) run"
         else:

@@ -8,7 +8,8 @@ event loop or its GIL, so pages keep answering while lookups run. Each upload is
     markup's tags (readers/html.py);
   - how long it may take: `seconds` of wall time, enforced inside the worker (a timer that interrupts the
     reading or comparing), and by the web process (a worker that does not answer in time is replaced);
-  - how many run: `workers` at once and `queue` waiting; beyond that the request is refused with 503.
+  - how many run: `workers` at once and `queue` waiting; beyond that the request is refused with 503;
+    a client runs one upload at a time (web/upload_guard.py).
 The worker prepares the case's work files before its timer starts, so the budget is the upload's alone.
 """
 
@@ -27,7 +28,7 @@ from ascertain.readers.base import ReadOptions
 from ascertain.readers.records import is_jsonl, is_parquet
 
 WORKERS = 2
-QUEUE = 4
+QUEUE = 128  # waiting lookups cost the web process only a connection; past this, 503
 SECONDS = 20.0
 GRACE = 60.0  # past the worker's own timer (and its start-up): a worker stuck in C code is replaced
 UPLOAD_READ = ReadOptions(expand_containers=False, max_doc_bytes=4 * 1024 * 1024,

@@ -1,7 +1,9 @@
 """Who may see what: the one place the web application decides access.
 
 Every route names the capability it needs (`CAPABILITIES`); every text that can leave the server through a
-page or its JSON twin passes through `text_allowed`. Sides: a case's works (and, by default, its model
+page or its JSON twin passes through `text_allowed`; every answer (JSON, page, CSV) passes through `redact`,
+which applies the field rules (`FIELDS`): fields that name corpus documents or the server's files reach only
+the parties and the master, at any depth of any answer. Sides: a case's works (and, by default, its model
 outputs) are the plaintiffs' uploads; its corpora are the defendant's. The protective-order setting of the
 case (`case.json`: "protective_order": {"other_side": "figures" | "text"}) says whether a party sees the
 other side's text or only figures and hashes. The master sees everything; claims staff and the public never
@@ -25,6 +27,41 @@ CAPABILITIES: dict[str, set[str]] = {
     "dispute_resolve": {"master"},
     "lookup": set(ROLES),
 }
+
+
+PARTIES = frozenset({"master", "plaintiff", "defendant"})
+# field name -> (who sees it whole, what the others get: "drop" it, or only the file "name" of a path)
+FIELDS: dict[str, tuple[frozenset[str], str]] = {
+    "doc_locator": (PARTIES, "drop"),  # where a corpus document is: the defendant's data
+    "locator": (PARTIES, "drop"),
+    "locator_short": (PARTIES, "drop"),
+    "document": (PARTIES, "drop"),  # a corpus record named by an identifier hit
+    "identifier_hits": (PARTIES, "drop"),
+    "path": (PARTIES, "name"),  # a work file's path on the server: the others see its file name
+    "work_file": (PARTIES, "name"),
+    "work_file_short": (PARTIES, "name"),
+}
+
+
+def field_allowed(role: str, name: str) -> bool:
+    rule = FIELDS.get(name)
+    return rule is None or role in rule[0]
+
+
+def redact(role: str, value):
+    """The answer as this role may see it: the field rules applied at every depth (a new copy)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            rule = FIELDS.get(k)
+            if rule is None or role in rule[0]:
+                out[k] = redact(role, v)
+            elif rule[1] == "name":
+                out[k] = v.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(v, str) else None
+        return out
+    if isinstance(value, list | tuple):
+        return [redact(role, v) for v in value]
+    return value
 
 
 def can(role: str, capability: str) -> bool:

@@ -11,12 +11,13 @@ from pathlib import Path
 from sqlalchemy import func, or_, select
 
 from ascertain.case import Case
+from ascertain.csv_out import csv_text, plain
 from ascertain.errors import AscertainError
 from ascertain.report import case_data
 from ascertain.report.build import exhibit_record
 from ascertain.report.exhibits import exhibit_key
 from ascertain.store import schema as s
-from ascertain.web.policy import side_of_source, text_allowed
+from ascertain.web.policy import field_allowed, side_of_source, text_allowed
 from ascertain.web.users import User
 
 PAGE = 50
@@ -105,6 +106,8 @@ def evidence_view(case: Case, evidence_id: int, user: User) -> tuple[dict, list[
         key = exhibit_key(f["sha256"], f["path"], src["name"], e["doc_locator"])
         n = c.execute(select(s.exhibit_numbers.c.number).where(s.exhibit_numbers.c.key == key)).scalar()
     record = exhibit_record(e, f"ASC-{n:06d}" if n else f"evidence {evidence_id}", data, doc, show_copy, show_work)
+    for k in ("edit_similarity", "byte_identical", "identical", "level"):  # measured for copies only
+        record["m"].setdefault(k, None)
     shown = ([side_of_source(case.config, src)] if show_copy and doc and doc.get("text") is not None else []) + \
         (["plaintiff"] if show_work else [])
     return record, shown
@@ -137,8 +140,9 @@ def classes_view(case: Case) -> dict:
             "class_file_sha256": m["class_file_sha256"], "run": run["id"]}
 
 
-def class_members_csv(case: Case, name: str) -> bytes:
-    """The member list the last `classes` run wrote; `name` must be one of its classes (never a path)."""
+def class_members_csv(case: Case, name: str, role: str) -> bytes:
+    """The member list the last `classes` run wrote, with the columns this role may see (policy.FIELDS);
+    `name` must be one of the run's classes (never a path)."""
     with case.store.engine.connect() as c:
         run = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == "classes")
                         .order_by(s.runs.c.id.desc()).limit(1)).scalar()
@@ -149,20 +153,26 @@ def class_members_csv(case: Case, name: str) -> bytes:
     p = p if p.is_absolute() else case.root / p
     if not p.resolve().is_relative_to(case.root.resolve()) or not p.is_file():
         raise NotFound(f"member list of {name}")
-    return p.read_bytes()
+    data = p.read_bytes()
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
+    columns = list(rows[0]) if rows else next(csv.reader(io.StringIO(data.decode("utf-8"))), [])
+    if all(field_allowed(role, c) for c in columns):
+        return data
+    return csv_text([c for c in columns if field_allowed(role, c)],
+                    [{k: plain(v) for k, v in r.items()} for r in rows]).encode()
 
 
 MEMBER_COLUMNS = ("work_id", "title", "authors", "legal_owners", "co_owners", "registration", "effective_date",
                   "s412", "in_corpus_by", "tier", "dispute")
 
 
-def class_members(case: Case, name: str, every_column: bool = False) -> dict:
+def class_members(case: Case, name: str, role: str, every_column: bool = False) -> dict:
     """A class's member list as the page shows it: the main columns of the CSV (the CSV has them all; with
     `every_column`, all of them, the spreadsheet guard of the CSV removed)."""
     from ascertain.classes.sheets import unsafe_cell
 
-    rows = list(csv.DictReader(io.StringIO(class_members_csv(case, name).decode("utf-8"))))
-    cols = tuple(rows[0]) if every_column and rows else MEMBER_COLUMNS
+    rows = list(csv.DictReader(io.StringIO(class_members_csv(case, name, role).decode("utf-8"))))
+    cols = tuple(rows[0]) if every_column and rows else tuple(c for c in MEMBER_COLUMNS if field_allowed(role, c))
     return {"name": name, "columns": cols, "members": [{k: unsafe_cell(r.get(k, "")) for k in cols}
                                                        for r in rows]}
 
