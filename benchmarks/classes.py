@@ -507,7 +507,7 @@ def classes_at_scale(n_works: int, docs: bool) -> dict:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("quality", "scale", "scale-run", "classes"))
+    ap.add_argument("what", choices=("quality", "scale", "scale-run", "lookups", "classes"))
     ap.add_argument("--dir", type=Path, help="scale-run: the folder `scale` generated")
     ap.add_argument("--regs", type=int, default=1_000_000)
     ap.add_argument("--works", type=int, default=100_000)
@@ -521,5 +521,8 @@ if __name__ == "__main__":
         scale(a.regs, a.works, a.docs)
     elif a.what == "scale-run":
         scale_run(a.dir, a.regs, a.works, a.docs)
+    elif a.what == "lookups":  # again, in a fresh resident process, on the case a `scale` run left in --dir
+        print(json.dumps(lookup_times(Case.open(a.dir / "case"), *json.loads((a.dir / "probes.json").read_text())),
+                         indent=1), f"peak {round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)} MB")
     else:
         classes_at_scale(a.works, a.docs)
