@@ -37,6 +37,7 @@ FIELDS: dict[str, tuple[frozenset[str], str]] = {
     "locator_short": (PARTIES, "drop"),
     "document": (PARTIES, "drop"),  # a corpus record named by an identifier hit
     "identifier_hits": (PARTIES, "drop"),
+    "tier_detail": (PARTIES, "drop"),  # how a member entered a class: names corpus records and locators too
     "path": (PARTIES, "name"),  # a work file's path on the server: the others see its file name
     "work_file": (PARTIES, "name"),
     "work_file_short": (PARTIES, "name"),
