@@ -446,6 +446,14 @@ def test_protocol_blind_double_labels_kappa_adjudication_estimate(demo, tmp_path
     assert e["injured_members"]["estimate"] == 10 - fp["count_estimate"]
     assert e["standard"]["standard"] == "de-minimis" and "threshold" in e["standard"]["statement"]
     json.dumps(sec)  # the report can store it as it is
+    from ascertain.report.build import build_report
+    from ascertain.report.judge import sampling
+
+    shown = next(x for x in sampling(case) if x["id"] == d["sample_id"])
+    assert shown["protocol"]["sha256"] == p["sha256"] and set(shown["protocol"]["label_hashes"]) == {"ana", "ben"}
+    assert all(x["copied"] in ("yes", "no") for x in shown["draws"])  # the adjudicated labels, not "–"
+    page = (Path(build_report(case, tmp_path / "rep")["out"]) / "report.html").read_text(encoding="utf-8")
+    assert f"Drawn under protocol {p['protocol_id']}" in page and p["sha256"][:16] in page and "kappa" in page
     p2 = json.loads(cli("protocol", str(root), "create", "--class", "in-corpus", "--standard", "none", "--margin",
                         "0.3", "--seed", "6", "--reviewers", "ana,ben", "--json"))
     f = tmp_path / "narrower.toml"

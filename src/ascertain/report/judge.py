@@ -200,9 +200,13 @@ def sampling(case: Case) -> list[dict]:
             items.setdefault(r["sample_id"], []).append(dict(r))
     for smp in samples:
         est = estimate(case, smp["class_name"], smp["id"])
+        protocol = _protocol(case, smp["id"])
+        final = protocol.pop("final") if protocol else {}
         draws = [{"work_id": i["work_id"], "title": titles.get(i["work_id"], ""), "stratum": i["stratum"],
-                  "copied": _label(i["copied"]), "in_corpus": _label(i["in_corpus"]),
-                  "reviewer": i["reviewer"] or ""} for i in items.get(smp["id"], [])]
+                  "copied": _label(final[i["work_id"]][0] if i["work_id"] in final else i["copied"]),
+                  "in_corpus": _label(final[i["work_id"]][1] if i["work_id"] in final else i["in_corpus"]),
+                  "reviewer": i["reviewer"] or ("adjudicated double labels" if i["work_id"] in final else "")}
+                 for i in items.get(smp["id"], [])]
         measures = []
         for key, words in (("confirmed_copied", "confirmed copied"), ("uninjured", "uninjured (neither copied "
                                                                                      "nor in the corpus)")):
@@ -214,8 +218,29 @@ def sampling(case: Case) -> list[dict]:
         out.append({"id": smp["id"], "class": smp["class_name"], "population": smp["population"],
                     "size": smp["size"], "seed": smp["seed"], "strata": smp["strata"] or "none (simple random)",
                     "draws": draws, "labelled": est.get("labelled", 0), "measures": measures,
-                    "note": est.get("note", "")})
+                    "note": est.get("note", ""), "protocol": protocol})
     return out
+
+
+def _protocol(case: Case, sample_id: int) -> dict | None:
+    """A sample drawn under a protocol (classes/protocol.py): what was fixed before the draw and hashed, the
+    blinded double labels' agreement and hashes, and the final (adjudicated) labels the estimate uses."""
+    from ascertain.classes import protocol as protocols
+    from ascertain.classes.estimates import sampling_section
+
+    prot = protocols.of_sample(case, sample_id)
+    if prot is None:
+        return None
+    sec = sampling_section(case, sample_id=sample_id) or {}
+    lab = sec.get("labelling", {})
+    final, _ = protocols.final_labels(case, sample_id)
+    standard = (sec.get("estimate") or {}).get("standard") or {}
+    return {"id": prot["id"], "sha256": prot["sha256"], "fixed_at": prot["created_at"],
+            "standard": prot["protocol"].get("standard", ""), "reviewers": lab.get("reviewers", []),
+            "kappa": lab.get("kappa_uninjured") or {}, "disagreements": len(lab.get("disagreements", [])),
+            "unresolved": lab.get("unresolved", 0),
+            "label_hashes": {r: h["labels_sha256"] for r, h in protocols.label_hashes(case, sample_id).items()},
+            "statement": standard.get("statement", ""), "final": final}
 
 
 def _label(v) -> str:
