@@ -59,7 +59,8 @@ def _by_query(c, query: str) -> tuple[str, list[int]]:
     # the folded keys first, in one table (a substring of a folded key: no wildcard to escape, ~3x faster than
     # LIKE over the joined tables at 100,000 works); claimants' names and the raw titles when the keys find
     # nothing (an author's name is in the author key; a publisher's is found by the second search)
-    conds = [func.instr(col, key) > 0 for col, key in ((d.c.title_key, tk), (d.c.author_key, nk)) if key]
+    position = func.instr if c.dialect.name == "sqlite" else func.strpos  # 1-based, 0 when absent; PostgreSQL
+    conds = [position(col, key) > 0 for col, key in ((d.c.title_key, tk), (d.c.author_key, nk)) if key]
     hits = [w for (w,) in c.execute(select(d.c.work_id).where(or_(*conds)).order_by(d.c.work_id)
                                     .limit(MAX_RESULTS + 1))] if conds else []
     if not hits:
