@@ -10,6 +10,7 @@ from pathlib import Path
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.winnow import load_key
+from ascertain.new_files import write_new
 
 KEY_BYTES = 32
 
@@ -19,7 +20,7 @@ def new_key(path: Path) -> dict:
     overwritten (a replaced key would orphan every index built with it)."""
     key = secrets.token_bytes(KEY_BYTES)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_new(path, key, 0o600)
     except FileExistsError:
         raise AscertainError(str(path), "already exists (a key file is never overwritten: indexes built with it "
                              "would no longer match)", "choose another file name, or keep using this key "
@@ -27,15 +28,6 @@ def new_key(path: Path) -> dict:
     except OSError as e:
         raise AscertainError(str(path), f"cannot be created ({e.strerror})",
                              "choose a file in a folder you can write") from e
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(path, 0o600)  # the creation mode is masked by the umask; make it exact
-    except BaseException:
-        os.unlink(path)
-        raise
     return {"key_file": str(path), "bytes": KEY_BYTES, "mode": "0600", "key_check": key_check(key)}
 
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ascertain.errors import AscertainError
+from ascertain.new_files import write_new
 
 SIGNATURE_NAME = "signature.json"
 ALGORITHM = "Ed25519"
@@ -106,19 +107,10 @@ def _public_pem(name: str, public: Ed25519PublicKey) -> bytes:
 
 def _write_new(path: Path, data: bytes, mode: int) -> None:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        write_new(path, data, mode)
     except OSError as e:
         raise AscertainError(str(path), f"cannot be created ({e.strerror})",
                              "choose a new file in a folder you can write") from e
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(path, mode)  # the creation mode is masked by the umask; make it exact
-    except BaseException:
-        os.unlink(path)
-        raise
 
 
 def _read(path: Path) -> bytes:
