@@ -76,7 +76,8 @@ def match(case: CaseArg,
                     itasks[src] = bar.add_task(f"matching images of {esc(src)}", total=total, unit="images", mb="")
                 bar.update(itasks[src], completed=done)
 
-            image_summary = run_image_match(c, ImageMatchOptions(sources=source or None, work=work), itick)
+            image_summary = run_image_match(c, ImageMatchOptions(sources=source or None, work=work, engine=engine,
+                                                                 processes=processes), itick)
     if image_summary is not None and not text_files:
         _print_image_summary(image_summary, as_json, case)
         return
