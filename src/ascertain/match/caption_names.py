@@ -19,21 +19,39 @@ import numpy as np
 from anyascii import anyascii
 from rapidfuzz.distance import Levenshtein
 
-_NON_ALNUM = re.compile(r"[^a-z0-9\n]+")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _NON_WORD = re.compile(r"[\W_]+")
 BY = ("by", "art by", "artwork by", "painting by", "painted by", "illustration by", "illustrated by", "drawn by",
       "drawing by", "photo by", "photograph by", "image by", "created by", "credit", "artist", "copyright", "c")
 STYLE = ("style of", "in the style of", "inspired by", "after", "a la")
 STYLE_AFTER = ("style", "inspired")
-MIN_FUZZY_NAME = 8  # characters of a name (normalized) below which typos are not looked for
+# typos: a name of MIN_FUZZY_NAME characters or more (normalized) may differ by one edit, one of TWO_EDITS_FROM or
+# more by two; tuned on the tune split of `ascertain validate --image-metadata` (docs/validation.md)
+MIN_FUZZY_NAME = 8
+TWO_EDITS_FROM = 14
 MIN_ANCHOR = 3  # a word of a name shorter than this never seeds a typo search
 
 
 def normalize(text: str) -> str:
-    """ASCII (anyascii), lower case, runs of anything but letters and digits as one space (newlines kept)."""
+    """ASCII (anyascii), lower case, runs of anything but letters and digits as one space."""
     if not text.isascii():
         text = anyascii(text)
     return _NON_ALNUM.sub(" ", text.lower()).strip(" ")
+
+
+def normalize_column(col) -> list[str]:
+    """normalize() of every caption of an Arrow string column, in Arrow's kernels where the caption is ASCII."""
+    import pyarrow.compute as pc
+
+    col = pc.fill_null(col, "")
+    low = pc.utf8_trim(pc.replace_substring_regex(pc.utf8_lower(col), "[^a-z0-9]+", " "), " ")
+    out = low.to_pylist()
+    ascii_ = pc.string_is_ascii(col)
+    if not pc.all(ascii_).as_py():
+        originals = col.to_pylist()
+        for i in np.flatnonzero(~ascii_.to_numpy(zero_copy_only=False)):
+            out[i] = normalize(originals[i])
+    return out
 
 
 def fold(text: str) -> str:
@@ -41,8 +59,8 @@ def fold(text: str) -> str:
     return " " + _NON_WORD.sub(" ", text.lower()).strip() + " "
 
 
-def max_edits(name: str) -> int:
-    return 0 if len(name) < MIN_FUZZY_NAME else 1 if len(name) < 14 else 2
+def max_edits(name: str, min_fuzzy: int = MIN_FUZZY_NAME, two_from: int = TWO_EDITS_FROM) -> int:
+    return 0 if len(name) < min_fuzzy else 1 if len(name) < two_from else 2
 
 
 @dataclass
@@ -63,6 +81,8 @@ class NameSet:
     owner: list[int] = field(default_factory=list)  # claimant id
     common: set[int] = field(default_factory=set)  # names common in this corpus: attributions only
     fuzzy: bool = True
+    min_fuzzy: int = MIN_FUZZY_NAME
+    two_edits_from: int = TWO_EDITS_FROM
     _auto: ahocorasick.Automaton | None = None
 
     def add(self, name: str, owner: int) -> None:
@@ -81,41 +101,39 @@ class NameSet:
         for i, n in enumerate(self.norm):
             entries.setdefault(n, []).append(("name", i))
             words = n.split(" ")
-            if self.fuzzy and len(words) > 1 and max_edits(n):
+            if self.fuzzy and len(words) > 1 and max_edits(n, self.min_fuzzy, self.two_edits_from):
                 for w in set(words):
                     if len(w) >= MIN_ANCHOR and w not in stop:
                         entries.setdefault(w, []).append(("word", i))
         for k, v in entries.items():
-            a.add_word(k, (k, v))
+            a.add_word(f" {k} ", (k, v))
         a.make_automaton()
         self._auto = a
 
-    def scan(self, texts: list[str | None], originals_lower: list[str] | None = None) -> list[NameHit]:
-        """Every name found in these captions (one batch)."""
+    def scan(self, texts: list[str | None], norm: list[str] | None = None) -> list[NameHit]:
+        """Every name found in these captions (one batch); `norm`: the captions already normalized."""
         if self._auto is None:
             self.build()
-        norm = [normalize(t) if t else "" for t in texts]
-        big = "\n".join(norm)
-        if not big:
-            return []
+        if norm is None:
+            norm = [normalize(t) if t else "" for t in texts]
+        # every row between spaces, rows apart by newlines: a key " name " matches whole words only
+        big = " " + " \n ".join(norm) + " "
         nl = np.flatnonzero(np.frombuffer(big.encode("ascii"), np.uint8) == 10)
         hits: dict[tuple[int, int], NameHit] = {}
         fuzzy_seeds: list[tuple[int, int, int, int]] = []  # (row, name, start, end of the word)
         for end, (key, vals) in self._auto.iter(big):
-            start = end - len(key) + 1
-            if (start > 0 and big[start - 1] not in " \n") or (end + 1 < len(big) and big[end + 1] not in " \n"):
-                continue  # inside a longer word
-            row = int(np.searchsorted(nl, start))
+            ws, we = end - len(key), end  # the words matched: big[ws:we]
+            row = int(np.searchsorted(nl, ws))
             for what, i in vals:
                 if what == "name":
-                    line_start = int(nl[row - 1]) + 1 if row else 0
-                    ctx = context(big[max(line_start, start - 40):start], big[end + 1:end + 24].split("\n")[0])
+                    line_start = int(nl[row - 1]) + 2 if row else 1
+                    ctx = context(big[max(line_start, ws - 40):ws], big[we:we + 24].split("\n")[0])
                     kind = "exact" if fold(self.names[i]) in fold(texts[row] or "") else "translit"
                     prev = hits.get((row, i))
                     if prev is None or _rank(ctx) > _rank(prev.context):
                         hits[(row, i)] = NameHit(row, i, key, kind, ctx)
                 else:
-                    fuzzy_seeds.append((row, i, start, end + 1))
+                    fuzzy_seeds.append((row, i, ws, we))
         for row, i, ws, we in fuzzy_seeds:
             if (row, i) in hits:
                 continue
@@ -128,8 +146,8 @@ class NameSet:
         """The name within max_edits of the caption's words around a distinctive word of it, if it is there."""
         name = self.norm[i]
         words = name.split(" ")
-        line_start = int(nl[row - 1]) + 1 if row else 0
-        line_end = int(nl[row]) if row < len(nl) else len(big)
+        line_start = int(nl[row - 1]) + 2 if row else 1
+        line_end = int(nl[row]) - 1 if row < len(nl) else len(big) - 1
         line = big[line_start:line_end]
         cw = line.split(" ")
         # which caption word the seed is
@@ -143,7 +161,7 @@ class NameSet:
             return None
         seed = big[ws:we]
         best: tuple[int, str, int] | None = None
-        limit = max_edits(name)
+        limit = max_edits(name, self.min_fuzzy, self.two_edits_from)
         for j, w in enumerate(words):
             if w != seed:
                 continue

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select
 from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
-from ascertain.match.caption_names import NameSet, normalize
+from ascertain.match.caption_names import NameSet, normalize_column
 from ascertain.match.metadata_hashes import PHASH_THRESHOLD, parse_phash_column, phash_hits, sha256_hits, work_phash
 from ascertain.match.url_handles import UrlSet
 from ascertain.readers.image_metadata import Layout, iter_batches
@@ -115,12 +115,12 @@ def common_names(names: NameSet, batches: Iterator, sample_rows: int = SAMPLE_RO
     names.build()  # plain automaton (no stop words yet)
     for b in batches:
         caps = b.columns["caption"].to_pylist()
-        for h in names.scan(caps):
+        norm = normalize_column(b.columns["caption"])
+        for h in names.scan(caps, norm):
             if h.kind != "fuzzy":
                 counts[h.target] += 1
-        for cap in caps:
-            if cap:
-                words.update(w for w in set(normalize(cap).split(" ")) if w in word_set)
+        for cap in norm:
+            words.update(w for w in set(cap.split(" ")) if w in word_set)
         seen += len(caps)
         if seen >= sample_rows:
             break
@@ -148,6 +148,7 @@ def scan_source(src, targets: Targets, layout_of: Callable[[str], Layout], files
         for b in iter_batches(Path(f), layout):
             cols = b.columns
             caps = cols["caption"].to_pylist() if "caption" in cols else None
+            norm = normalize_column(cols["caption"]) if caps is not None else None
             ulist = cols["url"].to_pylist() if "url" in cols else None
             found: list[dict] = []
 
@@ -161,7 +162,7 @@ def scan_source(src, targets: Targets, layout_of: Callable[[str], Layout], files
 
             row_claimants: dict[int, set[int]] = {}
             if caps is not None:
-                for h in names.scan(caps):
+                for h in names.scan(caps, norm):
                     owner = names.owner[h.target]
                     if h.target in names.common and h.context == "mention":
                         tally.common_mentions[owner] += 1
@@ -175,7 +176,7 @@ def scan_source(src, targets: Targets, layout_of: Callable[[str], Layout], files
                     row_claimants.setdefault(u.row, set()).add(owner)
                     add(u.row, owner, None, u.kind, "exact", "url", u.matched, urls.values[u.target])
             if caps is not None and titles.norm:
-                for h in titles.scan(caps):
+                for h in titles.scan(caps, norm):
                     wid = titles.owner[h.target]
                     owner = targets.title_claimant[wid]
                     distinctive = len(titles.norm[h.target]) >= MIN_TITLE and " " in titles.norm[h.target]
