@@ -243,6 +243,9 @@ def remove_source(case: Case, name: str) -> dict:
         c.execute(delete(ic).where(ic.c.evidence_id.in_(select(ie.c.id).where(ie.c.source_id == sid))))
         counts["evidence"] += c.execute(delete(ie).where(ie.c.source_id == sid)).rowcount
         counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
+        imeta = schema.image_metadata_evidence
+        if n := c.execute(delete(imeta).where(imeta.c.source_id == sid)).rowcount:
+            counts["image_metadata_evidence"] = n
         counts["skipped"] = c.execute(delete(schema.skipped).where(schema.skipped.c.source == name)).rowcount
         c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
     index_dir = Path(row["index_dir"])
