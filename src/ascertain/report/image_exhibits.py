@@ -256,30 +256,37 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def image_exhibit(work_bytes: bytes, copy_bytes: bytes, result: dict, *, number: str, work_name: str,
+def image_exhibit(work_bytes: bytes, copy_bytes: bytes | None, result: dict, *, number: str, work_name: str,
                   copy_name: str, title: str = "", claimant: str = "", source: str = "", source_kind: str = "corpus",
                   show_copy: bool = True, caption: str | None = None, url: str | None = None) -> dict:
     """The record the image exhibit template renders. `result`: imaging/compare.py's record for these two images,
     with `cmi` (image_cmi_status) when known. `show_copy` False (redacted tier, public role): the copy's picture,
-    caption, URL and CMI values are withheld; the figures stay."""
-    work, copy = load(work_bytes, work_name), load(copy_bytes, copy_name)
-    pics = draw(work, copy, result)
+    caption, URL and CMI values are withheld; the figures stay. `copy_bytes` None: the copy cannot be read
+    again (figures only)."""
+    pics = None
+    if show_copy and copy_bytes is not None:
+        pics = draw(load(work_bytes, work_name), load(copy_bytes, copy_name), result)
+    reg_ok = result.get("region") and not (result.get("tier") == "near_duplicate"
+                                           and result.get("pdq_orientation") not in (None, "original"))
+    mapping = pics.mapping if pics else ("features" if reg_ok else "orientation"
+                                         if result.get("pdq_orientation") not in (None, "original") else "size")
     cmi = result.get("cmi") or {}
     return {"number": number, "kind": "image", "title": title, "claimant": claimant, "work_file": work_name,
             "work_sha256": result.get("work_sha256"), "source": source, "source_kind": source_kind,
             "locator": copy_name, "doc_sha256": result.get("copy_sha256"), "tier": result.get("tier"),
             "tier_words": TIER_WORDS.get(result.get("tier"), result.get("tier")),
-            "share": result.get("work_area_share", 0.0), "transform": transform_words(result, pics.mapping),
+            "share": result.get("work_area_share", 0.0), "transform": transform_words(result, mapping),
             "pdq_distance": result.get("pdq_distance"), "pdq_threshold": result.get("pdq_threshold"),
             "inliers": (result.get("region") or {}).get("inliers"), "work_size": result.get("work_size"),
-            "copy_size": result.get("copy_size"), "differing_share": pics.differing_share,
-            "mapping": pics.mapping, "cmi_status": cmi.get("status", "unknown"),
+            "copy_size": result.get("copy_size"), "differing_share": pics.differing_share if pics else None,
+            "mapping": mapping, "cmi_status": cmi.get("status", "unknown"),
             "cmi_rows": cmi_rows(cmi, show_values=show_copy), "hide_copy": not show_copy,
             "caption": caption if show_copy else None, "url": url if show_copy else None,
-            "pair_png": pics.pair_png if show_copy else None, "diff_png": pics.diff_png if show_copy else None,
-            "pair_uri": data_uri(pics.pair_png) if show_copy else None,
-            "diff_uri": data_uri(pics.diff_png) if show_copy else None,
-            "pair_size": pics.pair_size, "diff_size": pics.diff_size}
+            "pair_png": pics.pair_png if pics else None, "diff_png": pics.diff_png if pics else None,
+            "pair_uri": data_uri(pics.pair_png) if pics else None,
+            "diff_uri": data_uri(pics.diff_png) if pics else None,
+            "pair_size": pics.pair_size if pics else None, "diff_size": pics.diff_size if pics else None,
+            "note": "" if pics or not show_copy else "The copy's bytes could not be read again: figures only."}
 
 
 def render_page(e: dict, case_name: str = "", tier: str = "full", paper: str = "a4") -> str:
