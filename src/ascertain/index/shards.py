@@ -23,6 +23,7 @@ import hmac
 import io
 import json
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -39,7 +40,7 @@ from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.index.atomic import atomic_write_bytes
-from ascertain.index.lookup_tables import build_lookup_tables
+from ascertain.index.lookup_tables import FP_ROWS, SPILL_DIR, build_lookup_tables, spill_shard_rows
 from ascertain.readers.base import Document, Skip
 from ascertain.text.levels import LEVEL_CODES, resolved_level
 
@@ -126,6 +127,7 @@ class IndexWriter:
         old = read_manifest(self.index_dir)
         header = self.manifest_header()
         if old is None:
+            shutil.rmtree(self.index_dir / SPILL_DIR, ignore_errors=True)  # rows of no recorded shard
             return {**header, "shards": [], "complete": False}
         differ = [k for k in header if old.get(k) != header[k]] + [k for k in ("key_check",)
                                                                    if k in old and k not in header]
@@ -293,6 +295,10 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "sig": pa.array([sig[i].astype("<u4").tobytes() for i in with_sig],
                                          pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
     sha_mh = write_parquet_atomic(mh_table, folder / mh_name)
+    # this shard's rows of the lookup tables, spilled here by partition: the driver never reads them
+    fp_rows = np.empty(fp_table.num_rows, FP_ROWS)
+    fp_rows["hash"], fp_rows["doc"], fp_rows["pos"] = (fp_table.column(c).to_numpy() for c in FP_ROWS.names)
+    spill_shard_rows(folder, n, fp_rows, with_sig + first_doc, sig[with_sig])
     cd_name = f"cd-{n:05d}.npy"
     digests = [content_digest(t, lang, key) for batch_texts, langs in batches
                for t, lang in zip(batch_texts, langs, strict=True)]
