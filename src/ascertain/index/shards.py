@@ -40,6 +40,7 @@ from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
 from ascertain.fingerprint.winnow import Params, fingerprint_batch
 from ascertain.index.atomic import atomic_write_bytes
+from ascertain.index.input_units import resolve_texts
 from ascertain.index.lookup_tables import FP_ROWS, SPILL_DIR, build_lookup_tables, spill_shard_rows
 from ascertain.readers.base import Document, Skip
 from ascertain.text.levels import LEVEL_CODES, resolved_level
@@ -268,6 +269,7 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     """Fingerprint one shard's batches and write its fp, docs and mh files (a stage run by an executor:
     plain data in, files and their digests out). Row i of `cols` is the i-th document of the batches."""
     folder = Path(index_dir)
+    batches = [(resolve_texts(texts), languages) for texts, languages in batches]  # read by tasks: fetched here
     hashes, docs_col, positions, sigs, tokens = [], [], [], [], []
     first = first_doc
     for texts, languages in batches:
