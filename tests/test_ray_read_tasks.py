@@ -93,3 +93,62 @@ def test_pool_reads_units_and_shard_tasks_resolve_texts(inputs):
     finally:
         ex.close()
     assert planned == list(_stream("corpus", inputs, OPTS, None))
+
+
+class _Watching(InProcess):
+    """Runs in process like InProcess but as if it had 2 workers (so inputs are read as tasks), and pickles every
+    call's arguments and every shared value, as a pool or Ray would, to look for the case key in them."""
+
+    workers = 2
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret, self.calls = secret, 0
+
+    def _check(self, *values) -> None:
+        import pickle
+
+        blob = pickle.dumps(values)
+        self.calls += 1
+        assert self.secret not in blob, "the case key was handed to a worker"
+
+    def submit(self, fn, *args):
+        self._check(fn.__name__, *args)
+        return super().submit(fn, *args)
+
+    def submit_split(self, fn, *args):
+        self._check(fn.__name__, *args)
+        return super().submit_split(fn, *args)
+
+    def share(self, value):
+        self._check(value)
+        return super().share(value)
+
+
+def test_keyed_add_and_match_hand_workers_no_case_key(tmp_path, data, monkeypatch):
+    """A keyed `corpus add` and `match` whose every task argument and shared value is pickled and searched for
+    the key's bytes: none holds it (shard tasks get two derived keys, index/shards.py ShardKey). The index equals
+    the one written in one process, byte for byte."""
+    from ascertain.case import Case
+    from ascertain.match.run import MatchOptions, run_match
+    from ascertain.sources import add_source
+    from ascertain.works import import_manifest
+
+    key = bytes(range(100, 132))
+    (tmp_path / "case.key").write_bytes(key)
+    monkeypatch.setattr("ascertain.index.input_units.UNIT_BYTES", 4000)
+    indexes, watchers = [], []
+    for name, watched in (("serial", False), ("tasks", True)):
+        case = Case.init(tmp_path / name)
+        import_manifest(case, str(data / "works.csv"))
+        if watched:
+            w = _Watching(key)
+            watchers.append(w)
+            monkeypatch.setattr("ascertain.sources.make_executor", lambda *a, w=w: w)
+            monkeypatch.setattr("ascertain.match.run.make_executor", lambda *a, w=w: w)
+        add_source(case, "secret", "corpus", [str(data / "corpus")], ReadOptions(), key_file=str(tmp_path / "case.key"))
+        run_match(case, MatchOptions(key_file=str(tmp_path / "case.key")))
+        folder = case.root / "index" / "secret"
+        indexes.append({p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()})
+        assert b'"byte_identical":true' in (case.root / "reports" / "evidence.json").read_bytes()
+    assert indexes[0] == indexes[1]
+    assert watchers[0].calls > 5  # reading, shards, partitions and match chunks all went through it
