@@ -177,7 +177,7 @@ def _validation(path: Path | None) -> dict:
 def _shipped(raw: dict) -> dict:
     """The figures shipped with this version: each row with the date it was measured and, when the sources
     of its validator changed since (or the figures predate the version stamps), why it is stale."""
-    if raw.get("format") != 2:
+    if raw.get("format") not in (2, 3):
         for r in raw["rates"]:
             r["stale"] = "not tied to a code version"
         return {**raw, "not_run": []}
@@ -193,7 +193,8 @@ def _shipped(raw: dict) -> dict:
               "each row gives the date it was measured, and a row marked stale was measured with other code than "
               "this version's")
     not_run = [f"{name}: {e['not_run']}" for name, e in raw["validators"].items() if e.get("not_run")]
-    return {"source": source, "rates": rates, "not_run": not_run}
+    stale_notes = [f"{name}: {why}" for name, why in stale.items() if why and not raw["validators"][name]["not_run"]]
+    return {"source": source, "rates": rates, "not_run": not_run, "stale_notes": stale_notes}
 
 
 def _from_validate_run(r: dict, path: str) -> dict:
