@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ IMAGES_SCHEMA = pa.schema([
     ("pdq", pa.binary(CODE_BYTES)), ("pdq_quality", pa.int16()), ("width", pa.int32()), ("height", pa.int32()),
     ("media_type", pa.string()), ("frames", pa.int32()), ("mode", pa.string()), ("bytes", pa.int64()),
     ("caption", pa.string()), ("url", pa.string()), ("meta", pa.string()), ("cmi", pa.string()),
+    ("content", pa.int64()),  # the first document with the same bytes: identical copies share it (counted)
 ])
 
 
@@ -52,6 +54,8 @@ class ImageCodes:
     pdq: bytes
     pdq_quality: int
     img: DecodedImage = field(repr=False)
+    content: int = -1  # the first document holding these bytes
+    cmi: str = ""  # the image CMI as JSON (the same bytes carry the same CMI)
 
 
 def pixel_digest(px: np.ndarray) -> str:
@@ -126,7 +130,9 @@ class ImageIndexWriter:
                     codes = image_codes(item.data, item.locator)
                 except AscertainError as e:
                     codes = e
-                seen[item.sha256] = codes if isinstance(codes, AscertainError) else _light(codes)
+                if not isinstance(codes, AscertainError):
+                    codes = _light(codes, n_doc, json.dumps(read_cmi(item.data), sort_keys=True, ensure_ascii=False))
+                seen[item.sha256] = codes
                 if not isinstance(codes, AscertainError):
                     codes_out.add(np.frombuffer(codes.pdq, np.uint8).reshape(1, CODE_BYTES), np.array([n_doc]))
             if isinstance(codes, AscertainError):
@@ -181,7 +187,7 @@ class ImageIndexWriter:
                 "height": codes.img.height, "media_type": codes.img.media_type, "frames": codes.img.frames,
                 "mode": codes.img.mode, "bytes": len(item.data), "caption": item.meta.get("caption"),
                 "url": item.meta.get("url"), "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False),
-                "cmi": json.dumps(read_image_cmi(item.data), sort_keys=True, ensure_ascii=False)}
+                "cmi": codes.cmi, "content": codes.content}
 
     def _write(self, n: int, rows: list[dict]) -> dict:
         name = f"images-{n:05d}.parquet"
@@ -190,12 +196,22 @@ class ImageIndexWriter:
         return {"file": name, "sha256": sha, "documents": len(rows)}
 
 
-def _light(codes: ImageCodes) -> ImageCodes:
+def read_cmi(data: bytes) -> dict:
+    """The image's CMI (cmi/image.py), with what Pillow warned of while reading it (corrupt EXIF, ...) kept in
+    its errors: damaged metadata is recorded, never silently read as absent."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cmi = read_image_cmi(data)
+    seen = sorted({f"metadata warning: {w.message}".strip() for w in caught})
+    return {**cmi, "errors": list(cmi.get("errors", [])) + seen} if seen else cmi
+
+
+def _light(codes: ImageCodes, content: int, cmi: str) -> ImageCodes:
     """The codes kept per distinct content while indexing: the pixels dropped (memory bounded by the digests)."""
     img = codes.img
     small = DecodedImage(np.zeros((0, 0, 3), np.uint8), img.width, img.height, img.media_type, img.frames,
                          img.mode, img.scale)
-    return ImageCodes(codes.pixel_sha256, codes.pdq, codes.pdq_quality, small)
+    return ImageCodes(codes.pixel_sha256, codes.pdq, codes.pdq_quality, small, content, cmi)
 
 
 def is_image_index(manifest: dict | None) -> bool:
@@ -216,3 +232,10 @@ def codes_array(table: pa.Table) -> np.ndarray:
     buf = col.buffers()[1]
     start = col.offset * CODE_BYTES
     return np.frombuffer(buf, np.uint8, count=len(col) * CODE_BYTES, offset=start).reshape(-1, CODE_BYTES)
+
+
+def iter_index(index_dir: Path, manifest: dict, columns: list[str], batch_rows: int = 65_536
+               ) -> Iterator[pa.RecordBatch]:
+    """The source's index rows a batch at a time (memory bounded by the batch, whatever the corpus's size)."""
+    for s in manifest["shards"]:
+        yield from pq.ParquetFile(Path(index_dir) / s["file"]).iter_batches(batch_rows, columns=columns)
