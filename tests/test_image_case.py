@@ -338,3 +338,21 @@ def test_odd_images_are_indexed_as_converted_and_hostile_members_refused(tmp_pat
     reasons = sorted(s.reason.split(":")[0] for s in skips)
     assert reasons == ["link in archive refused (links are not content and may point out of the archive)",
                        "path traversal refused"]
+
+
+def test_the_image_index_is_the_same_bytes_on_a_process_pool(corpus: Path, tmp_path):
+    from ascertain.engine import make_executor
+    from ascertain.index.images import ImageIndexWriter
+    from ascertain.readers.base import ReadOptions
+    from ascertain.readers.images import read_images
+
+    def build(folder: Path, executor=None) -> dict[str, bytes]:
+        ImageIndexWriter(folder, [], {}).build(read_images([corpus / "00000.tar"], ReadOptions()), lambda s: None,
+                                               executor=executor)
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    pool = make_executor("local", 2)
+    try:
+        assert build(tmp_path / "pool", pool) == build(tmp_path / "one")
+    finally:
+        pool.close()
