@@ -364,6 +364,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     doc = {"tool": "ascertain", "version": __version__, "stage": "report", "tier": tier, "paper": paper,
            "case": {"root": str(case.root.resolve()), "config": case.config},
            "match_run": {"id": run["id"], "started_at": run["started_at"], "manifest": run["manifest"]},
+           **manifest.image_match_run(case),
            "software": manifest.software(), "inputs": {**inputs, **manifest.class_inputs(classes)},
            "evidence_sha256": manifest.sha256_file(evidence_json), "index": index, "store": store,
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
@@ -468,10 +469,14 @@ def _publication_dates(case: Case) -> dict[int, str | None]:
 def _check_current(data: case_data.CaseData) -> None:
     """A report must describe the evidence of the case as it is: refuse when works or sources changed since
     the last match over all sources (its evidence.json would not be what a re-run gives)."""
+    from ascertain.report.show_images import current_image_changes
+
     m = data.match_run["manifest"]
-    have = sorted((f["path"], f["sha256"]) for f in data.files.values())
-    srcs = sorted(s["name"] for s in data.sources.values() if s["status"] == "complete")
-    changed = []
+    # image works and sources are matched by their own run (match/images.py), checked on their own
+    have = sorted((f["path"], f["sha256"]) for f in data.files.values() if f.get("language") != "image")
+    srcs = sorted(s["name"] for s in data.sources.values()
+                  if s["status"] == "complete" and (s.get("params") or {}).get("medium") != "image")
+    changed = current_image_changes(data.case)
     if sorted((w["file"], w["sha256"]) for w in m.get("works", [])) != have:
         changed.append("works were added or removed")
     if sorted(m.get("sources", {})) != srcs:
