@@ -66,10 +66,29 @@ def match(case: CaseArg,
     summary_img = None
     if image_metadata and work is None:
         summary_img = _match_image_metadata(c, image_metadata, as_json)
-        if not text_sources:
-            if as_json:
-                emit_json({"image_metadata": summary_img})
-            return
+    from ascertain.match.images import ImageMatchOptions, image_inventory, run_image_match
+
+    image_files, image_sources = image_inventory(c)
+    text_files = _text_work_files(c)
+    image_summary = None
+    if image_files and image_sources:
+        with progress_bar("match images") as bar:
+            itasks: dict[str, int] = {}
+
+            def itick(src: str, done: int, total: int) -> None:
+                if src not in itasks:
+                    itasks[src] = bar.add_task(f"matching images of {esc(src)}", total=total, unit="images", mb="")
+                bar.update(itasks[src], completed=done)
+
+            image_summary = run_image_match(c, ImageMatchOptions(sources=source or None, work=work, engine=engine,
+                                                                 processes=processes), itick)
+    if (image_metadata and not text_sources) or (image_summary is not None and not text_files):
+        if as_json:
+            emit_json({**({"images": image_summary} if image_summary else {}),
+                       **({"image_metadata": summary_img} if summary_img else {})})
+        elif image_summary is not None:
+            _print_image_summary(image_summary, False, case)
+        return
     with progress_bar("match") as bar:
         tasks: dict[str, int] = {}
 
@@ -83,10 +102,37 @@ def match(case: CaseArg,
                                             copied_only=copied_only, allow_empty=allow_empty, work=work,
                                             engine=engine, processes=processes), tick)
     if as_json:
-        emit_json({**summary, **({"image_metadata": summary_img} if summary_img else {})})
+        emit_json({**summary, **({"images": image_summary} if image_summary else {}),
+                   **({"image_metadata": summary_img} if summary_img else {})})
     else:
         out.print(f"{summary['evidence']} evidence records, {summary['copied']} copies; "
                   f"report: {esc(case_relative(case, summary['report']))}", highlight=False)
+        if image_summary:
+            _print_image_summary(image_summary, False, case)
+
+
+def _text_work_files(c) -> int:
+    from sqlalchemy import func, select
+
+    from ascertain.store import schema
+    from ascertain.works_images import IMAGE_LANGUAGE
+
+    with c.store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(schema.work_files).where(
+            schema.work_files.c.language != IMAGE_LANGUAGE)).scalar_one()
+
+
+def _print_image_summary(s: dict, as_json: bool, case) -> None:
+    if as_json:
+        emit_json({"images": s})
+        return
+    out.print(f"images: {s['evidence']} evidence records, {s['copied_documents']} documents holding a copy",
+              highlight=False)
+    for name, r in s["cmi_rates"].items():
+        if r["with_work_cmi"]:
+            out.print(f"  {esc(name)}: image CMI removed in {r['removed']} of {r['with_work_cmi']} copies of works "
+                      f"that carried it ({r['removed_share']:.0%}), altered in {r['altered']}, kept in "
+                      f"{r['retained']}", highlight=False)
 
 
 def _source_kinds(c, names: list[str] | None) -> tuple[list[str], list[str]]:
