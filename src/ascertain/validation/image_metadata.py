@@ -35,7 +35,7 @@ from pathlib import Path
 from anyascii import anyascii
 
 from ascertain.match.caption_names import NameSet, normalize
-from ascertain.validation.intervals import wilson
+from ascertain.validation.intervals import clopper_pearson, wilson
 
 _EXCLUDE = re.compile(r"\b(inc|ltd|llc|foundation|project|software|corporation|university|team|contributors|authors|"
                       r"developers|free|company|institute|systems|technologies|group|association|gmbh|limited|corp|"
@@ -395,13 +395,13 @@ def markdown(r: dict, command: str) -> str:
               "planted found).", ""]
     lines += ["pHash (imagehash 4.3.2, 64 bits) of real images against their scraper copies (384 px on the long "
               "side, JPEG 75-95) and against pairs of distinct images of the same source (every pair, or a random "
-              "sample of them). The last column is the upper 95 % bound of the false-positive rate times 700 million "
-              "rows (COYO-700M's size): the false leads to expect per work at most. The threshold is chosen on "
+              "sample of them). The last column is the false-positive rate times 700 million "
+              "rows (COYO-700M's size): the false leads to expect per work (exact 95 % upper bound in brackets). The threshold is chosen on "
               f"openclipart (the smallest within 0.01 of the best recall: {r.get('phash_chosen')} bits; skimage "
               "reported); pixel-identical images are one image, images over 40 megapixels are left out. A "
               "64-bit hash cannot be made precise at that scale by any threshold: a pHash hit is a lead to check "
               "against the image at the row's URL, never a finding on its own.", "",
-              "| source | threshold (bits) | recall of copies | false positives | per work in 700M rows |",
+              "| source | threshold (bits) | recall of copies | false positives | false leads per work in 700M rows |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for src, s in r["phash"].items():
         if "not_run" in s:
@@ -409,8 +409,8 @@ def markdown(r: dict, command: str) -> str:
             continue
         for thr, v in s["per_threshold"].items():
             fp = v["false_positives"]
-            _lo, hi = wilson(fp["k"], fp["n"])
+            _lo, hi = clopper_pearson(fp["k"], fp["n"])
             lines.append(f"| {src} | {thr} | {_iv(v['recall']['k'], v['recall']['n'])} | "
-                         f"{fp['k']} of {fp['n']:,} | ≤ {hi * 7e8:,.0f} |")
+                         f"{fp['k']} of {fp['n']:,} | {fp['k'] / fp['n'] * 7e8:,.0f} (≤ {hi * 7e8:,.0f}) |")
     lines.append("")
     return "\n".join(lines) + "\n"
