@@ -261,3 +261,25 @@ def test_a_large_corpus_takes_candidates_from_the_code_scan(matched: Case):
     assert {"00000.tar!000000000.jpg", "00000.tar!000000002.jpg", "00000.tar!000000004.jpg"} <= set(ev)
     assert "00000.tar!000000001.png" not in ev
     run_image_match(matched, ImageMatchOptions(sources=["laion"]))  # the module's other tests see the full run
+
+
+def test_show_and_the_evidence_csv_include_the_image_evidence(matched: Case, tmp_path):
+    summary = json.loads(cli("show", matched.root, "--json"))
+    car = next(w for w in summary["works"] if w["title"] == "car.jpg")
+    assert car["copies"] == 1 and car["copied_in"] == ["laion"] and car["image"]
+    assert summary["image_cmi_rates"]["laion"]["removed"] == 2
+    lib = json.loads(cli("show", matched.root, str(next(w["id"] for w in summary["works"]
+                                                         if w["title"] == "carnegie_library.jpg")), "--json"))
+    assert lib["image_cmi"][0]["fields"]["exif:Artist"] == ARTIST
+    assert [e["tier"] for e in lib["image_evidence"]] == ["region_copy"]
+    text = runner.invoke(app, ["show", str(matched.root), str(lib["id"])], env={"COLUMNS": "80"}).output
+    assert "region copy" in text and "64% of the work" in text and "image CMI removed in laion" in text
+    out = tmp_path / "evidence.csv"
+    cli("show", matched.root, "--csv", out)
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["kind"] == "image"]
+    dae = next(r for r in rows if r["document"].endswith("000000002.jpg"))
+    assert dae["image_tier"] == "same_bytes" and dae["copies"] == "2" and dae["cmi_status"] == "retained"
+    crop = next(r for r in rows if r["image_tier"] == "region_copy" and r["source"] == "laion")
+    assert crop["work_region"].startswith("0.1") and crop["url"] == "https://img.example.net/lib.png"
+    assert "exif:Artist: removed" in crop["cmi_fields"]

@@ -14,10 +14,11 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select, update
 
 from ascertain.case import Case
-from ascertain.engine import check_engine, make_executor
+from ascertain.engine import Executor, check_engine, make_executor
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import keyed_inputs, redact
 from ascertain.fingerprint.winnow import Params, load_key
+from ascertain.index.input_units import plan_units, read_planned
 from ascertain.index.shards import IndexWriter
 from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
 from ascertain.readers.base import printable
@@ -150,7 +151,10 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     t0 = time.perf_counter()
     previous = last_failure(case, name) if resuming else None
     try:
-        manifest = writer.build(_stream(kind, paths, opts, key), on_shard, on_progress)
+        # one process reads as it goes; workers (a pool, Ray) read the inputs as tasks, the driver keeps the order
+        items = (_stream(kind, paths, opts, key) if executor.name == "local" and executor.workers == 1
+                 else _planned_stream(kind, paths, opts, key, executor))
+        manifest = writer.build(items, on_shard, on_progress)
     except BaseException as e:  # interrupted or failed: the source stays resumable, and the log says why
         case.store.audit(f"{kind} add", {"source": name, "kind": kind, "status": "indexing",
                                          "error": _describe(e), "inputs": inputs}, ok=False)
@@ -183,6 +187,19 @@ def _stream(kind: str, paths: list[str], opts: ReadOptions, key: bytes | None) -
         else:
             for n, item in enumerate(items):
                 yield redact(item, key, i, n)
+
+
+def _planned_stream(kind: str, paths: list[str], opts: ReadOptions, key: bytes | None, executor: Executor
+                    ) -> Iterator[Document | Skip]:
+    """The same items as _stream, read by the executor's workers a unit at a time (index/input_units.py); the
+    keyed redaction is done here, so the key stays in this process."""
+    counts: dict[int, int] = {}
+    for i, item in read_planned(executor, plan_units(kind, paths, opts, executor), opts, kind):
+        if key is None:
+            yield item
+        else:
+            n = counts[i] = counts.get(i, -1) + 1
+            yield redact(item, key, i, n)
 
 
 def _describe(e: BaseException) -> str:
@@ -243,6 +260,9 @@ def remove_source(case: Case, name: str) -> dict:
         c.execute(delete(ic).where(ic.c.evidence_id.in_(select(ie.c.id).where(ie.c.source_id == sid))))
         counts["evidence"] += c.execute(delete(ie).where(ie.c.source_id == sid)).rowcount
         counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
+        imeta = schema.image_metadata_evidence
+        if n := c.execute(delete(imeta).where(imeta.c.source_id == sid)).rowcount:
+            counts["image_metadata_evidence"] = n
         counts["skipped"] = c.execute(delete(schema.skipped).where(schema.skipped.c.source == name)).rowcount
         c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
     index_dir = Path(row["index_dir"])

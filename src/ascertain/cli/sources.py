@@ -163,13 +163,49 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                    "--images", metavar=FLAG, help="Read the inputs' images (files, folders, zip/tar, webdataset "
                                                   "shards); chosen by itself when every input is one of those.")
                                  ] = False,
+               kind: Annotated[str, typer.Option(
+                   help="auto, text, or image-metadata: Parquet of image URLs, captions and hashes (LAION, "
+                        "DataComp, COYO layouts; no image is fetched). auto: image-metadata when the Parquet "
+                        "has a known layout with URL and image size or hash.")] = "auto",
+               columns: Annotated[str | None, typer.Option(
+                   help="image-metadata column mapping, e.g. url=URL,caption=TEXT,sha256=hash,phash=image_phash "
+                        "(roles: url, caption, width, height, sha256, phash, key).")] = None,
                as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command); an image corpus
-    (image files, folders, archives, img2dataset webdataset shards) is indexed by its image codes."""
+    (image files, folders, archives, img2dataset webdataset shards) is indexed by its image codes, and a
+    metadata-only image dataset (Parquet of URLs, captions, hashes) is recorded for matching as it is."""
+    if kind not in ("auto", "text", "image-metadata"):
+        raise AscertainError("--kind", f"{kind!r} is not auto, text or image-metadata", "pass one of those")
+    if kind == "image-metadata" or (kind == "auto" and not images and (columns or _image_metadata(paths))):
+        _add_image_metadata(case, name, paths, columns, acquired, as_json)
+        return
     if max_markup_tags < 1:
         raise AscertainError("--max-markup-tags", "must be at least 1", "give a positive number of tags")
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
                 as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images)
+
+
+def _image_metadata(paths: list[str]) -> bool:
+    from ascertain.image_metadata_sources import looks_like_image_metadata
+
+    return looks_like_image_metadata(paths)
+
+
+def _add_image_metadata(case: Path, name: str, paths: list[str], columns: str | None, acquired: str | None,
+                        as_json: bool) -> None:
+    from ascertain.image_metadata_sources import add_image_metadata_source
+    from ascertain.readers.image_metadata import parse_mapping
+    from ascertain.sources import NAME_RE, _acquired
+
+    if not NAME_RE.match(name):
+        raise AscertainError(name, "is not a valid source name", "use letters, digits, '.', '_' and '-'")
+    s = add_image_metadata_source(open_case(case), name, paths, parse_mapping(columns), _acquired(acquired))
+    if as_json:
+        emit_json(s)
+    else:
+        out.print(f"{esc(name)}: image metadata, {s['rows']:,} rows in {s['files']} Parquet file(s) (layout "
+                  f"{esc(', '.join(s['layouts']))}; columns {esc(', '.join(s['columns']))}); nothing fetched, "
+                  "matched by `ascertain match`", highlight=False)
 
 
 @outputs_app.command("add")
@@ -204,7 +240,7 @@ def sources_list(case: CaseArg, as_json: JsonOpt = False) -> None:
     out.print(t)
 
 
-KIND_NAME = {"corpus": "corpus", "outputs": "output set"}
+KIND_NAME = {"corpus": "corpus", "outputs": "output set", "image-metadata": "image-metadata corpus"}
 
 
 def interactive() -> bool:

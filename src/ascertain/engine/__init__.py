@@ -10,6 +10,10 @@ results are assembled in the same order whichever engine ran them and the output
     local  (processes N)  a concurrent.futures process pool of N workers (forkserver: no inherited threads)
     ray                   Ray tasks (ray_engine.py): a local Ray instance of N CPUs, or the cluster at RAY_ADDRESS
 
+A call whose value is (small, large) can be submitted with `submit_split`: `result_split` gives the small part
+and a `Shared` handle on the large one, which other calls read with `shared_value` (on Ray the large part stays
+in the object store of the node that made it and never passes through the driver; reading the inputs uses it).
+
 A large read-only value every call needs (match's prepared context) goes through `share` once: the calls get a
 small `Shared` handle and read the value with `shared_value` (the object itself in process, a pickle file for
 the pool, a Ray object for Ray), so it is not pickled again with every call.
@@ -36,6 +40,10 @@ class Executor(Protocol):
     def result(self, handle: Any) -> Any: ...
 
     def share(self, value: Any) -> Shared: ...
+
+    def submit_split(self, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+    def result_split(self, handle: Any) -> tuple[Any, Shared]: ...
 
     def close(self) -> None: ...
 

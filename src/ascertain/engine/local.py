@@ -29,6 +29,13 @@ class InProcess:
     def share(self, value: Any) -> Shared:
         return Shared(uuid.uuid4().hex, value=value)
 
+    def submit_split(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return fn(*args)
+
+    def result_split(self, handle: Any) -> tuple[Any, Shared]:
+        small, large = handle
+        return small, Shared(uuid.uuid4().hex, value=large)
+
     def close(self) -> None:
         pass
 
@@ -51,6 +58,15 @@ class ProcessPool:
 
     def result(self, handle: Future) -> Any:
         return handle.result()
+
+    def submit_split(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self.pool.submit(fn, *args)
+
+    def result_split(self, handle: Future) -> tuple[Any, Shared]:
+        """Both parts come back through this process (a pool shares no memory): the large part goes on to the
+        calls that read it as their argument."""
+        small, large = handle.result()
+        return small, Shared(uuid.uuid4().hex, value=large)
 
     def share(self, value: Any) -> Shared:
         """Pickled once to a private temporary file; each worker reads it at its first call that needs it."""

@@ -51,7 +51,7 @@ class RayExecutor:
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         if processes:
             self.workers = min(self.workers, processes)
-        self._remote: dict[Callable, Any] = {}
+        self._remote: dict[Any, Any] = {}
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         remote = self._remote.get(fn)
@@ -61,6 +61,18 @@ class RayExecutor:
 
     def result(self, handle: Any) -> Any:
         return self.ray.get(handle)
+
+    def submit_split(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Two object refs: the small part of the value (for the driver) and the large part (left in the object
+        store of the node that ran the call, fetched by the calls that read it)."""
+        remote = self._remote.get((fn, 2))
+        if remote is None:
+            remote = self._remote[(fn, 2)] = self.ray.remote(num_cpus=1, max_retries=2, num_returns=2)(fn)
+        return remote.remote(*args)
+
+    def result_split(self, handle: Any) -> tuple[Any, Shared]:
+        small, large = handle
+        return self.ray.get(small), Shared(uuid.uuid4().hex, ref=large)
 
     def share(self, value: Any) -> Shared:
         """Put once in the object store; each worker process gets it at its first call that needs it."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 
 from ascertain.cmi.image import read_image_cmi
 from ascertain.errors import AscertainError
+from ascertain.imaging.code_scan import TABLE_FILE, TableWriter
 from ascertain.imaging.decode import MAX_FILE_BYTES, MAX_PIXELS, WORK_SIDE, DecodedImage, decode
 from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.shards import write_parquet_atomic
@@ -33,6 +35,7 @@ from ascertain.readers.base import Skip
 from ascertain.readers.images import ImageDocument
 
 MEDIUM = "image"
+CODES_DIR = "codes"  # the source's code table (imaging/code_scan.py), inside its index folder
 SHARD_ROWS = 50_000
 CODE_BYTES = 32
 IMAGES_SCHEMA = pa.schema([
@@ -101,6 +104,11 @@ class ImageIndexWriter:
         self.dir.mkdir(parents=True, exist_ok=True)
         for old in self.dir.glob("images-*.parquet"):  # a rerun of an unfinished add starts again, whole
             old.unlink()
+        if (self.dir / CODES_DIR).exists():
+            shutil.rmtree(self.dir / CODES_DIR)
+        # one PDQ code per distinct content, its id the content's first document: the table the exact code scan
+        # (imaging/code_scan.py) reads, shard by shard, on any engine
+        codes_out = TableWriter(self.dir / CODES_DIR)
         seen: dict[str, ImageCodes | AscertainError] = {}  # sha256 -> codes: identical bytes decoded once
         rows: list[dict] = []
         docs: list[tuple[int, ImageDocument]] = []
@@ -119,6 +127,8 @@ class ImageIndexWriter:
                 except AscertainError as e:
                     codes = e
                 seen[item.sha256] = codes if isinstance(codes, AscertainError) else _light(codes)
+                if not isinstance(codes, AscertainError):
+                    codes_out.add(np.frombuffer(codes.pdq, np.uint8).reshape(1, CODE_BYTES), np.array([n_doc]))
             if isinstance(codes, AscertainError):
                 skips.append(Skip(item.meta.get("container") or item.locator, item.locator, codes.problem,
                                   codes.fix))
@@ -141,10 +151,13 @@ class ImageIndexWriter:
         n_skip += self._flush(skips, reasons, on_skips)
         if on_docs and docs:
             on_docs(docs)
+        codes_out.close()
+        table_json = (self.dir / CODES_DIR / TABLE_FILE).read_bytes()
         manifest = {"medium": MEDIUM, "tool": "ascertain", "parameters": image_parameters(),
                     "inputs": self.inputs, "reading": self.reading, "documents": n_doc,
                     "distinct_images": sum(1 for v in seen.values() if not isinstance(v, AscertainError)),
-                    "skipped": n_skip, "skip_reasons": dict(sorted(reasons.items())), "shards": shards}
+                    "skipped": n_skip, "skip_reasons": dict(sorted(reasons.items())), "shards": shards,
+                    "codes": {"folder": CODES_DIR, "table_sha256": hashlib.sha256(table_json).hexdigest()}}
         atomic_write_bytes(self.dir / "manifest.json",
                            (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode())
         return manifest

@@ -29,10 +29,11 @@ from sqlalchemy import delete, func, insert, select
 from ascertain import __version__
 from ascertain.case import Case
 from ascertain.cmi.image import image_cmi_status
+from ascertain.engine import Executor, make_executor
 from ascertain.errors import AscertainError
+from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
-from ascertain.imaging.descriptors import hamming
-from ascertain.index.images import codes_array, image_parameters, is_image_index, read_image_index
+from ascertain.index.images import image_parameters, is_image_index, read_image_index
 from ascertain.readers.images import read_image_at
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -49,6 +50,8 @@ class ImageMatchOptions:
     work: int | None = None
     candidate_radius: int = CANDIDATE_RADIUS
     exhaustive_pairs: int = EXHAUSTIVE_PAIRS
+    engine: str = "local"  # where the code scan's shards run (engine/); the hits are the same on every engine
+    processes: int | None = None
 
 
 @dataclass
@@ -99,22 +102,6 @@ def _image_sources(case: Case, names: list[str] | None) -> list[dict]:
     return srcs
 
 
-def scan_codes(codes: np.ndarray, query: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of `codes` (N x 32) within `radius` bits of any query code (Q x 32), and each one's distance to the
-    nearest query code. An exact scan (every code compared).
-
-    TODO(imgmethods): imaging/code_scan.py replaces this loop when merged (the same exact result, faster)."""
-    if not len(codes):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    best = np.full(len(codes), 257, np.int64)
-    for start in range(0, len(codes), 1 << 16):
-        block = codes[start:start + (1 << 16)]
-        d = hamming(block[None, :, :], query[:, None, :]).min(axis=0)
-        best[start:start + len(block)] = d
-    rows = np.flatnonzero(best <= radius)
-    return rows, best[rows]
-
-
 def _transform(r: dict) -> dict:
     reg = r.get("region")
     t: dict = {"orientation": r["pdq_orientation"] if r["tier"] == "near_duplicate" else "original"}
@@ -148,10 +135,10 @@ def _evidence(work: ImageWork, copy_row: dict, r: dict, n_copies: int, source_id
 
 
 def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageWork], opts: ImageMatchOptions,
-                  progress: Callable[[str, int, int], None] | None) -> tuple[list[tuple[dict, list]], dict]:
+                  progress: Callable[[str, int, int], None] | None, executor: Executor
+                  ) -> tuple[list[tuple[dict, list]], dict]:
     table = read_image_index(index_dir, manifest, INDEX_COLUMNS)
     rows = table.to_pylist()
-    codes = codes_array(table)
     shas = [r["sha256"] for r in rows]
     first: dict[str, int] = {}  # sha256 -> row of its first document (the content's representative)
     locators: dict[str, list[tuple[int, str]]] = {}
@@ -169,11 +156,14 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
         if w.sha256 in first:
             cand.add(first[w.sha256])
         cand.update(by_pixels.get(w.pixel_sha256, ()))
-        if not exhaustive:
-            hit, _ = scan_codes(codes[reps], w.query, opts.candidate_radius)
-            cand.update(int(reps[h]) for h in hit)
         for i in cand:
             pairs.setdefault(i, set()).add(wi)
+    if not exhaustive:  # one exact scan of the source's code table for every work's query codes at once
+        n_q = len(works[0].query)
+        hits = scan(CodeTable(index_dir / manifest["codes"]["folder"]), np.concatenate([w.query for w in works]),
+                    opts.candidate_radius, executor)
+        for q, doc in zip(hits.query.tolist(), hits.id.tolist(), strict=True):
+            pairs.setdefault(int(doc), set()).add(q // n_q)  # doc == its row (documents are numbered in order)
     found: list[tuple[dict, list]] = []
     tally = {"distinct_contents": len(reps), "documents": len(rows), "mode": "exhaustive" if exhaustive else "scan",
              "candidate_pairs": sum(len(v) for v in pairs.values()), "not_copied": 0, "unreadable": 0}
@@ -196,6 +186,21 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
     return found, tally
 
 
+def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
+                all_rows: list, per_source: dict, manifests: dict) -> None:
+    index_dir = Path(src["index_dir"])
+    index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
+    raw = (index_dir / "manifest.json").read_bytes()
+    manifest = json.loads(raw)
+    if not is_image_index(manifest) or "codes" not in manifest:
+        raise AscertainError(src["name"], "its index is not an image index of this version",
+                             f"remove it (`ascertain sources remove {case.root} {src['name']}`) and add it again")
+    manifests[src["name"]] = hashlib.sha256(raw).hexdigest()
+    found, tally = _match_source(src, index_dir, manifest, works, opts, progress, executor)
+    all_rows.extend(found)
+    per_source[src["name"]] = tally
+
+
 def run_image_match(case: Case, opts: ImageMatchOptions,
                     progress: Callable[[str, int, int], None] | None = None) -> dict | None:
     """Match image works with image sources and store the evidence; None when the case has no image works or
@@ -208,18 +213,12 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     all_rows: list[tuple[dict, list]] = []
     per_source: dict[str, dict] = {}
     manifests: dict[str, str] = {}
-    for src in srcs:
-        index_dir = Path(src["index_dir"])
-        index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
-        raw = (index_dir / "manifest.json").read_bytes()
-        manifest = json.loads(raw)
-        if not is_image_index(manifest):
-            raise AscertainError(src["name"], "its index is not an image index",
-                                 f"remove it (`ascertain sources remove {case.root} {src['name']}`) and add it again")
-        manifests[src["name"]] = hashlib.sha256(raw).hexdigest()
-        found, tally = _match_source(src, index_dir, manifest, works, opts, progress)
-        all_rows.extend(found)
-        per_source[src["name"]] = tally
+    executor = make_executor(opts.engine, opts.processes)
+    try:
+        for src in srcs:
+            _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests)
+    finally:
+        executor.close()
     all_rows.sort(key=lambda fr: (fr[0]["source_id"], fr[0]["work_file_id"], fr[0]["doc_id"]))
     rates = cmi_rates([r for r, _ in all_rows], {s["id"]: s["name"] for s in srcs})
     manifest = {"tool": "ascertain", "version": __version__, "stage": IMAGE_STAGE,

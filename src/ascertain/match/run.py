@@ -100,7 +100,9 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         if not files and opts.work is not None:
             has_works = c.execute(select(schema.work_files.c.id).where(
                 schema.work_files.c.language != IMAGE_LANGUAGE).limit(1)).first() is not None
-        srcs = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
+        # metadata-only image datasets have no index: match/image_metadata.py matches them
+        srcs = c.execute(select(schema.sources).where(schema.sources.c.kind != "image-metadata")
+                         .order_by(schema.sources.c.id)).mappings().all()
         cmi = load_work_cmi(c, files, opts.work)
     if not files and (opts.work is None or not has_works):
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -505,4 +506,27 @@ image_evidence_copies = Table(
     Column("evidence_id", Integer, ForeignKey("image_evidence.id"), primary_key=True),
     Column("doc_id", Integer, primary_key=True),
     Column("locator", Text, nullable=False),
+)
+
+# ---- image metadata evidence (match/image_metadata.py) --------------------------------------------------------
+# What a metadata-only image dataset (LAION/DataComp/COYO-style Parquet: URL, caption, sha256 or pHash; no images)
+# holds about a claimant's works: the name in a caption (exact, transliterated, typo; by / style / mention), a
+# domain or handle in the URL, a title in a caption, the SHA-256 of a work's bytes, a pHash within the threshold.
+image_metadata_evidence = Table(
+    "image_metadata_evidence", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("claimant_id", Integer, ForeignKey("claimants.id"), nullable=False, index=True),
+    Column("work_id", Integer, ForeignKey("works.id")),  # null when the evidence is about the claimant (a name)
+    Column("kind", String(32), nullable=False),  # caption_name | url_domain | url_handle | caption_title | ...
+    Column("match", String(16), nullable=False),  # exact | translit | fuzzy | hamming
+    Column("context", String(16), nullable=False),  # by | style | mention | url | hash
+    Column("matched", Text, nullable=False),  # the text, URL part or hash as found in the row
+    Column("target", Text, nullable=False),  # what it matched: the name, domain, handle, title or work hash
+    Column("distance", Integer, nullable=False, default=0),  # edits (names) or differing bits (pHash)
+    Column("file", Text, nullable=False),
+    Column("row", BigInteger, nullable=False),  # 0-based row in the file
+    Column("url", Text),
+    Column("caption", Text),
 )
