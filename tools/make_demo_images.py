@@ -218,7 +218,7 @@ def main() -> None:
     shutil.copy(LICENSE, OUT / "LICENSE-openclipart.txt")
 
     works: dict[str, dict] = {}
-    rows = ["claimant,title,authors,publication_date,work_type,path,description,source"]
+    rows = ["claimant,title,authors,publication_date,work_type,path,description,source,website"]
     for name, rel, fmt, date in WORKS:
         src = find(rel)
         meta = Image.open(src).info
@@ -229,7 +229,7 @@ def main() -> None:
         works[name] = {"title": title, "image": im, "bytes": data, "fmt": fmt, "date": date, "clipart": rel}
         quoted = desc.replace('"', '""')
         rows.append(f'"{ARTIST}","{title}","{ARTIST}",{date},visual art,works/{name},"{quoted}",'
-                    f'openclipart-0.18:{rel}')
+                    f'openclipart-0.18:{rel},{SITE.split("//")[1]}')
     (OUT / "works.csv").write_text("\n".join(rows) + "\n")
     others = [flat(find(rel), 400) for rel in OTHERS]
 
