@@ -102,6 +102,7 @@ class _Watching(InProcess):
     workers = 2
 
     def __init__(self, secret: bytes) -> None:
+        super().__init__()
         self.secret, self.calls = secret, 0
 
     def _check(self, *values) -> None:
