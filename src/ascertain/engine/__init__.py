@@ -63,18 +63,21 @@ class Shared:
     ref: Any = None  # Ray: an object ref, nested so that a task is not handed a fresh copy each call
 
 
-def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, tuple[str, str, float]]:
-    """fn(*args), and (its name, the node it ran on, its seconds): what an executor submits for a call."""
-    t0 = time.perf_counter()
+Timing = tuple[str, str, float, float]  # stage function, node, wall seconds, CPU seconds of the call
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> tuple[Any, Timing]:
+    """fn(*args), and (its name, the node it ran on, its wall and CPU seconds): what an executor submits."""
+    t0, c0 = time.perf_counter(), time.process_time()
     value = fn(*args)
-    return value, (fn.__name__, node_name(), time.perf_counter() - t0)
+    return value, (fn.__name__, node_name(), time.perf_counter() - t0, time.process_time() - c0)
 
 
-def timed_split(fn: Callable[..., Any], *args: Any) -> tuple[tuple[Any, tuple[str, str, float]], Any]:
+def timed_split(fn: Callable[..., Any], *args: Any) -> tuple[tuple[Any, Timing], Any]:
     """timed for a call whose value is (small, large): the timing travels with the small part."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     small, large = fn(*args)
-    return (small, (fn.__name__, node_name(), time.perf_counter() - t0)), large
+    return (small, (fn.__name__, node_name(), time.perf_counter() - t0, time.process_time() - c0)), large
 
 
 def node_name() -> str:
@@ -92,16 +95,17 @@ class StageTimes:
     def __init__(self) -> None:
         self.stages: dict[str, list] = {}
 
-    def add(self, meta: tuple[str, str, float]) -> None:
-        name, node, seconds = meta
-        entry = self.stages.setdefault(name, [0, 0.0, set()])
+    def add(self, meta: Timing) -> None:
+        name, node, seconds, cpu = meta
+        entry = self.stages.setdefault(name, [0, 0.0, 0.0, set()])
         entry[0] += 1
         entry[1] += seconds
-        entry[2].add(node)
+        entry[2] += cpu
+        entry[3].add(node)
 
     def report(self) -> dict[str, dict]:
-        return {name: {"calls": n, "seconds": round(s, 3), "nodes": len(nodes)}
-                for name, (n, s, nodes) in sorted(self.stages.items())}
+        return {name: {"calls": n, "seconds": round(s, 3), "cpu_seconds": round(c, 3), "nodes": len(nodes)}
+                for name, (n, s, c, nodes) in sorted(self.stages.items())}
 
 
 def shared_value(s: Shared) -> Any:
