@@ -233,12 +233,16 @@ def list_sources(case: Case) -> list[dict]:
         rows = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
         ev = dict(c.execute(select(schema.evidence.c.source_id, func.count())
                             .group_by(schema.evidence.c.source_id)).all())
+        for sid, n in c.execute(select(schema.image_evidence.c.source_id, func.count())
+                                .group_by(schema.image_evidence.c.source_id)).all():
+            ev[sid] = ev.get(sid, 0) + n
     out = []
     for r in rows:
         entry = {"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
                  "skipped": r["skipped"], "keyed": bool(r["keyed"]), "evidence": int(ev.get(r["id"], 0)),
                  "index_dir": r["index_dir"], "added_at": r["added_at"],
-                 "level": r["params"].get("level", "layout"), "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
+                 "level": r["params"].get("level", "image" if r["params"].get("medium") == "image" else "layout"),
+                 "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
         if r["status"] != "complete":
             entry["last_failure"] = last_failure(case, r["name"])
         out.append(entry)
@@ -256,7 +260,13 @@ def remove_source(case: Case, name: str) -> dict:
         sid = row["id"]
         counts = {"source": name, "kind": row["kind"], "status": row["status"], "documents": row["documents"]}
         counts["evidence"] = c.execute(delete(schema.evidence).where(schema.evidence.c.source_id == sid)).rowcount
+        ie, ic = schema.image_evidence, schema.image_evidence_copies
+        c.execute(delete(ic).where(ic.c.evidence_id.in_(select(ie.c.id).where(ie.c.source_id == sid))))
+        counts["evidence"] += c.execute(delete(ie).where(ie.c.source_id == sid)).rowcount
         counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
+        imeta = schema.image_metadata_evidence
+        if n := c.execute(delete(imeta).where(imeta.c.source_id == sid)).rowcount:
+            counts["image_metadata_evidence"] = n
         counts["skipped"] = c.execute(delete(schema.skipped).where(schema.skipped.c.source == name)).rowcount
         c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
     index_dir = Path(row["index_dir"])

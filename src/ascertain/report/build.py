@@ -27,6 +27,7 @@ from ascertain.report import (
     evidence_state,
     exhibits,
     folder_swap,
+    image_section,
     judge,
     manifest,
     plots,
@@ -327,6 +328,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
         ex.append(e)
     ex.sort(key=lambda x: x["number"])
     report_ex = ex
+    images, image_ex = _image_exhibits(case, data, tier, paper, roots, write)
     svgs = plots.report_plots([{"metrics": e["m"], "source": e["source"]} for e in ex],
                               {s["name"]: s["kind"] for s in data.sources.values()},
                               {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
@@ -349,6 +351,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
            "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
            "probes": probes, "probe_limitations": LIMITATIONS, "qa": qa, "limitations": judge.LIMITATIONS,
            "expert": case.config.get("expert") or {}, "expert_items": judge.RULE26_EXPERT_ITEMS,
+           "images": images, "image_exhibits": image_ex,
            "members": member_rows, "samples": samples, "shares": shares, "demo": bool(case.config.get("demo")),
            "pipeline": bool(pipeline), "statuses": copy_answers.STATUS_WORDS, "table_rows": judge.TABLE_ROWS,
            "signer": {**signer, "fingerprint_grouped": signing.grouped(signer["fingerprint"])} if signer else None}
@@ -365,6 +368,9 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
            "exhibits": {e["number"]: {"evidence_id": e["evidence_id"], "work_file": e["work_file"],
                                       "source": e["source"], "document": e["locator"]} for e in ex},
+           **({"image_exhibits": {e["number"]: {"image_evidence_id": e["evidence_id"], "work_file": e["work_file"],
+                                                "source": e["source"], "document": e["locator"], "tier": e["tier"]}
+                                  for e in image_ex}} if image_ex else {}),
            "files": dict(sorted(written.items())),
            # what verify needs to write the same report again from the re-derived evidence
            "options": {"exhibit_pdfs": exhibit_pdfs, "inline_exhibits": inline_exhibits,
@@ -379,6 +385,37 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     return {"tier": tier, "exhibits": len(ex), "files": len(written) + 1 + (key is not None),
             "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME), "audit_head": chain["head"],
             **({"signed_by": signer["name"], "fingerprint": signer["fingerprint"]} if key is not None else {})}
+
+
+def _image_exhibits(case: Case, data: case_data.CaseData, tier: str, paper: str, roots, write
+                    ) -> tuple[dict | None, list[dict]]:
+    """The Images part and one exhibit file per image copy (report/image_section.py), numbered after the text
+    exhibits in the case's one exhibit sequence; none when the case has no image evidence."""
+    from ascertain.report.image_exhibits import render_page
+
+    images = image_section.load(case, data.sources, show_copy=tier == "full")
+    if not images or not images["rows"]:
+        return images, []
+    keys = image_section.exhibit_keys(images, data.sources)
+    with case.store.begin() as c:
+        numbers = exhibits.assign_numbers(c, keys)
+    out = image_section.build_exhibits(case, images, data.sources, [numbers[k] for k in keys], tier == "full")
+    for e in out:
+        e["work_file_shown"] = judge.shown_path(e["work_file"], roots)
+        e["locator_shown"] = judge.shown_path(e["locator"], roots)
+        write(f"exhibits/{e['number']}.html", render_page(e, case.root.name, tier, paper).encode())
+    columns = ["exhibit", "image_evidence_id", "work_id", "claimant", "title", "work_file", "work_sha256", "source",
+               "source_kind", "document", "document_sha256", "copies", "tier", "work_area_share", "transformation",
+               "pdq_distance", "verified_matches", "cmi_status"]
+    rows = [{"exhibit": e["number"], "image_evidence_id": e["evidence_id"], "work_id": e["work_id"],
+             "claimant": e["claimant"], "title": e["title"], "work_file": e["work_file"],
+             "work_sha256": e["work_sha256"], "source": e["source"], "source_kind": e["source_kind"],
+             "document": e["locator"], "document_sha256": e["doc_sha256"], "copies": e["copies"], "tier": e["tier"],
+             "work_area_share": round(float(e["share"]), 4), "transformation": e["transform"],
+             "pdq_distance": e["pdq_distance"], "verified_matches": e["inliers"], "cmi_status": e["cmi_status"]}
+            for e in sorted(out, key=lambda x: x["number"])]
+    write("image_exhibits.csv", csv_text(columns, rows, lineterminator="\n").encode())
+    return images, sorted(out, key=lambda x: x["number"])
 
 
 def _probe_runs(case: Case) -> list[dict]:
