@@ -5,8 +5,8 @@ counted, every locator listed):
 - the same sha256 or the same decoded-pixels digest (exact joins);
 - a PDQ code within `candidate_radius` bits of any of the work's query codes (its 8 dihedral variants), found by
   an exact scan of the source's codes (no approximate index: recall of the scan is 100 %);
-- every content, when the source is small enough that works x contents <= `exhaustive_pairs` (an output set,
-  a small corpus): crops and pastes change a whole-image code completely, so only this finds them without
+- every content, when the source is small enough that works x contents <= `exhaustive_pairs` (5,000: an output
+  set, a small corpus): crops and pastes change a whole-image code completely, so only this finds them without
   query-side crop variants. The manifest says, per source, which it was.
 Each candidate is decided by imaging/compare.py (tiers same_bytes, same_pixels, near_duplicate, region_copy,
 with the region, the share of the work's area and the transformation) on the copy's bytes read again from the
@@ -41,7 +41,9 @@ from ascertain.store import schema
 from ascertain.store.db import now
 
 CANDIDATE_RADIUS = 64  # of 256 bits: looser than PDQ_NEAR (31); compare.py decides, the radius only bounds cost
-EXHAUSTIVE_PAIRS = 20_000  # works x distinct contents up to which every pair is verified geometrically
+# works x distinct contents up to which every pair is verified geometrically: ~20-60 ms a pair on this machine
+# (two 1,000 x 1,000 ORB matchings, direct and mirrored; docs/benchmarks.md, image_case), so minutes at most
+EXHAUSTIVE_PAIRS = 5_000
 INDEX_COLUMNS = ["doc", "locator", "sha256", "pixel_sha256", "pdq", "caption", "url", "meta", "cmi", "mode", "frames",
                  "media_type", "content"]
 IMAGE_STAGE = "match images"
