@@ -93,19 +93,14 @@ def verify(work: ImageDescriptors, copy: ImageDescriptors, copy_pixels: np.ndarr
     """The verified region of `work` in `copy`, or None. `copy_pixels` (RGB) lets a mirrored copy be tried."""
     best = _verify_oriented(work, copy.keypoints, copy.features, copy, mirrored=False)
     if best is None and copy_pixels is not None:
-        # the mirrored copy's features, computed once per copy (a match verifies one copy against many works)
-        mirrored = getattr(copy, "_mirrored_features", None)
-        if mirrored is None:
-            import cv2
+        import cv2
 
-            gray = cv2.cvtColor(np.ascontiguousarray(copy_pixels[:, ::-1]), cv2.COLOR_RGB2GRAY)
-            s = copy.feature_scale
-            if s < 1.0:
-                gray = cv2.resize(gray, (round(gray.shape[1] * s), round(gray.shape[0] * s)),
-                                  interpolation=cv2.INTER_AREA)
-            mirrored = local_features(gray)
-            copy._mirrored_features = mirrored
-        best = _verify_oriented(work, *mirrored, copy, mirrored=True)
+        gray = cv2.cvtColor(np.ascontiguousarray(copy_pixels[:, ::-1]), cv2.COLOR_RGB2GRAY)
+        s = copy.feature_scale
+        if s < 1.0:
+            gray = cv2.resize(gray, (round(gray.shape[1] * s), round(gray.shape[0] * s)), interpolation=cv2.INTER_AREA)
+        kps, feats = local_features(gray)
+        best = _verify_oriented(work, kps, feats, copy, mirrored=True)
     return best
 
 
