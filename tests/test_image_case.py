@@ -356,3 +356,11 @@ def test_the_image_index_is_the_same_bytes_on_a_process_pool(corpus: Path, tmp_p
         assert build(tmp_path / "pool", pool) == build(tmp_path / "one")
     finally:
         pool.close()
+
+
+def test_compare_takes_the_locator_of_image_evidence(matched: Case, portfolio: Path):
+    loc = evidence(matched)["00000.tar!000000004.jpg"]["doc_locator"]
+    r = json.loads(cli("compare", portfolio / "daedalus_and_ikarus.jpg", loc, "--json"))
+    assert r["tier"] == "near_duplicate" and r["cmi"]["fields"]["exif:Artist"]["status"] == "altered"
+    bad = runner.invoke(app, ["compare", str(portfolio / "car.jpg"), loc.replace("000000004", "000000077")])
+    assert bad.exit_code == 2 and "no such image member" in bad.output

@@ -192,3 +192,25 @@ def read_image_at(meta: dict, locator: str, sha256: str, opts: ReadOptions | Non
             if isinstance(item, ImageDocument) and item.locator == locator:
                 return item.data if item.sha256 == sha256 else None
     return None
+
+
+def read_image_locator(locator: str, opts: ReadOptions | None = None) -> bytes:
+    """The bytes of an image named by a path or by an archive member's locator (`shard.tar!KEY.jpg`, as image
+    evidence names it), read through the same hostile-archive-safe reader that indexed it."""
+    from ascertain.errors import AscertainError
+
+    path = Path(locator)
+    if path.is_file():
+        return path.read_bytes()
+    container, bang, _member = locator.rpartition("!")
+    if bang and Path(container).is_file() and is_archive(Path(container)):
+        opts = opts or ReadOptions(max_doc_bytes=256 << 20)
+        for item in read_shard(Path(container), opts, container):
+            if item.locator == locator:
+                if isinstance(item, Skip):
+                    raise AscertainError(locator, item.reason, item.fix)
+                return item.data
+        raise AscertainError(locator, f"no such image member in {container}",
+                             "copy the locator from the evidence (`ascertain show CASE WORK`)")
+    raise AscertainError(locator, "no such file, and not an image member of an existing archive",
+                         "check the path; an image inside an archive is named archive.tar!member.jpg")
