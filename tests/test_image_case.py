@@ -120,6 +120,11 @@ def outputs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("generated")
     (d / "gen-001.png").write_bytes(png(ImageOps.mirror(rgb("watermelon.png"))))
     (d / "gen-002.png").write_bytes(png(rgb("the_moon.png")))
+    (d / "outputs.jsonl").write_text(  # as text outputs enter: one object a line, the image named in it
+        json.dumps({"image": "gen-001.png", "prompt": "a watermelon in the style of Ann Artist", "model": "sd-1.5",
+                    "timestamp": "2024-01-02T03:04:05Z"}) + "\n"
+        + json.dumps({"image": "gen-002.png", "prompt": "the moon", "model": "sd-1.5"}) + "\n"
+        + json.dumps({"prompt": "no image named"}) + "\n")
     return d
 
 
@@ -130,7 +135,7 @@ def matched(backend, tmp_path_factory, new_store_url, portfolio, corpus, outputs
     cli("init", root, *(["--store", url] if url else []))
     cli("works", "add", root, portfolio, "--claimant", ARTIST)
     cli("corpus", "add", root, "laion", corpus / "00000.tar")
-    cli("outputs", "add", root, "model-v1", outputs)
+    cli("outputs", "add", root, "model-v1", outputs / "outputs.jsonl", "--images")
     cli("match", root)
     return Case.open(root)
 
@@ -225,8 +230,13 @@ def test_generated_images_are_an_output_set_compared_with_the_works(matched: Cas
     assert gen["transform"]["orientation"] == "mirrored left to right" and gen["cmi_status"] == "never_present"
     assert "gen-002.png" not in ev
     with matched.store.engine.connect() as c:
-        outs = c.execute(select(schema.outputs.c.locator)).scalars().all()
-    assert sorted(o.rsplit("/", 1)[-1] for o in outs) == ["gen-001.png", "gen-002.png"]
+        outs = c.execute(select(schema.outputs.c.locator, schema.outputs.c.prompt, schema.outputs.c.model)
+                         .order_by(schema.outputs.c.doc_id)).all()
+        skipped = c.execute(select(schema.skipped.c.reason).where(schema.skipped.c.source == "model-v1")).scalars()
+        assert any("no image file named" in r for r in skipped)
+    assert [(o.rsplit("/", 1)[-1], p, m) for o, p, m in outs] == [
+        ("gen-001.png", "a watermelon in the style of Ann Artist", "sd-1.5"), ("gen-002.png", "the moon", "sd-1.5")]
+    assert gen["caption"] == "a watermelon in the style of Ann Artist"
 
 
 def test_a_works_list_gives_image_works_their_titles_and_dates(tmp_path, portfolio: Path):
