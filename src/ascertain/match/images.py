@@ -57,6 +57,7 @@ class ImageMatchOptions:
     exhaustive_pairs: int = EXHAUSTIVE_PAIRS
     engine: str = "local"  # where the code scan's shards run (engine/); the hits are the same on every engine
     processes: int | None = None
+    ray_address: str | None = None
 
 
 @dataclass
@@ -238,7 +239,7 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     all_rows: list[tuple[dict, list]] = []
     per_source: dict[str, dict] = {}
     manifests: dict[str, str] = {}
-    executor = make_executor(opts.engine, opts.processes)
+    executor = make_executor(opts.engine, opts.processes, opts.ray_address)
     try:
         for src in srcs:
             _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests)

@@ -116,6 +116,8 @@ def index_digests(sources: dict[int, dict]) -> dict:
     out = {}
     for src in sources.values():
         root: Path = src["index_path"]
+        if not root.is_dir():  # a metadata-only dataset keeps no index: its files are pinned in its params
+            continue
         out[src["name"]] = {p.name: sha256_file(p) for p in sorted(root.iterdir()) if p.is_file()}
         codes = root / "codes"  # an image source's code table (index/images.py): its shards are index files too
         if codes.is_dir():
