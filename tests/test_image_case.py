@@ -374,3 +374,18 @@ def test_compare_takes_the_locator_of_image_evidence(matched: Case, portfolio: P
     assert r["tier"] == "near_duplicate" and r["cmi"]["fields"]["exif:Artist"]["status"] == "altered"
     bad = runner.invoke(app, ["compare", str(portfolio / "car.jpg"), loc.replace("000000004", "000000077")])
     assert bad.exit_code == 2 and "no such image member" in bad.output
+
+
+def test_a_run_that_cannot_read_the_copies_again_keeps_the_stored_evidence(tmp_path):
+    root, corpus = tmp_path / "case", tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "copy.jpg").write_bytes(jpeg(rgb("car.png"), 80))
+    cli("init", root)
+    cli("works", "add", root, IMAGES / "car.png", "--claimant", ARTIST)
+    cli("corpus", "add", root, "c", corpus)
+    assert "images: 1 evidence records" in cli("match", root)
+    (corpus / "copy.jpg").unlink()  # the input moved away after indexing
+    r = runner.invoke(app, ["match", str(root)])
+    assert r.exit_code == 2 and "1 image record(s) for c" in r.output
+    assert len(evidence(Case.open(root))) == 1
+    assert "images: 0 evidence records" in cli("match", root, "--allow-empty")

@@ -58,6 +58,7 @@ class ImageMatchOptions:
     engine: str = "local"  # where the code scan's shards run (engine/); the hits are the same on every engine
     processes: int | None = None
     ray_address: str | None = None
+    allow_empty: bool = False  # let a run replace a source's stored image evidence with none
 
 
 @dataclass
@@ -246,6 +247,8 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     finally:
         executor.close()
     all_rows.sort(key=lambda fr: (fr[0]["source_id"], fr[0]["work_file_id"], fr[0]["doc_id"]))
+    if not opts.allow_empty:
+        _check_not_emptied(case, srcs, {r["source_id"] for r, _ in all_rows}, opts.work)
     rates = cmi_rates([r for r, _ in all_rows], {s["id"]: s["name"] for s in srcs})
     manifest = {"tool": "ascertain", "version": __version__, "stage": IMAGE_STAGE,
                 "parameters": {**image_parameters(), "candidate_radius": opts.candidate_radius,
@@ -275,6 +278,20 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
                                    "evidence": len(all_rows), "seconds": round(seconds, 3)})
     return {"run": run_id, "evidence": len(all_rows), "copied_documents": manifest["counts"]["copied_documents"],
             "per_source": per_source, "cmi_rates": rates, "seconds": round(seconds, 3)}
+
+
+def _check_not_emptied(case: Case, srcs: list[dict], found: set[int], work: int | None) -> None:
+    """A run may not silently replace a source's stored image evidence with none (as for text evidence)."""
+    ie = schema.image_evidence
+    where = [ie.c.source_id.in_([s["id"] for s in srcs])] + ([ie.c.work_id == work] if work is not None else [])
+    with case.store.engine.connect() as c:
+        stored = dict(c.execute(select(ie.c.source_id, func.count()).where(*where).group_by(ie.c.source_id)).all())
+    lost = [(s["name"], stored[s["id"]]) for s in srcs if stored.get(s["id"]) and s["id"] not in found]
+    if lost:
+        raise AscertainError(", ".join(n for n, _ in lost), "this image match found no evidence where the store "
+                             "holds " + ", ".join(f"{m} image record(s) for {n}" for n, m in lost)
+                             + "; they were kept", "check the works and the sources' inputs (a moved shard is "
+                             "unreadable); pass --allow-empty to replace them with nothing")
 
 
 def cmi_rates(rows: list[dict], names: dict[int, str]) -> dict[str, dict]:
