@@ -389,3 +389,21 @@ def test_a_run_that_cannot_read_the_copies_again_keeps_the_stored_evidence(tmp_p
     assert r.exit_code == 2 and "1 image record(s) for c" in r.output
     assert len(evidence(Case.open(root))) == 1
     assert "images: 0 evidence records" in cli("match", root, "--allow-empty")
+
+
+def test_a_portfolio_with_a_readme_is_image_works_and_a_repository_with_icons_a_text_work(tmp_path, data):
+    port = tmp_path / "port"
+    port.mkdir()
+    for n in ("car", "watermelon"):
+        shutil.copy(IMAGES / f"{n}.png", port / f"{n}.png")
+    (port / "README.txt").write_text("Ann Artist's portfolio, all rights reserved\n")
+    root = tmp_path / "case"
+    cli("init", root)
+    out = json.loads(cli("works", "add", root, port, "--claimant", ARTIST, "--json"))
+    assert [a["title"] for a in out["added"]] == ["car.png", "watermelon.png"]
+    assert [s["locator"].rsplit("/", 1)[-1] for s in out["skipped"]] == ["README.txt"]
+    repo = tmp_path / "repo"
+    shutil.copytree(data / "works" / "python-rsa", repo)
+    shutil.copy(IMAGES / "car.png", repo / "logo.png")
+    out = json.loads(cli("works", "add", root, repo, "--claimant", "Sybren", "--json"))
+    assert [a["title"] for a in out["added"]] == ["repo"] and out["added"][0]["files"] > 1
