@@ -283,3 +283,76 @@ def test_show_and_the_evidence_csv_include_the_image_evidence(matched: Case, tmp
     crop = next(r for r in rows if r["image_tier"] == "region_copy" and r["source"] == "laion")
     assert crop["work_region"].startswith("0.1") and crop["url"] == "https://img.example.net/lib.png"
     assert "exif:Artist: removed" in crop["cmi_fields"]
+
+
+def test_verify_re_derives_the_image_index_and_works_and_names_a_changed_store(matched: Case, tmp_path):
+    from ascertain.report.case_data import index_path
+    from ascertain.report.rederive_images import rebuild_image_index, rederive_image_works
+
+    diffs: list[tuple[str, str, str]] = []
+    with matched.store.engine.connect() as c:
+        src = dict(c.execute(select(schema.sources).where(schema.sources.c.name == "laion")).mappings().one())
+    assert rebuild_image_index(src, index_path(matched, src), tmp_path / "laion", lambda *d: diffs.append(d)) == 1
+    assert diffs == []  # the same inputs give the same index, byte for byte (the code table's shards too)
+    assert rederive_image_works(matched, matched, lambda *d: diffs.append(d)) == 4 and diffs == []
+    with matched.store.begin() as c:
+        c.execute(schema.work_images.update().where(schema.work_images.c.work_id == 1).values(
+            cmi={"fields": {}, "c2pa": False, "errors": []}))
+    rederive_image_works(matched, matched, lambda *d: diffs.append(d))  # and puts the derived row back
+    assert len(diffs) == 1 and "store was changed" in diffs[0][2]
+
+
+def test_odd_images_are_indexed_as_converted_and_hostile_members_refused(tmp_path):
+    """CMYK, 16-bit and animated images are read (converted to 8-bit RGB, the first frame), their stored mode
+    and frames recorded; corrupt EXIF leaves the image readable with no CMI; a member escaping the archive and a
+    link are refused with the reason, like any archive's."""
+    import numpy as np
+
+    from ascertain.index.images import ImageIndexWriter, read_image_index
+    from ascertain.readers.base import ReadOptions
+    from ascertain.readers.images import read_images
+
+    im = rgb("car.png")
+    gif = io.BytesIO()
+    im.convert("P").save(gif, "GIF", save_all=True, append_images=[im.rotate(90).convert("P")], duration=100)
+    j = jpeg(im)
+    bad_exif = j[:2] + b"\xff\xe1\x00\x20Exif\x00\x00MM\x00\x2a\x00\x00\xff\xff\xff\xffgarbagegarbage!!" + j[2:]
+    members = {"cmyk.jpg": jpeg(im.convert("CMYK")), "gray16.png": png(Image.fromarray(
+        np.asarray(im.convert("L"), np.uint16) * 257)), "anim.gif": gif.getvalue(), "badexif.jpg": bad_exif,
+        "../escape.png": png(im)}
+    with tarfile.open(tmp_path / "odd.tar", "w") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("link.png")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tf.addfile(link)
+    skips = []
+    m = ImageIndexWriter(tmp_path / "idx", [], {}).build(read_images([tmp_path / "odd.tar"], ReadOptions()),
+                                                         skips.extend)
+    rows = {r["locator"].rsplit("!", 1)[-1]: r for r in read_image_index(tmp_path / "idx", m).to_pylist()}
+    assert (rows["cmyk.jpg"]["mode"], rows["gray16.png"]["mode"], rows["anim.gif"]["frames"]) == ("CMYK", "I;16", 2)
+    bad = json.loads(rows["badexif.jpg"]["cmi"])
+    assert bad["fields"] == {} and "Corrupt EXIF" in " ".join(bad["errors"])
+    reasons = sorted(s.reason.split(":")[0] for s in skips)
+    assert reasons == ["link in archive refused (links are not content and may point out of the archive)",
+                       "path traversal refused"]
+
+
+def test_the_image_index_is_the_same_bytes_on_a_process_pool(corpus: Path, tmp_path):
+    from ascertain.engine import make_executor
+    from ascertain.index.images import ImageIndexWriter
+    from ascertain.readers.base import ReadOptions
+    from ascertain.readers.images import read_images
+
+    def build(folder: Path, executor=None) -> dict[str, bytes]:
+        ImageIndexWriter(folder, [], {}).build(read_images([corpus / "00000.tar"], ReadOptions()), lambda s: None,
+                                               executor=executor)
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+    pool = make_executor("local", 2)
+    try:
+        assert build(tmp_path / "pool", pool) == build(tmp_path / "one")
+    finally:
+        pool.close()

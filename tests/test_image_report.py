@@ -25,7 +25,7 @@ def planted(work_file: str, kind_word: str) -> tuple[bytes, bytes, dict, dict]:
     work = (IMAGES / "works" / work_file).read_bytes()
     if p["source"] == "images-corpus":
         with tarfile.open(IMAGES / "corpus" / "00000.tar") as tar:
-            copy = tar.extractfile(p["document"].split(":", 1)[1]).read()
+            copy = tar.extractfile(p["document"].split("!", 1)[1]).read()
     else:
         copy = (IMAGES / "outputs" / p["document"]).read_bytes()
     r = compare_images(load(work, work_file), load(copy, p["document"]))

@@ -102,6 +102,7 @@ class _Watching(InProcess):
     workers = 2
 
     def __init__(self, secret: bytes) -> None:
+        super().__init__()
         self.secret, self.calls = secret, 0
 
     def _check(self, *values) -> None:
@@ -152,3 +153,55 @@ def test_keyed_add_and_match_hand_workers_no_case_key(tmp_path, data, monkeypatc
         assert b'"byte_identical":true' in (case.root / "reports" / "evidence.json").read_bytes()
     assert indexes[0] == indexes[1]
     assert watchers[0].calls > 5  # reading, shards, partitions and match chunks all went through it
+
+
+def _paths_in(value, seen=None) -> set[str]:
+    """Every absolute path named in a task's arguments (strings and Paths, inside containers and dataclasses)."""
+    import dataclasses
+
+    seen = seen if seen is not None else set()
+    if id(value) in seen:
+        return set()
+    seen.add(id(value))
+    if isinstance(value, Path):
+        return {str(value)}
+    if isinstance(value, str):
+        return {value.split(":")[0]} if value.startswith("/") else set()
+    if isinstance(value, dict):
+        return set().union(*(_paths_in(v, seen) for v in value.values()), set())
+    if isinstance(value, list | tuple | set | frozenset):
+        return set().union(*(_paths_in(v, seen) for v in value), set())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return set().union(*(_paths_in(getattr(value, f.name), seen) for f in dataclasses.fields(value)), set())
+    return set()
+
+
+class _PathWatching(_Watching):
+    def __init__(self) -> None:
+        super().__init__(b"\0" * 32)
+        self.paths: set[str] = set()
+
+    def _check(self, *values) -> None:
+        self.calls += 1
+        self.paths |= _paths_in(values)
+
+
+def test_tasks_are_given_only_case_folder_and_input_paths(tmp_path, data, inputs, monkeypatch):
+    """Nodes on separate machines share the case folder and the inputs, nothing else: every path a `corpus add`
+    or `match` task is handed lies in the case folder, the inputs or the works."""
+    from ascertain.case import Case
+    from ascertain.match.run import MatchOptions, run_match
+    from ascertain.sources import add_source
+    from ascertain.works import import_manifest
+
+    monkeypatch.setattr("ascertain.index.input_units.UNIT_BYTES", 4000)
+    w = _PathWatching()
+    monkeypatch.setattr("ascertain.sources.make_executor", lambda *a: w)
+    monkeypatch.setattr("ascertain.match.run.make_executor", lambda *a: w)
+    case = Case.init(tmp_path / "case")
+    import_manifest(case, str(data / "works.csv"))
+    add_source(case, "c", "corpus", inputs[:2], ReadOptions())
+    run_match(case, MatchOptions())
+    roots = [case.root, *map(Path, inputs[:2]), data]
+    assert w.calls > 10 and any(Path(p).is_relative_to(case.root) for p in w.paths)
+    assert [p for p in w.paths if not any(Path(p).is_relative_to(r) for r in roots)] == []

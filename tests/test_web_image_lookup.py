@@ -18,10 +18,11 @@ from PIL import Image
 
 from ascertain.case import Case
 from ascertain.readers import ReadOptions
-from ascertain.sources import add_source
+from ascertain.sources_images import add_image_source
 from ascertain.web.app import create_app
 from ascertain.web.policy import ROLES
 from ascertain.web.users import add_user, new_token
+from ascertain.works import import_manifest
 
 IMAGES = Path(__file__).resolve().parents[1] / "src" / "ascertain" / "demo_data" / "images"
 PASSWORD = "correct horse battery staple"
@@ -29,10 +30,12 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture(scope="module")
 def image_case(tmp_path_factory):
-    """A case whose training corpus is the demo's webdataset shard and whose outputs are its generated images."""
+    """A case whose training corpus is the demo's webdataset shard and whose outputs are its generated images,
+    with the artist's portfolio as works."""
     case = Case.init(tmp_path_factory.mktemp("imglookup") / "case")
-    add_source(case, "laion-demo-shard", "corpus", [str(IMAGES / "corpus")], ReadOptions())
-    add_source(case, "demo-generator", "outputs", [str(IMAGES / "outputs")], ReadOptions())
+    import_manifest(case, str(IMAGES / "works.csv"))
+    add_image_source(case, "laion-demo-shard", "corpus", [str(IMAGES / "corpus" / "00000.tar")], ReadOptions())
+    add_image_source(case, "demo-generator", "outputs", [str(IMAGES / "outputs")], ReadOptions())
     tokens = {}
     for role in ROLES:
         add_user(case, role, role, PASSWORD)
@@ -66,7 +69,8 @@ def test_the_creators_image_is_found_with_tier_dataset_and_shard_and_nothing_els
     # never a corpus image, its URL, its caption or where it sits in the shard
     assert "example" not in body and "000000004" not in body and "caption" not in body and "base64" not in body
     master = post(client, tokens, "master", "my-moon.jpg", moon).json()
-    assert master["where"][0]["locator"] == ["00000.tar:000000004.jpg"]  # the parties see where it is
+    assert master["where"][0]["locator"][0].endswith("00000.tar!000000004.jpg")  # the parties see where it is
+    assert a["works"] == [{"title": "Full Moon", "tier": "same_bytes"}]  # and it is a work on the case's list
     mars = post(client, tokens, "public", "mars.jpg", (IMAGES / "works" / "mars.jpg").read_bytes()).json()
     tiers = {(w["kind"], w["tier"]) for w in mars["where"]}
     assert tiers == {("corpus", "near_duplicate"), ("outputs", "region_copy")} and mars["in_outputs"]
@@ -82,7 +86,7 @@ def test_an_unrelated_image_is_not_found(image_case, client):
     buf = io.BytesIO()
     im.save(buf, "PNG")
     a = post(client, tokens, "public", "noise.png", buf.getvalue()).json()
-    assert not a["found"] and a["where"] == [] and a["checked"]["images"] >= 10
+    assert not a["found"] and a["where"] == [] and a["works"] == [] and a["checked"]["images"] >= 20
 
 
 def _bomb_png(w: int, h: int) -> bytes:
@@ -152,6 +156,7 @@ def test_the_public_page_uploads_an_image_and_shows_yes_and_where(image_case, tm
             expect(answer).to_contain_text("laion-demo-shard")
             expect(answer).to_contain_text("same bytes")
             expect(answer).to_contain_text("00000.tar")
+            expect(answer).to_contain_text("It is a work on the case's list: Saturn (same bytes)")
             body = page.inner_text("body")
             assert "example" not in body and "0000000" not in body  # no URL, no member of the shard
             assert page.locator("#image-answer img").count() == 0

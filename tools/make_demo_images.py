@@ -218,7 +218,7 @@ def main() -> None:
     shutil.copy(LICENSE, OUT / "LICENSE-openclipart.txt")
 
     works: dict[str, dict] = {}
-    rows = ["claimant,title,authors,publication_date,work_type,path,description,source"]
+    rows = ["claimant,title,authors,publication_date,work_type,path,description,source,website"]
     for name, rel, fmt, date in WORKS:
         src = find(rel)
         meta = Image.open(src).info
@@ -229,7 +229,7 @@ def main() -> None:
         works[name] = {"title": title, "image": im, "bytes": data, "fmt": fmt, "date": date, "clipart": rel}
         quoted = desc.replace('"', '""')
         rows.append(f'"{ARTIST}","{title}","{ARTIST}",{date},visual art,works/{name},"{quoted}",'
-                    f'openclipart-0.18:{rel}')
+                    f'openclipart-0.18:{rel},{SITE.split("//")[1]}')
     (OUT / "works.csv").write_text("\n".join(rows) + "\n")
     others = [flat(find(rel), 400) for rel in OTHERS]
 
@@ -297,7 +297,7 @@ def main() -> None:
             tar_add(tar, f"{key}.json", json.dumps(rec, sort_keys=True).encode())
             meta_rows.append(rec)
             if work:
-                planted.append({"work_file": work, "source": "images-corpus", "document": f"00000.tar:{key}.{ext}",
+                planted.append({"work_file": work, "source": "images-corpus", "document": f"00000.tar!{key}.{ext}",
                                 **truth})
         # img2dataset writes what it could not fetch or decode as a failed row; a truncated file in the shard
         key = f"{len(copies):09d}"
@@ -315,7 +315,7 @@ def main() -> None:
                         ("sha256", pa.string())])
     write_parquet(shard / "00000.parquet", meta_rows, schema)
 
-    # generated outputs: PNGs as a web UI saves them (the prompt in a "parameters" text chunk) and a JSONL list
+    # generated outputs: PNGs as a web UI saves them (the prompt in a "parameters" text chunk); their list beside
     from PIL.PngImagePlugin import PngInfo
 
     outs = OUT / "outputs"
@@ -344,7 +344,7 @@ def main() -> None:
                                  "timestamp": f"2026-02-0{i + 1}T12:00:00Z"}))
         if work:
             planted.append({"work_file": work, "source": "images-outputs", "document": name, **truth})
-    (outs / "outputs.jsonl").write_text("\n".join(lines) + "\n")
+    (OUT / "outputs-prompts.jsonl").write_text("\n".join(lines) + "\n")
 
     # metadata-only datasets: LAION (URL, caption, size), DataComp (the image's sha256), COYO (a 64-bit pHash)
     import imagehash
@@ -425,7 +425,8 @@ def provenance(works: dict[str, dict], planted: list[dict]) -> str:
     lines += ["", "## Planted copies (planted.json)", "",
               "corpus/00000.tar and 00000.parquet: one shard as img2dataset writes it (key.jpg|png, key.txt caption, "
               "key.json; the last member is a JPEG cut in half, a per-item skip). outputs/: generated images as a "
-              "web UI saves them (prompt in the PNG `parameters` chunk) with outputs.jsonl. laion/, datacomp/, coyo/: "
+              "web UI saves them (prompt in the PNG `parameters` chunk), listed in outputs-prompts.jsonl. "
+              "laion/, datacomp/, coyo/: "
               "metadata-only rows (URL, caption, size; DataComp's sha256; COYO's 64-bit pHash). All URLs are under "
               "the reserved `.example` domain and were never fetched; the artist's portfolio site in the demo is "
               f"{SITE}.", ""]
@@ -442,7 +443,7 @@ def check(planted: list[dict]) -> None:
 
     with tarfile.open(OUT / "corpus" / "00000.tar") as tar:
         shard = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
-    copies = {("images-corpus", f"00000.tar:{k}"): v for k, v in shard.items() if k.endswith((".jpg", ".png"))}
+    copies = {("images-corpus", f"00000.tar!{k}"): v for k, v in shard.items() if k.endswith((".jpg", ".png"))}
     copies |= {("images-outputs", f.name): f.read_bytes() for f in sorted((OUT / "outputs").glob("*.png"))}
     truth = {(p["work_file"], p["source"], p["document"]): p for p in planted if p["tier"] not in ("metadata", "hash")}
     bad = 0

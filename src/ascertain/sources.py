@@ -92,7 +92,8 @@ def folder_listing(root: Path) -> dict:
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
                on_progress: Callable[[int, int], None] | None = None, level: str | None = None,
-               acquired: str | None = None, engine: str = "local", processes: int | None = None) -> dict:
+               acquired: str | None = None, engine: str = "local", processes: int | None = None,
+               ray_address: str | None = None) -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
@@ -104,7 +105,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     level = level or (CORPUS_LEVEL if kind == "corpus" else DEFAULT_LEVEL)
     if level not in LEVELS:
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
-    check_engine(engine, processes)  # refused before the source is recorded
+    check_engine(engine, processes, ray_address)  # refused before the source is recorded
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
     # Kept in the sources row only (not the index manifest): when the corpus was acquired (§412's
@@ -132,7 +133,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                # recorded when not the default (indexes made before the budget existed resume unchanged)
                **({"max_markup_tags": opts.max_markup_tags}
                   if opts.max_markup_tags != ReadOptions.max_markup_tags else {})}
-    executor = make_executor(engine, processes)
+    executor = make_executor(engine, processes, ray_address)
     writer = IndexWriter(index_dir, params, inputs, reading, store_text=store_text and key is None, key=key,
                          shard_bytes=shard_bytes, executor=executor)
 
@@ -169,7 +170,10 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                "skipped": manifest["skipped"], "fingerprints": manifest["fingerprints"],
                "tokens": manifest["tokens"], "shards": len(manifest["shards"]), "keyed": params.keyed,
                "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3),
-               "languages": _languages(index_dir, manifest["shards"])}
+               "languages": _languages(index_dir, manifest["shards"]),
+               # where the time went: the engine's calls per stage, the shard tasks' parts (not in the index)
+               "stages": {**executor.stage_times(), "write_shard parts": {
+                   k: round(v, 3) for k, v in writer.shard_seconds.items()}}}
     summary["levels"] = _levels(level, summary["languages"]) if not params.keyed else {level: manifest["documents"]}
     if previous:
         summary["resumed_after"] = previous

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select, update
 
 from ascertain.case import Case
+from ascertain.engine import check_engine, make_executor
 from ascertain.errors import AscertainError
 from ascertain.imaging.decode import is_image_name
 from ascertain.index.images import MEDIUM, ImageIndexWriter
@@ -71,7 +72,8 @@ def looks_like_images(paths: list[str]) -> bool:
 
 
 def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
-                     on_progress: Callable[[int, int], None] | None = None, acquired: str | None = None) -> dict:
+                     on_progress: Callable[[int, int], None] | None = None, acquired: str | None = None,
+                     engine: str = "local", processes: int | None = None) -> dict:
     """Index an image corpus or output set. An unfinished earlier run of the same source is indexed again whole
     (image indexing keeps no partial state to resume)."""
     if not NAME_RE.match(name):
@@ -79,6 +81,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
     if not paths:
         raise AscertainError(name, "no input paths given", "name the image files, folders or shards to read")
+    check_engine(engine, processes)  # refused before the source is recorded
     paths = [os.path.abspath(p) for p in paths]
     for p in paths:
         check_regular(p)
@@ -120,12 +123,15 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
 
     t0 = time.perf_counter()
     writer = ImageIndexWriter(index_dir, inputs, {"max_doc_bytes": opts.max_doc_bytes})
+    executor = make_executor(engine, processes)
     try:
-        manifest = writer.build(read_images(paths, opts), on_skips, on_progress, on_docs)
+        manifest = writer.build(read_images(paths, opts), on_skips, on_progress, on_docs, executor)
     except BaseException as e:
         case.store.audit(f"{kind} add", {"source": name, "kind": kind, "medium": MEDIUM, "status": "indexing",
                                          "error": _describe(e), "inputs": inputs}, ok=False)
         raise
+    finally:
+        executor.close()
     with case.store.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(
             status="complete", documents=manifest["documents"], skipped=manifest["skipped"]))

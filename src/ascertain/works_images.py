@@ -19,6 +19,7 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.imaging.decode import decode, is_image_name
 from ascertain.imaging.descriptors import describe, pdq_hex
+from ascertain.index.images import read_cmi
 from ascertain.readers.base import ReadOptions, Skip, printable
 from ascertain.readers.files import walk
 from ascertain.readers.images import ImageDocument, read_images
@@ -64,9 +65,7 @@ def add_image_works(case: Case, claimant: str, root: str, images: list[Path], ti
         except AscertainError as e:
             report.skipped.append(Skip(printable(root), doc.locator, e.problem, e.fix))
             continue
-        from ascertain.cmi.image import read_image_cmi
-
-        cmi = read_image_cmi(doc.data)
+        cmi = read_cmi(doc.data)
         work_title = (title or img_path.relative_to(base).as_posix()).strip()
         with case.store.begin() as c:
             cid = claimant_id(c, claimant)

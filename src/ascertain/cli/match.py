@@ -14,6 +14,7 @@ from ascertain.cli.common import (
     MinCoverage,
     MinTokens,
     ProcessesOpt,
+    RayAddressOpt,
     app,
     case_relative,
     emit_json,
@@ -39,7 +40,7 @@ def match(case: CaseArg,
                                                         "lookup that reads only the index entries of its "
                                                         "fingerprints; report reports/evidence-work-ID.json, "
                                                         "the other works' evidence is kept.")] = None,
-          engine: EngineOpt = "local", processes: ProcessesOpt = None,
+          engine: EngineOpt = "local", processes: ProcessesOpt = None, ray_address: RayAddressOpt = None,
           as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
@@ -52,7 +53,7 @@ def match(case: CaseArg,
     from ascertain.match.measure import Thresholds
     from ascertain.match.run import MatchOptions, run_match
 
-    check_engine(engine, processes)
+    check_engine(engine, processes, ray_address)
 
     th = Thresholds()
     if min_tokens is not None or min_coverage is not None:
@@ -100,7 +101,7 @@ def match(case: CaseArg,
         summary = run_match(c, MatchOptions(sources=(source or None) if not image_metadata else text_sources,
                                             key_file=key_file, thresholds=th,
                                             copied_only=copied_only, allow_empty=allow_empty, work=work,
-                                            engine=engine, processes=processes), tick)
+                                            engine=engine, processes=processes, ray_address=ray_address), tick)
     if as_json:
         emit_json({**summary, **({"images": image_summary} if image_summary else {}),
                    **({"image_metadata": summary_img} if summary_img else {})})

@@ -17,6 +17,7 @@ from ascertain.cli.common import (
     LevelOpt,
     MaxDoc,
     ProcessesOpt,
+    RayAddressOpt,
     TextField,
     corpus_app,
     emit_json,
@@ -38,14 +39,14 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
                 max_doc_bytes: int, as_json: bool, level: str = "auto", acquired: str | None = None,
                 meta_fields: str | None = None, engine: str = "local", processes: int | None = None,
-                max_markup_tags: int = 2_000_000, images: bool = False) -> None:
+                max_markup_tags: int = 2_000_000, images: bool = False, ray_address: str | None = None) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
     from ascertain.sources_images import looks_like_images
 
     c = open_case(case)
     if images or (not key_file and looks_like_images(paths)):
-        _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json)
+        _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json, engine, processes)
         return
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
                        max_markup_tags=max_markup_tags,
@@ -59,7 +60,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level,
-                             acquired=acquired, engine=engine, processes=processes)
+                             acquired=acquired, engine=engine, processes=processes, ray_address=ray_address)
     warnings = level_warnings(level, summary.get("languages", {}))
     if as_json:
         emit_json({**summary, "warnings": warnings})
@@ -89,7 +90,8 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 
 
 def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max_doc_bytes: int,
-                      acquired: str | None, key_file: str | None, as_json: bool) -> None:
+                      acquired: str | None, key_file: str | None, as_json: bool, engine: str = "local",
+                      processes: int | None = None) -> None:
     """Images: every input an image, a folder or archive of images, or a webdataset shard (or --images)."""
     from ascertain.readers import ReadOptions
     from ascertain.sources_images import add_image_source
@@ -105,7 +107,8 @@ def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max
             state["bytes"] += nbytes
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
-        summary = add_image_source(c, name, kind, paths, ReadOptions(max_doc_bytes=max_doc_bytes), tick, acquired)
+        summary = add_image_source(c, name, kind, paths, ReadOptions(max_doc_bytes=max_doc_bytes), tick, acquired,
+                                   engine, processes)
     if as_json:
         emit_json(summary)
     else:
@@ -155,7 +158,7 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                meta_fields: Annotated[str | None, typer.Option(help="Record fields with bibliographic metadata "
                                                                "(e.g. title,author,isbn): works in the corpus "
                                                                "by identifier.")] = None,
-               engine: EngineOpt = "local", processes: ProcessesOpt = None,
+               engine: EngineOpt = "local", processes: ProcessesOpt = None, ray_address: RayAddressOpt = None,
                max_markup_tags: Annotated[int, typer.Option(
                    help="Work budget of one HTML/EPUB document, in tags: past it the document is a recorded "
                         "skip (markup is read in time linear in its size).")] = 2_000_000,
@@ -182,7 +185,7 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
     if max_markup_tags < 1:
         raise AscertainError("--max-markup-tags", "must be at least 1", "give a positive number of tags")
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images)
+                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images, ray_address)
 
 
 def _image_metadata(paths: list[str]) -> bool:

@@ -56,7 +56,8 @@ def validate_copies(
                                                           "report's validation_figures.json).")] = None,
         scancode: Annotated[str | None, typer.Option(
             envvar="ASCERTAIN_SCANCODE", help="With --all: ScanCode Toolkit, for the CMI comparisons.")] = None,
-        processes: Annotated[int, typer.Option(help="With --all: processes of the CMI scans.")] = 1,
+        processes: Annotated[int, typer.Option(help="With --all: processes of the CMI scans and the copy "
+                                                            "detection runs (same results, less time).")] = 1,
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
 
@@ -213,6 +214,7 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         Context,
         load_figures,
         run_all,
+        stale_files,
         staleness,
         write_docs,
         write_figures,
@@ -250,8 +252,16 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
                   f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
                   numbers=("rates",))
     for name, e in result["figures"]["validators"].items():
-        add_row(t, name, len(e["rates"]), e["date"], stale[name] or "current")
+        add_row(t, name, len(e["rates"]), e["date"], ("stale" if stale[name].startswith("measured") else
+                                                      stale[name]) or "current")
     out.print(t)
+    for name, e in result["figures"]["validators"].items():  # which files made a figure stale, every one
+        if stale[name].startswith("measured"):
+            changed = stale_files(name, e) if "files" in e else []
+            out.print(f"{esc(name)}: stale, {esc(stale[name].split(';')[0])}" + (":" if changed else ""),
+                      highlight=False)
+            for c in changed:
+                out.print(f"  {esc(c)}", highlight=False)
     out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
     for name, why in result["failures"].items():
         err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)

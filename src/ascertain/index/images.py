@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ascertain.cmi.image import read_image_cmi
+from ascertain.engine import Executor, ordered_map
 from ascertain.errors import AscertainError
 from ascertain.imaging.code_scan import TABLE_FILE, TableWriter
 from ascertain.imaging.decode import MAX_FILE_BYTES, MAX_PIXELS, WORK_SIDE, DecodedImage, decode
@@ -37,12 +40,14 @@ from ascertain.readers.images import ImageDocument
 MEDIUM = "image"
 CODES_DIR = "codes"  # the source's code table (imaging/code_scan.py), inside its index folder
 SHARD_ROWS = 50_000
+DESCRIBE_BATCH = 32  # images per engine task (decoding and hashing one is ~10-40 ms)
 CODE_BYTES = 32
 IMAGES_SCHEMA = pa.schema([
     ("doc", pa.int64()), ("locator", pa.string()), ("sha256", pa.string()), ("pixel_sha256", pa.string()),
     ("pdq", pa.binary(CODE_BYTES)), ("pdq_quality", pa.int16()), ("width", pa.int32()), ("height", pa.int32()),
     ("media_type", pa.string()), ("frames", pa.int32()), ("mode", pa.string()), ("bytes", pa.int64()),
     ("caption", pa.string()), ("url", pa.string()), ("meta", pa.string()), ("cmi", pa.string()),
+    ("content", pa.int64()),  # the first document with the same bytes: identical copies share it (counted)
 ])
 
 
@@ -100,7 +105,12 @@ class ImageIndexWriter:
 
     def build(self, items: Iterator[ImageDocument | Skip], on_skips: Callable[[list[Skip]], None],
               on_progress: Callable[[int, int], None] | None = None,
-              on_docs: Callable[[list[tuple[int, ImageDocument]]], None] | None = None) -> dict:
+              on_docs: Callable[[list[tuple[int, ImageDocument]]], None] | None = None,
+              executor: Executor | None = None) -> dict:
+        """Decoding and hashing run on `executor` (engine/: in process, a process pool or Ray), a batch of
+        images a task; the rows are written in the stream's order, so the index is the same bytes on any engine."""
+        from ascertain.engine.local import InProcess
+
         self.dir.mkdir(parents=True, exist_ok=True)
         for old in self.dir.glob("images-*.parquet"):  # a rerun of an unfinished add starts again, whole
             old.unlink()
@@ -109,38 +119,49 @@ class ImageIndexWriter:
         # one PDQ code per distinct content, its id the content's first document: the table the exact code scan
         # (imaging/code_scan.py) reads, shard by shard, on any engine
         codes_out = TableWriter(self.dir / CODES_DIR)
-        seen: dict[str, ImageCodes | AscertainError] = {}  # sha256 -> codes: identical bytes decoded once
+        described: dict[str, dict] = {}  # sha256 -> codes (or the decode error): identical bytes decoded once
+        content: dict[str, int] = {}  # sha256 -> its first document
         rows: list[dict] = []
         docs: list[tuple[int, ImageDocument]] = []
         skips: list[Skip] = []
         shards: list[dict] = []
         reasons: dict[str, int] = {}
         n_doc = n_skip = 0
-        for item in items:
-            if isinstance(item, Skip):
-                skips.append(item)
-                continue
-            codes = seen.get(item.sha256)
-            if codes is None:
-                try:
-                    codes = image_codes(item.data, item.locator)
-                except AscertainError as e:
-                    codes = e
-                seen[item.sha256] = codes if isinstance(codes, AscertainError) else _light(codes)
-                if not isinstance(codes, AscertainError):
-                    codes_out.add(np.frombuffer(codes.pdq, np.uint8).reshape(1, CODE_BYTES), np.array([n_doc]))
-            if isinstance(codes, AscertainError):
-                skips.append(Skip(item.meta.get("container") or item.locator, item.locator, codes.problem,
-                                  codes.fix))
-                continue
-            rows.append(self._row(n_doc, item, codes))
-            docs.append((n_doc, item))
-            n_doc += 1
-            if on_progress:
-                on_progress(1, len(item.data))
-            if len(rows) >= SHARD_ROWS:
-                shards.append(self._write(len(shards), rows))
-                rows = []
+        queue: deque[list] = deque()
+
+        def tasks() -> Iterator[tuple]:
+            submitted: set[str] = set()
+            batch: list = []
+            for item in items:
+                batch.append(item)
+                if len(batch) >= DESCRIBE_BATCH:
+                    yield self._task(batch, submitted, queue)
+                    batch = []
+            if batch:
+                yield self._task(batch, submitted, queue)
+
+        for result in ordered_map(executor or InProcess(), describe_images, tasks()):
+            described.update(result)
+            for item in queue.popleft():
+                if isinstance(item, Skip):
+                    skips.append(item)
+                    continue
+                codes = described[item.sha256]
+                if "problem" in codes:
+                    skips.append(Skip(item.meta.get("container") or item.locator, item.locator, codes["problem"],
+                                      codes["fix"]))
+                    continue
+                if item.sha256 not in content:
+                    content[item.sha256] = n_doc
+                    codes_out.add(np.frombuffer(codes["pdq"], np.uint8).reshape(1, CODE_BYTES), np.array([n_doc]))
+                rows.append(self._row(n_doc, item, codes, content[item.sha256]))
+                docs.append((n_doc, item))
+                n_doc += 1
+                if on_progress:
+                    on_progress(1, len(item.data))
+                if len(rows) >= SHARD_ROWS:
+                    shards.append(self._write(len(shards), rows))
+                    rows = []
             if len(skips) >= 1000 or len(docs) >= 1000:
                 n_skip += self._flush(skips, reasons, on_skips)
                 if on_docs:
@@ -155,12 +176,23 @@ class ImageIndexWriter:
         table_json = (self.dir / CODES_DIR / TABLE_FILE).read_bytes()
         manifest = {"medium": MEDIUM, "tool": "ascertain", "parameters": image_parameters(),
                     "inputs": self.inputs, "reading": self.reading, "documents": n_doc,
-                    "distinct_images": sum(1 for v in seen.values() if not isinstance(v, AscertainError)),
-                    "skipped": n_skip, "skip_reasons": dict(sorted(reasons.items())), "shards": shards,
+                    "distinct_images": len(content), "skipped": n_skip,
+                    "skip_reasons": dict(sorted(reasons.items())), "shards": shards,
                     "codes": {"folder": CODES_DIR, "table_sha256": hashlib.sha256(table_json).hexdigest()}}
         atomic_write_bytes(self.dir / "manifest.json",
                            (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode())
         return manifest
+
+    @staticmethod
+    def _task(batch: list, submitted: set[str], queue: deque) -> tuple:
+        """One task's images: those of the batch whose bytes no earlier task was given."""
+        new = []
+        for item in batch:
+            if isinstance(item, ImageDocument) and item.sha256 not in submitted:
+                submitted.add(item.sha256)
+                new.append((item.sha256, item.locator, item.data))
+        queue.append(batch)
+        return (new,)
 
     @staticmethod
     def _flush(skips: list[Skip], reasons: dict[str, int], on_skips: Callable[[list[Skip]], None]) -> int:
@@ -174,14 +206,11 @@ class ImageIndexWriter:
         return n
 
     @staticmethod
-    def _row(doc: int, item: ImageDocument, codes: ImageCodes) -> dict:
+    def _row(doc: int, item: ImageDocument, codes: dict, content: int) -> dict:
         meta = {k: v for k, v in item.meta.items() if k not in ("caption", "url")}
-        return {"doc": doc, "locator": item.locator, "sha256": item.sha256, "pixel_sha256": codes.pixel_sha256,
-                "pdq": codes.pdq, "pdq_quality": codes.pdq_quality, "width": codes.img.width,
-                "height": codes.img.height, "media_type": codes.img.media_type, "frames": codes.img.frames,
-                "mode": codes.img.mode, "bytes": len(item.data), "caption": item.meta.get("caption"),
-                "url": item.meta.get("url"), "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False),
-                "cmi": json.dumps(read_image_cmi(item.data), sort_keys=True, ensure_ascii=False)}
+        return {"doc": doc, "locator": item.locator, "sha256": item.sha256, **codes, "bytes": len(item.data),
+                "caption": item.meta.get("caption"), "url": item.meta.get("url"),
+                "meta": json.dumps(meta, sort_keys=True, ensure_ascii=False), "content": content}
 
     def _write(self, n: int, rows: list[dict]) -> dict:
         name = f"images-{n:05d}.parquet"
@@ -190,12 +219,31 @@ class ImageIndexWriter:
         return {"file": name, "sha256": sha, "documents": len(rows)}
 
 
-def _light(codes: ImageCodes) -> ImageCodes:
-    """The codes kept per distinct content while indexing: the pixels dropped (memory bounded by the digests)."""
-    img = codes.img
-    small = DecodedImage(np.zeros((0, 0, 3), np.uint8), img.width, img.height, img.media_type, img.frames,
-                         img.mode, img.scale)
-    return ImageCodes(codes.pixel_sha256, codes.pdq, codes.pdq_quality, small)
+def read_cmi(data: bytes) -> dict:
+    """The image's CMI (cmi/image.py), with what Pillow warned of while reading it (corrupt EXIF, ...) kept in
+    its errors: damaged metadata is recorded, never silently read as absent."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cmi = read_image_cmi(data)
+    seen = sorted({f"metadata warning: {w.message}".strip() for w in caught})
+    return {**cmi, "errors": list(cmi.get("errors", [])) + seen} if seen else cmi
+
+
+def describe_images(images: list[tuple[str, str, bytes]]) -> dict[str, dict]:
+    """An engine task: for each (sha256, locator, bytes), the index's codes and CMI, or the decode error's
+    problem and fix (plain data: it travels to and from worker processes)."""
+    out: dict[str, dict] = {}
+    for sha, locator, data in images:
+        try:
+            c = image_codes(data, locator)
+        except AscertainError as e:
+            out[sha] = {"problem": e.problem, "fix": e.fix}
+            continue
+        out[sha] = {"pixel_sha256": c.pixel_sha256, "pdq": c.pdq, "pdq_quality": c.pdq_quality,
+                    "width": c.img.width, "height": c.img.height, "media_type": c.img.media_type,
+                    "frames": c.img.frames, "mode": c.img.mode,
+                    "cmi": json.dumps(read_cmi(data), sort_keys=True, ensure_ascii=False)}
+    return out
 
 
 def is_image_index(manifest: dict | None) -> bool:
@@ -216,3 +264,10 @@ def codes_array(table: pa.Table) -> np.ndarray:
     buf = col.buffers()[1]
     start = col.offset * CODE_BYTES
     return np.frombuffer(buf, np.uint8, count=len(col) * CODE_BYTES, offset=start).reshape(-1, CODE_BYTES)
+
+
+def iter_index(index_dir: Path, manifest: dict, columns: list[str], batch_rows: int = 65_536
+               ) -> Iterator[pa.RecordBatch]:
+    """The source's index rows a batch at a time (memory bounded by the batch, whatever the corpus's size)."""
+    for s in manifest["shards"]:
+        yield from pq.ParquetFile(Path(index_dir) / s["file"]).iter_batches(batch_rows, columns=columns)

@@ -17,6 +17,7 @@ ones `match` used to count over the whole index on every run; precomputed, a loo
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from pathlib import Path
 
@@ -27,7 +28,6 @@ import pyarrow.parquet as pq
 from ascertain.engine import Executor, Shared, shared_value
 from ascertain.engine.local import InProcess
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, band_keys, band_shape
-from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.duplicates import DUP_SCHEMA, group_contents
 from ascertain.index.partitions import (
     MAX_BITS,
@@ -120,8 +120,17 @@ def _spill_paths(index_dir: Path, kind: str, n: int) -> tuple[Path, Path]:
 
 
 def spilled(index_dir: Path, n: int) -> bool:
-    """Whether shard n's rows are spilled (the offsets are written last: they mark a whole spill)."""
-    return all(_spill_paths(index_dir, kind, n)[1].exists() for kind in SPILL_DTYPES)
+    """Whether shard n's rows are spilled whole: the offsets (written last) exist and their last says the size
+    of the rows' file (the spill is not synced to disk: a machine that stopped mid-way may leave it short)."""
+    for kind, dtype in SPILL_DTYPES.items():
+        data, offsets = _spill_paths(index_dir, kind, n)
+        try:
+            at = np.load(offsets, allow_pickle=False)
+            if len(at) != (1 << SPILL_BITS) + 1 or int(at[-1]) * dtype.itemsize != data.stat().st_size:
+                return False
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 def spill_shard_rows(index_dir: Path, n: int, fp_rows: np.ndarray, mh_docs: np.ndarray, sigs: np.ndarray) -> None:
@@ -137,10 +146,18 @@ def spill_shard_rows(index_dir: Path, n: int, fp_rows: np.ndarray, mh_docs: np.n
         order = np.argsort(part, kind="stable")
         at = np.searchsorted(part[order], np.arange((1 << SPILL_BITS) + 1)).astype(np.int64)
         data, offsets = _spill_paths(index_dir, kind, n)
-        atomic_write_bytes(data, rows[order].tobytes())
+        _write_unsynced(data, rows[order].tobytes())
         buf = io.BytesIO()
         np.save(buf, at, allow_pickle=False)
-        atomic_write_bytes(offsets, buf.getvalue())
+        _write_unsynced(offsets, buf.getvalue())
+
+
+def _write_unsynced(path: Path, data: bytes) -> None:
+    """A temporary name, then a rename: never a partial file under the name (not synced: a spill is redone
+    when found short, `spilled`)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def spill_shard(index_dir: str, n: int, shard: dict) -> None:

@@ -24,6 +24,7 @@ import io
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -113,6 +114,7 @@ class IndexWriter:
     _pending: list[tuple[ShardBuffer, object]] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.shard_seconds: dict[str, float] = {}  # the shard tasks' parts, summed (not recorded in the index)
         self._shard_key = ShardKey.of(self.key) if self.key is not None else None  # never the case key
 
     def manifest_header(self) -> dict:
@@ -252,6 +254,9 @@ class IndexWriter:
             self._record(manifest, buf, done, on_shard)
 
     def _record(self, manifest: dict, buf: ShardBuffer, done: dict, on_shard: ShardCallback | None) -> None:
+        done = dict(done)
+        for part, seconds in done.pop("timing", {}).items():
+            self.shard_seconds[part] = self.shard_seconds.get(part, 0.0) + seconds
         docs = [r["_doc"] for r in buf.rows]
         if on_shard:
             on_shard(buf.first_doc, [(r["doc"], r["_doc"]) for r in buf.rows], buf.skips)
@@ -287,7 +292,9 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     """Fingerprint one shard's batches and write its fp, docs and mh files (a stage run by an executor:
     plain data in, files and their digests out). Row i of `cols` is the i-th document of the batches."""
     folder = Path(index_dir)
+    clock = _Clock()
     batches = [(resolve_texts(texts), languages) for texts, languages in batches]  # read by tasks: fetched here
+    clock.lap("fetch texts")
     hashes, docs_col, positions, sigs, tokens = [], [], [], [], []
     first = first_doc
     for texts, languages in batches:
@@ -298,6 +305,7 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
         sigs.append(signatures(batch.hashes, batch.doc, len(texts)))
         tokens.append(batch.tokens)
         first += len(texts)
+    clock.lap("fingerprint")
     fp_name, docs_name, mh_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet", f"mh-{n:05d}.parquet"
     fp_table = pa.table({"hash": _cat(hashes, np.uint64), "doc": _cat(docs_col, np.int64),
                          "pos": _cat(positions, np.uint32)}, schema=FP_SCHEMA)
@@ -315,10 +323,12 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "sig": pa.array([sig[i].astype("<u4").tobytes() for i in with_sig],
                                          pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
     sha_mh = write_parquet_atomic(mh_table, folder / mh_name)
+    clock.lap("write")
     # this shard's rows of the lookup tables, spilled here by partition: the driver never reads them
     fp_rows = np.empty(fp_table.num_rows, FP_ROWS)
     fp_rows["hash"], fp_rows["doc"], fp_rows["pos"] = (fp_table.column(c).to_numpy() for c in FP_ROWS.names)
     spill_shard_rows(folder, n, fp_rows, with_sig + first_doc, sig[with_sig])
+    clock.lap("spill")
     cd_name = f"cd-{n:05d}.npy"
     digests = [content_digest(t, lang, key.content if key else None) for batch_texts, langs in batches
                for t, lang in zip(batch_texts, langs, strict=True)]
@@ -326,10 +336,24 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
     np.save(buf, np.frombuffer(b"".join(digests), "<u8"), allow_pickle=False)
     atomic_write_bytes(folder / cd_name, buf.getvalue())
     sha_cd = hashlib.sha256(buf.getvalue()).hexdigest()
-    return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
+    clock.lap("content digests")
+    return {"timing": clock.laps, "fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
             "digest_file": cd_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh, cd_name: sha_cd},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
+
+
+class _Clock:
+    """Seconds per part of a shard task (where the time goes; popped before the manifest records the shard)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._t
+        self._t = now
 
 
 def size_bucket(n: int) -> int:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import delete, func, insert, select
 
 from ascertain import __version__
@@ -33,14 +35,15 @@ from ascertain.engine import Executor, make_executor
 from ascertain.errors import AscertainError
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
-from ascertain.index.images import image_parameters, is_image_index, read_image_index
+from ascertain.index.images import image_parameters, is_image_index, iter_index
 from ascertain.readers.images import read_image_at
 from ascertain.store import schema
 from ascertain.store.db import now
 
 CANDIDATE_RADIUS = 64  # of 256 bits: looser than PDQ_NEAR (31); compare.py decides, the radius only bounds cost
 EXHAUSTIVE_PAIRS = 20_000  # works x distinct contents up to which every pair is verified geometrically
-INDEX_COLUMNS = ["doc", "locator", "sha256", "pixel_sha256", "pdq", "caption", "url", "meta", "cmi"]
+INDEX_COLUMNS = ["doc", "locator", "sha256", "pixel_sha256", "pdq", "caption", "url", "meta", "cmi", "mode", "frames",
+                 "media_type", "content"]
 IMAGE_STAGE = "match images"
 
 
@@ -131,59 +134,79 @@ def _evidence(work: ImageWork, copy_row: dict, r: dict, n_copies: int, source_id
             "transform": _transform(r), "inliers": int(reg["inliers"]) if reg else 0,
             "cmi_status": status["status"], "cmi": status["fields"], "c2pa": status["c2pa"], "copies": n_copies,
             "caption": copy_row.get("caption"), "url": copy_row.get("url"),
-            "facts": {**r, "copy_cmi": copy_cmi}}
+            # what the copy is as stored: an animated copy is compared by its first frame, a CMYK or 16-bit one
+            # after conversion to 8-bit RGB (imaging/decode.py)
+            "facts": {**r, "copy_cmi": copy_cmi, "copy_media_type": copy_row["media_type"],
+                      "copy_mode": copy_row["mode"], "copy_frames": int(copy_row["frames"])}}
 
 
 def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageWork], opts: ImageMatchOptions,
                   progress: Callable[[str, int, int], None] | None, executor: Executor
                   ) -> tuple[list[tuple[dict, list]], dict]:
-    table = read_image_index(index_dir, manifest, INDEX_COLUMNS)
-    rows = table.to_pylist()
-    shas = [r["sha256"] for r in rows]
-    first: dict[str, int] = {}  # sha256 -> row of its first document (the content's representative)
-    locators: dict[str, list[tuple[int, str]]] = {}
-    for i, (sha, r) in enumerate(zip(shas, rows, strict=True)):
-        first.setdefault(sha, i)
-        locators.setdefault(sha, []).append((int(r["doc"]), r["locator"]))
-    reps = np.array(sorted(first.values()), np.int64)
-    exhaustive = len(works) * len(reps) <= opts.exhaustive_pairs
+    """The source's copies of the works. The index is read a batch at a time, twice: once for the candidates
+    (exact joins; every distinct content when the source is small), once for the candidates' rows and the
+    locators of their identical copies; memory follows the candidates, not the corpus."""
+    exhaustive = len(works) * int(manifest["distinct_images"]) <= opts.exhaustive_pairs
+    by_sha: dict[str, list[int]] = {}
     by_pixels: dict[str, list[int]] = {}
-    for i in reps:
-        by_pixels.setdefault(rows[i]["pixel_sha256"], []).append(int(i))
-    pairs: dict[int, set[int]] = {}  # representative row -> works (their index) to verify against it
     for wi, w in enumerate(works):
-        cand = set(map(int, reps)) if exhaustive else set()
-        if w.sha256 in first:
-            cand.add(first[w.sha256])
-        cand.update(by_pixels.get(w.pixel_sha256, ()))
-        for i in cand:
-            pairs.setdefault(i, set()).add(wi)
+        by_sha.setdefault(w.sha256, []).append(wi)
+        by_pixels.setdefault(w.pixel_sha256, []).append(wi)
+    pairs: dict[int, set[int]] = {}  # content (its first document) -> works (their index) to verify against it
+    everyone = set(range(len(works)))
+    for batch in iter_index(index_dir, manifest, ["doc", "sha256", "pixel_sha256", "content"]):
+        sha, pix, content = batch.column(1), batch.column(2), batch.column(3)
+        if exhaustive:
+            doc = batch.column(0)
+            for c in pc.filter(content, pc.equal(doc, content)).to_pylist():
+                pairs.setdefault(c, set()).update(everyone)
+        for col, wanted in ((sha, by_sha), (pix, by_pixels)):
+            hit = pc.is_in(col, value_set=pa.array(sorted(wanted), pa.string()))
+            for key, c in zip(pc.filter(col, hit).to_pylist(), pc.filter(content, hit).to_pylist(), strict=True):
+                pairs.setdefault(c, set()).update(wanted[key])
     if not exhaustive:  # one exact scan of the source's code table for every work's query codes at once
         n_q = len(works[0].query)
-        hits = scan(CodeTable(index_dir / manifest["codes"]["folder"]), np.concatenate([w.query for w in works]),
-                    opts.candidate_radius, executor)
+        table = CodeTable(index_dir / manifest["codes"]["folder"])
+        table.verify()  # shards changed since the index was written are refused, not scanned
+        hits = scan(table, np.concatenate([w.query for w in works]), opts.candidate_radius, executor)
         for q, doc in zip(hits.query.tolist(), hits.id.tolist(), strict=True):
-            pairs.setdefault(int(doc), set()).add(q // n_q)  # doc == its row (documents are numbered in order)
+            pairs.setdefault(int(doc), set()).add(q // n_q)  # a code's id is its content's first document
+    reps: dict[int, dict] = {}
+    locators: dict[int, list[tuple[int, str]]] = {}
+    wanted = pa.array(sorted(pairs), pa.int64())
+    for batch in iter_index(index_dir, manifest, INDEX_COLUMNS):
+        t = pa.Table.from_batches([batch])
+        t = t.filter(pc.is_in(t.column("content"), value_set=wanted))
+        for r in t.to_pylist():
+            locators.setdefault(r["content"], []).append((int(r["doc"]), r["locator"]))
+            if r["doc"] == r["content"]:
+                reps[r["content"]] = r
     found: list[tuple[dict, list]] = []
-    tally = {"distinct_contents": len(reps), "documents": len(rows), "mode": "exhaustive" if exhaustive else "scan",
-             "candidate_pairs": sum(len(v) for v in pairs.values()), "not_copied": 0, "unreadable": 0}
-    for done, i in enumerate(sorted(pairs)):
-        row = rows[i]
+    tally = {"distinct_contents": int(manifest["distinct_images"]), "documents": int(manifest["documents"]),
+             "mode": "exhaustive" if exhaustive else "scan", "candidate_pairs": sum(len(v) for v in pairs.values()),
+             "not_copied": 0, "unreadable": 0}
+    for done, c in enumerate(sorted(pairs)):
+        row = reps[c]
         data = read_image_at(json.loads(row["meta"]), row["locator"], row["sha256"])
         if data is None:
             tally["unreadable"] += 1
             continue
         copy = load(data, row["locator"])
-        for wi in sorted(pairs[i]):
+        for wi in sorted(pairs[c]):
             r = compare_images(works[wi].image, copy)
             if r["decision"] != "copied":
                 tally["not_copied"] += 1
                 continue
-            found.append((_evidence(works[wi], row, r, len(locators[row["sha256"]]), src["id"]),
-                          locators[row["sha256"]]))
+            found.append((_evidence(works[wi], row, r, len(locators[c]), src["id"]), locators[c]))
         if progress:
             progress(src["name"], done + 1, len(pairs))
     return found, tally
+
+
+def _columns(index_dir: Path, manifest: dict) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return pq.read_schema(index_dir / manifest["shards"][0]["file"]).names if manifest.get("shards") else []
 
 
 def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
@@ -192,7 +215,7 @@ def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchO
     index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
     raw = (index_dir / "manifest.json").read_bytes()
     manifest = json.loads(raw)
-    if not is_image_index(manifest) or "codes" not in manifest:
+    if not is_image_index(manifest) or "codes" not in manifest or "content" not in _columns(index_dir, manifest):
         raise AscertainError(src["name"], "its index is not an image index of this version",
                              f"remove it (`ascertain sources remove {case.root} {src['name']}`) and add it again")
     manifests[src["name"]] = hashlib.sha256(raw).hexdigest()

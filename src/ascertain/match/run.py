@@ -86,12 +86,13 @@ class MatchOptions:
     work: int | None = None  # match this work only (its evidence replaces only its own)
     engine: str = "local"  # where the per-document stage runs (engine/); never recorded: same evidence
     processes: int | None = None
+    ray_address: str | None = None  # the Ray cluster to join (engine ray); default RAY_ADDRESS, else a local one
 
 
 def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
               ) -> dict:
     started, t0 = now(), time.perf_counter()
-    check_engine(opts.engine, opts.processes)  # refused before anything is read
+    check_engine(opts.engine, opts.processes, opts.ray_address)  # refused before anything is read
     with case.store.engine.connect() as c:
         # image works are matched by match/images.py: their files hold no text
         q = select(schema.work_files).where(schema.work_files.c.language != IMAGE_LANGUAGE)
@@ -132,7 +133,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                                  "temp_directory": str(case.root / ".duckdb-tmp")})
     # one work's lookup is small: in this process, no pool or Ray instance to start. Made before the report's
     # temporary files, so an engine that fails to start leaves nothing behind
-    executor = make_executor(*(("local", 1) if opts.work is not None else (opts.engine, opts.processes)))
+    executor = make_executor(*(("local", 1) if opts.work is not None
+                               else (opts.engine, opts.processes, opts.ray_address)))
     out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,

@@ -177,7 +177,7 @@ def _validation(path: Path | None) -> dict:
 def _shipped(raw: dict) -> dict:
     """The figures shipped with this version: each row with the date it was measured and, when the sources
     of its validator changed since (or the figures predate the version stamps), why it is stale."""
-    if raw.get("format") != 2:
+    if raw.get("format") not in (2, 3):
         for r in raw["rates"]:
             r["stale"] = "not tied to a code version"
         return {**raw, "not_run": []}
@@ -193,7 +193,8 @@ def _shipped(raw: dict) -> dict:
               "each row gives the date it was measured, and a row marked stale was measured with other code than "
               "this version's")
     not_run = [f"{name}: {e['not_run']}" for name, e in raw["validators"].items() if e.get("not_run")]
-    return {"source": source, "rates": rates, "not_run": not_run}
+    stale_notes = [f"{name}: {why}" for name, why in stale.items() if why and not raw["validators"][name]["not_run"]]
+    return {"source": source, "rates": rates, "not_run": not_run, "stale_notes": stale_notes}
 
 
 def _from_validate_run(r: dict, path: str) -> dict:
@@ -329,6 +330,9 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     ex.sort(key=lambda x: x["number"])
     report_ex = ex
     images, image_ex = _image_exhibits(case, data, tier, paper, roots, write)
+    for row, sid in zip(source_rows, data.sources, strict=True):  # an image source's copies are image copies
+        if _is_image_source(data.sources[sid]) and images:
+            row["copies"] = sum(int(r["copies"]) for r in images["rows"] if r["source_id"] == sid)
     svgs = plots.report_plots([{"metrics": e["m"], "source": e["source"]} for e in ex],
                               {s["name"]: s["kind"] for s in data.sources.values()},
                               {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
@@ -363,6 +367,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     doc = {"tool": "ascertain", "version": __version__, "stage": "report", "tier": tier, "paper": paper,
            "case": {"root": str(case.root.resolve()), "config": case.config},
            "match_run": {"id": run["id"], "started_at": run["started_at"], "manifest": run["manifest"]},
+           **manifest.image_match_run(case),
            "software": manifest.software(), "inputs": {**inputs, **manifest.class_inputs(classes)},
            "evidence_sha256": manifest.sha256_file(evidence_json), "index": index, "store": store,
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
@@ -382,7 +387,8 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
                                                        default=str).encode() + b"\n")
     if key is not None:
         atomic_write_bytes(out / signing.SIGNATURE_NAME, signing.sign_manifest(out, key, MANIFEST_NAME))
-    return {"tier": tier, "exhibits": len(ex), "files": len(written) + 1 + (key is not None),
+    return {"tier": tier, "exhibits": len(ex), "image_exhibits": len(image_ex),
+            "files": len(written) + 1 + (key is not None),
             "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME), "audit_head": chain["head"],
             **({"signed_by": signer["name"], "fingerprint": signer["fingerprint"]} if key is not None else {})}
 
@@ -464,13 +470,22 @@ def _publication_dates(case: Case) -> dict[int, str | None]:
             select(schema.work_details.c.work_id, schema.work_details.c.publication_date))}
 
 
+def _is_image_source(s: dict) -> bool:
+    return (s.get("params") or {}).get("medium") == "image"
+
+
 def _check_current(data: case_data.CaseData) -> None:
     """A report must describe the evidence of the case as it is: refuse when works or sources changed since
-    the last match over all sources (its evidence.json would not be what a re-run gives)."""
+    the last match over all sources (its evidence.json would not be what a re-run gives). Text works and
+    sources against the text match run; image works and image sources against the image match run
+    (report/show_images.py); metadata-only datasets are matched by their own stage and carry no index."""
+    from ascertain.report.show_images import current_image_changes
+
     m = data.match_run["manifest"]
-    have = sorted((f["path"], f["sha256"]) for f in data.files.values())
-    srcs = sorted(s["name"] for s in data.sources.values() if s["status"] == "complete")
-    changed = []
+    have = sorted((f["path"], f["sha256"]) for f in data.files.values() if f.get("language") != "image")
+    complete = [s for s in data.sources.values() if s["status"] == "complete" and s["kind"] in ("corpus", "outputs")]
+    srcs = sorted(s["name"] for s in complete if not _is_image_source(s))
+    changed = current_image_changes(data.case)
     if sorted((w["file"], w["sha256"]) for w in m.get("works", [])) != have:
         changed.append("works were added or removed")
     if sorted(m.get("sources", {})) != srcs:

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, select
 
 from ascertain.case import Case
 from ascertain.report import exhibits
-from ascertain.report.image_exhibits import image_exhibit
+from ascertain.report.image_exhibits import CMI_FIELD_WORDS, image_exhibit
 from ascertain.store import schema
 from ascertain.validation.intervals import wilson
 
@@ -76,7 +76,7 @@ def cmi_rates(rows: list[dict], names: dict[int, str]) -> list[dict]:
         s = out[name]
         result.append({"source": name, "copies": s["copies"], "with_cmi": s["n"],
                        **{st: _rate(s["statuses"][st], s["n"]) for st in ("retained", "altered", "removed")},
-                       "fields": [{"field": f, "n": sum(c.values()),
+                       "fields": [{"field": CMI_FIELD_WORDS.get(f, f), "n": sum(c.values()),
                                    **{st: _rate(c[st], sum(c.values())) for st in ("kept", "altered", "removed")}}
                                   for f, c in sorted(s["fields"].items())]})
     return result

@@ -71,3 +71,30 @@ def region_text(e: dict) -> str:
     if t.get("orientation", "original") != "original":
         parts.append(t["orientation"])
     return ", ".join(parts)
+
+
+def current_image_changes(case) -> list[str]:
+    """What changed in the image works and sources since the last image match over all of them (a report must
+    describe the evidence of the case as it is): empty when nothing did, or the case has no image part."""
+    from ascertain.match.images import IMAGE_STAGE
+
+    with case.store.engine.connect() as c:
+        works = sorted((p, h) for p, h in c.execute(select(s.work_files.c.path, s.work_files.c.sha256)
+                                                    .join(s.work_images, s.work_images.c.work_file_id ==
+                                                          s.work_files.c.id)))
+        srcs = sorted(n for n, p, st in c.execute(select(s.sources.c.name, s.sources.c.params, s.sources.c.status))
+                      if (p or {}).get("medium") == "image" and st == "complete")
+        runs = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == IMAGE_STAGE)
+                         .order_by(s.runs.c.id.desc())).scalars().all()
+    if not works or not srcs:
+        return []
+    full = next((m for m in runs if "work" not in m.get("parameters", {})), None)
+    if full is None:
+        return ["image works and image sources were never matched"]
+    out = []
+    if sorted((w["file"], w["sha256"]) for w in full.get("works", [])) != works:
+        out.append("image works were added or removed")
+    if sorted(full.get("sources", {})) != srcs:
+        out.append(f"the image sources are now {', '.join(srcs)} (the last image match had "
+                   f"{', '.join(sorted(full.get('sources', {}))) or 'none'})")
+    return out
