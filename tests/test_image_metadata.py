@@ -48,10 +48,15 @@ def _case_with_claimants(tmp: Path, work: Path) -> Path:
         w = csv.writer(fh)
         w.writerow(["title", "claimant", "aliases", "domains", "handles", "sha256", "phash"])
         w.writerow(["Portrait of Eileen Collins in Orbit", "Jörg Schilling", "", "https://www.schilling-art.example",
-                    "jschilling", sha, ph])
+                    "jschilling", "", ""])
         w.writerow(["Pine Forest Morning", "Ivan Shishkin", "Иван Шишкин", "", "", "", ""])
         w.writerow(["Sunset", "Grace", "", "", "", "", ""])
+        w.writerow(["Listed by hash only", "Ivan Shishkin", "", "", "", sha, ph])  # hashes given in the list
     r = runner.invoke(app, ["works", "import", str(case), str(tmp / "works.csv")])
+    assert r.exit_code == 0, r.output
+    # the image itself as a work of the same claimant (its bytes kept in the case: works_images.py)
+    r = runner.invoke(app, ["works", "add", str(case), "--claimant", "Jörg Schilling", "--title", "Astronaut",
+                            str(work)])
     assert r.exit_code == 0, r.output
     return case
 
@@ -104,8 +109,10 @@ def test_end_to_end_evidence(tmp_path: Path) -> None:
     assert ("Ivan Shishkin", "caption_name", "translit", "mention", 3) in got
     assert ("Ivan Shishkin", "caption_name", "fuzzy", "style", 4) in got
     assert ("Jörg Schilling", "caption_title", "exact", "distinctive", 7) in got
-    assert ("Jörg Schilling", "sha256", "exact", "hash", 8) in got
+    assert ("Jörg Schilling", "sha256", "exact", "hash", 8) in got  # the image work's bytes
+    assert ("Ivan Shishkin", "sha256", "exact", "hash", 8) in got  # the hash given in the works list
     assert any(g[:2] == ("Jörg Schilling", "phash") and g[4] == 9 for g in got)
+    assert any(g[:2] == ("Ivan Shishkin", "phash") and g[4] == 9 for g in got)
     # no domain evidence for a look-alike host; "shishkinova" is another word
     assert not any(e["row"] in (8, 10) and e["kind"].startswith(("url", "caption_name")) for e in ev)
     # "Grace" is common in this corpus (22 of 31 captions): bare mentions are not stored

@@ -10,6 +10,7 @@ not common in the same sample. Both rates are recorded in the run's manifest.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -29,6 +30,7 @@ from ascertain.match.url_handles import UrlSet
 from ascertain.readers.image_metadata import Layout, iter_batches
 from ascertain.store import schema
 from ascertain.store.db import now
+from ascertain.works_images import IMAGE_LANGUAGE
 
 KIND = "image-metadata"
 SAMPLE_ROWS = 200_000
@@ -70,8 +72,10 @@ def load_targets(case: Case, fuzzy: bool = True) -> Targets:
         claimants = {r.id: r.name for r in c.execute(select(s.claimants.c.id, s.claimants.c.name))}
         works = c.execute(select(s.works.c.id, s.works.c.claimant_id, s.works.c.title, s.works.c.identifiers)
                           .order_by(s.works.c.id)).all()
-        files = c.execute(select(s.work_files.c.work_id, s.work_files.c.path, s.work_files.c.sha256)
-                          .order_by(s.work_files.c.id)).all()
+        files = c.execute(select(s.work_files.c.id, s.work_files.c.work_id, s.work_files.c.path, s.work_files.c.sha256,
+                                 s.work_files.c.language).order_by(s.work_files.c.id)).all()
+        stored = {r.work_file_id: r.data for r in c.execute(select(s.work_images.c.work_file_id,
+                                                                       s.work_images.c.data))}
         details = {r.work_id: r.authors for r in c.execute(select(s.work_details.c.work_id, s.work_details.c.authors))}
     names, urls, titles = NameSet(fuzzy=fuzzy), UrlSet(), NameSet(fuzzy=False)
     for cid, name in sorted(claimants.items()):
@@ -92,11 +96,13 @@ def load_targets(case: Case, fuzzy: bool = True) -> Targets:
             if re.fullmatch(r"[0-9a-fA-F]{16}", h.strip()):
                 t.phash.append((w.id, int(h.strip(), 16)))
     for f in files:
-        if not f.path.lower().endswith(IMAGE_SUFFIXES):
+        if f.language != IMAGE_LANGUAGE and not f.path.lower().endswith(IMAGE_SUFFIXES):
             continue
         t.sha256.setdefault(f.sha256.lower(), []).append(f.work_id)
-        p = Path(f.path) if Path(f.path).is_absolute() else case.root / f.path
-        h = work_phash(p)
+        if f.id in stored:  # the image's bytes as kept when the work was added (works_images.py)
+            h = work_phash(io.BytesIO(stored[f.id]))
+        else:
+            h = work_phash(Path(f.path) if Path(f.path).is_absolute() else case.root / f.path)
         if h is None:
             t.notes.append(f"{f.path}: not readable now, so no pHash for it")
         else:

@@ -291,6 +291,24 @@ def image_metadata(ctx: Context) -> Outcome:
                    json.loads(json.dumps(r)), r.get("not_run", ""))
 
 
+@register("watermark", "the generators' invisible watermark: found after each transformation, and the empirical null",
+          ("imaging/watermark.py", "validation/watermark.py"))
+def watermark(ctx: Context) -> Outcome:
+    from ascertain.validation.watermark import markdown, run_watermark_validation
+
+    r = run_watermark_validation(ctx.seed, quick=ctx.quick)
+    command = f"ascertain validate --watermark --seed {ctx.seed}"
+    rates = []
+    for src, s in r["sources"].items():
+        if "not_run" in s:
+            continue
+        v = s["found"]["none (PNG as saved)"]
+        rates.append(_rate(f"watermark ({src}): found as saved", "recall", v["k"], v["n"]))
+        rates.append(_rate(f"watermark ({src}): unwatermarked called watermarked", "false-positive rate",
+                           s["null"]["k"], s["null"]["n"]))
+    return Outcome(command, rates, "## Invisible watermark of image generators\n\n" + markdown(r, command), r)
+
+
 @register("s412", "§412 eligibility against outcomes worked out from the statute",
           ("classes/eligibility.py", "classes/facts.py", "text/bibliographic.py", "validation/s412.py"))
 def s412(ctx: Context) -> Outcome:
