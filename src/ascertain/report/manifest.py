@@ -69,6 +69,16 @@ def store_digests(case: Case) -> dict:
             select(t).order_by(*t.primary_key.columns)))[1]
             for t in (s.class_memberships, s.class_decisions, s.disputes, s.samples, s.sample_items, s.probe_runs,
                       s.probes, s.probe_results)}
+        # image evidence (match/images.py) and metadata-only evidence (match/image_metadata.py): re-derived by
+        # verify, so compared like the text evidence (ids and run ids left out)
+        ie, me = s.image_evidence, s.image_metadata_evidence
+        more["image_evidence_sha256"] = _digest(
+            {k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+            for r in streamed.execute(select(ie).order_by(ie.c.work_file_id, ie.c.source_id, ie.c.doc_id)))[1]
+        more["image_metadata_evidence_sha256"] = _digest(
+            {k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+            for r in streamed.execute(select(me).order_by(me.c.source_id, me.c.file, me.c.row, me.c.kind,
+                                                          me.c.claimant_id, me.c.work_id, me.c.target)))[1]
     return {"evidence_rows": n_ev, "evidence_sha256": ev_sha, "work_files_sha256": rows_digest(wf),
             "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
             "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links),

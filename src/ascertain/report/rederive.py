@@ -59,8 +59,11 @@ def rederive(case: Case, m: dict, report_dir: Path, differ: Differ, key_file: st
             data = case_data.load(c2)
             rebuilt = kept = 0
             for src in data.sources.values():
+                if src["kind"] == "image-metadata":  # no index: the metadata match re-reads its pinned files
+                    continue
                 if reindex and not src["keyed"]:
-                    rebuilt += _rebuild_index(case, src, scratch, differ)
+                    rebuild = _rebuild_image_index if _is_image(src) else _rebuild_index
+                    rebuilt += rebuild(case, src, scratch, differ)
                 else:
                     _copy_index(case_data.index_path(case, src), case_data.index_path(c2, src))
                     kept += 1
@@ -131,7 +134,13 @@ def _rederive_works(case: Case, c2: Case, differ: Differ) -> int:
             again = {case.stable_path(d.locator): d for p in paths
                      for d in read_inputs([p], ReadOptions(rev=rev, expand_containers=False))
                      if not isinstance(d, Skip)}
-            for path in sorted(set(stored) | set(again)):
+            images = {p: r for p, r in stored.items() if r.language == "image"}
+            for path, row in images.items():  # an image work's file: its bytes again, against the store's copy
+                n += 1
+                _check_image_work(c, case, path, row, differ)
+            if images and len(images) == len(stored):
+                continue
+            for path in sorted((set(stored) | set(again)) - set(images)):
                 row, d = stored.get(path), again.get(path)
                 if row is None or d is None:
                     differ("input", path, "work file " + ("is not in the store's work" if row is None
@@ -254,10 +263,87 @@ def _rerun_match(c2: Case, m: dict, key_file: str | None, differ: Differ) -> boo
                         allow_empty=True)
     try:
         run_match(c2, opts)
+        _rerun_image_matches(c2)
     except AscertainError as e:
         differ("rerun", "match", f"the match could not be re-run: {e.what}: {e.problem} ({e.fix})")
         return False
     return True
+
+
+def _rerun_image_matches(c2: Case) -> None:
+    """The image match and the metadata-only datasets' match, again, with the parameters of their last runs."""
+    from sqlalchemy import select
+
+    from ascertain.match.image_metadata import run_image_metadata_match
+    from ascertain.match.images import ImageMatchOptions, image_inventory, run_image_match
+
+    with c2.store.engine.connect() as c:
+        last = {stage: c.execute(select(schema.runs.c.manifest).where(schema.runs.c.stage == stage)
+                                 .order_by(schema.runs.c.id.desc()).limit(1)).scalar()
+                for stage in ("match images", "match image-metadata")}
+    files, sources = image_inventory(c2)
+    if files and sources and last["match images"]:
+        p = last["match images"]["parameters"]
+        run_image_match(c2, ImageMatchOptions(candidate_radius=p["candidate_radius"],
+                                              exhaustive_pairs=p["exhaustive_pairs"]))
+    if last["match image-metadata"]:
+        run_image_metadata_match(c2)
+
+
+def _is_image(src: dict) -> bool:
+    return (src.get("params") or {}).get("medium") == "image"
+
+
+def _check_image_work(c, case: Case, path: str, row, differ: Differ) -> None:
+    """An image work file read again: its bytes must be the file the store holds (sha256 and the stored copy)."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    p = Path(path) if Path(path).is_absolute() else case.root / path
+    try:
+        data = p.read_bytes()
+    except OSError:
+        differ("input", path, "image work file is gone: it cannot be read again")
+        return
+    stored = c.execute(select(schema.work_images.c.data).where(schema.work_images.c.work_file_id == row.id)).scalar()
+    if hashlib.sha256(data).hexdigest() != row.sha256 or (stored is not None and bytes(stored) != data):
+        differ("store", f"work file {path}", "the image work file is not the one the store holds (the store or "
+               "the file was changed since the work was added)")
+
+
+def _rebuild_image_index(case: Case, src: dict, scratch: Path, differ: Differ) -> int:
+    """Rebuild an image source's index (index/images.py) from its inputs into the scratch case; compare it with
+    the case's, file by file."""
+    from ascertain.index.images import ImageIndexWriter
+    from ascertain.readers.images import read_images
+
+    name, original = src["name"], case_data.index_path(case, src)
+    recorded = src["inputs"]
+    paths = [i["path"] for i in recorded]
+    dest = scratch / Path(src["index_dir"])
+    gone = [p for p in paths if not Path(p).exists()]
+    for p in gone:
+        differ("input", p, f"input of image source {name} is gone: its index cannot be re-derived")
+    if gone:
+        _copy_index(original, dest)
+        return 0
+    now = describe_inputs(paths)
+    for before, after in zip(recorded, now, strict=True):
+        if before != after:
+            differ("input", before["path"], f"input of image source {name} changed since it was indexed")
+    max_bytes = (src["params"] or {}).get("max_doc_bytes") or ReadOptions.max_doc_bytes
+    ImageIndexWriter(dest, recorded, {"max_doc_bytes": max_bytes}).build(
+        read_images(paths, ReadOptions(max_doc_bytes=max_bytes)), lambda skips: None)
+    have = {q.relative_to(original).as_posix(): sha256_file(q) for q in sorted(original.rglob("*"))
+            if q.is_file() and CACHE_DIR not in q.relative_to(original).parts}
+    again = {q.relative_to(dest).as_posix(): sha256_file(q) for q in sorted(dest.rglob("*")) if q.is_file()}
+    for f in sorted(set(have) | set(again)):
+        if have.get(f) != again.get(f):
+            differ("index", f"{name}/{f}", "differs from the image index rebuilt from the inputs"
+                   if f in have and f in again else "missing from the case's index" if f in again
+                   else "not in the image index rebuilt from the inputs")
+    return 1
 
 
 def _relabel_run(c2: Case, original: dict) -> None:
@@ -287,7 +373,7 @@ def _compare_evidence(case: Case, c2: Case, m: dict, report_dir: Path, scratch: 
         differ("rerun", "evidence.json", "the report folder's evidence.json differs from the re-run's"
                + _record_diffs(copy, again))
     now, derived = store_digests(case), store_digests(c2)
-    for key in ("evidence_rows", "evidence_sha256"):
+    for key in ("evidence_rows", "evidence_sha256", "image_evidence_sha256", "image_metadata_evidence_sha256"):
         if now[key] != derived[key]:
             differ("rerun", f"store {key}", "the store's evidence rows differ from the re-run's "
                    f"({now[key]} in the store, {derived[key]} re-derived)")
