@@ -149,8 +149,8 @@ def spill_shard_rows(index_dir: Path, n: int, fp_rows: np.ndarray, mh_docs: np.n
     b["doc"] = np.repeat(mh_docs, bands)
     (index_dir / SPILL_DIR).mkdir(exist_ok=True)
     for kind, rows in (("fp", fp_rows), ("lsh", b)):
-        part = partition_of(rows[rows.dtype.names[0]], SPILL_BITS, mixed=True)
-        order = np.argsort(part, kind="stable")
+        part = partition_of(rows[rows.dtype.names[0]], SPILL_BITS, mixed=True).astype(np.uint16)
+        order = np.argsort(part, kind="stable")  # 16-bit keys: a radix sort, linear
         at = np.searchsorted(part[order], np.arange((1 << SPILL_BITS) + 1)).astype(np.int64)
         data, offsets = _spill_paths(index_dir, kind, n)
         _write_unsynced(data, rows[order].tobytes())
