@@ -37,6 +37,14 @@ def validate_copies(
             "--images", help="Only the image set: real freely licensed images (scikit-image's photographs, Debian's "
                              "openclipart-png) transformed as copies are, beside PDQ and pHash (--works: works per "
                              "source; --negatives: ordered pairs of distinct images, in thousands).")] = False,
+        image_metadata: Annotated[bool, typer.Option(
+            "--image-metadata", help="Only the image-metadata set: real names in real captions (Debian copyright "
+                                     "files and package summaries, Python package metadata), split by source, and "
+                                     "the 64-bit pHash threshold on real images.")] = False,
+        watermark: Annotated[bool, typer.Option(
+            "--watermark", help="Only the invisible-watermark set: real images watermarked as open image "
+                                "generators do, after re-encoding, resizing, cropping; and unwatermarked ones.")
+        ] = False,
         all_: Annotated[bool, typer.Option(
             "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
                           "version and date, into --figures and --docs.")] = False,
@@ -71,6 +79,34 @@ def validate_copies(
         return
     if short_works:
         _validate_short_works(work, works, seed, docs, as_json)
+        return
+    if watermark:
+        from ascertain.validation.watermark import markdown as wm_markdown
+        from ascertain.validation.watermark import run_watermark_validation
+
+        r = run_watermark_validation(seed)
+        md = "## Invisible watermark of image generators\n\n" + wm_markdown(
+            r, f"ascertain validate --watermark --seed {seed}")
+        if docs:
+            write_section(docs, "watermark", md)
+        if as_json:
+            emit_json(r)
+        else:
+            out.print(md, markup=False, highlight=False)
+        return
+    if image_metadata:
+        from ascertain.validation.image_metadata import markdown as im_markdown
+        from ascertain.validation.image_metadata import run_image_metadata_validation
+
+        r = run_image_metadata_validation(seed)
+        md = "## Image metadata: names in captions, pHash threshold\n\n" + im_markdown(
+            r, f"ascertain validate --image-metadata --seed {seed}")
+        if docs:
+            write_section(docs, "image_metadata", md)
+        if as_json:
+            emit_json(r)
+        else:
+            out.print(md, markup=False, highlight=False)
         return
     if images:
         from ascertain.cli.images import validate_images

@@ -267,6 +267,48 @@ def images(ctx: Context) -> Outcome:
     return Outcome(command, rates, "## Images: copies of real images\n\n" + markdown(r, command), r)
 
 
+@register("image_metadata", "image metadata: claimants' names in captions (exact, case, transliterated, typos; hard "
+          "negatives) per source, the common-name control, and the 64-bit pHash threshold",
+          ("match/caption_names.py", "match/image_metadata.py", "match/metadata_hashes.py",
+           "validation/image_metadata.py"))
+def image_metadata(ctx: Context) -> Outcome:
+    from ascertain.validation.image_metadata import markdown, run_image_metadata_validation
+
+    r = run_image_metadata_validation(ctx.seed, quick=ctx.quick)
+    command = f"ascertain validate --image-metadata --seed {ctx.seed}"
+    rates = []
+    for name, t in r.get("test", {}).items():
+        rates.append(_rate(f"names in captions ({name})", "precision", t["tp"], t["tp"] + t["fp"]))
+        rates.append(_rate(f"names in captions ({name})", "recall", t["tp"], t["tp"] + t["fn"]))
+    for src, s in r.get("phash", {}).items():
+        if "per_threshold" in s and r.get("phash_chosen") is not None:
+            v = s["per_threshold"][r["phash_chosen"]]
+            rates.append(_rate(f"pHash at {r['phash_chosen']} bits ({src}): scraper copies", "recall",
+                               v["recall"]["k"], v["recall"]["n"]))
+            rates.append(_rate(f"pHash at {r['phash_chosen']} bits ({src}): distinct images", "false-positive rate",
+                               v["false_positives"]["k"], v["false_positives"]["n"]))
+    return Outcome(command, rates, "## Image metadata: names in captions, pHash threshold\n\n" + markdown(r, command),
+                   json.loads(json.dumps(r)), r.get("not_run", ""))
+
+
+@register("watermark", "the generators' invisible watermark: found after each transformation, and the empirical null",
+          ("imaging/watermark.py", "validation/watermark.py"))
+def watermark(ctx: Context) -> Outcome:
+    from ascertain.validation.watermark import markdown, run_watermark_validation
+
+    r = run_watermark_validation(ctx.seed, quick=ctx.quick)
+    command = f"ascertain validate --watermark --seed {ctx.seed}"
+    rates = []
+    for src, s in r["sources"].items():
+        if "not_run" in s:
+            continue
+        v = s["found"]["none (PNG as saved)"]
+        rates.append(_rate(f"watermark ({src}): found as saved", "recall", v["k"], v["n"]))
+        rates.append(_rate(f"watermark ({src}): unwatermarked called watermarked", "false-positive rate",
+                           s["null"]["k"], s["null"]["n"]))
+    return Outcome(command, rates, "## Invisible watermark of image generators\n\n" + markdown(r, command), r)
+
+
 @register("s412", "§412 eligibility against outcomes worked out from the statute",
           ("classes/eligibility.py", "classes/facts.py", "text/bibliographic.py", "validation/s412.py"))
 def s412(ctx: Context) -> Outcome:
