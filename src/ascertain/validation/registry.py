@@ -139,7 +139,7 @@ def entry_digest(text: str, name: str) -> str:
         if names and name not in names:
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             drop.update(range(start - 1, node.end_lineno))
-    kept = "".join(line for i, line in enumerate(lines) if i not in drop)
+    kept = "".join(line for i, line in enumerate(lines) if i not in drop and line.strip())  # blank lines: none
     return hashlib.sha256(kept.encode()).hexdigest()
 
 
