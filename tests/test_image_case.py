@@ -261,15 +261,19 @@ def test_a_works_list_gives_image_works_their_titles_and_dates(tmp_path, portfol
 
 
 def test_a_large_corpus_takes_candidates_from_the_code_scan(matched: Case):
-    """Past exhaustive_pairs, candidates come from the exact scan of PDQ codes (dihedral query codes): the
-    re-encoded, identical and altered copies are still found; a crop is not (its whole-image code differs)."""
+    """Past exhaustive_pairs, candidates come from the exact scan of PDQ codes against the work's query
+    variants: the re-encoded, identical and altered copies are found, and the 10 % crop through the work's
+    centre-crop variant; each record says why its pair was a candidate."""
     from ascertain.match.images import ImageMatchOptions, run_image_match
 
     r = run_image_match(matched, ImageMatchOptions(sources=["laion"], exhaustive_pairs=0))
     assert r["per_source"]["laion"]["mode"] == "scan"
     ev = evidence(matched)
-    assert {"00000.tar!000000000.jpg", "00000.tar!000000002.jpg", "00000.tar!000000004.jpg"} <= set(ev)
-    assert "00000.tar!000000001.png" not in ev
+    assert {"00000.tar!000000000.jpg", "00000.tar!000000002.jpg", "00000.tar!000000004.jpg",
+            "00000.tar!000000001.png"} <= set(ev)
+    crop = ev["00000.tar!000000001.png"]
+    assert crop["tier"] == "region_copy" and "centre crop 10% per side" in crop["facts"]["candidate_by"]
+    assert ev["00000.tar!000000002.jpg"]["facts"]["candidate_by"].startswith("PDQ of the work's original")
     run_image_match(matched, ImageMatchOptions(sources=["laion"]))  # the module's other tests see the full run
 
 
@@ -283,7 +287,8 @@ def test_show_and_the_evidence_csv_include_the_image_evidence(matched: Case, tmp
     assert lib["image_cmi"][0]["fields"]["exif:Artist"] == ARTIST
     assert [e["tier"] for e in lib["image_evidence"]] == ["region_copy"]
     text = runner.invoke(app, ["show", str(matched.root), str(lib["id"])], env={"COLUMNS": "80"}).output
-    assert "region copy" in text and "64% of the work" in text and "image CMI removed in laion" in text
+    share = f"{lib['image_evidence'][0]['work_area_share']:.0%} of the work"
+    assert "region copy" in text and share in text and "image CMI removed in laion" in text
     out = tmp_path / "evidence.csv"
     cli("show", matched.root, "--csv", out)
     with open(out, newline="", encoding="utf-8") as fh:
@@ -291,7 +296,7 @@ def test_show_and_the_evidence_csv_include_the_image_evidence(matched: Case, tmp
     dae = next(r for r in rows if r["document"].endswith("000000002.jpg"))
     assert dae["image_tier"] == "same_bytes" and dae["copies"] == "2" and dae["cmi_status"] == "retained"
     crop = next(r for r in rows if r["image_tier"] == "region_copy" and r["source"] == "laion")
-    assert crop["work_region"].startswith("0.1") and crop["url"] == "https://img.example.net/lib.png"
+    assert abs(float(crop["work_region"].split()[0]) - 0.1) < 0.02 and crop["url"] == "https://img.example.net/lib.png"
     assert "exif:Artist: removed" in crop["cmi_fields"]
 
 

@@ -43,8 +43,8 @@ def match(case: CaseArg,
                                                         "the other works' evidence is kept.")] = None,
           engine: EngineOpt = "local", processes: ProcessesOpt = None, ray_address: RayAddressOpt = None,
           image_radius: Annotated[int, typer.Option(help="Images: PDQ bits within which a corpus image is a "
-                                                    "candidate of a work (an exact scan; compare.py decides).")
-                                  ] = 64,
+                                                    "candidate of a work's query variants (an exact scan; "
+                                                    "compare.py decides).")] = 48,
           image_exhaustive_pairs: Annotated[int, typer.Option(
               help="Images: verify every work x image pair of a source up to this many (finds crops and pastes "
                    "the PDQ scan cannot; ~20-60 ms a pair).")] = 5_000,
