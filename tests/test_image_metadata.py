@@ -126,6 +126,10 @@ def test_end_to_end_evidence(tmp_path: Path) -> None:
     first = (case / "reports" / "image-metadata-evidence.json").read_bytes()
     assert runner.invoke(app, ["match", str(case)]).exit_code == 0
     assert (case / "reports" / "image-metadata-evidence.json").read_bytes() == first
+    r = runner.invoke(app, ["show", str(case), "--json"])
+    assert r.exit_code == 0, r.output
+    counts = {(x["claimant"], x["kind"], x["match"]): x["rows"] for x in json.loads(r.output)["image_metadata"]}
+    assert counts[("Ivan Shishkin", "caption_name", "translit")] == 1
     r = runner.invoke(app, ["sources", "remove", str(case), "laion", "--yes"])
     assert r.exit_code == 0, r.output
     with c.store.engine.connect() as conn:

@@ -58,7 +58,7 @@ def add_image_metadata_source(case: Case, name: str, paths: list[str], mapping: 
         pinned.append({"path": os.path.abspath(f), "bytes": f.stat().st_size, "sha256": _sha256(f), "rows": n,
                        "layout": layout.as_dict()})
         rows += n
-    params = {"mapping": dict(sorted((mapping or {}).items())), "files": pinned, "acquired": acquired,
+    params = {"mapping": dict(sorted((mapping or {}).items())), "files": pinned, "acquired": acquired, "level": "-",
               "layouts": layouts}
     with case.store.begin() as c:
         c.execute(insert(schema.sources).values(

@@ -278,3 +278,17 @@ def run_image_metadata_match(case: Case, sources: list[str] | None = None, fuzzy
                                  ensure_ascii=False) + "\n", encoding="utf-8")
     return {"run": run_id, "evidence": len(rows), "rows": tally.rows, "by_kind": manifest["counts"]["by_kind"],
             "report": str(report), "seconds": round(seconds, 3)}
+
+
+def evidence_counts(case: Case) -> list[dict]:
+    """Stored image-metadata evidence counted per claimant, source, kind, match and context (for `show`)."""
+    from sqlalchemy import func
+
+    e, cl, src = schema.image_metadata_evidence, schema.claimants, schema.sources
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(cl.c.name, src.c.name, e.c.kind, e.c.match, e.c.context, func.count())
+                         .join(cl, cl.c.id == e.c.claimant_id).join(src, src.c.id == e.c.source_id)
+                         .group_by(cl.c.name, src.c.name, e.c.kind, e.c.match, e.c.context)
+                         .order_by(cl.c.name, src.c.name, e.c.kind, e.c.match, e.c.context)).all()
+    return [{"claimant": r[0], "source": r[1], "kind": r[2], "match": r[3], "context": r[4], "rows": r[5]}
+            for r in rows]
