@@ -221,3 +221,13 @@ def test_urls() -> None:
             "https://www.artstation.com/janedoe2"]
     hits = [(h.row, h.kind) for h in us.scan(urls)]
     assert hits == [(0, "url_domain"), (2, "url_handle"), (3, "url_handle")]
+
+
+def test_two_claimants_of_one_name_both_found() -> None:
+    ns = NameSet()
+    ns.add("Maria Sibylla Merian", 1)
+    ns.add("maria sibylla merian", 2)  # another claimant, the same name
+    ns.add("Maria Sibylla Merian", 1)  # listed twice for the same claimant: once
+    ns.build()
+    hits = ns.scan(["Plate 12, by Maria Sibylla Merian"])
+    assert sorted(ns.owner[h.target] for h in hits) == [1, 2]
