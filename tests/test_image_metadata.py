@@ -231,3 +231,10 @@ def test_two_claimants_of_one_name_both_found() -> None:
     ns.build()
     hits = ns.scan(["Plate 12, by Maria Sibylla Merian"])
     assert sorted(ns.owner[h.target] for h in hits) == [1, 2]
+
+
+def test_arrow_normalization_equals_python() -> None:
+    from ascertain.match.caption_names import normalize, normalize_column
+
+    caps = ["Art by Jörg  Schilling!", None, "line one\nline two", "Иван Шишкин — утро", "  ", "A_B-C.d", "ÆSIR ß"]
+    assert normalize_column(pa.array(caps, pa.string())) == [normalize(c) if c else "" for c in caps]
