@@ -120,6 +120,11 @@ def outputs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("generated")
     (d / "gen-001.png").write_bytes(png(ImageOps.mirror(rgb("watermelon.png"))))
     (d / "gen-002.png").write_bytes(png(rgb("the_moon.png")))
+    (d / "outputs.jsonl").write_text(  # as text outputs enter: one object a line, the image named in it
+        json.dumps({"image": "gen-001.png", "prompt": "a watermelon in the style of Ann Artist", "model": "sd-1.5",
+                    "timestamp": "2024-01-02T03:04:05Z"}) + "\n"
+        + json.dumps({"image": "gen-002.png", "prompt": "the moon", "model": "sd-1.5"}) + "\n"
+        + json.dumps({"prompt": "no image named"}) + "\n")
     return d
 
 
@@ -130,7 +135,7 @@ def matched(backend, tmp_path_factory, new_store_url, portfolio, corpus, outputs
     cli("init", root, *(["--store", url] if url else []))
     cli("works", "add", root, portfolio, "--claimant", ARTIST)
     cli("corpus", "add", root, "laion", corpus / "00000.tar")
-    cli("outputs", "add", root, "model-v1", outputs)
+    cli("outputs", "add", root, "model-v1", outputs / "outputs.jsonl", "--images")
     cli("match", root)
     return Case.open(root)
 
@@ -225,8 +230,13 @@ def test_generated_images_are_an_output_set_compared_with_the_works(matched: Cas
     assert gen["transform"]["orientation"] == "mirrored left to right" and gen["cmi_status"] == "never_present"
     assert "gen-002.png" not in ev
     with matched.store.engine.connect() as c:
-        outs = c.execute(select(schema.outputs.c.locator)).scalars().all()
-    assert sorted(o.rsplit("/", 1)[-1] for o in outs) == ["gen-001.png", "gen-002.png"]
+        outs = c.execute(select(schema.outputs.c.locator, schema.outputs.c.prompt, schema.outputs.c.model)
+                         .order_by(schema.outputs.c.doc_id)).all()
+        skipped = c.execute(select(schema.skipped.c.reason).where(schema.skipped.c.source == "model-v1")).scalars()
+        assert any("no image file named" in r for r in skipped)
+    assert [(o.rsplit("/", 1)[-1], p, m) for o, p, m in outs] == [
+        ("gen-001.png", "a watermelon in the style of Ann Artist", "sd-1.5"), ("gen-002.png", "the moon", "sd-1.5")]
+    assert gen["caption"] == "a watermelon in the style of Ann Artist"
 
 
 def test_a_works_list_gives_image_works_their_titles_and_dates(tmp_path, portfolio: Path):
@@ -356,3 +366,44 @@ def test_the_image_index_is_the_same_bytes_on_a_process_pool(corpus: Path, tmp_p
         assert build(tmp_path / "pool", pool) == build(tmp_path / "one")
     finally:
         pool.close()
+
+
+def test_compare_takes_the_locator_of_image_evidence(matched: Case, portfolio: Path):
+    loc = evidence(matched)["00000.tar!000000004.jpg"]["doc_locator"]
+    r = json.loads(cli("compare", portfolio / "daedalus_and_ikarus.jpg", loc, "--json"))
+    assert r["tier"] == "near_duplicate" and r["cmi"]["fields"]["exif:Artist"]["status"] == "altered"
+    bad = runner.invoke(app, ["compare", str(portfolio / "car.jpg"), loc.replace("000000004", "000000077")])
+    assert bad.exit_code == 2 and "no such image member" in bad.output
+
+
+def test_a_run_that_cannot_read_the_copies_again_keeps_the_stored_evidence(tmp_path):
+    root, corpus = tmp_path / "case", tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "copy.jpg").write_bytes(jpeg(rgb("car.png"), 80))
+    cli("init", root)
+    cli("works", "add", root, IMAGES / "car.png", "--claimant", ARTIST)
+    cli("corpus", "add", root, "c", corpus)
+    assert "images: 1 evidence records" in cli("match", root)
+    (corpus / "copy.jpg").unlink()  # the input moved away after indexing
+    r = runner.invoke(app, ["match", str(root)])
+    assert r.exit_code == 2 and "1 image record(s) for c" in r.output
+    assert len(evidence(Case.open(root))) == 1
+    assert "images: 0 evidence records" in cli("match", root, "--allow-empty")
+
+
+def test_a_portfolio_with_a_readme_is_image_works_and_a_repository_with_icons_a_text_work(tmp_path, data):
+    port = tmp_path / "port"
+    port.mkdir()
+    for n in ("car", "watermelon"):
+        shutil.copy(IMAGES / f"{n}.png", port / f"{n}.png")
+    (port / "README.txt").write_text("Ann Artist's portfolio, all rights reserved\n")
+    root = tmp_path / "case"
+    cli("init", root)
+    out = json.loads(cli("works", "add", root, port, "--claimant", ARTIST, "--json"))
+    assert [a["title"] for a in out["added"]] == ["car.png", "watermelon.png"]
+    assert [s["locator"].rsplit("/", 1)[-1] for s in out["skipped"]] == ["README.txt"]
+    repo = tmp_path / "repo"
+    shutil.copytree(data / "works" / "python-rsa", repo)
+    shutil.copy(IMAGES / "car.png", repo / "logo.png")
+    out = json.loads(cli("works", "add", root, repo, "--claimant", "Sybren", "--json"))
+    assert [a["title"] for a in out["added"]] == ["repo"] and out["added"][0]["files"] > 1

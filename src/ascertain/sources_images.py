@@ -73,7 +73,7 @@ def looks_like_images(paths: list[str]) -> bool:
 
 def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                      on_progress: Callable[[int, int], None] | None = None, acquired: str | None = None,
-                     engine: str = "local", processes: int | None = None) -> dict:
+                     engine: str = "local", processes: int | None = None, ray_address: str | None = None) -> dict:
     """Index an image corpus or output set. An unfinished earlier run of the same source is indexed again whole
     (image indexing keeps no partial state to resume)."""
     if not NAME_RE.match(name):
@@ -81,7 +81,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
     if not paths:
         raise AscertainError(name, "no input paths given", "name the image files, folders or shards to read")
-    check_engine(engine, processes)  # refused before the source is recorded
+    check_engine(engine, processes, ray_address)  # refused before the source is recorded
     paths = [os.path.abspath(p) for p in paths]
     for p in paths:
         check_regular(p)
@@ -123,7 +123,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
 
     t0 = time.perf_counter()
     writer = ImageIndexWriter(index_dir, inputs, {"max_doc_bytes": opts.max_doc_bytes})
-    executor = make_executor(engine, processes)
+    executor = make_executor(engine, processes, ray_address)
     try:
         manifest = writer.build(read_images(paths, opts), on_skips, on_progress, on_docs, executor)
     except BaseException as e:

@@ -30,8 +30,9 @@ IMAGE_LANGUAGE = "image"  # work_files.language of an image work's file
 
 
 def image_work_paths(path: str, images_only: bool = False) -> list[Path] | None:
-    """The images that are works when `path` is an image file, or a folder of images only (any folder's images
-    with images_only); None when `path` is a text work."""
+    """The images that are works when `path` is an image file, or a folder most of whose files are images (a
+    portfolio, perhaps with a README or licence; any folder's images with images_only); None when `path` is a
+    text work (a repository with a few icons stays one text work)."""
     p = Path(path)
     if p.is_file():
         return [p] if is_image_name(p.name) else None
@@ -39,9 +40,19 @@ def image_work_paths(path: str, images_only: bool = False) -> list[Path] | None:
         return None
     files = [f for f in walk(p) if isinstance(f, Path) and f.is_file() and not f.name.startswith(".")]
     images = [f for f in files if is_image_name(f.name)]
-    if images and (images_only or len(images) == len(files)):
+    if images and (images_only or 2 * len(images) >= len(files)):
         return images
     return None
+
+
+def other_files(path: str, images: list[Path]) -> list[Path]:
+    """The files of a portfolio folder that are not images (not works: recorded as skipped, never dropped)."""
+    p = Path(path)
+    if not p.is_dir():
+        return []
+    chosen = set(images)
+    return [f for f in walk(p) if isinstance(f, Path) and f.is_file() and f not in chosen
+            and not f.name.startswith(".")]
 
 
 def add_image_works(case: Case, claimant: str, root: str, images: list[Path], title: str | None,
@@ -54,6 +65,9 @@ def add_image_works(case: Case, claimant: str, root: str, images: list[Path], ti
         raise AscertainError("--title", f"names one work but {printable(root)} holds {len(images)} images (one "
                              "work each)", "leave out --title (titles are the file names), or use a works list")
     first_skip = len(report.skipped)
+    for f in other_files(root, images):
+        report.skipped.append(Skip(printable(root), printable(str(f)), "not an image: the folder was read as a "
+                                   "portfolio, one work per image", "add the file as a work of its own if it is one"))
     added = 0
     for img_path in images:
         doc = _read(img_path, report)

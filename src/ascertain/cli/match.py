@@ -18,6 +18,7 @@ from ascertain.cli.common import (
     app,
     case_relative,
     emit_json,
+    err,
     esc,
     open_case,
     out,
@@ -41,6 +42,12 @@ def match(case: CaseArg,
                                                         "fingerprints; report reports/evidence-work-ID.json, "
                                                         "the other works' evidence is kept.")] = None,
           engine: EngineOpt = "local", processes: ProcessesOpt = None, ray_address: RayAddressOpt = None,
+          image_radius: Annotated[int, typer.Option(help="Images: PDQ bits within which a corpus image is a "
+                                                    "candidate of a work (an exact scan; compare.py decides).")
+                                  ] = 64,
+          image_exhaustive_pairs: Annotated[int, typer.Option(
+              help="Images: verify every work x image pair of a source up to this many (finds crops and pastes "
+                   "the PDQ scan cannot; ~20-60 ms a pair).")] = 5_000,
           as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
@@ -81,8 +88,13 @@ def match(case: CaseArg,
                     itasks[src] = bar.add_task(f"matching images of {esc(src)}", total=total, unit="images", mb="")
                 bar.update(itasks[src], completed=done)
 
-            image_summary = run_image_match(c, ImageMatchOptions(sources=source or None, work=work, engine=engine,
-                                                                 processes=processes), itick)
+            if not 0 <= image_radius <= 256 or image_exhaustive_pairs < 0:
+                raise AscertainError("--image-radius/--image-exhaustive-pairs", "out of range",
+                                     "give 0-256 bits and a number of pairs of 0 or more")
+            image_summary = run_image_match(c, ImageMatchOptions(
+                sources=source or None, work=work, engine=engine, processes=processes, ray_address=ray_address,
+                candidate_radius=image_radius, exhaustive_pairs=image_exhaustive_pairs, allow_empty=allow_empty),
+                itick)
     if (image_metadata and not text_sources) or (image_summary is not None and not text_files):
         if as_json:
             emit_json({**({"images": image_summary} if image_summary else {}),
@@ -129,6 +141,11 @@ def _print_image_summary(s: dict, as_json: bool, case) -> None:
         return
     out.print(f"images: {s['evidence']} evidence records, {s['copied_documents']} documents holding a copy",
               highlight=False)
+    for name, t in s["per_source"].items():
+        if t.get("unreadable"):
+            err.print(f"[yellow]warning:[/] {esc(name)}: {t['unreadable']} candidate image(s) could not be read "
+                      "again from the source's inputs (moved or changed since indexing): not compared",
+                      highlight=False)
     for name, r in s["cmi_rates"].items():
         if r["with_work_cmi"]:
             out.print(f"  {esc(name)}: image CMI removed in {r['removed']} of {r['with_work_cmi']} copies of works "

@@ -46,7 +46,8 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 
     c = open_case(case)
     if images or (not key_file and looks_like_images(paths)):
-        _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json, engine, processes)
+        _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json, engine, processes,
+                          ray_address)
         return
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
                        max_markup_tags=max_markup_tags,
@@ -91,7 +92,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 
 def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max_doc_bytes: int,
                       acquired: str | None, key_file: str | None, as_json: bool, engine: str = "local",
-                      processes: int | None = None) -> None:
+                      processes: int | None = None, ray_address: str | None = None) -> None:
     """Images: every input an image, a folder or archive of images, or a webdataset shard (or --images)."""
     from ascertain.readers import ReadOptions
     from ascertain.sources_images import add_image_source
@@ -108,7 +109,7 @@ def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_image_source(c, name, kind, paths, ReadOptions(max_doc_bytes=max_doc_bytes), tick, acquired,
-                                   engine, processes)
+                                   engine, processes, ray_address)
     if as_json:
         emit_json(summary)
     else:

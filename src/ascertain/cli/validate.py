@@ -56,8 +56,8 @@ def validate_copies(
                                                           "report's validation_figures.json).")] = None,
         scancode: Annotated[str | None, typer.Option(
             envvar="ASCERTAIN_SCANCODE", help="With --all: ScanCode Toolkit, for the CMI comparisons.")] = None,
-        processes: Annotated[int, typer.Option(help="With --all: processes of the CMI scans and the copy "
-                                                            "detection runs (same results, less time).")] = 1,
+        processes: Annotated[int, typer.Option(help="Processes of ascertain's copy decisions and (with --all) "
+                                                            "the CMI scans: same results, less time.")] = 1,
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
 
@@ -115,9 +115,11 @@ def validate_copies(
                              "pass e.g. --works 150 --prose-works 50 --negatives 20")
     r = run_validation(work, works, negatives, seed, peers, prose_works,
                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, markup=False,
-                                                                                         highlight=False)))
+                                                                                         highlight=False)),
+                       processes=processes)
     (work / "validation.json").write_text(json.dumps(r, indent=1))
-    command = f"ascertain validate --works {works} --prose-works {prose_works} --negatives {negatives} --seed {seed}"
+    command = (f"ascertain validate --works {works} --prose-works {prose_works} --negatives {negatives} "
+               f"--seed {seed} --processes {processes}")
     if docs:
         write_section(docs, "copies", markdown(r, command + f" --docs {docs}"))
         write_section(docs, "paraphrase", paraphrase_markdown(r["paraphrase"]))

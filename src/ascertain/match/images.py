@@ -5,8 +5,8 @@ counted, every locator listed):
 - the same sha256 or the same decoded-pixels digest (exact joins);
 - a PDQ code within `candidate_radius` bits of any of the work's query codes (its 8 dihedral variants), found by
   an exact scan of the source's codes (no approximate index: recall of the scan is 100 %);
-- every content, when the source is small enough that works x contents <= `exhaustive_pairs` (an output set,
-  a small corpus): crops and pastes change a whole-image code completely, so only this finds them without
+- every content, when the source is small enough that works x contents <= `exhaustive_pairs` (5,000: an output
+  set, a small corpus): crops and pastes change a whole-image code completely, so only this finds them without
   query-side crop variants. The manifest says, per source, which it was.
 Each candidate is decided by imaging/compare.py (tiers same_bytes, same_pixels, near_duplicate, region_copy,
 with the region, the share of the work's area and the transformation) on the copy's bytes read again from the
@@ -41,7 +41,9 @@ from ascertain.store import schema
 from ascertain.store.db import now
 
 CANDIDATE_RADIUS = 64  # of 256 bits: looser than PDQ_NEAR (31); compare.py decides, the radius only bounds cost
-EXHAUSTIVE_PAIRS = 20_000  # works x distinct contents up to which every pair is verified geometrically
+# works x distinct contents up to which every pair is verified geometrically: ~20-60 ms a pair on this machine
+# (two 1,000 x 1,000 ORB matchings, direct and mirrored; docs/benchmarks.md, image_case), so minutes at most
+EXHAUSTIVE_PAIRS = 5_000
 INDEX_COLUMNS = ["doc", "locator", "sha256", "pixel_sha256", "pdq", "caption", "url", "meta", "cmi", "mode", "frames",
                  "media_type", "content"]
 IMAGE_STAGE = "match images"
@@ -55,6 +57,8 @@ class ImageMatchOptions:
     exhaustive_pairs: int = EXHAUSTIVE_PAIRS
     engine: str = "local"  # where the code scan's shards run (engine/); the hits are the same on every engine
     processes: int | None = None
+    ray_address: str | None = None
+    allow_empty: bool = False  # let a run replace a source's stored image evidence with none
 
 
 @dataclass
@@ -236,13 +240,15 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     all_rows: list[tuple[dict, list]] = []
     per_source: dict[str, dict] = {}
     manifests: dict[str, str] = {}
-    executor = make_executor(opts.engine, opts.processes)
+    executor = make_executor(opts.engine, opts.processes, opts.ray_address)
     try:
         for src in srcs:
             _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests)
     finally:
         executor.close()
     all_rows.sort(key=lambda fr: (fr[0]["source_id"], fr[0]["work_file_id"], fr[0]["doc_id"]))
+    if not opts.allow_empty:
+        _check_not_emptied(case, srcs, {r["source_id"] for r, _ in all_rows}, opts.work)
     rates = cmi_rates([r for r, _ in all_rows], {s["id"]: s["name"] for s in srcs})
     manifest = {"tool": "ascertain", "version": __version__, "stage": IMAGE_STAGE,
                 "parameters": {**image_parameters(), "candidate_radius": opts.candidate_radius,
@@ -272,6 +278,20 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
                                    "evidence": len(all_rows), "seconds": round(seconds, 3)})
     return {"run": run_id, "evidence": len(all_rows), "copied_documents": manifest["counts"]["copied_documents"],
             "per_source": per_source, "cmi_rates": rates, "seconds": round(seconds, 3)}
+
+
+def _check_not_emptied(case: Case, srcs: list[dict], found: set[int], work: int | None) -> None:
+    """A run may not silently replace a source's stored image evidence with none (as for text evidence)."""
+    ie = schema.image_evidence
+    where = [ie.c.source_id.in_([s["id"] for s in srcs])] + ([ie.c.work_id == work] if work is not None else [])
+    with case.store.engine.connect() as c:
+        stored = dict(c.execute(select(ie.c.source_id, func.count()).where(*where).group_by(ie.c.source_id)).all())
+    lost = [(s["name"], stored[s["id"]]) for s in srcs if stored.get(s["id"]) and s["id"] not in found]
+    if lost:
+        raise AscertainError(", ".join(n for n, _ in lost), "this image match found no evidence where the store "
+                             "holds " + ", ".join(f"{m} image record(s) for {n}" for n, m in lost)
+                             + "; they were kept", "check the works and the sources' inputs (a moved shard is "
+                             "unreadable); pass --allow-empty to replace them with nothing")
 
 
 def cmi_rates(rows: list[dict], names: dict[int, str]) -> dict[str, dict]:

@@ -23,6 +23,7 @@ from ascertain.imaging.decode import IMAGE_SUFFIXES, is_image_name
 from ascertain.readers.archives import is_archive, read_archive
 from ascertain.readers.base import ReadOptions, Skip, printable, regular_file_skip
 from ascertain.readers.files import walk
+from ascertain.readers.records import is_jsonl
 
 SIDECAR_SUFFIXES = (".txt", ".json")  # a webdataset sample's caption and metadata
 CAPTION_MAX = 4096  # characters of a caption kept as metadata
@@ -58,7 +59,9 @@ def read_images(paths: list[str | Path], opts: ReadOptions) -> Iterator[ImageDoc
 
 def _read_one(path: Path, opts: ReadOptions, input_name: str, in_folder: bool) -> Iterator[ImageDocument | Skip]:
     loc = printable(str(path))
-    if is_archive(path):
+    if is_jsonl(path) and not in_folder:
+        yield from read_image_list(path, opts, input_name)
+    elif is_archive(path):
         special = regular_file_skip(path, input_name, loc)
         if special:
             yield special
@@ -72,6 +75,33 @@ def _read_one(path: Path, opts: ReadOptions, input_name: str, in_folder: bool) -
         yield Skip(input_name, loc, "not an image, archive or folder",
                    f"pass image files ({', '.join(IMAGE_SUFFIXES)}), folders, zip/tar archives or webdataset "
                    "shards")
+
+
+IMAGE_KEYS = ("image", "path", "file", "file_name")  # the JSONL field naming the image file
+
+
+def read_image_list(path: Path, opts: ReadOptions, input_name: str) -> Iterator[ImageDocument | Skip]:
+    """Generated images listed in a JSONL, one object a line: the image file (`image`, or `path`/`file`,
+    relative to the list's folder) with its `prompt`, `model` and `timestamp`, as text outputs carry them."""
+    from ascertain.readers.records import jsonl_records
+
+    for rec in jsonl_records(path, opts, input_name):
+        if isinstance(rec, Skip):
+            yield rec
+            continue
+        lineno, obj = rec
+        name = next((str(obj[k]) for k in IMAGE_KEYS if obj.get(k)), None)
+        if name is None:
+            yield Skip(input_name, f"{printable(str(path))}:{lineno}", "no image file named (fields: "
+                       f"{', '.join(IMAGE_KEYS)})", "name the generated image's file in an `image` field")
+            continue
+        img = Path(name) if Path(name).is_absolute() else path.parent / name
+        for item in _read_image_file(img, opts, input_name, printable(str(img))):
+            if isinstance(item, ImageDocument):
+                item.meta.update({k: v for k, v in (("caption", obj.get("prompt")), ("list", f"{path}:{lineno}"))
+                                  if v})
+                item.meta["sample"] = {k: obj[k] for k in ("model", "timestamp", "seed") if obj.get(k) is not None}
+            yield item
 
 
 def _read_image_file(path: Path, opts: ReadOptions, input_name: str, loc: str) -> Iterator[ImageDocument | Skip]:
@@ -192,3 +222,25 @@ def read_image_at(meta: dict, locator: str, sha256: str, opts: ReadOptions | Non
             if isinstance(item, ImageDocument) and item.locator == locator:
                 return item.data if item.sha256 == sha256 else None
     return None
+
+
+def read_image_locator(locator: str, opts: ReadOptions | None = None) -> bytes:
+    """The bytes of an image named by a path or by an archive member's locator (`shard.tar!KEY.jpg`, as image
+    evidence names it), read through the same hostile-archive-safe reader that indexed it."""
+    from ascertain.errors import AscertainError
+
+    path = Path(locator)
+    if path.is_file():
+        return path.read_bytes()
+    container, bang, _member = locator.rpartition("!")
+    if bang and Path(container).is_file() and is_archive(Path(container)):
+        opts = opts or ReadOptions(max_doc_bytes=256 << 20)
+        for item in read_shard(Path(container), opts, container):
+            if item.locator == locator:
+                if isinstance(item, Skip):
+                    raise AscertainError(locator, item.reason, item.fix)
+                return item.data
+        raise AscertainError(locator, f"no such image member in {container}",
+                             "copy the locator from the evidence (`ascertain show CASE WORK`)")
+    raise AscertainError(locator, "no such file, and not an image member of an existing archive",
+                         "check the path; an image inside an archive is named archive.tar!member.jpg")

@@ -34,8 +34,10 @@ def copies(ctx: Context) -> Outcome:
     from ascertain.validation.run import markdown, run_validation
 
     works, negatives, prose, peers = (4, 1, 3, False) if ctx.quick else (150, 20, 50, True)
-    r = run_validation(ctx.work, works, negatives, ctx.seed, peers, prose, on_progress=ctx.progress)
-    command = f"ascertain validate --works {works} --prose-works {prose} --negatives {negatives} --seed {ctx.seed}"
+    r = run_validation(ctx.work, works, negatives, ctx.seed, peers, prose, on_progress=ctx.progress,
+                       processes=ctx.processes)
+    command = (f"ascertain validate --works {works} --prose-works {prose} --negatives {negatives} --seed {ctx.seed}"
+               f" --processes {ctx.processes}")
     auto, p_auto = r["levels"]["auto"], r["prose"]["levels"]["auto"]
     rates = [_share("copy detection (auto level), single transformations, copies of 50+ tokens", "recall",
                     auto["recall_single_50plus"]),
