@@ -175,6 +175,11 @@ def test_web_text_parquet_stays_text(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": [1], "url": ["https://a.example/x.jpg"], "text": ["t"],
                              "image_phash": ["e9e90c24f1d9c674"]}), q)
     assert looks_like_image_metadata([str(q)])
+    shards = tmp_path / "shards"  # img2dataset output: tar shards beside their Parquet: an image corpus
+    shards.mkdir()
+    (shards / "00000.parquet").write_bytes(q.read_bytes())
+    (shards / "00000.tar").write_bytes(b"")
+    assert not looks_like_image_metadata([str(shards)])
 
 
 def test_batches_bounded(tmp_path: Path) -> None:
