@@ -81,7 +81,7 @@ def test_interrupted_indexing_resumes_without_redoing_shards(tmp_path, data):
     writer = IndexWriter(tmp_path / "idx", params, inputs, shard_docs=4)
     with pytest.raises(Boom):
         writer.build(failing())
-    shards = sorted(p.name for p in (tmp_path / "idx").iterdir())
+    shards = sorted(p.name for p in (tmp_path / "idx").iterdir() if p.is_file())  # and the shards' spill folder
     assert shards == ["cd-00000.npy", "cd-00001.npy", "docs-00000.parquet", "docs-00001.parquet",
                       "fp-00000.parquet", "fp-00001.parquet", "manifest.json", "mh-00000.parquet",
                       "mh-00001.parquet"]  # two finished shards (with their content digests), no partial file

@@ -140,9 +140,11 @@ def test_csv_export_has_one_row_per_evidence_record(demo_case, tmp_path, data):
     with open(out, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     wids = [str(w["id"]) for w in json.loads(run("show", demo_case, "--json").stdout)["works"] if w["files"]]
-    shown = [e for w in wids for e in json.loads(run("show", demo_case, w, "--json").stdout)["evidence"]]
+    works = [json.loads(run("show", demo_case, w, "--json").stdout) for w in wids]
+    shown = [e for w in works for e in w["evidence"] + w.get("image_evidence", [])]
     assert len(rows) == len(shown) and f"{len(rows)} evidence records written" in r.stdout
-    assert {r["evidence_id"] for r in rows} == {str(e["evidence_id"]) for e in shown}
+    assert {(r["kind"], r["evidence_id"]) for r in rows} == {(e.get("kind", "text"), str(e["evidence_id"]))
+                                                             for e in shown}
     for col in ("work_id", "claimant", "title", "work_file", "source", "document", "copied", "coverage",
                 "own_coverage", "longest_run_tokens", "fragments", "identical", "byte_identical", "edit_similarity",
                 "cmi_status", "near_duplicate_jaccard", "evidence_id"):

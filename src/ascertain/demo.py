@@ -57,7 +57,11 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True, store
     # a training-set record as The Stack carries them: the header cut off, the license and holder in fields
     stack = add_source(case, "stack", "corpus", [str(data / "stack" / "the-stack-sample.jsonl")], ReadOptions())
     say(f"stack: {stack['documents']} record with its license and holder in metadata fields")
+    from ascertain.demo_images import add_image_inputs, check_images, match_images
+
+    add_image_inputs(case, data, say)
     summary = run_match(case, MatchOptions())
+    match_images(case)
     planted = [*json.loads((data / "planted.json").read_text()),
                *json.loads((data / "books" / "planted.json").read_text()),
                *json.loads((data / "stack" / "planted.json").read_text())]
@@ -88,16 +92,18 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True, store
         console.print(f"{len(found)}/{len(planted)} planted copies found, {len(false_pos)} unrelated "
                       f"files reported, CMI status as planted for {len(found) - len(cmi_wrong)}/{len(found)}; "
                       f"evidence: {summary['report']}")
+    images = check_images(case, data, console)
     from ascertain.classes.demo import run_class_demo
 
     classes = run_class_demo(case, data, console)
     probe = run_probe_demo(case, console) if with_probe else {"ok": True, "skipped": "not asked for"}
     written = build_report(case) if report else {"out": None}
     if report:
-        say(f"report: {written['exhibits']} exhibits; open {Path(written['out']) / 'report.html'} or report.pdf; "
+        say(f"report: {written['exhibits']} exhibits and {written.get('image_exhibits', 0)} image exhibits; "
+            f"open {Path(written['out']) / 'report.html'} or report.pdf; "
             f"check it with `ascertain verify {written['out']}`", highlight=False)
-    return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"] and probe["ok"],
-            "classes": classes, "probe": probe,
+    return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"] and probe["ok"] and images["ok"],
+            "classes": classes, "probe": probe, "images": images,
             "report_dir": written["out"],
             "found": len(found), "planted": len(planted),
             "cmi_wrong": [(p["document"], e["cmi"]["status"]) for p, e in cmi_wrong],

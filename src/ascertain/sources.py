@@ -14,10 +14,11 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select, update
 
 from ascertain.case import Case
-from ascertain.engine import check_engine, make_executor
+from ascertain.engine import Executor, check_engine, make_executor
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import keyed_inputs, redact
 from ascertain.fingerprint.winnow import Params, load_key
+from ascertain.index.input_units import plan_units, read_planned
 from ascertain.index.shards import IndexWriter
 from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
 from ascertain.readers.base import printable
@@ -91,7 +92,8 @@ def folder_listing(root: Path) -> dict:
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
                on_progress: Callable[[int, int], None] | None = None, level: str | None = None,
-               acquired: str | None = None, engine: str = "local", processes: int | None = None) -> dict:
+               acquired: str | None = None, engine: str = "local", processes: int | None = None,
+               ray_address: str | None = None) -> dict:
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
@@ -103,7 +105,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     level = level or (CORPUS_LEVEL if kind == "corpus" else DEFAULT_LEVEL)
     if level not in LEVELS:
         raise AscertainError("--level", f"unknown level {level!r}", f"choose one of {', '.join(LEVELS)}")
-    check_engine(engine, processes)  # refused before the source is recorded
+    check_engine(engine, processes, ray_address)  # refused before the source is recorded
     params = Params(k=case.params.k, w=case.params.w, keyed=key is not None, level=level)
     paths = [os.path.abspath(p) for p in paths]  # locators the same whatever folder the command ran from
     # Kept in the sources row only (not the index manifest): when the corpus was acquired (§412's
@@ -131,7 +133,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                # recorded when not the default (indexes made before the budget existed resume unchanged)
                **({"max_markup_tags": opts.max_markup_tags}
                   if opts.max_markup_tags != ReadOptions.max_markup_tags else {})}
-    executor = make_executor(engine, processes)
+    executor = make_executor(engine, processes, ray_address)
     writer = IndexWriter(index_dir, params, inputs, reading, store_text=store_text and key is None, key=key,
                          shard_bytes=shard_bytes, executor=executor)
 
@@ -150,7 +152,10 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     t0 = time.perf_counter()
     previous = last_failure(case, name) if resuming else None
     try:
-        manifest = writer.build(_stream(kind, paths, opts, key), on_shard, on_progress)
+        # one process reads as it goes; workers (a pool, Ray) read the inputs as tasks, the driver keeps the order
+        items = (_stream(kind, paths, opts, key) if executor.name == "local" and executor.workers == 1
+                 else _planned_stream(kind, paths, opts, key, executor))
+        manifest = writer.build(items, on_shard, on_progress)
     except BaseException as e:  # interrupted or failed: the source stays resumable, and the log says why
         case.store.audit(f"{kind} add", {"source": name, "kind": kind, "status": "indexing",
                                          "error": _describe(e), "inputs": inputs}, ok=False)
@@ -165,7 +170,10 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
                "skipped": manifest["skipped"], "fingerprints": manifest["fingerprints"],
                "tokens": manifest["tokens"], "shards": len(manifest["shards"]), "keyed": params.keyed,
                "skip_reasons": _merge_reasons(manifest["shards"]), "seconds": round(seconds, 3),
-               "languages": _languages(index_dir, manifest["shards"])}
+               "languages": _languages(index_dir, manifest["shards"]),
+               # where the time went: the engine's calls per stage, the shard tasks' parts (not in the index)
+               "stages": {**executor.stage_times(), "write_shard parts": {
+                   k: round(v, 3) for k, v in writer.shard_seconds.items()}}}
     summary["levels"] = _levels(level, summary["languages"]) if not params.keyed else {level: manifest["documents"]}
     if previous:
         summary["resumed_after"] = previous
@@ -183,6 +191,19 @@ def _stream(kind: str, paths: list[str], opts: ReadOptions, key: bytes | None) -
         else:
             for n, item in enumerate(items):
                 yield redact(item, key, i, n)
+
+
+def _planned_stream(kind: str, paths: list[str], opts: ReadOptions, key: bytes | None, executor: Executor
+                    ) -> Iterator[Document | Skip]:
+    """The same items as _stream, read by the executor's workers a unit at a time (index/input_units.py); the
+    keyed redaction is done here, so the key stays in this process."""
+    counts: dict[int, int] = {}
+    for i, item in read_planned(executor, plan_units(kind, paths, opts, executor), opts, kind):
+        if key is None:
+            yield item
+        else:
+            n = counts[i] = counts.get(i, -1) + 1
+            yield redact(item, key, i, n)
 
 
 def _describe(e: BaseException) -> str:
@@ -212,12 +233,16 @@ def list_sources(case: Case) -> list[dict]:
         rows = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
         ev = dict(c.execute(select(schema.evidence.c.source_id, func.count())
                             .group_by(schema.evidence.c.source_id)).all())
+        for sid, n in c.execute(select(schema.image_evidence.c.source_id, func.count())
+                                .group_by(schema.image_evidence.c.source_id)).all():
+            ev[sid] = ev.get(sid, 0) + n
     out = []
     for r in rows:
         entry = {"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
                  "skipped": r["skipped"], "keyed": bool(r["keyed"]), "evidence": int(ev.get(r["id"], 0)),
                  "index_dir": r["index_dir"], "added_at": r["added_at"],
-                 "level": r["params"].get("level", "layout"), "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
+                 "level": r["params"].get("level", "image" if r["params"].get("medium") == "image" else "layout"),
+                 "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
         if r["status"] != "complete":
             entry["last_failure"] = last_failure(case, r["name"])
         out.append(entry)
@@ -235,7 +260,13 @@ def remove_source(case: Case, name: str) -> dict:
         sid = row["id"]
         counts = {"source": name, "kind": row["kind"], "status": row["status"], "documents": row["documents"]}
         counts["evidence"] = c.execute(delete(schema.evidence).where(schema.evidence.c.source_id == sid)).rowcount
+        ie, ic = schema.image_evidence, schema.image_evidence_copies
+        c.execute(delete(ic).where(ic.c.evidence_id.in_(select(ie.c.id).where(ie.c.source_id == sid))))
+        counts["evidence"] += c.execute(delete(ie).where(ie.c.source_id == sid)).rowcount
         counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
+        imeta = schema.image_metadata_evidence
+        if n := c.execute(delete(imeta).where(imeta.c.source_id == sid)).rowcount:
+            counts["image_metadata_evidence"] = n
         counts["skipped"] = c.execute(delete(schema.skipped).where(schema.skipped.c.source == name)).rowcount
         c.execute(delete(schema.sources).where(schema.sources.c.id == sid))
     index_dir = Path(row["index_dir"])

@@ -41,9 +41,22 @@ def _claimant_id(conn, name: str) -> int:
 
 def add_work(case: Case, claimant: str, path: str, title: str | None = None,
              identifiers: dict | None = None, rev: str | None = None, report: WorksReport | None = None,
-             on_insert: Callable[[Connection, int], None] | None = None) -> WorksReport:
-    """Add one work with its files; `on_insert(conn, work_id)` writes more about it in the same transaction."""
+             on_insert: Callable[[Connection, int], None] | None = None, images: bool = False) -> WorksReport:
+    """Add one work with its files; `on_insert(conn, work_id)` writes more about it in the same transaction.
+    An image file, or a folder of images (any folder's images with `images`), is one image work per image
+    (works_images.py)."""
+    from ascertain.works_images import add_image_works, image_work_paths
+
     report = report or WorksReport()
+    if (picked := image_work_paths(os.path.abspath(path), images)) is not None:
+        if not claimant.strip():
+            raise AscertainError("--claimant", "is empty", "name the claimant")
+        add_image_works(case, claimant.strip(), os.path.abspath(path), picked, title, identifiers, report,
+                        _claimant_id, on_insert)
+        return report
+    if images:
+        raise AscertainError(path, "holds no image (--images reads a folder's images only)",
+                             "check the path, or leave out --images for a text work")
     first_skip = len(report.skipped)  # record only this work's skips: the report may span many works
     claimant = claimant.strip()
     if not claimant:

@@ -78,7 +78,7 @@ def run_class_demo(case: Case, data: Path, console: Console | None) -> dict:
                       markup=False)
     sheet = case.root / "reports" / "sample-in-corpus.csv"
     smp = draw(case, "in-corpus", 6, 7, None, sheet)
-    truth = {p["title"]: p for p in planted}
+    truth = {p["title"]: p for p in planted} | _image_truth(data)
     with open(sheet, encoding="utf-8") as fh:
         filled = list(csv.DictReader(fh))
     for r in filled:  # the reviewer's labels, planted
@@ -102,3 +102,17 @@ def run_class_demo(case: Case, data: Path, console: Console | None) -> dict:
             f"{Path(result['files']['in-corpus']['csv']).parent}", markup=False)
     return {"ok": not wrong, "wrong": wrong, "counts": result["counts"], "s412": result["s412"],
             "estimate": {k: est[k] for k in ("confirmed_copied", "uninjured")}}
+
+
+def _image_truth(data: Path) -> dict[str, dict]:
+    """The demo's image works (demo_data/images): copied and in the corpus as images/planted.json plants them."""
+    d = data / "images"
+    if not (d / "works.csv").is_file():
+        return {}
+    planted = json.loads((d / "planted.json").read_text())
+    with open(d / "works.csv", encoding="utf-8") as fh:
+        titles = {Path(r["path"]).name: r["title"] for r in csv.DictReader(fh)}
+    copies = [p for p in planted if p["tier"] not in ("metadata", "hash")]
+    return {t: {"copied": any(p["work_file"] == f for p in copies),
+                "in_corpus": any(p["work_file"] == f and p["source"] == "images-corpus" for p in copies)}
+            for f, t in titles.items()}

@@ -31,9 +31,9 @@ class WorkFacts:
     language: str | None
     work_type: str | None
     owners: list[dict]  # {name, role, share}, once per (name, role)
-    content_evidence: list[int] = field(default_factory=list)  # evidence ids of copies in corpora
+    content_evidence: list[int | str] = field(default_factory=list)  # evidence ids of copies in corpora ("image:N")
     identifier_hits: list[dict] = field(default_factory=list)  # {source, document, by}
-    output_evidence: list[int] = field(default_factory=list)  # evidence ids of copies in model outputs
+    output_evidence: list[int | str] = field(default_factory=list)  # evidence ids of copies in model outputs
     coverage: float = 0.0
     longest_run: int = 0
     cmi_status: list[str] = field(default_factory=list)
@@ -102,6 +102,21 @@ def gather(case: Case, only: list[int] | None = None) -> dict[int, WorkFacts]:
                     f.first_copy_at[src["name"]] = src["params"]["acquired"]
             if src["name"] not in f.first_copy_at and src["name"] not in f.undated_sources:
                 f.undated_sources.append(src["name"])
+        ie = s.image_evidence  # an image work's copies (match/images.py): evidence ids "image:N", share of its area
+        for e in c.execute(some(select(ie.c.id, ie.c.work_id, ie.c.source_id, ie.c.doc_id, ie.c.work_area_share,
+                                       ie.c.cmi_status).where(ie.c.copied), ie.c.work_id).order_by(ie.c.id)):
+            f, src = facts[e.work_id], sources[e.source_id]
+            f.coverage = max(f.coverage, e.work_area_share)
+            if e.cmi_status and e.cmi_status not in f.cmi_status:
+                f.cmi_status.append(e.cmi_status)
+            if src["kind"] == "outputs":
+                f.output_evidence.append(f"image:{e.id}")
+            else:
+                f.content_evidence.append(f"image:{e.id}")
+                if src["params"].get("acquired"):
+                    f.first_copy_at[src["name"]] = src["params"]["acquired"]
+            if src["name"] not in f.first_copy_at and src["name"] not in f.undated_sources:
+                f.undated_sources.append(src["name"])
         linked = some(select(s.registration_links.c.registration_id), s.registration_links.c.work_id)
         regs = {r.id: dict(r._mapping) for r in c.execute(select(
             s.registrations.c.id, s.registrations.c.number, s.registrations.c.effective_date,
@@ -136,8 +151,8 @@ def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int
         for a in f.authors or [""]:
             by_title_author.setdefault((title_key(f.title), name_key(a)), []).append(f.work_id)
     for src in sorted(sources.values(), key=lambda x: x["id"]):
-        if src["kind"] != "corpus" or src["status"] != "complete":
-            continue
+        if src["kind"] != "corpus" or src["status"] != "complete" or (src["params"] or {}).get("medium") == "image":
+            continue  # an image index holds no text records' metadata
         meta = _source_metadata(Path(case.root / src["index_dir"]),
                                 tuple(src["params"].get("meta_fields") or DEFAULT_META_FIELDS))
         if meta is None:

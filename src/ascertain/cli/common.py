@@ -184,6 +184,9 @@ EngineOpt = Annotated[str, typer.Option(help="Where the stages run: local (this 
                                              "instance, or the cluster at RAY_ADDRESS; needs the scale extra).")]
 ProcessesOpt = Annotated[int | None, typer.Option(help="Worker processes (local) or CPUs of the local Ray instance "
                                                        "[default: 1 local, every core for ray]. Same output.")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", help="With --engine ray: the HOST:PORT of a running Ray cluster's head [default: RAY_ADDRESS, "
+                          "else a local instance]. The case folder must be at the same path on every node.")]
 CopiedOnly = Annotated[bool, typer.Option("--copied-only", metavar=FLAG, help="Only records decided `copied`.")]
 
 

@@ -106,9 +106,12 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
     t = new_table("id", "claimant", "title", "files", "copies", "copied in", "best own", "run", title="works",
                   numbers=("id", "files", "copies", "best own", "run"))
     for w in data["works"]:
+        text_figures = ("-", "-") if w.get("image") else (f"{w['best_own_coverage']:.3f}", w["longest_run_tokens"])
         add_row(t, w["id"], w["claimant"], w["title"], w["files"], w["copies"], ", ".join(w["copied_in"]),
-                f"{w['best_own_coverage']:.3f}", w["longest_run_tokens"])
+                *text_figures)
     out.print(t)
+    print_image_cmi_rates(data.get("image_cmi_rates") or {})
+    print_image_metadata(data.get("image_metadata") or [])
     print_probe_evidence(data["probe"])
     err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
               "common spans left out) of a copy; run: longest verbatim run of a copy, in tokens.[/]",
@@ -119,6 +122,18 @@ def show_work(data: dict) -> None:
     n = len(data["files"])
     out.print(Text(f"{data['claimant']} / {data['title']} ({n} file{'' if n == 1 else 's'})", style="bold"))
     slim = narrow()
+    image_cmi = data.get("image_cmi") or []
+    if image_cmi:  # an image work: the CMI its file carries (EXIF, IPTC, XMP, C2PA)
+        t = new_table("file", "field", "value", title="the work's image CMI")
+        for i in image_cmi:
+            for f, v in i["fields"].items():
+                add_row(t, short(i["path"]), f, v)
+            add_row(t, short(i["path"]), "C2PA manifest", "present" if i["c2pa"] else "none")
+        out.print(t)
+        if not data["evidence"]:
+            print_image_evidence(data.get("image_evidence") or [])
+            print_probe_evidence(data["probe"])
+            return
     t = new_table("scope", "file", "lines", "CMI", title="the work's CMI", numbers=("lines",))
     for i in data["cmi"]:
         add_row(t, i["scope"] if not slim else i["scope"][:4], short(i["path"]), f"{i['lines'][0]}-{i['lines'][1]}",
@@ -149,6 +164,7 @@ def show_work(data: dict) -> None:
                         {True: "yes", False: "no", None: "-"}[e["identical"]], "-" if near is None else f"{near:.2f}",
                         cmi)
         out.print(t)
+    print_image_evidence(data.get("image_evidence") or [])
     changed = [(e, a) for e in data["evidence"] if e["copied"] for a in (e.get("cmi") or {}).get("altered", [])]
     for e, a in changed[:20]:
         out.print(f"CMI changed in {e['source']}: {short(e['document'])}: {a['original']['kind']} before: "
@@ -159,6 +175,50 @@ def show_work(data: dict) -> None:
     err.print(f"[dim]{LEGEND}" + (" identical, near-dup J: --json, --csv or a wider terminal." if slim else
                                   " J: MinHash estimate of whole-document Jaccard similarity.") + "[/]",
               highlight=False)
+
+
+def print_image_evidence(rows: list[dict]) -> None:
+    """A work's image evidence: tier, where the work is in the copy, image CMI status, identical copies."""
+    if not rows:
+        return
+    from ascertain.report.show_images import region_text
+
+    t = new_table("tier", "source", "document", "region", "CMI", "copies",
+                  title=f"image evidence ({len(rows)} record{'' if len(rows) == 1 else 's'})", numbers=("copies",))
+    for e in rows:
+        add_row(t, e["tier"].replace("_", " "), e["source"], short(e["document"]), region_text(e),
+                e["cmi_status"].replace("_", " "), e["copies"])
+    out.print(t)
+    changed = [(e, f, v) for e in rows for f, v in sorted(e["cmi"].items()) if v["status"] != "kept"]
+    for e, f, v in changed[:20]:
+        out.print(f"image CMI {v['status']} in {e['source']}: {short(e['document'])}: {f} {v['work']!r}"
+                  + (f" -> {v['copy']!r}" if v["copy"] else ""), markup=False, highlight=False)
+    if len(changed) > 20:
+        out.print(f"... {len(changed) - 20} more image CMI changes (--json lists all)", highlight=False)
+
+
+def print_image_metadata(rows: list[dict]) -> None:
+    """Evidence from metadata-only image datasets, counted (reports/image-metadata-evidence.json lists it)."""
+    if not rows:
+        return
+    t = new_table("claimant", "source", "evidence", "match", "context", "rows", title="image metadata evidence",
+                  numbers=("rows",))
+    for r in rows:
+        add_row(t, r["claimant"], r["source"], r["kind"].replace("_", " "), r["match"], r["context"], f"{r['rows']:,}")
+    out.print(t)
+
+
+def print_image_cmi_rates(rates: dict) -> None:
+    """Per source: of the copies of works that carried image CMI, the share that lost it."""
+    rows = {k: v for k, v in rates.items() if v["with_work_cmi"]}
+    if not rows:
+        return
+    cols = ("source", "copies", "with CMI", "removed", "altered", "kept", "removed %")
+    t = new_table(*cols, title="image CMI in copies", numbers=cols[1:])
+    for name, r in rows.items():
+        add_row(t, name, r["copies"], r["with_work_cmi"], r["removed"], r["altered"], r["retained"],
+                f"{r['removed_share']:.0%}")
+    out.print(t)
 
 
 def print_probe_evidence(rows: list[dict]) -> None:

@@ -17,6 +17,7 @@ from ascertain.cli.common import (
     LevelOpt,
     MaxDoc,
     ProcessesOpt,
+    RayAddressOpt,
     TextField,
     corpus_app,
     emit_json,
@@ -38,11 +39,16 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
                 max_doc_bytes: int, as_json: bool, level: str = "auto", acquired: str | None = None,
                 meta_fields: str | None = None, engine: str = "local", processes: int | None = None,
-                max_markup_tags: int = 2_000_000) -> None:
+                max_markup_tags: int = 2_000_000, images: bool = False, ray_address: str | None = None) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
+    from ascertain.sources_images import looks_like_images
 
     c = open_case(case)
+    if images or (not key_file and looks_like_images(paths)):
+        _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json, engine, processes,
+                          ray_address)
+        return
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
                        max_markup_tags=max_markup_tags,
                        meta_fields=tuple(f.strip() for f in (meta_fields or "").split(",") if f.strip()))
@@ -55,7 +61,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_source(c, name, kind, paths, opts, key_file, not no_text, on_progress=tick, level=level,
-                             acquired=acquired, engine=engine, processes=processes)
+                             acquired=acquired, engine=engine, processes=processes, ray_address=ray_address)
     warnings = level_warnings(level, summary.get("languages", {}))
     if as_json:
         emit_json({**summary, "warnings": warnings})
@@ -80,6 +86,44 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
                   f"`ascertain show {esc(case)} --skipped`; remove the empty source with `ascertain sources "
                   f"remove {esc(case)} {esc(name)}` and add it again"
                   + (" (is --text-field the key that holds the text?)" if kind == "outputs" else ""),
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+
+def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max_doc_bytes: int,
+                      acquired: str | None, key_file: str | None, as_json: bool, engine: str = "local",
+                      processes: int | None = None, ray_address: str | None = None) -> None:
+    """Images: every input an image, a folder or archive of images, or a webdataset shard (or --images)."""
+    from ascertain.readers import ReadOptions
+    from ascertain.sources_images import add_image_source
+
+    if key_file:
+        raise AscertainError("--key-file", "keyed indexes hold text fingerprints; images are not keyed",
+                             "leave out --key-file for an image source")
+    with progress_bar(f"{kind} {name}") as bar:
+        task = bar.add_task(f"indexing images of {esc(name)}", total=None, unit="images", mb="")
+        state = {"bytes": 0}
+
+        def tick(n: int, nbytes: int) -> None:
+            state["bytes"] += nbytes
+            bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
+
+        summary = add_image_source(c, name, kind, paths, ReadOptions(max_doc_bytes=max_doc_bytes), tick, acquired,
+                                   engine, processes, ray_address)
+    if as_json:
+        emit_json(summary)
+    else:
+        out.print(f"{esc(name)}: {summary['documents']:,} images ({summary['distinct_images']:,} distinct) in "
+                  f"{summary['shards']} shard(s)", highlight=False)
+        if summary["skipped"]:
+            reasons = ", ".join(f"{v} {esc(k)}" for k, v in summary["skip_reasons"].items())
+            out.print(f"[yellow]{summary['skipped']} skipped:[/] {reasons} (details: `ascertain show "
+                      f"{esc(case)} --skipped`)", highlight=False)
+    if not summary["documents"]:
+        err.print(f"[bold red]error:[/] {esc(name)}: no image indexed"
+                  + (f" (all {summary['skipped']} items read were skipped)" if summary["skipped"] else "")
+                  + f".\n[bold]fix:[/] see `ascertain show {esc(case)} --skipped`; remove the empty source with "
+                  f"`ascertain sources remove {esc(case)} {esc(name)}` and add it again",
                   highlight=False, soft_wrap=True)
         raise typer.Exit(1)
 
@@ -115,27 +159,72 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                meta_fields: Annotated[str | None, typer.Option(help="Record fields with bibliographic metadata "
                                                                "(e.g. title,author,isbn): works in the corpus "
                                                                "by identifier.")] = None,
-               engine: EngineOpt = "local", processes: ProcessesOpt = None,
+               engine: EngineOpt = "local", processes: ProcessesOpt = None, ray_address: RayAddressOpt = None,
                max_markup_tags: Annotated[int, typer.Option(
                    help="Work budget of one HTML/EPUB document, in tags: past it the document is a recorded "
                         "skip (markup is read in time linear in its size).")] = 2_000_000,
+               images: Annotated[bool, typer.Option(
+                   "--images", metavar=FLAG, help="Read the inputs' images (files, folders, zip/tar, webdataset "
+                                                  "shards); chosen by itself when every input is one of those.")
+                                 ] = False,
+               kind: Annotated[str, typer.Option(
+                   help="auto, text, or image-metadata: Parquet of image URLs, captions and hashes (LAION, "
+                        "DataComp, COYO layouts; no image is fetched). auto: image-metadata when the Parquet "
+                        "has a known layout with URL and image size or hash.")] = "auto",
+               columns: Annotated[str | None, typer.Option(
+                   help="image-metadata column mapping, e.g. url=URL,caption=TEXT,sha256=hash,phash=image_phash "
+                        "(roles: url, caption, width, height, sha256, phash, key).")] = None,
                as_json: JsonOpt = False) -> None:
-    """Fingerprint a training corpus (resumes an interrupted run of the same command)."""
+    """Fingerprint a training corpus (resumes an interrupted run of the same command); an image corpus
+    (image files, folders, archives, img2dataset webdataset shards) is indexed by its image codes, and a
+    metadata-only image dataset (Parquet of URLs, captions, hashes) is recorded for matching as it is."""
+    if kind not in ("auto", "text", "image-metadata"):
+        raise AscertainError("--kind", f"{kind!r} is not auto, text or image-metadata", "pass one of those")
+    if kind == "image-metadata" or (kind == "auto" and not images and (columns or _image_metadata(paths))):
+        _add_image_metadata(case, name, paths, columns, acquired, as_json)
+        return
     if max_markup_tags < 1:
         raise AscertainError("--max-markup-tags", "must be at least 1", "give a positive number of tags")
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags)
+                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images, ray_address)
+
+
+def _image_metadata(paths: list[str]) -> bool:
+    from ascertain.image_metadata_sources import looks_like_image_metadata
+
+    return looks_like_image_metadata(paths)
+
+
+def _add_image_metadata(case: Path, name: str, paths: list[str], columns: str | None, acquired: str | None,
+                        as_json: bool) -> None:
+    from ascertain.image_metadata_sources import add_image_metadata_source
+    from ascertain.readers.image_metadata import parse_mapping
+    from ascertain.sources import NAME_RE, _acquired
+
+    if not NAME_RE.match(name):
+        raise AscertainError(name, "is not a valid source name", "use letters, digits, '.', '_' and '-'")
+    s = add_image_metadata_source(open_case(case), name, paths, parse_mapping(columns), _acquired(acquired))
+    if as_json:
+        emit_json(s)
+    else:
+        out.print(f"{esc(name)}: image metadata, {s['rows']:,} rows in {s['files']} Parquet file(s) (layout "
+                  f"{esc(', '.join(s['layouts']))}; columns {esc(', '.join(s['columns']))}); nothing fetched, "
+                  "matched by `ascertain match`", highlight=False)
 
 
 @outputs_app.command("add")
 @stage
 def outputs_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of the output set.")],
-                files: Annotated[list[str], typer.Argument(help="JSONL of outputs")],
+                files: Annotated[list[str], typer.Argument(help="JSONL of outputs, or generated images")],
                 text_field: TextField = "completion", max_doc_bytes: MaxDoc = 32 << 20,
-                level: LevelOpt = "layout", as_json: JsonOpt = False) -> None:
-    """Add model outputs (one JSON object per line)."""
+                level: LevelOpt = "layout",
+                images: Annotated[bool, typer.Option("--images", metavar=FLAG, help="Generated images (files, "
+                                                     "folders, zip/tar, webdataset shards whose .txt is the "
+                                                     "prompt); chosen by itself for such inputs.")] = False,
+                as_json: JsonOpt = False) -> None:
+    """Add model outputs (one JSON object per line), or generated images."""
     _add_source(case, name, "outputs", files, text_field, None, None, None, False, max_doc_bytes, as_json,
-                level)
+                level, images=images)
 
 
 @sources_app.command("list")
@@ -155,7 +244,7 @@ def sources_list(case: CaseArg, as_json: JsonOpt = False) -> None:
     out.print(t)
 
 
-KIND_NAME = {"corpus": "corpus", "outputs": "output set"}
+KIND_NAME = {"corpus": "corpus", "outputs": "output set", "image-metadata": "image-metadata corpus"}
 
 
 def interactive() -> bool:

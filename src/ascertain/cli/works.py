@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ascertain.cli.common import (
+    FLAG,
     CaseArg,
     JsonOpt,
     emit_json,
@@ -27,8 +28,12 @@ def works_add(case: CaseArg, paths: Annotated[list[str], typer.Argument(help="On
               claimant: Annotated[str, typer.Option(help="Who claims the works.")],
               title: Annotated[str | None, typer.Option(help="Title (one path only).")] = None,
               rev: Annotated[str | None, typer.Option(help="Git revision for repositories.")] = None,
+              images: Annotated[bool, typer.Option("--images", metavar=FLAG, help="Read only the images of a "
+                                                   "folder that holds other files too (one work per image).")
+                                ] = False,
               as_json: JsonOpt = False) -> None:
-    """Add works: each PATH (file, folder, archive or git repository) is one work."""
+    """Add works: each PATH (file, folder, archive or git repository) is one work. An image file is one image
+    work; a folder of images (JPEG, PNG, WebP, TIFF, GIF) is one image work per image."""
     from ascertain.works import WorksReport, add_work
 
     if title and len(paths) > 1:
@@ -37,7 +42,7 @@ def works_add(case: CaseArg, paths: Annotated[list[str], typer.Argument(help="On
     c = open_case(case)
     report = WorksReport()
     for p in paths:
-        add_work(c, claimant, p, title, rev=rev, report=report)
+        add_work(c, claimant, p, title, rev=rev, report=report, images=images)
     _works_report(report.as_dict(), as_json)
 
 

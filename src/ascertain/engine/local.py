@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from ascertain.engine import Shared
+from ascertain.engine import Shared, StageTimes, timed, timed_split
 
 
 class InProcess:
@@ -20,14 +20,30 @@ class InProcess:
 
     name, workers = "local", 1
 
+    def __init__(self) -> None:
+        self.times = StageTimes()
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return fn(*args)
+        return timed(fn, *args)
 
     def result(self, handle: Any) -> Any:
-        return handle
+        value, meta = handle
+        self.times.add(meta)
+        return value
 
     def share(self, value: Any) -> Shared:
         return Shared(uuid.uuid4().hex, value=value)
+
+    def submit_split(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return timed_split(fn, *args)
+
+    def result_split(self, handle: Any) -> tuple[Any, Shared]:
+        (small, meta), large = handle
+        self.times.add(meta)
+        return small, Shared(uuid.uuid4().hex, value=large)
+
+    def stage_times(self) -> dict[str, dict]:
+        return self.times.report()
 
     def close(self) -> None:
         pass
@@ -45,12 +61,28 @@ class ProcessPool:
         ctx.set_forkserver_preload(["ascertain.index.shards", "ascertain.match.measure_docs"])
         self.pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
         self._shared_dir: str | None = None
+        self.times = StageTimes()
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
-        return self.pool.submit(fn, *args)
+        return self.pool.submit(timed, fn, *args)
 
     def result(self, handle: Future) -> Any:
-        return handle.result()
+        value, meta = handle.result()
+        self.times.add(meta)
+        return value
+
+    def submit_split(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self.pool.submit(timed_split, fn, *args)
+
+    def result_split(self, handle: Future) -> tuple[Any, Shared]:
+        """Both parts come back through this process (a pool shares no memory): the large part goes on to the
+        calls that read it as their argument."""
+        (small, meta), large = handle.result()
+        self.times.add(meta)
+        return small, Shared(uuid.uuid4().hex, value=large)
+
+    def stage_times(self) -> dict[str, dict]:
+        return self.times.report()
 
     def share(self, value: Any) -> Shared:
         """Pickled once to a private temporary file; each worker reads it at its first call that needs it."""

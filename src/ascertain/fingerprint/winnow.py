@@ -57,9 +57,12 @@ def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
     return winnow_ranges(hashes, np.array([0]), np.array([len(hashes)]), w)
 
 
-def sip_key(key: bytes) -> tuple[int, int]:
+def sip_key(key: bytes | tuple[int, int]) -> tuple[int, int]:
     """The 128-bit SipHash key of a case key (an HMAC of a fixed label: the case key itself is never used
-    twice for different purposes)."""
+    twice for different purposes). A pair is that key already derived: what a shard task is given instead of
+    the case key (index/shards.py ShardKey)."""
+    if isinstance(key, tuple):
+        return key
     d = hmac.digest(key, b"ascertain fingerprint siphash key v1", "sha256")
     return int.from_bytes(d[:8], "little"), int.from_bytes(d[8:16], "little")
 

@@ -92,15 +92,15 @@ __all__ = ["ImageInput", "compare_images", "load", "pdq_hex", "summary"]
 
 def compare_image_files(work_path: str, copy_path: str) -> dict:
     """Two image files compared: the tier and its facts, and the work's image CMI in the copy."""
-    from pathlib import Path
 
     from ascertain.cmi.image import image_cmi_status, read_image_cmi
     from ascertain.errors import AscertainError
+    from ascertain.readers.images import read_image_locator
 
     blobs = []
     for p in (work_path, copy_path):
-        try:
-            blobs.append(Path(p).read_bytes())
+        try:  # a file, or an archive member as image evidence names it (shard.tar!KEY.jpg)
+            blobs.append(read_image_locator(p))
         except OSError as e:
             raise AscertainError(p, f"cannot be read ({e.strerror})", "check the path and its permissions") from None
     work, copy = load(blobs[0], work_path), load(blobs[1], copy_path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ascertain.imaging.descriptors import ImageDescriptors, local_features
+from ascertain.imaging.descriptors import DENSE_FEATURES, ImageDescriptors, feature_gray, local_features
 
 RATIO = 0.8  # Lowe's ratio test on the two nearest descriptors
 RANSAC_PX = 6.0  # reprojection tolerance, in feature pixels (longer side FEATURE_SIDE)
@@ -90,17 +90,17 @@ def _clip_share(poly: np.ndarray, w: float, h: float) -> tuple[tuple[float, floa
 
 def verify(work: ImageDescriptors, copy: ImageDescriptors, copy_pixels: np.ndarray | None = None
            ) -> RegionMatch | None:
-    """The verified region of `work` in `copy`, or None. `copy_pixels` (RGB) lets a mirrored copy be tried."""
+    """The verified region of `work` in `copy`, or None. With `copy_pixels` (RGB), two more looks when the
+    stored features do not verify: denser features of the copy (text or a busy background around a pasted
+    work takes ORB's budget), then the copy mirrored."""
     best = _verify_oriented(work, copy.keypoints, copy.features, copy, mirrored=False)
     if best is None and copy_pixels is not None:
-        import cv2
-
-        gray = cv2.cvtColor(np.ascontiguousarray(copy_pixels[:, ::-1]), cv2.COLOR_RGB2GRAY)
-        s = copy.feature_scale
-        if s < 1.0:
-            gray = cv2.resize(gray, (round(gray.shape[1] * s), round(gray.shape[0] * s)), interpolation=cv2.INTER_AREA)
-        kps, feats = local_features(gray)
-        best = _verify_oriented(work, kps, feats, copy, mirrored=True)
+        gray = feature_gray(copy_pixels, copy.feature_scale)
+        kps, feats = local_features(gray, DENSE_FEATURES)
+        best = _verify_oriented(work, kps, feats, copy, mirrored=False)
+        if best is None:
+            kps, feats = local_features(np.ascontiguousarray(gray[:, ::-1]))
+            best = _verify_oriented(work, kps, feats, copy, mirrored=True)
     return best
 
 

@@ -42,6 +42,10 @@ def source_index(case: Case, name: str) -> tuple[Path, dict]:
 def find_document(case: Case, source: str, wanted: str) -> dict:
     """The document record {doc, locator, sha256, language, tokens, bytes, meta, text (None if not stored)}."""
     index_dir, manifest = source_index(case, source)
+    if manifest.get("medium") == "image":
+        raise AscertainError(source, "is an image source: its documents are images, not text",
+                             "see the image evidence with `ascertain show CASE WORK` (tier, region, locator), and "
+                             "compare one image with a work's file: `ascertain compare WORK.jpg COPY.jpg`")
     shards = manifest["shards"]
     if wanted.isdigit():
         doc = int(wanted)

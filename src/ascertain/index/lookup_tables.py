@@ -16,17 +16,28 @@ ones `match` used to count over the whole index on every run; precomputed, a loo
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ascertain.engine import Executor
+from ascertain.engine import Executor, Shared, shared_value
 from ascertain.engine.local import InProcess
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, band_keys, band_shape
 from ascertain.index.duplicates import DUP_SCHEMA, group_contents
-from ascertain.index.partitions import Spill, lookup, partition_bits, sort_rows, write_columns
+from ascertain.index.partitions import (
+    MAX_BITS,
+    Spill,
+    lookup,
+    partition_bits,
+    partition_of,
+    sort_rows,
+    write_columns,
+)
 
 FORMAT = 2
 FP_ROWS = np.dtype([("hash", "<u8"), ("doc", "<i8"), ("pos", "<u4")])
@@ -55,34 +66,30 @@ def frequencies(rows: np.ndarray) -> np.ndarray:
 
 
 def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor | None = None) -> dict:
-    """Write the lookup tables from the shards' fingerprint and MinHash files; the manifest's `lookup` entry.
-    The spill is one pass here; each partition is then sorted and written by `executor` (write_partition)."""
+    """Write the lookup tables from the shards' rows; the manifest's `lookup` entry.
+
+    Each shard task spilled its own fingerprint and band rows (spill_shard_rows, called by write_shard); a shard
+    without its spill (written before the spill moved into the shard tasks, or whose spill was removed) is
+    spilled again here, by a task. Each partition is then gathered, filtered of identical copies, sorted and
+    written by a task (write_spilled_partition): the driver reads no row of the fingerprint or band tables."""
+    ex = executor or InProcess()
     n_fp = sum(s["fingerprints"] for s in shards)
     fp_bits = partition_bits(n_fp)
     bands, rows_per_band = band_shape()
     # documents x bands bounds the band rows (short documents have no signature)
     lsh_bits = partition_bits(sum(s["documents"] for s in shards) * bands)
-    copy, spill_dup, dup_bits = group_contents(index_dir, shards)  # copy[doc]: an earlier doc holds its content
-    spill_fp = Spill(index_dir / ".spill-fp", fp_bits, FP_ROWS)
-    spill_lsh = Spill(index_dir / ".spill-lsh", lsh_bits, BAND_ROWS)
-    for s in shards:
-        t = pq.read_table(index_dir / s["fingerprints_file"])
-        rows = np.empty(t.num_rows, FP_ROWS)
-        for name in FP_ROWS.names:
-            rows[name] = t.column(name).to_numpy()
-        spill_fp.add(rows[~copy[rows["doc"]]])
-        mh = pq.read_table(index_dir / s["minhash_file"])
-        mh_docs = mh.column("doc").to_numpy()
-        sigs = np.frombuffer(b"".join(mh.column("sig").to_pylist()), "<u4").reshape(mh.num_rows, NUM_PERM)
-        first = ~copy[mh_docs]
-        keys = band_keys(sigs[first], bands, rows_per_band)
-        b = np.empty(keys.size, BAND_ROWS)
-        b["band"] = keys.ravel()
-        b["doc"] = np.repeat(mh_docs[first], bands)
-        spill_lsh.add(b)
-    ex = executor or InProcess()
-    handles = [ex.submit(write_partition, "fp", spill_fp, p, index_dir) for p in range(1 << fp_bits)]
-    handles += [ex.submit(write_partition, "lsh", spill_lsh, p, index_dir) for p in range(1 << lsh_bits)]
+    redo = [ex.submit(spill_shard, str(index_dir), n, s) for n, s in enumerate(shards)
+            if not spilled(index_dir, n)]
+    for handle in redo:
+        ex.result(handle)
+    # copy[doc]: an earlier doc holds its content (index/duplicates.py; 24 bytes a document, one task)
+    packed, n_copies, spill_dup, dup_bits = ex.result(ex.submit(group_contents_packed, str(index_dir), shards))
+    copies = ex.share(packed)
+    n_docs, n_shards = sum(s["documents"] for s in shards), len(shards)
+    handles = [ex.submit(write_spilled_partition, "fp", str(index_dir), n_shards, fp_bits, p, copies, n_docs)
+               for p in range(1 << fp_bits)]
+    handles += [ex.submit(write_spilled_partition, "lsh", str(index_dir), n_shards, lsh_bits, p, copies, n_docs)
+                for p in range(1 << lsh_bits)]
     handles += [ex.submit(write_partition, "dup", spill_dup, p, index_dir) for p in range(1 << dup_bits)]
     sha: dict[str, str] = {}
     files: dict[str, list[str]] = {"fp": [], "df": [], "lsh": [], "dup": []}
@@ -90,18 +97,120 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor 
         for kind, name, digests in ex.result(handle):
             sha.update(digests)
             files[kind].append(name)
-    for spill in (spill_fp, spill_lsh, spill_dup):
-        spill.remove()
+    spill_dup.remove()
+    shutil.rmtree(index_dir / SPILL_DIR, ignore_errors=True)
     return {"format": FORMAT, "fp_bits": fp_bits, "lsh_bits": lsh_bits, "dup_bits": dup_bits,
-            "distinct_documents": int(len(copy) - copy.sum()), "identical_copies": int(copy.sum()),
+            "distinct_documents": n_docs - n_copies, "identical_copies": n_copies,
             "bands": bands, "rows_per_band": rows_per_band, "minhash_threshold": MinHashParams().threshold,
             "files": files, "sha256": sha}
+
+
+def group_contents_packed(index_dir: str, shards: list[dict]) -> tuple[np.ndarray, int, Spill, int]:
+    """group_contents as a stage: (the copy flags packed 8 a byte, how many, the spilled (rep, doc) rows, their
+    partition bits)."""
+    copy, spill_dup, dup_bits = group_contents(Path(index_dir), shards)
+    return np.packbits(copy), int(copy.sum()), spill_dup, dup_bits
+
+
+# The per-shard spill: shard n's rows of the fp and lsh tables in one raw file per table, ordered by their
+# partition at SPILL_BITS (the finest there is) with the rows' offsets beside them. A partition at fewer bits
+# is a run of consecutive fine partitions (the top bits of one mixed key), so its task reads one slice of each
+# shard's file, whatever the number of partitions the corpus turns out to need.
+SPILL_DIR = ".spill"
+SPILL_BITS = MAX_BITS
+SPILL_DTYPES = {"fp": FP_ROWS, "lsh": BAND_ROWS}
+
+
+def _spill_paths(index_dir: Path, kind: str, n: int) -> tuple[Path, Path]:
+    base = index_dir / SPILL_DIR / f"{kind}-{n:05d}"
+    return base.with_name(base.name + ".bin"), base.with_name(base.name + ".at.npy")
+
+
+def spilled(index_dir: Path, n: int) -> bool:
+    """Whether shard n's rows are spilled whole: the offsets (written last) exist and their last says the size
+    of the rows' file (the spill is not synced to disk: a machine that stopped mid-way may leave it short)."""
+    for kind, dtype in SPILL_DTYPES.items():
+        data, offsets = _spill_paths(index_dir, kind, n)
+        try:
+            at = np.load(offsets, allow_pickle=False)
+            if len(at) != (1 << SPILL_BITS) + 1 or int(at[-1]) * dtype.itemsize != data.stat().st_size:
+                return False
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+def spill_shard_rows(index_dir: Path, n: int, fp_rows: np.ndarray, mh_docs: np.ndarray, sigs: np.ndarray) -> None:
+    """Spill shard n's fingerprint rows (FP_ROWS) and the band rows of its signatures (docs with one)."""
+    bands, rows_per_band = band_shape()
+    keys = band_keys(sigs, bands, rows_per_band)
+    b = np.empty(keys.size, BAND_ROWS)
+    b["band"] = keys.ravel()
+    b["doc"] = np.repeat(mh_docs, bands)
+    (index_dir / SPILL_DIR).mkdir(exist_ok=True)
+    for kind, rows in (("fp", fp_rows), ("lsh", b)):
+        part = partition_of(rows[rows.dtype.names[0]], SPILL_BITS, mixed=True).astype(np.uint16)
+        order = np.argsort(part, kind="stable")  # 16-bit keys: a radix sort, linear
+        at = np.searchsorted(part[order], np.arange((1 << SPILL_BITS) + 1)).astype(np.int64)
+        data, offsets = _spill_paths(index_dir, kind, n)
+        _write_unsynced(data, rows[order].tobytes())
+        buf = io.BytesIO()
+        np.save(buf, at, allow_pickle=False)
+        _write_unsynced(offsets, buf.getvalue())
+
+
+def _write_unsynced(path: Path, data: bytes) -> None:
+    """A temporary name, then a rename: never a partial file under the name (not synced: a spill is redone
+    when found short, `spilled`)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def spill_shard(index_dir: str, n: int, shard: dict) -> None:
+    """Spill a written shard's rows again from its fp and mh files (a stage of an executor)."""
+    folder = Path(index_dir)
+    t = pq.read_table(folder / shard["fingerprints_file"])
+    rows = np.empty(t.num_rows, FP_ROWS)
+    for name in FP_ROWS.names:
+        rows[name] = t.column(name).to_numpy()
+    mh = pq.read_table(folder / shard["minhash_file"])
+    sigs = np.frombuffer(b"".join(mh.column("sig").to_pylist()), "<u4").reshape(mh.num_rows, NUM_PERM)
+    spill_shard_rows(folder, n, rows, mh.column("doc").to_numpy(), sigs)
+
+
+def read_spilled(index_dir: Path, kind: str, n_shards: int, bits: int, p: int) -> np.ndarray:
+    """Partition p (of `bits` bits) of table `kind`: its slice of every shard's spill."""
+    dtype = SPILL_DTYPES[kind]
+    lo, hi = p << (SPILL_BITS - bits), (p + 1) << (SPILL_BITS - bits)
+    parts = []
+    for n in range(n_shards):
+        data, offsets = _spill_paths(index_dir, kind, n)
+        at = np.load(offsets, allow_pickle=False)
+        a, b = int(at[lo]), int(at[hi])
+        if b > a:
+            parts.append(np.fromfile(data, dtype, count=b - a, offset=a * dtype.itemsize))
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def write_spilled_partition(kind: str, index_dir: str, n_shards: int, bits: int, p: int, copies: Shared,
+                            n_docs: int) -> list[tuple[str, str, dict[str, str]]]:
+    """Gather partition p of table `kind` from the shards' spills, drop the rows of identical copies (only a
+    content's representative has rows), sort and write it (a stage of an executor)."""
+    folder = Path(index_dir)
+    rows = read_spilled(folder, kind, n_shards, bits, p)
+    copy = np.unpackbits(shared_value(copies), count=n_docs).astype(bool)
+    return _write_sorted(kind, rows[~copy[rows["doc"]]], p, folder)
 
 
 def write_partition(kind: str, spill: Spill, p: int, index_dir: Path) -> list[tuple[str, str, dict[str, str]]]:
     """Sort one spilled partition and write its table(s): [(kind, base name, {file: sha256})] (a stage of an
     executor)."""
-    rows = sort_rows(spill.read(p))
+    return _write_sorted(kind, spill.read(p), p, index_dir)
+
+
+def _write_sorted(kind: str, rows: np.ndarray, p: int, index_dir: Path) -> list[tuple[str, str, dict[str, str]]]:
+    rows = sort_rows(rows)  # one order whatever order the rows were spilled in
     tables = [("fp", rows), ("df", frequencies(rows))] if kind == "fp" else [(kind, rows)]
     out = []
     for k, t in tables:

@@ -23,6 +23,8 @@ import hmac
 import io
 import json
 import os
+import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -37,9 +39,10 @@ from ascertain.engine.local import InProcess
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, signatures
-from ascertain.fingerprint.winnow import Params, fingerprint_batch
+from ascertain.fingerprint.winnow import Params, fingerprint_batch, sip_key
 from ascertain.index.atomic import atomic_write_bytes
-from ascertain.index.lookup_tables import build_lookup_tables
+from ascertain.index.input_units import resolve_texts
+from ascertain.index.lookup_tables import FP_ROWS, SPILL_DIR, build_lookup_tables, spill_shard_rows
 from ascertain.readers.base import Document, Skip
 from ascertain.text.levels import LEVEL_CODES, resolved_level
 
@@ -110,6 +113,10 @@ class IndexWriter:
     executor: Executor = field(default_factory=InProcess)
     _pending: list[tuple[ShardBuffer, object]] = field(default_factory=list, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.shard_seconds: dict[str, float] = {}  # the shard tasks' parts, summed (not recorded in the index)
+        self._shard_key = ShardKey.of(self.key) if self.key is not None else None  # never the case key
+
     def manifest_header(self) -> dict:
         header = {"format": FORMAT, "params": self.params.as_dict(), "minhash": MinHashParams().as_dict(),
                   "inputs": self.inputs,
@@ -126,6 +133,7 @@ class IndexWriter:
         old = read_manifest(self.index_dir)
         header = self.manifest_header()
         if old is None:
+            shutil.rmtree(self.index_dir / SPILL_DIR, ignore_errors=True)  # rows of no recorded shard
             return {**header, "shards": [], "complete": False}
         differ = [k for k in header if old.get(k) != header[k]] + [k for k in ("key_check",)
                                                                    if k in old and k not in header]
@@ -226,7 +234,7 @@ class IndexWriter:
         cols = {name: [r[name] for r in buf.rows] for name in DOCS_SCHEMA.names
                 if name not in ("tokens", "text", "level")}
         handle = self.executor.submit(write_shard, str(self.index_dir), n, buf.first_doc, buf.batches, cols,
-                                      self.store_text, self.params, self.key)
+                                      self.store_text, self.params, self._shard_key)
         buf.batches = []  # the texts now belong to the shard's task
         self._pending.append((buf, handle))
         self._collect(manifest, on_shard, keep=self.executor.workers)
@@ -246,6 +254,9 @@ class IndexWriter:
             self._record(manifest, buf, done, on_shard)
 
     def _record(self, manifest: dict, buf: ShardBuffer, done: dict, on_shard: ShardCallback | None) -> None:
+        done = dict(done)
+        for part, seconds in done.pop("timing", {}).items():
+            self.shard_seconds[part] = self.shard_seconds.get(part, 0.0) + seconds
         docs = [r["_doc"] for r in buf.rows]
         if on_shard:
             on_shard(buf.first_doc, [(r["doc"], r["_doc"]) for r in buf.rows], buf.skips)
@@ -261,21 +272,40 @@ class IndexWriter:
         atomic_write_bytes(self.index_dir / "manifest.json", data)
 
 
+@dataclass(frozen=True)
+class ShardKey:
+    """What a shard task is given of the case key in keyed mode: two keys derived from it, one a purpose (the
+    SipHash key of the keyed fingerprints, the HMAC key of the content digests). The case key stays in the
+    driver: from these a worker can compute neither the key check, nor keyed locators, document digests or
+    input pins, nor another case's anything."""
+
+    sip: tuple[int, int]
+    content: bytes
+
+    @classmethod
+    def of(cls, key: bytes) -> ShardKey:
+        return cls(sip_key(key), hmac.digest(key, b"ascertain content digest key v1", "sha256"))
+
+
 def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list[str], list[str]]],
-                cols: dict[str, list], store_text: bool, params: Params, key: bytes | None) -> dict:
+                cols: dict[str, list], store_text: bool, params: Params, key: ShardKey | None) -> dict:
     """Fingerprint one shard's batches and write its fp, docs and mh files (a stage run by an executor:
     plain data in, files and their digests out). Row i of `cols` is the i-th document of the batches."""
     folder = Path(index_dir)
+    clock = _Clock()
+    batches = [(resolve_texts(texts), languages) for texts, languages in batches]  # read by tasks: fetched here
+    clock.lap("fetch texts")
     hashes, docs_col, positions, sigs, tokens = [], [], [], [], []
     first = first_doc
     for texts, languages in batches:
-        batch = fingerprint_batch(texts, params, key, languages)
+        batch = fingerprint_batch(texts, params, key.sip if key else None, languages)
         hashes.append(batch.hashes)
         positions.append(batch.pos)
         docs_col.append(batch.doc + first)
         sigs.append(signatures(batch.hashes, batch.doc, len(texts)))
         tokens.append(batch.tokens)
         first += len(texts)
+    clock.lap("fingerprint")
     fp_name, docs_name, mh_name = f"fp-{n:05d}.parquet", f"docs-{n:05d}.parquet", f"mh-{n:05d}.parquet"
     fp_table = pa.table({"hash": _cat(hashes, np.uint64), "doc": _cat(docs_col, np.int64),
                          "pos": _cat(positions, np.uint32)}, schema=FP_SCHEMA)
@@ -293,17 +323,37 @@ def write_shard(index_dir: str, n: int, first_doc: int, batches: list[tuple[list
                          "sig": pa.array([sig[i].astype("<u4").tobytes() for i in with_sig],
                                          pa.binary(4 * NUM_PERM))}, schema=MH_SCHEMA)
     sha_mh = write_parquet_atomic(mh_table, folder / mh_name)
+    clock.lap("write")
+    # this shard's rows of the lookup tables, spilled here by partition: the driver never reads them
+    fp_rows = np.empty(fp_table.num_rows, FP_ROWS)
+    fp_rows["hash"], fp_rows["doc"], fp_rows["pos"] = (fp_table.column(c).to_numpy() for c in FP_ROWS.names)
+    spill_shard_rows(folder, n, fp_rows, with_sig + first_doc, sig[with_sig])
+    clock.lap("spill")
     cd_name = f"cd-{n:05d}.npy"
-    digests = [content_digest(t, lang, key) for batch_texts, langs in batches
+    digests = [content_digest(t, lang, key.content if key else None) for batch_texts, langs in batches
                for t, lang in zip(batch_texts, langs, strict=True)]
     buf = io.BytesIO()
     np.save(buf, np.frombuffer(b"".join(digests), "<u8"), allow_pickle=False)
     atomic_write_bytes(folder / cd_name, buf.getvalue())
     sha_cd = hashlib.sha256(buf.getvalue()).hexdigest()
-    return {"fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
+    clock.lap("content digests")
+    return {"timing": clock.laps, "fingerprints_file": fp_name, "documents_file": docs_name, "minhash_file": mh_name,
             "digest_file": cd_name,
             "sha256": {fp_name: sha_fp, docs_name: sha_docs, mh_name: sha_mh, cd_name: sha_cd},
             "fingerprints": fp_table.num_rows, "tokens": sum(n_tokens)}
+
+
+class _Clock:
+    """Seconds per part of a shard task (where the time goes; popped before the manifest records the shard)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._t
+        self._t = now
 
 
 def size_bucket(n: int) -> int:
@@ -316,8 +366,8 @@ _CONTENT_LABEL = b"ascertain content v1\0"
 
 def content_digest(text: str, language: str, key: bytes | None) -> bytes:
     """16 bytes naming a document's content as matching sees it (its language and extracted text): two
-    documents with the same digest give the same evidence but for their locators. Keyed: an HMAC under the
-    case key (a plain digest would let anyone confirm a guessed document)."""
+    documents with the same digest give the same evidence but for their locators. Keyed: an HMAC under a key
+    derived from the case key (ShardKey.content; a plain digest would let anyone confirm a guessed document)."""
     data = language.encode() + b"\0" + text.encode("utf-8", "surrogatepass")
     if key is not None:
         return hmac.new(key, _CONTENT_LABEL + data, hashlib.sha256).digest()[:16]

@@ -36,6 +36,7 @@ from ascertain.match.ranking import rank_regions
 from ascertain.store import schema
 from ascertain.store.db import now
 from ascertain.text.levels import DEFAULT_LEVEL, resolved_level
+from ascertain.works_images import IMAGE_LANGUAGE
 
 AUTO_LEVELS = ("layout", "book")  # the levels an `auto` index holds (text/levels.py resolved_level)
 
@@ -85,19 +86,24 @@ class MatchOptions:
     work: int | None = None  # match this work only (its evidence replaces only its own)
     engine: str = "local"  # where the per-document stage runs (engine/); never recorded: same evidence
     processes: int | None = None
+    ray_address: str | None = None  # the Ray cluster to join (engine ray); default RAY_ADDRESS, else a local one
 
 
 def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int], None] | None = None
               ) -> dict:
     started, t0 = now(), time.perf_counter()
-    check_engine(opts.engine, opts.processes)  # refused before anything is read
+    check_engine(opts.engine, opts.processes, opts.ray_address)  # refused before anything is read
     with case.store.engine.connect() as c:
-        q = select(schema.work_files)  # one work's lookup reads only its files and their CMI
+        # image works are matched by match/images.py: their files hold no text
+        q = select(schema.work_files).where(schema.work_files.c.language != IMAGE_LANGUAGE)
         files = c.execute(q if opts.work is None else q.where(schema.work_files.c.work_id == opts.work)
                           ).mappings().all()
         if not files and opts.work is not None:
-            has_works = c.execute(select(schema.work_files.c.id).limit(1)).first() is not None
-        srcs = c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings().all()
+            has_works = c.execute(select(schema.work_files.c.id).where(
+                schema.work_files.c.language != IMAGE_LANGUAGE).limit(1)).first() is not None
+        # metadata-only image datasets have no index: match/image_metadata.py matches them
+        srcs = c.execute(select(schema.sources).where(schema.sources.c.kind != "image-metadata")
+                         .order_by(schema.sources.c.id)).mappings().all()
         cmi = load_work_cmi(c, files, opts.work)
     if not files and (opts.work is None or not has_works):
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
@@ -107,6 +113,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
             raise AscertainError(", ".join(sorted(unknown)), "no such source in this case",
                                  "see `ascertain show CASE` for the source names")
         srcs = [s for s in srcs if s["name"] in opts.sources]
+    srcs = [s for s in srcs if (s["params"] or {}).get("medium") != "image"]  # image sources: match/images.py
     incomplete = [s["name"] for s in srcs if s["status"] != "complete"]
     if incomplete:
         from ascertain.sources import last_failure
@@ -126,7 +133,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                                  "temp_directory": str(case.root / ".duckdb-tmp")})
     # one work's lookup is small: in this process, no pool or Ray instance to start. Made before the report's
     # temporary files, so an engine that fails to start leaves nothing behind
-    executor = make_executor(*(("local", 1) if opts.work is not None else (opts.engine, opts.processes)))
+    executor = make_executor(*(("local", 1) if opts.work is not None
+                               else (opts.engine, opts.processes, opts.ray_address)))
     out = EvidenceOut(case.root / "reports" / report_name(opts), _evidence_row)
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,

@@ -47,12 +47,18 @@ class _Budget:
         return self.used <= self.limit
 
 
-def read_archive(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
+# What a member's bytes become: text documents by default; the image readers (readers/images.py) pass their own
+# (bytes, input name, locator, member name, offset of the data in an uncompressed tar or None) -> items
+MemberItems = Callable[[bytes, str, str, str, int | None], Iterator]
+
+
+def read_archive(path: Path, opts: ReadOptions, input_name: str, to_items: MemberItems | None = None
+                 ) -> Iterator[Document | Skip]:
     try:
         if path.name.lower().endswith(".zip"):
-            yield from _read_zip(path, opts, input_name)
+            yield from _read_zip(path, opts, input_name, to_items)
         else:
-            yield from _read_tar(path, opts, input_name)
+            yield from _read_tar(path, opts, input_name, to_items)
     except (*MEMBER_ERRORS, UnicodeDecodeError) as e:
         yield Skip(input_name, printable(str(path)), f"damaged or unreadable archive ({e}); any members listed "
                    "before this were read", "check the archive (`tar tf` / `unzip -t`) and provide an intact copy")
@@ -91,6 +97,7 @@ class _Member:
     kind: str  # file | dir | link | special
     size: int | None  # declared size (tar headers); None where unknown until read
     read: Callable[[int], bytes]  # at most n bytes of the content
+    offset: int | None = None  # where the content starts in an uncompressed tar (random access later)
 
 
 def _zip_members(zf: zipfile.ZipFile) -> Iterator[_Member]:
@@ -125,10 +132,11 @@ def _tar_members(tf: tarfile.TarFile) -> Iterator[_Member]:
             fh = tf.extractfile(m)
             return fh.read(n) if fh else b""
 
-        yield _Member(printable(m.name), kind, m.size, read)
+        yield _Member(printable(m.name), kind, m.size, read, m.offset_data)
 
 
-def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
+def _read_zip(path: Path, opts: ReadOptions, input_name: str, to_items: MemberItems | None = None
+              ) -> Iterator[Document | Skip]:
     try:
         zf = zipfile.ZipFile(path)
     except UnicodeDecodeError as e:  # zipfile cannot list an archive whose UTF-8-flagged names are not UTF-8
@@ -138,24 +146,25 @@ def _read_zip(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Docume
                    "folder")
         return
     with zf:
-        yield from _read_members(_zip_members(zf), path, opts, input_name)
+        yield from _read_members(_zip_members(zf), path, opts, input_name, to_items=to_items)
 
 
-def _read_tar(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
+def _read_tar(path: Path, opts: ReadOptions, input_name: str, to_items: MemberItems | None = None
+              ) -> Iterator[Document | Skip]:
     name = path.name.lower()
     if not name.endswith((".tar.zst", ".tar.gz", ".tgz")):
         budget = _Budget(path, opts)
         with tarfile.open(path, "r|*") as tf:
-            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget)):
-                yield from _tar_rest(tf, path, opts, input_name, budget)
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget, to_items)):
+                yield from _tar_rest(tf, path, opts, input_name, budget, to_items=to_items)
         return
     # gzip and zstd through Decompressed: a cut or damaged stream is reported with its offsets
     stream = Decompressed(path, "zst" if name.endswith(".zst") else "gz")
     budget = _Budget(path, opts)
     try:
         with io.BufferedReader(stream) as fh, tarfile.open(fileobj=fh, mode="r|") as tf:
-            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget)):
-                yield from _tar_rest(tf, path, opts, input_name, budget)
+            if (yield from _read_members(_tar_members(tf), path, opts, input_name, budget, to_items)):
+                yield from _tar_rest(tf, path, opts, input_name, budget, to_items=to_items)
     except MEMBER_ERRORS:
         if not stream.damage:
             raise
@@ -184,7 +193,7 @@ class _Prefixed(io.RawIOBase):
 
 
 def _tar_rest(tf: tarfile.TarFile, path: Path, opts: ReadOptions, input_name: str, budget: _Budget,
-              base: int = 0) -> Iterator[Document | Skip]:
+              base: int = 0, to_items: MemberItems | None = None) -> Iterator[Document | Skip]:
     """tarfile ends its listing silently at a damaged header (or at the end marker of an archive another
     follows). Past that point: zero blocks are padding; otherwise reading resumes at the next block that is
     a valid header, and the bytes passed over are reported; data with no valid header left is reported."""
@@ -210,8 +219,8 @@ def _tar_rest(tf: tarfile.TarFile, path: Path, opts: ReadOptions, input_name: st
                            f"{passed_over:,} bytes of data were passed over and reading resumed at the next "
                            f"valid header, byte {pos:,}", "check the archive (`tar tvf`); obtain an intact copy")
                 with tarfile.open(fileobj=_Prefixed(block, tf.fileobj), mode="r|") as rest:
-                    if (yield from _read_members(_tar_members(rest), path, opts, input_name, budget)):
-                        yield from _tar_rest(rest, path, opts, input_name, budget, base=pos)
+                    if (yield from _read_members(_tar_members(rest), path, opts, input_name, budget, to_items)):
+                        yield from _tar_rest(rest, path, opts, input_name, budget, base=pos, to_items=to_items)
                 return
         pos += tarfile.BLOCKSIZE
     if passed_over:
@@ -221,7 +230,8 @@ def _tar_rest(tf: tarfile.TarFile, path: Path, opts: ReadOptions, input_name: st
 
 
 def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, input_name: str,
-                  budget: _Budget | None = None) -> Generator[Document | Skip, None, bool]:
+                  budget: _Budget | None = None, to_items: MemberItems | None = None
+                  ) -> Generator[Document | Skip, None, bool]:
     """Documents and Skips of the members; returns False when it stopped before the end (bomb, too many)."""
     budget = budget or _Budget(path, opts)
     limit = opts.max_doc_bytes
@@ -253,5 +263,8 @@ def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, inp
             yield Skip(input_name, loc, f"member exceeds the {limit:,}-byte limit",
                        "raise --max-doc-bytes if it is genuine text")
             continue
-        yield from document_from_bytes(data, input_name, loc, opts.language or language_of(m.name))
+        if to_items is not None:
+            yield from to_items(data, input_name, loc, m.name, m.offset)
+        else:
+            yield from document_from_bytes(data, input_name, loc, opts.language or language_of(m.name))
     return True

@@ -50,16 +50,26 @@ def _stream(paths: list[str | Path], opts: ReadOptions) -> Iterator[Document | S
                 yield from read_git(path, opts.rev or "HEAD", opts, name)
                 continue
             for item in walk(path):
-                if isinstance(item, Skip):
-                    yield item
-                elif item.is_dir():  # a bare repository inside the folder
-                    yield from _read_nested_bare(item, opts, name)
-                elif opts.expand_containers:
-                    yield from _read_one(item, opts, name)
-                else:
-                    yield from read_file(item, opts, name)
+                yield from read_walk_entry(item, opts, name)
         else:
             yield from _read_one(path, opts, name)
+
+
+def read_walk_entry(item: Path | Skip, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
+    """The items of one entry of a folder's walk (readers/files.py walk), as the folder's stream holds them."""
+    if isinstance(item, Skip):
+        yield item
+    elif item.is_dir():  # a bare repository inside the folder
+        yield from _read_nested_bare(item, opts, input_name)
+    elif opts.expand_containers:
+        yield from _read_one(item, opts, input_name)
+    else:
+        yield from read_file(item, opts, input_name)
+
+
+def read_input(path: Path, opts: ReadOptions) -> Iterator[Document | Skip]:
+    """The items of one input, as read_inputs streams them (the inputs already checked)."""
+    return _stream([path], opts)
 
 
 def _read_nested_bare(repo: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:

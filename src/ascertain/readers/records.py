@@ -28,6 +28,67 @@ def is_jsonl(path: Path) -> bool:
     return path.name.lower().endswith(JSONL_SUFFIXES)
 
 
+def is_plain_jsonl(path: Path) -> bool:
+    """A JSONL file that is not compressed: it can be cut into byte ranges read independently."""
+    return path.name.lower().endswith((".jsonl", ".ndjson"))
+
+
+def line_cuts(path: Path, step: int) -> list[int]:
+    """Byte offsets that cut a plain file into ranges of about `step` bytes, each starting at a line start:
+    0, then for each multiple of `step` the first line start at or after it, then the size. Reads one line
+    per cut."""
+    size = path.stat().st_size
+    cuts = [0]
+    with open(path, "rb") as fh:
+        for at in range(step, size, step):
+            if at <= cuts[-1]:
+                continue  # inside a line longer than `step`: the next cut is after it
+            fh.seek(at - 1)
+            cut = at - 1 + len(fh.readline())  # the byte before `at` was a newline: the cut is `at`
+            if cut < size:
+                cuts.append(cut)
+    return [*cuts, size]
+
+
+def count_lines(path: Path, start: int, end: int) -> int:
+    """Newlines in bytes start..end of a file: the line number before the next range."""
+    n = 0
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = fh.read(min(left, 1 << 24))
+            if not chunk:
+                break
+            n += chunk.count(b"\n")
+            left -= len(chunk)
+    return n
+
+
+class _ByteRange(io.RawIOBase):
+    """Bytes start..end of a file, as a raw stream."""
+
+    def __init__(self, path: Path, start: int, end: int) -> None:
+        self._fh = open(path, "rb", buffering=0)  # noqa: SIM115 (closed with this stream)
+        self._fh.seek(start)
+        self._left = end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = min(len(b), self._left)
+        if n <= 0:
+            return 0
+        got = self._fh.readinto(memoryview(b)[:n]) or 0
+        self._left -= got
+        return got
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
 def is_parquet(path: Path) -> bool:
     return path.name.lower().endswith(".parquet")
 
@@ -41,13 +102,15 @@ def open_lines(path: Path) -> io.BufferedReader:
     return open(path, "rb")  # noqa: SIM115 (the caller closes it)
 
 
-def jsonl_records(path: Path, opts: ReadOptions, input_name: str) -> Iterator[tuple[int, dict] | Skip]:
-    """(line number, object) for every well-formed line; a Skip for every other line."""
+def jsonl_records(path: Path, opts: ReadOptions, input_name: str, span: tuple[int, int, int] | None = None
+                  ) -> Iterator[tuple[int, dict] | Skip]:
+    """(line number, object) for every well-formed line; a Skip for every other line. `span` (start, end,
+    lines before start): only the lines of that byte range of a plain file (see plain_jsonl_spans)."""
     limit = opts.max_doc_bytes
     shown = printable(str(path))
     try:
-        with open_lines(path) as fh:
-            lineno = 0
+        with open_lines(path) if span is None else io.BufferedReader(_ByteRange(path, span[0], span[1])) as fh:
+            lineno = 0 if span is None else span[2]
             while True:
                 line = fh.readline(limit + 1)
                 if not line:
@@ -96,8 +159,10 @@ def _damage_skip(input_name: str, path: Path, damage: str, lineno: int | None, p
                 "obtain the complete file (`gzip -t` / `zstd -t` shows the damage)")
 
 
-def read_jsonl(path: Path, opts: ReadOptions, input_name: str) -> Iterator[Document | Skip]:
-    for item in jsonl_records(path, opts, input_name):
+def read_jsonl(path: Path, opts: ReadOptions, input_name: str, span: tuple[int, int, int] | None = None
+               ) -> Iterator[Document | Skip]:
+    """The records of a JSONL file (`span`: of one byte range of it, jsonl_records)."""
+    for item in jsonl_records(path, opts, input_name, span):
         if isinstance(item, Skip):
             yield item
             continue

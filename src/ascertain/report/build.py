@@ -27,6 +27,7 @@ from ascertain.report import (
     evidence_state,
     exhibits,
     folder_swap,
+    image_section,
     judge,
     manifest,
     plots,
@@ -176,7 +177,7 @@ def _validation(path: Path | None) -> dict:
 def _shipped(raw: dict) -> dict:
     """The figures shipped with this version: each row with the date it was measured and, when the sources
     of its validator changed since (or the figures predate the version stamps), why it is stale."""
-    if raw.get("format") != 2:
+    if raw.get("format") not in (2, 3):
         for r in raw["rates"]:
             r["stale"] = "not tied to a code version"
         return {**raw, "not_run": []}
@@ -192,7 +193,8 @@ def _shipped(raw: dict) -> dict:
               "each row gives the date it was measured, and a row marked stale was measured with other code than "
               "this version's")
     not_run = [f"{name}: {e['not_run']}" for name, e in raw["validators"].items() if e.get("not_run")]
-    return {"source": source, "rates": rates, "not_run": not_run}
+    stale_notes = [f"{name}: {why}" for name, why in stale.items() if why and not raw["validators"][name]["not_run"]]
+    return {"source": source, "rates": rates, "not_run": not_run, "stale_notes": stale_notes}
 
 
 def _from_validate_run(r: dict, path: str) -> dict:
@@ -327,6 +329,10 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
         ex.append(e)
     ex.sort(key=lambda x: x["number"])
     report_ex = ex
+    images, image_ex = _image_exhibits(case, data, tier, paper, roots, write)
+    for row, sid in zip(source_rows, data.sources, strict=True):  # an image source's copies are image copies
+        if _is_image_source(data.sources[sid]) and images:
+            row["copies"] = sum(int(r["copies"]) for r in images["rows"] if r["source_id"] == sid)
     svgs = plots.report_plots([{"metrics": e["m"], "source": e["source"]} for e in ex],
                               {s["name"]: s["kind"] for s in data.sources.values()},
                               {k: v["works"] for k, v in classes["counts"].items()} if classes else None)
@@ -349,6 +355,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
            "manifest_lines": manifest_lines, "classes": classes, "registrations": data.registrations, "css": css,
            "probes": probes, "probe_limitations": LIMITATIONS, "qa": qa, "limitations": judge.LIMITATIONS,
            "expert": case.config.get("expert") or {}, "expert_items": judge.RULE26_EXPERT_ITEMS,
+           "images": images, "image_exhibits": image_ex,
            "members": member_rows, "samples": samples, "shares": shares, "demo": bool(case.config.get("demo")),
            "pipeline": bool(pipeline), "statuses": copy_answers.STATUS_WORDS, "table_rows": judge.TABLE_ROWS,
            "signer": {**signer, "fingerprint_grouped": signing.grouped(signer["fingerprint"])} if signer else None}
@@ -360,11 +367,15 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     doc = {"tool": "ascertain", "version": __version__, "stage": "report", "tier": tier, "paper": paper,
            "case": {"root": str(case.root.resolve()), "config": case.config},
            "match_run": {"id": run["id"], "started_at": run["started_at"], "manifest": run["manifest"]},
+           **manifest.image_match_run(case),
            "software": manifest.software(), "inputs": {**inputs, **manifest.class_inputs(classes)},
            "evidence_sha256": manifest.sha256_file(evidence_json), "index": index, "store": store,
            "audit": {"entries_at_report": chain["entries"], "head_at_report": chain["head"], "chain_ok": chain["ok"]},
            "exhibits": {e["number"]: {"evidence_id": e["evidence_id"], "work_file": e["work_file"],
                                       "source": e["source"], "document": e["locator"]} for e in ex},
+           **({"image_exhibits": {e["number"]: {"image_evidence_id": e["evidence_id"], "work_file": e["work_file"],
+                                                "source": e["source"], "document": e["locator"], "tier": e["tier"]}
+                                  for e in image_ex}} if image_ex else {}),
            "files": dict(sorted(written.items())),
            # what verify needs to write the same report again from the re-derived evidence
            "options": {"exhibit_pdfs": exhibit_pdfs, "inline_exhibits": inline_exhibits,
@@ -376,9 +387,41 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
                                                        default=str).encode() + b"\n")
     if key is not None:
         atomic_write_bytes(out / signing.SIGNATURE_NAME, signing.sign_manifest(out, key, MANIFEST_NAME))
-    return {"tier": tier, "exhibits": len(ex), "files": len(written) + 1 + (key is not None),
+    return {"tier": tier, "exhibits": len(ex), "image_exhibits": len(image_ex),
+            "files": len(written) + 1 + (key is not None),
             "manifest_sha256": manifest.sha256_file(out / MANIFEST_NAME), "audit_head": chain["head"],
             **({"signed_by": signer["name"], "fingerprint": signer["fingerprint"]} if key is not None else {})}
+
+
+def _image_exhibits(case: Case, data: case_data.CaseData, tier: str, paper: str, roots, write
+                    ) -> tuple[dict | None, list[dict]]:
+    """The Images part and one exhibit file per image copy (report/image_section.py), numbered after the text
+    exhibits in the case's one exhibit sequence; none when the case has no image evidence."""
+    from ascertain.report.image_exhibits import render_page
+
+    images = image_section.load(case, data.sources, show_copy=tier == "full")
+    if not images or not images["rows"]:
+        return images, []
+    keys = image_section.exhibit_keys(images, data.sources)
+    with case.store.begin() as c:
+        numbers = exhibits.assign_numbers(c, keys)
+    out = image_section.build_exhibits(case, images, data.sources, [numbers[k] for k in keys], tier == "full")
+    for e in out:
+        e["work_file_shown"] = judge.shown_path(e["work_file"], roots)
+        e["locator_shown"] = judge.shown_path(e["locator"], roots)
+        write(f"exhibits/{e['number']}.html", render_page(e, case.root.name, tier, paper).encode())
+    columns = ["exhibit", "image_evidence_id", "work_id", "claimant", "title", "work_file", "work_sha256", "source",
+               "source_kind", "document", "document_sha256", "copies", "tier", "work_area_share", "transformation",
+               "pdq_distance", "verified_matches", "cmi_status"]
+    rows = [{"exhibit": e["number"], "image_evidence_id": e["evidence_id"], "work_id": e["work_id"],
+             "claimant": e["claimant"], "title": e["title"], "work_file": e["work_file"],
+             "work_sha256": e["work_sha256"], "source": e["source"], "source_kind": e["source_kind"],
+             "document": e["locator"], "document_sha256": e["doc_sha256"], "copies": e["copies"], "tier": e["tier"],
+             "work_area_share": round(float(e["share"]), 4), "transformation": e["transform"],
+             "pdq_distance": e["pdq_distance"], "verified_matches": e["inliers"], "cmi_status": e["cmi_status"]}
+            for e in sorted(out, key=lambda x: x["number"])]
+    write("image_exhibits.csv", csv_text(columns, rows, lineterminator="\n").encode())
+    return images, sorted(out, key=lambda x: x["number"])
 
 
 def _probe_runs(case: Case) -> list[dict]:
@@ -427,13 +470,22 @@ def _publication_dates(case: Case) -> dict[int, str | None]:
             select(schema.work_details.c.work_id, schema.work_details.c.publication_date))}
 
 
+def _is_image_source(s: dict) -> bool:
+    return (s.get("params") or {}).get("medium") == "image"
+
+
 def _check_current(data: case_data.CaseData) -> None:
     """A report must describe the evidence of the case as it is: refuse when works or sources changed since
-    the last match over all sources (its evidence.json would not be what a re-run gives)."""
+    the last match over all sources (its evidence.json would not be what a re-run gives). Text works and
+    sources against the text match run; image works and image sources against the image match run
+    (report/show_images.py); metadata-only datasets are matched by their own stage and carry no index."""
+    from ascertain.report.show_images import current_image_changes
+
     m = data.match_run["manifest"]
-    have = sorted((f["path"], f["sha256"]) for f in data.files.values())
-    srcs = sorted(s["name"] for s in data.sources.values() if s["status"] == "complete")
-    changed = []
+    have = sorted((f["path"], f["sha256"]) for f in data.files.values() if f.get("language") != "image")
+    complete = [s for s in data.sources.values() if s["status"] == "complete" and s["kind"] in ("corpus", "outputs")]
+    srcs = sorted(s["name"] for s in complete if not _is_image_source(s))
+    changed = current_image_changes(data.case)
     if sorted((w["file"], w["sha256"]) for w in m.get("works", [])) != have:
         changed.append("works were added or removed")
     if sorted(m.get("sources", {})) != srcs:

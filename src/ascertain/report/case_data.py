@@ -27,6 +27,7 @@ class CaseData:
     match_run: dict | None  # the last match run: id, started_at, manifest
     classes_run: dict | None  # the last `ascertain classes` run (counts per class, §412 split), if any
     registrations: int  # registration records imported
+    image_run: dict | None = None  # the last image match run (match/images.py), if any
 
 
 def index_path(case: Case, src: dict) -> Path:
@@ -50,13 +51,14 @@ def load(case: Case) -> CaseData:
         last = select(s.runs).order_by(s.runs.c.id.desc()).limit(1)
         run = c.execute(last.where(s.runs.c.stage == "match")).mappings().first()
         classes_run = c.execute(last.where(s.runs.c.stage == "classes")).mappings().first()
+        image_run = c.execute(last.where(s.runs.c.stage == "match images")).mappings().first()
         registrations = c.execute(select(func.count()).select_from(s.registrations)).scalar_one()
     if not files:
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
     if run is None:
         raise AscertainError(str(case.root), "has no match run to report on", f"run `ascertain match {case.root}`")
     return CaseData(case, case.config, works, files, sources, evidence, evidence_count, dict(run),
-                    dict(classes_run) if classes_run else None, registrations)
+                    dict(classes_run) if classes_run else None, registrations, dict(image_run) if image_run else None)
 
 
 def fetch_documents(src: dict, doc_ids: list[int]) -> dict[int, dict]:

@@ -16,8 +16,11 @@ from ascertain.store import schema
 
 COLUMNS = ("work_id", "claimant", "title", "work_file", "source", "document", "copied", "level", "coverage",
            "own_coverage", "own_tokens_copied", "longest_run_tokens", "fragments", "identical", "byte_identical",
-           "edit_similarity", "cmi_status", "near_duplicate_jaccard", "evidence_id")
-TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document"}
+           "edit_similarity", "cmi_status", "near_duplicate_jaccard", "evidence_id",
+           # image evidence (kind "image"; store/schema.py image_evidence): empty on text rows
+           "kind", "image_tier", "work_area_share", "work_region", "copy_region", "scale", "rotation_degrees",
+           "mirrored", "orientation", "copies", "c2pa", "cmi_fields", "url", "caption")
+TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document", "url", "caption", "cmi_fields"}
 # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such text cells
 # are written with a leading apostrophe, which spreadsheets show as text and do not display
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -39,7 +42,24 @@ def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> Iterato
                        "edit_similarity": e.get("edit_similarity"),
                        "cmi_status": (e.get("cmi") or {}).get("status"),
                        "near_duplicate_jaccard": (e.get("near_duplicate") or {}).get("jaccard_estimate"),
-                       "evidence_id": e["evidence_id"]}
+                       "evidence_id": e["evidence_id"], "kind": "text"}
+            for e in w["image_evidence"]:
+                t = e["transform"] or {}
+                yield {"work_id": wid, "claimant": w["claimant"], "title": w["title"], "work_file": e["work_file"],
+                       "source": e["source"], "document": e["document"], "copied": e["copied"],
+                       "identical": e["tier"] in ("same_bytes", "same_pixels"),
+                       "byte_identical": e["tier"] == "same_bytes", "cmi_status": e["cmi_status"],
+                       "evidence_id": e["evidence_id"], "kind": "image", "image_tier": e["tier"],
+                       "work_area_share": e["work_area_share"],
+                       "work_region": _box(e["work_region"]), "copy_region": _box(e["copy_region"]),
+                       "scale": t.get("scale"), "rotation_degrees": t.get("rotation_degrees"),
+                       "mirrored": t.get("mirrored"), "orientation": t.get("orientation"), "copies": e["copies"],
+                       "c2pa": e["c2pa"], "url": e["url"], "caption": e["caption"],
+                       "cmi_fields": "; ".join(f"{k}: {v['status']}" for k, v in sorted(e["cmi"].items()))}
+
+
+def _box(b: list | None) -> str | None:
+    return None if b is None else " ".join(f"{v:.4f}" for v in b)
 
 
 def write_evidence_csv(case: Case, path: Path, flt: EvidenceFilter = EvidenceFilter()) -> int:

@@ -69,10 +69,44 @@ def store_digests(case: Case) -> dict:
             select(t).order_by(*t.primary_key.columns)))[1]
             for t in (s.class_memberships, s.class_decisions, s.disputes, s.samples, s.sample_items, s.probe_runs,
                       s.probes, s.probe_results)}
-    return {"evidence_rows": n_ev, "evidence_sha256": ev_sha, "work_files_sha256": rows_digest(wf),
+        images = image_digests(c)
+    return {"evidence_rows": n_ev, "evidence_sha256": ev_sha, "work_files_sha256": rows_digest(wf), **images,
             "works_sha256": rows_digest(works), "sources_sha256": rows_digest(srcs),
             "registrations_sha256": rows_digest(regs), "registration_links_sha256": rows_digest(links),
             "classes_run_sha256": rows_digest([last_classes] if last_classes is not None else []), **more}
+
+
+def image_digests(c) -> dict:
+    """Digests of the image works' rows (their bytes by sha256, not again) and of the image evidence with the
+    locators of its identical copies (ids and run ids left out: they change on a rerun)."""
+    ie, ic, wi = s.image_evidence, s.image_evidence_copies, s.work_images
+    key = (ie.c.work_file_id, ie.c.source_id, ie.c.doc_id)
+    n, ev = _digest({k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                    for r in c.execute(select(ie).order_by(*key)))
+    copies = _digest(dict(r._mapping) for r in c.execute(
+        select(*key, ic.c.doc_id.label("copy_doc"), ic.c.locator).join(ie, ie.c.id == ic.c.evidence_id)
+        .order_by(*key, ic.c.doc_id)))[1]
+    works = _digest({k: v for k, v in r._mapping.items() if k != "data"}
+                    for r in c.execute(select(wi).order_by(wi.c.work_file_id)))[1]
+    me = s.image_metadata_evidence  # metadata-only datasets' evidence (match/image_metadata.py)
+    meta = _digest({k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                   for r in c.execute(select(me).order_by(me.c.source_id, me.c.file, me.c.row, me.c.kind,
+                                                          me.c.claimant_id, me.c.work_id, me.c.target)))[1]
+    return {"image_evidence_rows": n, "image_evidence_sha256": ev, "image_evidence_copies_sha256": copies,
+            "work_images_sha256": works, "image_metadata_evidence_sha256": meta}
+
+
+def image_match_run(case: Case) -> dict:
+    """The latest image match run (its manifest holds the image parameters, library versions and CMI rates),
+    for the report's manifest; empty when the case has none."""
+    from ascertain.match.images import IMAGE_STAGE
+
+    with case.store.engine.connect() as c:
+        run = c.execute(select(s.runs).where(s.runs.c.stage == IMAGE_STAGE).order_by(s.runs.c.id.desc())
+                        .limit(1)).mappings().first()
+    if run is None:
+        return {}
+    return {"image_match_run": {"id": run["id"], "started_at": run["started_at"], "manifest": run["manifest"]}}
 
 
 def class_inputs(classes: dict | None) -> dict:
@@ -86,7 +120,13 @@ def index_digests(sources: dict[int, dict]) -> dict:
     out = {}
     for src in sources.values():
         root: Path = src["index_path"]
+        if not root.is_dir():  # a metadata-only dataset keeps no index: its files are pinned in its params
+            continue
         out[src["name"]] = {p.name: sha256_file(p) for p in sorted(root.iterdir()) if p.is_file()}
+        codes = root / "codes"  # an image source's code table (index/images.py): its shards are index files too
+        if codes.is_dir():
+            out[src["name"]].update({f"codes/{p.name}": sha256_file(p) for p in sorted(codes.iterdir())
+                                     if p.is_file()})
     return out
 
 

@@ -29,7 +29,15 @@ from ascertain.readers.base import Skip, printable
 from ascertain.readers.records import read_jsonl
 from ascertain.report import case_data
 from ascertain.report.manifest import sha256_file, store_digests
+from ascertain.report.rederive_images import (
+    compare_image_digests,
+    rebuild_image_index,
+    rederive_image_works,
+    rerun_image_match,
+    rerun_image_metadata_match,
+)
 from ascertain.sources import describe_inputs
+from ascertain.sources_images import is_image_source
 from ascertain.store import schema
 from ascertain.text.levels import DEFAULT_LEVEL
 
@@ -56,10 +64,18 @@ def rederive(case: Case, m: dict, report_dir: Path, differ: Differ, key_file: st
         try:
             n_files = _rederive_works(case, c2, differ)
             checked.append(f"{n_files} work files re-read, their text and CMI re-derived")
+            n_images = rederive_image_works(case, c2, differ)
+            if n_images:
+                checked.append(f"{n_images} image work files re-read, their descriptors and image CMI re-derived")
             data = case_data.load(c2)
             rebuilt = kept = 0
             for src in data.sources.values():
-                if reindex and not src["keyed"]:
+                if src["kind"] == "image-metadata":  # no index: the metadata match re-reads its pinned files
+                    continue
+                if reindex and is_image_source(src.get("params")):
+                    rebuilt += rebuild_image_index(src, case_data.index_path(case, src),
+                                                   case_data.index_path(c2, src), differ)
+                elif reindex and not src["keyed"]:
                     rebuilt += _rebuild_index(case, src, scratch, differ)
                 else:
                     _copy_index(case_data.index_path(case, src), case_data.index_path(c2, src))
@@ -71,6 +87,10 @@ def rederive(case: Case, m: dict, report_dir: Path, differ: Differ, key_file: st
                 return checked
             _relabel_run(c2, m["match_run"])
             checked.append("match re-run without caches")
+            if rerun_image_match(c2, m, differ):
+                checked.append("image match re-run")
+            if rerun_image_metadata_match(c2, differ):
+                checked.append("metadata-only image datasets matched again")
             _compare_evidence(case, c2, m, report_dir, scratch, differ)
             checked.append("store rows and evidence.json compared with the re-run's")
             n = _compare_report(c2, m, report_dir, scratch, differ)
@@ -117,7 +137,8 @@ def _rederive_works(case: Case, c2: Case, differ: Differ) -> int:
     with c2.store.begin() as c:
         works = c.execute(select(schema.works.c.id, schema.works.c.inputs)).all()
         for wid, inputs in works:
-            stored = {r.path: r for r in c.execute(select(wf).where(wf.c.work_id == wid))}
+            # image works' files are re-derived by rederive_images.py (they hold no text)
+            stored = {r.path: r for r in c.execute(select(wf).where(wf.c.work_id == wid, wf.c.language != "image"))}
             if not stored:
                 continue  # a metadata-only work
             paths = [p if Path(p).is_absolute() else str(case.root / p) for p in inputs]
@@ -287,6 +308,7 @@ def _compare_evidence(case: Case, c2: Case, m: dict, report_dir: Path, scratch: 
         differ("rerun", "evidence.json", "the report folder's evidence.json differs from the re-run's"
                + _record_diffs(copy, again))
     now, derived = store_digests(case), store_digests(c2)
+    compare_image_digests(now, derived, differ)
     for key in ("evidence_rows", "evidence_sha256"):
         if now[key] != derived[key]:
             differ("rerun", f"store {key}", "the store's evidence rows differ from the re-run's "

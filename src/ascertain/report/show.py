@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from ascertain.case import Case
 from ascertain.cmi.status import items
 from ascertain.errors import AscertainError
+from ascertain.report.show_images import fold_image_copies, image_records
 from ascertain.store import schema as s
 
 STREAM_ROWS = 1_000  # evidence rows fetched at a time
@@ -61,10 +62,14 @@ def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
             w["best_own_coverage"] = max(w["best_own_coverage"], e["own_coverage"])
             w["longest_run_tokens"] = max(w["longest_run_tokens"], e["longest_run_tokens"])
         skipped = c.execute(select(func.count()).select_from(s.skipped)).scalar_one()
+        fold_image_copies(c, by_id)
     for w in works:
         w["copied_in"] = sorted(w["copied_in"])
+    from ascertain.match.images import stored_cmi_rates
+
     return {"case": str(case.root), "store": case.store.url.split("@")[-1], "sources": sources,
-            "works": works, "skipped_inputs": skipped, "probe": probe_evidence(case)}
+            "works": works, "skipped_inputs": skipped, "probe": probe_evidence(case),
+            "image_cmi_rates": stored_cmi_rates(case), "image_metadata": _image_metadata_counts(case)}
 
 
 def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
@@ -99,6 +104,10 @@ def work_records(c, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
     w["evidence"] = [{"evidence_id": e["id"], "source": e["source"], "document": e["doc_locator"],
                       "work_file": path_of[e["work_file_id"]], **e["metrics"]}
                      for e in ev if flt.keep(e["copied"], e["metrics"])]
+    w["image_evidence"] = image_records(c, w["id"], flt.copied_only)
+    w["image_cmi"] = [{"path": path_of[fid], **cmi} for fid, cmi in c.execute(
+        select(s.work_images.c.work_file_id, s.work_images.c.cmi).where(s.work_images.c.work_id == w["id"])
+        .order_by(s.work_images.c.work_file_id))]
     return w
 
 
@@ -148,3 +157,9 @@ def _tier_c_summary(res: dict) -> str:
             parts.append(f"{label} {mine['correct']}/{mine['asked']} right"
                          + (f" (controls {ctrl['correct']}/{ctrl['asked']})" if ctrl else ""))
     return "; ".join(parts)
+
+
+def _image_metadata_counts(case: Case) -> list[dict]:
+    from ascertain.match.image_metadata import evidence_counts
+
+    return evidence_counts(case)

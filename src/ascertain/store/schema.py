@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -434,4 +436,97 @@ probe_results = Table(
     Column("claimant_id", Integer, ForeignKey("claimants.id")),
     Column("result", JSON, nullable=False),
     Column("at", String(32), nullable=False),
+)
+
+# --- Images (issue 27, images through the same stages as text). Kept in one block: other image tables (the
+# metadata-only datasets') go in their own block. create_all adds these tables to an older case store. ---
+
+# An image work's file: its descriptors and CMI as read when the work was added, and its bytes, so matching and
+# exhibits never depend on the original path still being there. One row per image work file (work_files holds
+# the path, sha256 and size like any work file; its language is "image" and its text empty).
+work_images = Table(
+    "work_images", metadata,
+    Column("work_file_id", Integer, ForeignKey("work_files.id"), primary_key=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("media_type", String(32), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("frames", Integer, nullable=False),
+    Column("mode", String(16), nullable=False),  # stored mode before conversion (RGB, P, CMYK, I;16 ...)
+    Column("pixel_sha256", String(64), nullable=False),  # of the decoded pixels (imaging/descriptors.py)
+    Column("pdq", String(64), nullable=False),  # PDQ hash, hex, original orientation
+    Column("pdq_dihedral", JSON, nullable=False),  # the 8 dihedral variants, hex, in imaging.descriptors.DIHEDRAL
+    Column("pdq_quality", Integer, nullable=False),
+    Column("cmi", JSON, nullable=False),  # cmi/image.py read_image_cmi: {"fields": {...}, "c2pa": bool, "errors"}
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Image evidence: one row per (image work file, distinct image content of a source) that `ascertain match`
+# compared and kept. Tiers (imaging/compare.py): same_bytes, same_pixels, near_duplicate, region_copy.
+#   work_region / copy_region: [x0, y0, x1, y1] as shares of each image's width and height (null for the whole
+#     image: same_bytes, same_pixels, and a near-duplicate without a verified region);
+#   work_area_share: the share of the work's area inside the copy;
+#   transform: {"scale", "rotation_degrees", "mirrored", "orientation" (PDQ's dihedral match), "crop": share of
+#     the work cut off at {"left", "top", "right", "bottom"}} (what is known for the tier);
+#   cmi_status: the work's image CMI in the copy overall (retained | altered | removed | never_present), cmi: per
+#     field {"work", "copy", "status": kept | altered | removed} (EXIF, IPTC, XMP incl. plus:DataMining), c2pa:
+#     kept | removed | never_present;
+#   copies: how many documents of the source hold these exact bytes (measured once, counted); every one of their
+#     locators is in image_evidence_copies; doc_id/doc_locator name the first.
+image_evidence = Table(
+    "image_evidence", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("work_id", Integer, ForeignKey("works.id"), nullable=False, index=True),
+    Column("work_file_id", Integer, ForeignKey("work_files.id"), nullable=False),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("doc_id", Integer, nullable=False),
+    Column("doc_locator", Text, nullable=False),
+    Column("copy_sha256", String(64), nullable=False),
+    Column("copied", Boolean, nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("pdq_distance", Integer, nullable=False),
+    Column("work_area_share", Float, nullable=False),
+    Column("work_region", JSON),
+    Column("copy_region", JSON),
+    Column("transform", JSON, nullable=False),
+    Column("inliers", Integer, nullable=False),
+    Column("cmi_status", String(16), nullable=False),
+    Column("cmi", JSON, nullable=False),
+    Column("c2pa", String(16), nullable=False),
+    Column("copies", Integer, nullable=False),
+    Column("caption", Text),  # the copy's caption (webdataset .txt / prompt of an output), as the source holds it
+    Column("url", Text),
+    Column("facts", JSON, nullable=False),  # the whole imaging.compare record the decision rests on
+)
+
+# Every document of the source holding the evidence's copy bytes (identical copies listed, never dropped).
+image_evidence_copies = Table(
+    "image_evidence_copies", metadata,
+    Column("evidence_id", Integer, ForeignKey("image_evidence.id"), primary_key=True),
+    Column("doc_id", Integer, primary_key=True),
+    Column("locator", Text, nullable=False),
+)
+
+# ---- image metadata evidence (match/image_metadata.py) --------------------------------------------------------
+# What a metadata-only image dataset (LAION/DataComp/COYO-style Parquet: URL, caption, sha256 or pHash; no images)
+# holds about a claimant's works: the name in a caption (exact, transliterated, typo; by / style / mention), a
+# domain or handle in the URL, a title in a caption, the SHA-256 of a work's bytes, a pHash within the threshold.
+image_metadata_evidence = Table(
+    "image_metadata_evidence", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("claimant_id", Integer, ForeignKey("claimants.id"), nullable=False, index=True),
+    Column("work_id", Integer, ForeignKey("works.id")),  # null when the evidence is about the claimant (a name)
+    Column("kind", String(32), nullable=False),  # caption_name | url_domain | url_handle | caption_title | ...
+    Column("match", String(16), nullable=False),  # exact | translit | fuzzy | hamming
+    Column("context", String(16), nullable=False),  # by | style | mention | url | hash
+    Column("matched", Text, nullable=False),  # the text, URL part or hash as found in the row
+    Column("target", Text, nullable=False),  # what it matched: the name, domain, handle, title or work hash
+    Column("distance", Integer, nullable=False, default=0),  # edits (names) or differing bits (pHash)
+    Column("file", Text, nullable=False),
+    Column("row", BigInteger, nullable=False),  # 0-based row in the file
+    Column("url", Text),
+    Column("caption", Text),
 )

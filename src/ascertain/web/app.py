@@ -35,6 +35,7 @@ from swagger_ui_bundle import swagger_ui_path
 from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
+from ascertain.imaging.decode import is_image_name
 from ascertain.web import users, views
 from ascertain.web.lookup_pool import Busy, LookupPool, refused_kind
 from ascertain.web.policy import can, redact
@@ -144,7 +145,8 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                                    swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
 
-    app.add_middleware(UploadGuard, paths={"/lookup", "/api/lookup"}, max_bytes=max_upload, allow=limiter.allow,
+    app.add_middleware(UploadGuard, paths={"/lookup", "/api/lookup", "/lookup/image", "/api/lookup/image"},
+                       max_bytes=max_upload, allow=limiter.allow,
                        per_minute=lookups_per_minute)
 
     def session(request: Request) -> dict | None:
@@ -473,6 +475,40 @@ def create_app(case_root: Path, lookups_per_minute: int = LOOKUPS_PER_MINUTE, ma
         r = views.answer_for(found, None, user)
         r["query"] = r["query"].replace(path, shown)
         return redact(user.role, r)
+
+    async def _lookup_image(user: users.User, file: UploadFile) -> dict:
+        """An uploaded image against the case's images, in a worker with a timer (web/image_lookup.py)."""
+        shown = Path(file.filename or "").name
+        if not is_image_name(shown):
+            raise AscertainError(shown or "the upload", "is not an image file",
+                                 "upload a JPEG, PNG, WebP, TIFF, GIF or BMP image")
+        data = await file.read(max_upload + 1)
+        if len(data) > max_upload:
+            raise HTTPException(413, f"the file is larger than {max_upload:,} bytes: look up a smaller file")
+        with tempfile.TemporaryDirectory(prefix="ascertain-upload-") as folder:
+            path = Path(folder) / ("upload" + Path(shown).suffix.lower()[:8])
+            path.write_bytes(data)  # kept only while it is compared, then removed with its folder
+            try:
+                found = await pool.lookup_image(str(path))
+            except Busy:
+                raise HTTPException(503, "the server is busy with other lookups: try again in a minute",
+                                    headers={"Retry-After": "60"}) from None
+            except AscertainError as e:  # the error names the file as it was sent, never the server's copy
+                raise AscertainError(shown, e.problem.replace(str(path), shown), e.fix) from None
+        found["query"] = shown
+        return redact(user.role, views.image_answer_for(found, user))
+
+    @app.post("/lookup/image", response_class=HTMLResponse, include_in_schema=False)
+    async def lookup_image_upload(request: Request, user: Annotated[users.User, Depends(need("lookup"))],
+                                  file: UploadFile, csrf: Annotated[str, Form()] = ""):
+        check_csrf(request, csrf)
+        return page(request, "lookup.html.j2", user, q="", r=None, ri=await _lookup_image(user, file))
+
+    @app.post("/api/lookup/image", summary="Was this image used? Yes or no, with the tier, dataset and shard of each "
+              "match (size- and time-limited; the image is not kept; never a corpus image or its URL)",
+              openapi_extra={"x-capability": "lookup"})
+    async def api_lookup_image(file: UploadFile, user: Annotated[users.User, Depends(need("lookup"))]):
+        return await _lookup_image(user, file)
 
     @app.get("/lookup", response_class=HTMLResponse, include_in_schema=False)
     async def lookup_page(request: Request, user: Annotated[users.User, Depends(need("lookup"))], q: str = ""):

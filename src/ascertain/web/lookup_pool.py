@@ -88,6 +88,22 @@ def _work(path: str, seconds: float) -> dict:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _work_image(path: str, seconds: float) -> dict:
+    """In the worker: the lookup of one uploaded image, interrupted after `seconds` (web/image_lookup.py)."""
+    from ascertain.web.image_lookup import case_images, lookup_image_file
+
+    case_images(_CASE)  # the case's images: prepared once per worker and state, outside the upload's budget
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return lookup_image_file(_CASE, path)
+    except _OutOfTime:
+        raise AscertainError(path, f"took more than {seconds:g} seconds to decode and compare",
+                             "upload a smaller copy of the image") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 class LookupPool:
     def __init__(self, case_root: Path, workers: int = WORKERS, queue: int = QUEUE, seconds: float = SECONDS
                  ) -> None:
@@ -112,11 +128,17 @@ class LookupPool:
         ex.shutdown(wait=False, cancel_futures=True)
 
     async def lookup(self, path: str) -> dict:
+        return await self._run(_work, path)
+
+    async def lookup_image(self, path: str) -> dict:
+        return await self._run(_work_image, path)
+
+    async def _run(self, work, path: str) -> dict:
         if self.in_flight >= self.capacity:
             raise Busy
         self.in_flight += 1
         try:
-            fut = asyncio.get_running_loop().run_in_executor(self._pool(), _work, path, self.seconds)
+            fut = asyncio.get_running_loop().run_in_executor(self._pool(), work, path, self.seconds)
             return await asyncio.wait_for(fut, self.seconds + GRACE)
         except (TimeoutError, BrokenProcessPool):
             self._replace()

@@ -232,6 +232,17 @@ def answer_for(r: dict, query: str | None, user: User) -> dict:
     return r
 
 
+def image_answer_for(r: dict, user: User) -> dict:
+    """An image lookup's answer as the role may see it: the public and claims staff get yes or no, the tier, the
+    dataset and the shard; never a corpus image, its URL or caption (the lookup carries none) nor its locator
+    (policy.FIELDS drops it)."""
+    if user.role in ("public", "claims"):
+        r = {**r, "where": [{k: w[k] for k in ("dataset", "kind", "shard", "tier", "images", "share_of_your_image")}
+                            for w in r["where"]],
+             "works": [{"title": w["title"], "tier": w["tier"]} for w in r["works"]]}
+    return r
+
+
 def _public_answer(r: dict, query: str | None, exact_only: bool) -> dict:
     from ascertain.text.bibliographic import looks_like_isbn, looks_like_registration, name_key, title_key
 
