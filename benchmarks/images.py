@@ -220,7 +220,8 @@ def main() -> None:
     if a.docs:
         from ascertain.report.doc_sections import write_section
 
-        write_section(a.docs, "images", md)
+        write_section(Path(a.docs), "images", "## Images: descriptors per core and the exact code scan (issue 27)\n\n"
+                      + md)
 
 
 if __name__ == "__main__":
