@@ -78,7 +78,9 @@ c = Case.open(__import__("pathlib").Path(sys.argv[2]))
 t = time.perf_counter()
 s = run_image_metadata_match(c)
 s["wall_seconds"] = time.perf_counter() - t
-s["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+u = resource.getrusage(resource.RUSAGE_SELF)
+s["max_rss_mb"] = u.ru_maxrss / 1024
+s["cpu_seconds"] = u.ru_utime + u.ru_stime
 print(json.dumps(s))
 """
 
@@ -90,6 +92,8 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=10)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--docs", type=Path)
+    ap.add_argument("--data", type=Path, help="Keep the generated dataset in this folder (reused when it holds "
+                                              "the same number of shards).")
     a = ap.parse_args()
     from typer.testing import CliRunner
 
@@ -98,10 +102,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         tmp = Path(tmp)
         claimants, others = claimant_names(a.claimants, a.seed)
-        data = tmp / "data"
-        data.mkdir()
+        data = a.data or tmp / "data"
+        data.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        make_dataset(data, a.rows, a.shards, claimants, others, a.seed)
+        if len(list(data.glob("part-*.parquet"))) != a.shards:
+            make_dataset(data, a.rows, a.shards, claimants, others, a.seed)
         gen = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in data.iterdir())
         case = tmp / "case"
@@ -124,6 +129,8 @@ def main() -> None:
     res = {"rows": a.rows, "claimants": a.claimants, "shards": a.shards, "parquet_mb": round(size / 1e6, 1),
            "generate_s": round(gen, 1), "corpus_add_s": round(add, 1), "match_s": round(s["wall_seconds"], 1),
            "rows_per_s": round(a.rows / s["wall_seconds"]), "max_rss_mb": round(s["max_rss_mb"]),
+           "cpu_s": round(s["cpu_seconds"], 1), "rows_per_cpu_s": round(a.rows / s["cpu_seconds"]),
+           "load_average": round(os.getloadavg()[0], 1),
            "evidence": s["evidence"], "by_kind": s["by_kind"], "cpu": platform.processor() or platform.machine(),
            "cores": os.cpu_count()}
     print(json.dumps(res, indent=1))
@@ -142,7 +149,10 @@ def main() -> None:
               "person.\n\n"
               "| measure | value |\n| --- | ---: |\n"
               f"| match (captions, URLs, pHash; read, scan, store) | {res['match_s']:,} s |\n"
-              f"| rows per second | {res['rows_per_s']:,} |\n"
+              f"| rows per second (wall clock; load average {res['load_average']} on {res['cores']} cores) | "
+              f"{res['rows_per_s']:,} |\n"
+              f"| CPU time of the match process | {res['cpu_s']:,} s |\n"
+              f"| rows per CPU-second (one core) | {res['rows_per_cpu_s']:,} |\n"
               f"| peak memory (resident, the match process) | {res['max_rss_mb']:,} MB |\n"
               f"| evidence rows | {res['evidence']:,} ({kinds}) |\n"
               f"| corpus add (pin: SHA-256 of every file, layout) | {res['corpus_add_s']:,} s |\n\n"

@@ -10,9 +10,10 @@ apart, as a standing cluster's would not count) and stopped after. For each conf
 add` of the benchmark corpus (benchmarks/corpus.py, real text; one JSONL file, read as line ranges by the
 cluster's tasks), `works import` of `--works` works (benchmarks/scale.py), `match`. Wall time of each command;
 CPU seconds of the driver's process tree and, for the cluster, of the nodes' process trees over the command;
-peak RSS of both. Where the time goes: the add's `stages` (calls, task seconds and nodes per stage function;
-the shard tasks' parts). Then the check: every index file, reports/evidence.json and the stored evidence must
-equal the local engine's, byte for byte. Writes benchmarks/.work/ray-cluster.json.
+peak RSS of both (sampled every 0.1 s: a Ray worker's CPU is its last sample before it exits). Where the time
+goes: the add's `stages` (calls, task wall and CPU seconds and nodes per stage function; the shard tasks'
+parts). Then the check: every index file, reports/evidence.json and the stored evidence must equal the local
+engine's, byte for byte. Writes benchmarks/.work/ray-cluster.json.
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ from ray_engine import digest_files, stored_evidence  # noqa: E402
 from scale import WORK, corpus_of, make_works  # noqa: E402
 
 
-def tree_cpu(procs: list[psutil.Process]) -> float:
-    """CPU seconds of processes and their descendants (finished children reaped by them included)."""
-    total = 0.0
+def cpu_by_pid(procs: list[psutil.Process]) -> dict[int, float]:
+    """CPU seconds of each process of the trees under procs (finished children reaped by them included). Ray's
+    workers exit when the job ends: sampled while they run, their last sample is what they used."""
+    out: dict[int, float] = {}
     for root in procs:
         try:
             members = [root, *root.children(recursive=True)]
@@ -51,10 +53,10 @@ def tree_cpu(procs: list[psutil.Process]) -> float:
         for q in members:
             try:
                 t = q.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
+                out[q.pid] = t.user + t.system + t.children_user + t.children_system
             except psutil.NoSuchProcess:
                 pass
-    return total
+    return out
 
 
 def tree_rss(procs: list[psutil.Process]) -> int:
@@ -73,7 +75,8 @@ def tree_rss(procs: list[psutil.Process]) -> int:
 def measured(cmd: list[str], env: dict[str, str], nodes: list[psutil.Process]) -> dict:
     """One command: wall s; CPU s of its own process (the driver), of its tree, and of the nodes over it; peak
     RSS MB of its tree plus the nodes'."""
-    nodes_cpu0 = tree_cpu(nodes)
+    nodes_cpu0 = cpu_by_pid(nodes)
+    nodes_cpu = dict(nodes_cpu0)
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     root = psutil.Process(p.pid)
@@ -86,6 +89,7 @@ def measured(cmd: list[str], env: dict[str, str], nodes: list[psutil.Process]) -
         except psutil.NoSuchProcess:
             break
         rss = tree_rss(nodes)
+        nodes_cpu.update(cpu_by_pid(nodes))
         for q in procs:
             try:
                 t = q.cpu_times()
@@ -103,7 +107,8 @@ def measured(cmd: list[str], env: dict[str, str], nodes: list[psutil.Process]) -
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err.decode()[-3000:]}")
     text = out.decode()
     return {"wall_s": round(wall, 2), "driver_cpu_s": round(driver, 2), "cpu_s": round(sum(cpu.values()), 2),
-            "nodes_cpu_s": round(tree_cpu(nodes) - nodes_cpu0, 2), "peak_rss_mb": round(peak / 2**20),
+            "nodes_cpu_s": round(sum(c - nodes_cpu0.get(q, 0.0) for q, c in nodes_cpu.items()), 2),
+            "peak_rss_mb": round(peak / 2**20),
             "json": json.loads(text[text.find("{"):])}
 
 

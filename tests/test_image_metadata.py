@@ -48,10 +48,15 @@ def _case_with_claimants(tmp: Path, work: Path) -> Path:
         w = csv.writer(fh)
         w.writerow(["title", "claimant", "aliases", "domains", "handles", "sha256", "phash"])
         w.writerow(["Portrait of Eileen Collins in Orbit", "Jörg Schilling", "", "https://www.schilling-art.example",
-                    "jschilling", sha, ph])
+                    "jschilling", "", ""])
         w.writerow(["Pine Forest Morning", "Ivan Shishkin", "Иван Шишкин", "", "", "", ""])
         w.writerow(["Sunset", "Grace", "", "", "", "", ""])
+        w.writerow(["Listed by hash only", "Ivan Shishkin", "", "", "", sha, ph])  # hashes given in the list
     r = runner.invoke(app, ["works", "import", str(case), str(tmp / "works.csv")])
+    assert r.exit_code == 0, r.output
+    # the image itself as a work of the same claimant (its bytes kept in the case: works_images.py)
+    r = runner.invoke(app, ["works", "add", str(case), "--claimant", "Jörg Schilling", "--title", "Astronaut",
+                            str(work)])
     assert r.exit_code == 0, r.output
     return case
 
@@ -104,8 +109,10 @@ def test_end_to_end_evidence(tmp_path: Path) -> None:
     assert ("Ivan Shishkin", "caption_name", "translit", "mention", 3) in got
     assert ("Ivan Shishkin", "caption_name", "fuzzy", "style", 4) in got
     assert ("Jörg Schilling", "caption_title", "exact", "distinctive", 7) in got
-    assert ("Jörg Schilling", "sha256", "exact", "hash", 8) in got
+    assert ("Jörg Schilling", "sha256", "exact", "hash", 8) in got  # the image work's bytes
+    assert ("Ivan Shishkin", "sha256", "exact", "hash", 8) in got  # the hash given in the works list
     assert any(g[:2] == ("Jörg Schilling", "phash") and g[4] == 9 for g in got)
+    assert any(g[:2] == ("Ivan Shishkin", "phash") and g[4] == 9 for g in got)
     # no domain evidence for a look-alike host; "shishkinova" is another word
     assert not any(e["row"] in (8, 10) and e["kind"].startswith(("url", "caption_name")) for e in ev)
     # "Grace" is common in this corpus (22 of 31 captions): bare mentions are not stored
@@ -119,6 +126,10 @@ def test_end_to_end_evidence(tmp_path: Path) -> None:
     first = (case / "reports" / "image-metadata-evidence.json").read_bytes()
     assert runner.invoke(app, ["match", str(case)]).exit_code == 0
     assert (case / "reports" / "image-metadata-evidence.json").read_bytes() == first
+    r = runner.invoke(app, ["show", str(case), "--json"])
+    assert r.exit_code == 0, r.output
+    counts = {(x["claimant"], x["kind"], x["match"]): x["rows"] for x in json.loads(r.output)["image_metadata"]}
+    assert counts[("Ivan Shishkin", "caption_name", "translit")] == 1
     r = runner.invoke(app, ["sources", "remove", str(case), "laion", "--yes"])
     assert r.exit_code == 0, r.output
     with c.store.engine.connect() as conn:
@@ -164,6 +175,11 @@ def test_web_text_parquet_stays_text(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": [1], "url": ["https://a.example/x.jpg"], "text": ["t"],
                              "image_phash": ["e9e90c24f1d9c674"]}), q)
     assert looks_like_image_metadata([str(q)])
+    shards = tmp_path / "shards"  # img2dataset output: tar shards beside their Parquet: an image corpus
+    shards.mkdir()
+    (shards / "00000.parquet").write_bytes(q.read_bytes())
+    (shards / "00000.tar").write_bytes(b"")
+    assert not looks_like_image_metadata([str(shards)])
 
 
 def test_batches_bounded(tmp_path: Path) -> None:
@@ -210,3 +226,20 @@ def test_urls() -> None:
             "https://www.artstation.com/janedoe2"]
     hits = [(h.row, h.kind) for h in us.scan(urls)]
     assert hits == [(0, "url_domain"), (2, "url_handle"), (3, "url_handle")]
+
+
+def test_two_claimants_of_one_name_both_found() -> None:
+    ns = NameSet()
+    ns.add("Maria Sibylla Merian", 1)
+    ns.add("maria sibylla merian", 2)  # another claimant, the same name
+    ns.add("Maria Sibylla Merian", 1)  # listed twice for the same claimant: once
+    ns.build()
+    hits = ns.scan(["Plate 12, by Maria Sibylla Merian"])
+    assert sorted(ns.owner[h.target] for h in hits) == [1, 2]
+
+
+def test_arrow_normalization_equals_python() -> None:
+    from ascertain.match.caption_names import normalize, normalize_column
+
+    caps = ["Art by Jörg  Schilling!", None, "line one\nline two", "Иван Шишкин — утро", "  ", "A_B-C.d", "ÆSIR ß"]
+    assert normalize_column(pa.array(caps, pa.string())) == [normalize(c) if c else "" for c in caps]

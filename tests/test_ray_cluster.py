@@ -65,7 +65,7 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def runs(cluster, tmp_path_factory, data) -> dict[str, dict]:
+def runs(cluster, tmp_path_factory, data) -> dict:
     corpus = tmp_path_factory.mktemp("corpus")
     shutil.copytree(data / "corpus", corpus / "demo")
     shutil.copytree(Path(sysconfig.get_paths()["stdlib"]) / "email", corpus / "email",
@@ -87,6 +87,7 @@ def runs(cluster, tmp_path_factory, data) -> dict[str, dict]:
         match = json.loads(_cli(["match", str(case.root), "--json", *options], env))
         print(f"{name}: corpus add {t1 - t0:.1f} s, match {time.perf_counter() - t1:.1f} s")
         out[name] = {"case": case.root, "add": add, "match": match}
+    out["corpus"] = corpus
     return out
 
 
@@ -144,3 +145,33 @@ print(json.dumps([ray.get(where.options(resources={f"node{i}": 1}).remote()) for
     (node0, dir0), (node1, dir1) = json.loads(r.stdout.strip().splitlines()[-1])
     assert node0 != node1
     assert Path(dir0).is_relative_to(cluster.node_dir(0)) and Path(dir1).is_relative_to(cluster.node_dir(1))
+
+
+def test_a_worker_node_failing_mid_run_changes_no_byte(cluster, runs, tmp_path):
+    """The worker node is killed (every process of it) once the first shard is recorded; the run ends on the
+    head alone, or fails and the same command resumes it; either way the index is the local engine's, byte for
+    byte. (Last in this file: the cluster has one node left.)"""
+    corpus = str(runs["corpus"])
+    case = Case.init(tmp_path / "case")
+    cmd = [sys.executable, "-c", RUN, "corpus", "add", str(case.root), "corpus", corpus, "--json", "--engine", "ray",
+           "--ray-address", cluster.address]
+    p = subprocess.Popen(cmd, env=cluster.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    manifest = case.root / "index" / "corpus" / "manifest.json"
+    try:
+        while p.poll() is None:
+            try:
+                if json.loads(manifest.read_text())["shards"]:
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+        killed_while_running = p.poll() is None
+        cluster.kill_node(1)
+        out, err = p.communicate(timeout=240)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert killed_while_running
+    if p.returncode:  # the driver saw the node's loss as a failure: the same command resumes
+        _cli(cmd[3:], cluster.env())
+    assert _files(case.root / "index" / "corpus") == _files(runs["local"]["case"] / "index" / "corpus")

@@ -205,3 +205,16 @@ def test_tasks_are_given_only_case_folder_and_input_paths(tmp_path, data, inputs
     roots = [case.root, *map(Path, inputs[:2]), data]
     assert w.calls > 10 and any(Path(p).is_relative_to(case.root) for p in w.paths)
     assert [p for p in w.paths if not any(Path(p).is_relative_to(r) for r in roots)] == []
+
+
+def test_ray_address_without_the_ray_engine_is_refused(tmp_path, data):
+    from typer.testing import CliRunner
+
+    from ascertain.case import Case
+    from ascertain.cli import app
+
+    case = str(Case.init(tmp_path / "case").root)
+    for cmd in (["corpus", "add", case, "c", str(data / "corpus")], ["match", case]):
+        r = CliRunner().invoke(app, [*cmd, "--ray-address", "127.0.0.1:6379"])
+        assert r.exit_code != 0 and "--ray-address" in r.output and "--engine ray" in r.output, r.output
+    assert not (tmp_path / "case" / "index" / "c").exists()

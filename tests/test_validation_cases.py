@@ -52,3 +52,13 @@ def test_build_cases_records_skips_in_the_list_given(tmp_path, monkeypatch):
     assert len(skipped) == 6 and {s["transformation"] for s in skipped} == {"reorder", "reorder+rename"}
     assert "TokenError" in skipped[0]["reason"] and not any("reorder" in c.transform for c in cases)
     assert len({c.work for c in cases}) == 3
+
+
+def test_ascertain_scores_with_processes_decide_every_case_alike(tmp_path):
+    from ascertain.validation.evaluate import ascertain_scores
+
+    cases = build_cases(tmp_path / "c", works=4, negatives_per_work=2, seed=3)
+    one, _ = ascertain_scores(cases, "auto")
+    two, rate = ascertain_scores(cases, "auto", processes=2)
+    assert two == one and list(two) == [c.id for c in cases] and rate > 0
+    assert any(one.values()) and not all(one.values())  # copies found, unrelated pairs not

@@ -75,3 +75,20 @@ def test_binomial_tail() -> None:
     assert binomial_tail(48, 48) == pytest.approx(2.0 ** -48)
     assert binomial_tail(0, 48) == pytest.approx(1.0)
     assert binomial_tail(24, 48) == pytest.approx(0.5573, abs=1e-3)
+
+
+def test_cli(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ascertain.cli import app
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    r = CliRunner().invoke(app, ["watermark", str(DATA / "watermark_sd1_by_invisible_watermark_0.2.0.png"),
+                                 str(bad), "--json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.output)
+    assert got[0]["present"] and got[0]["message"] == "StableDiffusionV1"
+    assert "not a readable image" in got[1]["error"]

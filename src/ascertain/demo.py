@@ -99,7 +99,8 @@ def run_demo(case_dir: Path, console: Console | None, report: bool = True, store
     probe = run_probe_demo(case, console) if with_probe else {"ok": True, "skipped": "not asked for"}
     written = build_report(case) if report else {"out": None}
     if report:
-        say(f"report: {written['exhibits']} exhibits; open {Path(written['out']) / 'report.html'} or report.pdf; "
+        say(f"report: {written['exhibits']} exhibits and {written.get('image_exhibits', 0)} image exhibits; "
+            f"open {Path(written['out']) / 'report.html'} or report.pdf; "
             f"check it with `ascertain verify {written['out']}`", highlight=False)
     return {"ok": not missed and not false_pos and not cmi_wrong and classes["ok"] and probe["ok"] and images["ok"],
             "classes": classes, "probe": probe, "images": images,

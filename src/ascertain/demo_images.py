@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import select
 
 from ascertain.case import Case
 from ascertain.readers import ReadOptions
-from ascertain.report.tables import new_table
+from ascertain.report.tables import add_row, new_table
 from ascertain.store import schema
 from ascertain.works import import_manifest
 
@@ -62,6 +63,10 @@ def _found(case: Case) -> tuple[list[dict], list[dict]]:
     return copies, meta
 
 
+def _short(v: str, n: int = 24) -> str:
+    return v if len(v) <= n else v[:n - 1] + "…"
+
+
 def _is(p: dict, e: dict) -> bool:
     return (Path(e["path"]).name == p["work_file"] and e["source"] == p["source"]
             and e["doc_locator"].replace("\\", "/").endswith(p["document"]))
@@ -83,7 +88,8 @@ def check_images(case: Case, data: Path, console: Console | None) -> dict:
     for p in planted:
         if p["tier"] in ("metadata", "hash"):
             hits = [m for m in meta if _meta_is(p, m)]
-            got = "; ".join(sorted({f"{m['kind'].replace('_', ' ')} ({m['match']}) “{m['matched']}”" for m in hits}))
+            got = "; ".join(sorted({f"{m['kind'].replace('_', ' ')} ({m['match']}) “{_short(m['matched'])}”"
+                                    for m in hits}))
             ok = bool(hits)
         else:
             hit = next((e for e in copies if _is(p, e)), None)
@@ -100,11 +106,10 @@ def check_images(case: Case, data: Path, console: Console | None) -> dict:
     meta_extra = sorted({(m["source"], Path(m["file"]).name, int(m["row"]) + 1) for m in meta
                          if not any(_meta_is(p, m) for p in meta_planted)})
     if console:
-        t = new_table("planted image case", "work", "in", "found", title="planted image cases",
-                      words=("planted image case", "found"))
+        t = new_table("work", "planted", "found", title="planted image cases")
         for p, got, ok in rows:
-            t.add_row(p["kind"], p["work_file"], f"{p['source']}: {p['document']}",
-                      got if ok else f"[red]{got or 'MISSED'}[/]")
+            add_row(t, p["work_file"], f"{p['kind']} ({p['source']} {p['document']})",
+                    Text(got) if ok else Text(got or "MISSED", style="red"))
         console.print(t)
         for e in unplanted:
             console.print(f"[red]unexpected image copy[/]: {Path(e['path']).name} in {e['source']}: {e['doc_locator']}")

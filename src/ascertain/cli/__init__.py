@@ -10,7 +10,7 @@ from ascertain.cli.common import app
 
 # each module registers its commands on `app` when imported; this order is their order in `ascertain --help`
 for _module in ("case_cmds", "works", "sources", "match", "compare", "show", "cmi", "validate", "report", "classes",
-                "web", "probe", "exchange", "provenance", "signing"):
+                "web", "probe", "exchange", "provenance", "signing", "watermark"):
     importlib.import_module(f"ascertain.cli.{_module}")
 
 __all__ = ["app"]

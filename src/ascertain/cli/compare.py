@@ -44,6 +44,12 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
             reference: Annotated[str | None, typer.Option(
                 help="Folder or JSONL of independent works in the same language: the chance baseline; a pair "
                      "independent works also reach is inconclusive, not copied.")] = None,
+            learned_model: Annotated[str | None, typer.Option(
+                help="Images: also compare with a learned descriptor from this model file (TorchScript, ONNX or "
+                     "a torch state file; never downloaded; recorded with its SHA-256).")] = None,
+            learned_threshold: Annotated[float, typer.Option(help="Cosine at or above which the learned "
+                                                                  "descriptor calls two images similar.")] = 0.9,
+            learned_side: Annotated[int, typer.Option(help="Input side of the learned model, in pixels.")] = 224,
             as_json: JsonOpt = False) -> None:
     """Compare one original with one copy (or a batch of pairs); exit 0 whatever the verdict.
 
@@ -75,7 +81,12 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
     if is_image_name(original) and is_image_name(copy):  # two images: compared as images (imaging/)
         from ascertain.cli.images import print_image_comparison
 
-        print_image_comparison(original, copy, as_json)
+        learned = None
+        if learned_model:
+            from ascertain.imaging.learned import LearnedDescriptor
+
+            learned = LearnedDescriptor(learned_model, side=learned_side, threshold=learned_threshold)
+        print_image_comparison(original, copy, as_json, learned)
         return
     r = cmp.compare(original, copy)
     if as_json:

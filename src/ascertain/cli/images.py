@@ -5,10 +5,12 @@ from __future__ import annotations
 from ascertain.cli.common import emit_json, esc, line, out
 
 
-def print_image_comparison(original: str, copy: str, as_json: bool) -> None:
+def print_image_comparison(original: str, copy: str, as_json: bool, learned=None) -> None:
     from ascertain.imaging.compare import compare_image_files
 
     r = compare_image_files(original, copy)
+    if learned is not None:  # the optional learned tier: a separate signal beside the decision, never in it
+        r["learned"] = _learned(learned, original, copy)
     if as_json:
         emit_json(r)
         return
@@ -17,6 +19,10 @@ def print_image_comparison(original: str, copy: str, as_json: bool) -> None:
     line(f"original: {esc(original)} ({r['work_size'][0]} x {r['work_size'][1]})")
     line(f"copy:     {esc(copy)} ({r['copy_size'][0]} x {r['copy_size'][1]})")
     line(esc(r["summary"]))
+    if "learned" in r:
+        lr = r["learned"]
+        line(f"learned descriptor: cosine {lr['cosine']:.3f} ({'similar' if lr['similar'] else 'not similar'} at "
+             f"{lr['model']['threshold']}; model {esc(lr['model']['format'])}, sha256 {lr['model']['sha256'][:16]}…)")
     cmi = r["cmi"]
     line(f"image CMI: {cmi['status'].replace('_', ' ')}; C2PA manifest: {cmi['c2pa'].replace('_', ' ')}")
     for field, f in cmi["fields"].items():
@@ -40,3 +46,13 @@ def validate_images(works: int, pairs: int, seed: int, docs, as_json: bool) -> N
         emit_json(r)
     else:
         out.print(md, markup=False, highlight=False)
+
+
+def _learned(learned, original: str, copy: str) -> dict:
+    from pathlib import Path
+
+    from ascertain.imaging.decode import decode
+
+    a = decode(Path(original).read_bytes(), original).pixels
+    b = decode(Path(copy).read_bytes(), copy).pixels
+    return learned.compare(a, b)

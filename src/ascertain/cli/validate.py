@@ -41,6 +41,10 @@ def validate_copies(
             "--image-metadata", help="Only the image-metadata set: real names in real captions (Debian copyright "
                                      "files and package summaries, Python package metadata), split by source, and "
                                      "the 64-bit pHash threshold on real images.")] = False,
+        watermark: Annotated[bool, typer.Option(
+            "--watermark", help="Only the invisible-watermark set: real images watermarked as open image "
+                                "generators do, after re-encoding, resizing, cropping; and unwatermarked ones.")
+        ] = False,
         all_: Annotated[bool, typer.Option(
             "--all", help="Regenerate every figure the report cites (each registered validator), with the code "
                           "version and date, into --figures and --docs.")] = False,
@@ -52,8 +56,11 @@ def validate_copies(
                                                           "report's validation_figures.json).")] = None,
         scancode: Annotated[str | None, typer.Option(
             envvar="ASCERTAIN_SCANCODE", help="With --all: ScanCode Toolkit, for the CMI comparisons.")] = None,
-        processes: Annotated[int, typer.Option(help="With --all: processes of the CMI scans and the copy "
-                                                            "detection runs (same results, less time).")] = 1,
+        state: Annotated[bool, typer.Option(
+            "--state", help="With --all: run nothing; say which figures are current and which files changed "
+                            "since the others were measured.")] = False,
+        processes: Annotated[int, typer.Option(help="Processes of ascertain's copy decisions and (with --all) "
+                                                            "the CMI scans: same results, less time.")] = 1,
         as_json: JsonOpt = False) -> None:
     """Labelled copies of real files: recall per transformation and length, precision, FPR, peers, speed.
 
@@ -61,6 +68,9 @@ def validate_copies(
     §412, probe, images) and ties each to the code that made it."""
     from ascertain.report.doc_sections import write_section
 
+    if all_ and state:
+        _show_state(figures, as_json)
+        return
     if all_:
         _validate_all(work, quick, only, figures, docs, scancode, processes, seed, as_json)
         return
@@ -69,6 +79,20 @@ def validate_copies(
         return
     if short_works:
         _validate_short_works(work, works, seed, docs, as_json)
+        return
+    if watermark:
+        from ascertain.validation.watermark import markdown as wm_markdown
+        from ascertain.validation.watermark import run_watermark_validation
+
+        r = run_watermark_validation(seed)
+        md = "## Invisible watermark of image generators\n\n" + wm_markdown(
+            r, f"ascertain validate --watermark --seed {seed}")
+        if docs:
+            write_section(docs, "watermark", md)
+        if as_json:
+            emit_json(r)
+        else:
+            out.print(md, markup=False, highlight=False)
         return
     if image_metadata:
         from ascertain.validation.image_metadata import markdown as im_markdown
@@ -97,9 +121,11 @@ def validate_copies(
                              "pass e.g. --works 150 --prose-works 50 --negatives 20")
     r = run_validation(work, works, negatives, seed, peers, prose_works,
                        on_progress=(lambda m: None) if as_json else (lambda m: err.print(m, markup=False,
-                                                                                         highlight=False)))
+                                                                                         highlight=False)),
+                       processes=processes)
     (work / "validation.json").write_text(json.dumps(r, indent=1))
-    command = f"ascertain validate --works {works} --prose-works {prose_works} --negatives {negatives} --seed {seed}"
+    command = (f"ascertain validate --works {works} --prose-works {prose_works} --negatives {negatives} "
+               f"--seed {seed} --processes {processes}")
     if docs:
         write_section(docs, "copies", markdown(r, command + f" --docs {docs}"))
         write_section(docs, "paraphrase", paraphrase_markdown(r["paraphrase"]))
@@ -196,7 +222,6 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         Context,
         load_figures,
         run_all,
-        stale_files,
         staleness,
         write_docs,
         write_figures,
@@ -230,22 +255,51 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         if result["failures"]:
             raise typer.Exit(1)
         return
-    t = new_table("validator", "rates", "date", "state", title=f"figures of ascertain "
-                  f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
-                  numbers=("rates",))
-    for name, e in result["figures"]["validators"].items():
-        add_row(t, name, len(e["rates"]), e["date"], ("stale" if stale[name].startswith("measured") else
-                                                      stale[name]) or "current")
+    _print_state(result["figures"], stale)
+    out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
+    for name, why in result["failures"].items():
+        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
+    if result["failures"]:
+        raise typer.Exit(1)
+
+
+def _print_state(figures: dict, stale: dict[str, str]) -> None:
+    """Each validator's figures: when measured, how long it ran, current or stale, and every file that changed."""
+    from ascertain.validation.registry import stale_files
+
+    code = figures.get("code") or {}
+    t = new_table("validator", "rates", "measured", "run s", "state",
+                  title=f"figures of ascertain {code.get('package', '?')} ({(code.get('commit') or 'no git')[:12]})",
+                  numbers=("rates", "run s"))
+    for name, e in figures["validators"].items():
+        add_row(t, name, len(e["rates"]), e["date"], f"{e['seconds']:,.0f}" if e.get("seconds") else "-",
+                ("stale" if stale[name].startswith("measured") else stale[name]) or "current")
+    from ascertain.validation import entries  # noqa: F401  (registers the validators)
+    from ascertain.validation.registry import REGISTRY
+
+    for name in sorted(set(REGISTRY) - set(figures["validators"])):
+        add_row(t, name, "-", "-", "-", "never measured")
     out.print(t)
-    for name, e in result["figures"]["validators"].items():  # which files made a figure stale, every one
+    for name, e in figures["validators"].items():  # which files made a figure stale, every one
         if stale[name].startswith("measured"):
             changed = stale_files(name, e) if "files" in e else []
             out.print(f"{esc(name)}: stale, {esc(stale[name].split(';')[0])}" + (":" if changed else ""),
                       highlight=False)
             for c in changed:
                 out.print(f"  {esc(c)}", highlight=False)
-    out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
-    for name, why in result["failures"].items():
-        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
-    if result["failures"]:
-        raise typer.Exit(1)
+
+
+def _show_state(figures: Path | None, as_json: bool) -> None:
+    from ascertain.validation.registry import FIGURES, load_figures, staleness
+
+    path = figures or FIGURES
+    try:
+        data = load_figures(path)
+    except (OSError, ValueError) as e:
+        raise AscertainError(str(path), f"cannot read the figures file ({e})", "pass the --figures file that "
+                             "`ascertain validate --all` wrote") from e
+    stale = staleness(data)
+    if as_json:
+        emit_json({"figures": str(path), "stale": stale})
+        return
+    _print_state(data, stale)

@@ -82,10 +82,10 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor 
             if not spilled(index_dir, n)]
     for handle in redo:
         ex.result(handle)
-    # copy[doc]: an earlier doc holds its content (16 bytes a document, read here: index/duplicates.py)
-    copy, spill_dup, dup_bits = group_contents(index_dir, shards)
-    copies = ex.share(np.packbits(copy))
-    n_docs, n_shards = len(copy), len(shards)
+    # copy[doc]: an earlier doc holds its content (index/duplicates.py; 24 bytes a document, one task)
+    packed, n_copies, spill_dup, dup_bits = ex.result(ex.submit(group_contents_packed, str(index_dir), shards))
+    copies = ex.share(packed)
+    n_docs, n_shards = sum(s["documents"] for s in shards), len(shards)
     handles = [ex.submit(write_spilled_partition, "fp", str(index_dir), n_shards, fp_bits, p, copies, n_docs)
                for p in range(1 << fp_bits)]
     handles += [ex.submit(write_spilled_partition, "lsh", str(index_dir), n_shards, lsh_bits, p, copies, n_docs)
@@ -100,9 +100,16 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor 
     spill_dup.remove()
     shutil.rmtree(index_dir / SPILL_DIR, ignore_errors=True)
     return {"format": FORMAT, "fp_bits": fp_bits, "lsh_bits": lsh_bits, "dup_bits": dup_bits,
-            "distinct_documents": int(len(copy) - copy.sum()), "identical_copies": int(copy.sum()),
+            "distinct_documents": n_docs - n_copies, "identical_copies": n_copies,
             "bands": bands, "rows_per_band": rows_per_band, "minhash_threshold": MinHashParams().threshold,
             "files": files, "sha256": sha}
+
+
+def group_contents_packed(index_dir: str, shards: list[dict]) -> tuple[np.ndarray, int, Spill, int]:
+    """group_contents as a stage: (the copy flags packed 8 a byte, how many, the spilled (rep, doc) rows, their
+    partition bits)."""
+    copy, spill_dup, dup_bits = group_contents(Path(index_dir), shards)
+    return np.packbits(copy), int(copy.sum()), spill_dup, dup_bits
 
 
 # The per-shard spill: shard n's rows of the fp and lsh tables in one raw file per table, ordered by their
@@ -142,8 +149,8 @@ def spill_shard_rows(index_dir: Path, n: int, fp_rows: np.ndarray, mh_docs: np.n
     b["doc"] = np.repeat(mh_docs, bands)
     (index_dir / SPILL_DIR).mkdir(exist_ok=True)
     for kind, rows in (("fp", fp_rows), ("lsh", b)):
-        part = partition_of(rows[rows.dtype.names[0]], SPILL_BITS, mixed=True)
-        order = np.argsort(part, kind="stable")
+        part = partition_of(rows[rows.dtype.names[0]], SPILL_BITS, mixed=True).astype(np.uint16)
+        order = np.argsort(part, kind="stable")  # 16-bit keys: a radix sort, linear
         at = np.searchsorted(part[order], np.arange((1 << SPILL_BITS) + 1)).astype(np.int64)
         data, offsets = _spill_paths(index_dir, kind, n)
         _write_unsynced(data, rows[order].tobytes())

@@ -13,6 +13,7 @@ says so. The Hamming threshold and its false-positive rate are measured (`ascert
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -21,8 +22,9 @@ import pyarrow.compute as pc
 PHASH_THRESHOLD = 2  # differing bits of 64 at most: chosen on openclipart, FPR measured (docs/validation.md)
 
 
-def work_phash(path: Path) -> int | None:
-    """imagehash's pHash of an image file (transparency flattened on white), as an unsigned 64-bit integer."""
+def work_phash(path: Path | BinaryIO) -> int | None:
+    """imagehash's pHash of an image file or its bytes (transparency flattened on white), as an unsigned 64-bit
+    integer."""
     import imagehash
     from PIL import Image
 

@@ -88,8 +88,12 @@ def image_digests(c) -> dict:
         .order_by(*key, ic.c.doc_id)))[1]
     works = _digest({k: v for k, v in r._mapping.items() if k != "data"}
                     for r in c.execute(select(wi).order_by(wi.c.work_file_id)))[1]
+    me = s.image_metadata_evidence  # metadata-only datasets' evidence (match/image_metadata.py)
+    meta = _digest({k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                   for r in c.execute(select(me).order_by(me.c.source_id, me.c.file, me.c.row, me.c.kind,
+                                                          me.c.claimant_id, me.c.work_id, me.c.target)))[1]
     return {"image_evidence_rows": n, "image_evidence_sha256": ev, "image_evidence_copies_sha256": copies,
-            "work_images_sha256": works}
+            "work_images_sha256": works, "image_metadata_evidence_sha256": meta}
 
 
 def image_match_run(case: Case) -> dict:

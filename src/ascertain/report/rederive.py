@@ -34,6 +34,7 @@ from ascertain.report.rederive_images import (
     rebuild_image_index,
     rederive_image_works,
     rerun_image_match,
+    rerun_image_metadata_match,
 )
 from ascertain.sources import describe_inputs
 from ascertain.sources_images import is_image_source
@@ -69,6 +70,8 @@ def rederive(case: Case, m: dict, report_dir: Path, differ: Differ, key_file: st
             data = case_data.load(c2)
             rebuilt = kept = 0
             for src in data.sources.values():
+                if src["kind"] == "image-metadata":  # no index: the metadata match re-reads its pinned files
+                    continue
                 if reindex and is_image_source(src.get("params")):
                     rebuilt += rebuild_image_index(src, case_data.index_path(case, src),
                                                    case_data.index_path(c2, src), differ)
@@ -86,6 +89,8 @@ def rederive(case: Case, m: dict, report_dir: Path, differ: Differ, key_file: st
             checked.append("match re-run without caches")
             if rerun_image_match(c2, m, differ):
                 checked.append("image match re-run")
+            if rerun_image_metadata_match(c2, differ):
+                checked.append("metadata-only image datasets matched again")
             _compare_evidence(case, c2, m, report_dir, scratch, differ)
             checked.append("store rows and evidence.json compared with the re-run's")
             n = _compare_report(c2, m, report_dir, scratch, differ)

@@ -25,7 +25,7 @@ from ascertain.store import schema
 
 Differ = Callable[[str, str, str], None]
 IMAGE_DIGESTS = ("image_evidence_rows", "image_evidence_sha256", "image_evidence_copies_sha256",
-                 "work_images_sha256")
+                 "work_images_sha256", "image_metadata_evidence_sha256")
 
 
 def rederive_image_works(case: Case, c2: Case, differ: Differ) -> int:
@@ -132,6 +132,24 @@ def rerun_image_match(c2: Case, m: dict, differ: Differ) -> bool:
     return True
 
 
+def rerun_image_metadata_match(c2: Case, differ: Differ) -> bool:
+    """The metadata-only datasets' match (match/image_metadata.py) again, when the case ran one: it re-reads the
+    Parquet files pinned (by sha256) in each source's parameters."""
+    from ascertain.match.image_metadata import run_image_metadata_match
+
+    with c2.store.engine.connect() as c:
+        ran = c.execute(select(schema.runs.c.id).where(schema.runs.c.stage == "match image-metadata")
+                        .limit(1)).first() is not None
+    if not ran:
+        return False
+    try:
+        run_image_metadata_match(c2)
+    except AscertainError as e:
+        differ("rerun", "match image-metadata", f"the metadata match could not be re-run: {e.what}: {e.problem}")
+        return False
+    return True
+
+
 def compare_image_digests(now: dict, derived: dict, differ: Differ) -> None:
     for key in IMAGE_DIGESTS:
         if now.get(key) != derived.get(key):
@@ -141,4 +159,4 @@ def compare_image_digests(now: dict, derived: dict, differ: Differ) -> None:
 
 
 __all__ = ["CODES_DIR", "compare_image_digests", "rebuild_image_index", "rederive_image_works",
-           "rerun_image_match"]
+           "rerun_image_match", "rerun_image_metadata_match"]

@@ -34,8 +34,10 @@ def copies(ctx: Context) -> Outcome:
     from ascertain.validation.run import markdown, run_validation
 
     works, negatives, prose, peers = (4, 1, 3, False) if ctx.quick else (150, 20, 50, True)
-    r = run_validation(ctx.work, works, negatives, ctx.seed, peers, prose, on_progress=ctx.progress)
-    command = f"ascertain validate --works {works} --prose-works {prose} --negatives {negatives} --seed {ctx.seed}"
+    r = run_validation(ctx.work, works, negatives, ctx.seed, peers, prose, on_progress=ctx.progress,
+                       processes=ctx.processes)
+    command = (f"ascertain validate --works {works} --prose-works {prose} --negatives {negatives} --seed {ctx.seed}"
+               f" --processes {ctx.processes}")
     auto, p_auto = r["levels"]["auto"], r["prose"]["levels"]["auto"]
     rates = [_share("copy detection (auto level), single transformations, copies of 50+ tokens", "recall",
                     auto["recall_single_50plus"]),
@@ -287,6 +289,24 @@ def image_metadata(ctx: Context) -> Outcome:
                                v["false_positives"]["k"], v["false_positives"]["n"]))
     return Outcome(command, rates, "## Image metadata: names in captions, pHash threshold\n\n" + markdown(r, command),
                    json.loads(json.dumps(r)), r.get("not_run", ""))
+
+
+@register("watermark", "the generators' invisible watermark: found after each transformation, and the empirical null",
+          ("imaging/watermark.py", "validation/watermark.py"))
+def watermark(ctx: Context) -> Outcome:
+    from ascertain.validation.watermark import markdown, run_watermark_validation
+
+    r = run_watermark_validation(ctx.seed, quick=ctx.quick)
+    command = f"ascertain validate --watermark --seed {ctx.seed}"
+    rates = []
+    for src, s in r["sources"].items():
+        if "not_run" in s:
+            continue
+        v = s["found"]["none (PNG as saved)"]
+        rates.append(_rate(f"watermark ({src}): found as saved", "recall", v["k"], v["n"]))
+        rates.append(_rate(f"watermark ({src}): unwatermarked called watermarked", "false-positive rate",
+                           s["null"]["k"], s["null"]["n"]))
+    return Outcome(command, rates, "## Invisible watermark of image generators\n\n" + markdown(r, command), r)
 
 
 @register("s412", "§412 eligibility against outcomes worked out from the statute",

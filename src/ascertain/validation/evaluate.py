@@ -10,6 +10,7 @@ figures compare tools at the same false-positive rate.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -27,12 +28,31 @@ T = TypeVar("T")
 
 
 def ascertain_scores(cases: list[Case], level: str, params: Params | None = None,
-                     th: Thresholds | None = None) -> tuple[dict[str, str | None], float]:
-    """{case id: the level that found a copy, or None} and pairs/s (reading and tokenizing included).
+                     th: Thresholds | None = None, processes: int = 1) -> tuple[dict[str, str | None], float]:
+    """{case id: the level that found a copy, or None} and pairs/s of one process (reading and tokenizing
+    included).
 
-    Level `auto` is the rule `ascertain compare` uses by default (`ascertain.match.auto_level`)."""
+    Level `auto` is the rule `ascertain compare` uses by default (`ascertain.match.auto_level`). With
+    `processes` > 1 the cases are shared out among forked processes, a work's cases in one of them; each pair is
+    decided alone, so the decisions are the same, and pairs/s is still that of one process (pairs over the
+    processes' summed seconds), comparable with the single-process peers."""
     params, th = params or Params(), th or Thresholds()
+    if processes <= 1 or len(cases) < 2:
+        out, seconds = _scores_of(cases, level, params, th)
+        return out, len(cases) / seconds
+    by_work: dict[str, list[Case]] = defaultdict(list)
+    for c in cases:
+        by_work[c.work].append(c)
+    chunks: list[list[Case]] = [[] for _ in range(processes * 4)]  # several per process: even load
+    for group in sorted(by_work.values(), key=len, reverse=True):  # largest first, each to the emptiest chunk
+        min(chunks, key=len).extend(group)
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        parts = pool.starmap(_scores_of, [(chunk, level, params, th) for chunk in chunks if chunk])
+    found = {k: v for part, _ in parts for k, v in part.items()}
+    return {c.id: found[c.id] for c in cases}, len(cases) / sum(seconds for _, seconds in parts)
 
+
+def _scores_of(cases: list[Case], level: str, params: Params, th: Thresholds) -> tuple[dict[str, str | None], float]:
     cache: dict[str, Leveled] = {}
 
     def load(path: str, language: str) -> Leveled:
@@ -51,7 +71,7 @@ def ascertain_scores(cases: list[Case], level: str, params: Params | None = None
             r, found = compare_prepared(work.at(level), copy.at(level), params, th, align=False), level
         out[c.id] = found if r["copied"] else None
         cache.pop(c.copy, None)  # each copy is read once
-    return out, len(cases) / (time.perf_counter() - t0)
+    return out, time.perf_counter() - t0
 
 
 def calibrate(scores: dict[str, float], cases: list[Case], max_fpr: float) -> float:

@@ -20,18 +20,22 @@ COPYDETECT_DEFAULT = 0.33  # copydetect's own display threshold
 
 
 def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: int = 7, peers: bool = True,
-                   prose_works: int = 50, on_progress: Callable[[str], None] = lambda _m: None) -> dict:
+                   prose_works: int = 50, on_progress: Callable[[str], None] = lambda _m: None,
+                   processes: int = 1) -> dict:
+    """Every figure of the copy-detection validation; `processes` share ascertain's pairs out (same decisions,
+    see evaluate.ascertain_scores), the peers run as they do alone."""
     t0 = time.perf_counter()
     skipped: list[dict] = []  # cases that could not be built: listed, never a crash
     cases = build_cases(work_dir / "cases", works=works, negatives_per_work=negatives, seed=seed, skipped=skipped)
     on_progress(f"{len(cases)} cases built from {works} works in {time.perf_counter() - t0:.1f} s"
                 + (f"; {len(skipped)} could not be built (skipped_cases)" if skipped else ""))
     result: dict = {"works": works, "negatives_per_work": negatives, "seed": seed, "cases": len(cases),
+                    "processes": processes,
                     "skipped_cases": skipped,
                     "positives": sum(c.label for c in cases), "negatives": sum(not c.label for c in cases),
                     "python": platform.python_version(), "levels": {}, "peers": []}
     for level in LEVELS_MEASURED:
-        found, rate = ascertain_scores(cases, level)
+        found, rate = ascertain_scores(cases, level, processes=processes)
         s = summarize(cases, found)
         result["levels"][level] = {"tool": f"ascertain ({level})", "pairs_per_s": round(rate, 1), **s}
         on_progress(f"ascertain {level}: {rate:.1f} pairs/s, FPR {s['fpr']}")
@@ -52,7 +56,7 @@ def run_validation(work_dir: Path, works: int = 150, negatives: int = 20, seed: 
                                              max_fpr, on_progress))
         else:
             result["peers"].append({"tool": "Dolos", "not_run": why})
-    result["prose"] = validate_prose(work_dir, prose_works, negatives, seed, on_progress)
+    result["prose"] = validate_prose(work_dir, prose_works, negatives, seed, on_progress, processes)
     result["targets"] = check_targets(main, result["peers"])
     prose = result["prose"]["levels"]["auto"]
     result["targets"].update({f"prose: {k}": v for k, v in check_targets(prose, []).items()})
@@ -79,13 +83,13 @@ def _run_peer(name: str, run: Callable[[], tuple[dict[str, float], list[str]]], 
 
 
 def validate_prose(work_dir: Path, works: int, negatives: int, seed: int,
-                   on_progress: Callable[[str], None]) -> dict:
+                   on_progress: Callable[[str], None], processes: int = 1) -> dict:
     """The same measures on real prose (package descriptions): levels auto, layout, prose, and MinHash."""
     cases = build_prose_cases(work_dir / "prose-cases", works=works, negatives_per_work=negatives, seed=seed)
     res: dict = {"works": works, "positives": sum(c.label for c in cases),
                  "negatives": sum(not c.label for c in cases), "levels": {}}
     for level in PROSE_LEVELS:
-        found, rate = ascertain_scores(cases, level)
+        found, rate = ascertain_scores(cases, level, processes=processes)
         res["levels"][level] = {"tool": f"ascertain ({level})", "pairs_per_s": round(rate, 1),
                                 **summarize(cases, found)}
     scores, secs = timed(lambda: minhash_scores(cases))
