@@ -412,3 +412,29 @@ def test_a_portfolio_with_a_readme_is_image_works_and_a_repository_with_icons_a_
     shutil.copy(IMAGES / "car.png", repo / "logo.png")
     out = json.loads(cli("works", "add", root, repo, "--claimant", "Sybren", "--json"))
     assert [a["title"] for a in out["added"]] == ["repo"] and out["added"][0]["files"] > 1
+
+
+def test_local_features_find_a_pasted_work_in_a_corpus_too_large_to_verify_every_pair(tmp_path):
+    """Scan mode (exhaustive pairs 0): a work pasted at 60 % into another picture moves its whole-image code far
+    from every query variant; with --local-features the corpus's feature table votes it in and compare.py
+    verifies the region."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    bg = rgb("the_moon.png").resize((600, 600))
+    bg.paste(rgb("car.png").resize((360, 255)), (120, 200))
+    (corpus / "pasted.png").write_bytes(png(bg))
+    (corpus / "other.png").write_bytes(png(rgb("watermelon.png")))
+    found = {}
+    for flag in ([], ["--local-features"]):
+        root = tmp_path / f"case{len(flag)}"
+        cli("init", root)
+        cli("works", "add", root, IMAGES / "car.png", "--claimant", ARTIST)
+        cli("corpus", "add", root, "c", corpus, *flag)
+        cli("match", root, "--image-exhaustive-pairs", "0", "--allow-empty")
+        found[bool(flag)] = evidence(Case.open(root))
+    assert "pasted.png" not in found[False]
+    pasted = found[True]["pasted.png"]
+    assert pasted["tier"] == "region_copy" and "local features" in pasted["facts"]["candidate_by"]
+    x0, y0, x1, y1 = pasted["copy_region"]
+    assert abs(x0 - 0.2) < 0.03 and abs(y0 - 200 / 600) < 0.03 and abs(x1 - 0.8) < 0.03
+    assert "other.png" not in found[True]

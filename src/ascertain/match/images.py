@@ -36,7 +36,16 @@ from ascertain.case import Case
 from ascertain.cmi.image import image_cmi_status
 from ascertain.engine import Executor, make_executor
 from ascertain.errors import AscertainError
-from ascertain.imaging.candidates import CANDIDATE_PDQ, CROPS, PADS, SIDE_CROP, query_variants
+from ascertain.imaging.candidates import (
+    CANDIDATE_PDQ,
+    CROPS,
+    FEATURE_BITS,
+    MIN_VOTES,
+    PADS,
+    SIDE_CROP,
+    query_variants,
+    strongest_features,
+)
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
 from ascertain.index.images import image_parameters, is_image_index, iter_index
@@ -186,6 +195,12 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
             wi = int(owner[q])  # a code's id is its content's first document
             pairs.setdefault(int(doc), set()).add(wi)
             why.setdefault((int(doc), wi), f"PDQ of the work's {works[wi].labels[q - first_q[wi]]} within {d} bits")
+        if "features" in manifest:  # local-feature votes: pastes, rotations, crops no whole-image code finds
+            for (doc, wi), votes in _feature_votes(index_dir / manifest["features"]["folder"], works,
+                                                    executor).items():
+                pairs.setdefault(doc, set()).add(wi)
+                why.setdefault((doc, wi), f"{votes} of the work's strongest local features found in the image "
+                                          f"(within {FEATURE_BITS} bits; {MIN_VOTES} needed)")
     reps: dict[int, dict] = {}
     locators: dict[int, list[tuple[int, str]]] = {}
     wanted = pa.array(sorted(pairs), pa.int64())
@@ -224,6 +239,25 @@ def _columns(index_dir: Path, manifest: dict) -> list[str]:
     import pyarrow.parquet as pq
 
     return pq.read_schema(index_dir / manifest["shards"][0]["file"]).names if manifest.get("shards") else []
+
+
+def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor) -> dict[tuple[int, int], int]:
+    """(content, work) -> how many of the work's strongest features have a descriptor within FEATURE_BITS in the
+    content's feature table rows (one exact scan for all works), where at least MIN_VOTES do."""
+    feats = [strongest_features(w.image.descriptors) for w in works]
+    owner = np.repeat(np.arange(len(works)), [len(f) for f in feats])
+    if not len(owner):
+        return {}
+    table = CodeTable(folder)
+    table.verify()
+    hits = scan(table, np.concatenate(feats), FEATURE_BITS, executor)
+    if not len(hits):
+        return {}
+    # one vote per work feature and image: (image, work, feature) made unique, then counted per (image, work)
+    trip = np.unique(np.stack([hits.id, owner[hits.query], hits.query.astype(np.int64)], axis=1), axis=0)
+    pairs, counts = np.unique(trip[:, :2], axis=0, return_counts=True)
+    return {(int(d), int(w)): int(n) for (d, w), n in zip(pairs.tolist(), counts.tolist(), strict=True)
+            if n >= MIN_VOTES}
 
 
 def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
