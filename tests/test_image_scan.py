@@ -105,3 +105,33 @@ def test_shards_on_a_process_pool_give_the_same_hits(codes, tmp_path):
     local = scan(table, queries, 31)
     assert np.array_equal(pooled.id, local.id) and np.array_equal(pooled.query, local.query)
     assert np.array_equal(pooled.distance, local.distance)
+
+
+def test_candidate_stage_finds_copies_by_code_and_by_features_and_not_distinct_images():
+    skdata = pytest.importorskip("skimage.data")
+    import io
+
+    from PIL import Image, ImageOps
+
+    from ascertain.imaging.candidates import CandidateIndex, candidates, query_variants
+    from ascertain.imaging.compare import load
+
+    def enc(im: Image.Image) -> bytes:
+        b = io.BytesIO()
+        im.save(b, "PNG")
+        return b.getvalue()
+
+    im = Image.fromarray(skdata.astronaut())
+    work = load(enc(im), "astronaut.png")
+    bg = Image.fromarray(skdata.coffee()).resize((900, 900))
+    bg.paste(im.resize((600, 600)), (150, 150))
+    corpus = [load(enc(x), n).descriptors for x, n in (
+        (Image.fromarray(skdata.chelsea()), "chelsea"), (ImageOps.flip(im), "flipped"),
+        (im.crop((51, 51, 461, 461)), "centre crop 10%"), (Image.fromarray(skdata.rocket()), "rocket"),
+        (bg, "pasted"))]
+    found = {c.image: c for c in candidates(CandidateIndex.build(corpus), work.descriptors,
+                                            query_variants(work.pixels, work.descriptors.pdq_dihedral))}
+    assert set(found) == {1, 2, 4}
+    assert found[1].pdq_variant == "flipped top to bottom" and found[1].pdq_distance <= 31
+    assert found[2].pdq_variant == "centre crop 10% per side"
+    assert found[4].pdq_distance is None and found[4].feature_votes >= 6  # only local features see a paste

@@ -178,12 +178,27 @@ def test_compare_command_on_two_images(tmp_path, astronaut):
     assert "COPIED" in r.output and "exif:Artist: removed" in r.output
 
 
-def test_validate_images_quick_runs_and_writes_its_section(tmp_path):
-    from ascertain.validation.images import markdown, run_image_validation
+def test_validate_images_runs_through_the_candidate_stage(tmp_path):
+    from ascertain.validation.images import design_family, markdown, run_image_validation
 
-    r = run_image_validation(["skimage"], works=3, pairs=6, seed=3, only=("jpeg q30", "crop 10%", "mirror"))
+    r = run_image_validation(["skimage"], works=6, pairs=40, seed=3, only=("jpeg q30", "crop 10%", "mirror"))
     s = r["sources"]["skimage"]
-    assert s["works"] == 3 and s["false_positives"]["pairs"] == 6 and len(s["recall"]) == 3
+    assert s["works"] == 3 and s["corpus"] == 9 and len(s["recall"]) == 3
     assert all(v["ascertain"]["n"] == 3 for v in s["recall"].values())
-    md = markdown(r, "ascertain validate --images --works 4")
-    assert "| crop 10% | ≥ 0.95 |" in md and "False positives on 6 ordered pairs" in md
+    assert s["recall"]["jpeg q30"]["ascertain"]["k"] == 3  # found through the candidates, decided copied
+    fp = s["false_positives"]
+    assert fp["pairs"] + fp["family_pairs"] == 3 * 6 and fp["ascertain"]["k"] == 0
+    md = markdown(r, "ascertain validate --images --works 6")
+    assert "| crop 10% | ≥ 0.95 |" in md and "False positives on 18 (work, image) pairs" in md
+    assert design_family("a/smiley104.png", "a/smiley112.png") and design_family("x/cat_01.png", "x/cat_02.png")
+    assert not design_family("a/smiley104.png", "b/smiley112.png") and not design_family("a/cat.png", "a/dog.png")
+
+
+def test_the_region_carries_its_pixel_map(astronaut):
+    from ascertain.imaging.regions import verify
+
+    im, work = astronaut
+    copy = load(enc(im.crop((102, 102, 410, 410))), "crop")
+    r = verify(work.descriptors, copy.descriptors, copy.pixels)
+    x, y = r.affine @ np.array([200.0, 300.0, 1.0])  # work pixel (200, 300) is at (98, 198) in the crop
+    assert abs(x - 98) < 3 and abs(y - 198) < 3

@@ -26,9 +26,10 @@ import numpy as np
 from ascertain.imaging.code_scan import Hits, scan_codes
 from ascertain.imaging.descriptors import DIHEDRAL, ImageDescriptors, pack_bits
 
-CANDIDATE_PDQ = 48  # bits: the decision's 31 plus room (tuning split: no copy lost between 31 and 48 ...)
-FEATURE_BITS = 40  # an ORB descriptor of the same point after re-encoding/rescaling differs by well under this
-CANDIDATE_FEATURES = 300  # strongest features per image in the feature table (and per work as queries)
+CANDIDATE_PDQ = 40  # bits: the decision's 31 plus room for a variant that is close but not exact
+FEATURE_BITS = 24  # tuning split: the same point after re-encoding/rescaling; clip art's corners are alike
+#                   across images, so a looser bound mostly adds distinct images (40 bits: ~350 a work of 1,638)
+CANDIDATE_FEATURES = 100  # strongest features per image in the feature table (and per work as queries)
 MIN_VOTES = 6  # distinct work features with a near descriptor in the image
 CROPS = (0.05, 0.10, 0.15, 0.20)  # centre crops per side
 SIDE_CROP = 0.25  # one side cut by this share

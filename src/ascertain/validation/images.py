@@ -1,12 +1,19 @@
 """Measured error rates of image copy detection, on real freely licensed images, split by source.
 
 Sources on a machine with the project's dev install: scikit-image's bundled photographs (BSD-licensed data,
-`skimage/data`), and Debian's `openclipart-png` (public-domain clip art; `apt-get install openclipart-png`).
-Each work gets every transformation a dispute shows (re-encoding, resizing, colour changes, overlays, flips,
-crops, pads, small rotations, pastes into another image); recall is counted per transformation, beside plain
-PDQ (distance <= 31) and pHash (imagehash, distance <= 10) on the same pairs. The false-positive rate is counted
-on every pair of distinct images (identical pixels removed first). The thresholds were set on the tuning source
-(scikit-image) and are only reported on the other.
+`skimage/data`), and Debian's `openclipart-png` (public-domain clip art; `apt-get install openclipart-png`),
+split by its category folders: TUNE_CATEGORIES are the tuning split (with scikit-image, where thresholds were
+set), every other category is held out (reported, never tuned on).
+
+The measurement runs the way a case does, through the candidate stage: each split's works get every
+transformation a dispute shows (re-encoding, resizing, colour changes, overlays, flips, crops, pads, small
+rotations, pastes into another image); all the copies, plus distractor images of the same split, form one
+corpus; each work is scanned against the whole corpus exactly (imaging/candidates.py) and its candidates are
+decided in full (imaging/compare.py). Recall: a work's copy decided `copied`. False positives: any other corpus
+image decided `copied` for the work, on every (work, image) pair of distinct images; pairs whose file names
+differ only in digits (`smiley104` / `smiley112`, `..._01` / `..._02`: variants of one design by one author)
+are the separate near-identical-design category. Plain PDQ (distance <= 31) and pHash (imagehash, distance
+<= 10) are counted on the same pairs.
 """
 
 from __future__ import annotations
@@ -14,17 +21,22 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+from ascertain.imaging.candidates import CandidateIndex, candidates, query_variants
+from ascertain.imaging.code_scan import scan_codes
 from ascertain.imaging.compare import ImageInput, compare_images, load
-from ascertain.imaging.decode import IMAGE_SUFFIXES
-from ascertain.imaging.descriptors import hamming
+from ascertain.imaging.decode import IMAGE_SUFFIXES, decode
+from ascertain.imaging.descriptors import ImageDescriptors, describe
 
 OPENCLIPART = Path("/usr/share/openclipart/png")
+TUNE_CATEGORIES = ("animals", "food", "people", "transportation")  # openclipart folders of the tuning split
 
 
 def skimage_folder() -> Path | None:
@@ -36,15 +48,21 @@ def skimage_folder() -> Path | None:
 
 
 def source_files(source: str) -> list[Path]:
+    """The image files of a source: `skimage`, `openclipart` (all), `openclipart-tune`, `openclipart-heldout`,
+    or a folder."""
     if source == "skimage":
         root = skimage_folder()
-    elif source == "openclipart":
+    elif source.startswith("openclipart"):
         root = OPENCLIPART
     else:
         root = Path(source)
     if root is None or not root.is_dir():
         return []
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.stat().st_size > 4096)
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.stat().st_size > 4096)
+    if source in ("openclipart-tune", "openclipart-heldout"):
+        tune = source == "openclipart-tune"
+        files = [p for p in files if (p.relative_to(root).parts[0] in TUNE_CATEGORIES) == tune]
+    return files
 
 
 def _enc(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -131,22 +149,28 @@ TRANSFORMS: dict[str, tuple[str, Callable[[Image.Image, random.Random], Image.Im
 }
 
 
-def _phash(data: bytes | np.ndarray):
-    """pHash (imagehash) of a file's bytes, or of decoded pixels: a work is hashed from the same decoded pixels its
-    copies are made from (transparency on white), so the peer is measured on the same images as ascertain."""
+def _phash(data: bytes | np.ndarray) -> int:
+    """pHash (imagehash) as a 64-bit integer, of a file's bytes or of decoded pixels: a work is hashed from the
+    same decoded pixels its copies are made from (transparency on white), so the peer sees the same images."""
     import imagehash
 
     im = Image.fromarray(data) if isinstance(data, np.ndarray) else Image.open(io.BytesIO(data)).convert("RGB")
-    return imagehash.phash(im)
+    return int(str(imagehash.phash(im)), 16)
 
 
-def load_works(files: list[Path], limit: int, seed: int) -> tuple[list[ImageInput], dict]:
-    """Up to `limit` distinct, measurable works: identical pixels once; PDQ quality < 50 (near-blank) left out,
-    and counted."""
+def _popcount64(x: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(x) if hasattr(np, "bitwise_count") else np.array([bin(int(v)).count("1") for v in x])
+
+
+def load_works(files: list[Path], limit: int, seed: int, skip: set[str] | None = None
+               ) -> tuple[list[ImageInput], dict]:
+    """Up to `limit` distinct, measurable works: identical pixels once; PDQ quality < 50 (near-blank) or a side
+    under 64 pixels left out, and counted. `skip`: pixel digests already taken (as works)."""
     rng = random.Random(seed)
     files = files[:]
     rng.shuffle(files)
-    works, seen, counts = [], set(), {"read": 0, "unreadable": 0, "duplicate pixels": 0, "low quality": 0}
+    works, seen = [], set(skip or ())
+    counts = {"read": 0, "unreadable": 0, "duplicate pixels": 0, "low quality": 0}
     for p in files:
         if len(works) >= limit:
             break
@@ -167,47 +191,117 @@ def load_works(files: list[Path], limit: int, seed: int) -> tuple[list[ImageInpu
     return works, counts
 
 
-def recall(works: list[ImageInput], seed: int, only: tuple[str, ...] | None = None) -> dict:
-    out: dict[str, dict] = {}
-    work_phash: dict[int, object] = {}
+@dataclass
+class CorpusImage:
+    name: str
+    data: bytes  # the encoded file (pixels are decoded again only for a full decision)
+    descriptors: ImageDescriptors
+    phash: int
+    work: int | None  # the work it is a copy of; None for a distractor
+    transform: str | None
+
+
+def _corpus_image(data: bytes, name: str, work: int | None, transform: str | None) -> CorpusImage:
+    img = decode(data, name)
+    return CorpusImage(name, data, describe(img, data), _phash(img.pixels), work, transform)
+
+
+def design_family(a: str, b: str) -> bool:
+    """Two file names that differ only in digits: numbered variants of one design (`smiley104`, `smiley112`)."""
+    def stem(n: str) -> str:
+        return re.sub(r"[\d_]+$", "", re.sub(r"\d+", "", Path(n).stem.lower()))
+    return Path(a).parent.name == Path(b).parent.name and stem(a) == stem(b)
+
+
+def build_corpus(works: list[ImageInput], distractor_files: list[Path], distractors: int, seed: int,
+                 only: tuple[str, ...] | None = None, on_progress: Callable[[str], None] = lambda m: None
+                 ) -> list[CorpusImage]:
+    """Every transformation of every work, then `distractors` other images of the same split."""
     rng = random.Random(seed)
-    for name, (group, fn) in TRANSFORMS.items():
-        if only and name not in only:
-            continue
-        found = pdq = ph = 0
-        for w in works:
-            if id(w) not in work_phash:
-                work_phash[id(w)] = _phash(w.pixels)
-            im = Image.fromarray(w.pixels)
+    corpus: list[CorpusImage] = []
+    for wi, w in enumerate(works):
+        im = Image.fromarray(w.pixels)
+        for name, (_group, fn) in TRANSFORMS.items():
+            if only and name not in only:
+                continue
             t = fn(im, rng)
-            data = t if isinstance(t, bytes) else _enc(t)
-            c = load(data, name)
-            r = compare_images(w, c)
-            found += r["decision"] == "copied"
-            pdq += int(hamming(c.descriptors.pdq, w.descriptors.pdq)) <= 31
-            ph += (_phash(data) - work_phash[id(w)]) <= 10
-        n = len(works)
-        out[name] = {"group": group, "n": n, "ascertain": found, "pdq": pdq, "phash": ph}
-    return out
+            corpus.append(_corpus_image(t if isinstance(t, bytes) else _enc(t), f"{Path(w.name).name} ({name})",
+                                        wi, name))
+        if wi % 10 == 9:
+            on_progress(f"  copies of {wi + 1} works described")
+    taken = {w.descriptors.pixel_sha256 for w in works}
+    extra, _ = load_works(distractor_files, distractors, seed + 2, skip=taken)
+    corpus += [CorpusImage(x.name, x.data, x.descriptors, _phash(x.pixels), None, None) for x in extra]
+    return corpus
 
 
-def false_positives(works: list[ImageInput], max_pairs: int | None = None) -> dict:
-    """Every pair of distinct works through the full decision; pairs decided `copied` are listed."""
-    pairs = [(i, j) for i in range(len(works)) for j in range(len(works)) if i != j]
-    if max_pairs and len(pairs) > max_pairs:
-        pairs = random.Random(7).sample(pairs, max_pairs)
-    codes = np.stack([w.descriptors.pdq for w in works])
+def scan_and_decide(works: list[ImageInput], corpus: list[CorpusImage],
+                    on_progress: Callable[[str], None] = lambda m: None) -> dict:
+    """Each work against the whole corpus: exact candidate scans, then the full decision on each candidate."""
+    index = CandidateIndex.build([c.descriptors for c in corpus])
+    found: dict[tuple[int, int], dict] = {}  # (work, corpus image) -> decision, for every candidate
+    n_candidates = 0
+    for wi, w in enumerate(works):
+        cands = candidates(index, w.descriptors, query_variants(w.pixels, w.descriptors.pdq_dihedral))
+        n_candidates += len(cands)
+        for c in cands:
+            item = corpus[c.image]
+            img = ImageInput(item.name, item.data, item.descriptors, decode(item.data, item.name).pixels)
+            r = compare_images(w, img)
+            found[(wi, c.image)] = {"decision": r["decision"], "tier": r["tier"], "pdq_distance": r["pdq_distance"],
+                                    "inliers": r.get("region", {}).get("inliers"),
+                                    "candidate": {"pdq_variant": c.pdq_variant, "pdq_distance": c.pdq_distance,
+                                                  "feature_votes": c.feature_votes}}
+        if wi % 10 == 9:
+            on_progress(f"  {wi + 1} works scanned, {n_candidates:,} candidates decided")
+    return {"decisions": found, "candidates": n_candidates}
+
+
+def measure(works: list[ImageInput], corpus: list[CorpusImage], decided: dict) -> tuple[dict, dict]:
+    """Recall per transformation and false positives, for ascertain (candidates + decision), PDQ and pHash."""
+    dec = decided["decisions"]
+    wcodes = np.stack([w.descriptors.pdq for w in works])
+    ccodes = np.stack([c.descriptors.pdq for c in corpus])
+    pdq_near = scan_codes(ccodes, wcodes, 31)
+    pdq_pairs = set(zip(pdq_near.query.tolist(), pdq_near.id.tolist(), strict=True))
+    wph = np.array([_phash(w.pixels) for w in works], np.uint64)
+    cph = np.array([c.phash for c in corpus], np.uint64)
+    rec: dict[str, dict] = {}
+    for ci, c in enumerate(corpus):
+        if c.work is None:
+            continue
+        v = rec.setdefault(c.transform, {"group": TRANSFORMS[c.transform][0], "n": 0, "ascertain": 0, "pdq": 0,
+                                         "phash": 0, "not_candidate": 0})
+        v["n"] += 1
+        d = dec.get((c.work, ci))
+        v["ascertain"] += bool(d and d["decision"] == "copied")
+        v["not_candidate"] += d is None
+        v["pdq"] += (c.work, ci) in pdq_pairs
+        v["phash"] += int(_popcount64(np.array([wph[c.work] ^ cph[ci]], np.uint64))[0]) <= 10
+    # false positives: every pair of a work and a corpus image that is not derived from it
+    pairs = family_pairs = 0
+    hits, family = [], []
     pdq_fp = ph_fp = 0
-    phs = [_phash(w.pixels) for w in works]
-    hits = []
-    for i, j in pairs:
-        r = compare_images(works[i], works[j])
-        if r["decision"] == "copied":
-            hits.append({"work": works[i].name, "copy": works[j].name, "tier": r["tier"],
-                         "pdq_distance": r["pdq_distance"], "inliers": r.get("region", {}).get("inliers")})
-        pdq_fp += int(hamming(codes[j], codes[i])) <= 31
-        ph_fp += (phs[i] - phs[j]) <= 10
-    return {"pairs": len(pairs), "ascertain": len(hits), "pdq": pdq_fp, "phash": ph_fp, "hits": hits}
+    for wi, w in enumerate(works):
+        other = np.array([c.work != wi for c in corpus])
+        fam = np.array([c.work != wi and design_family(w.name, works[c.work].name if c.work is not None else c.name)
+                        for c in corpus])
+        pairs += int((other & ~fam).sum())
+        family_pairs += int(fam.sum())
+        dist = _popcount64(cph ^ wph[wi])
+        ph_fp += int(((dist <= 10) & other & ~fam).sum())
+        pdq_fp += sum(1 for q, i in pdq_pairs if q == wi and other[i] and not fam[i])
+    for (wi, ci), d in sorted(dec.items()):
+        c = corpus[ci]
+        if c.work == wi or d["decision"] != "copied":
+            continue
+        row = {"work": works[wi].name, "image": c.name, "tier": d["tier"], "pdq_distance": d["pdq_distance"],
+               "inliers": d["inliers"]}
+        src = works[c.work].name if c.work is not None else c.name
+        (family if design_family(works[wi].name, src) else hits).append(row)
+    fp = {"pairs": pairs, "ascertain": len(hits), "pdq": pdq_fp, "phash": ph_fp, "hits": hits,
+          "family_pairs": family_pairs, "family_hits": family, "candidates": decided["candidates"]}
+    return rec, fp
 
 
 def digest(works: list[ImageInput]) -> str:
@@ -222,28 +316,41 @@ def _rate(k: int, n: int) -> dict:
             "ci95": [round(float(lo), 5), round(float(hi), 5)]}
 
 
+SPLITS = {"openclipart": ("openclipart-tune", "openclipart-heldout")}  # a source measured as its two splits
+HELD_OUT = ("openclipart-heldout",)
+
+
 def run_image_validation(sources: list[str], works: int, pairs: int, seed: int,
                          on_progress: Callable[[str], None] = lambda m: None,
                          only: tuple[str, ...] | None = None) -> dict:
-    """Recall per transformation and false positives on distinct pairs, per source, beside PDQ and pHash."""
+    """Per source (split): `works` works, all their copies and enough distractors of the same split that the
+    works meet at least `pairs` (work, image) pairs of distinct images; each work scanned against the whole
+    corpus through the candidate stage and its candidates decided in full. Tuning splits get half the works."""
     out: dict = {"seed": seed, "sources": {}}
-    for src in sources:
+    for src in [s for x in sources for s in SPLITS.get(x, (x,))]:
         files = source_files(src)
         if not files:
             out["sources"][src] = {"not_run": f"no images found for {src}"}
             continue
-        ws, counts = load_works(files, works, seed)
-        on_progress(f"{src}: {len(ws)} works ({counts})")
-        rec = recall(ws, seed + 1, only)
-        on_progress(f"{src}: recall measured; false positives on up to {pairs:,} ordered pairs")
-        fp = false_positives(ws, pairs)
+        n_works = works if src in HELD_OUT else max(3, works // 2)
+        ws, counts = load_works(files, n_works, seed)
+        n_t = len(only) if only else len(TRANSFORMS)
+        per_work = -(-pairs // max(1, len(ws)))  # corpus images each work must meet
+        distractors = max(0, per_work - n_t * (len(ws) - 1)) if src in HELD_OUT else 0
+        on_progress(f"{src}: {len(ws)} works ({counts}); {distractors} distractors")
+        corpus = build_corpus(ws, files, distractors, seed + 1, only, on_progress)
+        on_progress(f"{src}: corpus of {len(corpus):,} images; scanning")
+        rec, fp = measure(ws, corpus, scan_and_decide(ws, corpus, on_progress))
         out["sources"][src] = {
-            "files": len(files), "works": len(ws), "counts": counts, "digest": digest(ws),
-            "recall": {k: {"group": v["group"], **{t: _rate(v[t], v["n"]) for t in ("ascertain", "pdq", "phash")}}
+            "files": len(files), "works": len(ws), "counts": counts, "digest": digest(ws), "corpus": len(corpus),
+            "distractors": sum(c.work is None for c in corpus), "held_out": src in HELD_OUT,
+            "recall": {k: {"group": v["group"], "not_candidate": v["not_candidate"],
+                           **{t: _rate(v[t], v["n"]) for t in ("ascertain", "pdq", "phash")}}
                        for k, v in rec.items()},
             "false_positives": {"pairs": fp["pairs"], **{t: _rate(fp[t], fp["pairs"])
                                                         for t in ("ascertain", "pdq", "phash")},
-                                "hits": fp["hits"]}}
+                                "hits": fp["hits"], "family_pairs": fp["family_pairs"],
+                                "family_hits": fp["family_hits"], "candidates": fp["candidates"]}}
     return out
 
 
@@ -253,21 +360,29 @@ def markdown(r: dict, command: str) -> str:
         if "not_run" in s:
             lines += [f"**{src}**: not run ({s['not_run']})", ""]
             continue
-        lines += [f"**{src}**: {s['works']} works of {s['files']} files ({s['counts']}); sample digest "
-                  f"`{s['digest']}`", "",
-                  "| transformation | target | ascertain | PDQ ≤ 31 | pHash ≤ 10 |", "|---|---|---|---|---|"]
+        role = "held out: nothing tuned on it" if s.get("held_out") else "tuning split"
+        lines += [f"**{src}** ({role}): {s['works']} works of {s['files']} files ({s['counts']}); corpus of "
+                  f"{s['corpus']:,} images ({s['distractors']:,} distractors); sample digest `{s['digest']}`", "",
+                  "| transformation | target | ascertain | not a candidate | PDQ ≤ 31 | pHash ≤ 10 |",
+                  "|---|---|---|---|---|---|"]
         for name, v in s["recall"].items():
             target = "≥ 0.99" if v["group"] == "a" else "≥ 0.95"
             cells = [f"{v[t]['rate']:.3f} [{v[t]['ci95'][0]:.3f}, {v[t]['ci95'][1]:.3f}]"
                      for t in ("ascertain", "pdq", "phash")]
-            lines.append(f"| {name} | {target} | " + " | ".join(cells) + " |")
+            lines.append(f"| {name} | {target} | {cells[0]} | {v['not_candidate']} | {cells[1]} | {cells[2]} |")
         fp = s["false_positives"]
-        lines += ["", f"False positives on {fp['pairs']:,} ordered pairs of distinct images: ascertain "
-                  f"{fp['ascertain']['k']} ({fp['ascertain']['rate']:.5f}, 95 % CI up to "
-                  f"{fp['ascertain']['ci95'][1]:.5f}),"
-                  f" PDQ {fp['pdq']['k']}, pHash {fp['phash']['k']}."]
+        a = fp["ascertain"]
+        lines += ["", f"False positives on {fp['pairs']:,} (work, image) pairs of distinct images, every pair scanned "
+                  f"exactly and {fp['candidates']:,} candidates decided in full: ascertain {a['k']} (rate "
+                  f"{a['rate']:.6f}, 95 % CI [{a['ci95'][0]:.6f}, {a['ci95'][1]:.6f}]); plain PDQ "
+                  f"{fp['pdq']['k']}, pHash {fp['phash']['k']} on the same pairs. Near-identical designs (file names "
+                  f"differing only in digits): {len(fp['family_hits'])} of {fp['family_pairs']:,} pairs called "
+                  "copies, reported apart."]
         for h in fp["hits"][:10]:
-            lines.append(f"- `{Path(h['work']).name}` → `{Path(h['copy']).name}`: {h['tier']}, PDQ distance "
-                         f"{h['pdq_distance']}, {h['inliers']} inliers")
+            lines.append(f"- false positive: `{Path(h['work']).name}` → `{Path(h['image']).name}`: {h['tier']}, "
+                         f"PDQ distance {h['pdq_distance']}, {h['inliers']} inliers")
+        for h in fp["family_hits"][:5]:
+            lines.append(f"- same design: `{Path(h['work']).name}` → `{Path(h['image']).name}`: {h['tier']}, "
+                         f"{h['inliers']} inliers")
         lines.append("")
     return "\n".join(lines) + "\n"
