@@ -43,9 +43,10 @@ def test_demo_planted_class_situations(demo):
     root, result = demo
     assert result["ok"], result
     c = result["classes"]
-    # 10: Pride and Prejudice is in the corpus but in the public domain, so no member
-    assert c["counts"]["in-corpus"]["works"] == 10 and c["counts"]["in-corpus/statutory"]["works"] == 5
-    assert c["s412"] == {"eligible": 5, "not eligible": 4, "unknown": 3}  # python-rsa: also in an undated corpus
+    # 10 + the 7 drawings of demo_data/images (copied as images, no registration); Pride and Prejudice is in the
+    # corpus but in the public domain, so no member
+    assert c["counts"]["in-corpus"]["works"] == 17 and c["counts"]["in-corpus/statutory"]["works"] == 5
+    assert c["s412"] == {"eligible": 5, "not eligible": 11, "unknown": 3}  # python-rsa: also in an undated corpus
     assert c["estimate"]["uninjured"]["x"] + c["estimate"]["confirmed_copied"]["x"] == 6
 
 
@@ -59,11 +60,14 @@ def test_member_list_lists_owners_once_per_role_and_both_routes(demo):
     assert rows["Quiet Numbers"]["co_owners"] == "Priya Natarajan (50%); Wen Li (50%)"
     assert rows["python-rsa"]["in_corpus_by"] == "content + identifier" and rows["python-rsa"]["evidence_ids"]
     assert {r["unit_of_account"] for r in rows.values()} == {"work"}
+    # an image work enters by its image copies (image evidence ids)
+    assert rows["Saturn"]["in_corpus_by"] == "content" and rows["Saturn"]["evidence_ids"].startswith("image:")
     case = Case.open(root)
     with case.store.engine.connect() as c:  # one decision per work and criterion
         n = c.execute(select(func.count()).select_from(schema.class_decisions)
                       .where(schema.class_decisions.c.class_name == "in-corpus")).scalar()
-    assert n == 13  # 11 listed works + the demo's book, one criterion each; the book's public-domain decision
+    # 11 listed works + the demo's book + 7 drawings, one criterion each; the book's public-domain decision
+    assert n == 20
 
 
 def test_registration_bad_rows_skipped_rest_kept(demo):
@@ -210,7 +214,7 @@ def test_labels_bad_rows_and_estimate(demo, tmp_path):
     lo, hi = e["confirmed_copied"]["clopper_pearson"]
     assert lo < 0.5 < hi and "not labelled" in e["note"]
     m = json.loads(cli("estimate", str(root), "--class", "in-corpus", "--margin", "0.05", "--json"))
-    assert m["sample_size"] == 10  # the whole class of 10
+    assert m["sample_size"] == 17  # the whole class of 17 (10 text works, 7 drawings)
     assert sample_size(0.05, 1_000_000) == 384 and sample_size(0.05, 0) == 385 and sample_size(0.05, 9541) == 370
 
 
@@ -404,7 +408,8 @@ def test_protocol_blind_double_labels_kappa_adjudication_estimate(demo, tmp_path
     case = Case.open(root)
     p = json.loads(cli("protocol", str(root), "create", "--class", "in-corpus", "--standard", "de-minimis",
                        "--threshold", "0.1", "--margin", "0.3", "--seed", "5", "--reviewers", "ana,ben", "--json"))
-    assert p["sample_size"] == 6 and len(p["sha256"]) == 64 and p["frame_sha256"]
+    n = p["sample_size"]  # 7 of the class's 17 members (10 text works, 7 drawings)
+    assert n == 7 and len(p["sha256"]) == 64 and p["frame_sha256"]
     d = json.loads(cli("protocol", str(root), "draw", str(p["protocol_id"]), "--json"))
     r = runner.invoke(app, ["protocol", str(root), "draw", str(p["protocol_id"])])
     assert r.exit_code != 0 and "was drawn already" in r.output
@@ -430,20 +435,20 @@ def test_protocol_blind_double_labels_kappa_adjudication_estimate(demo, tmp_path
     for name, path in sheets.items():
         cli("labels", "import", str(root), str(path), "--reviewer", name)
     ag = json.loads(cli("labels", "agreement", str(root), "--sample", str(d["sample_id"]), "--json"))
-    assert ag["labelled_by_both"] == 6 and len(ag["disagreements"]) == 1 and ag["unresolved"] == 1
+    assert ag["labelled_by_both"] == n and len(ag["disagreements"]) == 1 and ag["unresolved"] == 1
     est = json.loads(cli("estimate", str(root), "--class", "in-corpus", "--sample", str(d["sample_id"]), "--json"))
-    assert est["labelled"] == 5 and est["labels"]["disagreements_unresolved"] == 1
+    assert est["labelled"] == n - 1 and est["labels"]["disagreements_unresolved"] == 1
     cli("labels", "adjudicate", str(root), "--sample", str(d["sample_id"]), "--work", str(disputed_work),
         "--copied", "yes", "--in-corpus", "yes", "--reason", "the copy is in the library record's text")
     sec = sampling_section(case, "in-corpus")
     assert sec["protocol"]["sha256"] == p["sha256"] and sec["draw"]["seed"] == 5
-    assert sec["labelling"]["adjudicated_by_master"] == 1 and sec["labelling"]["agreed"] == 5
+    assert sec["labelling"]["adjudicated_by_master"] == 1 and sec["labelling"]["agreed"] == n - 1
     assert set(sec["labelling"]["label_sheets"]) == {"ana", "ben"}
     assert "kappa" in sec["labelling"]["kappa_uninjured"]
     e = sec["estimate"]
     fp = e["uninjured"]["finite_population"]
-    assert e["labelled"] == 6 and fp["count_interval"][0] <= fp["count_estimate"] <= fp["count_interval"][1]
-    assert e["injured_members"]["estimate"] == 10 - fp["count_estimate"]
+    assert e["labelled"] == n and fp["count_interval"][0] <= fp["count_estimate"] <= fp["count_interval"][1]
+    assert e["injured_members"]["estimate"] == 17 - fp["count_estimate"]
     assert e["standard"]["standard"] == "de-minimis" and "threshold" in e["standard"]["statement"]
     json.dumps(sec)  # the report can store it as it is
     from ascertain.report.build import build_report

@@ -261,15 +261,19 @@ def test_a_works_list_gives_image_works_their_titles_and_dates(tmp_path, portfol
 
 
 def test_a_large_corpus_takes_candidates_from_the_code_scan(matched: Case):
-    """Past exhaustive_pairs, candidates come from the exact scan of PDQ codes (dihedral query codes): the
-    re-encoded, identical and altered copies are still found; a crop is not (its whole-image code differs)."""
+    """Past exhaustive_pairs, candidates come from the exact scan of PDQ codes against the work's query
+    variants: the re-encoded, identical and altered copies are found, and the 10 % crop through the work's
+    centre-crop variant; each record says why its pair was a candidate."""
     from ascertain.match.images import ImageMatchOptions, run_image_match
 
     r = run_image_match(matched, ImageMatchOptions(sources=["laion"], exhaustive_pairs=0))
     assert r["per_source"]["laion"]["mode"] == "scan"
     ev = evidence(matched)
-    assert {"00000.tar!000000000.jpg", "00000.tar!000000002.jpg", "00000.tar!000000004.jpg"} <= set(ev)
-    assert "00000.tar!000000001.png" not in ev
+    assert {"00000.tar!000000000.jpg", "00000.tar!000000002.jpg", "00000.tar!000000004.jpg",
+            "00000.tar!000000001.png"} <= set(ev)
+    crop = ev["00000.tar!000000001.png"]
+    assert crop["tier"] == "region_copy" and "centre crop 10% per side" in crop["facts"]["candidate_by"]
+    assert ev["00000.tar!000000002.jpg"]["facts"]["candidate_by"].startswith("PDQ of the work's original")
     run_image_match(matched, ImageMatchOptions(sources=["laion"]))  # the module's other tests see the full run
 
 
@@ -283,7 +287,8 @@ def test_show_and_the_evidence_csv_include_the_image_evidence(matched: Case, tmp
     assert lib["image_cmi"][0]["fields"]["exif:Artist"] == ARTIST
     assert [e["tier"] for e in lib["image_evidence"]] == ["region_copy"]
     text = runner.invoke(app, ["show", str(matched.root), str(lib["id"])], env={"COLUMNS": "80"}).output
-    assert "region copy" in text and "64% of the work" in text and "image CMI removed in laion" in text
+    share = f"{lib['image_evidence'][0]['work_area_share']:.0%} of the work"
+    assert "region copy" in text and share in text and "image CMI removed in laion" in text
     out = tmp_path / "evidence.csv"
     cli("show", matched.root, "--csv", out)
     with open(out, newline="", encoding="utf-8") as fh:
@@ -291,7 +296,7 @@ def test_show_and_the_evidence_csv_include_the_image_evidence(matched: Case, tmp
     dae = next(r for r in rows if r["document"].endswith("000000002.jpg"))
     assert dae["image_tier"] == "same_bytes" and dae["copies"] == "2" and dae["cmi_status"] == "retained"
     crop = next(r for r in rows if r["image_tier"] == "region_copy" and r["source"] == "laion")
-    assert crop["work_region"].startswith("0.1") and crop["url"] == "https://img.example.net/lib.png"
+    assert abs(float(crop["work_region"].split()[0]) - 0.1) < 0.02 and crop["url"] == "https://img.example.net/lib.png"
     assert "exif:Artist: removed" in crop["cmi_fields"]
 
 
@@ -407,3 +412,29 @@ def test_a_portfolio_with_a_readme_is_image_works_and_a_repository_with_icons_a_
     shutil.copy(IMAGES / "car.png", repo / "logo.png")
     out = json.loads(cli("works", "add", root, repo, "--claimant", "Sybren", "--json"))
     assert [a["title"] for a in out["added"]] == ["repo"] and out["added"][0]["files"] > 1
+
+
+def test_local_features_find_a_pasted_work_in_a_corpus_too_large_to_verify_every_pair(tmp_path):
+    """Scan mode (exhaustive pairs 0): a work pasted at 60 % into another picture moves its whole-image code far
+    from every query variant; with --local-features the corpus's feature table votes it in and compare.py
+    verifies the region."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    bg = rgb("the_moon.png").resize((600, 600))
+    bg.paste(rgb("car.png").resize((360, 255)), (120, 200))
+    (corpus / "pasted.png").write_bytes(png(bg))
+    (corpus / "other.png").write_bytes(png(rgb("watermelon.png")))
+    found = {}
+    for flag in ([], ["--local-features"]):
+        root = tmp_path / f"case{len(flag)}"
+        cli("init", root)
+        cli("works", "add", root, IMAGES / "car.png", "--claimant", ARTIST)
+        cli("corpus", "add", root, "c", corpus, *flag)
+        cli("match", root, "--image-exhaustive-pairs", "0", "--allow-empty")
+        found[bool(flag)] = evidence(Case.open(root))
+    assert "pasted.png" not in found[False]
+    pasted = found[True]["pasted.png"]
+    assert pasted["tier"] == "region_copy" and "local features" in pasted["facts"]["candidate_by"]
+    x0, y0, x1, y1 = pasted["copy_region"]
+    assert abs(x0 - 0.2) < 0.03 and abs(y0 - 200 / 600) < 0.03 and abs(x1 - 0.8) < 0.03
+    assert "other.png" not in found[True]

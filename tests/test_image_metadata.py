@@ -126,6 +126,16 @@ def test_end_to_end_evidence(tmp_path: Path) -> None:
     first = (case / "reports" / "image-metadata-evidence.json").read_bytes()
     assert runner.invoke(app, ["match", str(case)]).exit_code == 0
     assert (case / "reports" / "image-metadata-evidence.json").read_bytes() == first
+    r = runner.invoke(app, ["match", str(case), "--exact-names", "--json"])  # no typo hits, recorded
+    assert r.exit_code == 0, r.output
+    exact_only = json.loads((case / "reports" / "image-metadata-evidence.json").read_text())
+    assert exact_only["manifest"]["parameters"]["fuzzy"] is False
+    assert not any(e["match"] == "fuzzy" for e in exact_only["evidence"])
+    assert runner.invoke(app, ["match", str(case)]).exit_code == 0
+    r = runner.invoke(app, ["show", str(case), "--json"])
+    assert r.exit_code == 0, r.output
+    counts = {(x["claimant"], x["kind"], x["match"]): x["rows"] for x in json.loads(r.output)["image_metadata"]}
+    assert counts[("Ivan Shishkin", "caption_name", "translit")] == 1
     r = runner.invoke(app, ["sources", "remove", str(case), "laion", "--yes"])
     assert r.exit_code == 0, r.output
     with c.store.engine.connect() as conn:
@@ -171,6 +181,11 @@ def test_web_text_parquet_stays_text(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": [1], "url": ["https://a.example/x.jpg"], "text": ["t"],
                              "image_phash": ["e9e90c24f1d9c674"]}), q)
     assert looks_like_image_metadata([str(q)])
+    shards = tmp_path / "shards"  # img2dataset output: tar shards beside their Parquet: an image corpus
+    shards.mkdir()
+    (shards / "00000.parquet").write_bytes(q.read_bytes())
+    (shards / "00000.tar").write_bytes(b"")
+    assert not looks_like_image_metadata([str(shards)])
 
 
 def test_batches_bounded(tmp_path: Path) -> None:
@@ -217,3 +232,20 @@ def test_urls() -> None:
             "https://www.artstation.com/janedoe2"]
     hits = [(h.row, h.kind) for h in us.scan(urls)]
     assert hits == [(0, "url_domain"), (2, "url_handle"), (3, "url_handle")]
+
+
+def test_two_claimants_of_one_name_both_found() -> None:
+    ns = NameSet()
+    ns.add("Maria Sibylla Merian", 1)
+    ns.add("maria sibylla merian", 2)  # another claimant, the same name
+    ns.add("Maria Sibylla Merian", 1)  # listed twice for the same claimant: once
+    ns.build()
+    hits = ns.scan(["Plate 12, by Maria Sibylla Merian"])
+    assert sorted(ns.owner[h.target] for h in hits) == [1, 2]
+
+
+def test_arrow_normalization_equals_python() -> None:
+    from ascertain.match.caption_names import normalize, normalize_column
+
+    caps = ["Art by Jörg  Schilling!", None, "line one\nline two", "Иван Шишкин — утро", "  ", "A_B-C.d", "ÆSIR ß"]
+    assert normalize_column(pa.array(caps, pa.string())) == [normalize(c) if c else "" for c in caps]

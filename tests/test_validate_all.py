@@ -172,3 +172,15 @@ def test_a_failing_validator_keeps_its_earlier_figures_and_the_others_run(tmp_pa
     r = run_all(Context(tmp_path, quick=True), ["s412", "boom"], {"validators": {"boom": earlier}}, isolate=False)
     assert r["failures"] == {"boom": "RuntimeError: no records on this machine"}
     assert r["figures"]["validators"]["boom"] == earlier and r["figures"]["validators"]["s412"]["rates"]
+
+
+def test_state_names_the_changed_files_and_the_figures_never_measured(tmp_path: Path):
+    e = {"title": "t", "command": "c", "date": "2026-12-07 12:00 UTC", "quick": False, "not_run": "", "rates": [],
+         "files": {"classes/eligibility.py": "0" * 64, "validation/s412.py": "0" * 64}, "entry_module": None,
+         "seconds": 8.0}
+    path = tmp_path / "figures.json"
+    path.write_text(json.dumps({"format": FORMAT, "code": {"package": "0"}, "validators": {"s412": e}}))
+    r = runner.invoke(app, ["validate", "--all", "--state", "--figures", str(path)])
+    assert r.exit_code == 0, r.output
+    assert "changed: classes/eligibility.py" in r.output and "changed: validation/s412.py" in r.output
+    assert "never measured" in r.output and "copies" in r.output

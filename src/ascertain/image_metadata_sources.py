@@ -17,11 +17,15 @@ from ascertain.store import schema
 from ascertain.store.db import now
 
 KIND = "image-metadata"
+SHARD_OR_IMAGE = (".tar", ".zip", ".tgz", ".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".bmp")
 
 
 def looks_like_image_metadata(paths: list[str]) -> bool:
     """Parquet inputs (files or folders of them) whose columns are a known image-metadata layout: a URL with the
     image's size or hash. A web-text corpus with `url` and `text` columns (C4) has neither: it stays text."""
+    for p in map(Path, paths):  # image shards or images beside the Parquet: an image corpus (img2dataset output)
+        if p.is_dir() and any(q.suffix.lower() in SHARD_OR_IMAGE for q in p.rglob("*") if q.is_file()):
+            return False
     try:
         files = parquet_files(paths)
         if not files or any(f.suffix.lower() != ".parquet" for f in files):
@@ -58,7 +62,7 @@ def add_image_metadata_source(case: Case, name: str, paths: list[str], mapping: 
         pinned.append({"path": os.path.abspath(f), "bytes": f.stat().st_size, "sha256": _sha256(f), "rows": n,
                        "layout": layout.as_dict()})
         rows += n
-    params = {"mapping": dict(sorted((mapping or {}).items())), "files": pinned, "acquired": acquired,
+    params = {"mapping": dict(sorted((mapping or {}).items())), "files": pinned, "acquired": acquired, "level": "-",
               "layouts": layouts}
     with case.store.begin() as c:
         c.execute(insert(schema.sources).values(

@@ -73,7 +73,8 @@ def looks_like_images(paths: list[str]) -> bool:
 
 def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                      on_progress: Callable[[int, int], None] | None = None, acquired: str | None = None,
-                     engine: str = "local", processes: int | None = None, ray_address: str | None = None) -> dict:
+                     engine: str = "local", processes: int | None = None, ray_address: str | None = None,
+                     features: bool = False) -> dict:
     """Index an image corpus or output set. An unfinished earlier run of the same source is indexed again whole
     (image indexing keeps no partial state to resume)."""
     if not NAME_RE.match(name):
@@ -86,7 +87,8 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
     for p in paths:
         check_regular(p)
     inputs = describe_inputs(paths)
-    about = {"medium": MEDIUM, "acquired": _acquired(acquired), "max_doc_bytes": opts.max_doc_bytes}
+    about = {"medium": MEDIUM, "acquired": _acquired(acquired), "max_doc_bytes": opts.max_doc_bytes,
+             "local_features": features}
     index_dir = case.source_dir(name)
     with case.store.begin() as c:
         row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
@@ -122,7 +124,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
                  "timestamp": str((d.meta.get("sample") or {}).get("timestamp") or "")} for i, d in docs])
 
     t0 = time.perf_counter()
-    writer = ImageIndexWriter(index_dir, inputs, {"max_doc_bytes": opts.max_doc_bytes})
+    writer = ImageIndexWriter(index_dir, inputs, {"max_doc_bytes": opts.max_doc_bytes}, features)
     executor = make_executor(engine, processes, ray_address)
     try:
         manifest = writer.build(read_images(paths, opts), on_skips, on_progress, on_docs, executor)

@@ -111,6 +111,7 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
                 *text_figures)
     out.print(t)
     print_image_cmi_rates(data.get("image_cmi_rates") or {})
+    print_image_metadata(data.get("image_metadata") or [])
     print_probe_evidence(data["probe"])
     err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
               "common spans left out) of a copy; run: longest verbatim run of a copy, in tokens.[/]",
@@ -194,6 +195,17 @@ def print_image_evidence(rows: list[dict]) -> None:
                   + (f" -> {v['copy']!r}" if v["copy"] else ""), markup=False, highlight=False)
     if len(changed) > 20:
         out.print(f"... {len(changed) - 20} more image CMI changes (--json lists all)", highlight=False)
+
+
+def print_image_metadata(rows: list[dict]) -> None:
+    """Evidence from metadata-only image datasets, counted (reports/image-metadata-evidence.json lists it)."""
+    if not rows:
+        return
+    t = new_table("claimant", "source", "evidence", "match", "context", "rows", title="image metadata evidence",
+                  numbers=("rows",))
+    for r in rows:
+        add_row(t, r["claimant"], r["source"], r["kind"].replace("_", " "), r["match"], r["context"], f"{r['rows']:,}")
+    out.print(t)
 
 
 def print_image_cmi_rates(rates: dict) -> None:

@@ -39,7 +39,8 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
                 max_doc_bytes: int, as_json: bool, level: str = "auto", acquired: str | None = None,
                 meta_fields: str | None = None, engine: str = "local", processes: int | None = None,
-                max_markup_tags: int = 2_000_000, images: bool = False, ray_address: str | None = None) -> None:
+                max_markup_tags: int = 2_000_000, images: bool = False, ray_address: str | None = None,
+                local_features: bool = False) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
     from ascertain.sources_images import looks_like_images
@@ -47,7 +48,7 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
     c = open_case(case)
     if images or (not key_file and looks_like_images(paths)):
         _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json, engine, processes,
-                          ray_address)
+                          ray_address, local_features)
         return
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
                        max_markup_tags=max_markup_tags,
@@ -92,7 +93,8 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 
 def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max_doc_bytes: int,
                       acquired: str | None, key_file: str | None, as_json: bool, engine: str = "local",
-                      processes: int | None = None, ray_address: str | None = None) -> None:
+                      processes: int | None = None, ray_address: str | None = None,
+                      local_features: bool = False) -> None:
     """Images: every input an image, a folder or archive of images, or a webdataset shard (or --images)."""
     from ascertain.readers import ReadOptions
     from ascertain.sources_images import add_image_source
@@ -109,7 +111,7 @@ def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_image_source(c, name, kind, paths, ReadOptions(max_doc_bytes=max_doc_bytes), tick, acquired,
-                                   engine, processes, ray_address)
+                                   engine, processes, ray_address, local_features)
     if as_json:
         emit_json(summary)
     else:
@@ -167,6 +169,10 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                    "--images", metavar=FLAG, help="Read the inputs' images (files, folders, zip/tar, webdataset "
                                                   "shards); chosen by itself when every input is one of those.")
                                  ] = False,
+               local_features: Annotated[bool, typer.Option(
+                   "--local-features", metavar=FLAG,
+                   help="Images: also index each image's strongest local features (~10 KB an image), so match "
+                        "finds pastes, rotations and crops in a corpus too large to verify every pair.")] = False,
                kind: Annotated[str, typer.Option(
                    help="auto, text, or image-metadata: Parquet of image URLs, captions and hashes (LAION, "
                         "DataComp, COYO layouts; no image is fetched). auto: image-metadata when the Parquet "
@@ -186,7 +192,8 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
     if max_markup_tags < 1:
         raise AscertainError("--max-markup-tags", "must be at least 1", "give a positive number of tags")
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
-                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images, ray_address)
+                as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images, ray_address,
+                local_features)
 
 
 def _image_metadata(paths: list[str]) -> bool:

@@ -56,6 +56,9 @@ def validate_copies(
                                                           "report's validation_figures.json).")] = None,
         scancode: Annotated[str | None, typer.Option(
             envvar="ASCERTAIN_SCANCODE", help="With --all: ScanCode Toolkit, for the CMI comparisons.")] = None,
+        state: Annotated[bool, typer.Option(
+            "--state", help="With --all: run nothing; say which figures are current and which files changed "
+                            "since the others were measured.")] = False,
         processes: Annotated[int, typer.Option(help="Processes of ascertain's copy decisions and (with --all) "
                                                             "the CMI scans: same results, less time.")] = 1,
         as_json: JsonOpt = False) -> None:
@@ -65,6 +68,9 @@ def validate_copies(
     §412, probe, images) and ties each to the code that made it."""
     from ascertain.report.doc_sections import write_section
 
+    if all_ and state:
+        _show_state(figures, as_json)
+        return
     if all_:
         _validate_all(work, quick, only, figures, docs, scancode, processes, seed, as_json)
         return
@@ -216,7 +222,6 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         Context,
         load_figures,
         run_all,
-        stale_files,
         staleness,
         write_docs,
         write_figures,
@@ -250,22 +255,51 @@ def _validate_all(work: Path, quick: bool, only: str | None, figures: Path | Non
         if result["failures"]:
             raise typer.Exit(1)
         return
-    t = new_table("validator", "rates", "date", "state", title=f"figures of ascertain "
-                  f"{result['figures']['code']['package']} ({(result['figures']['code']['commit'] or 'no git')[:12]})",
-                  numbers=("rates",))
-    for name, e in result["figures"]["validators"].items():
-        add_row(t, name, len(e["rates"]), e["date"], ("stale" if stale[name].startswith("measured") else
-                                                      stale[name]) or "current")
+    _print_state(result["figures"], stale)
+    out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
+    for name, why in result["failures"].items():
+        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
+    if result["failures"]:
+        raise typer.Exit(1)
+
+
+def _print_state(figures: dict, stale: dict[str, str]) -> None:
+    """Each validator's figures: when measured, how long it ran, current or stale, and every file that changed."""
+    from ascertain.validation.registry import stale_files
+
+    code = figures.get("code") or {}
+    t = new_table("validator", "rates", "measured", "run s", "state",
+                  title=f"figures of ascertain {code.get('package', '?')} ({(code.get('commit') or 'no git')[:12]})",
+                  numbers=("rates", "run s"))
+    for name, e in figures["validators"].items():
+        add_row(t, name, len(e["rates"]), e["date"], f"{e['seconds']:,.0f}" if e.get("seconds") else "-",
+                ("stale" if stale[name].startswith("measured") else stale[name]) or "current")
+    from ascertain.validation import entries  # noqa: F401  (registers the validators)
+    from ascertain.validation.registry import REGISTRY
+
+    for name in sorted(set(REGISTRY) - set(figures["validators"])):
+        add_row(t, name, "-", "-", "-", "never measured")
     out.print(t)
-    for name, e in result["figures"]["validators"].items():  # which files made a figure stale, every one
+    for name, e in figures["validators"].items():  # which files made a figure stale, every one
         if stale[name].startswith("measured"):
             changed = stale_files(name, e) if "files" in e else []
             out.print(f"{esc(name)}: stale, {esc(stale[name].split(';')[0])}" + (":" if changed else ""),
                       highlight=False)
             for c in changed:
                 out.print(f"  {esc(c)}", highlight=False)
-    out.print(f"figures: {esc(figures)}; docs sections: {esc(docs)}", highlight=False)
-    for name, why in result["failures"].items():
-        err.print(f"[red]failed[/] {esc(name)}: {esc(why)}", highlight=False, soft_wrap=True)
-    if result["failures"]:
-        raise typer.Exit(1)
+
+
+def _show_state(figures: Path | None, as_json: bool) -> None:
+    from ascertain.validation.registry import FIGURES, load_figures, staleness
+
+    path = figures or FIGURES
+    try:
+        data = load_figures(path)
+    except (OSError, ValueError) as e:
+        raise AscertainError(str(path), f"cannot read the figures file ({e})", "pass the --figures file that "
+                             "`ascertain validate --all` wrote") from e
+    stale = staleness(data)
+    if as_json:
+        emit_json({"figures": str(path), "stale": stale})
+        return
+    _print_state(data, stale)

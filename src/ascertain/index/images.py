@@ -39,6 +39,7 @@ from ascertain.readers.images import ImageDocument
 
 MEDIUM = "image"
 CODES_DIR = "codes"  # the source's code table (imaging/code_scan.py), inside its index folder
+FEATURES_DIR = "features"  # its local-feature table, when indexed with features
 SHARD_ROWS = 50_000
 DESCRIBE_BATCH = 32  # images per engine task (decoding and hashing one is ~10-40 ms)
 CODE_BYTES = 32
@@ -99,9 +100,10 @@ def image_parameters() -> dict:
 class ImageIndexWriter:
     """Writes an image source's shards and manifest.json into index_dir, from a stream of image documents."""
 
-    def __init__(self, index_dir: Path, inputs: list[dict], reading: dict) -> None:
+    def __init__(self, index_dir: Path, inputs: list[dict], reading: dict, features: bool = False) -> None:
         self.dir = Path(index_dir)
         self.inputs, self.reading = inputs, reading
+        self.features = features  # also a table of each image's strongest local features (feature votes)
 
     def build(self, items: Iterator[ImageDocument | Skip], on_skips: Callable[[list[Skip]], None],
               on_progress: Callable[[int, int], None] | None = None,
@@ -114,11 +116,14 @@ class ImageIndexWriter:
         self.dir.mkdir(parents=True, exist_ok=True)
         for old in self.dir.glob("images-*.parquet"):  # a rerun of an unfinished add starts again, whole
             old.unlink()
-        if (self.dir / CODES_DIR).exists():
-            shutil.rmtree(self.dir / CODES_DIR)
+        for folder in (CODES_DIR, FEATURES_DIR):
+            if (self.dir / folder).exists():
+                shutil.rmtree(self.dir / folder)
         # one PDQ code per distinct content, its id the content's first document: the table the exact code scan
-        # (imaging/code_scan.py) reads, shard by shard, on any engine
+        # (imaging/code_scan.py) reads, shard by shard, on any engine; with features, the strongest ORB
+        # descriptors of each distinct content, the same ids (imaging/candidates.py's feature votes)
         codes_out = TableWriter(self.dir / CODES_DIR)
+        features_out = TableWriter(self.dir / FEATURES_DIR) if self.features else None
         described: dict[str, dict] = {}  # sha256 -> codes (or the decode error): identical bytes decoded once
         content: dict[str, int] = {}  # sha256 -> its first document
         rows: list[dict] = []
@@ -135,10 +140,10 @@ class ImageIndexWriter:
             for item in items:
                 batch.append(item)
                 if len(batch) >= DESCRIBE_BATCH:
-                    yield self._task(batch, submitted, queue)
+                    yield self._task(batch, submitted, queue) + (self.features,)
                     batch = []
             if batch:
-                yield self._task(batch, submitted, queue)
+                yield self._task(batch, submitted, queue) + (self.features,)
 
         for result in ordered_map(executor or InProcess(), describe_images, tasks()):
             described.update(result)
@@ -154,7 +159,11 @@ class ImageIndexWriter:
                 if item.sha256 not in content:
                     content[item.sha256] = n_doc
                     codes_out.add(np.frombuffer(codes["pdq"], np.uint8).reshape(1, CODE_BYTES), np.array([n_doc]))
-                rows.append(self._row(n_doc, item, codes, content[item.sha256]))
+                    if features_out is not None and codes["features"]:
+                        f = np.frombuffer(codes["features"], np.uint8).reshape(-1, CODE_BYTES)
+                        features_out.add(f, np.full(len(f), n_doc, np.int64))
+                rows.append(self._row(n_doc, item, {k: v for k, v in codes.items() if k != "features"},
+                                      content[item.sha256]))
                 docs.append((n_doc, item))
                 n_doc += 1
                 if on_progress:
@@ -174,11 +183,18 @@ class ImageIndexWriter:
             on_docs(docs)
         codes_out.close()
         table_json = (self.dir / CODES_DIR / TABLE_FILE).read_bytes()
+        extra = {}
+        if features_out is not None:
+            from ascertain.imaging.candidates import CANDIDATE_FEATURES
+
+            features_out.close()
+            extra["features"] = {"folder": FEATURES_DIR, "per_image": CANDIDATE_FEATURES, "table_sha256":
+                                 hashlib.sha256((self.dir / FEATURES_DIR / TABLE_FILE).read_bytes()).hexdigest()}
         manifest = {"medium": MEDIUM, "tool": "ascertain", "parameters": image_parameters(),
                     "inputs": self.inputs, "reading": self.reading, "documents": n_doc,
                     "distinct_images": len(content), "skipped": n_skip,
                     "skip_reasons": dict(sorted(reasons.items())), "shards": shards,
-                    "codes": {"folder": CODES_DIR, "table_sha256": hashlib.sha256(table_json).hexdigest()}}
+                    "codes": {"folder": CODES_DIR, "table_sha256": hashlib.sha256(table_json).hexdigest()}, **extra}
         atomic_write_bytes(self.dir / "manifest.json",
                            (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode())
         return manifest
@@ -229,9 +245,9 @@ def read_cmi(data: bytes) -> dict:
     return {**cmi, "errors": list(cmi.get("errors", [])) + seen} if seen else cmi
 
 
-def describe_images(images: list[tuple[str, str, bytes]]) -> dict[str, dict]:
-    """An engine task: for each (sha256, locator, bytes), the index's codes and CMI, or the decode error's
-    problem and fix (plain data: it travels to and from worker processes)."""
+def describe_images(images: list[tuple[str, str, bytes]], features: bool = False) -> dict[str, dict]:
+    """An engine task: for each (sha256, locator, bytes), the index's codes and CMI (and the strongest local
+    features), or the decode error's problem and fix (plain data: it travels to and from worker processes)."""
     out: dict[str, dict] = {}
     for sha, locator, data in images:
         try:
@@ -239,7 +255,13 @@ def describe_images(images: list[tuple[str, str, bytes]]) -> dict[str, dict]:
         except AscertainError as e:
             out[sha] = {"problem": e.problem, "fix": e.fix}
             continue
-        out[sha] = {"pixel_sha256": c.pixel_sha256, "pdq": c.pdq, "pdq_quality": c.pdq_quality,
+        feats = b""
+        if features:
+            from ascertain.imaging.candidates import strongest_features
+            from ascertain.imaging.descriptors import describe
+
+            feats = np.ascontiguousarray(strongest_features(describe(c.img, data))).tobytes()
+        out[sha] = {"features": feats, "pixel_sha256": c.pixel_sha256, "pdq": c.pdq, "pdq_quality": c.pdq_quality,
                     "width": c.img.width, "height": c.img.height, "media_type": c.img.media_type,
                     "frames": c.img.frames, "mode": c.img.mode,
                     "cmi": json.dumps(read_cmi(data), sort_keys=True, ensure_ascii=False)}

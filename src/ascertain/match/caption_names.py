@@ -84,11 +84,14 @@ class NameSet:
     min_fuzzy: int = MIN_FUZZY_NAME
     two_edits_from: int = TWO_EDITS_FROM
     _auto: ahocorasick.Automaton | None = None
+    _seen: set[tuple[str, int]] = field(default_factory=set)
 
     def add(self, name: str, owner: int) -> None:
+        """A name of `owner`; two owners of one name (two claimants called alike) both get its hits."""
         n = normalize(name)
-        if len(n) < 3 or n in self.norm:  # too short to mean anything, or already there
+        if len(n) < 3 or (n, owner) in self._seen:  # too short to mean anything, or already there
             return
+        self._seen.add((n, owner))
         self.names.append(name)
         self.norm.append(n)
         self.owner.append(owner)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import time
 from collections import Counter
@@ -30,6 +31,7 @@ from ascertain.match.url_handles import UrlSet
 from ascertain.readers.image_metadata import Layout, iter_batches
 from ascertain.store import schema
 from ascertain.store.db import now
+from ascertain.temp_files import temp_name
 from ascertain.works_images import IMAGE_LANGUAGE
 
 KIND = "image-metadata"
@@ -230,51 +232,95 @@ def run_image_metadata_match(case: Case, sources: list[str] | None = None, fuzzy
     if not targets.claimants:
         raise AscertainError(str(case.root), "has no claimants", "add works with `ascertain works add`")
     tally = Tally()
-    rows: list[dict] = []
     per_source = {}
-    for src in srcs:
-        files, layout_of = source_files(case, src)
-        first = (b for f in files for b in iter_batches(Path(f), layout_of(f), ("caption",)))
-        common, common_words, sampled = (common_names(targets.names, first) if "caption" in
-                                         layout_of(files[0]).columns else (set(), set(), 0))
-        targets.names.common = common
-        targets.names.build(common_words)
-        targets.titles.build()
-        targets.urls.build()
-        before = len(rows)
-        scan_source(src, targets, layout_of, files, rows.append, tally, threshold,
-                    (lambda n, _s=src["name"]: progress(_s, n)) if progress else None)
-        per_source[src["name"]] = {"evidence": len(rows) - before, "sampled_rows": sampled,
-                                   "common_names": sorted(targets.names.names[i] for i in common),
-                                   "common_words_not_seeding_typos": sorted(common_words)}
-    manifest = {
-        "tool": "ascertain", "version": __version__, "stage": "match image-metadata",
-        "parameters": {"fuzzy": fuzzy, "phash_threshold": threshold, "phash": "imagehash 4.3.2 phash (64 bits)",
-                       "sample_rows": SAMPLE_ROWS, "common_rate": COMMON_RATE, "common_min": COMMON_MIN,
-                       "max_stored_per_claimant_kind": MAX_STORED},
-        "sources": {s["name"]: s["params"] for s in srcs},
-        "per_source": per_source,
-        "counts": {"rows": tally.rows, "evidence": len(rows),
-                   "by_kind": dict(sorted(Counter(r["kind"] for r in rows).items())),
-                   "not_stored": {f"{targets.claimants.get(c, c)}/{k}": n
-                                  for (c, k), n in sorted(tally.not_stored.items())},
-                   "common_name_mentions_not_stored": {targets.claimants.get(c, str(c)): n
-                                                       for c, n in sorted(tally.common_mentions.items())}},
-        "notes": targets.notes,
-    }
-    seconds = time.perf_counter() - t0
-    with case.store.begin() as c:
-        run_id = c.execute(insert(schema.runs).values(stage="match image-metadata", manifest=manifest,
-                                                      started_at=started, seconds=seconds)).inserted_primary_key[0]
-        c.execute(delete(schema.image_metadata_evidence).where(
-            schema.image_metadata_evidence.c.source_id.in_([s["id"] for s in srcs])))
-        for i in range(0, len(rows), 5000):
-            c.execute(insert(schema.image_metadata_evidence), [{**r, "run_id": run_id} for r in rows[i:i + 5000]])
-    case.store.audit("match image-metadata", {"run": run_id, "sources": [s["name"] for s in srcs],
-                                              "evidence": len(rows), "rows": tally.rows})
     report = case.root / "reports" / "image-metadata-evidence.json"
     report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps({"manifest": manifest, "evidence": rows}, indent=1, sort_keys=True,
-                                 ensure_ascii=False) + "\n", encoding="utf-8")
-    return {"run": run_id, "evidence": len(rows), "rows": tally.rows, "by_kind": manifest["counts"]["by_kind"],
+    spill, tmp = temp_name(report, "rows"), temp_name(report)
+    kinds: Counter = Counter()
+    try:
+        # the evidence rows go to a spill file as found (memory bounded by the batch, whatever the hits)
+        with open(spill, "w", encoding="utf-8") as fh:
+            def emit(r: dict) -> None:
+                fh.write(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n")
+                kinds[r["kind"]] += 1
+
+            for src in srcs:
+                files, layout_of = source_files(case, src)
+                first = (b for f in files for b in iter_batches(Path(f), layout_of(f), ("caption",)))
+                common, common_words, sampled = (common_names(targets.names, first) if "caption" in
+                                                 layout_of(files[0]).columns else (set(), set(), 0))
+                targets.names.common = common
+                targets.names.build(common_words)
+                targets.titles.build()
+                targets.urls.build()
+                before = sum(kinds.values())
+                scan_source(src, targets, layout_of, files, emit, tally, threshold,
+                            (lambda n, _s=src["name"]: progress(_s, n)) if progress else None)
+                per_source[src["name"]] = {"evidence": sum(kinds.values()) - before, "sampled_rows": sampled,
+                                           "common_names": sorted(targets.names.names[i] for i in common),
+                                           "common_words_not_seeding_typos": sorted(common_words)}
+        total = sum(kinds.values())
+        manifest = {
+            "tool": "ascertain", "version": __version__, "stage": "match image-metadata",
+            "parameters": {"fuzzy": fuzzy, "phash_threshold": threshold, "phash": "imagehash 4.3.2 phash (64 bits)",
+                           "sample_rows": SAMPLE_ROWS, "common_rate": COMMON_RATE, "common_min": COMMON_MIN,
+                           "max_stored_per_claimant_kind": MAX_STORED},
+            "sources": {s["name"]: s["params"] for s in srcs},
+            "per_source": per_source,
+            "counts": {"rows": tally.rows, "evidence": total, "by_kind": dict(sorted(kinds.items())),
+                       "not_stored": {f"{targets.claimants.get(c, c)}/{k}": n
+                                      for (c, k), n in sorted(tally.not_stored.items())},
+                       "common_name_mentions_not_stored": {targets.claimants.get(c, str(c)): n
+                                                           for c, n in sorted(tally.common_mentions.items())}},
+            "notes": targets.notes,
+        }
+        seconds = time.perf_counter() - t0
+        with case.store.begin() as c:
+            run_id = c.execute(insert(schema.runs).values(stage="match image-metadata", manifest=manifest,
+                                                          started_at=started, seconds=seconds)
+                               ).inserted_primary_key[0]
+            c.execute(delete(schema.image_metadata_evidence).where(
+                schema.image_metadata_evidence.c.source_id.in_([s["id"] for s in srcs])))
+            for chunk in _chunks(spill, 5000):
+                c.execute(insert(schema.image_metadata_evidence), [{**r, "run_id": run_id} for r in chunk])
+        # the report: {"evidence": [...], "manifest": {...}}, keys sorted, written row by row, then renamed
+        with open(tmp, "w", encoding="utf-8") as out, open(spill, encoding="utf-8") as rows_in:
+            out.write('{"evidence": [')
+            for i, line in enumerate(rows_in):
+                out.write(("," if i else "") + "\n" + line.rstrip("\n"))
+            out.write('\n], "manifest": ' + json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False)
+                      + "}\n")
+        os.replace(tmp, report)
+    finally:
+        for p in (spill, tmp):
+            p.unlink(missing_ok=True)
+    case.store.audit("match image-metadata", {"run": run_id, "sources": [s["name"] for s in srcs],
+                                              "evidence": total, "rows": tally.rows})
+    return {"run": run_id, "evidence": total, "rows": tally.rows, "by_kind": manifest["counts"]["by_kind"],
             "report": str(report), "seconds": round(seconds, 3)}
+
+
+def _chunks(spill: Path, n: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    with open(spill, encoding="utf-8") as fh:
+        for line in fh:
+            chunk.append(json.loads(line))
+            if len(chunk) == n:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def evidence_counts(case: Case) -> list[dict]:
+    """Stored image-metadata evidence counted per claimant, source, kind, match and context (for `show`)."""
+    from sqlalchemy import func
+
+    e, cl, src = schema.image_metadata_evidence, schema.claimants, schema.sources
+    with case.store.engine.connect() as c:
+        rows = c.execute(select(cl.c.name, src.c.name, e.c.kind, e.c.match, e.c.context, func.count())
+                         .join(cl, cl.c.id == e.c.claimant_id).join(src, src.c.id == e.c.source_id)
+                         .group_by(cl.c.name, src.c.name, e.c.kind, e.c.match, e.c.context)
+                         .order_by(cl.c.name, src.c.name, e.c.kind, e.c.match, e.c.context)).all()
+    return [{"claimant": r[0], "source": r[1], "kind": r[2], "match": r[3], "context": r[4], "rows": r[5]}
+            for r in rows]

@@ -3,11 +3,14 @@
 Candidates, per work and distinct content of a source (identical bytes are one content, measured once,
 counted, every locator listed):
 - the same sha256 or the same decoded-pixels digest (exact joins);
-- a PDQ code within `candidate_radius` bits of any of the work's query codes (its 8 dihedral variants), found by
-  an exact scan of the source's codes (no approximate index: recall of the scan is 100 %);
+- a PDQ code within `candidate_radius` bits of any of the work's query codes, found by an exact scan of the
+  source's codes (no approximate index: the scan itself loses nothing). The query codes are the work as a copy
+  may show it (imaging/candidates.py): its 8 dihedral orientations, centre crops of 5-20 % per side, one side
+  cut by 25 %, white and black paddings of 10-20 %;
 - every content, when the source is small enough that works x contents <= `exhaustive_pairs` (5,000: an output
-  set, a small corpus): crops and pastes change a whole-image code completely, so only this finds them without
-  query-side crop variants. The manifest says, per source, which it was.
+  set, a small corpus): a paste into a larger image, or a crop unlike the query variants, moves the whole-image
+  code beyond any radius, so only this finds them. The manifest says, per source, which it was, and each
+  record why its pair was a candidate.
 Each candidate is decided by imaging/compare.py (tiers same_bytes, same_pixels, near_duplicate, region_copy,
 with the region, the share of the work's area and the transformation) on the copy's bytes read again from the
 input (checked against the indexed sha256); its image CMI status against the work's comes from cmi/image.py.
@@ -33,6 +36,16 @@ from ascertain.case import Case
 from ascertain.cmi.image import image_cmi_status
 from ascertain.engine import Executor, make_executor
 from ascertain.errors import AscertainError
+from ascertain.imaging.candidates import (
+    CANDIDATE_PDQ,
+    CROPS,
+    FEATURE_BITS,
+    MIN_VOTES,
+    PADS,
+    SIDE_CROP,
+    query_variants,
+    strongest_features,
+)
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
 from ascertain.index.images import image_parameters, is_image_index, iter_index
@@ -40,7 +53,7 @@ from ascertain.readers.images import read_image_at
 from ascertain.store import schema
 from ascertain.store.db import now
 
-CANDIDATE_RADIUS = 64  # of 256 bits: looser than PDQ_NEAR (31); compare.py decides, the radius only bounds cost
+CANDIDATE_RADIUS = CANDIDATE_PDQ  # of 256 bits: looser than PDQ_NEAR (31); compare.py decides
 # works x distinct contents up to which every pair is verified geometrically: ~20-60 ms a pair on this machine
 # (two 1,000 x 1,000 ORB matchings, direct and mirrored; docs/benchmarks.md, image_case), so minutes at most
 EXHAUSTIVE_PAIRS = 5_000
@@ -68,7 +81,8 @@ class ImageWork:
     path: str
     sha256: str
     pixel_sha256: str
-    query: np.ndarray  # 8 x 32 uint8: the dihedral PDQ codes
+    query: np.ndarray  # V x 32 uint8: the query-side variants' PDQ codes (imaging/candidates.py)
+    labels: list[str]  # what each variant is ("original", "centre crop 10% per side", ...)
     cmi: dict
     image: ImageInput
 
@@ -91,8 +105,10 @@ def _load_works(case: Case, work: int | None) -> list[ImageWork]:
         rows = c.execute(q).all()
     out = []
     for fid, wid, path, sha, psha, dihedral, cmi, data in rows:
-        query = np.frombuffer(b"".join(bytes.fromhex(h) for h in dihedral), np.uint8).reshape(-1, 32)
-        out.append(ImageWork(fid, wid, path, sha, psha, query, cmi, load(bytes(data), path)))
+        image = load(bytes(data), path)
+        variants = query_variants(image.pixels, np.frombuffer(b"".join(bytes.fromhex(h) for h in dihedral),
+                                                              np.uint8).reshape(-1, 32))
+        out.append(ImageWork(fid, wid, path, sha, psha, variants.codes, variants.labels, cmi, image))
     return out
 
 
@@ -168,13 +184,23 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
             hit = pc.is_in(col, value_set=pa.array(sorted(wanted), pa.string()))
             for key, c in zip(pc.filter(col, hit).to_pylist(), pc.filter(content, hit).to_pylist(), strict=True):
                 pairs.setdefault(c, set()).update(wanted[key])
+    why: dict[tuple[int, int], str] = {}  # (content, work) -> why the pair was a candidate (scan hits)
     if not exhaustive:  # one exact scan of the source's code table for every work's query codes at once
-        n_q = len(works[0].query)
+        owner = np.repeat(np.arange(len(works)), [len(w.query) for w in works])
+        first_q = np.concatenate([[0], np.cumsum([len(w.query) for w in works])[:-1]])
         table = CodeTable(index_dir / manifest["codes"]["folder"])
         table.verify()  # shards changed since the index was written are refused, not scanned
         hits = scan(table, np.concatenate([w.query for w in works]), opts.candidate_radius, executor)
-        for q, doc in zip(hits.query.tolist(), hits.id.tolist(), strict=True):
-            pairs.setdefault(int(doc), set()).add(q // n_q)  # a code's id is its content's first document
+        for q, doc, d in zip(hits.query.tolist(), hits.id.tolist(), hits.distance.tolist(), strict=True):
+            wi = int(owner[q])  # a code's id is its content's first document
+            pairs.setdefault(int(doc), set()).add(wi)
+            why.setdefault((int(doc), wi), f"PDQ of the work's {works[wi].labels[q - first_q[wi]]} within {d} bits")
+        if "features" in manifest:  # local-feature votes: pastes, rotations, crops no whole-image code finds
+            for (doc, wi), votes in _feature_votes(index_dir / manifest["features"]["folder"], works,
+                                                    executor).items():
+                pairs.setdefault(doc, set()).add(wi)
+                why.setdefault((doc, wi), f"{votes} of the work's strongest local features found in the image "
+                                          f"(within {FEATURE_BITS} bits; {MIN_VOTES} needed)")
     reps: dict[int, dict] = {}
     locators: dict[int, list[tuple[int, str]]] = {}
     wanted = pa.array(sorted(pairs), pa.int64())
@@ -201,6 +227,8 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
             if r["decision"] != "copied":
                 tally["not_copied"] += 1
                 continue
+            r["candidate_by"] = why.get((c, wi), "every pair verified (a small source)" if exhaustive
+                                        else "the same file or decoded pixels")
             found.append((_evidence(works[wi], row, r, len(locators[c]), src["id"]), locators[c]))
         if progress:
             progress(src["name"], done + 1, len(pairs))
@@ -211,6 +239,25 @@ def _columns(index_dir: Path, manifest: dict) -> list[str]:
     import pyarrow.parquet as pq
 
     return pq.read_schema(index_dir / manifest["shards"][0]["file"]).names if manifest.get("shards") else []
+
+
+def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor) -> dict[tuple[int, int], int]:
+    """(content, work) -> how many of the work's strongest features have a descriptor within FEATURE_BITS in the
+    content's feature table rows (one exact scan for all works), where at least MIN_VOTES do."""
+    feats = [strongest_features(w.image.descriptors) for w in works]
+    owner = np.repeat(np.arange(len(works)), [len(f) for f in feats])
+    if not len(owner):
+        return {}
+    table = CodeTable(folder)
+    table.verify()
+    hits = scan(table, np.concatenate(feats), FEATURE_BITS, executor)
+    if not len(hits):
+        return {}
+    # one vote per work feature and image: (image, work, feature) made unique, then counted per (image, work)
+    trip = np.unique(np.stack([hits.id, owner[hits.query], hits.query.astype(np.int64)], axis=1), axis=0)
+    pairs, counts = np.unique(trip[:, :2], axis=0, return_counts=True)
+    return {(int(d), int(w)): int(n) for (d, w), n in zip(pairs.tolist(), counts.tolist(), strict=True)
+            if n >= MIN_VOTES}
 
 
 def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
@@ -252,7 +299,9 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     rates = cmi_rates([r for r, _ in all_rows], {s["id"]: s["name"] for s in srcs})
     manifest = {"tool": "ascertain", "version": __version__, "stage": IMAGE_STAGE,
                 "parameters": {**image_parameters(), "candidate_radius": opts.candidate_radius,
-                               "exhaustive_pairs": opts.exhaustive_pairs, "query_codes": "pdq dihedral (8)",
+                               "exhaustive_pairs": opts.exhaustive_pairs,
+                               "query_codes": "imaging.candidates.query_variants",
+                               "query_variants": {"crops": list(CROPS), "side_crop": SIDE_CROP, "pads": list(PADS)},
                                **({"work": opts.work} if opts.work is not None else {})},
                 "works": sorted(({"file": w.path, "sha256": w.sha256} for w in works),
                                 key=lambda r: (r["file"], r["sha256"])),

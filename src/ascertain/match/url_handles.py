@@ -53,6 +53,7 @@ class UrlSet:
     kinds: list[str] = field(default_factory=list)  # domain | handle
     owner: list[int] = field(default_factory=list)
     _auto: ahocorasick.Automaton | None = None
+    _seen: set[tuple[str, str, int]] = field(default_factory=set)
 
     def add_domain(self, value: str, owner: int) -> None:
         d = bare_domain(value)
@@ -65,7 +66,8 @@ class UrlSet:
             self._add(h, "handle", owner)
 
     def _add(self, v: str, kind: str, owner: int) -> None:
-        if (v, kind, owner) not in zip(self.values, self.kinds, self.owner, strict=True):
+        if (v, kind, owner) not in self._seen:
+            self._seen.add((v, kind, owner))
             self.values.append(v)
             self.kinds.append(kind)
             self.owner.append(owner)

@@ -123,10 +123,10 @@ def index_digests(sources: dict[int, dict]) -> dict:
         if not root.is_dir():  # a metadata-only dataset keeps no index: its files are pinned in its params
             continue
         out[src["name"]] = {p.name: sha256_file(p) for p in sorted(root.iterdir()) if p.is_file()}
-        codes = root / "codes"  # an image source's code table (index/images.py): its shards are index files too
-        if codes.is_dir():
-            out[src["name"]].update({f"codes/{p.name}": sha256_file(p) for p in sorted(codes.iterdir())
-                                     if p.is_file()})
+        for table in ("codes", "features"):  # an image source's code tables (index/images.py): index files too
+            if (root / table).is_dir():
+                out[src["name"]].update({f"{table}/{p.name}": sha256_file(p) for p in sorted((root / table).iterdir())
+                                         if p.is_file()})
     return out
 
 

@@ -97,7 +97,7 @@ def rebuild_image_index(src: dict, original: Path, dest: Path, differ: Differ) -
             differ("input", before["path"], f"input of image source {name} changed since it was indexed")
     old = read_manifest(original) or {}
     max_bytes = int((src.get("params") or {}).get("max_doc_bytes") or ReadOptions.max_doc_bytes)
-    ImageIndexWriter(dest, recorded, old.get("reading", {"max_doc_bytes": max_bytes})).build(
+    ImageIndexWriter(dest, recorded, old.get("reading", {"max_doc_bytes": max_bytes}), "features" in old).build(
         read_images(paths, ReadOptions(max_doc_bytes=max_bytes)), lambda _skips: None)
     have, again = _images(original), _images(dest)
     for loc in sorted(set(have) | set(again))[:50]:

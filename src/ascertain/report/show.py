@@ -69,7 +69,7 @@ def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
 
     return {"case": str(case.root), "store": case.store.url.split("@")[-1], "sources": sources,
             "works": works, "skipped_inputs": skipped, "probe": probe_evidence(case),
-            "image_cmi_rates": stored_cmi_rates(case)}
+            "image_cmi_rates": stored_cmi_rates(case), "image_metadata": _image_metadata_counts(case)}
 
 
 def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
@@ -157,3 +157,9 @@ def _tier_c_summary(res: dict) -> str:
             parts.append(f"{label} {mine['correct']}/{mine['asked']} right"
                          + (f" (controls {ctrl['correct']}/{ctrl['asked']})" if ctrl else ""))
     return "; ".join(parts)
+
+
+def _image_metadata_counts(case: Case) -> list[dict]:
+    from ascertain.match.image_metadata import evidence_counts
+
+    return evidence_counts(case)

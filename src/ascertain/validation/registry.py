@@ -139,7 +139,7 @@ def entry_digest(text: str, name: str) -> str:
         if names and name not in names:
             start = min([d.lineno for d in node.decorator_list] + [node.lineno])
             drop.update(range(start - 1, node.end_lineno))
-    kept = "".join(line for i, line in enumerate(lines) if i not in drop)
+    kept = "".join(line for i, line in enumerate(lines) if i not in drop and line.strip())  # blank lines: none
     return hashlib.sha256(kept.encode()).hexdigest()
 
 
@@ -277,7 +277,7 @@ def stamp_line(entry: dict) -> str:
     tied = (f"{len(entry['files'])} files loaded or read, sha256 each in validation_figures.json "
             f"(digest `{files_stamp(entry)}`)" if "files" in entry
             else f"sources sha256 `{entry['source_hash'][:16]}`")
-    took = f", {entry['seconds']:,.0f} s with {entry['processes']} process(es)" if entry.get("seconds") else ""
+    took = f", run time {entry['seconds']:,.0f} s" if entry.get("seconds") else ""
     return (f"Produced {entry['date']} by `{entry['command']}` (via `ascertain validate --all`) with ascertain "
             f"{entry['package']}, commit {commit}{took}; {tied}"
             + (" — a quick run (CI size), not for citing" if entry.get("quick") else "") + ".\n")
