@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,11 @@ def test_csv_export_has_one_row_per_evidence_record(demo_case, tmp_path, data):
     assert verbatim["cmi_status"] == "retained" and float(verbatim["own_coverage"]) == 1.0
     run("show", demo_case, "--csv", str(out), "--copied-only")
     with open(out, newline="", encoding="utf-8") as fh:
-        assert len(list(csv.DictReader(fh))) == 11  # the planted copies: 7 code, 3 of the book, the Stack-like record
+        kinds = Counter(r["kind"] for r in csv.DictReader(fh))
+    # the planted copies: 7 code, 3 of the book, the Stack-like record; and each planted image copy
+    assert kinds["text"] == 11
+    planted_images = json.loads((data / "images" / "planted.json").read_text())
+    assert kinds["image"] == sum(1 for p in planted_images if p["tier"] not in ("metadata", "hash")) == 10
     # a title a spreadsheet would run as a formula is written as text
     run("works", "add", demo_case, "--claimant", "@evil", "--title", "=HYPERLINK(\"x\")",
         str(data / "corpus" / "unrelated" / "six.py"))

@@ -177,7 +177,8 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
     summary["levels"] = _levels(level, summary["languages"]) if not params.keyed else {level: manifest["documents"]}
     if previous:
         summary["resumed_after"] = previous
-    case.store.audit(f"{kind} add", {**summary, "inputs": inputs})
+    # the stages' times are the run's, not the case's: printed (--json), not audited
+    case.store.audit(f"{kind} add", {**{k: v for k, v in summary.items() if k != "stages"}, "inputs": inputs})
     return summary
 
 

@@ -73,8 +73,9 @@ class LocalCluster:
         folder = self.node_dir(i)
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        cmd = [str(Path(sys.executable).with_name("ray")), "start", "--block", "--disable-usage-stats",
-               "--node-ip-address=127.0.0.1", f"--num-cpus={self.cpus}", "--num-gpus=0",
+        ray = Path(sys.executable).with_name("ray")  # the CLI of the Ray this Python imports
+        cmd = [str(ray) if ray.exists() else (shutil.which("ray") or "ray"), "start", "--block",
+               "--disable-usage-stats", "--node-ip-address=127.0.0.1", f"--num-cpus={self.cpus}", "--num-gpus=0",
                f"--object-store-memory={self.store_mb * 1024 * 1024}", f"--temp-dir={folder}",
                f'--resources={{"node{i}": 1}}', f"--node-manager-port={free_port()}",
                f"--object-manager-port={free_port()}", f"--metrics-export-port={free_port()}",
