@@ -126,6 +126,12 @@ def test_end_to_end_evidence(tmp_path: Path) -> None:
     first = (case / "reports" / "image-metadata-evidence.json").read_bytes()
     assert runner.invoke(app, ["match", str(case)]).exit_code == 0
     assert (case / "reports" / "image-metadata-evidence.json").read_bytes() == first
+    r = runner.invoke(app, ["match", str(case), "--exact-names", "--json"])  # no typo hits, recorded
+    assert r.exit_code == 0, r.output
+    exact_only = json.loads((case / "reports" / "image-metadata-evidence.json").read_text())
+    assert exact_only["manifest"]["parameters"]["fuzzy"] is False
+    assert not any(e["match"] == "fuzzy" for e in exact_only["evidence"])
+    assert runner.invoke(app, ["match", str(case)]).exit_code == 0
     r = runner.invoke(app, ["show", str(case), "--json"])
     assert r.exit_code == 0, r.output
     counts = {(x["claimant"], x["kind"], x["match"]): x["rows"] for x in json.loads(r.output)["image_metadata"]}

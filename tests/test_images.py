@@ -192,3 +192,13 @@ def test_validate_images_runs_through_the_candidate_stage(tmp_path):
     assert "| crop 10% | ≥ 0.95 |" in md and "False positives on 18 (work, image) pairs" in md
     assert design_family("a/smiley104.png", "a/smiley112.png") and design_family("x/cat_01.png", "x/cat_02.png")
     assert not design_family("a/smiley104.png", "b/smiley112.png") and not design_family("a/cat.png", "a/dog.png")
+
+
+def test_the_region_carries_its_pixel_map(astronaut):
+    from ascertain.imaging.regions import verify
+
+    im, work = astronaut
+    copy = load(enc(im.crop((102, 102, 410, 410))), "crop")
+    r = verify(work.descriptors, copy.descriptors, copy.pixels)
+    x, y = r.affine @ np.array([200.0, 300.0, 1.0])  # work pixel (200, 300) is at (98, 198) in the crop
+    assert abs(x - 98) < 3 and abs(y - 198) < 3

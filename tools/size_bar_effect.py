@@ -2,9 +2,11 @@
 
     PYTHONPATH=src python3 tools/size_bar_effect.py --works 150
 
-Builds the cases of `ascertain validate` (seed 7) plus the issue's combined modification (rename + reformat,
-then a 70 % excerpt of the lines embedded in an unrelated file), and prints level-auto recall per
-transformation with the size bar (match/short_works.py) and without it (`Thresholds(size_bars=False)`).
+Builds the cases of `ascertain validate` (seed 7), which hold the issue's combined modification
+(`rename+reformat+partial 70%`: 70 % of the own tokens), plus this tool's variant of it (rename + reformat,
+then 70 % of the lines, embedded in an unrelated file: `... 70% of lines`), and prints level-auto recall per
+transformation with the size bar (match/short_works.py) and without it (`Thresholds(size_bars=False)`), all
+copies and copies of at least 50 own tokens.
 """
 
 from __future__ import annotations
@@ -42,15 +44,20 @@ def main() -> None:
         host = next((Path(c.copy).read_text(encoding="utf-8") for c in cs if not c.label), "")
         p = a.work / f"{Path(w).stem}-c70.py"
         p.write_text(tf.embed("".join(lines[start:start + k]), host, rng), encoding="utf-8")
-        extra.append(Case(p.stem, w, str(p), True, "rename+reformat+partial 70%", 0))
+        extra.append(Case(p.stem, w, str(p), True, "rename+reformat+partial 70% of lines", 0))
     chosen = [c for c in cases if c.label and (c.transform.startswith("partial") or "+" in c.transform)] + extra
     for bars in (True, False):
         found, _ = ascertain_scores(chosen, "auto", th=Thresholds(size_bars=bars))
-        res: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+        res: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
         for c in chosen:
             res[c.transform][0] += found[c.id] is not None
             res[c.transform][1] += 1
-        print("size bar" if bars else "no size bar", {k: f"{x}/{n}" for k, (x, n) in sorted(res.items())})
+            if c.copy_tokens >= 50:  # the validator's copies carry their length; this tool's variant does not
+                res[c.transform][2] += found[c.id] is not None
+                res[c.transform][3] += 1
+        print("size bar" if bars else "no size bar",
+              {k: f"{x}/{n}" + (f" ({x50}/{n50} of 50+ tokens)" if n50 else "")
+               for k, (x, n, x50, n50) in sorted(res.items())})
 
 
 if __name__ == "__main__":

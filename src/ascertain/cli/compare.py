@@ -113,7 +113,7 @@ def compare(original: Annotated[str | None, typer.Argument(help="The original wo
         f"reproduced in the copy: {cb['copy_distinctive_tokens']}" if cb else
         "unknown (no reference population; pass --reference with independent works of the same task)"
         + (f"; size bar for works up to {bar['own_tokens_up_to']} own tokens: own coverage ≥ {bar['least_score']} "
-           f", a verbatim run ≥ {bar['least_verbatim_run']} tokens or ≥ {bar['least_share_in_one_span']} in one span"
+           f"or ≥ {bar['least_own_tokens_in_evidence_spans']} own tokens in spans of 40+"
            if bar.get("least_score") is not None else "")))
     if r.get("levels_tried"):
         line("levels tried: " + "; ".join(

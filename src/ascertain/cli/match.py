@@ -48,6 +48,10 @@ def match(case: CaseArg,
           image_exhaustive_pairs: Annotated[int, typer.Option(
               help="Images: verify every work x image pair of a source up to this many (finds pastes and crops "
                    "the PDQ scan cannot; ~50-160 ms a pair).")] = 1_000,
+          exact_names: Annotated[bool, typer.Option(
+              "--exact-names", help="Metadata-only image datasets: names in captions as written or transliterated "
+                                    "only, no typos (with many claimants, typo hits are mostly other people).")
+          ] = False,
           as_json: JsonOpt = False) -> None:
     """Match every work against every corpus and output set; store the evidence.
 
@@ -73,7 +77,7 @@ def match(case: CaseArg,
     text_sources, image_metadata = _source_kinds(c, source)
     summary_img = None
     if image_metadata and work is None:
-        summary_img = _match_image_metadata(c, image_metadata, as_json)
+        summary_img = _match_image_metadata(c, image_metadata, as_json, not exact_names)
     from ascertain.match.images import ImageMatchOptions, image_inventory, run_image_match
 
     image_files, image_sources = image_inventory(c)
@@ -171,12 +175,12 @@ def _source_kinds(c, names: list[str] | None) -> tuple[list[str], list[str]]:
             sorted(r.name for r in rows if r.kind == "image-metadata"))
 
 
-def _match_image_metadata(c, names: list[str], as_json: bool) -> dict:
+def _match_image_metadata(c, names: list[str], as_json: bool, fuzzy: bool = True) -> dict:
     from ascertain.match.image_metadata import run_image_metadata_match
 
     with progress_bar("match image metadata") as bar:
         task = bar.add_task("matching image metadata", total=None, unit="rows", mb="")
-        s = run_image_metadata_match(c, names, progress=lambda _src, n: bar.update(task, advance=n))
+        s = run_image_metadata_match(c, names, fuzzy, progress=lambda _src, n: bar.update(task, advance=n))
     if as_json:
         return s
     kinds = ", ".join(f"{n:,} {k.replace('_', ' ')}" for k, n in s["by_kind"].items()) or "none"

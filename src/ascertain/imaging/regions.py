@@ -9,7 +9,7 @@ so the copied region, its share of the work's area and the crop are read off it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +31,8 @@ class RegionMatch:
     work_region: tuple[float, float, float, float]  # x0, y0, x1, y1 as shares of the work's width and height
     copy_region: tuple[float, float, float, float]  # the same region in the copy, as shares of its size
     work_area_share: float  # share of the work's area that is inside the copy's frame
+    # 2 x 3: work pixels (decoded) -> copy pixels (decoded), mirroring included; what an exhibit draws with
+    affine: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
         return {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
@@ -138,7 +140,10 @@ def _verify_oriented(work: ImageDescriptors, kb: np.ndarray, fb: np.ndarray, cop
         return None
     # scale between the images as stored: feature pixels -> decoded pixels -> the files' own sizes
     stored = scale * ws / cs * (copy.width / cw) / (work.width / ww)
-    return RegionMatch(inliers, len(good), stored, rotation, mirrored, work_box, copy_box, share)
+    a = np.diag([1 / cs, 1 / cs, 1.0]) @ np.vstack([m, [0, 0, 1]]) @ np.diag([ws, ws, 1.0])
+    if mirrored:  # found on the mirrored copy: x -> width - x
+        a = np.array([[-1, 0, cw], [0, 1, 0], [0, 0, 1]], np.float64) @ a
+    return RegionMatch(inliers, len(good), stored, rotation, mirrored, work_box, copy_box, share, a[:2])
 
 
 def _invert(m: np.ndarray) -> np.ndarray:

@@ -21,7 +21,9 @@ Known messages (fixed, public, no key):
   - SDXL's 48-bit message 0b1011001111101100...: Stability's generative-models and the diffusers SDXL pipelines
     (when `invisible-watermark` is installed);
   - 0b0010101011111110... (46 bits once Python's bin() drops its two leading zeros): Black Forest Labs' FLUX
-    reference code and Stability's video sampling scripts.
+    reference code.
+Which programs use which message is as their public source code reads; a program that copied one of these
+embedders carries its message too.
 
 What the check can show, and what it cannot (measured in docs/validation.md, `ascertain validate --watermark`):
   - present (agreement far above chance, with a p-value under random bits and an empirical null of real
@@ -64,9 +66,8 @@ KNOWN = (
     Message("SDV2", _bits_of_bytes(b"SDV2"), "Stable Diffusion 2.x reference scripts (Stability AI), bytes 'SDV2'"),
     Message("SDXL", _bits_of_int(0b101100111110110010010000011110111011000110011110),
             "SDXL: Stability generative-models and diffusers SDXL pipelines, fixed 48-bit message"),
-    Message("FLUX/SVD", _bits_of_int(0b001010101111111010000111100111001111010100101110),
-            "Black Forest Labs FLUX reference code and Stability video sampling scripts, 48-bit message "
-            "(46 bits embedded)"),
+    Message("FLUX", _bits_of_int(0b001010101111111010000111100111001111010100101110),
+            "Black Forest Labs FLUX reference code, 48-bit message (46 bits embedded)"),
 )
 
 

@@ -112,6 +112,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             discounted[s.w0:s.w1] = True
         else:
             own[s.w0:s.w1] = True
+            one_span = max(one_span, int((~work_mask[s.w0:s.w1]).sum()))
             if s.length >= th.min_evidence_span:
                 strong[s.w0:s.w1] = True
         verbatim = longest_verbatim(work, copy, s) if copy is not None else None
@@ -146,8 +147,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
     reason = _REASONS[decision] if decision != "inconclusive" else \
         f"the work has {own_total} own tokens, fewer than {th.min_work_own_tokens}: too small to tell"
     if th.size_bars:
-        decision, why = apply_size_bar(decision, own_total, own_cov, int(longest),
-                                     one_span / own_total if own_total else 0.0)
+        decision, why = apply_size_bar(decision, own_total, own_cov, in_strong)
         reason = why or reason
     basis = {
         "rule": (f"copied ⇔ at least {th.min_copy_tokens} own tokens reproduced in spans of at least "
@@ -160,9 +160,8 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "decoration_tokens": int((decoration & ~work_mask).sum()),
             "common_span_tokens": int((discounted & ~own & ~work_mask).sum()), "own_tokens": own_total,
             "own_tokens_copied": own_copied, "own_tokens_in_evidence_spans": in_strong},
-        "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "verbatim_run": int(longest),
-                     "share_in_one_span": round(one_span / own_total, 6) if own_total else 0.0,
-                     "applied": th.size_bars},
+        "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "own_tokens_in_evidence_spans": in_strong,
+                     "own_tokens_in_one_span": one_span, "verbatim_run": int(longest), "applied": th.size_bars},
         "chance_baseline": None,
         "chance_baseline_note": "absent: no population of independent works was given; the size bar applies",
     }

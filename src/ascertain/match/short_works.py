@@ -4,11 +4,14 @@ Independent solutions of one small task look alike by necessity (merger, scènes
 level two programmers' 15-line `is_prime` can share most of their tokens. So for a short work the documented
 rule (match/measure.py) is necessary but not enough:
 
-- **Without a reference** a pair that meets the rule is `copied` only when its evidence score, its
-  longest verbatim run or the share of the own expression in its longest span clears the size bar of the
-  work's size (`SIZE_BARS`: what independent same-task pairs of that size did not reach on the tuning half
-  of `ascertain validate --short-works`, docs/validation.md); otherwise `inconclusive`. Works of more own
-  tokens than the last bar have none: independent works of that size did not meet the rule.
+- **Without a reference** a pair that meets the rule is `copied` only when its evidence clears the size bar
+  of the work's size band (`SIZE_BARS`): at least the band's least own coverage, or at least the band's least
+  own tokens reproduced in spans of `min_evidence_span` tokens (the copied region judged on its own tokens:
+  a 70 % excerpt of a 200-token function reproduces 140 of them in one place); otherwise `inconclusive`.
+  Each band's bar is derived (`derive_bar`) from what independent same-task pairs of that size reached on
+  the tuning half of `ascertain validate --short-works` (docs/validation.md, "Short works"): their highest
+  own coverage plus COVERAGE_MARGIN, and twice the most own tokens they shared in one span, and never below
+  the documented rule. Works of more own tokens than the last band have no bar beyond the rule.
 - **With a reference** (`compare --reference`, match/reference.py) the pair is placed in the distribution of
   the scores of independent pairs: the work against every reference work and reference works against each
   other (at most MAX_NULL_PAIRS, drawn by content). The empirical p-value is
@@ -26,13 +29,28 @@ from __future__ import annotations
 
 import math
 
-# (most own tokens, least evidence score, least verbatim run, least share in one span), chosen on the tuning
-# half of `validate --short-works` (docs/validation.md, "Short works"): of 808 independent same-task pairs, the
-# 13 that met the rule (works of 31–356 own tokens) reached at most own coverage 0.772, a verbatim run of 121
-# tokens and 0.698 of the own expression in one span (the 31-token work is under the floor of 50). The bar:
-# the next 0.05 above the highest score or share, or the next 50 tokens above the longest run, for works up to
-# 449 own tokens; none of more than 419 own tokens met the rule.
-SIZE_BARS: tuple[tuple[int, float, int, float], ...] = ((449, 0.8, 150, 0.75),)
+# The bar of a band stands at least this far above what independent pairs of the band reached: own coverage
+# + COVERAGE_MARGIN, and SPAN_FACTOR × the most own tokens an independent pair shared in one span.
+COVERAGE_MARGIN = 0.2
+SPAN_FACTOR = 2
+RULE_COVERAGE, RULE_TOKENS = 0.8, 50  # the documented rule's min_copy_coverage and min_copy_tokens (measure.py)
+# (most own tokens of the band, the highest own coverage and the most own tokens in one span that independent
+# same-task pairs of the band reached), measured on the tuning half of `ascertain validate --short-works
+# --works 1200 --seed 11` after leaving out evidently related pairs (validation/independent.py): 770 pairs,
+# 674 of 50+ own tokens. The old bar (own coverage 0.8, a 150-token verbatim run or 0.75 in one span for
+# every work up to 449 own tokens) was read off pairs that were derived code, not independent work.
+INDEPENDENT_REACHED: tuple[tuple[int, float, int], ...] = ((99, 0.311, 23), (199, 0.0, 0), (449, 0.0, 0))
+
+
+def derive_bar(reached_coverage: float, reached_span: int) -> tuple[float, int]:
+    """(least own coverage, least own tokens in evidence spans) of a band whose independent pairs reached
+    `reached_coverage` and shared at most `reached_span` own tokens in one span."""
+    return (round(max(RULE_COVERAGE, reached_coverage + COVERAGE_MARGIN), 3),
+            max(RULE_TOKENS, SPAN_FACTOR * reached_span))
+
+
+# (most own tokens, least own coverage, least own tokens in evidence spans) per band
+SIZE_BARS: tuple[tuple[int, float, int], ...] = tuple((top, *derive_bar(c, n)) for top, c, n in INDEPENDENT_REACHED)
 ALPHA = 0.05
 MAX_NULL_PAIRS = 400
 
@@ -41,31 +59,43 @@ def evidence_score(result: dict) -> float:
     return float(result["own_coverage"])
 
 
-def size_bar(own_tokens: int) -> tuple[int, float, int, float] | None:
-    """(the bar's size limit, the least score, the least verbatim run, the least share in one span) for a work
-    of `own_tokens` own tokens, or None (no bar)."""
+def size_bar(own_tokens: int) -> tuple[int, float, int] | None:
+    """(the band's size limit, the least own coverage, the least own tokens in evidence spans) for a work of
+    `own_tokens` own tokens, or None (no bar)."""
     return next((b for b in SIZE_BARS if own_tokens <= b[0]), None)
 
 
+def _band(own_tokens: int) -> tuple[int, int, float, int] | None:
+    """(the band's least and most own tokens, what independent pairs of the band reached)."""
+    lo = RULE_TOKENS  # works under min_work_own_tokens (50) are `inconclusive` by the floor
+    for top, cov, span in INDEPENDENT_REACHED:
+        if own_tokens <= top:
+            return lo, top, cov, span
+        lo = top + 1
+    return None
+
+
 def bar_fact(own_tokens: int) -> dict:
-    b = size_bar(own_tokens)
-    return {"own_tokens_up_to": b[0], "least_score": b[1], "least_verbatim_run": b[2],
-            "least_share_in_one_span": b[3]} if b else {
-        "own_tokens_up_to": None, "least_score": None, "least_verbatim_run": None, "least_share_in_one_span": None,
-        "note": f"more than {SIZE_BARS[-1][0]} own tokens: no size bar, the documented rule alone"}
+    b, band = size_bar(own_tokens), _band(own_tokens)
+    if b is None or band is None:
+        return {"own_tokens_up_to": None, "least_score": None, "least_own_tokens_in_evidence_spans": None,
+                "note": f"more than {SIZE_BARS[-1][0]} own tokens: no size bar, the documented rule alone"}
+    return {"own_tokens_up_to": b[0], "least_score": b[1], "least_own_tokens_in_evidence_spans": b[2],
+            "independent_pairs_reached": {"own_tokens": [band[0], band[1]], "own_coverage": band[2],
+                                          "own_tokens_in_one_span": band[3]}}
 
 
-def apply_size_bar(decision: str, own_total: int, score: float, run: int = 0, one_span: float = 0.0
+def apply_size_bar(decision: str, own_total: int, score: float, in_evidence_spans: int = 0
                    ) -> tuple[str, str | None]:
     """The decision after the size bar, and the reason when the bar turned `copied` into `inconclusive`."""
-    b = size_bar(own_total)
-    if decision != "copied" or b is None or score >= b[1] or run >= b[2] or one_span >= b[3]:
+    b, band = size_bar(own_total), _band(own_total)
+    if decision != "copied" or b is None or band is None or score >= b[1] or in_evidence_spans >= b[2]:
         return decision, None
     return "inconclusive", (f"the rule is met, but the work is short ({own_total} own tokens): the copy reproduces "
-                            f"{score:.3f} of its own expression ({one_span:.3f} in one span), longest verbatim run "
-                            f"{run} tokens, under the {b[1]} ({b[3]} in one span) or {b[2]} tokens that independent "
-                            f"solutions of works up to {b[0]} own tokens did not reach; pass --reference with "
-                            "independent solutions of the same task to decide")
+                            f"{score:.3f} of its own expression, {in_evidence_spans} own tokens in spans of 40+, "
+                            f"under the {b[1]} or {b[2]} tokens that clear what independent solutions of works of "
+                            f"{band[0]}–{band[1]} own tokens reached (at most {band[2]:.3f}, {band[3]} tokens in one "
+                            "span); pass --reference with independent solutions of the same task to decide")
 
 
 def empirical_p(score: float, null: list[float]) -> float:

@@ -163,7 +163,8 @@ def _outline(px: np.ndarray, poly: np.ndarray | None, f: float) -> np.ndarray:
 
 def _png(px: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(px, dtype=np.uint8), "RGB").save(buf, "PNG", compress_level=9)
+    # zlib level 3: level 9 costs about 12 times the time for 5 % fewer bytes (measured on an exhibit's pair)
+    Image.fromarray(np.ascontiguousarray(px, dtype=np.uint8), "RGB").save(buf, "PNG", compress_level=3)
     return buf.getvalue()
 
 

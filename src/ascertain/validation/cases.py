@@ -29,6 +29,10 @@ SINGLE = ["verbatim", "rename", "reformat", "strip_comments", "strip_cmi", "reor
 COMBINED = ["rename+reformat+strip_comments", "reorder+rename", "insert_lines+reformat+strip_cmi",
             "rename+strip_comments+insert_lines"]
 PARTIAL_SHARES = [0.1, 0.25, 0.5, 0.75]
+# issue 23 §4's combined modification: identifiers renamed and layout changed in the whole file, then about
+# 70 % of its own tokens (whole lines) taken into an unrelated file; drawn with its own seeded generator so
+# that the other cases stay as they were
+EXCERPT_COMBINED = ("rename+reformat+partial 70%", 0.7)
 # not one of the targets' transformations: a near-duplicate whose runs are all broken (a word in twenty
 # replaced), the case the whole-document MinHash signal is for
 NEAR_DUPLICATE = ["scattered_edits"]
@@ -158,6 +162,11 @@ def work_cases(w: int, path: Path, unrelated: list[tuple[str, Path]], rng: rando
         if share == 0.5:  # renamed in the whole file (one consistent map), then the same lines taken
             variant("partial 50%+rename",
                     lambda a=a, b=b, n=n: (tf.embed(tf.lines_of(tf.rename(src, rng), a, b), host, rng), n))
+    name, share = EXCERPT_COMBINED
+    own = random.Random(f"{name}:{w}")
+    a, b, n = tf.partial(counts, own, share)
+    variant(name, lambda a=a, b=b, n=n: (tf.embed("".join(tf.reformat_lines(tf.rename(src, own), own)[a:b]),
+                                                   host, own), n))
     cases = []
     for name, (text, n) in variants.items():
         cid = _case_id(f"w{w:04d}", name)

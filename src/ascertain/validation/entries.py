@@ -251,7 +251,7 @@ def probe(ctx: Context) -> Outcome:
 def images(ctx: Context) -> Outcome:
     from ascertain.validation.images import markdown, run_image_validation
 
-    works, pairs = (4, 200) if ctx.quick else (150, 20_000)
+    works, pairs = (4, 200) if ctx.quick else (60, 100_000)  # held out: 60 works x (1,320 copies + 369 distractors)
     r = run_image_validation(["skimage", "openclipart"], works, pairs, ctx.seed, on_progress=ctx.progress)
     command = f"ascertain validate --images --works {works} --negatives {pairs // 1000} --seed {ctx.seed}"
     rates = []

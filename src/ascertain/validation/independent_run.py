@@ -108,7 +108,7 @@ def run_independent(work_dir: Path, seed: int = 11, works: int = 40, general_siz
     on_progress(f"non-trivial works decided in {time.perf_counter() - t0:.1f} s")
     (work_dir / "independent-rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return {"seed": seed, "pairs": len(s.pairs), "tasks": len({a.task for a, _ in s.pairs}),
-            "related_project_pairs": len(s.related), "dropped_pairs": s.dropped_pairs,
+            "related_project_pairs": len(s.related), "dropped_pairs": s.dropped_pairs, "why_related": s.why_related,
             "general_reference_size": len(general_fs), "works": works, "summary": summarize(rows),
             "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -156,9 +156,12 @@ def markdown(res: dict, command: str) -> str:
         f"Command: `{command}`\n",
         f"Independent implementations of the same small task: {res['pairs']:,} pairs of functions and methods of "
         f"11–34 lines with the same name in different installed distributions ({res['tasks']:,} tasks; "
-        "validation/independent.py). Vendored trees are left out by path, and projects in which any same-name "
-        "function is identical or near-identical (difflib token ratio ≥ 0.9) are related: their "
-        f"{res['dropped_pairs']:,} pairs are left out ({res['related_project_pairs']} related project pairs). "
+        "validation/independent.py). Vendored trees are left out by path; projects in which any same-name "
+        "function is identical or near-identical (difflib token ratio ≥ 0.9) are related, and so is any pair "
+        "evidently related on its own evidence (one lineage, a stated source, a file importing or naming the "
+        "other's module, a shared comment, docstring or message line, a shared long line, the same copyright "
+        f"holder): {res['dropped_pairs']:,} pairs are left out ("
+        + "; ".join(f"{k} {v}" for k, v in res.get("why_related", {}).items()) + "). "
         f"Tasks are split by seed {res['seed']} into a tuning half and a held-out half. No threshold was fitted "
         "to this set: `min_work_own_tokens` is set equal to the documented `min_copy_tokens` (50), the other "
         "thresholds are the documented ones; the tuning half supplies the general reference and is reported "

@@ -107,6 +107,12 @@ def strip_cmi(src: str, rng: random.Random | None = None) -> str:
 
 def reformat(src: str, rng: random.Random) -> str:
     """Indentation 4 → 2 (or tabs), spaces inside brackets and around commas, blank lines added."""
+    return "".join(reformat_lines(src, rng))
+
+
+def reformat_lines(src: str, rng: random.Random) -> list[str]:
+    """`reformat`, one chunk per line of `src` (the line and any blank line added after it), so that lines
+    a..b of the original can be taken from the reformatted text."""
     toks = _tokens(src)
     edits = []
     for t in toks:
@@ -119,10 +125,11 @@ def reformat(src: str, rng: random.Random) -> str:
         stripped = line.lstrip(" ")
         depth = (len(line) - len(stripped)) // 4
         extra = (len(line) - len(stripped)) % 4
-        out.append(unit * depth + " " * extra + stripped)
+        chunk = unit * depth + " " * extra + stripped
         if stripped.strip() and i % 7 == 6 and not stripped.rstrip().endswith(("\\", ",", "(")):
-            out.append("\n")
-    return "".join(out)
+            chunk += "\n"
+        out.append(chunk)
+    return out
 
 
 def _top_level_blocks(src: str) -> tuple[str, list[str]]:
