@@ -155,7 +155,10 @@ def test_csv_export_has_one_row_per_evidence_record(demo_case, tmp_path, data):
     assert verbatim["cmi_status"] == "retained" and float(verbatim["own_coverage"]) == 1.0
     run("show", demo_case, "--csv", str(out), "--copied-only")
     with open(out, newline="", encoding="utf-8") as fh:
-        assert len(list(csv.DictReader(fh))) == 11  # the planted copies: 7 code, 3 of the book, the Stack-like record
+        copied = list(csv.DictReader(fh))
+    # the planted text copies: 7 code, 3 of the book, the Stack-like record; the demo's image copies besides
+    assert len([r for r in copied if r["kind"] == "text"]) == 11
+    assert all(r["copied"] == "True" for r in copied if r["kind"] == "image")
     # a title a spreadsheet would run as a formula is written as text
     run("works", "add", demo_case, "--claimant", "@evil", "--title", "=HYPERLINK(\"x\")",
         str(data / "corpus" / "unrelated" / "six.py"))
