@@ -46,8 +46,8 @@ def match(case: CaseArg,
                                                     "candidate of a work's query variants (an exact scan; "
                                                     "compare.py decides).")] = 48,
           image_exhaustive_pairs: Annotated[int, typer.Option(
-              help="Images: verify every work x image pair of a source up to this many (finds crops and pastes "
-                   "the PDQ scan cannot; ~20-60 ms a pair).")] = 5_000,
+              help="Images: verify every work x image pair of a source up to this many (finds pastes and crops "
+                   "the PDQ scan cannot; ~50-160 ms a pair).")] = 1_000,
           exact_names: Annotated[bool, typer.Option(
               "--exact-names", help="Metadata-only image datasets: names in captions as written or transliterated "
                                     "only, no typos (with many claimants, typo hits are mostly other people).")
