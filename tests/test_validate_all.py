@@ -122,6 +122,7 @@ def test_a_figure_is_stale_only_when_a_file_it_loaded_or_read_changed(tmp_path: 
                         "validators": {"s412": outdated}})
     assert "classes/eligibility.py" in shipped["rates"][0]["stale"]
     assert shipped["stale_notes"] == [f"s412: {shipped['rates'][0]['stale']}"]
+    assert any(x.startswith("copies: never measured") for x in shipped["not_run"])
 
 
 def test_report_marks_stale_rows_and_old_figures():

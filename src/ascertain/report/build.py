@@ -193,6 +193,10 @@ def _shipped(raw: dict) -> dict:
               "each row gives the date it was measured, and a row marked stale was measured with other code than "
               "this version's")
     not_run = [f"{name}: {e['not_run']}" for name, e in raw["validators"].items() if e.get("not_run")]
+    from ascertain.validation.registry import REGISTRY  # filled by staleness
+
+    not_run += [f"{name}: never measured (ascertain validate --all --only {name})"
+                for name in sorted(set(REGISTRY) - set(raw["validators"]))]
     stale_notes = [f"{name}: {why}" for name, why in stale.items() if why and not raw["validators"][name]["not_run"]]
     return {"source": source, "rates": rates, "not_run": not_run, "stale_notes": stale_notes}
 

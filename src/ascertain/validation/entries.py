@@ -329,3 +329,24 @@ def per_copy(ctx: Context) -> Outcome:
     r = run(files, offset)
     command = f"python3 -m ascertain.validation.per_copy --files {files}" + (f" --offset {offset}" if offset else "")
     return Outcome(command, rates(r), markdown(r, command), r)
+
+
+@register("short-works", "short works: same-task independent solutions against comment/layout, rename and reorder "
+          "copies, decided without and with a reference (held-out tasks)", ("validation/short_works.py",))
+def short_works(ctx: Context) -> Outcome:
+    from ascertain.validation.short_works import MODES, markdown, run_short_works
+
+    seed, tasks = 11, (20 if ctx.quick else 1200)  # seed 11: the documented split of tasks
+    r = run_short_works(ctx.work, seed=seed, max_tasks=tasks, on_progress=ctx.progress)
+    command = f"ascertain validate --short-works --works {tasks} --seed {seed}"
+    held = r["summary"]["held-out"]
+    rates = []
+    for mode in MODES:
+        if held[mode]["fpr"]["n"]:
+            rates.append(_rate(f"short works ({mode}): independent same-task pairs called copied (held-out)",
+                               "false-positive rate", held[mode]["fpr"]["k"], held[mode]["fpr"]["n"]))
+        t = held[mode]["recall_target_copies"]
+        if t["n"]:
+            rates.append(_rate(f"short works ({mode}): comment/layout, rename, reorder copies (held-out)", "recall",
+                               t["k"], t["n"]))
+    return Outcome(command, rates, markdown(r, command + " --docs docs/validation.md"), r)

@@ -173,8 +173,9 @@ def code_version() -> dict:
             top = root.stdout.strip()
             out["commit"] = subprocess.run(["git", "-C", top, "rev-parse", "HEAD"], capture_output=True, text=True,
                                            timeout=10).stdout.strip() or None
-            status = subprocess.run(["git", "-C", top, "status", "--porcelain", "--", "src"], capture_output=True,
-                                    text=True, timeout=10)
+            figures = f":!{Path(os.path.relpath(FIGURES, top)).as_posix()}"  # the output, not the code
+            status = subprocess.run(["git", "-C", top, "status", "--porcelain", "--", "src", figures],
+                                    capture_output=True, text=True, timeout=10)
             out["dirty"] = bool(status.stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
