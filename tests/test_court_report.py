@@ -125,7 +125,7 @@ def test_demo_report_answers_on_page_one_and_fits_40_pages(demo_case, tmp_path):
     assert pages <= 40
     page1 = subprocess.run(["pdftotext", "-f", "1", "-l", "1", str(out / "report.pdf"), "-"], capture_output=True,
                            text=True, check=True).stdout
-    assert "Questions and answers" in page1 and "Of 12 works" in page1 and "How often are the methods wrong" in page1
+    assert "Questions and answers" in page1 and "Of 19 works" in page1 and "How often are the methods wrong" in page1
     html = (out / "report.html").read_text()
     assert str(demo_case.root) not in html and "/demo_data/" not in html  # no machine paths
     assert "synthetic" in html and "works | works" not in html

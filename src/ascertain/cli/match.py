@@ -46,8 +46,8 @@ def match(case: CaseArg,
                                                     "candidate of a work's query variants (an exact scan; "
                                                     "compare.py decides).")] = 48,
           image_exhaustive_pairs: Annotated[int, typer.Option(
-              help="Images: verify every work x image pair of a source up to this many (finds crops and pastes "
-                   "the PDQ scan cannot; ~20-60 ms a pair).")] = 5_000,
+              help="Images: verify every work x image pair of a source up to this many (finds pastes and crops "
+                   "the PDQ scan cannot; ~50-160 ms a pair).")] = 1_000,
           exact_names: Annotated[bool, typer.Option(
               "--exact-names", help="Metadata-only image datasets: names in captions as written or transliterated "
                                     "only, no typos (with many claimants, typo hits are mostly other people).")
@@ -99,7 +99,7 @@ def match(case: CaseArg,
                 sources=source or None, work=work, engine=engine, processes=processes, ray_address=ray_address,
                 candidate_radius=image_radius, exhaustive_pairs=image_exhaustive_pairs, allow_empty=allow_empty),
                 itick)
-    if (image_metadata and not text_sources) or (image_summary is not None and not text_files):
+    if image_metadata and not text_sources and not image_files:
         if as_json:
             emit_json({**({"images": image_summary} if image_summary else {}),
                        **({"image_metadata": summary_img} if summary_img else {})})
@@ -122,8 +122,9 @@ def match(case: CaseArg,
         emit_json({**summary, **({"images": image_summary} if image_summary else {}),
                    **({"image_metadata": summary_img} if summary_img else {})})
     else:
-        out.print(f"{summary['evidence']} evidence records, {summary['copied']} copies; "
-                  f"report: {esc(case_relative(case, summary['report']))}", highlight=False)
+        if text_files or not image_summary:
+            out.print(f"{summary['evidence']} evidence records, {summary['copied']} copies; "
+                      f"report: {esc(case_relative(case, summary['report']))}", highlight=False)
         if image_summary:
             _print_image_summary(image_summary, False, case)
 

@@ -81,32 +81,17 @@ def validate_copies(
         _validate_short_works(work, works, seed, docs, as_json)
         return
     if watermark:
-        from ascertain.validation.watermark import markdown as wm_markdown
-        from ascertain.validation.watermark import run_watermark_validation
+        from ascertain.validation import watermark as wm
 
-        r = run_watermark_validation(seed)
-        md = "## Invisible watermark of image generators\n\n" + wm_markdown(
-            r, f"ascertain validate --watermark --seed {seed}")
-        if docs:
-            write_section(docs, "watermark", md)
-        if as_json:
-            emit_json(r)
-        else:
-            out.print(md, markup=False, highlight=False)
+        _print_section(wm.run_watermark_validation(seed), "watermark", "Invisible watermark of image generators",
+                       wm.markdown, f"ascertain validate --watermark --seed {seed}", docs, as_json)
         return
     if image_metadata:
-        from ascertain.validation.image_metadata import markdown as im_markdown
-        from ascertain.validation.image_metadata import run_image_metadata_validation
+        from ascertain.validation import image_metadata as im
 
-        r = run_image_metadata_validation(seed)
-        md = "## Image metadata: names in captions, pHash threshold\n\n" + im_markdown(
-            r, f"ascertain validate --image-metadata --seed {seed}")
-        if docs:
-            write_section(docs, "image_metadata", md)
-        if as_json:
-            emit_json(r)
-        else:
-            out.print(md, markup=False, highlight=False)
+        _print_section(im.run_image_metadata_validation(seed), "image_metadata",
+                       "Image metadata: names in captions, pHash threshold", im.markdown,
+                       f"ascertain validate --image-metadata --seed {seed}", docs, as_json)
         return
     if images:
         from ascertain.cli.images import validate_images
@@ -303,3 +288,16 @@ def _show_state(figures: Path | None, as_json: bool) -> None:
         emit_json({"figures": str(path), "stale": stale})
         return
     _print_state(data, stale)
+
+
+def _print_section(r: dict, section: str, title: str, markdown, command: str, docs, as_json: bool) -> None:
+    """A validator's figures: its docs/validation.md section (written with --docs), then JSON or Markdown."""
+    from ascertain.report.doc_sections import write_section
+
+    md = f"## {title}\n\n" + markdown(r, command)
+    if docs:
+        write_section(docs, section, md)
+    if as_json:
+        emit_json(r)
+    else:
+        out.print(md, markup=False, highlight=False)

@@ -7,7 +7,7 @@ counted, every locator listed):
   source's codes (no approximate index: the scan itself loses nothing). The query codes are the work as a copy
   may show it (imaging/candidates.py): its 8 dihedral orientations, centre crops of 5-20 % per side, one side
   cut by 25 %, white and black paddings of 10-20 %;
-- every content, when the source is small enough that works x contents <= `exhaustive_pairs` (5,000: an output
+- every content, when the source is small enough that works x contents <= `exhaustive_pairs` (1,000: an output
   set, a small corpus): a paste into a larger image, or a crop unlike the query variants, moves the whole-image
   code beyond any radius, so only this finds them. The manifest says, per source, which it was, and each
   record why its pair was a candidate.
@@ -54,9 +54,10 @@ from ascertain.store import schema
 from ascertain.store.db import now
 
 CANDIDATE_RADIUS = CANDIDATE_PDQ  # of 256 bits: looser than PDQ_NEAR (31); compare.py decides
-# works x distinct contents up to which every pair is verified geometrically: ~20-60 ms a pair on this machine
-# (two 1,000 x 1,000 ORB matchings, direct and mirrored; docs/benchmarks.md, image_case), so minutes at most
-EXHAUSTIVE_PAIRS = 5_000
+# works x distinct contents up to which every pair is verified geometrically: ~50-160 ms a pair that is not a
+# copy on this shared machine (ORB matchings direct, denser and mirrored; docs/benchmarks.md, image_case), so a
+# few minutes at most; larger sources take their candidates from the scans (--local-features for pastes)
+EXHAUSTIVE_PAIRS = 1_000
 INDEX_COLUMNS = ["doc", "locator", "sha256", "pixel_sha256", "pdq", "caption", "url", "meta", "cmi", "mode", "frames",
                  "media_type", "content"]
 IMAGE_STAGE = "match images"

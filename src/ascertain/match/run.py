@@ -105,7 +105,10 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         srcs = c.execute(select(schema.sources).where(schema.sources.c.kind != "image-metadata")
                          .order_by(schema.sources.c.id)).mappings().all()
         cmi = load_work_cmi(c, files, opts.work)
-    if not files and (opts.work is None or not has_works):
+        # a case of image works only still gets its (empty) text run: the report and verify stand on it
+        images_only = not files and opts.work is None and c.execute(select(schema.work_files.c.id).where(
+            schema.work_files.c.language == IMAGE_LANGUAGE).limit(1)).first() is not None
+    if not files and not images_only and (opts.work is None or not has_works):
         raise AscertainError(str(case.root), "has no works", "add works with `ascertain works add`")
     if opts.sources:
         unknown = set(opts.sources) - {s["name"] for s in srcs}

@@ -58,6 +58,7 @@ def load_subjects(case: Case, control: list[str]) -> tuple[list[Subject], list[S
                                 s.works.c.claimant_id, s.claimants.c.name)
                          .join(s.works, s.works.c.id == s.work_files.c.work_id)
                          .join(s.claimants, s.claimants.c.id == s.works.c.claimant_id)
+                         .where(s.work_files.c.language != "image")  # image works hold no text to prompt with
                          .order_by(s.work_files.c.id)).all()
     works = [Subject(f"w{r.id}", r.work_id, r.claimant_id, r.name, r.path, r.language, r.text, r.sha256)
              for r in rows]

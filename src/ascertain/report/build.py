@@ -352,7 +352,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     member_rows = judge.members(classes, case, published, pd_by_work)
     samples = judge.sampling(case)
     qa = judge.answers(summary, ex, member_rows, source_rows, validation_figures, samples,
-                       sorted({f["source"] for f in pipeline_files}), probes)
+                       sorted({f["source"] for f in pipeline_files}), probes, images)
     ctx = {"case_name": case.root.name, "version": __version__, "run": run, "tier": tier, "summary": summary,
            "sources": source_rows, "parameters": parameters, "methods": methods, "definitions": DEFINITIONS,
            "validation": validation_figures, "plots": svgs, "exhibits": report_ex, "inline": inline,

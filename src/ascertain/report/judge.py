@@ -256,9 +256,40 @@ def _rate(r: dict) -> str:
             f"{r['n']:,} cases)")
 
 
+def _image_answers(images: dict | None) -> dict[str, str]:
+    """The image works' part of page 1's answers: copies by image evidence (same bytes, same pixels, near-
+    duplicate, region copy) per kind of source, and the image CMI of those copies."""
+    if not images or not images.get("works"):
+        return {}
+    works, rows = images["works"], images["rows"]
+    in_corpus = sum(1 for w in works if w["copies_corpus"])
+    in_outputs = sum(1 for w in works if w["copies_outputs"])
+    n_corpus = sum(w["copies_corpus"] for w in works)
+    n_outputs = sum(w["copies_outputs"] for w in works)
+    removed = sum(1 for r in rows if r["cmi_status"] == "removed")
+    altered = sum(1 for r in rows if r["cmi_status"] == "altered")
+    kept = sum(1 for r in rows if r["cmi_status"] == "retained")
+    never = sum(1 for r in rows if r["cmi_status"] == "never_present")
+    meta = len(images.get("metadata") or [])
+    return {
+        "corpus": (f"Of {_n(len(works), 'image work')}, {in_corpus} {'has' if in_corpus == 1 else 'have'} a copy "
+                   f"found by comparing images in the corpora ({_n(n_corpus, 'copy', 'copies')}: same bytes, same "
+                   "pixels, near-duplicates and copied regions; section 5, Images)"
+                   + (f"; the metadata-only datasets hold {_n(meta, 'further piece')} of evidence (names, URLs, "
+                      "hashes: no image was compared)." if meta else ".")),
+        "outputs": (f"{_n(in_outputs, 'image work')} {'was' if in_outputs == 1 else 'were'} reproduced in "
+                    f"generated images ({_n(n_outputs, 'copy', 'copies')})."),
+        "cmi": (f"Of {_n(len(rows), 'image copy', 'image copies')} (distinct contents), the work's image CMI (EXIF, "
+                f"IPTC, XMP, C2PA) was removed in {removed}, altered in {altered}, kept in {kept}; {never} "
+                "copied a work that carried none."),
+    }
+
+
 def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: list[dict], validation: dict,
-            samples: list[dict], provenance_sources: list[str], probes: list[dict]) -> list[dict]:
-    """Page 1: each question in plain language, its answer with the numbers, in the order a court asks them."""
+            samples: list[dict], provenance_sources: list[str], probes: list[dict],
+            images: dict | None = None) -> list[dict]:
+    """Page 1: each question in plain language, its answer with the numbers, in the order a court asks them.
+    A case with image works gets the image answers beside the text ones (images: report/image_section.load)."""
     n_works = summary["works"]
     corpus = [s for s in sources if s["kind"] == "corpus"]
     corpus_works = {e["work_id"] for e in ex if e["source_kind"] == "corpus"}
@@ -270,9 +301,11 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
     pd_members = [m for m in in_class if m["public_domain"]]
     meta_only = [m for m in in_class if m["evidence"] == "metadata only"]
     qa = []
-    a = (f"Of {_n(n_works, 'work')}, {len(corpus_works)} {'has' if len(corpus_works) == 1 else 'have'} a copy "
-         f"found by comparing texts in the {_n(len(corpus), 'corpus source')} ({per_source or 'none'}; "
-         f"{summary['corpus_documents']:,} documents searched).")
+    img = _image_answers(images)
+    n_text = n_works - (len(images["works"]) if img else 0)  # image works are answered by comparing images
+    a = (f"Of {_n(n_text, 'text work')}, {len(corpus_works)} {'has' if len(corpus_works) == 1 else 'have'} a "
+         f"copy found by comparing texts in the {_n(len(corpus), 'corpus source')} ({per_source or 'none'}; "
+         f"{summary['corpus_documents']:,} documents searched)." if n_text or not img else "")
     if in_class:
         a += (f" The in-corpus class has {len(in_class)} members: {len(in_class) - len(meta_only)} by content and "
               f"{len(meta_only)} by metadata only (a corpus record's title, author or ISBN names the work; no text "
@@ -281,12 +314,18 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
         a += f" {_n(len(pd_works), 'copied work')} {'is' if len(pd_works) == 1 else 'are'} in the public domain"
         a += (f" ({', '.join(m['title'] for m in pd_members)}: on the class list, but not a class member)."
               if pd_members else ".")
+    if img:
+        a = (a + " " + img["corpus"]).strip()
     qa.append({"q": "Are the works in the defendant's corpora?", "a": a})
     out_copies = [e for e in ex if e["source_kind"] == "outputs"]
     a = (f"{_n(len(out_works), 'work')} {'was' if len(out_works) == 1 else 'were'} reproduced in model outputs "
          f"({_n(len(out_copies), 'copy', 'copies')} in {summary['output_documents']:,} outputs searched).")
     if probes:
         a += f" The model was probed directly in {_n(len(probes), 'run')} (section 10)."
+    if img and not n_text:
+        a = img["outputs"] + (a[a.index(" The model was probed"):] if probes else "")
+    elif img:
+        a += " " + img["outputs"]
     qa.append({"q": "Did the model reproduce them?", "a": a})
     ans = [e.get("answers") or {} for e in ex]
     counted = [x for x in ans if not x.get("public_domain")]
@@ -297,6 +336,10 @@ def answers(summary: dict, ex: list[dict], member_rows: list[dict], sources: lis
          f"in {st['altered']} altered, in {st['moved_to_metadata']} moved out of the text into the record's "
          f"metadata fields, in {st['retained']} kept; {st['never_present']} copied a part that carried none"
          + (f", {st['unknown']} could not be read (no text indexed)" if st["unknown"] else "") + ".")
+    if img and not n_text:
+        a = img["cmi"]
+    elif img:
+        a += " " + img["cmi"]
     qa.append({"q": "Was the copyright management information (CMI) removed?", "a": a})
     whole = sum(1 for x in counted if (x.get("readings") or {}).get("whole_work", ("",))[0] == "yes")
     portion = sum(1 for x in counted if (x.get("readings") or {}).get("portion", ("",))[0] == "yes")

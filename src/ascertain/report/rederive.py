@@ -111,6 +111,10 @@ def _copy_case(case: Case, scratch: Path) -> None:
         return {"reports", ".duckdb-tmp", "index"} & set(names) if Path(folder) == case.root else set()
 
     shutil.copytree(case.root, scratch, ignore=skip)
+    # the last classes run's member lists are what the report's member table reads (hashed under the store
+    # digests, not re-derived): without them the report written again would list no members
+    if (case.root / "reports" / "classes").is_dir():
+        shutil.copytree(case.root / "reports" / "classes", scratch / "reports" / "classes")
     (scratch / "index").mkdir(exist_ok=True)
     config = json.loads((scratch / CONFIG).read_text())
     config["store_url"] = "sqlite:///store.sqlite"
