@@ -36,8 +36,17 @@ def cells(text: str) -> list[str]:
     return [c for row in csv.reader(io.StringIO(text)) for c in row]
 
 
+def _number(c: str) -> bool:
+    try:
+        float(c)
+    except ValueError:
+        return False
+    return True
+
+
 def safe(text: str) -> None:
-    bad = [c for c in cells(text) if c.startswith(FORMULA_START)]
+    # a plain number (a negative crop share or angle) is data, not a formula: spreadsheets read it as a number
+    bad = [c for c in cells(text) if c.startswith(FORMULA_START) and not _number(c)]
     assert not bad, bad[:5]
 
 

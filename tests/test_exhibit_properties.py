@@ -184,7 +184,7 @@ def test_the_property_test_sees_every_kind_of_case():
     """The strategy draws verbatim, renamed and shortened copies (it would be vacuous otherwise)."""
     seen = set()
 
-    @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(cases())
     def collect(case):
         seen.add(case[3])

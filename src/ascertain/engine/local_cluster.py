@@ -53,6 +53,9 @@ class LocalCluster:
                "RAY_USAGE_STATS_ENABLED": "0"}
         env.pop("RAY_AUTH_TOKEN", None)
         env.pop("RAY_ADDRESS", None)
+        # set to 0 by the local engine (ray_engine.py: a one-machine Ray on loopback); a node joining this
+        # cluster would refuse to start under it
+        env.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
         if self.pythonpath:
             env["PYTHONPATH"] = self.pythonpath
         return env
