@@ -89,6 +89,16 @@ def folder_listing(root: Path) -> dict:
     return {"listing_sha256": h.hexdigest(), "files": files, "bytes": total}
 
 
+def unfinished_source(c, case: Case, name: str):
+    """The sources row of `name` to resume (None when new); a source already indexed is refused."""
+    row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
+    if row and row["status"] == "complete":
+        raise AscertainError(name, "is already indexed in this case",
+                             f"to replace it run `ascertain sources remove {case.root} {name}` and add it "
+                             "again; use another name for new material")
+    return row
+
+
 def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                key_file: str | None = None, store_text: bool = True, shard_bytes: int = 64 << 20,
                on_progress: Callable[[int, int], None] | None = None, level: str | None = None,
@@ -117,11 +127,7 @@ def add_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOpt
         inputs = keyed_inputs(key, inputs)
     index_dir = case.source_dir(name)
     with case.store.begin() as c:
-        row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
-        if row and row["status"] == "complete":
-            raise AscertainError(name, "is already indexed in this case",
-                                 f"to replace it run `ascertain sources remove {case.root} {name}` and add it "
-                                 "again; use another name for new material")
+        row = unfinished_source(c, case, name)
         resuming = row is not None
         if row is None:
             c.execute(insert(schema.sources).values(

@@ -22,7 +22,7 @@ from ascertain.readers.archives import is_archive
 from ascertain.readers.base import ReadOptions, Skip
 from ascertain.readers.files import walk
 from ascertain.readers.images import ImageDocument, read_images
-from ascertain.sources import NAME_RE, _acquired, _describe, check_regular, describe_inputs
+from ascertain.sources import NAME_RE, _acquired, _describe, check_regular, describe_inputs, unfinished_source
 from ascertain.store import schema
 from ascertain.store.db import now
 
@@ -91,11 +91,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
              "local_features": features}
     index_dir = case.source_dir(name)
     with case.store.begin() as c:
-        row = c.execute(select(schema.sources).where(schema.sources.c.name == name)).mappings().first()
-        if row and row["status"] == "complete":
-            raise AscertainError(name, "is already indexed in this case",
-                                 f"to replace it run `ascertain sources remove {case.root} {name}` and add it "
-                                 "again; use another name for new material")
+        row = unfinished_source(c, case, name)
         if row and not is_image_source(row["params"]):
             raise AscertainError(name, "is an unfinished text source", "resume it with the text inputs, or remove "
                                  f"it: `ascertain sources remove {case.root} {name}`")

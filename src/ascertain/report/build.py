@@ -35,6 +35,7 @@ from ascertain.report import (
 )
 from ascertain.report.parameters import measured_tokens, parameter_rows, winnowing_words
 from ascertain.report.show import probe_evidence
+from ascertain.sources_images import is_image_source
 from ascertain.store.audit_chain import check as check_chain
 from ascertain.validation.intervals import wilson
 
@@ -335,7 +336,7 @@ def _write_folder(case: Case, data: case_data.CaseData, copies: list[dict], by_d
     report_ex = ex
     images, image_ex = _image_exhibits(case, data, tier, paper, roots, write)
     for row, sid in zip(source_rows, data.sources, strict=True):  # an image source's copies are image copies
-        if _is_image_source(data.sources[sid]) and images:
+        if is_image_source(data.sources[sid].get("params")) and images:
             row["copies"] = sum(int(r["copies"]) for r in images["rows"] if r["source_id"] == sid)
     svgs = plots.report_plots([{"metrics": e["m"], "source": e["source"]} for e in ex],
                               {s["name"]: s["kind"] for s in data.sources.values()},
@@ -474,10 +475,6 @@ def _publication_dates(case: Case) -> dict[int, str | None]:
             select(schema.work_details.c.work_id, schema.work_details.c.publication_date))}
 
 
-def _is_image_source(s: dict) -> bool:
-    return (s.get("params") or {}).get("medium") == "image"
-
-
 def _check_current(data: case_data.CaseData) -> None:
     """A report must describe the evidence of the case as it is: refuse when works or sources changed since
     the last match over all sources (its evidence.json would not be what a re-run gives). Text works and
@@ -488,7 +485,7 @@ def _check_current(data: case_data.CaseData) -> None:
     m = data.match_run["manifest"]
     have = sorted((f["path"], f["sha256"]) for f in data.files.values() if f.get("language") != "image")
     complete = [s for s in data.sources.values() if s["status"] == "complete" and s["kind"] in ("corpus", "outputs")]
-    srcs = sorted(s["name"] for s in complete if not _is_image_source(s))
+    srcs = sorted(s["name"] for s in complete if not is_image_source(s.get("params")))
     changed = current_image_changes(data.case)
     if sorted((w["file"], w["sha256"]) for w in m.get("works", [])) != have:
         changed.append("works were added or removed")
