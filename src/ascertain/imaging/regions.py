@@ -35,11 +35,27 @@ class RegionMatch:
     affine: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
-                "rotation_degrees": round(self.rotation, 2) + 0.0, "mirrored": self.mirrored,
-                "work_region": [round(v, 4) for v in self.work_region],
-                "copy_region": [round(v, 4) for v in self.copy_region],
-                "work_area_share": round(self.work_area_share, 4)}
+        out = {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
+               "rotation_degrees": round(self.rotation, 2) + 0.0, "mirrored": self.mirrored,
+               "work_region": [round(v, 4) for v in self.work_region],
+               "copy_region": [round(v, 4) for v in self.copy_region],
+               "work_area_share": round(self.work_area_share, 4)}
+        if self.affine is not None:  # stored with the evidence: exhibits and the visible-CMI check draw with it
+            out["affine"] = affine_list(self.affine)
+        return out
+
+
+def affine_list(a: np.ndarray) -> list[list[float]]:
+    """A 2 x 3 map as JSON holds it: rounded so the same fit gives the same bytes (1e-6 of a pixel per pixel)."""
+    return [[round(float(v), 6) + 0.0 for v in row] for row in np.asarray(a, np.float64)[:2]]
+
+
+def affine_array(v: list | None) -> np.ndarray | None:
+    """The stored 2 x 3 map back as an array; None when the evidence predates it or it is malformed."""
+    if v is None:
+        return None
+    a = np.asarray(v, np.float64)
+    return a if a.shape == (2, 3) and np.isfinite(a).all() else None
 
 
 def _good_matches(fa: np.ndarray, fb: np.ndarray) -> list[tuple[int, int]]:
