@@ -402,8 +402,8 @@ def markdown(r: dict, command: str) -> str:
                   f"{a['rate']:.6f}, 95 % CI [{a['ci95'][0]:.6f}, {a['ci95'][1]:.6f}]); plain PDQ "
                   f"{fp['pdq']['k']}, pHash {fp['phash']['k']} on the same pairs. Same author, reported apart "
                   "(the issue's near-identical designs by one author: file names differing only in digits, or "
-                  f"both files naming the same author): {len(fp['family_hits'])} of {fp['family_pairs']:,} pairs called "
-                  "copies, every one listed below."]
+                  f"both files naming the same author): {len(fp['family_hits'])} of {fp['family_pairs']:,} pairs "
+                  "called copies, every one listed below."]
         for h in fp["hits"]:
             lines.append(f"- false positive: `{Path(h['work']).name}` → `{Path(h['image']).name}`: {h['tier']}, "
                          f"PDQ distance {h['pdq_distance']}, {h['inliers']} inliers")
