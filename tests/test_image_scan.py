@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ascertain.errors import AscertainError
+from ascertain.imaging import code_scan
 from ascertain.imaging.code_scan import CodeTable, Hits, scan, scan_codes, to_bytes, to_words, write_table
 
 
@@ -50,6 +51,21 @@ def test_in_memory_scan_is_exact(codes, max_distance):
     stored, queries = codes
     got = scan_codes(stored, queries, max_distance)
     assert as_set(got) == brute(stored, queries, max_distance)
+
+
+@pytest.mark.parametrize("max_distance", [0, 31, 200])
+def test_the_c_kernel_and_the_numpy_path_find_the_same_hits(codes, max_distance, monkeypatch):
+    if code_scan._hamming is None:
+        pytest.skip("the C kernel is not built (python3 setup.py build_ext --inplace)")
+    stored, queries = codes
+    cols = np.ascontiguousarray(to_words(stored).T)
+    ids = np.arange(len(stored), dtype=np.int64)
+    want = brute(stored, queries, max_distance)
+    assert as_set(code_scan.scan_columns(cols, ids, queries, max_distance, kernel=False)) == want
+    # blocks that do not divide the rows, and a hit buffer so small that blocks are split again and again
+    monkeypatch.setattr(code_scan, "HIT_CAPACITY", 5)
+    got = code_scan.scan_columns(cols, ids, queries, max_distance, block_rows=777)
+    assert as_set(got) == want and len(got) == len(want)
 
 
 def test_sharded_table_scan_is_exact_in_canonical_order(codes, tmp_path):
