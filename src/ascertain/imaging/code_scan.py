@@ -147,26 +147,26 @@ def scan_columns(columns: np.ndarray, ids: np.ndarray, queries: np.ndarray, max_
 
 
 def _scan_kernel(columns: np.ndarray, ids: np.ndarray, q: np.ndarray, max_distance: int, block_rows: int) -> Hits:
-    """scan_columns through the C kernel, a block of rows at a time (a memory map's block is read once)."""
+    """scan_columns through the C kernel, a block of rows at a time (a memory map's block is read once). A list
+    of row ranges, not a recursive closure: a closure over the memory maps would keep them (and their pages)
+    alive until the cyclic garbage collector ran."""
     n = columns.shape[1]
     cap = max(HIT_CAPACITY, len(q))  # one row has at most Q hits: a single row always fits
     oq, orow, od = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.uint16)
     qw = np.ascontiguousarray(q, dtype=np.uint64)
     out: list[Hits] = []
-
-    def rows(start: int, stop: int) -> None:
+    step = max(1, block_rows)
+    todo = [(start, min(n, start + step)) for start in range(0, n, step)][::-1]
+    while todo:  # popped from the end: the blocks in row order
+        start, stop = todo.pop()
         cols = [np.ascontiguousarray(columns[k, start:stop], dtype=np.uint64) for k in range(WORDS)]
         got = _hamming.scan(*cols, qw, max_distance, oq, orow, od)
-        if got < 0:  # more hits than the buffers hold: the two halves apart
+        if got < 0:  # more hits than the buffers hold: the two halves apart, the first one next
             mid = (start + stop) // 2
-            rows(start, mid)
-            rows(mid, stop)
+            todo += [(mid, stop), (start, mid)]
         elif got:
             out.append(Hits(oq[:got].copy(), np.asarray(ids[start:stop])[orow[:got]].astype(np.int64),
                             od[:got].copy()))
-
-    for start in range(0, n, max(1, block_rows)):
-        rows(start, min(n, start + block_rows))
     return Hits.concat(out)
 
 
