@@ -151,3 +151,32 @@ def test_candidate_stage_finds_copies_by_code_and_by_features_and_not_distinct_i
     assert found[1].pdq_variant == "flipped top to bottom" and found[1].pdq_distance <= 31
     assert found[2].pdq_variant == "centre crop 10% per side"
     assert found[4].pdq_distance is None and found[4].feature_votes >= 6  # only local features see a paste
+
+
+def test_an_image_index_exposes_its_checked_code_table(tmp_path):
+    skdata = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from ascertain.index.images import ImageIndexWriter, code_table, codes_array, read_image_index
+    from ascertain.readers.base import ReadOptions
+    from ascertain.readers.images import read_images
+
+    for name in ("astronaut", "chelsea", "coffee"):
+        Image.fromarray(getattr(skdata, name)()).save(tmp_path / f"{name}.png")
+    m = ImageIndexWriter(tmp_path / "idx", [], {}).build(read_images([tmp_path], ReadOptions()), lambda s: None)
+    table = code_table(tmp_path / "idx", m)
+    assert table.rows == 3
+    codes = codes_array(read_image_index(tmp_path / "idx", m))
+    hits = scan(table, codes[1:2], 31)  # an image's own code finds it, at distance 0, and no other image
+    assert hits.id.tolist() == [1] and hits.distance.tolist() == [0]
+    with pytest.raises(AscertainError, match="has no features table"):
+        code_table(tmp_path / "idx", m, "features")
+    shard = next((tmp_path / "idx" / "codes").glob("*.codes.npy"))
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 1
+    shard.write_bytes(bytes(data))
+    with pytest.raises(AscertainError, match="changed since"):
+        code_table(tmp_path / "idx", m)
+    (tmp_path / "idx" / "codes" / "table.json").write_text("{}")
+    with pytest.raises(AscertainError, match="not the code table"):
+        code_table(tmp_path / "idx", m)
