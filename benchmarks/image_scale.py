@@ -110,7 +110,11 @@ def descriptors(n: int, perception_python: Path) -> dict:
         pixel_digest(p)
         pdqhash.compute(p)
 
+    from ascertain.imaging.decode import decode
+
     rows = {
+        "ascertain decode (bounded, to RGB; not a descriptor)": cpu_per_image(
+            lambda i: decode(items[i][0], f"image {i}"), range(len(items))),
         "ascertain describe (sha256, PDQ x 8 orientations, ORB 1,000)": cpu_per_image(lambda it: describe(it[1], it[0]),
                                                                                       items),
         "ascertain index codes (pixel sha256, PDQ)": cpu_per_image(index_codes, px),
@@ -342,6 +346,18 @@ def cost_model(r: dict) -> dict:
 # -------------------------------------------------------------------------------------------------------- docs
 
 
+def _index_cost(d: dict, m: dict) -> str:
+    ms = d["ms_per_image"]["ascertain decode (bounded, to RGB; not a descriptor)"] + \
+        d["ms_per_image"]["ascertain index codes (pixel sha256, PDQ)"]
+    core_h = ms / 1000 * m["codes"] / 3600
+    cores = m["nodes"] * m["cores_per_node"]
+    return (f"Indexing, once per corpus: decoding and the index codes take {ms:.1f} ms of CPU "
+            f"an image here (median {d['median_longer_side']} px; larger photographs are decoded at a reduced "
+            f"scale, imaging/decode.py), so {m['codes']:,} images take about {core_h:,.0f} core-hours to index "
+            f"({core_h / cores:,.1f} hours on the {cores:,} cores assumed above; reading the images from storage "
+            "not counted); every case after that only scans the codes.")
+
+
 def per_query(s: dict, queries: int) -> float:
     """Seconds of a batch -> seconds per query per 10 M codes."""
     return 10_000_000 / s["table"]["codes"] / queries
@@ -439,6 +455,8 @@ def markdown(r: dict) -> str:
                       "memory to compute (the kernel scans every query against a 2,048-row tile while it is in "
                       "cache); fewer nodes hold the codes on disk and stream them (a shard is read once a batch). "
                       "Approximate indexes (LSH, IVF, HNSW) would be faster and lose recall, which evidence cannot.",
+                      *([] if not d or "ascertain decode (bounded, to RGB; not a descriptor)" not in d["ms_per_image"]
+                        else [_index_cost(d, m)]),
                       "", "Where it runs: `corpus add` writes each image source's codes as such a sharded table "
                       "(index/images.py, `codes/`; `features/` with --local-features), and `match` scans it for every "
                       "work's query variants at once, one engine task per shard (match/images.py; `--engine ray` "
