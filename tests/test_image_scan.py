@@ -180,3 +180,30 @@ def test_an_image_index_exposes_its_checked_code_table(tmp_path):
     (tmp_path / "idx" / "codes" / "table.json").write_text("{}")
     with pytest.raises(AscertainError, match="not the code table"):
         code_table(tmp_path / "idx", m)
+
+
+@pytest.mark.parametrize("path", ["plain", "popcnt"])
+def test_every_kernel_path_is_exact(codes, path, tmp_path):
+    """The kernel's lesser builds (chosen on CPUs without the vector or scalar popcount) give the same hits."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if code_scan._hamming is None:
+        pytest.skip("the C kernel is not built (python3 setup.py build_ext --inplace)")
+    stored, queries = codes
+    np.save(tmp_path / "s.npy", stored)
+    np.save(tmp_path / "q.npy", queries)
+    child = ("import sys, numpy as np\nfrom ascertain.imaging import code_scan\n"
+             "s, q = np.load(sys.argv[1]), np.load(sys.argv[2])\n"
+             "h = code_scan.scan_codes(s, q, 40)\nprint(code_scan._hamming.PATH)\n"
+             "np.save(sys.argv[3], np.stack([h.query.astype(np.int64), h.id, h.distance.astype(np.int64)]))\n")
+    src = str(Path(code_scan.__file__).resolve().parents[2])
+    r = subprocess.run([sys.executable, "-c", child, str(tmp_path / "s.npy"), str(tmp_path / "q.npy"),
+                        str(tmp_path / "h.npy")], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "ASCERTAIN_HAMMING": path, "PYTHONPATH": src})
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() in ({"plain C"} if path == "plain" else {"popcnt", "plain C"})  # no popcnt: plain C
+    got = np.load(tmp_path / "h.npy")
+    assert set(zip(*got.tolist(), strict=True)) == brute(stored, queries, 40)

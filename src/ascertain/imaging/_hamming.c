@@ -12,6 +12,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define TILE 2048
 
@@ -101,14 +103,18 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_hamming", NULL, -1, methods};
 
+/* The path the CPU allows, best first; ASCERTAIN_HAMMING=plain or popcnt asks for a lesser one (the tests check
+ * every path on a machine that has them all). */
 PyMODINIT_FUNC PyInit__hamming(void) {
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    const char *want = getenv("ASCERTAIN_HAMMING");
+    int plain = want && !strcmp(want, "plain"), popcnt_only = want && !strcmp(want, "popcnt");
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw") &&
+    if (!plain && !popcnt_only && __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl")) {
         distances = distances_avx512;
         path = "AVX-512 vector popcount";
-    } else if (__builtin_cpu_supports("popcnt")) {
+    } else if (!plain && __builtin_cpu_supports("popcnt")) {
         distances = distances_popcnt;
         path = "popcnt";
     }
