@@ -414,34 +414,33 @@ def markdown(r: dict) -> str:
         k = next((x for x in s["runs"] if x["config"] == "kernel"), None)
         f = next((x for x in s["runs"] if x["config"] == "faiss"), None)
         ray = next((x for x in s["runs"] if x["config"] == "ray"), None)
-        lines.append("")
         if k:
-            lines.append(f"Memory of the scanning process (C kernel, path: {k.get('kernel_path')}): its own "
+            lines += ["", f"Memory of the scanning process (C kernel, path: {k.get('kernel_path')}): its own "
                          f"(anonymous) memory {k['before']['RssAnon']} MB before the scans and {k['after']['RssAnon']}"
                          " MB after them, whatever the table's size: a shard is memory-mapped and read a block of "
                          "65,536 rows at a time (2 MB of codes) with a hit buffer of 65,536 rows (0.9 MB); the "
                          "mapped pages of the shard being scanned are file-backed and reclaimable (peak RSS, both "
                          f"kinds: {k['after']['VmHWM']} MB for {t['bytes_on_disk'] / 1e6:,.0f} MB of table). "
-                         "Memory per shard task is therefore bounded by the block, not by the shard or the table.")
+                         "Memory per shard task is therefore bounded by the block, not by the shard or the table."]
         if f:
-            lines.append(f"faiss holds every code in memory: {f['loaded']['RssAnon'] - f['before']['RssAnon']:,.0f} "
+            lines += ["", f"faiss holds every code in memory: {f['loaded']['RssAnon'] - f['before']['RssAnon']:,.0f} "
                          f"MB more anonymous memory for {t['codes']:,} codes (their {t['codes'] * 32 / 1e6:,.0f} MB, "
                          f"and the {t['codes'] * 8 / 1e6:,.0f} MB of ids that name its hits; loaded in "
                          f"{f['load_seconds']} s). A single query pays the fixed cost of a pass (mapping the "
                          "shards, streaming 320 MB from memory); batching a case's queries (its works' variants) "
-                         "shares one pass among them, which is what the scan does.")
+                         "shares one pass among them, which is what the scan does."]
         if ray:
             stages = [b.get("stages", {}).get("scan_shard", {}) for b in ray["batches"]]
             used = max((x.get("nodes", 0) for x in stages), default=0)
-            lines.append(f"On Ray the cluster had {ray.get('nodes_alive')} nodes; shard tasks ran on {used} of them "
+            lines += ["", f"On Ray the cluster had {ray.get('nodes_alive')} nodes; shard tasks ran on {used} of them "
                          f"(largest batch: {stages[-1].get('calls')} tasks, {stages[-1].get('cpu_seconds')} CPU s in "
-                         "the tasks). The hits of every configuration are the planted ones, on every engine.")
+                         "the tasks). The hits of every configuration are the planted ones, on every engine."]
         rep = r.get("repeat")
         if rep:
             short = {"kernel": "one process", "numpy": "NumPy", "faiss": "faiss", "pool": "process pool of 2",
                      "ray": "Ray on 2 nodes"}
             walls = ", ".join(f"{short[x['config']]} {x['batches'][0]['wall_ms_per_query_10m']}" for x in rep["runs"])
-            lines.append(f"The same batch of {rep['runs'][0]['batches'][0]['queries']} queries again, later (`--keep-"
+            lines += ["", f"The same batch of {rep['runs'][0]['batches'][0]['queries']} queries again, later (`--keep-"
                          f"table --batches {rep['args_batches']} --configs {rep['args_configs']} --save-as repeat`, "
                          f"load average {rep['load_average'][0]}), wall ms per query per 10 M codes: {walls}. On this "
                          "2-core machine shared with other jobs (this benchmark at nice 10) the wall time measures the "
@@ -449,7 +448,7 @@ def markdown(r: dict) -> str:
                          "here are not a measure of scaling; what is measured is that the shard tasks' CPU equals the "
                          "single process's (no engine overhead per code), that both Ray nodes ran shards, and that "
                          "every engine returns the same hits. A shard is an independent task, so on idle cores the "
-                         "wall time is expected to divide by the number of cores up to the number of shards.")
+                         "wall time is expected to divide by the number of cores up to the number of shards."]
         m = s.get("cost_model")
         if m:
             lines += ["", f"Cost model for {m['codes']:,} codes (LAION-5B-sized), exact, from the C kernel's "
