@@ -469,7 +469,7 @@ def markdown(r: dict) -> str:
                       "cache); fewer nodes hold the codes on disk and stream them (a shard is read once a batch). "
                       "Approximate indexes (LSH, IVF, HNSW) would be faster and lose recall, which evidence cannot.",
                       *([] if not d or "ascertain decode (bounded, to RGB; not a descriptor)" not in d["ms_per_image"]
-                        else [_index_cost(d, m)]),
+                        else ["", _index_cost(d, m)]),
                       "", "Where it runs: `corpus add` writes each image source's codes as such a sharded table "
                       "(index/images.py, `codes/`; `features/` with --local-features), and `match` scans it for every "
                       "work's query variants at once, one engine task per shard (match/images.py; `--engine ray` "
