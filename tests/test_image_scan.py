@@ -108,6 +108,26 @@ def test_a_table_is_written_once_and_a_changed_shard_is_refused(codes, tmp_path)
         CodeTable(tmp_path / "t").verify()
 
 
+def test_a_changed_shard_is_refused_by_its_own_scan_task(codes, tmp_path):
+    from ascertain.engine import make_executor
+
+    stored, queries = codes
+    table = write_table(tmp_path / "t", stored, shard_rows=800)
+    assert len(scan(table, queries, 31, verify=True)) == len(scan(table, queries, 31))
+    path = tmp_path / "t" / "shard-00002.codes.npy"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(AscertainError, match="shard-00002: changed since"):
+        scan(table, queries, 31, verify=True)
+    ex = make_executor("local", 2)
+    try:  # the task's error reaches the driver whole, from a worker process
+        with pytest.raises(AscertainError, match="shard-00002: changed since"):
+            scan(table, queries, 31, ex, verify=True)
+    finally:
+        ex.close()
+
+
 def test_shards_on_a_process_pool_give_the_same_hits(codes, tmp_path):
     from ascertain.engine import make_executor
 

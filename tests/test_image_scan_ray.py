@@ -26,17 +26,23 @@ import json, sys
 import numpy as np
 from ascertain.engine import make_executor
 from ascertain.imaging.code_scan import CodeTable, scan
-table, queries, out, address = sys.argv[1:]
+from ascertain.errors import AscertainError
+table, queries, out, address, changed = sys.argv[1:]
 ex = make_executor("ray", None, address)
 try:
-    hits = scan(CodeTable(table), np.load(queries), 31, ex)
+    hits = scan(CodeTable(table), np.load(queries), 31, ex, verify=True)
     times = ex.stage_times()
+    try:  # a changed shard is refused by its own task; the error reaches the driver as the project's error
+        scan(CodeTable(changed), np.load(queries), 31, ex, verify=True)
+        refused = None
+    except AscertainError as e:
+        refused = [e.what, e.problem]
     import ray
     alive = sum(1 for n in ray.nodes() if n["Alive"])
 finally:
     ex.close()
 np.savez(out, query=hits.query, id=hits.id, distance=hits.distance)
-print(json.dumps({"stages": times, "nodes_alive": alive}))
+print(json.dumps({"stages": times, "nodes_alive": alive, "refused": refused}))
 """
 
 
@@ -71,15 +77,21 @@ def test_shards_on_a_two_node_cluster_give_the_local_hits(cluster, tmp_path):
             stored[rng.integers(len(stored))] = np.packbits(bits)
     table = write_table(tmp_path / "codes", stored, np.arange(len(stored)) * 3 + 10, shard_rows=1000)
     np.save(tmp_path / "q.npy", queries)
+    changed = write_table(tmp_path / "changed", stored, shard_rows=1000)
+    shard = changed.folder / "shard-00004.ids.npy"
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 1
+    shard.write_bytes(bytes(data))
     local = scan(table, queries, 31)
     assert len(local) >= len(queries) + 12  # each query finds itself, and the planted neighbours
 
     r = subprocess.run([sys.executable, "-c", DRIVER, str(table.folder), str(tmp_path / "q.npy"),
-                        str(tmp_path / "hits.npz"), cluster.address], env=cluster.env(), capture_output=True,
-                       text=True, timeout=240)
+                        str(tmp_path / "hits.npz"), cluster.address, str(changed.folder)], env=cluster.env(),
+                       capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     run = json.loads(r.stdout[r.stdout.find("{"):])
     assert run["nodes_alive"] == 2 and run["stages"]["scan_shard"]["calls"] == len(table.shards) == 6
+    assert run["refused"][0].endswith("shard-00004") and run["refused"][1] == "changed since the table was written"
     # shards this small take a millisecond each, so Ray may run them all on the first node it started a worker
     # on; benchmarks/image_scale.py shows both nodes scanning shards of the full size
     ray_hits = np.load(tmp_path / "hits.npz")

@@ -264,34 +264,47 @@ class CodeTable:
         self.shards = [ShardInfo(s["name"], int(s["rows"]), s["sha256"]) for s in meta["shards"]]
 
     def verify(self) -> None:
-        """Refuse a table whose shard files changed since they were written."""
+        """Refuse a table whose shard files changed since they were written (every shard, in this process: at
+        scale, `scan(..., verify=True)` checks each shard in its own task instead, in parallel)."""
         for s in self.shards:
-            h = hashlib.sha256()
-            for p in s.paths(self.folder):
-                with open(p, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(chunk)
-            if h.hexdigest() != s.sha256:
-                raise AscertainError(str(self.folder / s.name), "changed since the table was written",
-                                     "rewrite the table from its source")
+            check_shard(str(self.folder), s.name, s.sha256)
 
 
-def scan_shard(folder: str, name: str, queries: np.ndarray, max_distance: int) -> Hits:
-    """One shard's hits (an engine task: plain arguments, the shard memory-mapped, scanned block by block)."""
+def check_shard(folder: str, name: str, sha256: str) -> None:
+    """Refuse a shard whose files changed since the table was written."""
+    h = hashlib.sha256()
+    for p in (Path(folder) / f"{name}.codes.npy", Path(folder) / f"{name}.ids.npy"):
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    if h.hexdigest() != sha256:
+        raise AscertainError(str(Path(folder) / name), "changed since the table was written",
+                             "rewrite the table from its source")
+
+
+def scan_shard(folder: str, name: str, queries: np.ndarray, max_distance: int, sha256: str | None = None) -> Hits:
+    """One shard's hits (an engine task: plain arguments, the shard memory-mapped, scanned block by block);
+    with `sha256`, the shard's files are checked first, in the task."""
+    if sha256 is not None:
+        check_shard(folder, name, sha256)
     cols = np.load(Path(folder) / f"{name}.codes.npy", mmap_mode="r", allow_pickle=False)
     ids = np.load(Path(folder) / f"{name}.ids.npy", mmap_mode="r", allow_pickle=False)
     return scan_columns(cols, ids, queries, max_distance)
 
 
-def scan(table: CodeTable, queries: np.ndarray, max_distance: int, executor=None) -> Hits:
+def scan(table: CodeTable, queries: np.ndarray, max_distance: int, executor=None, verify: bool = False) -> Hits:
     """Every stored code within `max_distance` bits of any query, over all shards, in canonical order.
-    `executor` is an engine executor (engine.make_executor); without one the shards run in this process."""
+    `executor` is an engine executor (engine.make_executor); without one the shards run in this process. With
+    `verify`, each shard task first checks its shard's sha256 (a changed shard is refused, not scanned): the
+    check runs where the shard is scanned, in parallel, instead of serially in the driver (`CodeTable.verify`),
+    which at billions of codes would read every shard once more through one process."""
     from ascertain.engine import ordered_map
     from ascertain.engine.local import InProcess
 
     q = to_words(queries)
     ex = executor or InProcess()
-    parts = ordered_map(ex, scan_shard, ((str(table.folder), s.name, q, max_distance) for s in table.shards))
+    parts = ordered_map(ex, scan_shard, ((str(table.folder), s.name, q, max_distance, s.sha256 if verify else None)
+                                         for s in table.shards))
     return Hits.concat(parts).sorted()
 
 

@@ -268,10 +268,12 @@ def describe_images(images: list[tuple[str, str, bytes]], features: bool = False
     return out
 
 
-def code_table(index_dir: Path, manifest: dict, which: str = "codes") -> CodeTable:
+def code_table(index_dir: Path, manifest: dict, which: str = "codes", verify_shards: bool = True) -> CodeTable:
     """The source's sharded code table (`codes`: one PDQ code per distinct content; `features`: its strongest
-    local features), checked: table.json as the manifest recorded it, every shard as table.json recorded it.
-    Scan it with imaging/code_scan.scan(table, queries, radius, executor): one engine task per shard."""
+    local features), checked: table.json as the manifest recorded it, and (`verify_shards`) every shard as
+    table.json recorded it, here. Scan it with imaging/code_scan.scan(table, queries, radius, executor): one
+    engine task per shard; at scale pass verify_shards=False and scan(..., verify=True), so that each shard is
+    checked in its own task, in parallel."""
     entry = manifest.get(which)
     if not isinstance(entry, dict) or "folder" not in entry:
         raise AscertainError(str(index_dir), f"has no {which} table", "add the source again with this version"
@@ -285,7 +287,8 @@ def code_table(index_dir: Path, manifest: dict, which: str = "codes") -> CodeTab
         raise AscertainError(str(folder), "is not the code table this index was written with",
                              "add the source again (its index changed or is incomplete)")
     table = CodeTable(folder)
-    table.verify()
+    if verify_shards:
+        table.verify()
     return table
 
 
