@@ -271,8 +271,11 @@ def scan_child(config: str, batches: list[int], address: str | None) -> None:
         if ex is not None:
             ex.close()
     out["after"] = _status()
-    if config == "kernel" and code_scan._hamming is not None:
-        out["kernel_path"] = code_scan._hamming.PATH
+    if config == "kernel":
+        out["kernel_path"] = code_scan._hamming.PATH if code_scan._hamming is not None else None
+        t, c = time.perf_counter(), time.process_time()
+        table.verify()  # every shard's sha256, in this one process
+        out["verify"] = {"cpu_s": round(time.process_time() - c, 2), "wall_s": round(time.perf_counter() - t, 2)}
     print(json.dumps(out))
 
 
@@ -333,7 +336,10 @@ def cost_model(r: dict) -> dict:
     batch = big["queries"]
     pass_s_cpu = batch * core_s / (nodes * cores)
     pass_s = max(pass_s_memory, pass_s_cpu)
+    v = kernel.get("verify")
+    verify_core_s = v["cpu_s"] / r["table"]["bytes_on_disk"] * n * 40 if v else None
     return {"codes": n, "ns_per_code_per_query": round(ns, 3), "batch": batch,
+            "verify_core_minutes": round(verify_core_s / 60, 1) if v else None,
             "core_seconds_per_query": round(core_s, 2), "codes_gb": round(codes_gb), "ids_gb": round(ids_gb),
             "shards": -(-n // shard_rows), "shard_rows": shard_rows, "shard_codes_mb": shard_rows * 32 // 2**20,
             "nodes": nodes, "cores_per_node": cores, "codes_gb_per_node": round(per_node_gb, 1),
@@ -470,6 +476,15 @@ def markdown(r: dict) -> str:
                       "Approximate indexes (LSH, IVF, HNSW) would be faster and lose recall, which evidence cannot.",
                       *([] if not d or "ascertain decode (bounded, to RGB; not a descriptor)" not in d["ms_per_image"]
                         else ["", _index_cost(d, m)]),
+                      *([] if not m.get("verify_core_minutes") else [
+                          "", "Checking the shards: the sha256 of every shard of the "
+                          f"{t['bytes_on_disk'] / 1e6:,.0f} MB table took {k['verify']['cpu_s']} s of CPU here, "
+                          f"so about {m['verify_core_minutes']} core-minutes for the "
+                          f"{m['codes_gb'] + m['ids_gb']} GB of {m['codes']:,} codes. "
+                          "`CodeTable.verify` does it in the driver, serially, before every scan (match/images.py "
+                          "does so today); `scan(..., verify=True)` checks each shard in the task that scans it, "
+                          "in parallel over the cluster, and refuses a changed shard the same way (tested on the "
+                          "two-node cluster)."]),
                       "", "Where it runs: `corpus add` writes each image source's codes as such a sharded table "
                       "(index/images.py, `codes/`; `features/` with --local-features), and `match` scans it for every "
                       "work's query variants at once, one engine task per shard (match/images.py; `--engine ray` "
