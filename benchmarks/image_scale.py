@@ -382,8 +382,9 @@ def markdown(r: dict) -> str:
                   "| descriptor | images per second per core | ms per image |", "|---|---:|---:|"]
         for k, v in d["per_second_per_core"].items():
             lines.append(f"| {k} | {v:,} | {d['ms_per_image'][k]} |")
-        lines += ["", "The index (`corpus add`) computes the second row per image after decoding; `describe` (PDQ in "
-                  "8 orientations and 1,000 ORB features) runs only for works and the candidates a match verifies. "
+        lines += ["", "`corpus add` decodes each image and computes its index codes (the first and third rows); "
+                  "`describe` (PDQ in 8 orientations and 1,000 ORB features) runs only for works and the candidates a "
+                  "match verifies. "
                   "perception's PDQHash wraps the same pdqhash binding; its PHash and DHash are its own "
                   "implementations of the algorithms imagehash implements.", ""]
     s = r.get("scan")
