@@ -128,7 +128,7 @@ def test_a_changed_shard_is_refused_by_its_own_scan_task(codes, tmp_path):
         ex.close()
 
 
-def test_shards_on_a_process_pool_give_the_same_hits(codes, tmp_path):
+def test_shards_on_a_process_pool_give_the_same_hits(codes, tmp_path, monkeypatch):
     from ascertain.engine import make_executor
 
     stored, queries = codes
@@ -136,11 +136,14 @@ def test_shards_on_a_process_pool_give_the_same_hits(codes, tmp_path):
     ex = make_executor("local", 2)
     try:
         pooled = scan(table, queries, 31, ex)
+        monkeypatch.setattr(code_scan, "SHARE_BYTES", 0)  # the queries put once, read by each task
+        shared = scan(table, queries, 31, ex)
     finally:
         ex.close()
     local = scan(table, queries, 31)
-    assert np.array_equal(pooled.id, local.id) and np.array_equal(pooled.query, local.query)
-    assert np.array_equal(pooled.distance, local.distance)
+    for got in (pooled, shared):
+        assert np.array_equal(got.id, local.id) and np.array_equal(got.query, local.query)
+        assert np.array_equal(got.distance, local.distance)
 
 
 def test_candidate_stage_finds_copies_by_code_and_by_features_and_not_distinct_images():

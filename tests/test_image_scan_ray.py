@@ -32,6 +32,10 @@ ex = make_executor("ray", None, address)
 try:
     hits = scan(CodeTable(table), np.load(queries), 31, ex, verify=True)
     times = ex.stage_times()
+    from ascertain.imaging import code_scan
+    code_scan.SHARE_BYTES = 0  # the queries put in the object store once, read by each task
+    again = scan(CodeTable(table), np.load(queries), 31, ex)
+    same = all(np.array_equal(getattr(again, k), getattr(hits, k)) for k in ("query", "id", "distance"))
     try:  # a changed shard is refused by its own task; the error reaches the driver as the project's error
         scan(CodeTable(changed), np.load(queries), 31, ex, verify=True)
         refused = None
@@ -42,7 +46,7 @@ try:
 finally:
     ex.close()
 np.savez(out, query=hits.query, id=hits.id, distance=hits.distance)
-print(json.dumps({"stages": times, "nodes_alive": alive, "refused": refused}))
+print(json.dumps({"stages": times, "nodes_alive": alive, "refused": refused, "shared_same": same}))
 """
 
 
@@ -91,6 +95,7 @@ def test_shards_on_a_two_node_cluster_give_the_local_hits(cluster, tmp_path):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     run = json.loads(r.stdout[r.stdout.find("{"):])
     assert run["nodes_alive"] == 2 and run["stages"]["scan_shard"]["calls"] == len(table.shards) == 6
+    assert run["shared_same"]
     assert run["refused"][0].endswith("shard-00004") and run["refused"][1] == "changed since the table was written"
     # shards this small take a millisecond each, so Ray may run them all on the first node it started a worker
     # on; benchmarks/image_scale.py shows both nodes scanning shards of the full size

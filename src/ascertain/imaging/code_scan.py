@@ -34,6 +34,7 @@ BITS = 256
 WORDS = BITS // 64
 BLOCK_ROWS = 1 << 16  # rows per scan step: 4 columns x 64 K x 8 bytes = 2 MB, about an L2/L3 cache's share
 SHARD_ROWS = 1 << 22  # rows per shard file: 128 MB of codes + 32 MB of ids; one engine task each
+SHARE_BYTES = 1 << 16  # queries above this size go to the shard tasks once (executor.share), not once a task
 HIT_CAPACITY = 1 << 16  # hits per kernel call; more (a radius near 256) and the rows are scanned in halves
 TABLE_FILE = "table.json"
 FORMAT = "ascertain-code-table/1"
@@ -282,11 +283,16 @@ def check_shard(folder: str, name: str, sha256: str) -> None:
                              "rewrite the table from its source")
 
 
-def scan_shard(folder: str, name: str, queries: np.ndarray, max_distance: int, sha256: str | None = None) -> Hits:
+def scan_shard(folder: str, name: str, queries, max_distance: int, sha256: str | None = None) -> Hits:
     """One shard's hits (an engine task: plain arguments, the shard memory-mapped, scanned block by block);
-    with `sha256`, the shard's files are checked first, in the task."""
+    `queries` are Q x 4 uint64 words or a Shared handle on them; with `sha256`, the shard's files are checked
+    first, in the task."""
+    from ascertain.engine import Shared, shared_value
+
     if sha256 is not None:
         check_shard(folder, name, sha256)
+    if isinstance(queries, Shared):
+        queries = shared_value(queries)
     cols = np.load(Path(folder) / f"{name}.codes.npy", mmap_mode="r", allow_pickle=False)
     ids = np.load(Path(folder) / f"{name}.ids.npy", mmap_mode="r", allow_pickle=False)
     return scan_columns(cols, ids, queries, max_distance)
@@ -303,7 +309,10 @@ def scan(table: CodeTable, queries: np.ndarray, max_distance: int, executor=None
 
     q = to_words(queries)
     ex = executor or InProcess()
-    parts = ordered_map(ex, scan_shard, ((str(table.folder), s.name, q, max_distance, s.sha256 if verify else None)
+    # a case's queries (1,000 works x 30 variants: 1 MB) would otherwise be sent again with each of thousands of
+    # shard tasks; shared, they are put once (Ray's object store, or a file for a process pool)
+    arg = ex.share(q) if q.nbytes > SHARE_BYTES and len(table.shards) > 1 else q
+    parts = ordered_map(ex, scan_shard, ((str(table.folder), s.name, arg, max_distance, s.sha256 if verify else None)
                                          for s in table.shards))
     return Hits.concat(parts).sorted()
 
