@@ -10,7 +10,9 @@ Evidence needs every match, so the scan is exhaustive (100 % recall by construct
 - a shard is scanned in blocks of BLOCK_ROWS rows through small reused buffers, from a memory-mapped file:
   the memory a scan holds is the buffers and the hits, whatever the shard's size;
 - shards are independent, so `scan` hands each one to an executor (engine/: in process, a process pool, or
-  Ray over a cluster) and merges the hits in shard order: the same hits in the same order on every engine.
+  Ray over a cluster) and merges the hits in shard order: the same hits in the same order on every engine. A
+  large query batch is put once where the tasks read it (`executor.share`); with `verify=True` each task checks
+  its shard's sha256 before scanning it, so the check runs in parallel rather than through the driver.
 
 A table is a folder: `table.json` (the shards, their rows and sha256) and per shard two .npy files, the
 codes (4 x N uint64) and the callers' 64-bit ids (N int64). Codes come in as PDQ's packed 32 bytes (N x 32
