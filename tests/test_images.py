@@ -222,3 +222,64 @@ def test_the_stored_map_is_what_the_exhibit_draws_with(astronaut):
     del old["region"]["affine"]
     b, how = work_to_copy(work, copy, old)
     assert how == "features" and np.abs(b @ [200.0, 300.0, 1.0] - stored @ [200.0, 300.0, 1.0]).max() < 2
+
+
+def test_the_pixel_check_keeps_a_copy_and_rejects_a_fit_the_pixels_do_not_bear(astronaut):
+    from ascertain.imaging.regions import pixel_agreement, verify
+
+    im, work = astronaut
+    copy = load(enc(im.rotate(5, expand=True).resize((300, 300)), "JPEG", quality=40), "rotated")
+    r = verify(work.descriptors, copy.descriptors, copy.pixels)
+    assert pixel_agreement(work.pixels, copy.pixels, r.affine) > 0.9
+    # the same geometry laid over another picture: features could fit it by chance, the pixels do not agree
+    other = load(enc(Image.fromarray(skdata.coffee()).resize((300, 300))), "coffee")
+    assert pixel_agreement(work.pixels, other.pixels, r.affine) < 0.3
+    # a map that puts the work outside the copy's frame leaves nothing to check
+    far = r.affine.copy()
+    far[:, 2] += 5000
+    assert pixel_agreement(work.pixels, copy.pixels, far) is None
+
+
+def test_a_region_whose_pixels_disagree_is_not_a_copy(astronaut, monkeypatch):
+    from ascertain.imaging import compare
+
+    im, work = astronaut
+    copy = load(enc(im.crop((102, 102, 410, 410))), "crop")
+    r = compare.compare_images(work, copy)
+    assert r["tier"] == "region_copy" and r["pixel_correlation"] > 0.9
+    monkeypatch.setattr(compare, "MIN_CORRELATION", 1.5)  # beyond any correlation
+    r = compare.compare_images(work, copy)
+    assert r["decision"] == "not_copied" and "pixels correlate" in compare.summary(r)
+
+
+def test_candidate_features_take_the_edges_last(astronaut):
+    from ascertain.imaging.candidates import EDGE, strongest_features
+
+    _, work = astronaut
+    d = work.descriptors
+    h, w = d.shape[0] * d.feature_scale, d.shape[1] * d.feature_scale
+    x, y = d.keypoints[:, 0] / w, d.keypoints[:, 1] / h
+    inner = (x >= EDGE) & (x <= 1 - EDGE) & (y >= EDGE) & (y <= 1 - EDGE)
+    k = int(inner.sum()) + 5
+    picked = strongest_features(d, k)
+    assert np.array_equal(picked[:-5], d.features[inner])  # the inner ones, strongest first
+    assert np.array_equal(picked[-5:], d.features[~inner][:5])  # then the strongest at the edges
+
+
+def test_pairs_by_one_author_are_set_apart(tmp_path):
+    from PIL import PngImagePlugin
+
+    from ascertain.validation.images import same_author
+
+    def png(name: str, author: str | None) -> str:
+        info = PngImagePlugin.PngInfo()
+        if author:
+            info.add_text("Author", author)
+        p = tmp_path / name
+        Image.new("RGB", (8, 8)).save(p, pnginfo=info)
+        return str(p)
+
+    a, b = png("sign_a.png", "Yves  GUILLOU"), png("sign_b.png", "yves guillou")
+    c, d = png("tree.png", "Jean-Victor Balin"), png("dog.png", None)
+    assert same_author(a, b) and not same_author(a, c) and not same_author(d, png("cat.png", None))
+    assert same_author(str(tmp_path / "smiley104.png"), str(tmp_path / "smiley112.png"))  # numbered, no file
