@@ -20,6 +20,7 @@ from ascertain.fingerprint.keyed import keyed_inputs, redact
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.input_units import plan_units, read_planned
 from ascertain.index.shards import IndexWriter
+from ascertain.media import is_image_source
 from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
 from ascertain.readers.base import printable
 from ascertain.readers.files import walk
@@ -248,7 +249,7 @@ def list_sources(case: Case) -> list[dict]:
         entry = {"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
                  "skipped": r["skipped"], "keyed": bool(r["keyed"]), "evidence": int(ev.get(r["id"], 0)),
                  "index_dir": r["index_dir"], "added_at": r["added_at"],
-                 "level": r["params"].get("level", "image" if r["params"].get("medium") == "image" else "layout"),
+                 "level": r["params"].get("level", "image" if is_image_source(r["params"]) else "layout"),
                  "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
         if r["status"] != "complete":
             entry["last_failure"] = last_failure(case, r["name"])

@@ -17,7 +17,7 @@ from ascertain.case import Case
 from ascertain.engine import check_engine, make_executor
 from ascertain.errors import AscertainError
 from ascertain.imaging.decode import is_image_name
-from ascertain.index.images import MEDIUM, ImageIndexWriter
+from ascertain.media import IMAGE, is_image_source
 from ascertain.readers.archives import is_archive
 from ascertain.readers.base import ReadOptions, Skip
 from ascertain.readers.files import walk
@@ -28,10 +28,6 @@ from ascertain.store.db import now
 
 PEEK_MEMBERS = 64  # archive members looked at to tell an image archive (or webdataset shard) from a text one
 SIDECARS = (".txt", ".json", ".cls", ".parquet")
-
-
-def is_image_source(params: dict | None) -> bool:
-    return bool(params) and params.get("medium") == MEDIUM
 
 
 def _archive_is_images(path: Path) -> bool:
@@ -87,7 +83,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
     for p in paths:
         check_regular(p)
     inputs = describe_inputs(paths)
-    about = {"medium": MEDIUM, "acquired": _acquired(acquired), "max_doc_bytes": opts.max_doc_bytes,
+    about = {"medium": IMAGE, "acquired": _acquired(acquired), "max_doc_bytes": opts.max_doc_bytes,
              "local_features": features}
     index_dir = case.source_dir(name)
     with case.store.begin() as c:
@@ -119,13 +115,15 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
                  "model": str((d.meta.get("sample") or {}).get("model") or ""),
                  "timestamp": str((d.meta.get("sample") or {}).get("timestamp") or "")} for i, d in docs])
 
+    from ascertain.index.images import ImageIndexWriter  # decoding and hashing: loaded only to index
+
     t0 = time.perf_counter()
     writer = ImageIndexWriter(index_dir, inputs, {"max_doc_bytes": opts.max_doc_bytes}, features)
     executor = make_executor(engine, processes, ray_address)
     try:
         manifest = writer.build(read_images(paths, opts), on_skips, on_progress, on_docs, executor)
     except BaseException as e:
-        case.store.audit(f"{kind} add", {"source": name, "kind": kind, "medium": MEDIUM, "status": "indexing",
+        case.store.audit(f"{kind} add", {"source": name, "kind": kind, "medium": IMAGE, "status": "indexing",
                                          "error": _describe(e), "inputs": inputs}, ok=False)
         raise
     finally:
@@ -133,7 +131,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
     with case.store.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(
             status="complete", documents=manifest["documents"], skipped=manifest["skipped"]))
-    summary = {"source": name, "kind": kind, "medium": MEDIUM, "documents": manifest["documents"],
+    summary = {"source": name, "kind": kind, "medium": IMAGE, "documents": manifest["documents"],
                "distinct_images": manifest["distinct_images"], "skipped": manifest["skipped"],
                "skip_reasons": manifest["skip_reasons"], "shards": len(manifest["shards"]),
                "seconds": round(time.perf_counter() - t0, 3)}

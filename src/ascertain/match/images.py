@@ -48,7 +48,8 @@ from ascertain.imaging.candidates import (
 )
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
-from ascertain.index.images import image_parameters, is_image_index, iter_index
+from ascertain.index.images import image_parameters, iter_index
+from ascertain.media import is_image_manifest, is_image_source
 from ascertain.readers.images import read_image_at
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -93,7 +94,7 @@ def image_inventory(case: Case) -> tuple[int, int]:
     with case.store.engine.connect() as c:
         n_works = c.execute(select(func.count()).select_from(schema.work_images)).scalar_one()
         srcs = c.execute(select(schema.sources.c.params, schema.sources.c.status)).all()
-    return int(n_works), sum(1 for p, st in srcs if (p or {}).get("medium") == "image" and st == "complete")
+    return int(n_works), sum(1 for p, st in srcs if is_image_source(p) and st == "complete")
 
 
 def _load_works(case: Case, work: int | None) -> list[ImageWork]:
@@ -118,7 +119,7 @@ def _image_sources(case: Case, names: list[str] | None) -> list[dict]:
         srcs = [dict(r) for r in c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings()]
     if names:
         srcs = [s for s in srcs if s["name"] in names]
-    srcs = [s for s in srcs if (s["params"] or {}).get("medium") == "image"]
+    srcs = [s for s in srcs if is_image_source(s["params"])]
     unfinished = [s["name"] for s in srcs if s["status"] != "complete"]
     if unfinished:
         raise AscertainError(", ".join(unfinished), "indexing did not finish",
@@ -267,7 +268,7 @@ def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchO
     index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
     raw = (index_dir / "manifest.json").read_bytes()
     manifest = json.loads(raw)
-    if not is_image_index(manifest) or "codes" not in manifest or "content" not in _columns(index_dir, manifest):
+    if not is_image_manifest(manifest) or "codes" not in manifest or "content" not in _columns(index_dir, manifest):
         raise AscertainError(src["name"], "its index is not an image index of this version",
                              f"remove it (`ascertain sources remove {case.root} {src['name']}`) and add it again")
     manifests[src["name"]] = hashlib.sha256(raw).hexdigest()

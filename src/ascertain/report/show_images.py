@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, case, func, select
 
+from ascertain.media import is_image_source
 from ascertain.store import schema as s
 
 TIER_ORDER = {"same_bytes": 0, "same_pixels": 1, "near_duplicate": 2, "region_copy": 3}
@@ -83,7 +84,7 @@ def current_image_changes(case) -> list[str]:
                                                     .join(s.work_images, s.work_images.c.work_file_id ==
                                                           s.work_files.c.id)))
         srcs = sorted(n for n, p, st in c.execute(select(s.sources.c.name, s.sources.c.params, s.sources.c.status))
-                      if (p or {}).get("medium") == "image" and st == "complete")
+                      if is_image_source(p) and st == "complete")
         runs = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == IMAGE_STAGE)
                          .order_by(s.runs.c.id.desc())).scalars().all()
     if not works or not srcs:
