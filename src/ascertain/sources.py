@@ -271,6 +271,7 @@ def remove_source(case: Case, name: str) -> dict:
         ie, ic = schema.image_evidence, schema.image_evidence_copies
         c.execute(delete(ic).where(ic.c.evidence_id.in_(select(ie.c.id).where(ie.c.source_id == sid))))
         counts["evidence"] += c.execute(delete(ie).where(ie.c.source_id == sid)).rowcount
+        c.execute(delete(schema.image_watermarks).where(schema.image_watermarks.c.source_id == sid))
         counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
         imeta = schema.image_metadata_evidence
         if n := c.execute(delete(imeta).where(imeta.c.source_id == sid)).rowcount:

@@ -111,6 +111,7 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
                 *text_figures)
     out.print(t)
     print_image_cmi_rates(data.get("image_cmi_rates") or {})
+    print_image_watermarks(data.get("image_watermarks") or {})
     print_image_metadata(data.get("image_metadata") or [])
     print_probe_evidence(data["probe"])
     err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
@@ -189,6 +190,12 @@ def print_image_evidence(rows: list[dict]) -> None:
         add_row(t, e["tier"].replace("_", " "), e["source"], short(e["document"]), region_text(e),
                 e["cmi_status"].replace("_", " "), e["copies"])
     out.print(t)
+    from ascertain.match.image_watermarks import short as watermark_short
+
+    for e in rows:
+        if e.get("watermark"):  # an output: the generators' invisible watermark (provenance, not copying)
+            out.print(f"invisible watermark in {e['source']}: {short(e['document'])}: "
+                      f"{watermark_short(e['watermark'])}", markup=False, highlight=False)
     changed = [(e, f, v) for e in rows for f, v in sorted(e["cmi"].items()) if v["status"] != "kept"]
     for e, f, v in changed[:20]:
         out.print(f"image CMI {v['status']} in {e['source']}: {short(e['document'])}: {f} {v['work']!r}"
@@ -206,6 +213,19 @@ def print_image_metadata(rows: list[dict]) -> None:
     for r in rows:
         add_row(t, r["claimant"], r["source"], r["kind"].replace("_", " "), r["match"], r["context"], f"{r['rows']:,}")
     out.print(t)
+
+
+def print_image_watermarks(tallies: dict) -> None:
+    """Per output set: how many outputs carry an open generator's invisible watermark, and what that shows."""
+    if not tallies:
+        return
+    from ascertain.report.show_images import watermark_words
+
+    for name, t in tallies.items():
+        out.print(f"{name}: {watermark_words(t)}", markup=False, highlight=False)
+    err.print("[dim]invisible watermark: found = the output went through a pipeline that embedded that public "
+              "message (not which model); absent proves nothing (front ends do not embed it; resizing and "
+              "cropping remove it).[/]", highlight=False)
 
 
 def print_image_cmi_rates(rates: dict) -> None:

@@ -15,6 +15,11 @@ Each candidate is decided by imaging/compare.py (tiers same_bytes, same_pixels, 
 with the region, the share of the work's area and the transformation) on the copy's bytes read again from the
 input (checked against the indexed sha256); its image CMI status against the work's comes from cmi/image.py.
 Copies are stored in image_evidence (store/schema.py), their locators in image_evidence_copies.
+
+Two further tiers (their own modules): every image of an output set is checked for the invisible watermarks of
+open image generators (match/image_watermarks.py; stored per document in image_watermarks and attached to the
+output's evidence), and with a model file the user gives, a learned descriptor adds candidates and the tier
+`learned` (match/image_learned.py).
 """
 
 from __future__ import annotations
@@ -48,7 +53,10 @@ from ascertain.imaging.candidates import (
 )
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
+from ascertain.imaging.watermark import ALPHA as WM_ALPHA
+from ascertain.imaging.watermark import KNOWN as WM_KNOWN
 from ascertain.index.images import image_parameters, iter_index
+from ascertain.match import image_learned, image_watermarks
 from ascertain.media import is_image_manifest, is_image_source
 from ascertain.readers.images import read_image_at
 from ascertain.store import schema
@@ -74,6 +82,7 @@ class ImageMatchOptions:
     processes: int | None = None
     ray_address: str | None = None
     allow_empty: bool = False  # let a run replace a source's stored image evidence with none
+    learned: object | None = None  # an imaging.learned.LearnedDescriptor: the learned tier (off without a model)
 
 
 @dataclass
@@ -163,8 +172,8 @@ def _evidence(work: ImageWork, copy_row: dict, r: dict, n_copies: int, source_id
 
 
 def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageWork], opts: ImageMatchOptions,
-                  progress: Callable[[str, int, int], None] | None, executor: Executor
-                  ) -> tuple[list[tuple[dict, list]], dict]:
+                  progress: Callable[[str, int, int], None] | None, executor: Executor,
+                  work_emb: np.ndarray | None = None) -> tuple[list[tuple[dict, list]], dict]:
     """The source's copies of the works. The index is read a batch at a time, twice: once for the candidates
     (exact joins; every distinct content when the source is small), once for the candidates' rows and the
     locators of their identical copies; memory follows the candidates, not the corpus."""
@@ -203,6 +212,14 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
                 pairs.setdefault(doc, set()).add(wi)
                 why.setdefault((doc, wi), f"{votes} of the work's strongest local features found in the image "
                                           f"(within {FEATURE_BITS} bits; {MIN_VOTES} needed)")
+    learned = opts.learned
+    learned_tally: dict = {}
+    if learned is not None and not exhaustive:  # (a small source verifies every pair anyway)
+        sims, embedded = image_learned.similar_pairs(learned, work_emb, index_dir, manifest)
+        for (doc, wi), cos in sorted(sims.items()):
+            pairs.setdefault(doc, set()).add(wi)
+            why.setdefault((doc, wi), f"learned descriptor cosine {cos:.3f} >= {learned.threshold}")
+        learned_tally = {"learned_embedded": embedded, "learned_candidates": len(sims)}
     reps: dict[int, dict] = {}
     locators: dict[int, list[tuple[int, str]]] = {}
     wanted = pa.array(sorted(pairs), pa.int64())
@@ -216,7 +233,7 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
     found: list[tuple[dict, list]] = []
     tally = {"distinct_contents": int(manifest["distinct_images"]), "documents": int(manifest["documents"]),
              "mode": "exhaustive" if exhaustive else "scan", "candidate_pairs": sum(len(v) for v in pairs.values()),
-             "not_copied": 0, "unreadable": 0}
+             "not_copied": 0, "unreadable": 0, **learned_tally}
     for done, c in enumerate(sorted(pairs)):
         row = reps[c]
         data = read_image_at(json.loads(row["meta"]), row["locator"], row["sha256"])
@@ -224,8 +241,14 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
             tally["unreadable"] += 1
             continue
         copy = load(data, row["locator"])
+        copy_emb = image_learned.embed_pixels(learned, [copy.pixels])[0] if learned is not None else None
         for wi in sorted(pairs[c]):
             r = compare_images(works[wi].image, copy)
+            if learned is not None:
+                cos = round(float(np.clip(copy_emb @ work_emb[wi], -1, 1)), 6)
+                r["learned"] = image_learned.learned_record(learned, cos)
+                if r["decision"] != "copied" and r["learned"]["similar"]:  # the hash and geometric tiers said no
+                    r.update(decision="copied", tier=image_learned.TIER, work_area_share=0.0)
             if r["decision"] != "copied":
                 tally["not_copied"] += 1
                 continue
@@ -263,7 +286,8 @@ def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor) -> 
 
 
 def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
-                all_rows: list, per_source: dict, manifests: dict) -> None:
+                all_rows: list, per_source: dict, manifests: dict, watermarks: list, work_emb: np.ndarray | None
+                ) -> None:
     index_dir = Path(src["index_dir"])
     index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
     raw = (index_dir / "manifest.json").read_bytes()
@@ -272,7 +296,19 @@ def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchO
         raise AscertainError(src["name"], "its index is not an image index of this version",
                              f"remove it (`ascertain sources remove {case.root} {src['name']}`) and add it again")
     manifests[src["name"]] = hashlib.sha256(raw).hexdigest()
-    found, tally = _match_source(src, index_dir, manifest, works, opts, progress, executor)
+    found, tally = _match_source(src, index_dir, manifest, works, opts, progress, executor, work_emb)
+    if src["kind"] == "outputs":  # generated images: the generators' invisible watermark, per document
+        if opts.work is None:
+            rows = image_watermarks.check_output_set(src["id"], index_dir, manifest, executor)
+            watermarks.extend(rows)
+            tally["watermarks"] = image_watermarks.tally(rows)
+            by_doc = {r["doc_id"]: r["facts"] for r in rows}
+        else:  # a one-work lookup keeps the output set's stored checks
+            with case.store.engine.connect() as c:
+                by_doc = image_watermarks.stored_by_doc(c, src["id"])
+        for row, _ in found:
+            if row["doc_id"] in by_doc:
+                row["facts"]["watermark"] = by_doc[row["doc_id"]]
     all_rows.extend(found)
     per_source[src["name"]] = tally
 
@@ -289,10 +325,14 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     all_rows: list[tuple[dict, list]] = []
     per_source: dict[str, dict] = {}
     manifests: dict[str, str] = {}
+    watermarks: list[dict] = []
+    work_emb = (image_learned.embed_pixels(opts.learned, [w.image.pixels for w in works])
+                if opts.learned is not None else None)
     executor = make_executor(opts.engine, opts.processes, opts.ray_address)
     try:
         for src in srcs:
-            _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests)
+            _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests, watermarks,
+                        work_emb)
     finally:
         executor.close()
     all_rows.sort(key=lambda fr: (fr[0]["source_id"], fr[0]["work_file_id"], fr[0]["doc_id"]))
@@ -304,7 +344,11 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
                                "exhaustive_pairs": opts.exhaustive_pairs,
                                "query_codes": "imaging.candidates.query_variants",
                                "query_variants": {"crops": list(CROPS), "side_crop": SIDE_CROP, "pads": list(PADS)},
-                               **({"work": opts.work} if opts.work is not None else {})},
+                               **({"work": opts.work} if opts.work is not None else {}),
+                               **({"learned": opts.learned.manifest()} if opts.learned is not None else {}),
+                               **({"watermark": {"method": image_watermarks.WATERMARK_METHOD, "alpha": WM_ALPHA,
+                                                 "messages": [m.name for m in WM_KNOWN]}}
+                                  if any(s["kind"] == "outputs" for s in srcs) else {})},
                 "works": sorted(({"file": w.path, "sha256": w.sha256} for w in works),
                                 key=lambda r: (r["file"], r["sha256"])),
                 "sources": manifests, "per_source": per_source,
@@ -325,6 +369,8 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
         for row, locs in all_rows:
             eid = c.execute(insert(ie).values(**row, run_id=run_id)).inserted_primary_key[0]
             c.execute(insert(ic), [{"evidence_id": eid, "doc_id": d, "locator": loc} for d, loc in locs])
+        if opts.work is None:
+            image_watermarks.store(c, run_id, [s["id"] for s in srcs if s["kind"] == "outputs"], watermarks)
     case.store.audit(IMAGE_STAGE, {"run": run_id, "sources": [s["name"] for s in srcs],
                                    "evidence": len(all_rows), "seconds": round(seconds, 3)})
     return {"run": run_id, "evidence": len(all_rows), "copied_documents": manifest["counts"]["copied_documents"],

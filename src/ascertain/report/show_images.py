@@ -8,7 +8,7 @@ from sqlalchemy import Connection, case, func, select
 from ascertain.media import is_image_source
 from ascertain.store import schema as s
 
-TIER_ORDER = {"same_bytes": 0, "same_pixels": 1, "near_duplicate": 2, "region_copy": 3}
+TIER_ORDER = {"same_bytes": 0, "same_pixels": 1, "near_duplicate": 2, "region_copy": 3, "learned": 4}
 LOCATORS_SHOWN = 100  # identical copies' locators listed in a work's JSON (all of them: the CSV and the store)
 
 
@@ -33,7 +33,8 @@ def image_records(c: Connection, work_id: int, copied_only: bool = False) -> lis
                     "work_region": r["work_region"], "copy_region": r["copy_region"], "transform": r["transform"],
                     "inliers": r["inliers"], "cmi_status": r["cmi_status"], "cmi": r["cmi"], "c2pa": r["c2pa"],
                     "copies": r["copies"], "locators": locs, "caption": r["caption"], "url": r["url"],
-                    "copy_sha256": r["copy_sha256"]})
+                    "copy_sha256": r["copy_sha256"], "watermark": (r["facts"] or {}).get("watermark"),
+                    "learned": (r["facts"] or {}).get("learned")})
     return out
 
 
@@ -57,6 +58,8 @@ def fold_image_copies(c: Connection, by_id: dict[int, dict]) -> None:
 def region_text(e: dict) -> str:
     """Where the work is in the copy, in words: the tier's facts a person reads."""
     t = e["transform"] or {}
+    if e["tier"] == "learned":
+        return f"similar by the learned descriptor (cosine {e['learned']['cosine']:.3f}); no region located"
     if e["tier"] in ("same_bytes", "same_pixels"):
         return "the whole image" + (", identical file" if e["tier"] == "same_bytes" else ", identical pixels")
     parts = [f"{e['work_area_share']:.0%} of the work"]
@@ -72,6 +75,21 @@ def region_text(e: dict) -> str:
     if t.get("orientation", "original") != "original":
         parts.append(t["orientation"])
     return ", ".join(parts)
+
+
+def watermark_words(t: dict) -> str:
+    """An output set's watermark tally in one sentence, with what absence means."""
+    found = ", ".join(f"{m} {n}" for m, n in t["by_message"].items())
+    s = (f"invisible watermark of an open generator in {t['present']} of {t['checked']} outputs"
+         + (f" ({found})" if found else "") + f"; none found in {t['absent']} (absence proves nothing)")
+    return s + (f"; {t['unreadable']} unreadable" if t["unreadable"] else "")
+
+
+def watermark_summary(c: Connection) -> dict[str, dict]:
+    """Per output set: the tally of its stored invisible-watermark checks (match/image_watermarks.py)."""
+    from ascertain.match.image_watermarks import stored_summary
+
+    return stored_summary(c)
 
 
 def current_image_changes(case) -> list[str]:
