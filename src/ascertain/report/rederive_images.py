@@ -96,9 +96,11 @@ def rebuild_image_index(src: dict, original: Path, dest: Path, differ: Differ) -
         if before != after:
             differ("input", before["path"], f"input of image source {name} changed since it was indexed")
     old = read_manifest(original) or {}
-    max_bytes = int((src.get("params") or {}).get("max_doc_bytes") or ReadOptions.max_doc_bytes)
+    params = src.get("params") or {}
+    max_bytes = int(params.get("max_doc_bytes") or ReadOptions.max_doc_bytes)
+    members = int(params.get("max_archive_members") or ReadOptions.max_archive_members)  # as the source was read
     ImageIndexWriter(dest, recorded, old.get("reading", {"max_doc_bytes": max_bytes}), "features" in old).build(
-        read_images(paths, ReadOptions(max_doc_bytes=max_bytes)), lambda _skips: None)
+        read_images(paths, ReadOptions(max_doc_bytes=max_bytes, max_archive_members=members)), lambda _skips: None)
     have, again = _images(original), _images(dest)
     for loc in sorted(set(have) | set(again))[:50]:
         if have.get(loc) != again.get(loc):
