@@ -39,6 +39,7 @@ from sqlalchemy import delete, func, insert, select
 from ascertain import __version__
 from ascertain.case import Case
 from ascertain.cmi.image import image_cmi_status
+from ascertain.cmi.visible import with_visible_mark
 from ascertain.engine import Executor, make_executor
 from ascertain.errors import AscertainError
 from ascertain.imaging.candidates import (
@@ -53,6 +54,7 @@ from ascertain.imaging.candidates import (
 )
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
+from ascertain.imaging.visible_mark import check_mark, copy_map, find_corner_mark, parse_box
 from ascertain.imaging.watermark import ALPHA as WM_ALPHA
 from ascertain.imaging.watermark import KNOWN as WM_KNOWN
 from ascertain.index.images import image_parameters, iter_index
@@ -96,6 +98,28 @@ class ImageWork:
     labels: list[str]  # what each variant is ("original", "centre crop 10% per side", ...)
     cmi: dict
     image: ImageInput
+    mark: dict | None = None  # its visible signature/watermark region (declared or automatic), or None
+
+
+def _work_mark(identifiers: dict, image: ImageInput, path: str) -> dict | None:
+    """The work's visible mark: the works list's `signature_box` (x,y,w,h in the work's pixels), else an automatic
+    candidate in a corner; with the box in decoded pixels too (what the check maps). A box that is not valid is
+    noted (the automatic candidate is not used in its place: the declaration was the user's)."""
+    size = (image.descriptors.width, image.descriptors.height)
+    scale = image.pixels.shape[1] / max(1, size[0])
+    declared = (identifiers or {}).get("signature_box")
+    if declared:
+        try:
+            box = list(parse_box(declared, *size, path))
+        except AscertainError as e:
+            return {"source": "declared", "problem": f"{e.problem}; {e.fix}", "box": None}
+        return {"source": "declared", "box": box, "decoded_box": [v * scale for v in box]}
+    found = find_corner_mark(image.pixels)
+    if found is None:
+        return None
+    box = [round(v / scale) for v in found["box"]]
+    return {"source": "automatic", "box": box, "decoded_box": found["box"], "corner": found["corner"],
+            "score": found["score"]}
 
 
 def image_inventory(case: Case) -> tuple[int, int]:
@@ -109,17 +133,19 @@ def image_inventory(case: Case) -> tuple[int, int]:
 def _load_works(case: Case, work: int | None) -> list[ImageWork]:
     wi, wf = schema.work_images, schema.work_files
     q = (select(wi.c.work_file_id, wi.c.work_id, wf.c.path, wf.c.sha256, wi.c.pixel_sha256, wi.c.pdq_dihedral,
-                wi.c.cmi, wi.c.data).join(wf, wf.c.id == wi.c.work_file_id).order_by(wi.c.work_file_id))
+                wi.c.cmi, wi.c.data, schema.works.c.identifiers).join(wf, wf.c.id == wi.c.work_file_id)
+         .join(schema.works, schema.works.c.id == wi.c.work_id).order_by(wi.c.work_file_id))
     if work is not None:
         q = q.where(wi.c.work_id == work)
     with case.store.engine.connect() as c:
         rows = c.execute(q).all()
     out = []
-    for fid, wid, path, sha, psha, dihedral, cmi, data in rows:
+    for fid, wid, path, sha, psha, dihedral, cmi, data, identifiers in rows:
         image = load(bytes(data), path)
         variants = query_variants(image.pixels, np.frombuffer(b"".join(bytes.fromhex(h) for h in dihedral),
                                                               np.uint8).reshape(-1, 32))
-        out.append(ImageWork(fid, wid, path, sha, psha, variants.codes, variants.labels, cmi, image))
+        out.append(ImageWork(fid, wid, path, sha, psha, variants.codes, variants.labels, cmi, image,
+                             _work_mark(identifiers, image, path)))
     return out
 
 
@@ -153,9 +179,20 @@ def _transform(r: dict) -> dict:
     return t
 
 
+def _mark_check(work: ImageWork, copy: ImageInput, r: dict) -> dict | None:
+    """The work's visible mark in this copy, mapped with the pair's stored transform (imaging/visible_mark.py)."""
+    m = work.mark
+    if not m or m.get("box") is None:
+        return None
+    mapped = copy_map(r, work.image.pixels, copy.pixels)
+    if mapped is None:
+        return {"status": "not_checked", "reason": "no stored transform maps the work into this copy"}
+    return {**check_mark(work.image.pixels, copy.pixels, mapped[0], m["decoded_box"]), "mapped_by": mapped[1]}
+
+
 def _evidence(work: ImageWork, copy_row: dict, r: dict, n_copies: int, source_id: int) -> dict:
     copy_cmi = json.loads(copy_row["cmi"])
-    status = image_cmi_status(work.cmi, copy_cmi)
+    status = with_visible_mark(image_cmi_status(work.cmi, copy_cmi), work.mark, r.get("visible_mark"))
     reg = r.get("region")
     return {"work_id": work.work_id, "work_file_id": work.file_id, "source_id": source_id,
             "doc_id": int(copy_row["doc"]), "doc_locator": copy_row["locator"], "copy_sha256": copy_row["sha256"],
@@ -254,6 +291,12 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
                 continue
             r["candidate_by"] = why.get((c, wi), "every pair verified (a small source)" if exhaustive
                                         else "the same file or decoded pixels")
+            mark = _mark_check(works[wi], copy, r)
+            if mark is not None:
+                wm = works[wi].mark
+                r["visible_mark"] = {**mark, "source": wm["source"], "work_box": wm["box"],
+                                     **({"corner": wm["corner"], "score": wm["score"]}
+                                        if wm["source"] == "automatic" else {})}
             found.append((_evidence(works[wi], row, r, len(locators[c]), src["id"]), locators[c]))
         if progress:
             progress(src["name"], done + 1, len(pairs))
@@ -351,6 +394,8 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
                                   if any(s["kind"] == "outputs" for s in srcs) else {})},
                 "works": sorted(({"file": w.path, "sha256": w.sha256} for w in works),
                                 key=lambda r: (r["file"], r["sha256"])),
+                "visible_marks": {w.path: {k: v for k, v in w.mark.items() if k != "decoded_box"}
+                                  for w in sorted(works, key=lambda w: w.path) if w.mark},
                 "sources": manifests, "per_source": per_source,
                 "counts": {"image_work_files": len(works), "sources": len(srcs), "evidence": len(all_rows),
                            "copied_documents": sum(r["copies"] for r, _ in all_rows)},
@@ -398,9 +443,13 @@ def cmi_rates(rows: list[dict], names: dict[int, str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for r in rows:
         s = out.setdefault(names[r["source_id"]], {"copies": 0, "with_work_cmi": 0, "retained": 0, "altered": 0,
-                                                   "removed": 0, "fields": {}, "c2pa": {}})
+                                                   "removed": 0, "fields": {}, "c2pa": {}, "visible_marks": {}})
         n = int(r["copies"])
         s["copies"] += n
+        vm = (r.get("facts") or {}).get("visible_mark")
+        if vm:  # declared and automatic marks apart: kept / altered / removed / cropped_out / not_checked
+            by = s["visible_marks"].setdefault(vm["source"], {})
+            by[vm["status"]] = by.get(vm["status"], 0) + n
         if r["c2pa"] != "never_present":
             s["c2pa"][r["c2pa"]] = s["c2pa"].get(r["c2pa"], 0) + n
         if r["cmi_status"] == "never_present":
@@ -414,6 +463,7 @@ def cmi_rates(rows: list[dict], names: dict[int, str]) -> dict[str, dict]:
         base = s["with_work_cmi"]
         s["removed_share"] = round(s["removed"] / base, 4) if base else None
         s["fields"] = dict(sorted(s["fields"].items()))
+        s["visible_marks"] = {k: dict(sorted(v.items())) for k, v in sorted(s["visible_marks"].items())}
     return dict(sorted(out.items()))
 
 
@@ -422,6 +472,6 @@ def stored_cmi_rates(case: Case) -> dict[str, dict]:
     ie = schema.image_evidence
     with case.store.engine.connect() as c:
         rows = [dict(r) for r in c.execute(select(ie.c.source_id, ie.c.copies, ie.c.cmi_status, ie.c.cmi,
-                                                  ie.c.c2pa).where(ie.c.copied.is_(True))).mappings()]
+                                                  ie.c.c2pa, ie.c.facts).where(ie.c.copied.is_(True))).mappings()]
         names = dict(c.execute(select(schema.sources.c.id, schema.sources.c.name)).all())
     return cmi_rates(rows, names)

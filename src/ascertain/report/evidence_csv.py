@@ -21,7 +21,9 @@ COLUMNS = ("work_id", "claimant", "title", "work_file", "source", "document", "c
            "kind", "image_tier", "work_area_share", "work_region", "copy_region", "scale", "rotation_degrees",
            "mirrored", "orientation", "copies", "c2pa", "cmi_fields", "url", "caption",
            # an output's invisible-watermark check (match/image_watermarks.py); the learned tier's cosine
-           "watermark", "watermark_p", "learned_cosine")
+           "watermark", "watermark_p", "learned_cosine",
+           # the work's visible signature/watermark region in the copy (imaging/visible_mark.py)
+           "visible_mark", "visible_mark_source", "visible_mark_correlation")
 TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document", "url", "caption", "cmi_fields", "watermark"}
 # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such text cells
 # are written with a leading apostrophe, which spreadsheets show as text and do not display
@@ -59,7 +61,11 @@ def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> Iterato
                        "c2pa": e["c2pa"], "url": e["url"], "caption": e["caption"],
                        "cmi_fields": "; ".join(f"{k}: {v['status']}" for k, v in sorted(e["cmi"].items())),
                        **_watermark_cells(e.get("watermark")),
-                       "learned_cosine": (e.get("learned") or {}).get("cosine")}
+                       "learned_cosine": (e.get("learned") or {}).get("cosine"),
+                       **({"visible_mark": e["visible_mark"]["status"],
+                           "visible_mark_source": e["visible_mark"]["source"],
+                           "visible_mark_correlation": e["visible_mark"].get("correlation")}
+                          if e.get("visible_mark") else {})}
 
 
 def _watermark_cells(f: dict | None) -> dict:

@@ -17,6 +17,7 @@ from sqlalchemy import inspect, select
 from ascertain.case import Case
 from ascertain.report import exhibits
 from ascertain.report.image_exhibits import CMI_FIELD_WORDS, image_exhibit
+from ascertain.report.show_images import mark_words
 from ascertain.store import schema
 from ascertain.validation.intervals import wilson
 
@@ -118,7 +119,23 @@ def load(case: Case, sources: dict[int, dict], show_copy: bool) -> dict | None:
                           "copies_corpus": mine["corpus"], "copies_outputs": mine["outputs"]})
     return {"works": work_list, "rows": rows, "work_files": works, "tiers": tiers,
             "learned": any(r["tier"] == "learned" for r in rows), "cmi_rates": cmi_rates(rows, names),
-            "metadata": meta, "watermarks": marks}
+            "metadata": meta, "watermarks": marks, "visible_marks": _visible_marks(rows, names)}
+
+
+def _visible_marks(rows: list[dict], names: dict[int, str]) -> list[dict]:
+    """Per source and kind of mark (declared, automatic): of the copies checked, the share where the work's
+    visible signature/watermark region was kept, altered, removed or cropped out, with 95 % intervals."""
+    counts: dict[tuple[str, str], Counter] = {}
+    for r in rows:
+        vm = (r.get("facts") or {}).get("visible_mark")
+        if vm:
+            counts.setdefault((names[r["source_id"]], vm["source"]), Counter())[vm["status"]] += int(r["copies"])
+    out = []
+    for (source, kind), c in sorted(counts.items()):
+        n = sum(v for k, v in c.items() if k != "not_checked")
+        out.append({"source": source, "kind": kind, "checked": n, "not_checked": c["not_checked"],
+                    **{st: _rate(c[st], n) for st in ("kept", "altered", "removed", "cropped_out")}})
+    return out
 
 
 def _watermarks(case: Case, c) -> list[dict]:
@@ -186,7 +203,8 @@ def build_exhibits(case: Case, part: dict, sources: dict[int, dict], numbers: li
                   "caption": r.get("caption"), "url": r.get("url")}
         e = image_exhibit(bytes(w["data"]), copy, facts, show_copy=show_copy, **common)
         e.update(evidence_id=r["id"], copies=int(r["copies"]), work_id=r["work_id"],
-                 learned=r["facts"].get("learned"), watermark=_watermark_words(r["facts"].get("watermark")))
+                 learned=r["facts"].get("learned"), watermark=_watermark_words(r["facts"].get("watermark")),
+                 visible_mark=mark_words(r["facts"]["visible_mark"]) if r["facts"].get("visible_mark") else None)
         if r["tier"] == "learned":
             e["tier_words"] = LEARNED_WORDS
         out.append(e)

@@ -34,7 +34,8 @@ def image_records(c: Connection, work_id: int, copied_only: bool = False) -> lis
                     "inliers": r["inliers"], "cmi_status": r["cmi_status"], "cmi": r["cmi"], "c2pa": r["c2pa"],
                     "copies": r["copies"], "locators": locs, "caption": r["caption"], "url": r["url"],
                     "copy_sha256": r["copy_sha256"], "watermark": (r["facts"] or {}).get("watermark"),
-                    "learned": (r["facts"] or {}).get("learned")})
+                    "learned": (r["facts"] or {}).get("learned"),
+                    "visible_mark": (r["facts"] or {}).get("visible_mark")})
     return out
 
 
@@ -75,6 +76,27 @@ def region_text(e: dict) -> str:
     if t.get("orientation", "original") != "original":
         parts.append(t["orientation"])
     return ", ".join(parts)
+
+
+MARK_WORDS = {"kept": "kept", "altered": "altered", "removed": "removed", "cropped_out": "cropped out",
+              "not_checked": "not checked"}
+
+
+def mark_words(m: dict) -> str:
+    """A visible mark's check in a few words: 'declared signature kept (correlation 0.97)'."""
+    what = "declared signature" if m["source"] == "declared" else f"automatic candidate ({m.get('corner', '')})"
+    s = f"{what} {MARK_WORDS.get(m['status'], m['status'])}"
+    if m.get("correlation") is not None:
+        s += f" (correlation {m['correlation']:.2f}, contrast {m['contrast_ratio']:.2f})"
+    elif m["status"] == "cropped_out":
+        s += f" ({m['inside_share']:.0%} of it inside the copy)"
+    return s
+
+
+def mark_rates_words(source: str, kind: str, counts: dict) -> str:
+    n = sum(counts.values())
+    return (f"{source}: visible mark ({kind}) in {n} copies: "
+            + ", ".join(f"{MARK_WORDS.get(k, k)} {v}" for k, v in counts.items()))
 
 
 def watermark_words(t: dict) -> str:
