@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from ascertain.cmi.image import read_image_cmi
 from ascertain.engine import Executor, ordered_map
 from ascertain.errors import AscertainError
-from ascertain.imaging.code_scan import TABLE_FILE, TableWriter
+from ascertain.imaging.code_scan import TABLE_FILE, CodeTable, TableWriter
 from ascertain.imaging.decode import MAX_FILE_BYTES, MAX_PIXELS, WORK_SIDE, DecodedImage, decode
 from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.shards import write_parquet_atomic
@@ -266,6 +266,30 @@ def describe_images(images: list[tuple[str, str, bytes]], features: bool = False
                     "frames": c.img.frames, "mode": c.img.mode,
                     "cmi": json.dumps(read_cmi(data), sort_keys=True, ensure_ascii=False)}
     return out
+
+
+def code_table(index_dir: Path, manifest: dict, which: str = "codes", verify_shards: bool = True) -> CodeTable:
+    """The source's sharded code table (`codes`: one PDQ code per distinct content; `features`: its strongest
+    local features), checked: table.json as the manifest recorded it, and (`verify_shards`) every shard as
+    table.json recorded it, here. Scan it with imaging/code_scan.scan(table, queries, radius, executor): one
+    engine task per shard; at scale pass verify_shards=False and scan(..., verify=True), so that each shard is
+    checked in its own task, in parallel."""
+    entry = manifest.get(which)
+    if not isinstance(entry, dict) or "folder" not in entry:
+        raise AscertainError(str(index_dir), f"has no {which} table", "add the source again with this version"
+                             + (" and --local-features" if which == "features" else ""))
+    folder = Path(index_dir) / entry["folder"]
+    try:
+        meta = (folder / TABLE_FILE).read_bytes()
+    except OSError:
+        meta = b""
+    if hashlib.sha256(meta).hexdigest() != entry.get("table_sha256"):
+        raise AscertainError(str(folder), "is not the code table this index was written with",
+                             "add the source again (its index changed or is incomplete)")
+    table = CodeTable(folder)
+    if verify_shards:
+        table.verify()
+    return table
 
 
 def read_image_index(index_dir: Path, manifest: dict, columns: list[str] | None = None) -> pa.Table:
