@@ -199,3 +199,17 @@ def test_index_without_lookup_tables_is_refused_with_the_fix(demo_case):
     with pytest.raises(AscertainError) as e:
         lookup_of("corpus", old)
     assert "older version" in e.value.problem and "corpus add" in e.value.fix
+
+
+def test_opened_files_are_kept_until_they_change(tmp_path):
+    """A resident process maps a column once, and maps it again when the file is replaced (a source re-indexed)."""
+    from ascertain.index.partitions import column_path, mapped
+
+    rows = np.empty(3, [("key", "<u8")])
+    rows["key"] = [1, 2, 3]
+    write_columns(rows, tmp_path / "t")
+    first = mapped(column_path(tmp_path / "t", "key"))
+    assert mapped(column_path(tmp_path / "t", "key")) is first
+    rows["key"] = [4, 5, 6]
+    write_columns(rows, tmp_path / "t")  # a new file under the same name
+    assert mapped(column_path(tmp_path / "t", "key")).tolist() == [4, 5, 6]
