@@ -86,6 +86,35 @@ def tokens_identical(work: TokenStream, copy: TokenStream) -> bool:
                 and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
 
 
+def decoration_of(work: TokenStream) -> np.ndarray:
+    """A run of one token repeated (a rule of '=' or '-' under a heading, a row of '*') is decoration, not
+    expression: from its third token on it counts neither as own expression nor as copied."""
+    n = len(work)
+    decoration = np.zeros(n, dtype=bool)
+    if n > 2:
+        h = work.hashes
+        decoration[2:] = (h[2:] == h[1:-1]) & (h[1:-1] == h[:-2])
+    return decoration
+
+
+def cannot_be_copied(own_expression: np.ndarray, spans: list[Span], th: Thresholds) -> bool:
+    """Whether `measure` would find the pair not copied with only short runs (a weak pair: counted, not
+    stored), known from the spans before they are selected. `own_expression`: the work's tokens outside its
+    notices and decoration (~mask & ~decoration_of). Selection only drops or trims spans, so with every span
+    under min_evidence_span no clause of long spans can be met, and the own tokens the spans cover bound the
+    own coverage from above."""
+    if th.min_copy_tokens <= 0 or max(s.length for s in spans) >= th.min_evidence_span:
+        return False
+    own_total = int(own_expression.sum())
+    if own_total < th.min_span_tokens:
+        return True
+    covered = np.zeros(len(own_expression), dtype=bool)
+    for s in spans:
+        covered[s.w0:s.w1] = True
+    bound = int((covered & own_expression).sum()) / own_total if own_total else 0.0
+    return bound < th.min_copy_coverage
+
+
 _REASONS = {"copied": "the documented rule is met", "not_copied": "the documented rule is not met"}
 
 
@@ -130,12 +159,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
                 a, b = (s.w0, s.w1) if name == "original_pages" else (s.d0, s.d1)
                 row[name] = [page_of(breaks, int(ts.start[a])), page_of(breaks, int(ts.start[b - 1]))]
         span_rows.append(row)
-    # a run of one token repeated (a rule of '=' or '-' under a heading, a row of '*') is decoration, not
-    # expression: from its third token on it counts neither as own expression nor as copied
-    decoration = np.zeros(n, dtype=bool)
-    if n > 2:
-        h = work.hashes
-        decoration[2:] = (h[2:] == h[1:-1]) & (h[1:-1] == h[:-2])
+    decoration = decoration_of(work)
     own &= ~work_mask & ~decoration
     own_total = int((~work_mask & ~decoration).sum())
     own_copied = int(own.sum())
