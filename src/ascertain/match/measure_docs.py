@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ascertain.cmi.cache import ScanCache
+from ascertain.cmi.cache import ScanCache, merge_parts
 from ascertain.cmi.status import status_of_copy
 from ascertain.engine import Shared, shared_value
 from ascertain.fingerprint.winnow import Params
@@ -86,21 +86,24 @@ def _state(shared: Shared) -> _State:
         ctx: MatchContext = shared_value(shared)
         if ctx.prepared is None:  # a worker given a new source: the last one's chunks are all done
             for token in [t for t, old in _STATES.items() if old.ctx.prepared is None]:
-                _STATES.pop(token).scans.close()
+                _STATES.pop(token).scans.close(merge=False)  # its driver merges its part file
         # (a driver's own state, in process, is closed by its `release`: two runs in threads keep theirs)
         prepared = ctx.prepared or PreparedWorks(ctx.files.values(),
                                                  functools.partial(_prepare_file, params=ctx.params),
                                                  fingerprints=False)
-        # a connection per process: SQLite in WAL mode with a busy timeout takes several writers (cmi/cache.py)
-        st = _STATES[shared.token] = _State(ctx, prepared, ScanCache(Path(ctx.index_dir)))
+        # each process writes its scans to a part file of its own, merged by the driver (cmi/cache.py: safe on
+        # a network filesystem shared by the nodes)
+        st = _STATES[shared.token] = _State(ctx, prepared, ScanCache(Path(ctx.index_dir), run=shared.token))
     return st
 
 
-def release(shared: Shared) -> None:
-    """Close this process's state for a context (the driver's, at the end of a source)."""
+def release(shared: Shared, index_dir: Path) -> None:
+    """The driver, at the end of a source: its own state closed, and every part file of the run's CMI scans
+    (its own and its workers', all done) merged into the source's scan cache."""
     st = _STATES.pop(shared.token, None)
     if st is not None:
-        st.scans.close()
+        st.scans.close(merge=False)
+    merge_parts(index_dir, shared.token)
 
 
 def identical_copies(copies: dict[int, int], doc_id: int) -> dict:
