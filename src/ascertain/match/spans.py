@@ -121,8 +121,8 @@ def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
     for k, s in sorted(enumerate(spans), key=lambda x: (x[1].w0 - x[1].w1, x[1].w0, x[1].d0)):
         if k in used:
             continue
-        new_w = s.length - int(taken_w[s.w0:s.w1].sum())
-        new_d = s.length - int(taken_d[s.d0:s.d1].sum())
+        new_w = s.length - int(np.count_nonzero(taken_w[s.w0:s.w1]))
+        new_d = s.length - int(np.count_nonzero(taken_d[s.d0:s.d1]))
         if new_w * 2 > s.length and new_d * 2 > s.length:
             kept.append(s)
             taken_w[s.w0:s.w1] = taken_d[s.d0:s.d1] = True
