@@ -1,7 +1,7 @@
 """Matching at scale: single-work lookup latency, batch match time and peak memory, at several corpus sizes.
 
     nice python3 benchmarks/scale.py lookups --sizes 50,200,413 --lookups 100 [--src DIR] [--label NAME]
-    nice python3 benchmarks/scale.py match --size 413 --works 1000 [--src DIR] [--label NAME]
+    nice python3 benchmarks/scale.py match --size 413 --works 1000 [--src DIR] [--label NAME] [--cold] [--no-show]
     nice python3 benchmarks/scale.py infinigram --sizes 50,200,413
     nice python3 benchmarks/scale.py resident --sizes 413,5000 --lookups 100 [--case-dir scale-413] [--src DIR]
     nice python3 benchmarks/scale.py startup --case CASE --lookups 20 [--src DIR]
@@ -31,6 +31,7 @@ code before a change. Prints and writes one JSON file per run to benchmarks/.wor
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -239,14 +240,35 @@ def bench_startup(case: Path, n: int, src: Path, exe: list[str]) -> dict:
     return r
 
 
-def bench_match(mb: int, n_works: int, src: Path, exe: list[str]) -> dict:
+def evidence_digests(case: Path) -> dict:
+    """sha256 of the report and of the stored evidence rows (in id order, without id and run id): equal digests
+    are the same evidence, byte for byte."""
+    import sqlite3
+
+    db = sqlite3.connect(case / "store.sqlite")
+    h = hashlib.sha256()
+    cols = [c[1] for c in db.execute("PRAGMA table_info(evidence)") if c[1] not in ("id", "run_id")]
+    for row in db.execute(f"SELECT {', '.join(cols)} FROM evidence ORDER BY id"):
+        h.update(repr(row).encode() + b"\n")
+    db.close()
+    return {"report_sha256": hashlib.sha256((case / "reports" / "evidence.json").read_bytes()).hexdigest(),
+            "stored_rows_sha256": h.hexdigest()}
+
+
+def bench_match(mb: int, n_works: int, src: Path, exe: list[str], cold: bool = False, show: bool = True) -> dict:
     # 200 works are the lookups' case (same works): its index is reused
     case = WORK / (f"scale-{mb}" if n_works == 200 else f"scale-{mb}-w{n_works}") / "case"
     r = make_case(mb, n_works, src, exe, case)
+    if cold:  # the CMI scans of the matched documents not cached yet, as in a case's first match
+        for cache in (case / "index").glob("*/cache"):
+            shutil.rmtree(cache)
     out, s, cpu, peak = run(exe + ["match", str(case), "--json"], src)
     rows = json.loads(out)["evidence"]
     r.update(match_seconds=round(s, 2), match_cpu_seconds=round(cpu, 2), match_peak_mb=round(peak),
-             evidence=rows, evidence_rows_per_s=round(rows / s, 1))
+             evidence=rows, evidence_rows_per_s=round(rows / s, 1), cmi_cache="cold" if cold else "as left",
+             cpu_seconds_per_work=round(cpu / n_works, 4), **evidence_digests(case))
+    if not show:
+        return r
     _, s, cpu, peak = run(exe + ["show", str(case), "--json"], src)
     r["show"] = {"seconds": round(s, 2), "peak_mb": round(peak)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -297,6 +319,8 @@ def main() -> None:
     ap.add_argument("--src", type=Path, default=HERE.parent / "src", help="the code to run (a src folder)")
     ap.add_argument("--label", default="after")
     ap.add_argument("--case-dir", default=None, help="resident: the case's folder under benchmarks/.work")
+    ap.add_argument("--cold", action="store_true", help="match: remove the CMI scan cache first (a first match)")
+    ap.add_argument("--no-show", action="store_true", help="match: leave out `show` and `show --csv`")
     a = ap.parse_args()
     exe = [sys.executable, "-m", "ascertain"]
     results = []
@@ -316,7 +340,7 @@ def main() -> None:
             results.append(bench_infinigram(mb, a.src.resolve()))
             print(json.dumps(results[-1]), flush=True)
     else:
-        results.append(bench_match(a.size, a.works, a.src.resolve(), exe))
+        results.append(bench_match(a.size, a.works, a.src.resolve(), exe, a.cold, not a.no_show))
         print(json.dumps(results[-1]), flush=True)
     WORK.mkdir(exist_ok=True)
     (WORK / f"scale-{a.what}-{a.label}.json").write_text(json.dumps(results, indent=1) + "\n")
