@@ -8,13 +8,13 @@ DATA is books_corpus.py's output (see its docstring for how the books and works 
 (a multiple of 1,000), a case in WORK/case-N: `ascertain init`, `corpus add CASE books` of the first N/1000
 files (one process, local engine, level auto: every book is prose, so indexed at the book level), `works
 import` of the first `--works` works of the list (kinds in turn: verbatim, edited, partial, absent), `match
-CASE`. A later run with a larger `--works` imports the next works of the list into the same case and matches
-all of them again (figures kept per works count). Each command is one process: wall seconds, CPU seconds (user + system) and peak resident memory from
-the kernel's rusage (`os.wait4`). Then the evidence (`reports/evidence.json`) against what was planted: per
-kind, the works whose planted book (and its reissues inside the first N books) were found copied, the books
-found copied that were not planted, own coverage of the partial copies against the share planted. A stage
-already done for a case is not run again (its figures are kept in WORK/case-N/stages.json); results go to
-WORK/results.json and are printed.
+CASE`. A later run with a larger `--works` imports the next works of the list into the same case and
+matches all of them again (figures kept per works count). Each command is one process: wall seconds, CPU
+seconds (user + system) and peak resident memory from the kernel's rusage (`os.wait4`). Then the evidence
+(`reports/evidence.json`) against what was planted: per kind, the works whose planted book (and its reissues
+inside the first N books) were found copied, the books found copied that were not planted, own coverage of
+the partial copies against the share planted. A stage already done for a case is not run again (its figures
+are kept in WORK/case-N/stages.json); results go to WORK/results.json and are printed.
 """
 
 from __future__ import annotations
@@ -48,6 +48,25 @@ def run(cmd: list[str], src: Path) -> tuple[str, dict]:
         out.seek(0)
         return out.read().decode(), {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
                                      "peak_mb": round(usage.ru_maxrss / 1024)}
+
+
+def text_bytes(data: Path) -> dict[str, int]:
+    """Bytes of book text (UTF-8) per corpus file, counted once and kept in DATA/text_bytes.json."""
+    import io
+
+    import orjson
+    import zstandard
+
+    kept = data / "text_bytes.json"
+    if kept.exists():
+        return json.loads(kept.read_text())
+    out = {}
+    for f in sorted(data.glob("books-*.jsonl.zst")):
+        with open(f, "rb") as raw:
+            out[f.name] = sum(len(orjson.loads(line)["text"].encode())
+                              for line in io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw)))
+    kept.write_text(json.dumps(out, indent=1))
+    return out
 
 
 def du(path: Path) -> int:
@@ -131,8 +150,8 @@ def bench_size(data: Path, plan: dict, n_books: int, n_works: int, work: Path, s
         out, fig = run(exe + ["corpus", "add", str(case), "books", *files, "--json"], src)
         added = json.loads(out)
         stages["corpus_add"] = {**fig, "documents": added["documents"], "tokens": added.get("tokens"),
-                                "levels": added.get("levels"), "input_mb": round(sum(
-                                    Path(f).stat().st_size for f in files) / 1e6, 1),
+                                "fingerprints": added.get("fingerprints"), "levels": added.get("levels"),
+                                "input_mb": round(sum(Path(f).stat().st_size for f in files) / 1e6, 1),
                                 "index_mb": round(du(case / "index") / 1e6, 1)}
         save()
     done = stages.get("works", 0)
@@ -152,6 +171,8 @@ def bench_size(data: Path, plan: dict, n_books: int, n_works: int, work: Path, s
         save()
     evidence = json.loads((case / "reports" / "evidence.json").read_text())["evidence"]
     m = stages[key]
+    tb = text_bytes(data)
+    stages["corpus_add"]["text_mb"] = round(sum(tb[f] for f in plan["files"][:-(-n_books // PER_FILE)]) / 1e6, 1)
     return {"books": n_books, "works": n_works, "corpus_add": stages["corpus_add"],
             "match": {**m, "cpu_s_per_work": round(m["cpu_s"] / n_works, 2),
                       "wall_s_per_work": round(m["wall_s"] / n_works, 2)},
