@@ -36,6 +36,7 @@ from ascertain.errors import AscertainError
 from ascertain.imaging.compare import PDQ_NEAR, ImageInput, compare_images, load
 from ascertain.imaging.decode import IMAGE_SUFFIXES, is_image_name, open_image
 from ascertain.imaging.descriptors import hamming
+from ascertain.media import is_image_manifest, is_image_source
 from ascertain.web.image_source_lookup import SourceIndex, open_source
 
 UPLOAD_MAX_PIXELS = 40_000_000  # an upload's declared size, checked before any pixel is decoded
@@ -95,7 +96,6 @@ def _from_index(case: Case) -> CaseImages:
     state (web/image_source_lookup.py), never one object per image."""
     from sqlalchemy import select
 
-    from ascertain.index.images import is_image_index
     from ascertain.store import schema as s
 
     out: list[CaseImage] = []
@@ -119,13 +119,13 @@ def _from_index(case: Case) -> CaseImages:
         codes.append(np.frombuffer(bytes.fromhex(pdq), np.uint8))
     images: list[tuple[dict, Path, bytes, dict]] = []
     for src in sources:
-        if (src["params"] or {}).get("medium") != "image" or src["status"] != "complete":
+        if not is_image_source(src["params"]) or src["status"] != "complete":
             continue
         root = Path(src["index_dir"])
         root = root if root.is_absolute() else case.root / root
         raw = (root / "manifest.json").read_bytes()
         manifest = json.loads(raw)
-        if is_image_index(manifest):
+        if is_image_manifest(manifest):
             images.append((src, root, raw, manifest))
     total = len(out) + sum(int(m["documents"]) for _, _, _, m in images)
     if total > EXHAUSTIVE:  # too many to hold or verify them all: each source's lookup state instead

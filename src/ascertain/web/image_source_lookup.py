@@ -108,6 +108,7 @@ def open_columns(root: Path, manifest_sha256: str, manifest: dict) -> tuple[dict
     folder = root / "cache" / f"{CACHE_FORMAT}-{manifest_sha256[:32]}"
     if not all((folder / f"{k}.npy").is_file() for k in COLUMNS):
         cols = build_columns(root, manifest)
+        pa.default_memory_pool().release_unused()  # the batches read to build them
         tmp = root / "cache" / f".{folder.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
         try:
             tmp.mkdir(parents=True)
@@ -192,13 +193,14 @@ class SourceIndex:
 
 def open_source(src: dict, case_root: Path, manifest_raw: bytes | None = None) -> SourceIndex | None:
     """The lookup state of one image source (a `sources` row), None when it is not a complete image index."""
-    from ascertain.index.images import code_table, is_image_index
+    from ascertain.index.images import code_table
+    from ascertain.media import is_image_manifest
 
     root = Path(src["index_dir"])
     root = root if root.is_absolute() else case_root / root
     raw = manifest_raw if manifest_raw is not None else (root / "manifest.json").read_bytes()
     manifest = json.loads(raw)
-    if not is_image_index(manifest):
+    if not is_image_manifest(manifest):
         return None
     if not manifest.get("shards") or "codes" not in manifest:
         raise AscertainError(src["name"], "its index is not an image index of this version",
