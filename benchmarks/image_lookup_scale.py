@@ -182,14 +182,16 @@ def make_case(folder: Path, rows: int) -> dict:
 
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 case_root, uploads_json, module_file = sys.argv[2], sys.argv[3], sys.argv[4]
-def rss_mb():
+def status(key):  # this process's own figures (ru_maxrss would carry the parent's over exec)
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS"):
-            return int(line.split()[1]) / 1024
+        if line.startswith(key + ":"):
+            return round(int(line.split()[1]) / 1024, 1)
+def rss_mb():
+    return status("VmRSS")
 from ascertain.case import Case
 if module_file:  # the code before the change, as it was
     import importlib.util
@@ -207,7 +209,9 @@ t0, c0 = time.perf_counter(), time.process_time()
 prepared = mod.case_images(case)
 prep_s, prep_cpu = time.perf_counter() - t0, time.process_time() - c0
 after = rss_mb()
-out = {"rss_base_mb": round(base, 1), "rss_prepared_mb": round(after, 1), "prepare_s": round(prep_s, 2),
+anon_prepared, file_prepared = status("RssAnon"), status("RssFile")
+out = {"rss_anon_prepared_mb": anon_prepared, "rss_file_prepared_mb": file_prepared,
+       "rss_base_mb": round(base, 1), "rss_prepared_mb": round(after, 1), "prepare_s": round(prep_s, 2),
        "prepare_cpu_s": round(prep_cpu, 2), "uploads": []}
 for name, path in json.loads(uploads_json):
     data = Path(path).read_bytes()
@@ -219,12 +223,19 @@ for name, path in json.loads(uploads_json):
                            "works": a["works"], "verified": a["checked"]["verified"],
                            "checked": a["checked"]["images"]})
 out["rss_end_mb"] = round(rss_mb(), 1)
-out["maxrss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+out["peak_rss_mb"] = status("VmHWM")
+out["rss_anon_end_mb"], out["rss_file_end_mb"] = status("RssAnon"), status("RssFile")
 print(json.dumps(out))
 """
 
 
-def run_config(case_root: Path, uploads: list[tuple[str, str]], code: str) -> dict:
+def _limit(gb: float):
+    def apply() -> None:  # the configuration's address space: past it, a MemoryError, not the machine's memory
+        resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), int(gb * 2**30)))
+    return apply
+
+
+def run_config(case_root: Path, uploads: list[tuple[str, str]], code: str, max_gb: float) -> dict:
     module_file = ""
     if code == "before":
         text = subprocess.run(["git", "show", f"{BEFORE}:src/ascertain/web/image_lookup.py"], cwd=HERE.parent,
@@ -232,7 +243,7 @@ def run_config(case_root: Path, uploads: list[tuple[str, str]], code: str) -> di
         module_file = str(OUT / "image_lookup_before.py")
         Path(module_file).write_text(text)
     p = subprocess.run([sys.executable, "-c", CHILD, str(SRC), str(case_root), json.dumps(uploads), module_file],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, preexec_fn=_limit(max_gb))
     if p.returncode != 0:
         return {"failed": p.returncode, "stderr": p.stderr[-2000:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -250,29 +261,36 @@ def main_run(a) -> None:
     sys.path.insert(0, str(SRC))
     OUT.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    key = f"{a.rows}"
     with tempfile.TemporaryDirectory(prefix="imglookup-", dir=OUT) as tmp:
-        t0 = time.perf_counter()
-        made = make_case(Path(tmp) / "case", a.rows)
-        made["case_seconds"] = round(time.perf_counter() - t0, 1)
+        case_root = OUT / f"case-{a.rows}" if a.keep_case else Path(tmp) / "case"
+        if not (case_root / "grown.json").exists():
+            shutil.rmtree(case_root, ignore_errors=True)
+            t0 = time.perf_counter()
+            made = make_case(case_root, a.rows)
+            made["case_seconds"] = round(time.perf_counter() - t0, 1)
+            (case_root / "grown.json").write_text(json.dumps(made))
+        made = json.loads((case_root / "grown.json").read_text())
         up = Path(tmp) / "uploads"
         up.mkdir()
         uploads = [(p.name, str(p)) for p in sorted((IMAGES / "works").iterdir())]
         for i in range(max(0, a.uploads - len(uploads))):
             (up / f"noise-{i}.png").write_bytes(noise_png(i))
             uploads.append((f"noise-{i}.png", str(up / f"noise-{i}.png")))
-        key = f"{a.rows}"
         entry = results.get(key, {})
         entry.update(case=made, machine=f"{platform.machine()}, {os.cpu_count()} cores",
                      date=time.strftime("%Y-%m-%d"), load_average=[round(x, 1) for x in os.getloadavg()])
         for code in a.code.split(","):  # "after" twice: building the digest columns, then a worker that maps them
-            r = run_config(Path(tmp) / "case", uploads, code.replace("-cached", ""))
+            if code == "after":  # the digest columns built again, by this worker
+                for cache in (case_root / "index").glob("*/cache"):
+                    shutil.rmtree(cache)
+            r = run_config(case_root, uploads, code.replace("-cached", ""), a.max_gb)
             if "uploads" in r:
                 r.update(summarize(r))
             entry[code] = r
             print(code, json.dumps({k: v for k, v in r.items() if k != "uploads"}), flush=True)
         results[key] = entry
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"self maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 def main() -> None:
@@ -282,6 +300,8 @@ def main() -> None:
     r.add_argument("--rows", type=int, default=2_000_000)
     r.add_argument("--uploads", type=int, default=20)
     r.add_argument("--code", default="after,after-cached,before")
+    r.add_argument("--keep-case", action="store_true", help="keep the grown case (benchmarks/.work/case-ROWS)")
+    r.add_argument("--max-gb", type=float, default=12.0, help="address-space limit of each configuration")
     sub.add_parser("docs").add_argument("path")
     a = ap.parse_args()
     if a.cmd == "run":
