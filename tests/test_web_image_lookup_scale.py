@@ -100,3 +100,20 @@ def test_a_large_case_never_shows_the_public_a_locator_and_finds_no_unrelated_im
     public = redact("public", image_answer_for(saturn, User(1, "p", "public")))
     assert public["found"] and "locator" not in repr(public) and ".tar!" not in repr(public)
     assert any(loc.endswith("00000.tar!000000000.jpg") for w in saturn["where"] for loc in w["locator"])
+
+
+def test_a_large_source_with_local_features_finds_a_rotated_copy_by_their_votes(tmp_path):
+    """The source added with local features: the upload's strongest features vote (as the match's do) for the
+    copy rotated 4 degrees and padded, which no whole-image code of the upload's variants comes near."""
+    case = Case.init(tmp_path / "case")
+    add_image_source(case, "laion-demo-shard", "corpus", [str(IMAGES / "corpus" / "00000.tar")], ReadOptions(),
+                     features=True)
+    _bench().grow_source(case, "laion-demo-shard", ROWS)
+    image_lookup._PREPARED.clear()
+    a = image_lookup.lookup_image(case, (IMAGES / "works" / "jupiter.png").read_bytes(), "jupiter.png")
+    assert image_lookup.case_images(case).sources[0].features is not None
+    assert a["checked"]["images"] == ROWS
+    assert _where(a) == [("laion-demo-shard", "00000.tar", "region_copy", 1),  # 000000007: rotated and padded
+                         ("laion-demo-shard", "00000.tar", "same_pixels", 1)]
+    assert any(loc.endswith("00000.tar!000000007.jpg") for w in a["where"] for loc in w["locator"])
+    image_lookup._PREPARED.clear()

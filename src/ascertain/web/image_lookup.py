@@ -14,7 +14,8 @@ state of the store (outside an upload's time budget):
   (web/image_source_lookup.py): the opened code table, sorted digest columns and where each row is, memory-mapped.
   Each upload then costs one exact scan of each source's codes (imaging/code_scan.py) for the upload's query
   variants (8 orientations, crops and paddings: imaging/candidates.py) within CANDIDATE_RADIUS, two binary
-  searches per source for the same bytes or pixels, and the rows of at most `max_compared` candidates.
+  searches per source for the same bytes or pixels, a scan of the source's local-feature table when it has one
+  within FEATURE_SCAN_BUDGET (pastes and rotations), and the rows of at most `max_compared` candidates.
 Candidates are verified most likely first (same bytes or pixels, then by PDQ distance), at most `max_compared`;
 their images are read again from their inputs. A matched content counts every identical copy of it in the
 source (up to MAX_COPIES located). The worker runs it under a timer (web/lookup_pool.py).
@@ -45,6 +46,10 @@ CANDIDATE_RADIUS = 64  # PDQ bits: a loose pre-filter (as the image match's); co
 EXHAUSTIVE = 400  # up to this many case images every one is verified (crops and pastes change a whole-image hash)
 MAX_COPIES = 10_000  # identical copies of a matched content located per upload (all are counted)
 DECODED = 16  # candidates of a large case kept decoded in a worker (the most recently verified)
+# a large case's local-feature tables are scanned (pastes and rotations no whole-image code finds) while the
+# upload's strongest features x the table's rows stay within this many code comparisons (~0.4 ns each: ~0.7 s
+# of CPU); past it the source is too large for a per-upload feature scan and only its codes and digests are used
+FEATURE_SCAN_BUDGET = 2_000_000_000
 
 
 @dataclass
@@ -203,6 +208,7 @@ def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Ca
     queries = query_variants(upload.pixels, ud.pdq_dihedral).codes if images.sources else ud.pdq_dihedral
     exact: list[tuple[int, int, Candidate]] = []  # (rank, id, candidate): the case's order
     near: list[tuple[int, int, int, Candidate]] = []  # (distance, rank, id, candidate)
+    voted: list[tuple[int, int, int, Candidate]] = []  # (-votes, rank, id, candidate): local-feature candidates
     n = len(images.images)
     rest = []
     if n:
@@ -220,12 +226,31 @@ def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Ca
                       and (rows[c]["sha256"] == ud.sha256 or rows[c]["pixel_sha256"] == ud.pixel_sha256)]
         hits = scan(src.table, queries, CANDIDATE_RADIUS).best_per_id()
         near += [(dist, k + 1, c, (k, c)) for c, dist in zip(hits.id.tolist(), hits.distance.tolist(), strict=True)]
+        voted += [(-v, k + 1, c, (k, c)) for c, v in _feature_votes(src, ud).items()]
     seen, order = set(), []
-    for cand in [e[-1] for e in sorted(exact)] + [e[-1] for e in sorted(near)] + rest:
+    ranked = [e[-1] for e in sorted(exact)] + [e[-1] for e in sorted(near)] + [e[-1] for e in sorted(voted)]
+    for cand in ranked + rest:
         if cand not in seen:
             seen.add(cand)
             order.append(cand)
     return order[:max_compared]
+
+
+def _feature_votes(src: SourceIndex, ud) -> dict[int, int]:
+    """Contents voted for by at least MIN_VOTES of the upload's strongest local features (imaging/candidates.py,
+    as the image match uses them), when the source has a feature table small enough to scan per upload."""
+    from ascertain.imaging.candidates import FEATURE_BITS, MIN_VOTES, strongest_features
+    from ascertain.imaging.code_scan import scan
+
+    feats = strongest_features(ud)
+    if src.features is None or not len(feats) or len(feats) * src.features.rows > FEATURE_SCAN_BUDGET:
+        return {}
+    hits = scan(src.features, feats, FEATURE_BITS)
+    if not len(hits):
+        return {}
+    pairs = np.unique(np.stack([hits.id, hits.query.astype(np.int64)], axis=1), axis=0)  # one vote a feature
+    ids, votes = np.unique(pairs[:, 0], return_counts=True)
+    return {int(i): int(v) for i, v in zip(ids.tolist(), votes.tolist(), strict=True) if v >= MIN_VOTES}
 
 
 def _decoded(images: CaseImages, src: SourceIndex, k: int, content: int, row: dict | None) -> ImageInput | None:

@@ -3,6 +3,8 @@ source's size (web/image_lookup.py uses it for cases too large to verify every i
 
 Held per source:
 - its code table (imaging/code_scan.py), opened and checked; each upload scans it, shard by shard, memory-mapped;
+  and its local-feature table when the source was indexed with one (scanned while it is small enough: see
+  web/image_lookup.py, FEATURE_SCAN_BUDGET);
 - two sorted digest columns, sha256 and pixel sha256: per distinct content the first 8 bytes of the digest (a
   uint64 key) and the content's id (its first document), searched with `np.searchsorted` (a few pages of a
   memory-mapped file are read per upload; the full digest is checked on the candidate's row);
@@ -139,6 +141,7 @@ class SourceIndex:
     root: Path
     documents: int
     table: CodeTable
+    features: CodeTable | None  # the strongest local features of each distinct image, when indexed with them
     files: list[str]  # the Parquet shards, in document order
     starts: np.ndarray  # the first document of each shard, then the number of documents
     cols: dict[str, np.ndarray] = field(repr=False)
@@ -206,8 +209,9 @@ def open_source(src: dict, case_root: Path, manifest_raw: bytes | None = None) -
         raise AscertainError(src["name"], "its index is not an image index of this version",
                              "remove the source and add it again")
     table = code_table(root, manifest)  # checked here, once per worker and state of the case
+    features = code_table(root, manifest, "features") if "features" in manifest else None
     cols, mapped = open_columns(root, hashlib.sha256(raw).hexdigest(), manifest)
     docs = [int(s["documents"]) for s in manifest["shards"]]
     starts = np.concatenate([[0], np.cumsum(docs)]).astype(np.int64)
-    return SourceIndex(src["name"], src["kind"], root, int(manifest["documents"]), table,
+    return SourceIndex(src["name"], src["kind"], root, int(manifest["documents"]), table, features,
                        [s["file"] for s in manifest["shards"]], starts, cols, mapped)
