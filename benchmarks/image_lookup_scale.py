@@ -14,7 +14,7 @@ times more under other locators (the answer counts them). Each configuration run
 resident memory is its own): it prepares the case (`case_images`, as a lookup worker does before its timer),
 then looks up each upload in turn: the 7 works (their planted copies are the answers to check) and random-noise
 images (no match). `--code before` runs web/image_lookup.py as it was before this change (git show
-22f286c~1:src/ascertain/web/image_lookup.py) in the same process layout. Results in
+7ca9560:src/ascertain/web/image_lookup.py) in the same process layout. Results in
 benchmarks/.work/image_lookup_scale.json (or $ASCERTAIN_BENCH_WORK).
 """
 
@@ -39,7 +39,7 @@ SRC = HERE.parent / "src"
 OUT = Path(os.environ.get("ASCERTAIN_BENCH_WORK") or HERE / ".work")  # the case (GBs at 2 M images), the results
 RESULTS = OUT / "image_lookup_scale.json"
 IMAGES = SRC / "ascertain" / "demo_data" / "images"
-BEFORE = "22f286c~1"  # the commit whose web/image_lookup.py held one object per image
+BEFORE = "7ca9560"  # the last commit whose web/image_lookup.py held one object per image (on main)
 DUP_SHARE = 0.01
 PLANTED_COPIES = {"00000.tar!000000000.jpg": 3, "00000.tar!000000002.jpg": 3}  # saturn (same bytes), mars (near)
 
@@ -210,6 +210,7 @@ prepared = mod.case_images(case)
 prep_s, prep_cpu = time.perf_counter() - t0, time.process_time() - c0
 after = rss_mb()
 anon_prepared, file_prepared = status("RssAnon"), status("RssFile")
+print(json.dumps({"prepared_rss_mb": after, "prepare_s": round(prep_s, 1)}), file=sys.stderr, flush=True)
 out = {"rss_anon_prepared_mb": anon_prepared, "rss_file_prepared_mb": file_prepared,
        "rss_base_mb": round(base, 1), "rss_prepared_mb": round(after, 1), "prepare_s": round(prep_s, 2),
        "prepare_cpu_s": round(prep_cpu, 2), "uploads": []}
@@ -222,6 +223,8 @@ for name, path in json.loads(uploads_json):
                            "where": [{k: w[k] for k in ("dataset", "shard", "tier", "images")} for w in a["where"]],
                            "works": a["works"], "verified": a["checked"]["verified"],
                            "checked": a["checked"]["images"]})
+    print(json.dumps({"upload": name, "rss_mb": rss_mb(), "peak_rss_mb": status("VmHWM"),
+                      "wall_ms": round(out["uploads"][-1]["wall_ms"])}), file=sys.stderr, flush=True)
 out["rss_end_mb"] = round(rss_mb(), 1)
 out["peak_rss_mb"] = status("VmHWM")
 out["rss_anon_end_mb"], out["rss_file_end_mb"] = status("RssAnon"), status("RssFile")
@@ -244,8 +247,8 @@ def run_config(case_root: Path, uploads: list[tuple[str, str]], code: str, max_g
         Path(module_file).write_text(text)
     p = subprocess.run([sys.executable, "-c", CHILD, str(SRC), str(case_root), json.dumps(uploads), module_file],
                        capture_output=True, text=True, preexec_fn=_limit(max_gb))
-    if p.returncode != 0:
-        return {"failed": p.returncode, "stderr": p.stderr[-2000:]}
+    if p.returncode != 0:  # the progress lines say how far it got
+        return {"failed": p.returncode, "stderr": p.stderr[-4000:]}
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
@@ -285,6 +288,7 @@ def main_run(a) -> None:
                 for cache in (case_root / "index").glob("*/cache"):
                     shutil.rmtree(cache)
             r = run_config(case_root, uploads, code.replace("-cached", ""), a.max_gb)
+            r["load_average"] = [round(x, 1) for x in os.getloadavg()]
             if "uploads" in r:
                 r.update(summarize(r))
             entry[code] = r
