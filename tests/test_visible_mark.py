@@ -61,7 +61,7 @@ def test_signature_status_in_copies_through_the_case(tmp_path):
     _save(kept, corpus / "kept.jpg", "JPEG", quality=85)
     blurred = signed.copy()
     area = (x - 4, y - 4, x + w + 4, y + h + 4)
-    blurred.paste(blurred.crop(area).filter(ImageFilter.GaussianBlur(h // 2)), area[:2])
+    blurred.paste(blurred.crop(area).filter(ImageFilter.GaussianBlur(h)), area[:2])  # illegible
     _save(blurred.crop((20, 15, blurred.width, blurred.height)), corpus / "blurred.jpg", "JPEG", quality=85)
     painted = signed.copy()
     ImageDraw.Draw(painted).rectangle(area, fill=tuple(int(v) for v in np.median(
