@@ -169,6 +169,8 @@ def _transform(r: dict) -> dict:
         t.update(scale=1.0, rotation_degrees=0.0, mirrored=False)
     if reg:
         t.update(scale=reg["scale"], rotation_degrees=reg["rotation_degrees"], mirrored=reg["mirrored"])
+        if reg.get("affine") is not None:  # 2 x 3, work pixels -> copy pixels (decoded), as verification fitted
+            t["affine"] = reg["affine"]
         x0, y0, x1, y1 = reg["work_region"]
         t["crop"] = {"left": round(x0, 4), "top": round(y0, 4), "right": round(1 - x1, 4),
                      "bottom": round(1 - y1, 4)}

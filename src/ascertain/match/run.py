@@ -344,7 +344,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                 if progress:
                     progress(src["name"], done, n_matched)
     finally:
-        release(shared)
+        release(shared, index_dir)
     con.execute("DROP TABLE hits; DROP TABLE pairs")
     yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi, copies)
 

@@ -467,7 +467,8 @@ work_images = Table(
 #     image: same_bytes, same_pixels, and a near-duplicate without a verified region);
 #   work_area_share: the share of the work's area inside the copy;
 #   transform: {"scale", "rotation_degrees", "mirrored", "orientation" (PDQ's dihedral match), "crop": share of
-#     the work cut off at {"left", "top", "right", "bottom"}} (what is known for the tier);
+#     the work cut off at {"left", "top", "right", "bottom"}, "affine": 2 x 3 map of the work's decoded pixels into
+#     the copy's, as the region's verification fitted it (also in facts.region)} (what is known for the tier);
 #   cmi_status: the work's image CMI in the copy overall (retained | altered | removed | never_present), cmi: per
 #     field {"work", "copy", "status": kept | altered | removed} (EXIF, IPTC, XMP incl. plus:DataMining), c2pa:
 #     kept | removed | never_present;
