@@ -94,6 +94,7 @@ def test_signature_status_in_copies_through_the_case(tmp_path):
     assert "corpus: visible mark (declared) in 4 copies: cropped out 1, kept 1, removed 2" in summary
     shown = run("show", case, "1")
     assert "visible mark in corpus: …/corpus/kept.jpg: declared signature kept (correlation" in shown
+    assert "visible:mark declared: box " in shown  # the work's own CMI lists the declared region
     run("show", case, "--csv", tmp_path / "ev.csv")
     with open(tmp_path / "ev.csv", encoding="utf-8") as fh:
         rows = {Path(r["document"]).name: r for r in csv.DictReader(fh)}
