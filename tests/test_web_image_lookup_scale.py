@@ -117,3 +117,14 @@ def test_a_large_source_with_local_features_finds_a_rotated_copy_by_their_votes(
                          ("laion-demo-shard", "00000.tar", "same_pixels", 1)]
     assert any(loc.endswith("00000.tar!000000007.jpg") for w in a["where"] for loc in w["locator"])
     image_lookup._PREPARED.clear()
+
+
+def test_identical_copies_past_the_located_bound_are_counted_not_read(large_case, monkeypatch):
+    monkeypatch.setattr(image_lookup, "MAX_COPIES", 2)  # the content's own row and one copy located
+    image_lookup._PREPARED.clear()
+    a = image_lookup.lookup_image(large_case, (IMAGES / "works" / "saturn.jpg").read_bytes(), "saturn.jpg")
+    assert _where(a) == [("laion-demo-shard", image_lookup.NOT_LOCATED, "same_bytes", 2),
+                         ("laion-demo-shard", "00000.tar", "same_bytes", 1),
+                         ("laion-demo-shard", "copies-00.tar", "same_bytes", 1)]
+    assert sum(w["images"] for w in a["where"]) == 4 and all(w["locator"] is not None for w in a["where"])
+    image_lookup._PREPARED.clear()

@@ -18,7 +18,7 @@ state of the store (outside an upload's time budget):
   within FEATURE_SCAN_BUDGET (pastes and rotations), and the rows of at most `max_compared` candidates.
 Candidates are verified most likely first (same bytes or pixels, then by PDQ distance), at most `max_compared`;
 their images are read again from their inputs. A matched content counts every identical copy of it in the
-source (up to MAX_COPIES located). The worker runs it under a timer (web/lookup_pool.py).
+source (MAX_COPIES of them located, by shard). The worker runs it under a timer (web/lookup_pool.py).
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ UPLOAD_MAX_PIXELS = 40_000_000  # an upload's declared size, checked before any 
 MAX_COMPARED = 64  # geometric verifications per upload: candidates by digest and PDQ first, then the rest
 CANDIDATE_RADIUS = 64  # PDQ bits: a loose pre-filter (as the image match's); compare.py decides
 EXHAUSTIVE = 400  # up to this many case images every one is verified (crops and pastes change a whole-image hash)
-MAX_COPIES = 10_000  # identical copies of a matched content located per upload (all are counted)
+MAX_COPIES = 10_000  # identical copies of a matched content located per upload (the rest are counted)
+NOT_LOCATED = "(identical copies in other shards, not located by the lookup)"
 DECODED = 16  # candidates of a large case kept decoded in a worker (the most recently verified)
 # a large case's local-feature tables are scanned (pastes and rotations no whole-image code finds) while the
 # upload's strongest features x the table's rows stay within this many code comparisons (~0.4 ns each: ~0.7 s
@@ -299,13 +300,16 @@ def _verified(upload: ImageInput, images: CaseImages, order: list[Candidate]) ->
                           "title": ci.title, "claimant": ci.claimant, **hit})
             continue
         src = images.sources[k]
-        docs, _ = src.copies_of(i, MAX_COPIES)  # every identical copy holds it too: each is an image that matches
+        docs, total = src.copies_of(i, MAX_COPIES)  # every identical copy holds it too: each is an image that matches
         located = src.rows(docs, ["locator"]) if len(docs) > 1 else {i: rows[k][i]}
         for doc in docs:
             if doc in located:
                 loc = located[doc]["locator"]
                 found.append({"dataset": src.name, "kind": src.kind, "shard": _shard_of(loc), "locator": loc,
                               "title": "", "claimant": "", **hit})
+        if total > len(docs):  # counted, not read: their rows would cost more than the upload's bound
+            found.append({"dataset": src.name, "kind": src.kind, "shard": NOT_LOCATED, "locator": None,
+                          "title": "", "claimant": "", "count": total - len(docs), **hit})
     return found
 
 
@@ -321,9 +325,10 @@ def lookup_image(case: Case, data: bytes, name: str, max_compared: int = MAX_COM
         k = (f["dataset"], f["kind"], f["shard"], f["tier"])
         w = where.setdefault(k, {"dataset": f["dataset"], "kind": f["kind"], "shard": f["shard"], "tier": f["tier"],
                                  "images": 0, "share_of_your_image": 0.0, "locator": []})
-        w["images"] += 1
+        w["images"] += f.get("count", 1)
         w["share_of_your_image"] = max(w["share_of_your_image"], f["share_of_your_image"])
-        w["locator"].append(f["locator"])  # the parties' view only (policy.FIELDS)
+        if f["locator"] is not None:
+            w["locator"].append(f["locator"])  # the parties' view only (policy.FIELDS)
     rows = sorted(where.values(), key=lambda w: (w["kind"], w["dataset"], w["shard"], w["tier"]))
     works = [{"title": f["title"], "claimant": f["claimant"], "tier": f["tier"]} for f in found if f["kind"] == "work"]
     return {"query": name, "sha256": hashlib.sha256(data).hexdigest(), "found": bool(in_sets),
