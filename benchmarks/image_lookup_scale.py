@@ -2,8 +2,9 @@
 worker's resident memory after it prepares the case, and the time of each upload (p50/p95), before and after
 the lookup stopped holding one Python object per image.
 
-    nice -n 10 python3 benchmarks/image_lookup_scale.py run --rows 2000000 [--uploads 20] [--code before|after]
-    python3 benchmarks/image_lookup_scale.py docs docs/benchmarks.md      (the section from the results)
+    nice -n 10 python3 benchmarks/image_lookup_scale.py run --rows 2000000 [--uploads 20] [--keep-case]
+                                                        [--code after,after-cached,before] [--max-gb 12]
+(docs/benchmarks.md, "The public image lookup at 1 and 2 million images", is written from the results file.)
 
 The case: the demo's artist portfolio as works (7 images) and the demo's img2dataset shard (real images with
 planted copies of the works: same bytes, same pixels, re-encoded, overlaid, cropped, pasted) as a training
@@ -306,12 +307,7 @@ def main() -> None:
     r.add_argument("--code", default="after,after-cached,before")
     r.add_argument("--keep-case", action="store_true", help="keep the grown case (benchmarks/.work/case-ROWS)")
     r.add_argument("--max-gb", type=float, default=12.0, help="address-space limit of each configuration")
-    sub.add_parser("docs").add_argument("path")
-    a = ap.parse_args()
-    if a.cmd == "run":
-        main_run(a)
-    else:
-        raise SystemExit("docs: write the section by hand from benchmarks/.work/image_lookup_scale.json")
+    main_run(ap.parse_args())
 
 
 if __name__ == "__main__":
