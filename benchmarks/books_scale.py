@@ -146,15 +146,15 @@ def bench_size(data: Path, plan: dict, n_books: int, n_works: int, work: Path, s
         stages_file.write_text(json.dumps(stages, indent=1))
 
     if "corpus_add" not in stages:
-        import shutil
-
-        shutil.rmtree(case_dir, ignore_errors=True)
-        case_dir.mkdir(parents=True)
-        run(exe + ["init", str(case)], src)
+        resumed = (case / "index").exists()  # an interrupted add resumes: its figures are then the rest's only
+        if not resumed:
+            case_dir.mkdir(parents=True, exist_ok=True)
+            run(exe + ["init", str(case)], src)
         files = [str(data / f) for f in plan["files"][:-(-n_books // PER_FILE)]]
         out, fig = run(exe + ["corpus", "add", str(case), "books", *files, "--json"], src)
         added = json.loads(out)
-        stages["corpus_add"] = {**fig, "documents": added["documents"], "tokens": added.get("tokens"),
+        stages["corpus_add"] = {**fig, "resumed": resumed, "documents": added["documents"],
+                                "tokens": added.get("tokens"),
                                 "fingerprints": added.get("fingerprints"), "levels": added.get("levels"),
                                 "input_mb": round(sum(Path(f).stat().st_size for f in files) / 1e6, 1),
                                 "index_mb": round(du(case / "index") / 1e6, 1)}
