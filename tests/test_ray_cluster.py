@@ -107,7 +107,7 @@ def _stored(case: Path) -> list[tuple]:
 def test_two_node_cluster_gives_the_local_engines_bytes(runs):
     local, cluster = runs["local"], runs["cluster"]
     index = _files(local["case"] / "index" / "corpus")
-    assert sum(n.startswith("fp-") for n in index) >= 4 and sum(n.startswith("lk-fp-") for n in index) >= 2
+    assert sum(n.startswith("docs-") for n in index) >= 4 and sum(n.startswith("lk-fp-") for n in index) >= 2
     assert _files(cluster["case"] / "index" / "corpus") == index
     assert not (cluster["case"] / "index" / "corpus" / ".spill").exists()  # the shards' spills were removed
     report = (local["case"] / "reports" / "evidence.json").read_bytes()

@@ -29,6 +29,7 @@ from ascertain.errors import AscertainError
 from ascertain.imaging.compare import PDQ_NEAR, ImageInput, compare_images, load
 from ascertain.imaging.decode import IMAGE_SUFFIXES, is_image_name, open_image
 from ascertain.imaging.descriptors import hamming
+from ascertain.media import is_image_manifest, is_image_source
 
 UPLOAD_MAX_PIXELS = 40_000_000  # an upload's declared size, checked before any pixel is decoded
 MAX_COMPARED = 64  # geometric verifications per upload: candidates by digest and PDQ first, then the rest
@@ -76,7 +77,7 @@ def _from_index(case: Case) -> CaseImages:
     codes; the bytes are read again only for the images an upload verifies)."""
     from sqlalchemy import select
 
-    from ascertain.index.images import codes_array, is_image_index, read_image_index
+    from ascertain.index.images import codes_array, read_image_index
     from ascertain.readers.images import read_image_at
     from ascertain.store import schema as s
 
@@ -100,12 +101,12 @@ def _from_index(case: Case) -> CaseImages:
                              lambda fid=fid: work_bytes(fid)))
         codes.append(np.frombuffer(bytes.fromhex(pdq), np.uint8))
     for src in sources:
-        if (src["params"] or {}).get("medium") != "image" or src["status"] != "complete":
+        if not is_image_source(src["params"]) or src["status"] != "complete":
             continue
         root = Path(src["index_dir"])
         root = root if root.is_absolute() else case.root / root
         manifest = json.loads((root / "manifest.json").read_text())
-        if not is_image_index(manifest):
+        if not is_image_manifest(manifest):
             continue
         table = read_image_index(root, manifest, ["locator", "sha256", "pixel_sha256", "pdq", "meta"])
         cs = codes_array(table)
