@@ -213,3 +213,17 @@ def test_opened_files_are_kept_until_they_change(tmp_path):
     rows["key"] = [4, 5, 6]
     write_columns(rows, tmp_path / "t")  # a new file under the same name
     assert mapped(column_path(tmp_path / "t", "key")).tolist() == [4, 5, 6]
+
+
+def test_only_format_3_drops_the_shards_fingerprint_files():
+    from ascertain.index.lookup_tables import replaced_shard_files
+
+    def manifest(fmt):
+        return {"lookup": {"format": fmt}, "shards": [{"fingerprints_file": "fp-00000.parquet", "fingerprints": 9,
+                                                      "sha256": {"fp-00000.parquet": "x", "docs-00000.parquet": "y"}}]}
+
+    old = manifest(2)
+    assert replaced_shard_files(old) == [] and old == manifest(2)
+    new = manifest(3)
+    assert replaced_shard_files(new) == ["fp-00000.parquet"]
+    assert new["shards"] == [{"fingerprints": 9, "sha256": {"docs-00000.parquet": "y"}}]
