@@ -6,8 +6,8 @@ automatic with its score. For a copy with a geometric match, the region is mappe
 transform (the region's fitted 2 x 3 map, or the orientation and size of a whole-image match) and its status is:
 - `cropped_out`: less than half of the region lies inside the copy's frame (the copy was cut so the mark is gone);
 - `kept`: the copy's pixels there, mapped back, agree with the work's (correlation at least KEEP_CORR);
-- `removed`: the mark's contrast is gone (blurred out, painted over: the region's contrast in the copy is below
-  GONE_CONTRAST of the work's);
+- `removed`: the mark's strokes are gone (blurred out, painted over: the region's stroke contrast, what a 2-pixel
+  blur takes away, is below GONE_CONTRAST of the work's);
 - `altered`: the strokes are there but different (written over, replaced, partly covered).
 Each status comes with its scores (correlation, contrast ratio, share inside the copy) in the evidence. The
 thresholds are chosen on the tuning split and measured on held-out images (docs/validation.md, "Visible
@@ -23,7 +23,8 @@ import numpy as np
 from ascertain.errors import AscertainError
 
 KEEP_CORR = 0.85  # correlation of the region's pixels (work vs copy mapped back) at or above which it is kept
-GONE_CONTRAST = 0.37  # region contrast in the copy / in the work below which the mark is removed
+GONE_CONTRAST = 0.15  # stroke contrast in the copy / in the work below which the mark is removed
+STROKE_SIGMA = 2.0  # pixels (decoded): the high-pass that keeps a signature's strokes and drops a smudge
 MIN_INSIDE = 0.5  # share of the region inside the copy's frame below which it is cropped out
 CORNER_W, CORNER_H = 0.32, 0.26  # the corner windows searched for an automatic candidate (shares of the work)
 INK_DELTA = 48  # grey levels from the window's background for a pixel to be ink
@@ -155,12 +156,15 @@ def check_mark(work_px: np.ndarray, copy_px: np.ndarray, affine: np.ndarray, box
     back = cv2.warpAffine(_grey(copy_px), m, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     held = cv2.warpAffine(np.ones((ch, cw), np.float32), m, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0.5
-    a = cv2.GaussianBlur(_grey(work_px)[y0:y1, x0:x1], (0, 0), 1.0)
+    wa = _grey(work_px)[y0:y1, x0:x1]
+    a = cv2.GaussianBlur(wa, (0, 0), 1.0)
     b = cv2.GaussianBlur(back, (0, 0), 1.0)
     if held.sum() < 16:
         return {**out, "status": "cropped_out", "correlation": None, "contrast_ratio": None}
-    a, b = a[held], b[held]
-    corr = _corr(a, b)
-    ratio = float(b.std() / a.std()) if a.std() > 1e-6 else 1.0
+    # stroke contrast: what a blur of STROKE_SIGMA takes away (the strokes' edges), work vs copy
+    ha = (wa - cv2.GaussianBlur(wa, (0, 0), STROKE_SIGMA))[held]
+    hb = (back - cv2.GaussianBlur(back, (0, 0), STROKE_SIGMA))[held]
+    corr = _corr(a[held], b[held])
+    ratio = float(hb.std() / ha.std()) if ha.std() > 1e-6 else 1.0
     status = "kept" if corr >= KEEP_CORR else "removed" if ratio < GONE_CONTRAST else "altered"
     return {**out, "status": status, "correlation": round(corr, 4), "contrast_ratio": round(ratio, 4)}

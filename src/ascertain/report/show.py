@@ -110,6 +110,10 @@ def work_records(c, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
     w["image_cmi"] = [{"path": path_of[fid], **cmi} for fid, cmi in c.execute(
         select(s.work_images.c.work_file_id, s.work_images.c.cmi).where(s.work_images.c.work_id == w["id"])
         .order_by(s.work_images.c.work_file_id))]
+    box = (w["identifiers"] or {}).get("signature_box")
+    for i in w["image_cmi"]:  # a declared visible signature/watermark region is CMI of the work too
+        if box:
+            i["fields"] = {**i["fields"], "visible:mark": f"declared: box {box} px"}
     return w
 
 
