@@ -213,3 +213,44 @@ def test_opened_files_are_kept_until_they_change(tmp_path):
     rows["key"] = [4, 5, 6]
     write_columns(rows, tmp_path / "t")  # a new file under the same name
     assert mapped(column_path(tmp_path / "t", "key")).tolist() == [4, 5, 6]
+
+
+def test_only_format_3_drops_the_shards_fingerprint_files():
+    from ascertain.index.lookup_tables import replaced_shard_files
+
+    def manifest(fmt):
+        return {"lookup": {"format": fmt}, "shards": [{"fingerprints_file": "fp-00000.parquet", "fingerprints": 9,
+                                                      "sha256": {"fp-00000.parquet": "x", "docs-00000.parquet": "y"}}]}
+
+    old = manifest(2)
+    assert replaced_shard_files(old) == [] and old == manifest(2)
+    new = manifest(3)
+    assert replaced_shard_files(new) == ["fp-00000.parquet"]
+    assert new["shards"] == [{"fingerprints": 9, "sha256": {"docs-00000.parquet": "y"}}]
+
+
+def test_a_format_2_index_gives_the_same_evidence(demo_case, tmp_path):
+    """The reader follows the manifest's lookup format: the demo index rewritten as format 2 (a (hash, df, cf) row
+    per distinct fingerprint, 64-bit doc ids) gives the evidence format 3 gives."""
+    import shutil
+
+    from ascertain.index.lookup_tables import frequencies
+
+    run_match(demo_case, MatchOptions())
+    want = orjson.loads((demo_case.root / "reports" / "evidence.json").read_bytes())["evidence"]
+    assert len(want) > 5
+    shutil.copytree(demo_case.root, tmp_path / "case")
+    old = Case.open(tmp_path / "case")
+    index_dir, manifest = _index(old)
+    lk = manifest["lookup"]
+    for base in lk["files"]["fp"] + lk["files"]["lsh"]:
+        doc = index_dir / f"{base}.doc.npy"
+        np.save(doc, np.load(doc).astype("<i8"), allow_pickle=False)
+    for fp, df in zip(lk["files"]["fp"], lk["files"]["df"], strict=True):
+        rows = np.empty(len(np.load(index_dir / f"{fp}.hash.npy")), [("hash", "<u8"), ("doc", "<i8")])
+        rows["hash"], rows["doc"] = np.load(index_dir / f"{fp}.hash.npy"), np.load(index_dir / f"{fp}.doc.npy")
+        write_columns(frequencies(rows), index_dir / df)
+    lk["format"] = 2
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    run_match(old, MatchOptions())
+    assert orjson.loads((old.root / "reports" / "evidence.json").read_bytes())["evidence"] == want
