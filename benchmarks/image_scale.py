@@ -42,6 +42,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from images import _status  # the process's memory figures, as the images benchmark reads them
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 OUT = HERE / ".work"
@@ -178,16 +180,6 @@ def write_table(n: int, shard_rows: int, n_queries: int, folder: Path) -> dict:
     size = sum(p.stat().st_size for p in folder.iterdir())
     return {"codes": n, "shards": len(table.shards), "shard_rows": shard_rows, "bytes_on_disk": size,
             "write_seconds": round(time.perf_counter() - t, 1)}
-
-
-def _status() -> dict:
-    """The process's own (anonymous) memory, the mapped files' pages it holds, and its peak RSS, MB."""
-    out = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        k, _, v = line.partition(":")
-        if k in ("RssAnon", "RssFile", "VmHWM"):
-            out[k] = round(int(v.split()[0]) / 1024, 1)
-    return out
 
 
 def _check(query, ids, distance, truth, batch: int) -> dict:

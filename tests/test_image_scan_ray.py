@@ -6,15 +6,11 @@ stopped even when the test fails. In CI (CI_REQUIRE_RAY=1) a missing Ray fails i
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from ascertain.imaging.code_scan import scan, write_table
 
@@ -48,26 +44,6 @@ finally:
 np.savez(out, query=hits.query, id=hits.id, distance=hits.distance)
 print(json.dumps({"stages": times, "nodes_alive": alive, "refused": refused, "shared_same": same}))
 """
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI_REQUIRE_RAY") == "1":
-            pytest.fail("CI_REQUIRE_RAY=1 but ray is not installed (the scale extra, part of dev)")
-        pytest.skip('ray is not installed: pip install "ray[data]==2.60.0"')
-    from ascertain.engine.local_cluster import LocalCluster
-
-    root = Path(tempfile.mkdtemp(prefix="asc-ray-", dir="/tmp"))  # short: Ray's socket paths are limited
-    c = LocalCluster(root, nodes=2, cpus=1, object_store_mb=300, pythonpath=SRC)
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_shards_on_a_two_node_cluster_give_the_local_hits(cluster, tmp_path):

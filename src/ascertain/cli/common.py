@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -74,6 +76,27 @@ def narrow() -> bool:
 
 def emit_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, indent=1, ensure_ascii=False, default=str) + "\n")
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool = True):
+    """With --json, standard output holds the JSON alone: while the command runs, whatever else would reach it
+    (a progress line, a library's or a Ray worker's print, C code writing to descriptor 1) goes to standard
+    error instead. The descriptor itself is redirected, not only sys.stdout, so output from C and from
+    threads is caught too."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):  # and sys.stdout, when it is not descriptor 1
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def open_case(path: Path):

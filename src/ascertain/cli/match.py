@@ -24,6 +24,7 @@ from ascertain.cli.common import (
     out,
     progress_bar,
     stage,
+    stdout_to_stderr,
 )
 from ascertain.errors import AscertainError
 
@@ -48,6 +49,15 @@ def match(case: CaseArg,
           image_exhaustive_pairs: Annotated[int, typer.Option(
               help="Images: verify every work x image pair of a source up to this many (finds pastes and crops "
                    "the PDQ scan cannot; ~50-160 ms a pair).")] = 1_000,
+          learned_model: Annotated[str | None, typer.Option(
+              help="Images: add the learned-descriptor tier from this model file (TorchScript, ONNX or a torch "
+                   "state file; never downloaded; recorded with its SHA-256): its candidates are verified, and a "
+                   "pair at or above --learned-threshold the other tiers reject is recorded as tier `learned`.")
+          ] = None,
+          learned_threshold: Annotated[float, typer.Option(help="Images: cosine at or above which the learned "
+                                                                "descriptor calls two images similar.")] = 0.9,
+          learned_side: Annotated[int, typer.Option(help="Images: input side of the learned model, in pixels.")
+                                  ] = 224,
           exact_names: Annotated[bool, typer.Option(
               "--exact-names", help="Metadata-only image datasets: names in captions as written or transliterated "
                                     "only, no typos (with many claimants, typo hits are mostly other people).")
@@ -60,73 +70,87 @@ def match(case: CaseArg,
     --engine / --processes run the per-document measurement in parallel (a --work lookup stays in this
     process); the evidence is the same bytes whichever engine ran it.
     """
-    from ascertain.engine import check_engine
-    from ascertain.match.measure import Thresholds
-    from ascertain.match.run import MatchOptions, run_match
+    # with --json nothing but the JSON reaches standard output (progress, a library's or a Ray worker's prints go
+    # to standard error): tests/test_match_json_stdout.py
+    def body() -> dict | None:
+        from ascertain.engine import check_engine
+        from ascertain.match.measure import Thresholds
+        from ascertain.match.run import MatchOptions, run_match
 
-    check_engine(engine, processes, ray_address)
+        check_engine(engine, processes, ray_address)
 
-    th = Thresholds()
-    if min_tokens is not None or min_coverage is not None:
-        if (min_tokens is not None and min_tokens < 1) or (min_coverage is not None and not 0 < min_coverage <= 1):
-            raise AscertainError("--min-tokens/--min-coverage", "must be at least 1 / between 0 and 1",
-                                 "pass e.g. --min-tokens 50 --min-coverage 0.8")
-        th = Thresholds(**{**th.as_dict(), **({"min_copy_tokens": min_tokens} if min_tokens is not None else {}),
-                           **({"min_copy_coverage": min_coverage} if min_coverage is not None else {})})
-    c = open_case(case)
-    text_sources, image_metadata = _source_kinds(c, source)
-    summary_img = None
-    if image_metadata and work is None:
-        summary_img = _match_image_metadata(c, image_metadata, as_json, not exact_names)
-    from ascertain.match.images import ImageMatchOptions, image_inventory, run_image_match
+        th = Thresholds()
+        if min_tokens is not None or min_coverage is not None:
+            if (min_tokens is not None and min_tokens < 1) or (min_coverage is not None and not 0 < min_coverage <= 1):
+                raise AscertainError("--min-tokens/--min-coverage", "must be at least 1 / between 0 and 1",
+                                     "pass e.g. --min-tokens 50 --min-coverage 0.8")
+            th = Thresholds(**{**th.as_dict(), **({"min_copy_tokens": min_tokens} if min_tokens is not None else {}),
+                               **({"min_copy_coverage": min_coverage} if min_coverage is not None else {})})
+        learned = None
+        if learned_model:  # loaded (and refused) before anything runs
+            from ascertain.imaging.learned import LearnedDescriptor
 
-    image_files, image_sources = image_inventory(c)
-    text_files = _text_work_files(c)
-    image_summary = None
-    if image_files and image_sources:
-        with progress_bar("match images") as bar:
-            itasks: dict[str, int] = {}
+            learned = LearnedDescriptor(learned_model, side=learned_side, threshold=learned_threshold)
+        c = open_case(case)
+        text_sources, image_metadata = _source_kinds(c, source)
+        summary_img = None
+        if image_metadata and work is None:
+            summary_img = _match_image_metadata(c, image_metadata, as_json, not exact_names)
+        from ascertain.match.images import ImageMatchOptions, image_inventory, run_image_match
 
-            def itick(src: str, done: int, total: int) -> None:
-                if src not in itasks:
-                    itasks[src] = bar.add_task(f"matching images of {esc(src)}", total=total, unit="images", mb="")
-                bar.update(itasks[src], completed=done)
+        image_files, image_sources = image_inventory(c)
+        text_files = _text_work_files(c)
+        image_summary = None
+        if image_files and image_sources:
+            with progress_bar("match images") as bar:
+                itasks: dict[str, int] = {}
 
-            if not 0 <= image_radius <= 256 or image_exhaustive_pairs < 0:
-                raise AscertainError("--image-radius/--image-exhaustive-pairs", "out of range",
-                                     "give 0-256 bits and a number of pairs of 0 or more")
-            image_summary = run_image_match(c, ImageMatchOptions(
-                sources=source or None, work=work, engine=engine, processes=processes, ray_address=ray_address,
-                candidate_radius=image_radius, exhaustive_pairs=image_exhaustive_pairs, allow_empty=allow_empty),
-                itick)
-    if image_metadata and not text_sources and not image_files:
+                def itick(src: str, done: int, total: int) -> None:
+                    if src not in itasks:
+                        itasks[src] = bar.add_task(f"matching images of {esc(src)}", total=total, unit="images", mb="")
+                    bar.update(itasks[src], completed=done)
+
+                if not 0 <= image_radius <= 256 or image_exhaustive_pairs < 0:
+                    raise AscertainError("--image-radius/--image-exhaustive-pairs", "out of range",
+                                         "give 0-256 bits and a number of pairs of 0 or more")
+                image_summary = run_image_match(c, ImageMatchOptions(
+                    sources=source or None, work=work, engine=engine, processes=processes, ray_address=ray_address,
+                    candidate_radius=image_radius, exhaustive_pairs=image_exhaustive_pairs, allow_empty=allow_empty,
+                    learned=learned),
+                    itick)
+        if image_metadata and not text_sources and not image_files:
+            if as_json:
+                return {**({"images": image_summary} if image_summary else {}),
+                        **({"image_metadata": summary_img} if summary_img else {})}
+            if image_summary is not None:
+                _print_image_summary(image_summary, False, case)
+            return None
+        with progress_bar("match") as bar:
+            tasks: dict[str, int] = {}
+
+            def tick(src: str, done: int, total: int) -> None:
+                if src not in tasks:
+                    tasks[src] = bar.add_task(f"matching {esc(src)}", total=total, unit="documents", mb="")
+                bar.update(tasks[src], completed=done)
+
+            summary = run_match(c, MatchOptions(sources=(source or None) if not image_metadata else text_sources,
+                                                key_file=key_file, thresholds=th,
+                                                copied_only=copied_only, allow_empty=allow_empty, work=work,
+                                                engine=engine, processes=processes, ray_address=ray_address), tick)
         if as_json:
-            emit_json({**({"images": image_summary} if image_summary else {}),
-                       **({"image_metadata": summary_img} if summary_img else {})})
-        elif image_summary is not None:
-            _print_image_summary(image_summary, False, case)
-        return
-    with progress_bar("match") as bar:
-        tasks: dict[str, int] = {}
-
-        def tick(src: str, done: int, total: int) -> None:
-            if src not in tasks:
-                tasks[src] = bar.add_task(f"matching {esc(src)}", total=total, unit="documents", mb="")
-            bar.update(tasks[src], completed=done)
-
-        summary = run_match(c, MatchOptions(sources=(source or None) if not image_metadata else text_sources,
-                                            key_file=key_file, thresholds=th,
-                                            copied_only=copied_only, allow_empty=allow_empty, work=work,
-                                            engine=engine, processes=processes, ray_address=ray_address), tick)
-    if as_json:
-        emit_json({**summary, **({"images": image_summary} if image_summary else {}),
-                   **({"image_metadata": summary_img} if summary_img else {})})
-    else:
+            return {**summary, **({"images": image_summary} if image_summary else {}),
+                    **({"image_metadata": summary_img} if summary_img else {})}
         if text_files or not image_summary:
             out.print(f"{summary['evidence']} evidence records, {summary['copied']} copies; "
                       f"report: {esc(case_relative(case, summary['report']))}", highlight=False)
         if image_summary:
             _print_image_summary(image_summary, False, case)
+        return None
+
+    with stdout_to_stderr(as_json):
+        payload = body()
+    if payload is not None:
+        emit_json(payload)
 
 
 def _text_work_files(c) -> int:
@@ -151,6 +175,11 @@ def _print_image_summary(s: dict, as_json: bool, case) -> None:
             err.print(f"[yellow]warning:[/] {esc(name)}: {t['unreadable']} candidate image(s) could not be read "
                       "again from the source's inputs (moved or changed since indexing): not compared",
                       highlight=False)
+    for name, t in s["per_source"].items():
+        if "watermarks" in t:
+            from ascertain.report.show_images import watermark_words
+
+            out.print(f"  {esc(name)}: {watermark_words(t['watermarks'])}", highlight=False)
     for name, r in s["cmi_rates"].items():
         if r["with_work_cmi"]:
             out.print(f"  {esc(name)}: image CMI removed in {r['removed']} of {r['with_work_cmi']} copies of works "

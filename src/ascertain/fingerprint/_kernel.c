@@ -288,7 +288,65 @@ static PyObject *isolate(PyObject *self, PyObject *arg) {
     return out;
 }
 
+/* chain(w0, w1, d0, d1, score, prev): the collinear chain's dynamic programme (match/spans.py
+ * _collinear_chain, whose NumPy loop is the reference: tests check they agree). Spans sorted by (w0, d0, w1),
+ * int64; score (float64) and prev (int64) written. For span k, among the earlier spans j strictly before it
+ * on both sides and overlapping it by less than half its length, the first j of the largest
+ * gain = score[j] - overlap - |diag(j) - diag(k)| * 1e-9 extends the chain when gain > 0; the same
+ * double-precision operations in the same order as the reference, so the same chain. */
+static PyObject *chain(PyObject *self, PyObject *args) {
+    Py_buffer b0, b1, b2, b3, bs, bp;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*w*w*", &b0, &b1, &b2, &b3, &bs, &bp))
+        return NULL;
+    Py_ssize_t n = b0.len / 8;
+    int bad = b1.len != b0.len || b2.len != b0.len || b3.len != b0.len || bs.len < b0.len || bp.len < b0.len;
+    if (!bad) {
+        const int64_t *W0 = b0.buf, *W1 = b1.buf, *D0 = b2.buf, *D1 = b3.buf;
+        double *S = bs.buf;
+        int64_t *PV = bp.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t k = 0; k < n; k++) {
+            int64_t length = W1[k] - W0[k], dk = D0[k] - W0[k];
+            int any = 0;
+            double best = 0.0;
+            Py_ssize_t bj = -1;
+            for (Py_ssize_t j = 0; j < k; j++) {
+                int64_t ow = W1[j] - W0[k], od = D1[j] - D0[k];
+                int64_t overlap = ow > od ? ow : od;
+                if (overlap < 0)
+                    overlap = 0;
+                double g = -1.0;
+                if (W0[j] < W0[k] && D0[j] < D0[k] && W1[j] < W1[k] && D1[j] < D1[k] && overlap * 2 < length) {
+                    int64_t dd = (D0[j] - W0[j]) - dk;
+                    double shift = (double)(dd < 0 ? -dd : dd) * 1e-9;
+                    g = (S[j] - (double)overlap) - shift;
+                    any = 1;
+                }
+                if (bj < 0 || g > best) {
+                    best = g;
+                    bj = j;
+                }
+            }
+            S[k] = (double)length;
+            PV[k] = -1;
+            if (any && best > 0) {
+                S[k] = (double)length + best;
+                PV[k] = bj;
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&b0); PyBuffer_Release(&b1); PyBuffer_Release(&b2); PyBuffer_Release(&b3);
+    PyBuffer_Release(&bs); PyBuffer_Release(&bp);
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "chain: bad arguments");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"chain", chain, METH_VARARGS, "The collinear chain of spans (dynamic programme)."},
     {"isolate", isolate, METH_O, "Set non-ASCII punctuation apart and make non-ASCII spaces spaces."},
     {"extend", extend, METH_VARARGS, "Verify and extend fingerprint seeds into maximal runs."},
     {"tokens", tokens, METH_VARARGS, "Scan and hash the tokens of a byte buffer."},

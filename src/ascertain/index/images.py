@@ -34,10 +34,10 @@ from ascertain.imaging.code_scan import TABLE_FILE, CodeTable, TableWriter
 from ascertain.imaging.decode import MAX_FILE_BYTES, MAX_PIXELS, WORK_SIDE, DecodedImage, decode
 from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.shards import write_parquet_atomic
+from ascertain.media import IMAGE
 from ascertain.readers.base import Skip
 from ascertain.readers.images import ImageDocument
 
-MEDIUM = "image"
 CODES_DIR = "codes"  # the source's code table (imaging/code_scan.py), inside its index folder
 FEATURES_DIR = "features"  # its local-feature table, when indexed with features
 SHARD_ROWS = 50_000
@@ -190,7 +190,7 @@ class ImageIndexWriter:
             features_out.close()
             extra["features"] = {"folder": FEATURES_DIR, "per_image": CANDIDATE_FEATURES, "table_sha256":
                                  hashlib.sha256((self.dir / FEATURES_DIR / TABLE_FILE).read_bytes()).hexdigest()}
-        manifest = {"medium": MEDIUM, "tool": "ascertain", "parameters": image_parameters(),
+        manifest = {"medium": IMAGE, "tool": "ascertain", "parameters": image_parameters(),
                     "inputs": self.inputs, "reading": self.reading, "documents": n_doc,
                     "distinct_images": len(content), "skipped": n_skip,
                     "skip_reasons": dict(sorted(reasons.items())), "shards": shards,
@@ -290,10 +290,6 @@ def code_table(index_dir: Path, manifest: dict, which: str = "codes", verify_sha
     if verify_shards:
         table.verify()
     return table
-
-
-def is_image_index(manifest: dict | None) -> bool:
-    return bool(manifest) and manifest.get("medium") == MEDIUM
 
 
 def read_image_index(index_dir: Path, manifest: dict, columns: list[str] | None = None) -> pa.Table:

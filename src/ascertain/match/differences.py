@@ -83,7 +83,7 @@ def _snippet(ts: TokenStream, a: int, b: int) -> str:
 
 
 def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int, int, int]],
-                prose: bool = False) -> dict:
+                prose: bool = False, raw: tuple[list[str], list[str]] | None = None) -> dict:
     """Classified differences between the work and the copy within the copied region.
 
     `spans` are the matched (w0, w1, d0, d1) runs in layout-level token indices. The longest chain of them in
@@ -92,7 +92,8 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
     beyond still aligns (more tokens equal than edited): a copy that holds part of the work inside other
     text is compared over the part it holds, and the rest of the work is `not in the copy`, never renames of
     unrelated text. Between two spans, text that does not align either is `not in the copy` on the work's
-    side and inserted on the copy's side.
+    side and inserted on the copy's side. `raw`: the two texts' tokens as written (`work.raw`, `copy.raw`),
+    when the caller keeps them (each `.raw` builds the list anew: a copy matched by many works reuses it).
     """
     spans = sorted(set(spans))
     if not spans:
@@ -109,18 +110,18 @@ def differences(work: TokenStream, copy: TokenStream, spans: list[tuple[int, int
     if (w_last - w_first) + (d_last - d_first) > MAX_ALIGN_TOKENS:
         return {"aligned": False, "why": f"region of {(w_last - w_first) + (d_last - d_first):,} tokens is over "
                 f"the {MAX_ALIGN_TOKENS:,}-token alignment limit", "differences": [], "edit_similarity": None}
-    al = _Aligner(work, copy)
+    al = _Aligner(work, copy, *(raw or (work.raw, copy.raw)))
     # how far the region reaches beyond the chain: back from its first span, on from its last
     if moved_w[:w_first].any() or moved_d[:d_first].any():
         back = (0, 0)
     else:
-        back = _reach(work.raw, copy.raw, w_first, d_first, -1, 0, 0)
+        back = _reach(al.a, al.b, w_first, d_first, -1, 0, 0)
     if moved_w[w_last:].any() or moved_d[d_last:].any():
         on = (0, 0)
     else:
-        on = _reach(work.raw, copy.raw, w_last, d_last, 1, len(work), len(copy))
-    back = _to_the_end(work.raw, copy.raw, w_first - back[0], d_first - back[1], -1, back, moved_w, moved_d)
-    on = _to_the_end(work.raw, copy.raw, w_last + on[0], d_last + on[1], 1, on, moved_w, moved_d)
+        on = _reach(al.a, al.b, w_last, d_last, 1, len(work), len(copy))
+    back = _to_the_end(al.a, al.b, w_first - back[0], d_first - back[1], -1, back, moved_w, moved_d)
+    on = _to_the_end(al.a, al.b, w_last + on[0], d_last + on[1], 1, on, moved_w, moved_d)
     rw0, rd0, rw1, rd1 = w_first - back[0], d_first - back[1], w_last + on[0], d_last + on[1]
     if (rw1 - rw0) + (rd1 - rd0) > MAX_ALIGN_TOKENS:
         return {"aligned": False, "why": f"region of {(rw1 - rw0) + (rd1 - rd0):,} tokens is over the "
@@ -299,9 +300,9 @@ def _increasing(spans: list[tuple[int, int, int, int]]) -> set[int]:
 
 
 class _Aligner:
-    def __init__(self, work: TokenStream, copy: TokenStream) -> None:
+    def __init__(self, work: TokenStream, copy: TokenStream, a: list[str], b: list[str]) -> None:
         self.work, self.copy = work, copy
-        self.a, self.b = work.raw, copy.raw
+        self.a, self.b = a, b  # the tokens as written
         self.diffs: list[dict] = []
         self.renames: dict[str, Counter] = defaultdict(Counter)
 

@@ -86,6 +86,35 @@ def tokens_identical(work: TokenStream, copy: TokenStream) -> bool:
                 and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
 
 
+def decoration_of(work: TokenStream) -> np.ndarray:
+    """A run of one token repeated (a rule of '=' or '-' under a heading, a row of '*') is decoration, not
+    expression: from its third token on it counts neither as own expression nor as copied."""
+    n = len(work)
+    decoration = np.zeros(n, dtype=bool)
+    if n > 2:
+        h = work.hashes
+        decoration[2:] = (h[2:] == h[1:-1]) & (h[1:-1] == h[:-2])
+    return decoration
+
+
+def cannot_be_copied(own_expression: np.ndarray, spans: list[Span], th: Thresholds) -> bool:
+    """Whether `measure` would find the pair not copied with only short runs (a weak pair: counted, not
+    stored), known from the spans before they are selected. `own_expression`: the work's tokens outside its
+    notices and decoration (~mask & ~decoration_of). Selection only drops or trims spans, so with every span
+    under min_evidence_span no clause of long spans can be met, and the own tokens the spans cover bound the
+    own coverage from above."""
+    if th.min_copy_tokens <= 0 or max(s.length for s in spans) >= th.min_evidence_span:
+        return False
+    own_total = int(np.count_nonzero(own_expression))
+    if own_total < th.min_span_tokens:
+        return True
+    covered = np.zeros(len(own_expression), dtype=bool)
+    for s in spans:
+        covered[s.w0:s.w1] = True
+    bound = int(np.count_nonzero(covered & own_expression)) / own_total if own_total else 0.0
+    return bound < th.min_copy_coverage
+
+
 _REASONS = {"copied": "the documented rule is met", "not_copied": "the documented rule is not met"}
 
 
@@ -112,7 +141,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             discounted[s.w0:s.w1] = True
         else:
             own[s.w0:s.w1] = True
-            one_span = max(one_span, int((~work_mask[s.w0:s.w1]).sum()))
+            one_span = max(one_span, int(np.count_nonzero(~work_mask[s.w0:s.w1])))
             if s.length >= th.min_evidence_span:
                 strong[s.w0:s.w1] = True
         verbatim = longest_verbatim(work, copy, s) if copy is not None else None
@@ -121,7 +150,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
             "original_tokens": [s.w0, s.w1], "copy_tokens": [s.d0, s.d1], "tokens": s.length,
             "verbatim_tokens": verbatim, "original_lines": list(work.lines(s.w0, s.w1 - 1)),
             "copy_lines": list(copy.lines(s.d0, s.d1 - 1)) if copy is not None else None,
-            "cmi_tokens": int(work_mask[s.w0:s.w1].sum()), "rarity_docs": s.rarity_docs,
+            "cmi_tokens": int(np.count_nonzero(work_mask[s.w0:s.w1])), "rarity_docs": s.rarity_docs,
             "common": common, "low_information": low_information, "literals_differ": literals_differ,
             "verified": s.verified,
         }
@@ -130,17 +159,12 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
                 a, b = (s.w0, s.w1) if name == "original_pages" else (s.d0, s.d1)
                 row[name] = [page_of(breaks, int(ts.start[a])), page_of(breaks, int(ts.start[b - 1]))]
         span_rows.append(row)
-    # a run of one token repeated (a rule of '=' or '-' under a heading, a row of '*') is decoration, not
-    # expression: from its third token on it counts neither as own expression nor as copied
-    decoration = np.zeros(n, dtype=bool)
-    if n > 2:
-        h = work.hashes
-        decoration[2:] = (h[2:] == h[1:-1]) & (h[1:-1] == h[:-2])
+    decoration = decoration_of(work)
     own &= ~work_mask & ~decoration
-    own_total = int((~work_mask & ~decoration).sum())
-    own_copied = int(own.sum())
+    own_total = int(np.count_nonzero(~work_mask & ~decoration))
+    own_copied = int(np.count_nonzero(own))
     own_cov = own_copied / own_total if own_total else 0.0
-    in_strong = int((strong & ~work_mask & ~decoration).sum())
+    in_strong = int(np.count_nonzero(strong & ~work_mask & ~decoration))
     clause = ("long spans" if in_strong >= th.min_copy_tokens else "coverage"
               if own_total >= th.min_span_tokens and own_cov >= th.min_copy_coverage else None)
     decision = "not_copied" if clause is None else "copied" if own_total >= th.min_work_own_tokens else "inconclusive"
@@ -156,9 +180,9 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
                  "own tokens is too small to tell"),
         "thresholds": th.as_dict(), "clause_met": clause,
         "own_expression": {
-            "work_tokens": n, "notice_or_licence_tokens": int(work_mask.sum()),
-            "decoration_tokens": int((decoration & ~work_mask).sum()),
-            "common_span_tokens": int((discounted & ~own & ~work_mask).sum()), "own_tokens": own_total,
+            "work_tokens": n, "notice_or_licence_tokens": int(np.count_nonzero(work_mask)),
+            "decoration_tokens": int(np.count_nonzero(decoration & ~work_mask)),
+            "common_span_tokens": int(np.count_nonzero(discounted & ~own & ~work_mask)), "own_tokens": own_total,
             "own_tokens_copied": own_copied, "own_tokens_in_evidence_spans": in_strong},
         "size_bar": {**bar_fact(own_total), "score": round(own_cov, 6), "own_tokens_in_evidence_spans": in_strong,
                      "own_tokens_in_one_span": one_span, "verbatim_run": int(longest), "applied": th.size_bars},

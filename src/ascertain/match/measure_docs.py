@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ascertain.cmi.cache import ScanCache
+from ascertain.cmi.cache import ScanCache, merge_parts
 from ascertain.cmi.status import status_of_copy
 from ascertain.engine import Shared, shared_value
 from ascertain.fingerprint.winnow import Params
 from ascertain.index.corpus_reader import fetch_docs
-from ascertain.match.measure import Thresholds, measure, tokens_identical
+from ascertain.match.measure import Thresholds, cannot_be_copied, measure, tokens_identical
 from ascertain.match.pairs import Prepared, align_streams, prepare
 from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.spans import chain_hits, extend_seeds, select_spans
@@ -86,21 +86,24 @@ def _state(shared: Shared) -> _State:
         ctx: MatchContext = shared_value(shared)
         if ctx.prepared is None:  # a worker given a new source: the last one's chunks are all done
             for token in [t for t, old in _STATES.items() if old.ctx.prepared is None]:
-                _STATES.pop(token).scans.close()
+                _STATES.pop(token).scans.close(merge=False)  # its driver merges its part file
         # (a driver's own state, in process, is closed by its `release`: two runs in threads keep theirs)
         prepared = ctx.prepared or PreparedWorks(ctx.files.values(),
                                                  functools.partial(_prepare_file, params=ctx.params),
                                                  fingerprints=False)
-        # a connection per process: SQLite in WAL mode with a busy timeout takes several writers (cmi/cache.py)
-        st = _STATES[shared.token] = _State(ctx, prepared, ScanCache(Path(ctx.index_dir)))
+        # each process writes its scans to a part file of its own, merged by the driver (cmi/cache.py: safe on
+        # a network filesystem shared by the nodes)
+        st = _STATES[shared.token] = _State(ctx, prepared, ScanCache(Path(ctx.index_dir), run=shared.token))
     return st
 
 
-def release(shared: Shared) -> None:
-    """Close this process's state for a context (the driver's, at the end of a source)."""
+def release(shared: Shared, index_dir: Path) -> None:
+    """The driver, at the end of a source: its own state closed, and every part file of the run's CMI scans
+    (its own and its workers', all done) merged into the source's scan cache."""
     st = _STATES.pop(shared.token, None)
     if st is not None:
-        st.scans.close()
+        st.scans.close(merge=False)
+    merge_parts(index_dir, shared.token)
 
 
 def identical_copies(copies: dict[int, int], doc_id: int) -> dict:
@@ -148,6 +151,7 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
             copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
             copy_ts = level_stream(copy_base, doc_level, language)
         copy_cmi = None  # scanned once per document, when it first yields evidence
+        copy_raw = None  # its tokens as written, built once when a copy is first aligned
         rows: list[dict] = []
         file_col = hits["file"][lo:hi]
         for fid in np.unique(file_col):
@@ -163,9 +167,13 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
                 spans = extend_seeds(w.tokens.hashes, copy_ts.hashes, wpos, dpos, params.k, df, th.min_span_tokens)
             else:
                 spans = chain_hits(wpos, dpos, params.k, params.w, df)
-            spans = select_spans(spans, th.min_span_tokens)
+            spans = [s for s in spans if s.length >= th.min_span_tokens]
             if not spans:
                 continue
+            if cannot_be_copied(w.own_expression, spans, th):  # weak whatever is selected: not measured
+                weak += 1
+                continue
+            spans = select_spans(spans, th.min_span_tokens)
             metrics = {"level": f.get("level", params.level),
                        **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
                        "chance_baseline": ctx.baseline}
@@ -179,7 +187,8 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
             if copy_ts is not None and w.tokens is not w.base:
                 metrics["identical"] = tokens_identical(w.base, copy_base)
             if metrics["copied"] and copy_ts is not None:  # how the copy differs: copies only (cost)
-                metrics.update(align_streams(w, copy_ts, copy_base, spans))
+                copy_raw = copy_base.raw if copy_raw is None else copy_raw
+                metrics.update(align_streams(w, copy_ts, copy_base, spans, copy_raw))
             if copy_cmi is None and copy_ts is not None and metrics["copied"]:  # CMI status: copies only
                 copy_cmi = scans.scan(locator, text, language)
             metrics["cmi"] = status_of_copy(ctx.file_cmi[real], w.tokens, copy_cmi, metrics["spans"],

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from ascertain.fingerprint.winnow import Params, fingerprint_hashes
 from ascertain.match.differences import ANCHOR_TOKENS, differences
-from ascertain.match.measure import Thresholds, measure, tokens_identical
+from ascertain.match.measure import Thresholds, decoration_of, measure, tokens_identical
 from ascertain.match.spans import extend_seeds, select_spans
 from ascertain.text.boilerplate import cmi_mask
 from ascertain.text.languages import family_of
@@ -29,6 +30,16 @@ class Prepared:
     sha256: str
     base: TokenStream  # every token, layout level (for identity and the alignment of differences)
     level: str = DEFAULT_LEVEL
+
+    @functools.cached_property
+    def base_raw(self) -> list[str]:
+        """The layout-level tokens as written, built once (the alignment of each copy reads them)."""
+        return self.base.raw
+
+    @functools.cached_property
+    def own_expression(self) -> np.ndarray:
+        """Tokens at the matching level outside notices and decoration: what `measure` counts as own."""
+        return ~self.mask & ~decoration_of(self.tokens)
 
 
 def prepare(text: str, language: str, path: str, sha256: str, params: Params, key: bytes | None = None,
@@ -87,8 +98,10 @@ def align_pair(work: Prepared, copy: Prepared, spans) -> dict:
     return align_streams(work, copy.tokens, copy.base, spans)
 
 
-def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStream, spans) -> dict:
-    """Classified differences within the copied region (match/differences.py)."""
+def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStream, spans,
+                  copy_raw: list[str] | None = None) -> dict:
+    """Classified differences within the copied region (match/differences.py); `copy_raw`: copy_base.raw,
+    when the caller keeps it (a document matched by several works)."""
     if not spans:
         return {"edit_similarity": None, "differences": []}
     wl, wb = work.tokens, work.base
@@ -98,4 +111,5 @@ def align_streams(work: Prepared, copy_level: TokenStream, copy_base: TokenStrea
               for s in spans for a in range(s.w0, s.w1, ANCHOR_TOKENS)]
     based = [(to_base(wl, wb, w0), to_base(wl, wb, w1), to_base(copy_level, copy_base, d0),
               to_base(copy_level, copy_base, d1)) for w0, w1, d0, d1 in pieces]
-    return differences(wb, copy_base, based, prose=family_of(work.language) == "prose")
+    return differences(wb, copy_base, based, prose=family_of(work.language) == "prose",
+                       raw=(work.base_raw, copy_raw if copy_raw is not None else copy_base.raw))

@@ -8,6 +8,9 @@ import numpy as np
 
 from ascertain.fingerprint.vectorized import _kernel
 
+# an extension built before `chain` was added lacks it: the NumPy reference then
+_chain = getattr(_kernel, "chain", None)
+
 
 @dataclass
 class Span:
@@ -118,8 +121,8 @@ def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
     for k, s in sorted(enumerate(spans), key=lambda x: (x[1].w0 - x[1].w1, x[1].w0, x[1].d0)):
         if k in used:
             continue
-        new_w = s.length - int(taken_w[s.w0:s.w1].sum())
-        new_d = s.length - int(taken_d[s.d0:s.d1].sum())
+        new_w = s.length - int(np.count_nonzero(taken_w[s.w0:s.w1]))
+        new_d = s.length - int(np.count_nonzero(taken_d[s.d0:s.d1]))
         if new_w * 2 > s.length and new_d * 2 > s.length:
             kept.append(s)
             taken_w[s.w0:s.w1] = taken_d[s.d0:s.d1] = True
@@ -133,18 +136,38 @@ def _collinear_chain(all_spans: list[Span]) -> tuple[set[int], list[Span]]:
     """The heaviest chain of spans increasing in both the work and the copy: the indices of its spans in
     `all_spans`, and the spans, trimmed. A span may overlap its predecessor by less than half its length (the
     overlap is not counted, and is trimmed off its start)."""
-    order = sorted(range(len(all_spans)), key=lambda k: (all_spans[k].w0 - all_spans[k].w1, all_spans[k].w0,
-                                                         all_spans[k].d0))[:MAX_CHAIN_SPANS]
-    order.sort(key=lambda k: (all_spans[k].w0, all_spans[k].d0, all_spans[k].w1))
-    spans = [all_spans[k] for k in order]
-    w0 = np.array([s.w0 for s in spans], np.int64)
-    w1 = np.array([s.w1 for s in spans], np.int64)
-    d0 = np.array([s.d0 for s in spans], np.int64)
-    d1 = np.array([s.d1 for s in spans], np.int64)
-    n = len(spans)
+    a = np.array([(s.w0, s.w1, s.d0, s.d1) for s in all_spans], np.int64).reshape(-1, 4)
+    # longest first (then w0, d0; stable: ties keep their order), then those in (w0, d0, w1) order
+    order = np.lexsort((a[:, 2], a[:, 0], a[:, 0] - a[:, 1]))[:MAX_CHAIN_SPANS]
+    order = order[np.lexsort((a[order, 1], a[order, 2], a[order, 0]))]
+    w0, w1, d0, d1 = (np.ascontiguousarray(a[order, c]) for c in range(4))
+    n = len(order)
     score = np.zeros(n, np.float64)
     prev = np.full(n, -1, np.int64)
-    for k in range(n):
+    if _chain is not None:
+        _chain(w0, w1, d0, d1, score, prev)
+    else:
+        _chain_reference(w0, w1, d0, d1, score, prev)
+    k = int(np.argmax(score))
+    chain: list[int] = []
+    while k >= 0:
+        chain.append(k)
+        k = int(prev[k])
+    chain.reverse()
+    spans = [all_spans[i] for i in order.tolist()]
+    out = [spans[chain[0]]]
+    for k in chain[1:]:
+        s = spans[k]
+        cut = max(0, out[-1].w1 - s.w0, out[-1].d1 - s.d0)
+        out.append(replace(s, w0=s.w0 + cut, d0=s.d0 + cut) if cut else s)
+    return {int(order[k]) for k in chain}, out
+
+
+def _chain_reference(w0: np.ndarray, w1: np.ndarray, d0: np.ndarray, d1: np.ndarray, score: np.ndarray,
+                     prev: np.ndarray) -> None:
+    """The chain's dynamic programme (the C kernel's `chain` does the same, faster): for each span, the best
+    earlier span to follow."""
+    for k in range(len(w0)):
         length = int(w1[k] - w0[k])
         overlap = np.maximum(np.maximum(w1[:k] - w0[k], d1[:k] - d0[k]), 0)
         ok = (w0[:k] < w0[k]) & (d0[:k] < d0[k]) & (w1[:k] < w1[k]) & (d1[:k] < d1[k]) & (overlap * 2 < length)
@@ -158,15 +181,3 @@ def _collinear_chain(all_spans: list[Span]) -> tuple[set[int], list[Span]]:
             if gain[j] > 0:
                 score[k] = length + float(gain[j])
                 prev[k] = j
-    k = int(np.argmax(score))
-    chain: list[int] = []
-    while k >= 0:
-        chain.append(k)
-        k = int(prev[k])
-    chain.reverse()
-    out = [spans[chain[0]]]
-    for k in chain[1:]:
-        s = spans[k]
-        cut = max(0, out[-1].w1 - s.w0, out[-1].d1 - s.d0)
-        out.append(replace(s, w0=s.w0 + cut, d0=s.d0 + cut) if cut else s)
-    return {order[k] for k in chain}, out

@@ -43,7 +43,8 @@ CMI_FIELD_WORDS = {"exif:Artist": "EXIF Artist", "exif:Copyright": "EXIF Copyrig
                    "xmp:xmpRights:WebStatement": "XMP xmpRights:WebStatement",
                    "xmp:photoshop:Credit": "XMP photoshop:Credit", "xmp:plus:DataMining": "XMP plus:DataMining",
                    "xmp:plus:CopyrightOwner": "XMP plus:CopyrightOwner",
-                   "xmp:plus:ImageCreator": "XMP plus:ImageCreator"}
+                   "xmp:plus:ImageCreator": "XMP plus:ImageCreator",
+                   "visible:mark": "Visible signature / watermark (declared)"}
 
 
 @dataclass

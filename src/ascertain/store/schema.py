@@ -509,6 +509,27 @@ image_evidence_copies = Table(
     Column("locator", Text, nullable=False),
 )
 
+# The invisible-watermark check of every image of an output set (match/image_watermarks.py, imaging/watermark.py):
+# one row per document; identical outputs are checked once and share the result. Provenance evidence about the
+# output, whether or not it copies a work; `facts` holds the agreement with every known message and what the
+# check can and cannot show.
+image_watermarks = Table(
+    "image_watermarks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("doc_id", Integer, nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # present | absent | unreadable
+    Column("message", String(32)),  # the known message found (present), else null
+    Column("closest", String(32)),  # the message agreeing best (present or not)
+    Column("agree", Integer, nullable=False),  # bits of the closest message agreeing
+    Column("bits", Integer, nullable=False),
+    Column("p_family", Float, nullable=False),  # chance of as many agreeing bits under random bits (Bonferroni)
+    Column("facts", JSON, nullable=False),
+)
+
 # ---- image metadata evidence (match/image_metadata.py) --------------------------------------------------------
 # What a metadata-only image dataset (LAION/DataComp/COYO-style Parquet: URL, caption, sha256 or pHash; no images)
 # holds about a claimant's works: the name in a caption (exact, transliterated, typo; by / style / mention), a
