@@ -25,6 +25,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 
 HERE = Path(__file__).resolve().parent
@@ -43,11 +44,14 @@ def docs_of(case: Case, name: str):
     index_dir, manifest = source_index(case, name)
     docs = pq.read_table([index_dir / s["documents_file"] for s in manifest["shards"]],
                          columns=["doc", "sha256", "tokens", "bytes"]).to_pylist()
-    fp = pq.read_table([index_dir / s["fingerprints_file"] for s in manifest["shards"]], columns=["doc", "pos"])
-    last = {}
-    if fp.num_rows:
-        g = fp.group_by("doc").aggregate([("pos", "max")])
-        last = dict(zip(g["doc"].to_pylist(), g["pos_max"].to_pylist(), strict=True))
+    # each document's last fingerprint position, from the lookup table's columns (index format 3 keeps no shard
+    # fingerprint files; a content held twice has the rows of its first document only)
+    bases = manifest["lookup"]["files"]["fp"]
+    doc = np.concatenate([np.load(index_dir / f"{b}.doc.npy") for b in bases]).astype(np.int64)
+    pos = np.concatenate([np.load(index_dir / f"{b}.pos.npy") for b in bases]).astype(np.int64)
+    last_pos = np.full(int(doc.max()) + 1 if len(doc) else 0, -1, np.int64)
+    np.maximum.at(last_pos, doc, pos)
+    last = {d: int(v) for d, v in enumerate(last_pos.tolist()) if v >= 0}
     return docs, last, manifest["params"]
 
 

@@ -3,6 +3,8 @@
     nice python3 benchmarks/scale.py lookups --sizes 50,200,413 --lookups 100 [--src DIR] [--label NAME]
     nice python3 benchmarks/scale.py match --size 413 --works 1000 [--src DIR] [--label NAME] [--cold] [--no-show]
     nice python3 benchmarks/scale.py infinigram --sizes 50,200,413
+    nice python3 benchmarks/scale.py resident --sizes 413,5000 --lookups 100 [--case-dir scale-413] [--src DIR]
+    nice python3 benchmarks/scale.py startup --case CASE --lookups 20 [--src DIR]
 
 `lookups`, for each size (MB of real text, benchmarks/corpus.py; a size above the real text on the machine is
 benchmarks/corpus_large.py's corpus, which must exist): a case with the corpus and 200 works (half taken from
@@ -14,6 +16,14 @@ them (wall, CPU, peak resident memory from the kernel's rusage, evidence rows/s)
 works (the `lookups` case of each size must exist): its byte-level index built (`infini_gram.indexing_v6
 --token_dtype u8`, one CPU), then one process that loads it and counts a 64-byte passage of each of the 200 works
 (infini-gram answers exact-string counts, not ascertain's evidence: its figure is the floor of a lookup).
+`resident`: the lookups of a process that opened the case once, as the web app's workers do: one process
+calls `run_match(case, MatchOptions(work=ID))` for each work (a first lookup, of another work, not counted),
+and reports each lookup's wall and CPU seconds, p50 / p95 over all the works and over the 10 KB ones (8-12.5 KB
+files), and a digest of each work's evidence records (equal digests: equal evidence, whatever index format or
+code produced them). `--case-dir` names the case folder under benchmarks/.work (default scale-MB).
+`startup`: a CLI lookup (`ascertain match CASE --work 1`) against `ascertain --version`, one process each,
+interleaved `--lookups` times: wall and CPU p50 of each and their ratio, and the modules the lookup imports
+beyond --version's with their cumulative import time (`python -X importtime`, one run each).
 `--src` runs another checkout's code (its `src` folder), e.g. the
 code before a change. Prints and writes one JSON file per run to benchmarks/.work/scale-LABEL.json.
 """
@@ -141,6 +151,95 @@ def bench_lookups(mb: int, n_lookups: int, src: Path, exe: list[str]) -> dict:
                             "in_process_p95_s": pct(inside, 0.95), "process_start_s": round(start_s, 3)}}
 
 
+RESIDENT = """
+import hashlib, json, sys, time
+from pathlib import Path
+import orjson
+from ascertain.case import Case
+from ascertain.match.run import MatchOptions, run_match
+case = Case.open(Path(sys.argv[1]))
+works = [int(w) for w in sys.argv[2].split(",")]
+run_match(case, MatchOptions(work=works[-1] + 1, allow_empty=True))  # opens the index: not counted
+out = []
+for w in works:
+    t, c = time.perf_counter(), time.process_time()
+    r = run_match(case, MatchOptions(work=w, allow_empty=True))
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    ev = orjson.loads(Path(r["report"]).read_bytes())["evidence"]
+    digest = hashlib.sha256(orjson.dumps(ev, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    out.append({"work": w, "wall_s": wall, "cpu_s": cpu, "inside_s": r["seconds"], "records": r["evidence"],
+                "evidence_sha256": digest})
+print(json.dumps(out))
+"""
+
+
+def work_sizes(case: Path) -> dict[int, int]:
+    """Bytes of each work's file (works numbered in the CSV's order)."""
+    import csv
+
+    with open(case.parent / "works.csv", newline="") as fh:
+        return {i: Path(r["path"]).stat().st_size for i, r in enumerate(csv.DictReader(fh), 1)}
+
+
+def bench_resident(mb: int, n_lookups: int, src: Path, case_dir: str | None) -> dict:
+    case = WORK / (case_dir or f"scale-{mb}") / "case"
+    if not (case / "scale-case.json").exists():
+        raise SystemExit(f"{case} is missing: run `scale.py lookups --sizes {mb} --lookups 0` first")
+    r = json.loads((case / "scale-case.json").read_text())
+    r["index_mb"] = round(sum(p.stat().st_size for p in (case / "index").rglob("*") if p.is_file()) / 1e6, 1)
+    sizes = work_sizes(case)
+    works = list(range(1, 200, max(1, 199 // max(1, n_lookups))))[:n_lookups]
+    ten = [w for w in sizes if 8000 <= sizes[w] <= 12500 and w < 200]
+    works = sorted(set(works) | set(ten))
+    out, wall, cpu, _ = run([sys.executable, "-c", RESIDENT, str(case), ",".join(map(str, works))], src)
+    each = json.loads(out.splitlines()[-1])
+    for e in each:
+        e["bytes"] = sizes[e["work"]]
+
+    def stats(rows: list[dict]) -> dict:
+        ms = {k: [e[k] * 1e3 for e in rows] for k in ("wall_s", "cpu_s")}
+        return {"n": len(rows), "wall_p50_ms": pct(ms["wall_s"], 0.5), "wall_p95_ms": pct(ms["wall_s"], 0.95),
+                "cpu_p50_ms": pct(ms["cpu_s"], 0.5), "cpu_p95_ms": pct(ms["cpu_s"], 0.95)}
+
+    resident = {"all": stats(each), "10kb": stats([e for e in each if e["work"] in ten]),
+                "process_wall_s": round(wall, 2), "process_cpu_s": round(cpu, 2)}
+    return {**r, "case": str(case), "resident": resident, "each": each}
+
+
+def import_times(cmd: list[str], src: Path) -> dict[str, float]:
+    """{top-level package: seconds its modules took to import (their own time)} of one process
+    (`-X importtime`)."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    err = subprocess.run([sys.executable, "-X", "importtime", *cmd], capture_output=True, text=True, env=env).stderr
+    out: dict[str, float] = {}
+    for line in err.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        own, _, name = line[len("import time:"):].split("|")
+        top = name.strip().split(".")[0]
+        out[top] = out.get(top, 0) + int(own) / 1e6
+    return out
+
+
+def bench_startup(case: Path, n: int, src: Path, exe: list[str]) -> dict:
+    version, lookup = exe + ["--version"], exe + ["match", str(case), "--work", "1", "--json", "--allow-empty"]
+    run(lookup, src)  # bytecode cached, as on a user's machine
+    runs: dict[str, list[tuple[float, float]]] = {"version": [], "lookup": []}
+    for _ in range(n):
+        for name, cmd in (("version", version), ("lookup", lookup)):
+            _, s, cpu, _ = run(cmd, src)
+            runs[name].append((s, cpu))
+    r = {name: {"wall_p50_s": pct([x[0] for x in v], 0.5), "cpu_p50_s": pct([x[1] for x in v], 0.5)}
+         for name, v in runs.items()}
+    r["wall_ratio"] = round(r["lookup"]["wall_p50_s"] / r["version"]["wall_p50_s"], 2)
+    r["cpu_ratio"] = round(r["lookup"]["cpu_p50_s"] / r["version"]["cpu_p50_s"], 2)
+    base, more = import_times(version[1:], src), import_times(lookup[1:], src)
+    r["imports_version_s"] = {k: round(v, 3) for k, v in sorted(base.items(), key=lambda x: -x[1]) if v >= 0.01}
+    r["imports_lookup_s"] = {k: round(v, 3) for k, v in sorted(more.items(), key=lambda x: -x[1]) if v >= 0.01}
+    return r
+
+
 def evidence_digests(case: Path) -> dict:
     """sha256 of the report and of the stored evidence rows (in id order, without id and run id): equal digests
     are the same evidence, byte for byte."""
@@ -211,13 +310,15 @@ def bench_infinigram(mb: int, src: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["lookups", "match", "infinigram"])
+    ap.add_argument("what", choices=["lookups", "match", "infinigram", "resident", "startup"])
+    ap.add_argument("--case", type=Path, help="startup: the case to look a work up in")
     ap.add_argument("--sizes", default="50,200,413", help="lookups: corpus sizes in MB, comma-separated")
     ap.add_argument("--lookups", type=int, default=100, help="single-work lookups per size")
     ap.add_argument("--size", type=int, default=413, help="match: the corpus size in MB")
     ap.add_argument("--works", type=int, default=1000, help="match: the number of works")
     ap.add_argument("--src", type=Path, default=HERE.parent / "src", help="the code to run (a src folder)")
     ap.add_argument("--label", default="after")
+    ap.add_argument("--case-dir", default=None, help="resident: the case's folder under benchmarks/.work")
     ap.add_argument("--cold", action="store_true", help="match: remove the CMI scan cache first (a first match)")
     ap.add_argument("--no-show", action="store_true", help="match: leave out `show` and `show --csv`")
     a = ap.parse_args()
@@ -227,6 +328,13 @@ def main() -> None:
         for mb in (int(s) for s in a.sizes.split(",")):
             results.append(bench_lookups(mb, a.lookups, a.src.resolve(), exe))
             print(json.dumps(results[-1]), flush=True)
+    elif a.what == "resident":
+        for mb in (int(s) for s in a.sizes.split(",")):
+            results.append(bench_resident(mb, a.lookups, a.src.resolve(), a.case_dir))
+            print(json.dumps({k: v for k, v in results[-1].items() if k != "each"}), flush=True)
+    elif a.what == "startup":
+        results.append(bench_startup(a.case.resolve(), a.lookups, a.src.resolve(), exe))
+        print(json.dumps(results[-1]), flush=True)
     elif a.what == "infinigram":
         for mb in (int(s) for s in a.sizes.split(",")):
             results.append(bench_infinigram(mb, a.src.resolve()))

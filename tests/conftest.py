@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -97,3 +99,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if Path(str(item.fspath)).name in REPRODUCIBLE_PDF_FILES:
             item.add_marker(mark)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real two-node Ray cluster on this machine (engine/local_cluster.py), one per test module (a module may
+    kill a node of its own: tests/test_ray_cluster.py)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI_REQUIRE_RAY") == "1":
+            pytest.fail("CI_REQUIRE_RAY=1 but ray is not installed (the scale extra, part of dev)")
+        pytest.skip('ray is not installed: pip install "ray[data]==2.60.0"')
+    from ascertain.engine.local_cluster import LocalCluster
+
+    root = Path(tempfile.mkdtemp(prefix="asc-ray-", dir="/tmp"))  # short: Ray's socket paths are limited
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    c = LocalCluster(root, nodes=2, cpus=1, object_store_mb=300, pythonpath=src)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+        shutil.rmtree(root, ignore_errors=True)

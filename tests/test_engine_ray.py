@@ -89,7 +89,7 @@ def _stored_evidence(root: Path) -> list[tuple]:
 
 def test_engines_write_identical_indexes(cases):
     local = _files(cases["local"] / "index" / "corpus")
-    assert sum(n.startswith("lk-fp-") for n in local) >= 2 and sum(n.startswith("fp-") for n in local) >= 4
+    assert sum(n.startswith("lk-fp-") for n in local) >= 2 and sum(n.startswith("docs-") for n in local) >= 4
     for name in ("processes-2", "ray"):
         assert _files(cases[name] / "index" / "corpus") == local, name
 

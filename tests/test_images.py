@@ -202,3 +202,23 @@ def test_the_region_carries_its_pixel_map(astronaut):
     r = verify(work.descriptors, copy.descriptors, copy.pixels)
     x, y = r.affine @ np.array([200.0, 300.0, 1.0])  # work pixel (200, 300) is at (98, 198) in the crop
     assert abs(x - 98) < 3 and abs(y - 198) < 3
+
+
+def test_the_stored_map_is_what_the_exhibit_draws_with(astronaut):
+    from ascertain.imaging.regions import affine_array
+    from ascertain.report.image_exhibits import work_to_copy
+
+    im, work = astronaut
+    # a small copy enlarged for local features: the stored map is in decoded pixels of both images
+    copy = load(enc(im.crop((102, 102, 410, 410)).resize((154, 154))), "crop-half")
+    r = compare_images(work, copy)
+    stored = affine_array(r["region"]["affine"])
+    x, y = stored @ np.array([200.0, 300.0, 1.0])  # (98, 198) in the crop, halved
+    assert abs(x - 49) < 2 and abs(y - 99) < 2
+    a, how = work_to_copy(work, copy, json.loads(json.dumps(r)))  # as the evidence store holds it
+    assert how == "features" and np.array_equal(a, stored)
+    # evidence written before the map was stored: refitted from the features, the same map within a pixel
+    old = json.loads(json.dumps(r))
+    del old["region"]["affine"]
+    b, how = work_to_copy(work, copy, old)
+    assert how == "features" and np.abs(b @ [200.0, 300.0, 1.0] - stored @ [200.0, 300.0, 1.0]).max() < 2

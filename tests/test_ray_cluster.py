@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,26 +35,6 @@ from ascertain.cli import app
 sys.argv = ["ascertain", *sys.argv[1:]]
 app()
 """
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI_REQUIRE_RAY") == "1":
-            pytest.fail("CI_REQUIRE_RAY=1 but ray is not installed (the scale extra, part of dev)")
-        pytest.skip('ray is not installed: pip install "ray[data]==2.60.0"')
-    from ascertain.engine.local_cluster import LocalCluster
-
-    root = Path(tempfile.mkdtemp(prefix="asc-ray-", dir="/tmp"))  # short: Ray's socket paths are limited
-    c = LocalCluster(root, nodes=2, cpus=1, object_store_mb=300, pythonpath=SRC)
-    try:
-        c.start()
-        yield c
-    finally:
-        c.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _cli(args: list[str], env: dict[str, str]) -> str:
@@ -107,7 +86,7 @@ def _stored(case: Path) -> list[tuple]:
 def test_two_node_cluster_gives_the_local_engines_bytes(runs):
     local, cluster = runs["local"], runs["cluster"]
     index = _files(local["case"] / "index" / "corpus")
-    assert sum(n.startswith("fp-") for n in index) >= 4 and sum(n.startswith("lk-fp-") for n in index) >= 2
+    assert sum(n.startswith("docs-") for n in index) >= 4 and sum(n.startswith("lk-fp-") for n in index) >= 2
     assert _files(cluster["case"] / "index" / "corpus") == index
     assert not (cluster["case"] / "index" / "corpus" / ".spill").exists()  # the shards' spills were removed
     report = (local["case"] / "reports" / "evidence.json").read_bytes()

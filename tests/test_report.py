@@ -147,7 +147,7 @@ def test_verify_passes_then_catches_each_kind_of_tampering(built, tmp_path):
     assert kinds_after(lambda: _tampered(out / "report.html"), rerun=True) == {"report file", "rerun"}
     (out / "report.html").write_bytes(backup)
     # an index shard
-    shard = sorted((case.root / "index" / "corpus").glob("fp-*.parquet"))[0]
+    shard = sorted((case.root / "index" / "corpus").glob("docs-*.parquet"))[0]
     backup = shard.read_bytes()
     assert "index" in kinds_after(lambda: _tampered(shard))
     shard.write_bytes(backup)

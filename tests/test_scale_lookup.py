@@ -71,23 +71,64 @@ def _index(case: Case) -> tuple:
     return index_dir, json.loads((index_dir / "manifest.json").read_text())
 
 
-def test_lookup_tables_hold_what_a_scan_of_the_shards_counts(demo_case):
-    index_dir, manifest = _index(demo_case)
+@pytest.fixture(scope="module")
+def kept_case(tmp_path_factory, data):
+    """The demo corpus indexed with the shards' fingerprint files kept (format 3 deletes them once the lookup
+    tables are written): the rows the tables were built from, to scan."""
+    import ascertain.index.shards as shards
+
+    keep = pytest.MonkeyPatch()
+    keep.setattr(shards, "replaced_shard_files", lambda manifest: [])
+    try:
+        case = Case.init(tmp_path_factory.mktemp("kept") / "case")
+        add_source(case, "corpus", "corpus", [str(data / "corpus")], ReadOptions())
+    finally:
+        keep.undo()
+    return case
+
+
+def test_lookup_tables_hold_what_a_scan_of_the_shards_counts(kept_case):
+    index_dir, manifest = _index(kept_case)
     lk = lookup_of("corpus", manifest)
+    assert lk["format"] == 3
     fp = [str(index_dir / s["fingerprints_file"]) for s in manifest["shards"]]
     con = duckdb.connect()
     scan = con.execute("SELECT hash, count(DISTINCT doc) AS df, count(*) AS cf FROM read_parquet($f) "
                        "GROUP BY hash ORDER BY hash", {"f": fp}).fetchnumpy()
-    some = scan["hash"][::7]
+    assert (scan["df"] != scan["cf"]).any()  # fingerprints repeated within a document: lk-df's rows
+    some = np.concatenate([scan["hash"][::7], scan["hash"][scan["df"] != scan["cf"]]])
+    at = np.searchsorted(scan["hash"], np.unique(some))
     freq = corpus_frequencies(index_dir, lk, some)
-    assert np.array_equal(freq.column("hash").to_numpy(), some)
-    assert np.array_equal(freq.column("df").to_numpy(), scan["df"][::7])
-    assert np.array_equal(freq.column("cf").to_numpy(), scan["cf"][::7])
+    assert np.array_equal(freq.column("hash").to_numpy(), scan["hash"][at])
+    assert np.array_equal(freq.column("df").to_numpy(), scan["df"][at])
+    assert np.array_equal(freq.column("cf").to_numpy(), scan["cf"][at])
+    absent = np.setdiff1d(np.arange(1, 500, dtype=np.uint64), scan["hash"])
+    assert corpus_frequencies(index_dir, lk, absent).num_rows == 0
     rows = corpus_fingerprints(index_dir, lk, some)
     want = con.execute("SELECT hash, doc, pos FROM read_parquet($f) WHERE hash IN (SELECT unnest($h)) "
                        "ORDER BY hash, doc, pos", {"f": fp, "h": some.tolist()}).fetchnumpy()
     for c in ("hash", "doc", "pos"):
         assert np.array_equal(rows.column(c).to_numpy(), want[c])
+    assert rows.schema.field("doc").type == pa.int64()  # stored as 32-bit ids, read as the schema's
+    # a format-2 index (a row of hash, df, cf per distinct fingerprint) is read as it is
+    f = scan
+    for p, base in enumerate(lk["files"]["df"]):
+        mine = partition_of(f["hash"], lk["fp_bits"], mixed=True) == p
+        t = np.empty(int(mine.sum()), [("hash", "<u8"), ("df", "<i8"), ("cf", "<i8")])
+        t["hash"], t["df"], t["cf"] = f["hash"][mine], f["df"][mine], f["cf"][mine]
+        write_columns(t, index_dir / f"v2-{base}")
+    v2 = {**lk, "format": 2, "files": {**lk["files"], "df": [f"v2-{b}" for b in lk["files"]["df"]]}}
+    assert corpus_frequencies(index_dir, v2, some).equals(freq)
+
+
+def test_format_3_keeps_no_shard_fingerprint_files(demo_case):
+    index_dir, manifest = _index(demo_case)
+    assert manifest["format"] == 3 and manifest["lookup"]["format"] == 3
+    assert not list(index_dir.glob("fp-*.parquet"))
+    assert all("fingerprints_file" not in s and not any(n.startswith("fp-") for n in s["sha256"])
+               for s in manifest["shards"])
+    assert manifest["fingerprints"] == sum(s["fingerprints"] for s in manifest["shards"]) > 0
+    assert np.load(index_dir / f"{manifest['lookup']['files']['fp'][0]}.doc.npy", mmap_mode="r").dtype == "<u4"
 
 
 def test_near_duplicates_are_datasketchs(demo_case, data):
@@ -158,3 +199,58 @@ def test_index_without_lookup_tables_is_refused_with_the_fix(demo_case):
     with pytest.raises(AscertainError) as e:
         lookup_of("corpus", old)
     assert "older version" in e.value.problem and "corpus add" in e.value.fix
+
+
+def test_opened_files_are_kept_until_they_change(tmp_path):
+    """A resident process maps a column once, and maps it again when the file is replaced (a source re-indexed)."""
+    from ascertain.index.partitions import column_path, mapped
+
+    rows = np.empty(3, [("key", "<u8")])
+    rows["key"] = [1, 2, 3]
+    write_columns(rows, tmp_path / "t")
+    first = mapped(column_path(tmp_path / "t", "key"))
+    assert mapped(column_path(tmp_path / "t", "key")) is first
+    rows["key"] = [4, 5, 6]
+    write_columns(rows, tmp_path / "t")  # a new file under the same name
+    assert mapped(column_path(tmp_path / "t", "key")).tolist() == [4, 5, 6]
+
+
+def test_only_format_3_drops_the_shards_fingerprint_files():
+    from ascertain.index.lookup_tables import replaced_shard_files
+
+    def manifest(fmt):
+        return {"lookup": {"format": fmt}, "shards": [{"fingerprints_file": "fp-00000.parquet", "fingerprints": 9,
+                                                      "sha256": {"fp-00000.parquet": "x", "docs-00000.parquet": "y"}}]}
+
+    old = manifest(2)
+    assert replaced_shard_files(old) == [] and old == manifest(2)
+    new = manifest(3)
+    assert replaced_shard_files(new) == ["fp-00000.parquet"]
+    assert new["shards"] == [{"fingerprints": 9, "sha256": {"docs-00000.parquet": "y"}}]
+
+
+def test_a_format_2_index_gives_the_same_evidence(demo_case, tmp_path):
+    """The reader follows the manifest's lookup format: the demo index rewritten as format 2 (a (hash, df, cf) row
+    per distinct fingerprint, 64-bit doc ids) gives the evidence format 3 gives."""
+    import shutil
+
+    from ascertain.index.lookup_tables import frequencies
+
+    run_match(demo_case, MatchOptions())
+    want = orjson.loads((demo_case.root / "reports" / "evidence.json").read_bytes())["evidence"]
+    assert len(want) > 5
+    shutil.copytree(demo_case.root, tmp_path / "case")
+    old = Case.open(tmp_path / "case")
+    index_dir, manifest = _index(old)
+    lk = manifest["lookup"]
+    for base in lk["files"]["fp"] + lk["files"]["lsh"]:
+        doc = index_dir / f"{base}.doc.npy"
+        np.save(doc, np.load(doc).astype("<i8"), allow_pickle=False)
+    for fp, df in zip(lk["files"]["fp"], lk["files"]["df"], strict=True):
+        rows = np.empty(len(np.load(index_dir / f"{fp}.hash.npy")), [("hash", "<u8"), ("doc", "<i8")])
+        rows["hash"], rows["doc"] = np.load(index_dir / f"{fp}.hash.npy"), np.load(index_dir / f"{fp}.doc.npy")
+        write_columns(frequencies(rows), index_dir / df)
+    lk["format"] = 2
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    run_match(old, MatchOptions())
+    assert orjson.loads((old.root / "reports" / "evidence.json").read_bytes())["evidence"] == want

@@ -20,6 +20,7 @@ from ascertain.fingerprint.keyed import keyed_inputs, redact
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index.input_units import plan_units, read_planned
 from ascertain.index.shards import IndexWriter
+from ascertain.media import is_image_source
 from ascertain.readers import Document, ReadOptions, Skip, check_inputs, read_inputs
 from ascertain.readers.base import printable
 from ascertain.readers.files import walk
@@ -248,7 +249,7 @@ def list_sources(case: Case) -> list[dict]:
         entry = {"name": r["name"], "kind": r["kind"], "status": r["status"], "documents": r["documents"],
                  "skipped": r["skipped"], "keyed": bool(r["keyed"]), "evidence": int(ev.get(r["id"], 0)),
                  "index_dir": r["index_dir"], "added_at": r["added_at"],
-                 "level": r["params"].get("level", "image" if r["params"].get("medium") == "image" else "layout"),
+                 "level": r["params"].get("level", "image" if is_image_source(r["params"]) else "layout"),
                  "inputs": [i.get("path", "(keyed)") for i in r["inputs"]]}
         if r["status"] != "complete":
             entry["last_failure"] = last_failure(case, r["name"])
@@ -270,6 +271,7 @@ def remove_source(case: Case, name: str) -> dict:
         ie, ic = schema.image_evidence, schema.image_evidence_copies
         c.execute(delete(ic).where(ic.c.evidence_id.in_(select(ie.c.id).where(ie.c.source_id == sid))))
         counts["evidence"] += c.execute(delete(ie).where(ie.c.source_id == sid)).rowcount
+        c.execute(delete(schema.image_watermarks).where(schema.image_watermarks.c.source_id == sid))
         counts["outputs"] = c.execute(delete(schema.outputs).where(schema.outputs.c.source_id == sid)).rowcount
         imeta = schema.image_metadata_evidence
         if n := c.execute(delete(imeta).where(imeta.c.source_id == sid)).rowcount:

@@ -9,6 +9,7 @@ import tarfile
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
@@ -17,29 +18,28 @@ from ascertain.case import Case
 from ascertain.engine import check_engine, make_executor
 from ascertain.errors import AscertainError
 from ascertain.imaging.decode import is_image_name
-from ascertain.index.images import MEDIUM, ImageIndexWriter
+from ascertain.media import IMAGE, is_image_source
 from ascertain.readers.archives import is_archive
 from ascertain.readers.base import ReadOptions, Skip
 from ascertain.readers.files import walk
 from ascertain.readers.images import ImageDocument, read_images
+from ascertain.readers.zip_listing import first_names
 from ascertain.sources import NAME_RE, _acquired, _describe, check_regular, describe_inputs, unfinished_source
 from ascertain.store import schema
 from ascertain.store.db import now
 
+# members read from one archive (a webdataset shard): img2dataset writes 10,000 samples (~30,000 members) a shard;
+# a hostile archive of millions of tiny members stops here, with a recorded skip (--max-archive-members raises it)
+IMAGE_ARCHIVE_MEMBERS = 250_000
 PEEK_MEMBERS = 64  # archive members looked at to tell an image archive (or webdataset shard) from a text one
 SIDECARS = (".txt", ".json", ".cls", ".parquet")
-
-
-def is_image_source(params: dict | None) -> bool:
-    return bool(params) and params.get("medium") == MEDIUM
 
 
 def _archive_is_images(path: Path) -> bool:
     names: list[str] = []
     try:
-        if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as zf:
-                names = zf.namelist()[:PEEK_MEMBERS]
+        if path.name.lower().endswith(".zip"):  # read from the central directory: no full listing in memory
+            names = first_names(path, PEEK_MEMBERS)
         else:
             with tarfile.open(path, "r|*") as tf:
                 for i, m in enumerate(tf):
@@ -74,9 +74,14 @@ def looks_like_images(paths: list[str]) -> bool:
 def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: ReadOptions,
                      on_progress: Callable[[int, int], None] | None = None, acquired: str | None = None,
                      engine: str = "local", processes: int | None = None, ray_address: str | None = None,
-                     features: bool = False) -> dict:
+                     features: bool = False, max_archive_members: int = IMAGE_ARCHIVE_MEMBERS) -> dict:
     """Index an image corpus or output set. An unfinished earlier run of the same source is indexed again whole
-    (image indexing keeps no partial state to resume)."""
+    (image indexing keeps no partial state to resume). At most `max_archive_members` members of each archive are
+    read; past them, a recorded skip names the archive (the members before are indexed)."""
+    if max_archive_members < 1:
+        raise AscertainError("--max-archive-members", f"{max_archive_members} is not a number of members",
+                             "give a whole number of 1 or more")
+    opts = replace(opts, max_archive_members=max_archive_members)
     if not NAME_RE.match(name):
         raise AscertainError(name, "is not a usable source name",
                              "use letters, digits, '.', '_' or '-' (up to 100 characters)")
@@ -87,8 +92,8 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
     for p in paths:
         check_regular(p)
     inputs = describe_inputs(paths)
-    about = {"medium": MEDIUM, "acquired": _acquired(acquired), "max_doc_bytes": opts.max_doc_bytes,
-             "local_features": features}
+    about = {"medium": IMAGE, "acquired": _acquired(acquired), "max_doc_bytes": opts.max_doc_bytes,
+             "local_features": features, "max_archive_members": max_archive_members}
     index_dir = case.source_dir(name)
     with case.store.begin() as c:
         row = unfinished_source(c, case, name)
@@ -119,13 +124,15 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
                  "model": str((d.meta.get("sample") or {}).get("model") or ""),
                  "timestamp": str((d.meta.get("sample") or {}).get("timestamp") or "")} for i, d in docs])
 
+    from ascertain.index.images import ImageIndexWriter  # decoding and hashing: loaded only to index
+
     t0 = time.perf_counter()
     writer = ImageIndexWriter(index_dir, inputs, {"max_doc_bytes": opts.max_doc_bytes}, features)
     executor = make_executor(engine, processes, ray_address)
     try:
         manifest = writer.build(read_images(paths, opts), on_skips, on_progress, on_docs, executor)
     except BaseException as e:
-        case.store.audit(f"{kind} add", {"source": name, "kind": kind, "medium": MEDIUM, "status": "indexing",
+        case.store.audit(f"{kind} add", {"source": name, "kind": kind, "medium": IMAGE, "status": "indexing",
                                          "error": _describe(e), "inputs": inputs}, ok=False)
         raise
     finally:
@@ -133,7 +140,7 @@ def add_image_source(case: Case, name: str, kind: str, paths: list[str], opts: R
     with case.store.begin() as c:
         c.execute(update(schema.sources).where(schema.sources.c.id == source_id).values(
             status="complete", documents=manifest["documents"], skipped=manifest["skipped"]))
-    summary = {"source": name, "kind": kind, "medium": MEDIUM, "documents": manifest["documents"],
+    summary = {"source": name, "kind": kind, "medium": IMAGE, "documents": manifest["documents"],
                "distinct_images": manifest["distinct_images"], "skipped": manifest["skipped"],
                "skip_reasons": manifest["skip_reasons"], "shards": len(manifest["shards"]),
                "seconds": round(time.perf_counter() - t0, 3)}

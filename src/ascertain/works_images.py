@@ -19,6 +19,7 @@ from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.imaging.decode import decode, is_image_name
 from ascertain.imaging.descriptors import describe, pdq_hex
+from ascertain.imaging.visible_mark import parse_box
 from ascertain.index.images import read_cmi
 from ascertain.readers.base import ReadOptions, Skip, printable
 from ascertain.readers.files import walk
@@ -81,6 +82,14 @@ def add_image_works(case: Case, claimant: str, root: str, images: list[Path], ti
             continue
         cmi = read_cmi(doc.data)
         work_title = (title or img_path.relative_to(base).as_posix()).strip()
+        ids = dict(identifiers or {})
+        if ids.get("signature_box"):  # a visible signature/watermark region declared by the works list
+            try:
+                parse_box(ids["signature_box"], d.width, d.height, doc.locator)
+            except AscertainError as e:
+                report.skipped.append(Skip(printable(root), doc.locator, f"signature_box not used: {e.problem} (the "
+                                           "work is added; its corners are searched for a mark instead)", e.fix))
+                ids.pop("signature_box")
         with case.store.begin() as c:
             cid = claimant_id(c, claimant)
             if c.execute(select(schema.works.c.id).where(schema.works.c.claimant_id == cid,
@@ -89,7 +98,7 @@ def add_image_works(case: Case, claimant: str, root: str, images: list[Path], ti
                 continue
             stable = case.stable_path(str(img_path.absolute()))
             wid = c.execute(insert(schema.works).values(
-                claimant_id=cid, title=work_title, identifiers=identifiers or {}, inputs=[stable],
+                claimant_id=cid, title=work_title, identifiers=ids, inputs=[stable],
                 added_at=now())).inserted_primary_key[0]
             fid = c.execute(insert(schema.work_files).values(
                 work_id=wid, path=stable, sha256=d.sha256, bytes=len(doc.data), language=IMAGE_LANGUAGE,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ascertain.case import Case
 from ascertain.index.shards import read_manifest
+from ascertain.media import is_image_source
 from ascertain.store import schema as s
 from ascertain.text.bibliographic import fold, isbns, name_key, title_key
 
@@ -151,7 +152,7 @@ def _identifier_route(case: Case, facts: dict[int, WorkFacts], sources: dict[int
         for a in f.authors or [""]:
             by_title_author.setdefault((title_key(f.title), name_key(a)), []).append(f.work_id)
     for src in sorted(sources.values(), key=lambda x: x["id"]):
-        if src["kind"] != "corpus" or src["status"] != "complete" or (src["params"] or {}).get("medium") == "image":
+        if src["kind"] != "corpus" or src["status"] != "complete" or is_image_source(src["params"]):
             continue  # an image index holds no text records' metadata
         meta = _source_metadata(Path(case.root / src["index_dir"]),
                                 tuple(src["params"].get("meta_fields") or DEFAULT_META_FIELDS))

@@ -49,6 +49,15 @@ def match(case: CaseArg,
           image_exhaustive_pairs: Annotated[int, typer.Option(
               help="Images: verify every work x image pair of a source up to this many (finds pastes and crops "
                    "the PDQ scan cannot; ~50-160 ms a pair).")] = 1_000,
+          learned_model: Annotated[str | None, typer.Option(
+              help="Images: add the learned-descriptor tier from this model file (TorchScript, ONNX or a torch "
+                   "state file; never downloaded; recorded with its SHA-256): its candidates are verified, and a "
+                   "pair at or above --learned-threshold the other tiers reject is recorded as tier `learned`.")
+          ] = None,
+          learned_threshold: Annotated[float, typer.Option(help="Images: cosine at or above which the learned "
+                                                                "descriptor calls two images similar.")] = 0.9,
+          learned_side: Annotated[int, typer.Option(help="Images: input side of the learned model, in pixels.")
+                                  ] = 224,
           exact_names: Annotated[bool, typer.Option(
               "--exact-names", help="Metadata-only image datasets: names in captions as written or transliterated "
                                     "only, no typos (with many claimants, typo hits are mostly other people).")
@@ -77,6 +86,11 @@ def match(case: CaseArg,
                                      "pass e.g. --min-tokens 50 --min-coverage 0.8")
             th = Thresholds(**{**th.as_dict(), **({"min_copy_tokens": min_tokens} if min_tokens is not None else {}),
                                **({"min_copy_coverage": min_coverage} if min_coverage is not None else {})})
+        learned = None
+        if learned_model:  # loaded (and refused) before anything runs
+            from ascertain.imaging.learned import LearnedDescriptor
+
+            learned = LearnedDescriptor(learned_model, side=learned_side, threshold=learned_threshold)
         c = open_case(case)
         text_sources, image_metadata = _source_kinds(c, source)
         summary_img = None
@@ -101,7 +115,8 @@ def match(case: CaseArg,
                                          "give 0-256 bits and a number of pairs of 0 or more")
                 image_summary = run_image_match(c, ImageMatchOptions(
                     sources=source or None, work=work, engine=engine, processes=processes, ray_address=ray_address,
-                    candidate_radius=image_radius, exhaustive_pairs=image_exhaustive_pairs, allow_empty=allow_empty),
+                    candidate_radius=image_radius, exhaustive_pairs=image_exhaustive_pairs, allow_empty=allow_empty,
+                    learned=learned),
                     itick)
         if image_metadata and not text_sources and not image_files:
             if as_json:
@@ -160,6 +175,11 @@ def _print_image_summary(s: dict, as_json: bool, case) -> None:
             err.print(f"[yellow]warning:[/] {esc(name)}: {t['unreadable']} candidate image(s) could not be read "
                       "again from the source's inputs (moved or changed since indexing): not compared",
                       highlight=False)
+    for name, t in s["per_source"].items():
+        if "watermarks" in t:
+            from ascertain.report.show_images import watermark_words
+
+            out.print(f"  {esc(name)}: {watermark_words(t['watermarks'])}", highlight=False)
     for name, r in s["cmi_rates"].items():
         if r["with_work_cmi"]:
             out.print(f"  {esc(name)}: image CMI removed in {r['removed']} of {r['with_work_cmi']} copies of works "

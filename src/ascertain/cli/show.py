@@ -111,6 +111,8 @@ def show(case: CaseArg, work: Annotated[str | None, typer.Argument(help="Work id
                 *text_figures)
     out.print(t)
     print_image_cmi_rates(data.get("image_cmi_rates") or {})
+    print_visible_marks(data.get("image_cmi_rates") or {})
+    print_image_watermarks(data.get("image_watermarks") or {})
     print_image_metadata(data.get("image_metadata") or [])
     print_probe_evidence(data["probe"])
     err.print("[dim]best own: highest own coverage (share of the work's own expression, notices, licenses and "
@@ -177,6 +179,9 @@ def show_work(data: dict) -> None:
               highlight=False)
 
 
+LIST_MARKS = 20  # copies whose visible-mark check is listed (--json and the CSV hold all)
+
+
 def print_image_evidence(rows: list[dict]) -> None:
     """A work's image evidence: tier, where the work is in the copy, image CMI status, identical copies."""
     if not rows:
@@ -189,6 +194,17 @@ def print_image_evidence(rows: list[dict]) -> None:
         add_row(t, e["tier"].replace("_", " "), e["source"], short(e["document"]), region_text(e),
                 e["cmi_status"].replace("_", " "), e["copies"])
     out.print(t)
+    from ascertain.match.image_watermarks import short as watermark_short
+    from ascertain.report.show_images import mark_words
+
+    for e in rows[:LIST_MARKS]:
+        if e.get("visible_mark"):  # the work's visible signature/watermark region in this copy
+            out.print(f"visible mark in {e['source']}: {short(e['document'])}: {mark_words(e['visible_mark'])}",
+                      markup=False, highlight=False)
+    for e in rows:
+        if e.get("watermark"):  # an output: the generators' invisible watermark (provenance, not copying)
+            out.print(f"invisible watermark in {e['source']}: {short(e['document'])}: "
+                      f"{watermark_short(e['watermark'])}", markup=False, highlight=False)
     changed = [(e, f, v) for e in rows for f, v in sorted(e["cmi"].items()) if v["status"] != "kept"]
     for e, f, v in changed[:20]:
         out.print(f"image CMI {v['status']} in {e['source']}: {short(e['document'])}: {f} {v['work']!r}"
@@ -208,6 +224,19 @@ def print_image_metadata(rows: list[dict]) -> None:
     out.print(t)
 
 
+def print_image_watermarks(tallies: dict) -> None:
+    """Per output set: how many outputs carry an open generator's invisible watermark, and what that shows."""
+    if not tallies:
+        return
+    from ascertain.report.show_images import watermark_words
+
+    for name, t in tallies.items():
+        out.print(f"{name}: {watermark_words(t)}", markup=False, highlight=False)
+    err.print("[dim]invisible watermark: found = the output went through a pipeline that embedded that public "
+              "message (not which model); absent proves nothing (front ends do not embed it; resizing and "
+              "cropping remove it).[/]", highlight=False)
+
+
 def print_image_cmi_rates(rates: dict) -> None:
     """Per source: of the copies of works that carried image CMI, the share that lost it."""
     rows = {k: v for k, v in rates.items() if v["with_work_cmi"]}
@@ -219,6 +248,15 @@ def print_image_cmi_rates(rates: dict) -> None:
         add_row(t, name, r["copies"], r["with_work_cmi"], r["removed"], r["altered"], r["retained"],
                 f"{r['removed_share']:.0%}")
     out.print(t)
+
+
+def print_visible_marks(rates: dict) -> None:
+    """Per source: the works' visible signatures/watermark regions in their copies (declared and automatic)."""
+    from ascertain.report.show_images import mark_rates_words
+
+    for name, r in rates.items():
+        for kind, counts in (r.get("visible_marks") or {}).items():
+            out.print(mark_rates_words(name, kind, counts), markup=False, highlight=False)
 
 
 def print_probe_evidence(rows: list[dict]) -> None:

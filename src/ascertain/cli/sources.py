@@ -34,13 +34,17 @@ from ascertain.cli.common import (
 from ascertain.errors import AscertainError
 from ascertain.report.tables import add_row, new_table
 
+MaxMembers = Annotated[int | None, typer.Option(
+    help="Members read from one archive or shard (default: 250,000 for images, 2,000,000 for text); past it, a "
+         "recorded skip names the archive.")]
+
 
 def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: str,
                 language: str | None, rev: str | None, key_file: str | None, no_text: bool,
                 max_doc_bytes: int, as_json: bool, level: str = "auto", acquired: str | None = None,
                 meta_fields: str | None = None, engine: str = "local", processes: int | None = None,
                 max_markup_tags: int = 2_000_000, images: bool = False, ray_address: str | None = None,
-                local_features: bool = False) -> None:
+                local_features: bool = False, max_archive_members: int | None = None) -> None:
     from ascertain.readers import ReadOptions
     from ascertain.sources import add_source
     from ascertain.sources_images import looks_like_images
@@ -48,10 +52,11 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
     c = open_case(case)
     if images or (not key_file and looks_like_images(paths)):
         _add_image_source(c, case, name, kind, paths, max_doc_bytes, acquired, key_file, as_json, engine, processes,
-                          ray_address, local_features)
+                          ray_address, local_features, max_archive_members)
         return
     opts = ReadOptions(text_field=text_field, language=language, rev=rev, max_doc_bytes=max_doc_bytes,
                        max_markup_tags=max_markup_tags,
+                       max_archive_members=max_archive_members or ReadOptions.max_archive_members,
                        meta_fields=tuple(f.strip() for f in (meta_fields or "").split(",") if f.strip()))
     with progress_bar(f"{kind} {name}") as bar:
         task = bar.add_task(f"indexing {esc(name)}", total=None, unit="documents", mb="")
@@ -94,10 +99,10 @@ def _add_source(case: Path, name: str, kind: str, paths: list[str], text_field: 
 def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max_doc_bytes: int,
                       acquired: str | None, key_file: str | None, as_json: bool, engine: str = "local",
                       processes: int | None = None, ray_address: str | None = None,
-                      local_features: bool = False) -> None:
+                      local_features: bool = False, max_archive_members: int | None = None) -> None:
     """Images: every input an image, a folder or archive of images, or a webdataset shard (or --images)."""
     from ascertain.readers import ReadOptions
-    from ascertain.sources_images import add_image_source
+    from ascertain.sources_images import IMAGE_ARCHIVE_MEMBERS, add_image_source
 
     if key_file:
         raise AscertainError("--key-file", "keyed indexes hold text fingerprints; images are not keyed",
@@ -111,7 +116,8 @@ def _add_image_source(c, case: Path, name: str, kind: str, paths: list[str], max
             bar.update(task, advance=n, mb=f"{state['bytes'] / 1e6:,.1f} MB")
 
         summary = add_image_source(c, name, kind, paths, ReadOptions(max_doc_bytes=max_doc_bytes), tick, acquired,
-                                   engine, processes, ray_address, local_features)
+                                   engine, processes, ray_address, local_features,
+                                   max_archive_members or IMAGE_ARCHIVE_MEMBERS)
     if as_json:
         emit_json(summary)
     else:
@@ -180,6 +186,7 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
                columns: Annotated[str | None, typer.Option(
                    help="image-metadata column mapping, e.g. url=URL,caption=TEXT,sha256=hash,phash=image_phash "
                         "(roles: url, caption, width, height, sha256, phash, key).")] = None,
+               max_archive_members: MaxMembers = None,
                as_json: JsonOpt = False) -> None:
     """Fingerprint a training corpus (resumes an interrupted run of the same command); an image corpus
     (image files, folders, archives, img2dataset webdataset shards) is indexed by its image codes, and a
@@ -193,7 +200,7 @@ def corpus_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of 
         raise AscertainError("--max-markup-tags", "must be at least 1", "give a positive number of tags")
     _add_source(case, name, "corpus", paths, text_field, language, rev, key_file, no_text, max_doc_bytes,
                 as_json, level, acquired, meta_fields, engine, processes, max_markup_tags, images, ray_address,
-                local_features)
+                local_features, max_archive_members)
 
 
 def _image_metadata(paths: list[str]) -> bool:
@@ -228,10 +235,11 @@ def outputs_add(case: CaseArg, name: Annotated[str, typer.Argument(help="Name of
                 images: Annotated[bool, typer.Option("--images", metavar=FLAG, help="Generated images (files, "
                                                      "folders, zip/tar, webdataset shards whose .txt is the "
                                                      "prompt); chosen by itself for such inputs.")] = False,
+                max_archive_members: MaxMembers = None,
                 as_json: JsonOpt = False) -> None:
     """Add model outputs (one JSON object per line), or generated images."""
     _add_source(case, name, "outputs", files, text_field, None, None, None, False, max_doc_bytes, as_json,
-                level, images=images)
+                level, images=images, max_archive_members=max_archive_members)
 
 
 @sources_app.command("list")

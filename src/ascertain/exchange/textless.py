@@ -80,18 +80,27 @@ def check_references(root: Path, manifest: dict, files: set[str], where: str) ->
     shards = manifest.get("shards")
     if not isinstance(shards, list):
         refuse("has no shard list")
+    # index format 3: the shards' fingerprint files are dropped once the lookup tables hold their rows
+    shard_fp = (manifest.get("lookup") or {}).get("format", 2) < 3
     totals = {"documents": 0, "fingerprints": 0}
     for n, shard in enumerate(shards):
         if not isinstance(shard, dict):
             refuse(f"shard {n} is not an object")
-        for field in ("documents_file", "fingerprints_file", "minhash_file"):
+        for field in ("documents_file", "minhash_file") + (("fingerprints_file",) if shard_fp else ()):
             name = shard.get(field)
             if not _plain_name(name) or name not in files:
                 refuse(f"shard {n} names {field} {name!r}, which is not a file of the package's index")
+        if not shard_fp and "fingerprints_file" in shard:
+            refuse(f"shard {n} names a fingerprints file, which a format-3 index does not keep")
         for name in shard.get("sha256") or {}:
             if not _plain_name(name) or name not in files:
                 refuse(f"shard {n} lists {name!r}, which is not a file of the package's index")
         for field, file_field in (("documents", "documents_file"), ("fingerprints", "fingerprints_file")):
+            if file_field not in shard:  # format 3: the fingerprint count is the lookup tables' to check
+                if not isinstance(shard.get(field), int) or shard[field] < 0:
+                    refuse(f"shard {n} says {shard.get(field)!r} {field}")
+                totals[field] += shard[field]
+                continue
             rows = pq.ParquetFile(root / shard[file_field]).metadata.num_rows
             if shard.get(field) != rows:
                 refuse(f"shard {n} says {shard.get(field)!r} {field}, its file holds {rows:,}")

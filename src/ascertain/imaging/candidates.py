@@ -31,6 +31,7 @@ FEATURE_BITS = 24  # tuning split: the same point after re-encoding/rescaling; c
 #                   across images, so a looser bound mostly adds distinct images (40 bits: ~350 a work of 1,638)
 CANDIDATE_FEATURES = 100  # strongest features per image in the feature table (and per work as queries)
 MIN_VOTES = 6  # distinct work features with a near descriptor in the image
+EDGE = 0.10  # features within this share of the width or height from an edge are taken last
 CROPS = (0.05, 0.10, 0.15, 0.20)  # centre crops per side
 SIDE_CROP = 0.25  # one side cut by this share
 PADS = (0.10, 0.20)  # padding per side, white and black
@@ -71,8 +72,18 @@ def query_variants(pixels: np.ndarray, dihedral: np.ndarray | None = None) -> Qu
 
 
 def strongest_features(d: ImageDescriptors, k: int = CANDIDATE_FEATURES) -> np.ndarray:
-    """The first k of an image's ORB descriptors (ORB returns them strongest first after its own retention)."""
-    return d.features[:k]
+    """k of an image's ORB descriptors, strongest first, those clear of the image's edges before the rest.
+
+    The edges are where copies differ most from their work: a rotated copy's fill corners, a pad's border, a
+    crop's cut make the strongest corners of the copy (tuning split: rotations of ±5° lost as candidates fell
+    from 21 of 164 to 3 with the same k, and fewer distinct images passed the vote)."""
+    if not len(d.keypoints):
+        return d.features[:k]
+    h, w = d.shape[0] * d.feature_scale, d.shape[1] * d.feature_scale
+    x, y = d.keypoints[:, 0] / max(w, 1.0), d.keypoints[:, 1] / max(h, 1.0)
+    inner = (x >= EDGE) & (x <= 1 - EDGE) & (y >= EDGE) & (y <= 1 - EDGE)
+    order = np.concatenate([np.flatnonzero(inner), np.flatnonzero(~inner)])  # each part keeps strongest first
+    return d.features[order[:k]]
 
 
 @dataclass

@@ -4,11 +4,15 @@ Evidence needs every match, so the scan is exhaustive (100 % recall by construct
 (LSH, IVF, HNSW) trade recall for speed. The cost is kept low by layout rather than by skipping codes:
 
 - a code is four 64-bit words; a shard stores them column by column (4 x N uint64), so each step of the scan
-  runs over one contiguous column: xor with the query's word, popcount (`np.bitwise_count`), add;
+  runs over contiguous columns: xor with the query's words, popcount, add. The C kernel (imaging/_hamming.c,
+  built with the package) does it tile by tile for every query with the CPU's vector or scalar popcount;
+  without it, NumPy does it column by column (`np.bitwise_count`), ~3x slower (docs/benchmarks.md);
 - a shard is scanned in blocks of BLOCK_ROWS rows through small reused buffers, from a memory-mapped file:
   the memory a scan holds is the buffers and the hits, whatever the shard's size;
 - shards are independent, so `scan` hands each one to an executor (engine/: in process, a process pool, or
-  Ray over a cluster) and merges the hits in shard order: the same hits in the same order on every engine.
+  Ray over a cluster) and merges the hits in shard order: the same hits in the same order on every engine. A
+  large query batch is put once where the tasks read it (`executor.share`); with `verify=True` each task checks
+  its shard's sha256 before scanning it, so the check runs in parallel rather than through the driver.
 
 A table is a folder: `table.json` (the shards, their rows and sha256) and per shard two .npy files, the
 codes (4 x N uint64) and the callers' 64-bit ids (N int64). Codes come in as PDQ's packed 32 bytes (N x 32
@@ -32,8 +36,15 @@ BITS = 256
 WORDS = BITS // 64
 BLOCK_ROWS = 1 << 16  # rows per scan step: 4 columns x 64 K x 8 bytes = 2 MB, about an L2/L3 cache's share
 SHARD_ROWS = 1 << 22  # rows per shard file: 128 MB of codes + 32 MB of ids; one engine task each
+SHARE_BYTES = 1 << 16  # queries above this size go to the shard tasks once (executor.share), not once a task
+HIT_CAPACITY = 1 << 16  # hits per kernel call; more (a radius near 256) and the rows are scanned in halves
 TABLE_FILE = "table.json"
 FORMAT = "ascertain-code-table/1"
+
+try:
+    from ascertain.imaging import _hamming
+except ImportError:  # pragma: no cover (a source checkout without `setup.py build_ext`)
+    _hamming = None
 
 if hasattr(np, "bitwise_count"):  # numpy >= 2.0: a hardware popcount per element
     def _popcount(x: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -105,13 +116,16 @@ class Hits:
 
 
 def scan_columns(columns: np.ndarray, ids: np.ndarray, queries: np.ndarray, max_distance: int,
-                 block_rows: int = BLOCK_ROWS) -> Hits:
+                 block_rows: int = BLOCK_ROWS, kernel: bool = True) -> Hits:
     """Every (query, id) whose codes differ in at most `max_distance` bits. `columns` is 4 x N uint64 (an array
-    or a memory map); `queries` Q x 4 uint64. Exhaustive: every stored code is compared with every query."""
+    or a memory map); `queries` Q x 4 uint64. Exhaustive: every stored code is compared with every query. The
+    hits are in no particular order (`scan` and `scan_codes` sort them); `kernel=False` forces the NumPy path."""
     if not 0 <= max_distance <= BITS:
         raise AscertainError("max_distance", f"{max_distance} is not a number of bits", f"pass 0 to {BITS}")
     q = to_words(queries)
     n = columns.shape[1]
+    if kernel and _hamming is not None:
+        return _scan_kernel(columns, ids, q, max_distance, block_rows)
     b = min(block_rows, max(n, 1))
     x = np.empty(b, np.uint64)
     pc = np.empty(b, np.uint8)
@@ -132,6 +146,30 @@ def scan_columns(columns: np.ndarray, ids: np.ndarray, queries: np.ndarray, max_
             if hit.size:
                 out.append(Hits(np.full(hit.size, qi, np.int32), np.asarray(ids[start:stop])[hit].astype(np.int64),
                                 a[hit].astype(np.uint16)))
+    return Hits.concat(out)
+
+
+def _scan_kernel(columns: np.ndarray, ids: np.ndarray, q: np.ndarray, max_distance: int, block_rows: int) -> Hits:
+    """scan_columns through the C kernel, a block of rows at a time (a memory map's block is read once). A list
+    of row ranges, not a recursive closure: a closure over the memory maps would keep them (and their pages)
+    alive until the cyclic garbage collector ran."""
+    n = columns.shape[1]
+    cap = max(HIT_CAPACITY, len(q))  # one row has at most Q hits: a single row always fits
+    oq, orow, od = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.uint16)
+    qw = np.ascontiguousarray(q, dtype=np.uint64)
+    out: list[Hits] = []
+    step = max(1, block_rows)
+    todo = [(start, min(n, start + step)) for start in range(0, n, step)][::-1]
+    while todo:  # popped from the end: the blocks in row order
+        start, stop = todo.pop()
+        cols = [np.ascontiguousarray(columns[k, start:stop], dtype=np.uint64) for k in range(WORDS)]
+        got = _hamming.scan(*cols, qw, max_distance, oq, orow, od)
+        if got < 0:  # more hits than the buffers hold: the two halves apart, the first one next
+            mid = (start + stop) // 2
+            todo += [(mid, stop), (start, mid)]
+        elif got:
+            out.append(Hits(oq[:got].copy(), np.asarray(ids[start:stop])[orow[:got]].astype(np.int64),
+                            od[:got].copy()))
     return Hits.concat(out)
 
 
@@ -229,34 +267,55 @@ class CodeTable:
         self.shards = [ShardInfo(s["name"], int(s["rows"]), s["sha256"]) for s in meta["shards"]]
 
     def verify(self) -> None:
-        """Refuse a table whose shard files changed since they were written."""
+        """Refuse a table whose shard files changed since they were written (every shard, in this process: at
+        scale, `scan(..., verify=True)` checks each shard in its own task instead, in parallel)."""
         for s in self.shards:
-            h = hashlib.sha256()
-            for p in s.paths(self.folder):
-                with open(p, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        h.update(chunk)
-            if h.hexdigest() != s.sha256:
-                raise AscertainError(str(self.folder / s.name), "changed since the table was written",
-                                     "rewrite the table from its source")
+            check_shard(str(self.folder), s.name, s.sha256)
 
 
-def scan_shard(folder: str, name: str, queries: np.ndarray, max_distance: int) -> Hits:
-    """One shard's hits (an engine task: plain arguments, the shard memory-mapped, scanned block by block)."""
+def check_shard(folder: str, name: str, sha256: str) -> None:
+    """Refuse a shard whose files changed since the table was written."""
+    h = hashlib.sha256()
+    for p in (Path(folder) / f"{name}.codes.npy", Path(folder) / f"{name}.ids.npy"):
+        with open(p, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    if h.hexdigest() != sha256:
+        raise AscertainError(str(Path(folder) / name), "changed since the table was written",
+                             "rewrite the table from its source")
+
+
+def scan_shard(folder: str, name: str, queries, max_distance: int, sha256: str | None = None) -> Hits:
+    """One shard's hits (an engine task: plain arguments, the shard memory-mapped, scanned block by block);
+    `queries` are Q x 4 uint64 words or a Shared handle on them; with `sha256`, the shard's files are checked
+    first, in the task."""
+    from ascertain.engine import Shared, shared_value
+
+    if sha256 is not None:
+        check_shard(folder, name, sha256)
+    if isinstance(queries, Shared):
+        queries = shared_value(queries)
     cols = np.load(Path(folder) / f"{name}.codes.npy", mmap_mode="r", allow_pickle=False)
     ids = np.load(Path(folder) / f"{name}.ids.npy", mmap_mode="r", allow_pickle=False)
     return scan_columns(cols, ids, queries, max_distance)
 
 
-def scan(table: CodeTable, queries: np.ndarray, max_distance: int, executor=None) -> Hits:
+def scan(table: CodeTable, queries: np.ndarray, max_distance: int, executor=None, verify: bool = False) -> Hits:
     """Every stored code within `max_distance` bits of any query, over all shards, in canonical order.
-    `executor` is an engine executor (engine.make_executor); without one the shards run in this process."""
+    `executor` is an engine executor (engine.make_executor); without one the shards run in this process. With
+    `verify`, each shard task first checks its shard's sha256 (a changed shard is refused, not scanned): the
+    check runs where the shard is scanned, in parallel, instead of serially in the driver (`CodeTable.verify`),
+    which at billions of codes would read every shard once more through one process."""
     from ascertain.engine import ordered_map
     from ascertain.engine.local import InProcess
 
     q = to_words(queries)
     ex = executor or InProcess()
-    parts = ordered_map(ex, scan_shard, ((str(table.folder), s.name, q, max_distance) for s in table.shards))
+    # a case's queries (1,000 works x 30 variants: 1 MB) would otherwise be sent again with each of thousands of
+    # shard tasks; shared, they are put once (Ray's object store, or a file for a process pool)
+    arg = ex.share(q) if q.nbytes > SHARE_BYTES and len(table.shards) > 1 else q
+    parts = ordered_map(ex, scan_shard, ((str(table.folder), s.name, arg, max_distance, s.sha256 if verify else None)
+                                         for s in table.shards))
     return Hits.concat(parts).sorted()
 
 

@@ -6,7 +6,8 @@ Tiers, strongest first (each names the facts it rests on):
 - `near_duplicate`: PDQ distance within PDQ_NEAR in some dihedral orientation (re-encoded, resized, recoloured,
   overlaid, flipped, rotated by a right angle);
 - `region_copy`: local features geometrically verified (cropped, padded, slightly rotated, pasted into another
-  image): the region, its share of the work's area and the transformation are reported;
+  image) and the pixels under the fitted map correlated with the work's: the region, its share of the work's
+  area and the transformation are reported;
 - `not_copied`: none of these.
 """
 
@@ -18,9 +19,10 @@ import numpy as np
 
 from ascertain.imaging.decode import decode
 from ascertain.imaging.descriptors import DIHEDRAL, ImageDescriptors, describe, hamming, pdq_hex
-from ascertain.imaging.regions import MIN_INLIER_RATIO, MIN_INLIERS, verify
+from ascertain.imaging.regions import MIN_INLIER_RATIO, MIN_INLIERS, pixel_agreement, verify
 
 PDQ_NEAR = 31  # of 256 bits: the threshold Meta publishes for PDQ matching; measured here (docs/validation.md)
+MIN_CORRELATION = 0.5  # of the work's and the copy's pixels under the verified map (regions.pixel_agreement)
 MIN_QUALITY = 50  # PDQ's own quality below this (flat, near-blank images) makes its distances unreliable
 
 
@@ -56,13 +58,20 @@ def compare_images(work: ImageInput, copy: ImageInput) -> dict:
     if wd.pixel_sha256 == cd.pixel_sha256:
         return {"decision": "copied", "tier": "same_pixels", "work_area_share": 1.0, **facts}
     region = verify(wd, cd, copy.pixels)
+    correlation = None
+    if region is not None:
+        # the pixels under the fitted map must agree too: chance fits of repetitive or textureless features
+        # (outlined clip art, a shared frame) satisfy the geometry, not the pixels
+        correlation = pixel_agreement(work.pixels, copy.pixels, region.affine)
+        facts["pixel_correlation"] = None if correlation is None else round(correlation, 4)
+    facts["min_pixel_correlation"] = MIN_CORRELATION
     reliable = min(wd.pdq_quality, cd.pdq_quality) >= MIN_QUALITY
     if dist <= PDQ_NEAR and reliable:
         out = {"decision": "copied", "tier": "near_duplicate", "work_area_share": 1.0, **facts}
         if region:
             out["region"] = region.as_dict()
         return out
-    if region:
+    if region and correlation is not None and correlation >= MIN_CORRELATION:
         return {"decision": "copied", "tier": "region_copy", "work_area_share": region.work_area_share,
                 "region": region.as_dict(), **facts}
     return {"decision": "not_copied", "tier": None, "work_area_share": 0.0, **facts}
@@ -71,7 +80,10 @@ def compare_images(work: ImageInput, copy: ImageInput) -> dict:
 def summary(r: dict) -> str:
     """One line a person reads: the tier and the facts behind it."""
     if r["decision"] != "copied":
-        return f"not copied (PDQ distance {r['pdq_distance']} > {r['pdq_threshold']}; no verified region)"
+        why = "no verified region" if r.get("pixel_correlation") is None else (
+            f"a region fits the features but its pixels correlate {r['pixel_correlation']:.2f} "
+            f"< {r['min_pixel_correlation']}")
+        return f"not copied (PDQ distance {r['pdq_distance']} > {r['pdq_threshold']}; {why})"
     if r["tier"] in ("same_bytes", "same_pixels"):
         return "copied: " + ("identical file" if r["tier"] == "same_bytes" else "identical pixels, other file bytes")
     reg = r.get("region")

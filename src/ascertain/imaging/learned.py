@@ -155,4 +155,6 @@ class LearnedDescriptor:
 
     def manifest(self) -> dict:
         return {"path": self.path, "sha256": self.sha256, "format": self.format, "side": self.side,
-                "mean": list(self.mean), "std": list(self.std), "threshold": self.threshold}
+                "mean": list(self.mean), "std": list(self.std), "threshold": self.threshold,
+                **({"state_width": self.state_width, "state_dim": self.state_dim}
+                   if self.format.startswith("torch state") else {})}

@@ -17,7 +17,8 @@ from ascertain.imaging.descriptors import DENSE_FEATURES, ImageDescriptors, feat
 
 RATIO = 0.8  # Lowe's ratio test on the two nearest descriptors
 RANSAC_PX = 6.0  # reprojection tolerance, in feature pixels (longer side FEATURE_SIDE)
-MIN_INLIERS = 16  # measured: distinct images reach at most a few chance inliers (docs/validation.md, images)
+MIN_INLIERS = 12  # tuning split: 12-15 inliers hold rotated, overlaid and pasted copies; chance fits below 16 are
+#                  rejected by the pixel check (compare.MIN_CORRELATION), not by the count (docs/validation.md)
 MIN_INLIER_RATIO = 0.25
 
 
@@ -35,11 +36,27 @@ class RegionMatch:
     affine: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
-                "rotation_degrees": round(self.rotation, 2) + 0.0, "mirrored": self.mirrored,
-                "work_region": [round(v, 4) for v in self.work_region],
-                "copy_region": [round(v, 4) for v in self.copy_region],
-                "work_area_share": round(self.work_area_share, 4)}
+        out = {"inliers": self.inliers, "matches": self.matches, "scale": round(self.scale, 4),
+               "rotation_degrees": round(self.rotation, 2) + 0.0, "mirrored": self.mirrored,
+               "work_region": [round(v, 4) for v in self.work_region],
+               "copy_region": [round(v, 4) for v in self.copy_region],
+               "work_area_share": round(self.work_area_share, 4)}
+        if self.affine is not None:  # stored with the evidence: exhibits and the visible-CMI check draw with it
+            out["affine"] = affine_list(self.affine)
+        return out
+
+
+def affine_list(a: np.ndarray) -> list[list[float]]:
+    """A 2 x 3 map as JSON holds it: rounded so the same fit gives the same bytes (1e-6 of a pixel per pixel)."""
+    return [[round(float(v), 6) + 0.0 for v in row] for row in np.asarray(a, np.float64)[:2]]
+
+
+def affine_array(v: list | None) -> np.ndarray | None:
+    """The stored 2 x 3 map back as an array; None when the evidence predates it or it is malformed."""
+    if v is None:
+        return None
+    a = np.asarray(v, np.float64)
+    return a if a.shape == (2, 3) and np.isfinite(a).all() else None
 
 
 def _good_matches(fa: np.ndarray, fb: np.ndarray) -> list[tuple[int, int]]:
@@ -149,3 +166,43 @@ def _verify_oriented(work: ImageDescriptors, kb: np.ndarray, fb: np.ndarray, cop
 def _invert(m: np.ndarray) -> np.ndarray:
     a = np.vstack([m, [0, 0, 1]])
     return np.linalg.inv(a)[:2]
+
+
+CHECK_SIDE = 160  # the pixel check compares the work and the copy mapped back into its frame at this longer side
+CHECK_MIN_AREA = 0.05  # of the work's frame: less held by the copy is not checked (the region is too small)
+
+
+def pixel_agreement(work_pixels: np.ndarray, copy_pixels: np.ndarray, affine: np.ndarray) -> float | None:
+    """How well the copy's pixels, mapped back through the fitted map, agree with the work's: the normalised
+    correlation of the two (grey, lightly blurred, CHECK_SIDE on the longer side) over the part of the work's
+    frame the copy holds. Chance fits of repetitive or textureless features satisfy the geometry but not the
+    pixels; a re-encoded, recoloured or overlaid copy keeps most of the correlation. None: too little overlap."""
+    import cv2
+
+    wh, ww = work_pixels.shape[:2]
+    t = min(1.0, CHECK_SIDE / max(wh, ww))
+    tw, th = max(8, round(ww * t)), max(8, round(wh * t))
+    wg = cv2.resize(cv2.cvtColor(np.ascontiguousarray(work_pixels), cv2.COLOR_RGB2GRAY), (tw, th),
+                    interpolation=cv2.INTER_AREA).astype(np.float32)
+    cg = cv2.cvtColor(np.ascontiguousarray(copy_pixels), cv2.COLOR_RGB2GRAY)
+    # small-frame pixels -> work pixels -> copy pixels; the copy brought near the small frame's scale first
+    # (area averaging), so the warp samples it without aliasing
+    m = np.vstack([np.asarray(affine, np.float64)[:2], [0, 0, 1]]) @ np.diag([ww / tw, wh / th, 1.0])
+    k = min(1.0, 1.0 / max(math.hypot(m[0, 0], m[1, 0]), 1e-9))
+    if k < 1.0:
+        ch, cw = cg.shape
+        sw, sh = max(1, round(cw * k)), max(1, round(ch * k))
+        cg = cv2.resize(cg, (sw, sh), interpolation=cv2.INTER_AREA)
+        m = np.diag([sw / cw, sh / ch, 1.0]) @ m
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    back = cv2.warpAffine(cg.astype(np.float32), m[:2], (tw, th), flags=flags, borderMode=cv2.BORDER_CONSTANT)
+    held = cv2.warpAffine(np.ones(cg.shape, np.float32), m[:2], (tw, th), flags=flags,
+                          borderMode=cv2.BORDER_CONSTANT) > 0.999
+    held = cv2.erode(held.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # clear of the border and its blur
+    if held.mean() < CHECK_MIN_AREA:
+        return None
+    a = cv2.GaussianBlur(wg, (0, 0), 1.0)[held]
+    b = cv2.GaussianBlur(back, (0, 0), 1.0)[held]
+    a, b = a - a.mean(), b - b.mean()
+    den = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
+    return float((a * b).sum() / den) if den > 1e-6 else 0.0

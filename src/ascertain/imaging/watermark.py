@@ -176,19 +176,46 @@ def check_watermark(rgb: np.ndarray) -> dict:
             "alpha": ALPHA, "blocks": blocks}
 
 
-def check_watermark_file(path: str) -> dict:
-    """The check on an image file at its stored size (a resized copy loses the watermark; no orientation is
+def check_watermark_bytes(data: bytes, name: str) -> dict:
+    """The check on an image's bytes at its stored size (a resized copy loses the watermark; no orientation is
     applied: the watermark is in the pixels as stored). Bounded like every decode (imaging/decode.py)."""
-    from pathlib import Path
-
     from PIL import Image
 
     from ascertain.imaging.decode import open_image
 
-    data = Path(path).read_bytes()
-    im = open_image(data, path)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, rgba)
-    return check_watermark(np.asarray(im.convert("RGB")))
+    im = open_image(data, name)
+    try:
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            rgba = im.convert("RGBA")
+            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(bg, rgba)
+        rgb = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError, SyntaxError) as e:
+        from ascertain.errors import AscertainError
+
+        raise AscertainError(name, f"the image data is damaged or truncated ({type(e).__name__})",
+                             "use a complete copy of the file") from None
+    return check_watermark(rgb)
+
+
+def check_watermark_file(path: str) -> dict:
+    """The check on an image file (check_watermark_bytes)."""
+    from pathlib import Path
+
+    return check_watermark_bytes(Path(path).read_bytes(), path)
+
+
+# What a finding means, recorded with every check the match stores (the module's docstring, in two sentences)
+SHOWS = ("present: the image went through a pipeline that embedded that public message (typically an open "
+         "generator's reference code or a library using it); it does not identify the model or its weights, and "
+         "anyone can embed these messages in any image")
+CANNOT_SHOW = ("absent proves nothing: common front ends (AUTOMATIC1111, ComfyUI, Forge) and hosted services may "
+               "not embed it, and resizing, cropping off the 8-pixel grid, rotation or strong JPEG remove it")
+
+
+def finding(result: dict) -> dict:
+    """The stored summary of one check: the verdict, the closest message and its agreement and p-value."""
+    best = min(result["messages"], key=lambda m: (m["p_family"], m["message"]))
+    return {"present": bool(result["present"]), "message": result["message"], "closest": best["message"],
+            "who": best["who"], "agree": int(best["agree"]), "bits": int(best["bits"]),
+            "p_family": float(best["p_family"]), "blocks": int(result["blocks"])}

@@ -11,13 +11,12 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.minhash import band_keys, bands_agree, has_signature, jaccard_estimate, signature
 from ascertain.index import arrow_np
 from ascertain.index.lookup_tables import band_candidates, corpus_fingerprints, corpus_frequencies
-from ascertain.index.partitions import read_keys
+from ascertain.index.partitions import parquet_schema, read_keys
 from ascertain.text.levels import CODE_LEVELS
 
 DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text", "meta"]
@@ -118,7 +117,7 @@ def fetch_docs(index_dir: Path, manifest: dict, doc_ids: np.ndarray, chunk: int 
     source's level)."""
     for shard, ids in _by_shard(manifest, doc_ids):
         path = index_dir / shard["documents_file"]
-        stored = "level" in pq.read_schema(path).names
+        stored = "level" in parquet_schema(path).names  # the footer read once per process
         for lo in range(0, len(ids), chunk):
             t = read_keys(path, "doc", ids[lo:lo + chunk], DOC_COLUMNS + (["level"] if stored else []))
             levels = [CODE_LEVELS[c] for c in t.column("level").to_pylist()] if stored else [None] * t.num_rows

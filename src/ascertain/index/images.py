@@ -30,14 +30,14 @@ import pyarrow.parquet as pq
 from ascertain.cmi.image import read_image_cmi
 from ascertain.engine import Executor, ordered_map
 from ascertain.errors import AscertainError
-from ascertain.imaging.code_scan import TABLE_FILE, TableWriter
+from ascertain.imaging.code_scan import TABLE_FILE, CodeTable, TableWriter
 from ascertain.imaging.decode import MAX_FILE_BYTES, MAX_PIXELS, WORK_SIDE, DecodedImage, decode
 from ascertain.index.atomic import atomic_write_bytes
 from ascertain.index.shards import write_parquet_atomic
+from ascertain.media import IMAGE
 from ascertain.readers.base import Skip
 from ascertain.readers.images import ImageDocument
 
-MEDIUM = "image"
 CODES_DIR = "codes"  # the source's code table (imaging/code_scan.py), inside its index folder
 FEATURES_DIR = "features"  # its local-feature table, when indexed with features
 SHARD_ROWS = 50_000
@@ -190,7 +190,7 @@ class ImageIndexWriter:
             features_out.close()
             extra["features"] = {"folder": FEATURES_DIR, "per_image": CANDIDATE_FEATURES, "table_sha256":
                                  hashlib.sha256((self.dir / FEATURES_DIR / TABLE_FILE).read_bytes()).hexdigest()}
-        manifest = {"medium": MEDIUM, "tool": "ascertain", "parameters": image_parameters(),
+        manifest = {"medium": IMAGE, "tool": "ascertain", "parameters": image_parameters(),
                     "inputs": self.inputs, "reading": self.reading, "documents": n_doc,
                     "distinct_images": len(content), "skipped": n_skip,
                     "skip_reasons": dict(sorted(reasons.items())), "shards": shards,
@@ -268,8 +268,28 @@ def describe_images(images: list[tuple[str, str, bytes]], features: bool = False
     return out
 
 
-def is_image_index(manifest: dict | None) -> bool:
-    return bool(manifest) and manifest.get("medium") == MEDIUM
+def code_table(index_dir: Path, manifest: dict, which: str = "codes", verify_shards: bool = True) -> CodeTable:
+    """The source's sharded code table (`codes`: one PDQ code per distinct content; `features`: its strongest
+    local features), checked: table.json as the manifest recorded it, and (`verify_shards`) every shard as
+    table.json recorded it, here. Scan it with imaging/code_scan.scan(table, queries, radius, executor): one
+    engine task per shard; at scale pass verify_shards=False and scan(..., verify=True), so that each shard is
+    checked in its own task, in parallel."""
+    entry = manifest.get(which)
+    if not isinstance(entry, dict) or "folder" not in entry:
+        raise AscertainError(str(index_dir), f"has no {which} table", "add the source again with this version"
+                             + (" and --local-features" if which == "features" else ""))
+    folder = Path(index_dir) / entry["folder"]
+    try:
+        meta = (folder / TABLE_FILE).read_bytes()
+    except OSError:
+        meta = b""
+    if hashlib.sha256(meta).hexdigest() != entry.get("table_sha256"):
+        raise AscertainError(str(folder), "is not the code table this index was written with",
+                             "add the source again (its index changed or is incomplete)")
+    table = CodeTable(folder)
+    if verify_shards:
+        table.verify()
+    return table
 
 
 def read_image_index(index_dir: Path, manifest: dict, columns: list[str] | None = None) -> pa.Table:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.index.shards import read_manifest
+from ascertain.media import is_image_manifest
 from ascertain.store import schema
 
 MAX_LISTED = 5
@@ -42,7 +43,7 @@ def source_index(case: Case, name: str) -> tuple[Path, dict]:
 def find_document(case: Case, source: str, wanted: str) -> dict:
     """The document record {doc, locator, sha256, language, tokens, bytes, meta, text (None if not stored)}."""
     index_dir, manifest = source_index(case, source)
-    if manifest.get("medium") == "image":
+    if is_image_manifest(manifest):
         raise AscertainError(source, "is an image source: its documents are images, not text",
                              "see the image evidence with `ascertain show CASE WORK` (tier, region, locator), and "
                              "compare one image with a work's file: `ascertain compare WORK.jpg COPY.jpg`")

@@ -1,9 +1,18 @@
-"""The tables `match` reads by key, written from a source's finished shards (index format 2, lookup format 2).
+"""The tables `match` reads by key, written from a source's finished shards (index format 3, lookup format 3).
 
   lk-fp-PPPP.{hash,doc,pos}.npy   every fingerprint, sorted by (hash, doc, pos)
-  lk-df-PPPP.{hash,df,cf}.npy     per distinct fingerprint: documents holding it, occurrences
+  lk-df-PPPP.{hash,df}.npy        the fingerprints found more than once in some document: documents holding
+                                  each (for every other fingerprint that count is its rows in lk-fp)
   lk-lsh-PPPP.{band,doc}.npy      one key per MinHash band of each signature, sorted by (band, doc)
   lk-dup-PPPP.{rep,doc}.npy       documents of a content held more than once (index/duplicates.py)
+
+Doc ids are 32-bit when the source has fewer than 2^32 documents (64-bit otherwise). A fingerprint's
+occurrences (cf) are the length of its run in lk-fp (found by the binary search that finds its rows), and its
+document frequency (df) equals it unless lk-df says otherwise (about 1 fingerprint in 10 of real text): format 2
+stored (hash, df, cf) for every distinct fingerprint (24 bytes each) and 64-bit doc ids, and kept each shard's
+fingerprints (fp-NNNNN.parquet) beside the same rows here: an index 1.6 times its corpus. Format 3 drops the
+shards' fingerprint files once these tables are written (they stay until then: an interrupted indexing
+resumes from them). Format-2 indexes are read as they are (`corpus_frequencies`).
 
 Only one document of each content (its representative) has rows in the fp and lsh tables: a document
 frequency counts distinct contents, and identical copies are measured once and counted (index/duplicates.py).
@@ -28,18 +37,22 @@ import pyarrow.parquet as pq
 from ascertain.engine import Executor, Shared, shared_value
 from ascertain.engine.local import InProcess
 from ascertain.fingerprint.minhash import NUM_PERM, MinHashParams, band_keys, band_shape
+from ascertain.index import arrow_np
 from ascertain.index.duplicates import DUP_SCHEMA, group_contents
 from ascertain.index.partitions import (
     MAX_BITS,
     Spill,
+    column_path,
+    key_runs,
     lookup,
+    mapped,
     partition_bits,
     partition_of,
     sort_rows,
     write_columns,
 )
 
-FORMAT = 2
+FORMAT = 3
 FP_ROWS = np.dtype([("hash", "<u8"), ("doc", "<i8"), ("pos", "<u4")])
 BAND_ROWS = np.dtype([("band", "<u8"), ("doc", "<i8")])
 SCHEMAS = {
@@ -65,6 +78,29 @@ def frequencies(rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def doc_dtype(n_docs: int) -> np.dtype:
+    """The narrowest doc id column that holds every doc id of the source."""
+    return np.dtype("<u4") if n_docs <= np.iinfo(np.uint32).max else np.dtype("<i8")
+
+
+def narrowed(rows: np.ndarray, n_docs: int) -> np.ndarray:
+    """Rows with their `doc` field as doc_dtype(n_docs), in the same field order."""
+    dt = np.dtype([(n, doc_dtype(n_docs) if n == "doc" else rows.dtype[n]) for n in rows.dtype.names])
+    out = np.empty(len(rows), dt)
+    for n in rows.dtype.names:
+        out[n] = rows[n]
+    return out
+
+
+def df_exceptions(rows: np.ndarray, n_docs: int) -> np.ndarray:
+    """(hash, df) of the fingerprints of rows sorted by (hash, doc) whose df differs from their occurrences."""
+    f = frequencies(rows)
+    f = f[f["df"] != f["cf"]]
+    out = np.empty(len(f), [("hash", "<u8"), ("df", doc_dtype(n_docs))])
+    out["hash"], out["df"] = f["hash"], f["df"]
+    return out
+
+
 def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor | None = None) -> dict:
     """Write the lookup tables from the shards' rows; the manifest's `lookup` entry.
 
@@ -85,7 +121,7 @@ def build_lookup_tables(index_dir: Path, shards: list[dict], executor: Executor 
     # copy[doc]: an earlier doc holds its content (index/duplicates.py; 24 bytes a document, one task)
     packed, n_copies, spill_dup, dup_bits = ex.result(ex.submit(group_contents_packed, str(index_dir), shards))
     copies = ex.share(packed)
-    n_docs, n_shards = sum(s["documents"] for s in shards), len(shards)
+    n_docs, n_shards = sum(s["documents"] for s in shards), len(shards)  # doc ids 0 .. n_docs - 1
     handles = [ex.submit(write_spilled_partition, "fp", str(index_dir), n_shards, fp_bits, p, copies, n_docs)
                for p in range(1 << fp_bits)]
     handles += [ex.submit(write_spilled_partition, "lsh", str(index_dir), n_shards, lsh_bits, p, copies, n_docs)
@@ -200,7 +236,7 @@ def write_spilled_partition(kind: str, index_dir: str, n_shards: int, bits: int,
     folder = Path(index_dir)
     rows = read_spilled(folder, kind, n_shards, bits, p)
     copy = np.unpackbits(shared_value(copies), count=n_docs).astype(bool)
-    return _write_sorted(kind, rows[~copy[rows["doc"]]], p, folder)
+    return _write_sorted(kind, rows[~copy[rows["doc"]]], p, folder, n_docs)
 
 
 def write_partition(kind: str, spill: Spill, p: int, index_dir: Path) -> list[tuple[str, str, dict[str, str]]]:
@@ -209,14 +245,32 @@ def write_partition(kind: str, spill: Spill, p: int, index_dir: Path) -> list[tu
     return _write_sorted(kind, spill.read(p), p, index_dir)
 
 
-def _write_sorted(kind: str, rows: np.ndarray, p: int, index_dir: Path) -> list[tuple[str, str, dict[str, str]]]:
+def _write_sorted(kind: str, rows: np.ndarray, p: int, index_dir: Path, n_docs: int | None = None
+                  ) -> list[tuple[str, str, dict[str, str]]]:
     rows = sort_rows(rows)  # one order whatever order the rows were spilled in
-    tables = [("fp", rows), ("df", frequencies(rows))] if kind == "fp" else [(kind, rows)]
+    if kind == "fp":
+        tables = [("fp", narrowed(rows, n_docs)), ("df", df_exceptions(rows, n_docs))]
+    else:
+        tables = [(kind, narrowed(rows, n_docs) if n_docs is not None else rows)]
     out = []
     for k, t in tables:
         name = f"lk-{k}-{p:04d}"
         out.append((k, name, write_columns(t, index_dir / name)))
     return out
+
+
+def replaced_shard_files(manifest: dict) -> list[str]:
+    """Drop the shards' fingerprint files from a manifest whose lookup tables (format 3) hold their rows: the
+    names to delete once the manifest is written. Each shard keeps its fingerprint count."""
+    if manifest.get("lookup", {}).get("format", 2) < 3:
+        return []
+    names = []
+    for s in manifest["shards"]:
+        name = s.pop("fingerprints_file", None)
+        if name:
+            s.get("sha256", {}).pop(name, None)
+            names.append(name)
+    return names
 
 
 def corpus_fingerprints(index_dir: Path, lk: dict, hashes: np.ndarray, columns: list[str] | None = None
@@ -226,8 +280,30 @@ def corpus_fingerprints(index_dir: Path, lk: dict, hashes: np.ndarray, columns: 
 
 
 def corpus_frequencies(index_dir: Path, lk: dict, hashes: np.ndarray) -> pa.Table:
-    """(hash, df, cf) of those of `hashes` the corpus holds."""
-    return lookup(index_dir, lk["files"]["df"], lk["fp_bits"], "hash", hashes, SCHEMAS["df"])
+    """(hash, df, cf) of those of `hashes` the corpus holds, in hash order."""
+    if lk.get("format", 2) < 3:  # a (hash, df, cf) row per distinct fingerprint
+        return lookup(index_dir, lk["files"]["df"], lk["fp_bits"], "hash", hashes, SCHEMAS["df"])
+    keys = np.unique(np.asarray(hashes, np.uint64))
+    parts = partition_of(keys, lk["fp_bits"], mixed=True)
+    found = []
+    for p in np.unique(parts).tolist():
+        k = keys[parts == p]
+        lo, hi = key_runs(index_dir / lk["files"]["fp"][p], "hash", k)
+        held = hi > lo
+        h, cf = k[held], (hi - lo)[held].astype(np.int64)
+        df = cf.copy()
+        x = index_dir / lk["files"]["df"][p]
+        xh = mapped(column_path(x, "hash"))
+        if len(xh) and len(h):
+            at = np.minimum(np.searchsorted(xh, h), len(xh) - 1)
+            other = xh[at] == h
+            df[other] = mapped(column_path(x, "df"))[at[other]]
+        found.append((h, df, cf))
+    if not found:
+        return arrow_np.empty(SCHEMAS["df"])
+    h, df, cf = (np.concatenate(c) for c in zip(*found, strict=True))
+    order = np.argsort(h, kind="stable")  # mixed partitions are not in hash order
+    return arrow_np.table({"hash": h[order], "df": df[order], "cf": cf[order]}, SCHEMAS["df"])
 
 
 def band_candidates(index_dir: Path, lk: dict, keys: np.ndarray) -> pa.Table:

@@ -26,7 +26,7 @@ from ascertain import __version__
 from ascertain.case import Case
 from ascertain.errors import AscertainError
 from ascertain.match.caption_names import NameSet, normalize_column
-from ascertain.match.metadata_hashes import PHASH_THRESHOLD, parse_phash_column, phash_hits, sha256_hits, work_phash
+from ascertain.match.metadata_hashes import PHASH_THRESHOLD, parse_phash_column, phash_hits, sha256_hits, work_phashes
 from ascertain.match.url_handles import UrlSet
 from ascertain.readers.image_metadata import Layout, iter_batches
 from ascertain.store import schema
@@ -102,13 +102,12 @@ def load_targets(case: Case, fuzzy: bool = True) -> Targets:
             continue
         t.sha256.setdefault(f.sha256.lower(), []).append(f.work_id)
         if f.id in stored:  # the image's bytes as kept when the work was added (works_images.py)
-            h = work_phash(io.BytesIO(stored[f.id]))
+            hs = work_phashes(io.BytesIO(stored[f.id]))
         else:
-            h = work_phash(Path(f.path) if Path(f.path).is_absolute() else case.root / f.path)
-        if h is None:
+            hs = work_phashes(Path(f.path) if Path(f.path).is_absolute() else case.root / f.path)
+        if not hs:
             t.notes.append(f"{f.path}: not readable now, so no pHash for it")
-        else:
-            t.phash.append((f.work_id, h))
+        t.phash.extend((f.work_id, h) for h in hs)
     t.sha256 = {k: sorted(set(v)) for k, v in t.sha256.items()}
     t.phash = sorted(set(t.phash))
     return t
@@ -197,10 +196,14 @@ def scan_source(src, targets: Targets, layout_of: Callable[[str], Layout], files
                         add(row, targets.title_claimant.get(wid, 0), wid, "sha256", "exact", "hash", digest, digest)
             if "phash" in cols and len(ph_targets):
                 rows, hashes = parse_phash_column(cols["phash"])
+                best: dict[tuple[int, int], tuple[int, int, int]] = {}  # (row, work) -> its nearest target
                 for i, t, d in phash_hits(hashes, ph_targets, threshold):
                     wid, h = targets.phash[t]
-                    add(int(rows[i]), targets.title_claimant.get(wid, 0), wid, "phash",
-                        "exact" if d == 0 else "hamming", "hash", f"{int(hashes[i]):016x}", f"{h:016x}", d)
+                    key = (int(rows[i]), wid)
+                    best[key] = min(best.get(key, (d, h, i)), (d, h, i))
+                for (row, wid), (d, h, i) in sorted(best.items()):
+                    add(row, targets.title_claimant.get(wid, 0), wid, "phash", "exact" if d == 0 else "hamming",
+                        "hash", f"{int(hashes[i]):016x}", f"{h:016x}", d)
             for r in found:
                 key = (r["claimant_id"], r["kind"])
                 tally.counts[key] += 1

@@ -15,6 +15,11 @@ Each candidate is decided by imaging/compare.py (tiers same_bytes, same_pixels, 
 with the region, the share of the work's area and the transformation) on the copy's bytes read again from the
 input (checked against the indexed sha256); its image CMI status against the work's comes from cmi/image.py.
 Copies are stored in image_evidence (store/schema.py), their locators in image_evidence_copies.
+
+Two further tiers (their own modules): every image of an output set is checked for the invisible watermarks of
+open image generators (match/image_watermarks.py; stored per document in image_watermarks and attached to the
+output's evidence), and with a model file the user gives, a learned descriptor adds candidates and the tier
+`learned` (match/image_learned.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sqlalchemy import delete, func, insert, select
 from ascertain import __version__
 from ascertain.case import Case
 from ascertain.cmi.image import image_cmi_status
+from ascertain.cmi.visible import with_visible_mark
 from ascertain.engine import Executor, make_executor
 from ascertain.errors import AscertainError
 from ascertain.imaging.candidates import (
@@ -48,7 +54,12 @@ from ascertain.imaging.candidates import (
 )
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
-from ascertain.index.images import image_parameters, is_image_index, iter_index
+from ascertain.imaging.visible_mark import check_mark, copy_map, find_corner_mark, parse_box
+from ascertain.imaging.watermark import ALPHA as WM_ALPHA
+from ascertain.imaging.watermark import KNOWN as WM_KNOWN
+from ascertain.index.images import image_parameters, iter_index
+from ascertain.match import image_learned, image_watermarks
+from ascertain.media import is_image_manifest, is_image_source
 from ascertain.readers.images import read_image_at
 from ascertain.store import schema
 from ascertain.store.db import now
@@ -73,6 +84,7 @@ class ImageMatchOptions:
     processes: int | None = None
     ray_address: str | None = None
     allow_empty: bool = False  # let a run replace a source's stored image evidence with none
+    learned: object | None = None  # an imaging.learned.LearnedDescriptor: the learned tier (off without a model)
 
 
 @dataclass
@@ -86,6 +98,28 @@ class ImageWork:
     labels: list[str]  # what each variant is ("original", "centre crop 10% per side", ...)
     cmi: dict
     image: ImageInput
+    mark: dict | None = None  # its visible signature/watermark region (declared or automatic), or None
+
+
+def _work_mark(identifiers: dict, image: ImageInput, path: str) -> dict | None:
+    """The work's visible mark: the works list's `signature_box` (x,y,w,h in the work's pixels), else an automatic
+    candidate in a corner; with the box in decoded pixels too (what the check maps). A box that is not valid is
+    noted (the automatic candidate is not used in its place: the declaration was the user's)."""
+    size = (image.descriptors.width, image.descriptors.height)
+    scale = image.pixels.shape[1] / max(1, size[0])
+    declared = (identifiers or {}).get("signature_box")
+    if declared:
+        try:
+            box = list(parse_box(declared, *size, path))
+        except AscertainError as e:
+            return {"source": "declared", "problem": f"{e.problem}; {e.fix}", "box": None}
+        return {"source": "declared", "box": box, "decoded_box": [v * scale for v in box]}
+    found = find_corner_mark(image.pixels)
+    if found is None:
+        return None
+    box = [round(v / scale) for v in found["box"]]
+    return {"source": "automatic", "box": box, "decoded_box": found["box"], "corner": found["corner"],
+            "score": found["score"]}
 
 
 def image_inventory(case: Case) -> tuple[int, int]:
@@ -93,23 +127,25 @@ def image_inventory(case: Case) -> tuple[int, int]:
     with case.store.engine.connect() as c:
         n_works = c.execute(select(func.count()).select_from(schema.work_images)).scalar_one()
         srcs = c.execute(select(schema.sources.c.params, schema.sources.c.status)).all()
-    return int(n_works), sum(1 for p, st in srcs if (p or {}).get("medium") == "image" and st == "complete")
+    return int(n_works), sum(1 for p, st in srcs if is_image_source(p) and st == "complete")
 
 
 def _load_works(case: Case, work: int | None) -> list[ImageWork]:
     wi, wf = schema.work_images, schema.work_files
     q = (select(wi.c.work_file_id, wi.c.work_id, wf.c.path, wf.c.sha256, wi.c.pixel_sha256, wi.c.pdq_dihedral,
-                wi.c.cmi, wi.c.data).join(wf, wf.c.id == wi.c.work_file_id).order_by(wi.c.work_file_id))
+                wi.c.cmi, wi.c.data, schema.works.c.identifiers).join(wf, wf.c.id == wi.c.work_file_id)
+         .join(schema.works, schema.works.c.id == wi.c.work_id).order_by(wi.c.work_file_id))
     if work is not None:
         q = q.where(wi.c.work_id == work)
     with case.store.engine.connect() as c:
         rows = c.execute(q).all()
     out = []
-    for fid, wid, path, sha, psha, dihedral, cmi, data in rows:
+    for fid, wid, path, sha, psha, dihedral, cmi, data, identifiers in rows:
         image = load(bytes(data), path)
         variants = query_variants(image.pixels, np.frombuffer(b"".join(bytes.fromhex(h) for h in dihedral),
                                                               np.uint8).reshape(-1, 32))
-        out.append(ImageWork(fid, wid, path, sha, psha, variants.codes, variants.labels, cmi, image))
+        out.append(ImageWork(fid, wid, path, sha, psha, variants.codes, variants.labels, cmi, image,
+                             _work_mark(identifiers, image, path)))
     return out
 
 
@@ -118,7 +154,7 @@ def _image_sources(case: Case, names: list[str] | None) -> list[dict]:
         srcs = [dict(r) for r in c.execute(select(schema.sources).order_by(schema.sources.c.id)).mappings()]
     if names:
         srcs = [s for s in srcs if s["name"] in names]
-    srcs = [s for s in srcs if (s["params"] or {}).get("medium") == "image"]
+    srcs = [s for s in srcs if is_image_source(s["params"])]
     unfinished = [s["name"] for s in srcs if s["status"] != "complete"]
     if unfinished:
         raise AscertainError(", ".join(unfinished), "indexing did not finish",
@@ -133,6 +169,8 @@ def _transform(r: dict) -> dict:
         t.update(scale=1.0, rotation_degrees=0.0, mirrored=False)
     if reg:
         t.update(scale=reg["scale"], rotation_degrees=reg["rotation_degrees"], mirrored=reg["mirrored"])
+        if reg.get("affine") is not None:  # 2 x 3, work pixels -> copy pixels (decoded), as verification fitted
+            t["affine"] = reg["affine"]
         x0, y0, x1, y1 = reg["work_region"]
         t["crop"] = {"left": round(x0, 4), "top": round(y0, 4), "right": round(1 - x1, 4),
                      "bottom": round(1 - y1, 4)}
@@ -143,9 +181,20 @@ def _transform(r: dict) -> dict:
     return t
 
 
+def _mark_check(work: ImageWork, copy: ImageInput, r: dict) -> dict | None:
+    """The work's visible mark in this copy, mapped with the pair's stored transform (imaging/visible_mark.py)."""
+    m = work.mark
+    if not m or m.get("box") is None:
+        return None
+    mapped = copy_map(r, work.image.pixels, copy.pixels)
+    if mapped is None:
+        return {"status": "not_checked", "reason": "no stored transform maps the work into this copy"}
+    return {**check_mark(work.image.pixels, copy.pixels, mapped[0], m["decoded_box"]), "mapped_by": mapped[1]}
+
+
 def _evidence(work: ImageWork, copy_row: dict, r: dict, n_copies: int, source_id: int) -> dict:
     copy_cmi = json.loads(copy_row["cmi"])
-    status = image_cmi_status(work.cmi, copy_cmi)
+    status = with_visible_mark(image_cmi_status(work.cmi, copy_cmi), work.mark, r.get("visible_mark"))
     reg = r.get("region")
     return {"work_id": work.work_id, "work_file_id": work.file_id, "source_id": source_id,
             "doc_id": int(copy_row["doc"]), "doc_locator": copy_row["locator"], "copy_sha256": copy_row["sha256"],
@@ -162,8 +211,8 @@ def _evidence(work: ImageWork, copy_row: dict, r: dict, n_copies: int, source_id
 
 
 def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageWork], opts: ImageMatchOptions,
-                  progress: Callable[[str, int, int], None] | None, executor: Executor
-                  ) -> tuple[list[tuple[dict, list]], dict]:
+                  progress: Callable[[str, int, int], None] | None, executor: Executor,
+                  work_emb: np.ndarray | None = None) -> tuple[list[tuple[dict, list]], dict]:
     """The source's copies of the works. The index is read a batch at a time, twice: once for the candidates
     (exact joins; every distinct content when the source is small), once for the candidates' rows and the
     locators of their identical copies; memory follows the candidates, not the corpus."""
@@ -202,6 +251,14 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
                 pairs.setdefault(doc, set()).add(wi)
                 why.setdefault((doc, wi), f"{votes} of the work's strongest local features found in the image "
                                           f"(within {FEATURE_BITS} bits; {MIN_VOTES} needed)")
+    learned = opts.learned
+    learned_tally: dict = {}
+    if learned is not None and not exhaustive:  # (a small source verifies every pair anyway)
+        sims, embedded = image_learned.similar_pairs(learned, work_emb, index_dir, manifest)
+        for (doc, wi), cos in sorted(sims.items()):
+            pairs.setdefault(doc, set()).add(wi)
+            why.setdefault((doc, wi), f"learned descriptor cosine {cos:.3f} >= {learned.threshold}")
+        learned_tally = {"learned_embedded": embedded, "learned_candidates": len(sims)}
     reps: dict[int, dict] = {}
     locators: dict[int, list[tuple[int, str]]] = {}
     wanted = pa.array(sorted(pairs), pa.int64())
@@ -215,7 +272,7 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
     found: list[tuple[dict, list]] = []
     tally = {"distinct_contents": int(manifest["distinct_images"]), "documents": int(manifest["documents"]),
              "mode": "exhaustive" if exhaustive else "scan", "candidate_pairs": sum(len(v) for v in pairs.values()),
-             "not_copied": 0, "unreadable": 0}
+             "not_copied": 0, "unreadable": 0, **learned_tally}
     for done, c in enumerate(sorted(pairs)):
         row = reps[c]
         data = read_image_at(json.loads(row["meta"]), row["locator"], row["sha256"])
@@ -223,13 +280,25 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
             tally["unreadable"] += 1
             continue
         copy = load(data, row["locator"])
+        copy_emb = image_learned.embed_pixels(learned, [copy.pixels])[0] if learned is not None else None
         for wi in sorted(pairs[c]):
             r = compare_images(works[wi].image, copy)
+            if learned is not None:
+                cos = round(float(np.clip(copy_emb @ work_emb[wi], -1, 1)), 6)
+                r["learned"] = image_learned.learned_record(learned, cos)
+                if r["decision"] != "copied" and r["learned"]["similar"]:  # the hash and geometric tiers said no
+                    r.update(decision="copied", tier=image_learned.TIER, work_area_share=0.0)
             if r["decision"] != "copied":
                 tally["not_copied"] += 1
                 continue
             r["candidate_by"] = why.get((c, wi), "every pair verified (a small source)" if exhaustive
                                         else "the same file or decoded pixels")
+            mark = _mark_check(works[wi], copy, r)
+            if mark is not None:
+                wm = works[wi].mark
+                r["visible_mark"] = {**mark, "source": wm["source"], "work_box": wm["box"],
+                                     **({"corner": wm["corner"], "score": wm["score"]}
+                                        if wm["source"] == "automatic" else {})}
             found.append((_evidence(works[wi], row, r, len(locators[c]), src["id"]), locators[c]))
         if progress:
             progress(src["name"], done + 1, len(pairs))
@@ -262,16 +331,29 @@ def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor) -> 
 
 
 def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
-                all_rows: list, per_source: dict, manifests: dict) -> None:
+                all_rows: list, per_source: dict, manifests: dict, watermarks: list, work_emb: np.ndarray | None
+                ) -> None:
     index_dir = Path(src["index_dir"])
     index_dir = index_dir if index_dir.is_absolute() else case.root / index_dir
     raw = (index_dir / "manifest.json").read_bytes()
     manifest = json.loads(raw)
-    if not is_image_index(manifest) or "codes" not in manifest or "content" not in _columns(index_dir, manifest):
+    if not is_image_manifest(manifest) or "codes" not in manifest or "content" not in _columns(index_dir, manifest):
         raise AscertainError(src["name"], "its index is not an image index of this version",
                              f"remove it (`ascertain sources remove {case.root} {src['name']}`) and add it again")
     manifests[src["name"]] = hashlib.sha256(raw).hexdigest()
-    found, tally = _match_source(src, index_dir, manifest, works, opts, progress, executor)
+    found, tally = _match_source(src, index_dir, manifest, works, opts, progress, executor, work_emb)
+    if src["kind"] == "outputs":  # generated images: the generators' invisible watermark, per document
+        if opts.work is None:
+            rows = image_watermarks.check_output_set(src["id"], index_dir, manifest, executor)
+            watermarks.extend(rows)
+            tally["watermarks"] = image_watermarks.tally(rows)
+            by_doc = {r["doc_id"]: r["facts"] for r in rows}
+        else:  # a one-work lookup keeps the output set's stored checks
+            with case.store.engine.connect() as c:
+                by_doc = image_watermarks.stored_by_doc(c, src["id"])
+        for row, _ in found:
+            if row["doc_id"] in by_doc:
+                row["facts"]["watermark"] = by_doc[row["doc_id"]]
     all_rows.extend(found)
     per_source[src["name"]] = tally
 
@@ -288,10 +370,14 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
     all_rows: list[tuple[dict, list]] = []
     per_source: dict[str, dict] = {}
     manifests: dict[str, str] = {}
+    watermarks: list[dict] = []
+    work_emb = (image_learned.embed_pixels(opts.learned, [w.image.pixels for w in works])
+                if opts.learned is not None else None)
     executor = make_executor(opts.engine, opts.processes, opts.ray_address)
     try:
         for src in srcs:
-            _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests)
+            _one_source(case, src, works, opts, progress, executor, all_rows, per_source, manifests, watermarks,
+                        work_emb)
     finally:
         executor.close()
     all_rows.sort(key=lambda fr: (fr[0]["source_id"], fr[0]["work_file_id"], fr[0]["doc_id"]))
@@ -303,9 +389,15 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
                                "exhaustive_pairs": opts.exhaustive_pairs,
                                "query_codes": "imaging.candidates.query_variants",
                                "query_variants": {"crops": list(CROPS), "side_crop": SIDE_CROP, "pads": list(PADS)},
-                               **({"work": opts.work} if opts.work is not None else {})},
+                               **({"work": opts.work} if opts.work is not None else {}),
+                               **({"learned": opts.learned.manifest()} if opts.learned is not None else {}),
+                               **({"watermark": {"method": image_watermarks.WATERMARK_METHOD, "alpha": WM_ALPHA,
+                                                 "messages": [m.name for m in WM_KNOWN]}}
+                                  if any(s["kind"] == "outputs" for s in srcs) else {})},
                 "works": sorted(({"file": w.path, "sha256": w.sha256} for w in works),
                                 key=lambda r: (r["file"], r["sha256"])),
+                "visible_marks": {w.path: {k: v for k, v in w.mark.items() if k != "decoded_box"}
+                                  for w in sorted(works, key=lambda w: w.path) if w.mark},
                 "sources": manifests, "per_source": per_source,
                 "counts": {"image_work_files": len(works), "sources": len(srcs), "evidence": len(all_rows),
                            "copied_documents": sum(r["copies"] for r, _ in all_rows)},
@@ -324,6 +416,8 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
         for row, locs in all_rows:
             eid = c.execute(insert(ie).values(**row, run_id=run_id)).inserted_primary_key[0]
             c.execute(insert(ic), [{"evidence_id": eid, "doc_id": d, "locator": loc} for d, loc in locs])
+        if opts.work is None:
+            image_watermarks.store(c, run_id, [s["id"] for s in srcs if s["kind"] == "outputs"], watermarks)
     case.store.audit(IMAGE_STAGE, {"run": run_id, "sources": [s["name"] for s in srcs],
                                    "evidence": len(all_rows), "seconds": round(seconds, 3)})
     return {"run": run_id, "evidence": len(all_rows), "copied_documents": manifest["counts"]["copied_documents"],
@@ -351,9 +445,13 @@ def cmi_rates(rows: list[dict], names: dict[int, str]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for r in rows:
         s = out.setdefault(names[r["source_id"]], {"copies": 0, "with_work_cmi": 0, "retained": 0, "altered": 0,
-                                                   "removed": 0, "fields": {}, "c2pa": {}})
+                                                   "removed": 0, "fields": {}, "c2pa": {}, "visible_marks": {}})
         n = int(r["copies"])
         s["copies"] += n
+        vm = (r.get("facts") or {}).get("visible_mark")
+        if vm:  # declared and automatic marks apart: kept / altered / removed / cropped_out / not_checked
+            by = s["visible_marks"].setdefault(vm["source"], {})
+            by[vm["status"]] = by.get(vm["status"], 0) + n
         if r["c2pa"] != "never_present":
             s["c2pa"][r["c2pa"]] = s["c2pa"].get(r["c2pa"], 0) + n
         if r["cmi_status"] == "never_present":
@@ -367,6 +465,7 @@ def cmi_rates(rows: list[dict], names: dict[int, str]) -> dict[str, dict]:
         base = s["with_work_cmi"]
         s["removed_share"] = round(s["removed"] / base, 4) if base else None
         s["fields"] = dict(sorted(s["fields"].items()))
+        s["visible_marks"] = {k: dict(sorted(v.items())) for k, v in sorted(s["visible_marks"].items())}
     return dict(sorted(out.items()))
 
 
@@ -375,6 +474,6 @@ def stored_cmi_rates(case: Case) -> dict[str, dict]:
     ie = schema.image_evidence
     with case.store.engine.connect() as c:
         rows = [dict(r) for r in c.execute(select(ie.c.source_id, ie.c.copies, ie.c.cmi_status, ie.c.cmi,
-                                                  ie.c.c2pa).where(ie.c.copied.is_(True))).mappings()]
+                                                  ie.c.c2pa, ie.c.facts).where(ie.c.copied.is_(True))).mappings()]
         names = dict(c.execute(select(schema.sources.c.id, schema.sources.c.name)).all())
     return cmi_rates(rows, names)

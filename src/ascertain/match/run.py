@@ -33,6 +33,7 @@ from ascertain.match.measure_docs import MatchContext, cut_chunks, identical_cop
 from ascertain.match.pairs import prepare
 from ascertain.match.prepared_works import PreparedWorks
 from ascertain.match.ranking import rank_regions
+from ascertain.media import is_image_source
 from ascertain.store import schema
 from ascertain.store.db import now
 from ascertain.text.levels import DEFAULT_LEVEL, resolved_level
@@ -116,7 +117,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
             raise AscertainError(", ".join(sorted(unknown)), "no such source in this case",
                                  "see `ascertain show CASE` for the source names")
         srcs = [s for s in srcs if s["name"] in opts.sources]
-    srcs = [s for s in srcs if (s["params"] or {}).get("medium") != "image"]  # image sources: match/images.py
+    srcs = [s for s in srcs if not is_image_source(s["params"])]  # image sources: match/images.py
     incomplete = [s["name"] for s in srcs if s["status"] != "complete"]
     if incomplete:
         from ascertain.sources import last_failure

@@ -238,8 +238,9 @@ def _read_members(members: Iterator[_Member], path: Path, opts: ReadOptions, inp
     for i, m in enumerate(members):
         loc = f"{printable(str(path))}!{m.name}"
         if i >= opts.max_archive_members:
-            yield Skip(input_name, printable(str(path)), f"more than {opts.max_archive_members:,} members",
-                       "split the archive or extract it and pass the folder")
+            yield Skip(input_name, printable(str(path)), f"more than {opts.max_archive_members:,} members; the "
+                       "first ones were read, the rest not", "split the archive into shards, or raise "
+                       "--max-archive-members if it is genuine")
             return False
         if m.kind == "dir":
             continue

@@ -24,6 +24,7 @@ from ascertain.readers.archives import is_archive, read_archive
 from ascertain.readers.base import ReadOptions, Skip, printable, regular_file_skip
 from ascertain.readers.files import walk
 from ascertain.readers.records import is_jsonl
+from ascertain.readers.zip_listing import declared_members
 
 SIDECAR_SUFFIXES = (".txt", ".json")  # a webdataset sample's caption and metadata
 CAPTION_MAX = 4096  # characters of a caption kept as metadata
@@ -149,6 +150,13 @@ def shard_table(path: Path) -> dict[str, dict]:
 def read_shard(path: Path, opts: ReadOptions, input_name: str) -> Iterator[ImageDocument | Skip]:
     """The images of a zip/tar archive or webdataset shard, each with its sample's caption and metadata.
     Members of one sample are consecutive in a shard; a sample's image is yielded once its key ends."""
+    if path.name.lower().endswith(".zip"):  # refused before zipfile lists millions of members into memory
+        declared = declared_members(path)
+        if declared is not None and declared > opts.max_archive_members:
+            yield Skip(input_name, printable(str(path)), f"the zip archive declares {declared:,} members, over the "
+                       f"bound of {opts.max_archive_members:,} members for one archive; none was read",
+                       "split the archive into shards, or raise --max-archive-members if it is genuine")
+            return
     extra = shard_table(path)
     plain_tar = path.name.lower().endswith(".tar")  # offsets are file offsets only in an uncompressed tar
     held: dict = {"key": None, "images": [], "txt": None, "json": None}

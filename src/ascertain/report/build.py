@@ -20,6 +20,7 @@ from ascertain.case import Case
 from ascertain.csv_out import csv_text
 from ascertain.errors import AscertainError
 from ascertain.index.shards import atomic_write_bytes
+from ascertain.media import is_image_source
 from ascertain.probe import LIMITATIONS
 from ascertain.report import (
     case_data,
@@ -35,7 +36,6 @@ from ascertain.report import (
 )
 from ascertain.report.parameters import measured_tokens, parameter_rows, winnowing_words
 from ascertain.report.show import probe_evidence
-from ascertain.sources_images import is_image_source
 from ascertain.store.audit_chain import check as check_chain
 from ascertain.validation.intervals import wilson
 

@@ -19,8 +19,12 @@ COLUMNS = ("work_id", "claimant", "title", "work_file", "source", "document", "c
            "edit_similarity", "cmi_status", "near_duplicate_jaccard", "evidence_id",
            # image evidence (kind "image"; store/schema.py image_evidence): empty on text rows
            "kind", "image_tier", "work_area_share", "work_region", "copy_region", "scale", "rotation_degrees",
-           "mirrored", "orientation", "copies", "c2pa", "cmi_fields", "url", "caption")
-TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document", "url", "caption", "cmi_fields"}
+           "mirrored", "orientation", "copies", "c2pa", "cmi_fields", "url", "caption",
+           # an output's invisible-watermark check (match/image_watermarks.py); the learned tier's cosine
+           "watermark", "watermark_p", "learned_cosine",
+           # the work's visible signature/watermark region in the copy (imaging/visible_mark.py)
+           "visible_mark", "visible_mark_source", "visible_mark_correlation")
+TEXT_COLUMNS = {"claimant", "title", "work_file", "source", "document", "url", "caption", "cmi_fields", "watermark"}
 # a spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such text cells
 # are written with a leading apostrophe, which spreadsheets show as text and do not display
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -55,7 +59,21 @@ def evidence_rows(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> Iterato
                        "scale": t.get("scale"), "rotation_degrees": t.get("rotation_degrees"),
                        "mirrored": t.get("mirrored"), "orientation": t.get("orientation"), "copies": e["copies"],
                        "c2pa": e["c2pa"], "url": e["url"], "caption": e["caption"],
-                       "cmi_fields": "; ".join(f"{k}: {v['status']}" for k, v in sorted(e["cmi"].items()))}
+                       "cmi_fields": "; ".join(f"{k}: {v['status']}" for k, v in sorted(e["cmi"].items())),
+                       **_watermark_cells(e.get("watermark")),
+                       "learned_cosine": (e.get("learned") or {}).get("cosine"),
+                       **({"visible_mark": e["visible_mark"]["status"],
+                           "visible_mark_source": e["visible_mark"]["source"],
+                           "visible_mark_correlation": e["visible_mark"].get("correlation")}
+                          if e.get("visible_mark") else {})}
+
+
+def _watermark_cells(f: dict | None) -> dict:
+    """`watermark`: the message found, `none found` or `unreadable`; `watermark_p`: its p-value under random bits."""
+    if not f:
+        return {}
+    word = {"present": f.get("message"), "absent": "none found", "unreadable": "unreadable"}[f["status"]]
+    return {"watermark": word, "watermark_p": f.get("p_family") if f["status"] == "present" else None}
 
 
 def _box(b: list | None) -> str | None:

@@ -4,8 +4,9 @@ the work's area, the transformation and the CMI status per field.
 
 Built on imaging/compare.py's result record (what `ascertain compare` prints and image evidence stores in its
 `facts`), so it renders the same exhibit from two files or from the store. The mapping of the work into the copy
-is the one the region's verification found (imaging/regions.py: the same matches and the same seeded RANSAC),
-or, for a whole-image tier, the dihedral orientation PDQ matched and the change of size.
+is the one the region's verification fitted and the evidence stores (`region.affine`; for evidence written
+before it was stored, refitted from the same matches and the same seeded RANSAC), or, for a whole-image tier,
+the dihedral orientation PDQ matched and the change of size.
 
 Bytes are reproducible: the pictures are drawn with OpenCV (pinned; one thread) and numpy, with no text in
 them, and written as PNG by Pillow (pinned) with no metadata. Labels are HTML, so they read the same in the
@@ -24,6 +25,7 @@ from PIL import Image
 
 from ascertain.imaging.compare import ImageInput, load
 from ascertain.imaging.descriptors import DIHEDRAL, local_features
+from ascertain.imaging.regions import affine_array
 
 PANEL = 380  # the larger of the two images is drawn at most this many pixels on its longer side
 GAP = 16
@@ -41,7 +43,8 @@ CMI_FIELD_WORDS = {"exif:Artist": "EXIF Artist", "exif:Copyright": "EXIF Copyrig
                    "xmp:xmpRights:WebStatement": "XMP xmpRights:WebStatement",
                    "xmp:photoshop:Credit": "XMP photoshop:Credit", "xmp:plus:DataMining": "XMP plus:DataMining",
                    "xmp:plus:CopyrightOwner": "XMP plus:CopyrightOwner",
-                   "xmp:plus:ImageCreator": "XMP plus:ImageCreator"}
+                   "xmp:plus:ImageCreator": "XMP plus:ImageCreator",
+                   "visible:mark": "Visible signature / watermark (declared)"}
 
 
 @dataclass
@@ -110,7 +113,11 @@ def work_to_copy(work: ImageInput, copy: ImageInput, result: dict) -> tuple[np.n
         orient = "original"
     by_orientation = result.get("tier") == "near_duplicate" and orient != "original"
     if region and not by_orientation:
-        a = _affine_from_features(work, copy, bool(region.get("mirrored")))
+        # the map the verification fitted, as stored with the evidence; refitted only for evidence written
+        # before the map was stored
+        a = affine_array(region.get("affine"))
+        if a is None:
+            a = _affine_from_features(work, copy, bool(region.get("mirrored")))
         if a is not None:
             return a, "features"
     return _affine_from_orientation(work, copy, orient), ("orientation" if orient != "original" else "size")

@@ -17,10 +17,13 @@ from sqlalchemy import inspect, select
 from ascertain.case import Case
 from ascertain.report import exhibits
 from ascertain.report.image_exhibits import CMI_FIELD_WORDS, image_exhibit
+from ascertain.report.show_images import mark_words
 from ascertain.store import schema
 from ascertain.validation.intervals import wilson
 
-TIERS = ("same_bytes", "same_pixels", "near_duplicate", "region_copy")
+TIERS = ("same_bytes", "same_pixels", "near_duplicate", "region_copy", "learned")
+LEARNED_WORDS = ("similar by the learned descriptor the user supplied (cosine at or above the threshold; no region "
+                 "located)")
 
 
 def _has(case: Case, name: str) -> bool:
@@ -96,6 +99,7 @@ def load(case: Case, sources: dict[int, dict], show_copy: bool) -> dict | None:
             .join(wf, wf.c.id == wi.c.work_file_id).join(schema.works, schema.works.c.id == wi.c.work_id)
             .join(schema.claimants).order_by(wi.c.work_file_id))}
         meta = _metadata_evidence(case, c, sources, show_copy)
+        marks = _watermarks(case, c)
     if not works and not rows and not meta:
         return None
     names = {sid: s["name"] for sid, s in sources.items()}
@@ -114,7 +118,34 @@ def load(case: Case, sources: dict[int, dict], show_copy: bool) -> dict | None:
                           "sha256": w["sha256"], "size": f"{w['width']}×{w['height']}", "cmi_fields": len(fields),
                           "copies_corpus": mine["corpus"], "copies_outputs": mine["outputs"]})
     return {"works": work_list, "rows": rows, "work_files": works, "tiers": tiers,
-            "cmi_rates": cmi_rates(rows, names), "metadata": meta}
+            "learned": any(r["tier"] == "learned" for r in rows), "cmi_rates": cmi_rates(rows, names),
+            "metadata": meta, "watermarks": marks, "visible_marks": _visible_marks(rows, names)}
+
+
+def _visible_marks(rows: list[dict], names: dict[int, str]) -> list[dict]:
+    """Per source and kind of mark (declared, automatic): of the copies checked, the share where the work's
+    visible signature/watermark region was kept, altered, removed or cropped out, with 95 % intervals."""
+    counts: dict[tuple[str, str], Counter] = {}
+    for r in rows:
+        vm = (r.get("facts") or {}).get("visible_mark")
+        if vm:
+            counts.setdefault((names[r["source_id"]], vm["source"]), Counter())[vm["status"]] += int(r["copies"])
+    out = []
+    for (source, kind), c in sorted(counts.items()):
+        n = sum(v for k, v in c.items() if k != "not_checked")
+        out.append({"source": source, "kind": kind, "checked": n, "not_checked": c["not_checked"],
+                    **{st: _rate(c[st], n) for st in ("kept", "altered", "removed", "cropped_out")}})
+    return out
+
+
+def _watermarks(case: Case, c) -> list[dict]:
+    """Per output set: outputs carrying an open generator's invisible watermark, per message, with intervals."""
+    if not _has(case, "image_watermarks"):
+        return []
+    from ascertain.report.show_images import watermark_summary
+
+    return [{"source": name, **t, "rate": _rate(t["present"], t["checked"] - t["unreadable"])}
+            for name, t in watermark_summary(c).items()]
 
 
 def _metadata_evidence(case: Case, c, sources: dict[int, dict], show_copy: bool) -> list[dict]:
@@ -133,6 +164,19 @@ def _metadata_evidence(case: Case, c, sources: dict[int, dict], show_copy: bool)
                     "where": f"{Path(r['file']).name} row {int(r['row']) + 1}",
                     "url": r["url"] if show_copy else None})
     return out
+
+
+def _watermark_words(f: dict | None) -> str | None:
+    if not f:
+        return None
+    if f["status"] == "unreadable":
+        return "not checked: the output could not be read again"
+    if f["status"] == "present":
+        return (f"{f['message']} found: {f['agree']} of {f['bits']} bits agree (p = {f['p_family']:.1e} under "
+                f"random bits) — {f['who']}. This output went through a pipeline that embedded that public message; "
+                "it does not say which model made it.")
+    return (f"no known message (closest {f['closest']}: {f['agree']} of {f['bits']} bits). Absence proves nothing: "
+            "common front ends do not embed it, and resizing or cropping removes it.")
 
 
 def exhibit_keys(part: dict, sources: dict[int, dict]) -> list[str]:
@@ -158,6 +202,10 @@ def build_exhibits(case: Case, part: dict, sources: dict[int, dict], numbers: li
                   "claimant": w["claimant"], "source": src["name"], "source_kind": src["kind"],
                   "caption": r.get("caption"), "url": r.get("url")}
         e = image_exhibit(bytes(w["data"]), copy, facts, show_copy=show_copy, **common)
-        e.update(evidence_id=r["id"], copies=int(r["copies"]), work_id=r["work_id"])
+        e.update(evidence_id=r["id"], copies=int(r["copies"]), work_id=r["work_id"],
+                 learned=r["facts"].get("learned"), watermark=_watermark_words(r["facts"].get("watermark")),
+                 visible_mark=mark_words(r["facts"]["visible_mark"]) if r["facts"].get("visible_mark") else None)
+        if r["tier"] == "learned":
+            e["tier_words"] = LEARNED_WORDS
         out.append(e)
     return out

@@ -92,8 +92,11 @@ def image_digests(c) -> dict:
     meta = _digest({k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
                    for r in c.execute(select(me).order_by(me.c.source_id, me.c.file, me.c.row, me.c.kind,
                                                           me.c.claimant_id, me.c.work_id, me.c.target)))[1]
+    wm = s.image_watermarks  # output sets' invisible-watermark checks (match/image_watermarks.py)
+    marks = _digest({k: v for k, v in r._mapping.items() if k not in ("id", "run_id")}
+                    for r in c.execute(select(wm).order_by(wm.c.source_id, wm.c.doc_id)))[1]
     return {"image_evidence_rows": n, "image_evidence_sha256": ev, "image_evidence_copies_sha256": copies,
-            "work_images_sha256": works, "image_metadata_evidence_sha256": meta}
+            "work_images_sha256": works, "image_metadata_evidence_sha256": meta, "image_watermarks_sha256": marks}
 
 
 def image_match_run(case: Case) -> dict:

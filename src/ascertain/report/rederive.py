@@ -24,6 +24,7 @@ from ascertain.case import CONFIG, Case
 from ascertain.errors import AscertainError
 from ascertain.fingerprint.winnow import Params
 from ascertain.index.shards import IndexWriter, read_manifest
+from ascertain.media import is_image_source
 from ascertain.readers import ReadOptions, read_inputs
 from ascertain.readers.base import Skip, printable
 from ascertain.readers.records import read_jsonl
@@ -37,7 +38,6 @@ from ascertain.report.rederive_images import (
     rerun_image_metadata_match,
 )
 from ascertain.sources import describe_inputs
-from ascertain.sources_images import is_image_source
 from ascertain.store import schema
 from ascertain.text.levels import DEFAULT_LEVEL
 

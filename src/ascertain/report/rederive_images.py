@@ -25,7 +25,7 @@ from ascertain.store import schema
 
 Differ = Callable[[str, str, str], None]
 IMAGE_DIGESTS = ("image_evidence_rows", "image_evidence_sha256", "image_evidence_copies_sha256",
-                 "work_images_sha256", "image_metadata_evidence_sha256")
+                 "work_images_sha256", "image_metadata_evidence_sha256", "image_watermarks_sha256")
 
 
 def rederive_image_works(case: Case, c2: Case, differ: Differ) -> int:
@@ -96,9 +96,11 @@ def rebuild_image_index(src: dict, original: Path, dest: Path, differ: Differ) -
         if before != after:
             differ("input", before["path"], f"input of image source {name} changed since it was indexed")
     old = read_manifest(original) or {}
-    max_bytes = int((src.get("params") or {}).get("max_doc_bytes") or ReadOptions.max_doc_bytes)
+    params = src.get("params") or {}
+    max_bytes = int(params.get("max_doc_bytes") or ReadOptions.max_doc_bytes)
+    members = int(params.get("max_archive_members") or ReadOptions.max_archive_members)  # as the source was read
     ImageIndexWriter(dest, recorded, old.get("reading", {"max_doc_bytes": max_bytes}), "features" in old).build(
-        read_images(paths, ReadOptions(max_doc_bytes=max_bytes)), lambda _skips: None)
+        read_images(paths, ReadOptions(max_doc_bytes=max_bytes, max_archive_members=members)), lambda _skips: None)
     have, again = _images(original), _images(dest)
     for loc in sorted(set(have) | set(again))[:50]:
         if have.get(loc) != again.get(loc):
@@ -124,12 +126,26 @@ def rerun_image_match(c2: Case, m: dict, differ: Differ) -> bool:
 
     p = run["manifest"]["parameters"]
     try:
+        learned = _learned_again(p["learned"]) if p.get("learned") else None
         run_image_match(c2, ImageMatchOptions(candidate_radius=int(p["candidate_radius"]),
-                                              exhaustive_pairs=int(p["exhaustive_pairs"])))
+                                              exhaustive_pairs=int(p["exhaustive_pairs"]), learned=learned))
     except AscertainError as e:
         differ("rerun", "match images", f"the image match could not be re-run: {e.what}: {e.problem}")
         return False
     return True
+
+
+def _learned_again(m: dict):
+    """The learned descriptor the run used, loaded again from its path and checked against its SHA-256."""
+    from ascertain.imaging.learned import LearnedDescriptor
+
+    d = LearnedDescriptor(m["path"], side=int(m["side"]), threshold=float(m["threshold"]), mean=tuple(m["mean"]),
+                          std=tuple(m["std"]), state_width=int(m.get("state_width", 16)),
+                          state_dim=int(m.get("state_dim", 32)))
+    if d.sha256 != m["sha256"]:
+        raise AscertainError(m["path"], f"is not the model the image match used (sha256 {d.sha256[:16]}..., the "
+                             f"run's {m['sha256'][:16]}...)", "give the model file the run recorded")
+    return d
 
 
 def rerun_image_metadata_match(c2: Case, differ: Differ) -> bool:

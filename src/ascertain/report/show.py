@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ascertain.case import Case
 from ascertain.cmi.status import items
 from ascertain.errors import AscertainError
-from ascertain.report.show_images import fold_image_copies, image_records
+from ascertain.report.show_images import fold_image_copies, image_records, watermark_summary
 from ascertain.store import schema as s
 
 STREAM_ROWS = 1_000  # evidence rows fetched at a time
@@ -63,13 +63,15 @@ def case_summary(case: Case, flt: EvidenceFilter = EvidenceFilter()) -> dict:
             w["longest_run_tokens"] = max(w["longest_run_tokens"], e["longest_run_tokens"])
         skipped = c.execute(select(func.count()).select_from(s.skipped)).scalar_one()
         fold_image_copies(c, by_id)
+        watermarks = watermark_summary(c)
     for w in works:
         w["copied_in"] = sorted(w["copied_in"])
     from ascertain.match.images import stored_cmi_rates
 
     return {"case": str(case.root), "store": case.store.url.split("@")[-1], "sources": sources,
             "works": works, "skipped_inputs": skipped, "probe": probe_evidence(case),
-            "image_cmi_rates": stored_cmi_rates(case), "image_metadata": _image_metadata_counts(case)}
+            "image_cmi_rates": stored_cmi_rates(case), "image_metadata": _image_metadata_counts(case),
+            "image_watermarks": watermarks}
 
 
 def work_evidence(case: Case, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
@@ -108,6 +110,10 @@ def work_records(c, work: str, flt: EvidenceFilter = EvidenceFilter()) -> dict:
     w["image_cmi"] = [{"path": path_of[fid], **cmi} for fid, cmi in c.execute(
         select(s.work_images.c.work_file_id, s.work_images.c.cmi).where(s.work_images.c.work_id == w["id"])
         .order_by(s.work_images.c.work_file_id))]
+    box = (w["identifiers"] or {}).get("signature_box")
+    for i in w["image_cmi"]:  # a declared visible signature/watermark region is CMI of the work too
+        if box:
+            i["fields"] = {**i["fields"], "visible:mark": f"declared: box {box} px"}
     return w
 
 

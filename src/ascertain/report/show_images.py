@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, case, func, select
 
+from ascertain.media import is_image_source
 from ascertain.store import schema as s
 
-TIER_ORDER = {"same_bytes": 0, "same_pixels": 1, "near_duplicate": 2, "region_copy": 3}
+TIER_ORDER = {"same_bytes": 0, "same_pixels": 1, "near_duplicate": 2, "region_copy": 3, "learned": 4}
 LOCATORS_SHOWN = 100  # identical copies' locators listed in a work's JSON (all of them: the CSV and the store)
 
 
@@ -32,7 +33,9 @@ def image_records(c: Connection, work_id: int, copied_only: bool = False) -> lis
                     "work_region": r["work_region"], "copy_region": r["copy_region"], "transform": r["transform"],
                     "inliers": r["inliers"], "cmi_status": r["cmi_status"], "cmi": r["cmi"], "c2pa": r["c2pa"],
                     "copies": r["copies"], "locators": locs, "caption": r["caption"], "url": r["url"],
-                    "copy_sha256": r["copy_sha256"]})
+                    "copy_sha256": r["copy_sha256"], "watermark": (r["facts"] or {}).get("watermark"),
+                    "learned": (r["facts"] or {}).get("learned"),
+                    "visible_mark": (r["facts"] or {}).get("visible_mark")})
     return out
 
 
@@ -56,6 +59,8 @@ def fold_image_copies(c: Connection, by_id: dict[int, dict]) -> None:
 def region_text(e: dict) -> str:
     """Where the work is in the copy, in words: the tier's facts a person reads."""
     t = e["transform"] or {}
+    if e["tier"] == "learned":
+        return f"similar by the learned descriptor (cosine {e['learned']['cosine']:.3f}); no region located"
     if e["tier"] in ("same_bytes", "same_pixels"):
         return "the whole image" + (", identical file" if e["tier"] == "same_bytes" else ", identical pixels")
     parts = [f"{e['work_area_share']:.0%} of the work"]
@@ -73,6 +78,42 @@ def region_text(e: dict) -> str:
     return ", ".join(parts)
 
 
+MARK_WORDS = {"kept": "kept", "altered": "altered", "removed": "removed", "cropped_out": "cropped out",
+              "not_checked": "not checked"}
+
+
+def mark_words(m: dict) -> str:
+    """A visible mark's check in a few words: 'declared signature kept (correlation 0.97)'."""
+    what = "declared signature" if m["source"] == "declared" else f"automatic candidate ({m.get('corner', '')})"
+    s = f"{what} {MARK_WORDS.get(m['status'], m['status'])}"
+    if m.get("correlation") is not None:
+        s += f" (correlation {m['correlation']:.2f}, contrast {m['contrast_ratio']:.2f})"
+    elif m["status"] == "cropped_out":
+        s += f" ({m['inside_share']:.0%} of it inside the copy)"
+    return s
+
+
+def mark_rates_words(source: str, kind: str, counts: dict) -> str:
+    n = sum(counts.values())
+    return (f"{source}: visible mark ({kind}) in {n} copies: "
+            + ", ".join(f"{MARK_WORDS.get(k, k)} {v}" for k, v in counts.items()))
+
+
+def watermark_words(t: dict) -> str:
+    """An output set's watermark tally in one sentence, with what absence means."""
+    found = ", ".join(f"{m} {n}" for m, n in t["by_message"].items())
+    s = (f"invisible watermark of an open generator in {t['present']} of {t['checked']} outputs"
+         + (f" ({found})" if found else "") + f"; none found in {t['absent']} (absence proves nothing)")
+    return s + (f"; {t['unreadable']} unreadable" if t["unreadable"] else "")
+
+
+def watermark_summary(c: Connection) -> dict[str, dict]:
+    """Per output set: the tally of its stored invisible-watermark checks (match/image_watermarks.py)."""
+    from ascertain.match.image_watermarks import stored_summary
+
+    return stored_summary(c)
+
+
 def current_image_changes(case) -> list[str]:
     """What changed in the image works and sources since the last image match over all of them (a report must
     describe the evidence of the case as it is): empty when nothing did, or the case has no image part."""
@@ -83,7 +124,7 @@ def current_image_changes(case) -> list[str]:
                                                     .join(s.work_images, s.work_images.c.work_file_id ==
                                                           s.work_files.c.id)))
         srcs = sorted(n for n, p, st in c.execute(select(s.sources.c.name, s.sources.c.params, s.sources.c.status))
-                      if (p or {}).get("medium") == "image" and st == "complete")
+                      if is_image_source(p) and st == "complete")
         runs = c.execute(select(s.runs.c.manifest).where(s.runs.c.stage == IMAGE_STAGE)
                          .order_by(s.runs.c.id.desc())).scalars().all()
     if not works or not srcs:

@@ -467,7 +467,8 @@ work_images = Table(
 #     image: same_bytes, same_pixels, and a near-duplicate without a verified region);
 #   work_area_share: the share of the work's area inside the copy;
 #   transform: {"scale", "rotation_degrees", "mirrored", "orientation" (PDQ's dihedral match), "crop": share of
-#     the work cut off at {"left", "top", "right", "bottom"}} (what is known for the tier);
+#     the work cut off at {"left", "top", "right", "bottom"}, "affine": 2 x 3 map of the work's decoded pixels into
+#     the copy's, as the region's verification fitted it (also in facts.region)} (what is known for the tier);
 #   cmi_status: the work's image CMI in the copy overall (retained | altered | removed | never_present), cmi: per
 #     field {"work", "copy", "status": kept | altered | removed} (EXIF, IPTC, XMP incl. plus:DataMining), c2pa:
 #     kept | removed | never_present;
@@ -506,6 +507,27 @@ image_evidence_copies = Table(
     Column("evidence_id", Integer, ForeignKey("image_evidence.id"), primary_key=True),
     Column("doc_id", Integer, primary_key=True),
     Column("locator", Text, nullable=False),
+)
+
+# The invisible-watermark check of every image of an output set (match/image_watermarks.py, imaging/watermark.py):
+# one row per document; identical outputs are checked once and share the result. Provenance evidence about the
+# output, whether or not it copies a work; `facts` holds the agreement with every known message and what the
+# check can and cannot show.
+image_watermarks = Table(
+    "image_watermarks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("run_id", Integer, ForeignKey("runs.id"), nullable=False, index=True),
+    Column("source_id", Integer, ForeignKey("sources.id"), nullable=False, index=True),
+    Column("doc_id", Integer, nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # present | absent | unreadable
+    Column("message", String(32)),  # the known message found (present), else null
+    Column("closest", String(32)),  # the message agreeing best (present or not)
+    Column("agree", Integer, nullable=False),  # bits of the closest message agreeing
+    Column("bits", Integer, nullable=False),
+    Column("p_family", Float, nullable=False),  # chance of as many agreeing bits under random bits (Bonferroni)
+    Column("facts", JSON, nullable=False),
 )
 
 # ---- image metadata evidence (match/image_metadata.py) --------------------------------------------------------

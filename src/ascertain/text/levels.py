@@ -26,6 +26,7 @@ import numpy as np
 from ascertain.fingerprint.vectorized import hash_tokens
 from ascertain.text.book import book_stream
 from ascertain.text.languages import family_of
+from ascertain.text.string_resync import resync
 from ascertain.text.tokenize import CODE, COMMENT, STRING, TokenStream
 
 LEVELS = ("exact", "layout", "comments", "identifiers", "prose", "book", "auto")
@@ -82,44 +83,45 @@ def _is_identifier(kind: str) -> bool:
     return kind.endswith("identifier") or kind in {"constant", "self", "this"}
 
 
+@functools.cache
+def _is_statement(kind: str) -> bool:
+    return kind.endswith(("_statement", "_definition", "_declaration"))
+
+
 def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]],
                                                       list[tuple[int, int]]] | None:
     """(identifier, literal, comment) character ranges from a real parse; None if no grammar."""
     parser = parser_for(language)
     if parser is None:
         return None
-    data = text.encode("utf-8", "surrogatepass")
-    tree = parser.parse(data)
+    # a fragment that starts or ends inside a docstring or block comment is parsed with its delimiters
+    # re-paired (text/string_resync.py); offsets are unchanged
+    data, tree = resync(text.encode("utf-8", "surrogatepass"), parser, language)
     idents: list[tuple[int, int]] = []
     literals: list[tuple[int, int]] = []
     comments: list[tuple[int, int]] = []
-    errors: list[tuple[int, int]] = []
-    cursor = tree.walk()
-    stack_done = False
-    while not stack_done:
-        node = cursor.node
+    # (node, inside a syntax error): a word the parser could not place (typically a fragment cut out of a
+    # string or a docstring) keeps its text rather than become a placeholder, unless it stands in a whole
+    # statement or definition the parser recognised inside the error (a file wrapped in one ERROR node)
+    stack = [(tree.root_node, False)]
+    while stack:
+        node, in_error = stack.pop()
         kind = node.type
-        descend = True
         if "comment" in kind:
             comments.append((node.start_byte, node.end_byte))
-            descend = False
-        elif _is_literal(kind) and node.is_named:
-            literals.append((node.start_byte, node.end_byte))
-            descend = False
-        elif kind == "ERROR":
-            errors.append((node.start_byte, node.end_byte))
-        elif node.child_count == 0 and _is_identifier(kind):
-            idents.append((node.start_byte, node.end_byte))
-        if descend and cursor.goto_first_child():
             continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                stack_done = True
-                break
-    if errors:
-        # the parser cannot tell what words inside a syntax error are (typically a fragment cut out of a
-        # string or a docstring): they keep their text rather than become placeholders
-        idents = _outside(idents, errors)
+        if _is_literal(kind) and node.is_named:
+            literals.append((node.start_byte, node.end_byte))
+            continue
+        if kind == "ERROR":
+            in_error = True
+        elif in_error and _is_statement(kind) and not node.has_error:
+            in_error = False
+        if not node.child_count:
+            if not in_error and _is_identifier(kind):
+                idents.append((node.start_byte, node.end_byte))
+            continue
+        stack.extend((c, in_error) for c in reversed(node.children))
     if not data.isascii():  # tree-sitter counts bytes; token offsets count characters
         char_of = np.cumsum([0] + [len(ch.encode("utf-8", "surrogatepass")) for ch in text])
         def chars(r: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -127,14 +129,6 @@ def syntax_ranges(text: str, language: str) -> tuple[list[tuple[int, int]], list
 
         idents, literals, comments = chars(idents), chars(literals), chars(comments)
     return idents, literals, comments
-
-
-def _outside(ranges: list[tuple[int, int]], errors: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    starts = np.array(ranges, np.int64).reshape(-1, 2)[:, 0]
-    inside = np.zeros(len(ranges), bool)
-    for a, b in errors:
-        inside[np.searchsorted(starts, a):np.searchsorted(starts, b)] = True
-    return [r for r, drop in zip(ranges, inside.tolist(), strict=True) if not drop]
 
 
 def _subset(ts: TokenStream, keep: np.ndarray, hashes: np.ndarray | None = None,

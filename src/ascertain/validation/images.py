@@ -10,14 +10,15 @@ transformation a dispute shows (re-encoding, resizing, colour changes, overlays,
 rotations, pastes into another image); all the copies, plus distractor images of the same split, form one
 corpus; each work is scanned against the whole corpus exactly (imaging/candidates.py) and its candidates are
 decided in full (imaging/compare.py). Recall: a work's copy decided `copied`. False positives: any other corpus
-image decided `copied` for the work, on every (work, image) pair of distinct images; pairs whose file names
-differ only in digits (`smiley104` / `smiley112`, `..._01` / `..._02`: variants of one design by one author)
-are the separate near-identical-design category. Plain PDQ (distance <= 31) and pHash (imagehash, distance
-<= 10) are counted on the same pairs.
+image decided `copied` for the work, on every (work, image) pair of distinct images; pairs by one author (file
+names that differ only in digits, `smiley104` / `smiley112`, or both files naming the same author in their own
+metadata, as openclipart's PNGs do) are the separate near-identical-design category, every call in it listed.
+Plain PDQ (distance <= 31) and pHash (imagehash, distance <= 10) are counted on the same pairs.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import random
@@ -213,6 +214,28 @@ def design_family(a: str, b: str) -> bool:
     return Path(a).parent.name == Path(b).parent.name and stem(a) == stem(b)
 
 
+@functools.cache
+def file_author(path: str) -> str | None:
+    """The author a file names for itself (PNG `Author` text, as Inkscape writes it for openclipart), or None."""
+    try:
+        with Image.open(path) as im:
+            a = im.info.get("Author")
+    except OSError:
+        return None
+    name = " ".join(str(a or "").lower().split())
+    return name or None
+
+
+def same_author(a: str, b: str) -> bool:
+    """Near-identical designs by one author: numbered variants of one file name, or two files naming the same
+    author (a sign series on one frame, one tree in colour and in black and white). The issue counts them as a
+    separate, reported category; every such pair is listed, so a reader sees what was set apart."""
+    if design_family(a, b):
+        return True
+    ka, kb = file_author(a), file_author(b)
+    return ka is not None and ka == kb
+
+
 def build_corpus(works: list[ImageInput], distractor_files: list[Path], distractors: int, seed: int,
                  only: tuple[str, ...] | None = None, on_progress: Callable[[str], None] = lambda m: None
                  ) -> list[CorpusImage]:
@@ -284,7 +307,7 @@ def measure(works: list[ImageInput], corpus: list[CorpusImage], decided: dict) -
     pdq_fp = ph_fp = 0
     for wi, w in enumerate(works):
         other = np.array([c.work != wi for c in corpus])
-        fam = np.array([c.work != wi and design_family(w.name, works[c.work].name if c.work is not None else c.name)
+        fam = np.array([c.work != wi and same_author(w.name, works[c.work].name if c.work is not None else c.name)
                         for c in corpus])
         pairs += int((other & ~fam).sum())
         family_pairs += int(fam.sum())
@@ -298,7 +321,7 @@ def measure(works: list[ImageInput], corpus: list[CorpusImage], decided: dict) -
         row = {"work": works[wi].name, "image": c.name, "tier": d["tier"], "pdq_distance": d["pdq_distance"],
                "inliers": d["inliers"]}
         src = works[c.work].name if c.work is not None else c.name
-        (family if design_family(works[wi].name, src) else hits).append(row)
+        (family if same_author(works[wi].name, src) else hits).append(row)
     fp = {"pairs": pairs, "ascertain": len(hits), "pdq": pdq_fp, "phash": ph_fp, "hits": hits,
           "family_pairs": family_pairs, "family_hits": family, "candidates": decided["candidates"]}
     return rec, fp
@@ -335,7 +358,9 @@ def run_image_validation(sources: list[str], works: int, pairs: int, seed: int,
         n_works = works if src in HELD_OUT else max(3, works // 2)
         ws, counts = load_works(files, n_works, seed)
         n_t = len(only) if only else len(TRANSFORMS)
-        per_work = -(-pairs // max(1, len(ws)))  # corpus images each work must meet
+        # corpus images each work must meet: 10 % over, as pairs by one author (about 5 % of openclipart's
+        # random pairs) are counted apart and the distinct pairs must still reach `pairs`
+        per_work = -(-pairs * 11 // (10 * max(1, len(ws))))
         distractors = max(0, per_work - n_t * (len(ws) - 1)) if src in HELD_OUT else 0
         on_progress(f"{src}: {len(ws)} works ({counts}); {distractors} distractors")
         corpus = build_corpus(ws, files, distractors, seed + 1, only, on_progress)
@@ -375,14 +400,15 @@ def markdown(r: dict, command: str) -> str:
         lines += ["", f"False positives on {fp['pairs']:,} (work, image) pairs of distinct images, every pair scanned "
                   f"exactly and {fp['candidates']:,} candidates decided in full: ascertain {a['k']} (rate "
                   f"{a['rate']:.6f}, 95 % CI [{a['ci95'][0]:.6f}, {a['ci95'][1]:.6f}]); plain PDQ "
-                  f"{fp['pdq']['k']}, pHash {fp['phash']['k']} on the same pairs. Near-identical designs (file names "
-                  f"differing only in digits): {len(fp['family_hits'])} of {fp['family_pairs']:,} pairs called "
-                  "copies, reported apart."]
-        for h in fp["hits"][:10]:
+                  f"{fp['pdq']['k']}, pHash {fp['phash']['k']} on the same pairs. Same author, reported apart "
+                  "(the issue's near-identical designs by one author: file names differing only in digits, or "
+                  f"both files naming the same author): {len(fp['family_hits'])} of {fp['family_pairs']:,} pairs "
+                  "called copies, every one listed below."]
+        for h in fp["hits"]:
             lines.append(f"- false positive: `{Path(h['work']).name}` → `{Path(h['image']).name}`: {h['tier']}, "
                          f"PDQ distance {h['pdq_distance']}, {h['inliers']} inliers")
-        for h in fp["family_hits"][:5]:
-            lines.append(f"- same design: `{Path(h['work']).name}` → `{Path(h['image']).name}`: {h['tier']}, "
+        for h in fp["family_hits"]:
+            lines.append(f"- same author: `{Path(h['work']).name}` → `{Path(h['image']).name}`: {h['tier']}, "
                          f"{h['inliers']} inliers")
         lines.append("")
     return "\n".join(lines) + "\n"

@@ -6,18 +6,26 @@ image sources (training corpora and output sets). The answer names the tier, the
 archive's file name) of each match and how many images there hold it; never a corpus image, its URL, its caption
 or its locator (the policy drops `locator` for the public and claims staff: web/policy.py).
 
-What the upload is compared with comes from one function, `case_images`: the case's image works (work_images)
-and the index of each image source (digests and PDQ codes, index/images.py), read once per worker process and
-state of the store (outside an upload's time budget). Each upload then costs one exact scan of the codes and at
-most `max_compared` geometric verifications, whose images are read again from their inputs (and kept decoded in
-the worker): same bytes or pixels first, then by PDQ distance, and every image when the case holds few. The
-worker runs it under a timer (web/lookup_pool.py).
+What the upload is compared with comes from one function, `case_images`, prepared once per worker process and
+state of the store (outside an upload's time budget):
+- a small case (at most EXHAUSTIVE images, works and sources together) is held whole: every image's digests and
+  PDQ code, and each one is verified (crops and pastes change a whole-image hash);
+- a larger case holds its works (few) and, per image source, only what is cheap whatever its size
+  (web/image_source_lookup.py): the opened code table, sorted digest columns and where each row is, memory-mapped.
+  Each upload then costs one exact scan of each source's codes (imaging/code_scan.py) for the upload's query
+  variants (8 orientations, crops and paddings: imaging/candidates.py) within CANDIDATE_RADIUS, two binary
+  searches per source for the same bytes or pixels, a scan of the source's local-feature table when it has one
+  within FEATURE_SCAN_BUDGET (pastes and rotations), and the rows of at most `max_compared` candidates.
+Candidates are verified most likely first (same bytes or pixels, then by PDQ distance), at most `max_compared`;
+their images are read again from their inputs. A matched content counts every identical copy of it in the
+source (MAX_COPIES of them located, by shard). The worker runs it under a timer (web/lookup_pool.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +37,20 @@ from ascertain.errors import AscertainError
 from ascertain.imaging.compare import PDQ_NEAR, ImageInput, compare_images, load
 from ascertain.imaging.decode import IMAGE_SUFFIXES, is_image_name, open_image
 from ascertain.imaging.descriptors import hamming
+from ascertain.media import is_image_manifest, is_image_source
+from ascertain.web.image_source_lookup import SourceIndex, open_source
 
 UPLOAD_MAX_PIXELS = 40_000_000  # an upload's declared size, checked before any pixel is decoded
 MAX_COMPARED = 64  # geometric verifications per upload: candidates by digest and PDQ first, then the rest
 CANDIDATE_RADIUS = 64  # PDQ bits: a loose pre-filter (as the image match's); compare.py decides
 EXHAUSTIVE = 400  # up to this many case images every one is verified (crops and pastes change a whole-image hash)
+MAX_COPIES = 10_000  # identical copies of a matched content located per upload (the rest are counted)
+NOT_LOCATED = "(identical copies in other shards, not located by the lookup)"
+DECODED = 16  # candidates of a large case kept decoded in a worker (the most recently verified)
+# a large case's local-feature tables are scanned (pastes and rotations no whole-image code finds) while the
+# upload's strongest features x the table's rows stay within this many code comparisons (~0.4 ns each: ~0.7 s
+# of CPU); past it the source is too large for a per-upload feature scan and only its codes and digests are used
+FEATURE_SCAN_BUDGET = 2_000_000_000
 
 
 @dataclass
@@ -61,8 +78,16 @@ class CaseImage:
 
 @dataclass
 class CaseImages:
-    images: list[CaseImage]
-    codes: np.ndarray  # N x 32: each image's PDQ code (original orientation)
+    images: list[CaseImage]  # the works, and every source image when the case is small (<= EXHAUSTIVE)
+    codes: np.ndarray  # N x 32: each of those images' PDQ code (original orientation)
+    sources: list[SourceIndex] = field(default_factory=list)  # a large case's sources, scanned per upload
+    total: int = 0  # images in the case (works and every source's documents)
+    decoded: OrderedDict = field(default_factory=OrderedDict, repr=False)  # (source, content) -> ImageInput
+
+    def held_bytes(self) -> int:
+        """This worker's own memory the sources' state holds (memory-mapped files count 0): bounded by the
+        shards' and row groups' counts, not by the number of images."""
+        return sum(s.held_bytes() for s in self.sources)
 
 
 def _shard_of(locator: str) -> str:
@@ -72,12 +97,11 @@ def _shard_of(locator: str) -> str:
 
 
 def _from_index(case: Case) -> CaseImages:
-    """The case's image works (work_images) and the images of its image sources (their index: digests and PDQ
-    codes; the bytes are read again only for the images an upload verifies)."""
+    """The case's image works (work_images) and its image sources: every image's digests and PDQ code when the
+    case is small (the bytes are read again only for the images an upload verifies), else each source's lookup
+    state (web/image_source_lookup.py), never one object per image."""
     from sqlalchemy import select
 
-    from ascertain.index.images import codes_array, is_image_index, read_image_index
-    from ascertain.readers.images import read_image_at
     from ascertain.store import schema as s
 
     out: list[CaseImage] = []
@@ -99,22 +123,41 @@ def _from_index(case: Case) -> CaseImages:
         out.append(CaseImage("works", "work", "works", Path(path).name, sha, psha, title, claimant,
                              lambda fid=fid: work_bytes(fid)))
         codes.append(np.frombuffer(bytes.fromhex(pdq), np.uint8))
+    images: list[tuple[dict, Path, bytes, dict]] = []
     for src in sources:
-        if (src["params"] or {}).get("medium") != "image" or src["status"] != "complete":
+        if not is_image_source(src["params"]) or src["status"] != "complete":
             continue
         root = Path(src["index_dir"])
         root = root if root.is_absolute() else case.root / root
-        manifest = json.loads((root / "manifest.json").read_text())
-        if not is_image_index(manifest):
-            continue
-        table = read_image_index(root, manifest, ["locator", "sha256", "pixel_sha256", "pdq", "meta"])
-        cs = codes_array(table)
-        for i, r in enumerate(table.select(["locator", "sha256", "pixel_sha256", "meta"]).to_pylist()):
-            out.append(CaseImage(src["name"], src["kind"], _shard_of(r["locator"]), r["locator"], r["sha256"],
-                                 r["pixel_sha256"], read=lambda r=r: read_image_at(json.loads(r["meta"]),
-                                                                                   r["locator"], r["sha256"])))
-            codes.append(cs[i])
-    return CaseImages(out, np.stack(codes) if codes else np.zeros((0, 32), np.uint8))
+        raw = (root / "manifest.json").read_bytes()
+        manifest = json.loads(raw)
+        if is_image_manifest(manifest):
+            images.append((src, root, raw, manifest))
+    total = len(out) + sum(int(m["documents"]) for _, _, _, m in images)
+    if total > EXHAUSTIVE:  # too many to hold or verify them all: each source's lookup state instead
+        opened = [open_source(src, case.root, raw) for src, _, raw, _ in images]
+        return CaseImages(out, _stack(codes), [o for o in opened if o is not None], total)
+    for src, root, _, manifest in images:
+        _small_source(src, root, manifest, out, codes)
+    return CaseImages(out, _stack(codes), [], total)
+
+
+def _stack(codes: list[np.ndarray]) -> np.ndarray:
+    return np.stack(codes) if codes else np.zeros((0, 32), np.uint8)
+
+
+def _small_source(src: dict, root: Path, manifest: dict, out: list[CaseImage], codes: list[np.ndarray]) -> None:
+    """Every image of a source of a small case, each verified by every upload."""
+    from ascertain.index.images import codes_array, read_image_index
+    from ascertain.readers.images import read_image_at
+
+    table = read_image_index(root, manifest, ["locator", "sha256", "pixel_sha256", "pdq", "meta"])
+    cs = codes_array(table)
+    for i, r in enumerate(table.select(["locator", "sha256", "pixel_sha256", "meta"]).to_pylist()):
+        out.append(CaseImage(src["name"], src["kind"], _shard_of(r["locator"]), r["locator"], r["sha256"],
+                             r["pixel_sha256"], read=lambda r=r: read_image_at(json.loads(r["meta"]),
+                                                                               r["locator"], r["sha256"])))
+        codes.append(cs[i])
 
 
 _PREPARED: dict[str, tuple[tuple, CaseImages]] = {}
@@ -152,59 +195,151 @@ def decode_upload(data: bytes, name: str) -> ImageInput:
     return load(data, name)
 
 
-def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[int]:
-    """Which case images to verify, most likely first: same bytes or pixels, then by PDQ distance (the upload's 8
-    orientations against each image's code)."""
+Candidate = tuple[int, int]  # (-1, index into CaseImages.images) or (source's position, content)
+
+
+def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Candidate]:
+    """Which case images to verify, most likely first: same bytes or pixels, then by PDQ distance (the upload's
+    orientations, and in a large case its crops and paddings, against each image's code); every image of a
+    small case. A large case's sources are searched (digest columns) and scanned (code tables), not read."""
+    from ascertain.imaging.candidates import query_variants
+    from ascertain.imaging.code_scan import scan
+
+    ud = upload.descriptors
+    queries = query_variants(upload.pixels, ud.pdq_dihedral).codes if images.sources else ud.pdq_dihedral
+    exact: list[tuple[int, int, Candidate]] = []  # (rank, id, candidate): the case's order
+    near: list[tuple[int, int, int, Candidate]] = []  # (distance, rank, id, candidate)
+    voted: list[tuple[int, int, int, Candidate]] = []  # (-votes, rank, id, candidate): local-feature candidates
     n = len(images.images)
-    if n == 0:
-        return []
-    d = hamming(images.codes[:, None, :], upload.descriptors.pdq_dihedral[None, :, :]).min(axis=1)
-    exact = [i for i, ci in enumerate(images.images)
-             if ci.sha256 == upload.descriptors.sha256 or ci.pixel_sha256 == upload.descriptors.pixel_sha256]
-    by_distance = [int(i) for i in np.argsort(d, kind="stable")]
-    near = [i for i in by_distance if d[i] <= CANDIDATE_RADIUS]
-    rest = by_distance if n <= EXHAUSTIVE else []
+    rest = []
+    if n:
+        d = hamming(images.codes[:, None, :], queries[None, :, :]).min(axis=1)
+        exact += [(0, i, (-1, i)) for i, ci in enumerate(images.images)
+                  if ci.sha256 == ud.sha256 or ci.pixel_sha256 == ud.pixel_sha256]
+        near += [(int(d[i]), 0, i, (-1, i)) for i in range(n) if d[i] <= CANDIDATE_RADIUS]
+        if images.total <= EXHAUSTIVE:
+            rest = [(-1, int(i)) for i in np.argsort(d, kind="stable")]
+    for k, src in enumerate(images.sources):
+        found = sorted(set(src.find("sha", ud.sha256)) | set(src.find("pixel", ud.pixel_sha256)))
+        if found:  # a key is 8 bytes of the digest: the whole digest is checked on the row
+            rows = src.rows(found, ["sha256", "pixel_sha256"])
+            exact += [(k + 1, c, (k, c)) for c in found if c in rows
+                      and (rows[c]["sha256"] == ud.sha256 or rows[c]["pixel_sha256"] == ud.pixel_sha256)]
+        hits = scan(src.table, queries, CANDIDATE_RADIUS).best_per_id()
+        # at most max_compared of a source can be verified: the nearest, so a flood of near codes (flat images)
+        # costs a sort in NumPy, not a Python object per hit
+        top = np.lexsort((hits.id, hits.distance))[:max_compared]
+        near += [(dist, k + 1, c, (k, c)) for c, dist in zip(hits.id[top].tolist(), hits.distance[top].tolist(),
+                                                             strict=True)]
+        votes = _feature_votes(src, ud)
+        voted += sorted((-v, k + 1, c, (k, c)) for c, v in votes.items())[:max_compared]
     seen, order = set(), []
-    for i in exact + near + rest:
-        if i not in seen:
-            seen.add(i)
-            order.append(i)
+    ranked = [e[-1] for e in sorted(exact)] + [e[-1] for e in sorted(near)] + [e[-1] for e in sorted(voted)]
+    for cand in ranked + rest:
+        if cand not in seen:
+            seen.add(cand)
+            order.append(cand)
     return order[:max_compared]
+
+
+def _feature_votes(src: SourceIndex, ud) -> dict[int, int]:
+    """Contents voted for by at least MIN_VOTES of the upload's strongest local features (imaging/candidates.py,
+    as the image match uses them), when the source has a feature table small enough to scan per upload."""
+    from ascertain.imaging.candidates import FEATURE_BITS, MIN_VOTES, strongest_features
+    from ascertain.imaging.code_scan import scan
+
+    feats = strongest_features(ud)
+    if src.features is None or not len(feats) or len(feats) * src.features.rows > FEATURE_SCAN_BUDGET:
+        return {}
+    hits = scan(src.features, feats, FEATURE_BITS)
+    if not len(hits):
+        return {}
+    pairs = np.unique(np.stack([hits.id, hits.query.astype(np.int64)], axis=1), axis=0)  # one vote a feature
+    ids, votes = np.unique(pairs[:, 0], return_counts=True)
+    return {int(i): int(v) for i, v in zip(ids.tolist(), votes.tolist(), strict=True) if v >= MIN_VOTES}
+
+
+def _decoded(images: CaseImages, src: SourceIndex, k: int, content: int, row: dict | None) -> ImageInput | None:
+    """A large case's candidate image, decoded (the last DECODED are kept in the worker)."""
+    from ascertain.readers.images import read_image_at
+
+    key = (k, content)
+    if key in images.decoded:
+        images.decoded.move_to_end(key)
+        return images.decoded[key]
+    image = None
+    if row is not None:
+        data = read_image_at(json.loads(row["meta"]), row["locator"], row["sha256"])
+        try:
+            image = load(data, row["locator"]) if data is not None else None
+        except AscertainError:
+            image = None
+    images.decoded[key] = image
+    while len(images.decoded) > DECODED:
+        images.decoded.popitem(last=False)
+    return image
+
+
+def _verified(upload: ImageInput, images: CaseImages, order: list[Candidate]) -> list[dict]:
+    """The candidates the upload is copied in (the upload stands for the creator's work: is it, or a region of
+    it, in this image?), one entry per image holding it."""
+    found = []
+    rows: dict[int, dict[int, dict]] = {}
+    for k, src in enumerate(images.sources):  # the candidates' rows, a row group read once for all of them
+        want = [c for kk, c in order if kk == k]
+        rows[k] = src.rows(want, ["locator", "sha256", "meta"]) if want else {}
+    for k, i in order:
+        if k < 0:
+            ci = images.images[i]
+            image = ci.loaded()
+        else:
+            image = _decoded(images, images.sources[k], k, i, rows[k].get(i))
+        if image is None:  # the input changed or is gone since it was indexed
+            continue
+        r = compare_images(upload, image)
+        if r["decision"] != "copied":
+            continue
+        hit = {"tier": r["tier"], "share_of_your_image": round(float(r["work_area_share"]), 3)}
+        if k < 0:
+            found.append({"dataset": ci.source, "kind": ci.kind, "shard": ci.shard, "locator": ci.locator,
+                          "title": ci.title, "claimant": ci.claimant, **hit})
+            continue
+        src = images.sources[k]
+        docs, total = src.copies_of(i, MAX_COPIES)  # every identical copy holds it too: each is an image that matches
+        located = src.rows(docs, ["locator"]) if len(docs) > 1 else {i: rows[k][i]}
+        for doc in docs:
+            if doc in located:
+                loc = located[doc]["locator"]
+                found.append({"dataset": src.name, "kind": src.kind, "shard": _shard_of(loc), "locator": loc,
+                              "title": "", "claimant": "", **hit})
+        if total > len(docs):  # counted, not read: their rows would cost more than the upload's bound
+            found.append({"dataset": src.name, "kind": src.kind, "shard": NOT_LOCATED, "locator": None,
+                          "title": "", "claimant": "", "count": total - len(docs), **hit})
+    return found
 
 
 def lookup_image(case: Case, data: bytes, name: str, max_compared: int = MAX_COMPARED) -> dict:
     """The answer for one uploaded image (the caller bounds its time: web/lookup_pool.py)."""
     upload = decode_upload(data, name)
     images = case_images(case)
-    found = []
     order = _order(upload, images, max_compared)
-    for i in order:
-        ci = images.images[i]
-        image = ci.loaded()
-        if image is None:  # the input changed or is gone since it was indexed
-            continue
-        # the upload stands for the creator's work: is it (or a region of it) in this image?
-        r = compare_images(upload, image)
-        if r["decision"] != "copied":
-            continue
-        found.append({"dataset": ci.source, "kind": ci.kind, "shard": ci.shard, "locator": ci.locator,
-                      "tier": r["tier"], "share_of_your_image": round(float(r["work_area_share"]), 3),
-                      "title": ci.title, "claimant": ci.claimant})
+    found = _verified(upload, images, order)
     in_sets = [f for f in found if f["kind"] != "work"]
     where: dict[tuple, dict] = {}
     for f in in_sets:  # one line per dataset, shard and tier, with how many images there match
         k = (f["dataset"], f["kind"], f["shard"], f["tier"])
         w = where.setdefault(k, {"dataset": f["dataset"], "kind": f["kind"], "shard": f["shard"], "tier": f["tier"],
                                  "images": 0, "share_of_your_image": 0.0, "locator": []})
-        w["images"] += 1
+        w["images"] += f.get("count", 1)
         w["share_of_your_image"] = max(w["share_of_your_image"], f["share_of_your_image"])
-        w["locator"].append(f["locator"])  # the parties' view only (policy.FIELDS)
+        if f["locator"] is not None:
+            w["locator"].append(f["locator"])  # the parties' view only (policy.FIELDS)
     rows = sorted(where.values(), key=lambda w: (w["kind"], w["dataset"], w["shard"], w["tier"]))
     works = [{"title": f["title"], "claimant": f["claimant"], "tier": f["tier"]} for f in found if f["kind"] == "work"]
     return {"query": name, "sha256": hashlib.sha256(data).hexdigest(), "found": bool(in_sets),
             "in_training_data": any(w["kind"] == "corpus" for w in rows),
             "in_outputs": any(w["kind"] == "outputs" for w in rows), "where": rows, "works": works,
-            "checked": {"images": len(images.images), "verified": len(order),
+            "checked": {"images": images.total, "verified": len(order),
                         "pdq_threshold": PDQ_NEAR}}
 
 
