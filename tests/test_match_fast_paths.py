@@ -87,3 +87,40 @@ def test_evidence_equals_the_plain_paths(case, monkeypatch):
     run_match(case, MatchOptions())
     assert (case.root / "reports" / "evidence.json").read_bytes() == fast
     assert len(fast) > 1000
+
+
+def _stored(case) -> list[tuple]:
+    import sqlite3
+
+    db = sqlite3.connect(case.root / "store.sqlite")
+    cols = [c[1] for c in db.execute("PRAGMA table_info(evidence)") if c[1] not in ("id", "run_id")]
+    rows = db.execute(f"SELECT {', '.join(cols)} FROM evidence ORDER BY id").fetchall()
+    db.close()
+    return rows
+
+
+def test_stored_rows_equal_sqlalchemys_json(case, monkeypatch):
+    """Metrics stored as the text made when the record was found equal what SQLAlchemy's JSON type writes."""
+    import json
+
+    import ascertain.match.run as match_run
+    from ascertain.store import schema
+
+    run_match(case, MatchOptions())
+    fast = _stored(case)
+    monkeypatch.setattr(match_run, "store_params", lambda conn, table, rows: (
+        schema.evidence, [{**r, "metrics": json.loads(r["metrics"])} for r in rows]))
+    run_match(case, MatchOptions())
+    assert _stored(case) == fast and len(fast) > 5
+
+
+def test_metrics_json_is_the_round_trip():
+    import json
+
+    import orjson
+
+    from ascertain.match.evidence_out import metrics_json
+
+    for m in ({"a": 0.1, "b": [1, (2, 3)], "c": {"d": None, "e": 1e16, "f": -0.0}}, {"x": float("nan")},
+              {"y": [float("inf"), "é\u2028"]}):
+        assert metrics_json(m) == json.dumps(orjson.loads(orjson.dumps(m)))

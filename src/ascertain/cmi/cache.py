@@ -117,6 +117,8 @@ class ScanCache:
         try:
             if self.part is None:
                 self.part = _connect(self.part_path)
+                # a part file is a cache of this process's scans: lost on a crash, never wrong; no fsync per chunk
+                self.part.execute("PRAGMA synchronous=OFF")
             with self.part:
                 self.part.executemany(f"INSERT OR IGNORE INTO {TABLE} (key, result) VALUES (?, ?)", self.pending)
         except (OSError, sqlite3.Error):  # a full disk or read-only folder: the results stand, only the cache is lost

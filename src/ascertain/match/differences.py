@@ -379,6 +379,10 @@ def _layout(work: TokenStream, copy: TokenStream, i1: int, i2: int, j1: int, add
     """Spacing/line-break differences inside an equal run, one entry per run of nearby gaps."""
     if i2 - i1 < 2:
         return
+    j2 = j1 + (i2 - i1)
+    # the same text from the run's first token to its last (a copy kept as it was): every gap is equal
+    if work.text[work.start[i1]:work.end[i2 - 1]] == copy.text[copy.start[j1]:copy.end[j2 - 1]]:
+        return
     wa = work.start[i1 + 1:i2] - work.end[i1:i2 - 1]
     cb = copy.start[j1 + 1:j1 + (i2 - i1)] - copy.end[j1:j1 + (i2 - i1) - 1]
     cand = np.nonzero((wa != cb) | (wa > 0))[0]

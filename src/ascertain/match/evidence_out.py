@@ -12,11 +12,13 @@ a crash or a concurrent run never leaves a torn report.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
+import sqlalchemy as sa
 
 from ascertain.temp_files import leftovers, remove, temp_name
 
@@ -45,8 +47,11 @@ class EvidenceOut:
         if self.count:
             self._fh.write(b",")
         self._fh.write(orjson.dumps(record, option=SORTED))
-        # the store's row without its run id (known when the run is recorded, at the end)
-        self._rows.write(orjson.dumps(self.store_row(record)) + b"\n")
+        # the store's row without its run id (known when the run is recorded, at the end); its metrics already
+        # as the JSON text the store holds (store_params)
+        row = self.store_row(record)
+        row["metrics"] = metrics_json(row["metrics"])
+        self._rows.write(orjson.dumps(row) + b"\n")
         self.count += 1
         self.copied += bool(record["copied"])
         if record["copied"]:
@@ -83,7 +88,7 @@ class EvidenceOut:
         os.replace(self.tmp, self.path)
 
     def store_rows(self, batch: int = 1000) -> Iterator[list[dict]]:
-        """The spilled store rows, a batch at a time."""
+        """The spilled store rows, a batch at a time, `metrics` as JSON text (`store_params` binds them)."""
         self._rows.close()
         with open(self.spill, "rb") as fh:
             rows: list[dict] = []
@@ -104,3 +109,36 @@ class EvidenceOut:
     def close(self) -> None:
         self._rows.close()
         self.spill.unlink(missing_ok=True)
+
+
+def metrics_json(metrics: dict) -> str:
+    """The text the store's JSON column holds for `metrics`: json.dumps, SQLAlchemy's serializer, of the value
+    as read back from the spill (orjson), made once when the record is found. The same text whether made
+    here or by SQLAlchemy at insert time: a float goes through orjson and back unchanged, and the one value
+    orjson changes (NaN or an infinity, written `null`) is made by the round trip itself."""
+    try:
+        return json.dumps(metrics, allow_nan=False)
+    except ValueError:
+        return json.dumps(orjson.loads(orjson.dumps(metrics)))
+
+
+def store_params(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> tuple[sa.Table, list[dict]]:
+    """(table, rows) to insert spilled rows whose `metrics` is JSON text. On SQLite (its JSON column is text)
+    the text goes in as it is, through a copy of the table whose `metrics` is Text: SQLAlchemy would encode
+    each record again (most of the time of storing 100,000 records). Elsewhere the text is decoded and the
+    column's own type binds it (the same text: json.dumps of json.loads of it)."""
+    if conn.dialect.name == "sqlite":
+        return _as_text(table), rows
+    return table, [{**r, "metrics": json.loads(r["metrics"])} for r in rows]
+
+
+_TEXT_TABLES: dict[int, sa.Table] = {}
+
+
+def _as_text(table: sa.Table) -> sa.Table:
+    t = _TEXT_TABLES.get(id(table))
+    if t is None:
+        t = _TEXT_TABLES[id(table)] = sa.Table(table.name, sa.MetaData(), *(
+            sa.Column(c.name, sa.Text if c.name == "metrics" else c.type, primary_key=c.primary_key)
+            for c in table.columns))
+    return t

@@ -20,6 +20,7 @@ decision   copied | not_copied | inconclusive: a pair that meets the rule above 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -50,7 +51,12 @@ class Thresholds:
     size_bars: bool = True
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return dict(_thresholds_dict(self))  # in every record: made once per thresholds, copied
+
+
+@functools.lru_cache(maxsize=16)
+def _thresholds_dict(th: Thresholds) -> dict:
+    return asdict(th)
 
 
 def longest_verbatim(work: TokenStream, copy: TokenStream, s: Span) -> int:
@@ -84,6 +90,15 @@ def tokens_identical(work: TokenStream, copy: TokenStream) -> bool:
     n = len(work)
     return bool(n == len(copy) and np.array_equal(work.hashes, copy.hashes)
                 and (n == 0 or longest_verbatim(work, copy, Span(0, n, 0, n)) == n))
+
+
+def _distinct_below(hashes: np.ndarray, n: int) -> bool:
+    """Whether the span has fewer than n distinct tokens: its first tokens usually show n already (a long span
+    is not sorted whole)."""
+    head = hashes[:max(4 * n, 64)]
+    if len(head) < len(hashes) and len(set(head.tolist())) >= n:
+        return False
+    return len(np.unique(hashes)) < n
 
 
 def decoration_of(work: TokenStream) -> np.ndarray:
@@ -133,7 +148,7 @@ def measure(work: TokenStream, work_mask: np.ndarray, spans: list[Span], th: Thr
         pages["copy_pages"] = (copy, page_starts(copy.text))
     for s in spans:
         common = bool(th.common_df and s.rarity_docs > th.common_df and s.length < th.common_max_tokens)
-        low_information = len(np.unique(work.hashes[s.w0:s.w1])) < th.min_distinct_tokens
+        low_information = _distinct_below(work.hashes[s.w0:s.w1], th.min_distinct_tokens)
         literals_differ = copy is not None and _literals_differ(work, copy, s)
         common = common or low_information or literals_differ
         covered[s.w0:s.w1] = True

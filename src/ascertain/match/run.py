@@ -27,7 +27,7 @@ from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index import arrow_np
 from ascertain.index.corpus_reader import fetch_docs, fetch_locators, lookup_of, near_duplicate_pairs, register_seeds
 from ascertain.index.duplicates import counts_of, documents_of
-from ascertain.match.evidence_out import EvidenceOut
+from ascertain.match.evidence_out import EvidenceOut, store_params
 from ascertain.match.measure import Thresholds, measure
 from ascertain.match.measure_docs import MatchContext, cut_chunks, identical_copies, measure_chunk, release
 from ascertain.match.pairs import prepare
@@ -196,7 +196,8 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
             # evidence is derived: this run's replaces the last for the same sources (and work); runs keep manifests
             c.execute(delete(schema.evidence).where(*_replaced(srcs, opts)))
             for batch in out.store_rows():
-                c.execute(insert(schema.evidence), [{**r, "run_id": run_id} for r in batch])
+                table, rows = store_params(c, schema.evidence, batch)
+                c.execute(insert(table), [{**r, "run_id": run_id} for r in rows])
     finally:
         out.close()
     case.store.audit("match", {"run": run_id, "sources": [s["name"] for s in srcs],

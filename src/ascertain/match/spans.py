@@ -114,6 +114,8 @@ def select_spans(spans: list[Span], min_tokens: int) -> list[Span]:
     if len(spans) <= 1:
         return spans
     used, kept = _collinear_chain(spans)  # a span trimmed below min_tokens stays: it is in order
+    if len(used) == len(spans):  # every span in the chain (the usual case): nothing else to place
+        return sorted(kept, key=lambda s: (s.w0, s.d0))
     taken_w = np.zeros(max(s.w1 for s in spans), dtype=bool)
     taken_d = np.zeros(max(s.d1 for s in spans), dtype=bool)
     for s in kept:
