@@ -47,15 +47,19 @@ AUTO_LEVELS = ("layout", "book")  # the levels an `auto` index holds (text/level
 # (index/lookup_tables.py, index/duplicates.py).
 HITS_FROM_ROWS_SQL = """
 CREATE OR REPLACE TEMP TABLE hits AS
-SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, s.df
+SELECT w.file, c.doc, w.pos AS wpos, c.pos AS dpos, s.df, w.own
 FROM corpus_rows AS c JOIN corpus_seeds AS s USING (hash) JOIN works_fp AS w USING (hash)
 """
 # A pair can only be `copied` with at least 2 shared fingerprints when the work has 50+ own tokens (see
-# docs/methods.md); pairs below their file's minimum are not evidence and are not fetched.
+# docs/methods.md); pairs below their file's minimum are not evidence and are not fetched. Nor is a pair whose
+# every shared fingerprint is frequent (df > max_seed_df) and lies in this work's notices only: the seeds are
+# decided over all the run's works, so another work's own use of a common copyright page makes the page seed,
+# but for this work it is boilerplate (a pair of notices alone, never a copy; issue 28 item 6).
 PAIRS_SQL = """
 CREATE OR REPLACE TEMP TABLE pairs AS
 SELECT h.file, h.doc FROM hits h JOIN work_min USING (file)
-GROUP BY h.file, h.doc, work_min.min_shared HAVING count(DISTINCT h.wpos) >= work_min.min_shared
+GROUP BY h.file, h.doc, work_min.min_shared
+HAVING count(DISTINCT h.wpos) >= work_min.min_shared AND bool_or(h.own = 1 OR h.df <= $max_df)
 """
 HITS_SQL = """
 SELECT h.doc, h.file, h.wpos, h.dpos, h.df FROM hits h SEMI JOIN pairs USING (file, doc)
@@ -68,7 +72,8 @@ HITS_BATCH = 1 << 20  # hit rows read at a time from the sorted result: what bou
 CHUNK_DOCS = 256
 CHUNK_ROWS = 1 << 18
 
-WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32())])
+WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32()),
+                             ("own", pa.int32())])  # 1: the fingerprint touches the work's own text
 WORK_MIN_SCHEMA = pa.schema([("file", pa.int64()), ("min_shared", pa.int64())])
 
 
@@ -298,7 +303,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     works_fp = arrow_np.table({
         "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
         "file": np.concatenate([np.full(len(prepared.hashes[fid]), fid, np.int64) for fid in fids]),
-        "pos": np.concatenate([prepared.positions[fid] for fid in fids])}, WORKS_FP_SCHEMA)
+        "pos": np.concatenate([prepared.positions[fid] for fid in fids]),
+        "own": np.concatenate([prepared.own[fid] for fid in fids]).astype(np.int32)}, WORKS_FP_SCHEMA)
     work_min = arrow_np.table({"file": np.array(fids, np.int64),
                                "min_shared": np.array([prepared.min_shared[fid] for fid in fids], np.int64)},
                               WORK_MIN_SCHEMA)
@@ -306,12 +312,11 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     con.register("work_min", work_min)
     lk = lookup_of(src["name"], manifest)
     seeding = register_seeds(con, index_dir, lk, arrow_np.column(works_fp, "hash"),
-                             np.concatenate([prepared.own[fid] for fid in fids]), opts.max_seed_df,
-                             opts.max_hash_hits)
+                             arrow_np.column(works_fp, "own").astype(bool), opts.max_seed_df, opts.max_hash_hits)
     for name, n in seeding.items():
         tally[name] += n
     con.execute(HITS_FROM_ROWS_SQL)
-    con.execute(PAIRS_SQL)
+    con.execute(PAIRS_SQL, {"max_df": opts.max_seed_df})
     n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
     for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
         con.unregister(name)
