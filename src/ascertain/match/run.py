@@ -300,11 +300,12 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     prepared = PreparedWorks(file_rows.values(), lambda f: prepare(
         f["text"], f["language"], f["path"], f["sha256"], params, key, f["level"]), k=params.k)
     fids = list(prepared)
+    own = np.concatenate([prepared.own[fid] for fid in fids])
     works_fp = arrow_np.table({
         "hash": np.concatenate([prepared.hashes[fid] for fid in fids]),
         "file": np.concatenate([np.full(len(prepared.hashes[fid]), fid, np.int64) for fid in fids]),
         "pos": np.concatenate([prepared.positions[fid] for fid in fids]),
-        "own": np.concatenate([prepared.own[fid] for fid in fids]).astype(np.int32)}, WORKS_FP_SCHEMA)
+        "own": own.astype(np.int32)}, WORKS_FP_SCHEMA)
     work_min = arrow_np.table({"file": np.array(fids, np.int64),
                                "min_shared": np.array([prepared.min_shared[fid] for fid in fids], np.int64)},
                               WORK_MIN_SCHEMA)
@@ -312,7 +313,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     con.register("work_min", work_min)
     lk = lookup_of(src["name"], manifest)
     seeding = register_seeds(con, index_dir, lk, arrow_np.column(works_fp, "hash"),
-                             arrow_np.column(works_fp, "own").astype(bool), opts.max_seed_df, opts.max_hash_hits)
+                             own, opts.max_seed_df, opts.max_hash_hits)
     for name, n in seeding.items():
         tally[name] += n
     con.execute(HITS_FROM_ROWS_SQL)
