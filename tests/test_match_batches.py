@@ -76,7 +76,8 @@ def test_batches_decide_seeds_over_all_works(many_works, monkeypatch):
     occurrences: decided over all the works, counted once, the same in batches."""
     report = _same_in_batches(many_works, monkeypatch, {"max_seed_df": 1, "max_hash_hits": 2}, (1, 3))
     seeds = report["manifest"]["seeds"]
-    assert seeds["left_out_notices_only"] > 0 and seeds["left_out_repetition"] > 0 and seeds["frequent_fingerprints"] > 0
+    assert seeds["left_out_notices_only"] > 0 and seeds["left_out_repetition"] > 0
+    assert seeds["frequent_fingerprints"] > 0
 
 
 def test_batches_at_the_auto_level(tmp_path, data, monkeypatch):
