@@ -319,7 +319,8 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     con.execute(HITS_FROM_ROWS_SQL)
     con.execute(PAIRS_SQL, {"max_df": opts.max_seed_df})
     n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
-    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
+    left_out = con.sql("SELECT hash FROM corpus_left_out").fetchnumpy()["hash"]  # sorted (match/hit_bounds.py)
+    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds", "corpus_left_out"):  # in the hits table now
         con.unregister(name)
     # identical copies are one content: the baseline counts distinct contents, as document frequencies do
     n_docs = int(lk.get("distinct_documents", manifest["documents"]))
@@ -336,7 +337,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     copies = counts_of(index_dir, lk, np.union1d(matched, np.array([d for _, d in near], np.int64)))
     shared = executor.share(MatchContext(
         str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
-        file_cmi, repo_cmi, near, prepared, copies))
+        file_cmi, repo_cmi, near, prepared, copies, np.asarray(left_out, np.uint64)))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
     try:
