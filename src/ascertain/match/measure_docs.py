@@ -191,8 +191,12 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
         # the level the document was indexed at (an `auto` index: book for prose, layout for code)
         doc_level = stored_level or resolved_level(params.level, language)
         copy_ts = copy_base = None
-        if text is not None:  # kinds (comments, strings) matter only above the layout level
-            copy_base = tokenize(text, language, kinds=params.level != DEFAULT_LEVEL)
+        kinds = params.level != DEFAULT_LEVEL  # kinds (comments, strings) matter only above the layout level
+        # a layout-level document's spans need only its token hashes: its kinds (the comment and string scanner,
+        # the slower part of tokenizing) are added when one of its pairs is measured (same tokens and hashes)
+        deferred = kinds and doc_level == DEFAULT_LEVEL
+        if text is not None:
+            copy_base = tokenize(text, language, kinds=kinds and not deferred)
             copy_ts = level_stream(copy_base, doc_level, language)
         copy_cmi = None  # scanned once per document, when it first yields evidence
         copy_raw = None  # its tokens as written, built once when a copy is first aligned
@@ -217,6 +221,9 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
                 continue
             if cannot_be_copied(w.own_expression, spans, th):  # weak whatever is selected: not measured
                 continue
+            if deferred and text is not None:
+                copy_base = tokenize(text, language, kinds=True)
+                copy_ts, deferred = level_stream(copy_base, doc_level, language), False
             spans = select_spans(spans, th.min_span_tokens)
             metrics = {"level": f.get("level", params.level),
                        **measure(w.tokens, w.mask, spans, th, copy_ts, int(n_tokens), w.sha256 == sha),
