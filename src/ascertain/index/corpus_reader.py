@@ -21,6 +21,7 @@ from ascertain.text.levels import CODE_LEVELS
 
 DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text", "meta"]
 SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
+LEFT_OUT_SCHEMA = pa.schema([("hash", pa.uint64())])
 
 
 def lookup_of(name: str, manifest: dict) -> dict:
@@ -37,8 +38,8 @@ def lookup_of(name: str, manifest: dict) -> dict:
 def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, work_hashes: np.ndarray,
                    work_own: np.ndarray, max_df: int, max_hash_hits: int,
                    run_totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, int]:
-    """Register corpus_seeds (hash, df) and corpus_rows (hash, doc, pos): the corpus side of the works' hashes
-    that seed spans, read from the lookup tables; what was left out, counted.
+    """Register corpus_seeds (hash, df), corpus_rows (hash, doc, pos) and corpus_left_out (hash): the corpus
+    side of the works' hashes that seed spans, read from the lookup tables; what was left out, counted.
 
     No document frequency makes a copy disappear: a fingerprint in more than `max_df` distinct contents
     still seeds when one of its work occurrences touches the work's own text (`work_own`: not only notices or
@@ -67,6 +68,8 @@ def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, wo
     keep = ~notices_only & ~repetition
     seeds = arrow_np.table({"hash": h[keep], "df": df[keep]}, SEED_SCHEMA)
     con.register("corpus_seeds", seeds)
+    # what the corpus holds but does not seed: a pair's hits are bounded knowing them (match/hit_bounds.py)
+    con.register("corpus_left_out", arrow_np.table({"hash": np.sort(h[~keep])}, LEFT_OUT_SCHEMA))
     con.register("corpus_rows", corpus_fingerprints(index_dir, lk, h[keep]))
     counted = np.ones(len(h), bool) if first is None else first[np.searchsorted(wh, h)]
     return {"frequent": int((frequent & keep & counted).sum()),

@@ -8,6 +8,7 @@ import heapq
 import json
 import math
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -160,8 +161,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         if not files:
             raise AscertainError(f"work {opts.work}", "no such work in this case (or it has no files)",
                                  f"see the work ids with `ascertain show {case.root}`")
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
-                                 "temp_directory": str(case.root / ".duckdb-tmp")})
+    con = _duckdb(case, opts.work is not None)
     # one work's lookup is small: in this process, no pool or Ray instance to start. Made before the report's
     # temporary files, so an engine that fails to start leaves nothing behind
     executor = make_executor(*(("local", 1) if opts.work is not None
@@ -233,6 +233,24 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                                "evidence": out.count, "seconds": round(seconds, 3)})
     return {"run": run_id, "evidence": out.count, "copied": out.copied,
             "report": str(out.path), "seconds": round(seconds, 3)}
+
+
+_LOOKUP_DB: dict[str, duckdb.DuckDBPyConnection] = {}  # per case folder, in this process
+_LOOKUP_LOCK = threading.Lock()
+
+
+def _duckdb(case: Case, lookup: bool) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for one run. A single-work lookup takes a cursor of the process's database for the
+    case (a new database costs about 15 ms of CPU, a third of a lookup: a resident process, the web app's
+    workers, opens it once); each cursor has its own temporary tables and registered views."""
+    config = {"threads": 2, "memory_limit": "768MB", "temp_directory": str(case.root / ".duckdb-tmp")}
+    if not lookup:
+        return duckdb.connect(config=config)
+    with _LOOKUP_LOCK:
+        db = _LOOKUP_DB.get(str(case.root))
+        if db is None:
+            db = _LOOKUP_DB[str(case.root)] = duckdb.connect(config=config)
+        return db.cursor()
 
 
 def report_name(opts: MatchOptions) -> str:
@@ -475,7 +493,8 @@ def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pat
     con.execute(HITS_FROM_ROWS_SQL)
     con.execute(PAIRS_SQL, {"max_df": opts.max_seed_df})
     n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
-    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
+    left_out = con.sql("SELECT hash FROM corpus_left_out").fetchnumpy()["hash"]  # sorted (match/hit_bounds.py)
+    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds", "corpus_left_out"):  # in the hits table now
         con.unregister(name)
     file_cmi, repo_cmi = cmi
     # whole-document near-duplicates: each file at its own level (id > 0)
@@ -484,7 +503,7 @@ def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pat
     copies = counts_of(index_dir, lk, np.union1d(matched, np.array([d for _, d in near], np.int64)))
     shared = executor.share(MatchContext(
         str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
-        file_cmi, repo_cmi, near, prepared, copies))
+        file_cmi, repo_cmi, near, prepared, copies, np.asarray(left_out, np.uint64)))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
     try:
