@@ -58,3 +58,26 @@ def test_tokens_kinds_unchanged(data):
             kind[(ts.start >= a) & (ts.start < b)] = k
         assert ts.kind.tolist() == kind.tolist(), p
         assert _segment_array(normalize(text), "prose").shape == (0, 3)
+
+
+UNICODE = list("aZ9_ éßÆ中文٣\u0301\u00a0\u2003\u200b—“”«»,.;\n\t😀ǅΣς-+") + ["\U0001d400", "\u3000", "Ⅻ"]
+
+
+def test_words_equal_the_regex_split(data):
+    """The C word scanner gives tokenize the tokens the regex split gives, on random Unicode and real text."""
+    from ascertain.text.tokenize import _split_tokens
+
+    rng = random.Random(11)
+    texts = ["".join(rng.choice(UNICODE) for _ in range(rng.randint(0, 80))) for _ in range(4000)]
+    texts += [normalize(p.read_text(encoding="utf-8", errors="replace")) for p in sorted(data.rglob("*"))
+              if p.is_file() and p.suffix in (".py", ".txt", ".md", ".go", ".jsonl")]
+    for text in texts:
+        bounds, tokens = _kernel.words(text)
+        start, end = np.frombuffer(bounds, np.int64).reshape(-1, 2).T
+        s, e, h = _split_tokens(text)
+        assert start.tolist() == s.tolist() and end.tolist() == e.tolist(), text[:100]
+        assert tokens == [text[a:b] for a, b in zip(s.tolist(), e.tolist(), strict=True)]
+        if not normalize(text).isascii():  # tokenize's own path for it (it normalizes first)
+            ts = tokenize(text, "prose")
+            s, _, h = _split_tokens(normalize(text))
+            assert ts.hashes.tolist() == h.tolist() and ts.start.tolist() == s.tolist()

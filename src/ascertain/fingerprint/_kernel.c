@@ -526,7 +526,78 @@ static PyObject *segments(PyObject *self, PyObject *args) {
     return res;
 }
 
+/* words(text) -> (starts, ends, tokens): the matches of (\w+|[^\w\s]) in a str, as re finds them (a word
+ * character is Py_UNICODE_ISALNUM or '_', a space Py_UNICODE_ISSPACE: _sre's definitions for a str
+ * pattern), without the regex: starts and ends as bytes of int64 character offsets, tokens a list of str.
+ * tokenize's path for non-ASCII text (tests/test_segments_kernel.py checks it against the regex). */
+static PyObject *words(PyObject *self, PyObject *str) {
+    if (!PyUnicode_Check(str)) {
+        PyErr_SetString(PyExc_TypeError, "words: a str is needed");
+        return NULL;
+    }
+    int kind = PyUnicode_KIND(str);
+    const void *data = PyUnicode_DATA(str);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(str), cap = 64, used = 0;
+    int64_t *out = PyMem_Malloc(cap * sizeof(int64_t));
+    PyObject *tokens = PyList_New(0);
+    if (!out || !tokens) {
+        PyMem_Free(out);
+        Py_XDECREF(tokens);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t p = 0; p < n;) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, p);
+        Py_ssize_t e;
+        if (Py_UNICODE_ISALNUM(c) || c == '_') {
+            e = p + 1;
+            while (e < n) {
+                Py_UCS4 d = PyUnicode_READ(kind, data, e);
+                if (!(Py_UNICODE_ISALNUM(d) || d == '_'))
+                    break;
+                e++;
+            }
+        } else if (!Py_UNICODE_ISSPACE(c)) {
+            e = p + 1;
+        } else {
+            p++;
+            continue;
+        }
+        if (used + 2 > cap) {
+            cap *= 2;
+            int64_t *grown = PyMem_Realloc(out, cap * sizeof(int64_t));
+            if (!grown) {
+                PyMem_Free(out);
+                Py_DECREF(tokens);
+                return PyErr_NoMemory();
+            }
+            out = grown;
+        }
+        out[used++] = p;
+        out[used++] = e;
+        PyObject *tok = PyUnicode_Substring(str, p, e);
+        if (!tok || PyList_Append(tokens, tok) < 0) {
+            Py_XDECREF(tok);
+            PyMem_Free(out);
+            Py_DECREF(tokens);
+            return NULL;
+        }
+        Py_DECREF(tok);
+        p = e;
+    }
+    PyObject *bounds = PyBytes_FromStringAndSize((const char *)out, used * (Py_ssize_t)sizeof(int64_t));
+    PyMem_Free(out);
+    if (!bounds) {
+        Py_DECREF(tokens);
+        return NULL;
+    }
+    PyObject *res = PyTuple_Pack(2, bounds, tokens);
+    Py_DECREF(bounds);
+    Py_DECREF(tokens);
+    return res;
+}
+
 static PyMethodDef methods[] = {
+    {"words", words, METH_O, "The (start, end) pairs and tokens of (\\w+|[^\\w\\s]) in a str."},
     {"segments", segments, METH_VARARGS, "Comment and string segments of a text (python, c, javascript)."},
     {"chain", chain, METH_VARARGS, "The collinear chain of spans (dynamic programme)."},
     {"isolate", isolate, METH_O, "Set non-ASCII punctuation apart and make non-ASCII spaces spaces."},

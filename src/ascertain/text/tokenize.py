@@ -60,13 +60,13 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
         buf = np.frombuffer(text.lower().encode("ascii"), np.uint8)
         start, end, hashes = scan(buf)
         newlines = np.flatnonzero(buf == 10)
+    elif _kernel is not None:  # the C scanner of TOKEN_RE's matches (the regex split below is its reference)
+        bounds, tokens = _kernel.words(text)
+        start, end = np.frombuffer(bounds, np.int64).reshape(-1, 2).T
+        hashes = hash_tokens(list(map(str.casefold, tokens)))
+        newlines = np.array([m.start() for m in re.finditer("\n", text)], dtype=np.int64)
     else:
-        # split keeps the tokens at odd indexes and the gaps between them at even ones; their lengths give
-        # every offset without a Match object per token
-        parts = _SPLIT_RE.split(text)
-        edges = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)))
-        start, end = edges[0:-1:2], edges[1::2]
-        hashes = hash_tokens(list(map(str.casefold, parts[1::2])))
+        start, end, hashes = _split_tokens(text)
         newlines = np.array([m.start() for m in re.finditer("\n", text)], dtype=np.int64)
     start, end = start.astype(np.int64), end.astype(np.int64)
     line = (np.searchsorted(newlines, start, side="right") + 1).astype(np.int32)
@@ -82,6 +82,15 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
                          - np.bincount(b[sel], minlength=len(start) + 1))
                 kind[np.cumsum(delta[:-1]) > 0] = k
     return TokenStream(text, start, end, line, kind, hashes)
+
+
+def _split_tokens(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Starts, ends and hashes of the tokens of a non-ASCII NFKC text by the regex: split keeps the tokens at
+    odd indexes and the gaps between them at even ones; their lengths give every offset without a Match
+    object per token."""
+    parts = _SPLIT_RE.split(text)
+    edges = np.cumsum(np.fromiter(map(len, parts), np.int64, len(parts)))
+    return edges[0:-1:2], edges[1::2], hash_tokens(list(map(str.casefold, parts[1::2])))
 
 
 def comment_and_string_segments(text: str, language: str) -> list[tuple[int, int, int]]:
