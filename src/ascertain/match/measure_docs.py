@@ -162,6 +162,16 @@ def ruled_out(st: _State, hits: Hits) -> set[tuple[int, int]]:
     return out
 
 
+def _files_of(doc_ids: np.ndarray, hits: Hits) -> list[list[int]]:
+    """The work files of each document's hits (hits sorted by doc, file), in file order."""
+    doc, file = hits["doc"], hits["file"]
+    first = np.ones(len(doc), dtype=bool)
+    first[1:] = (doc[1:] != doc[:-1]) | (file[1:] != file[:-1])
+    pair_doc, pair_file = doc[first], file[first]
+    cuts = np.searchsorted(pair_doc, doc_ids, side="left")[1:]
+    return [f.tolist() for f in np.split(pair_file, cuts)]
+
+
 def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResult:
     """The evidence records of each document of the chunk (extend the seeds, select spans, measure, align the
     differences of copies, CMI status, near-duplicate figure). Documents whose every pair is proven weak from
@@ -171,7 +181,7 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
     params, th, near = ctx.params, ctx.thresholds, ctx.near
     index_dir = Path(ctx.index_dir)
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
-    files_of = [np.unique(hits["file"][bounds[i]:bounds[i + 1]]).tolist() for i in range(len(doc_ids))]
+    files_of = _files_of(doc_ids, hits)
     ruled = ruled_out(st, hits)
     read = [i for i, d in enumerate(doc_ids.tolist()) if any((d, f) not in ruled for f in files_of[i])]
     fetched = iter(fetch_docs(index_dir, ctx.manifest, doc_ids[read]))
