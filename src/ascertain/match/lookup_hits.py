@@ -39,18 +39,24 @@ def lookup_hits(works_fp: pa.Table, min_shared: dict[int, int], seeds: pa.Table,
     ri = np.repeat(lo, n) + np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     doc, file, wpos, dpos = r_doc[ri], w_file[wi], w_pos[wi], r_pos[ri]
     df, own = r_df[ri], w_own[wi]
-    o = np.lexsort((dpos, wpos, file, doc))
-    doc, file, wpos, dpos, df, own = doc[o], file[o], wpos[o], dpos[o], df[o], own[o]
     if not len(doc):
         return np.empty(0, np.int64), _typed(doc, file, wpos, dpos, df)
+    files, fidx = np.unique(file, return_inverse=True)
+    pair = doc.astype(np.int64) * len(files) + fidx  # in (doc, file) order
+    # a work fingerprint's corpus rows come in (doc, pos) order: a stable sort on (pair, wpos) keeps dpos in order
+    if int(pair.max()) < 1 << 31:
+        o = np.argsort((pair << 32) | wpos.astype(np.int64), kind="stable")
+    else:
+        o = np.lexsort((dpos, wpos, pair))
+    pair, doc, file, wpos, dpos, df, own = pair[o], doc[o], file[o], wpos[o], dpos[o], df[o], own[o]
     new_pair = np.ones(len(doc), dtype=bool)
-    new_pair[1:] = (doc[1:] != doc[:-1]) | (file[1:] != file[:-1])
+    new_pair[1:] = pair[1:] != pair[:-1]
     starts = np.flatnonzero(new_pair)
     new_pos = new_pair.copy()
     new_pos[1:] |= wpos[1:] != wpos[:-1]
-    distinct = np.add.reduceat(new_pos.astype(np.int64), starts)
+    distinct = np.add.reduceat(new_pos.astype(np.int64), starts)  # distinct work positions of each pair
     any_ok = np.logical_or.reduceat((own == 1) | (df <= max_df), starts)
-    need = np.array([min_shared[f] for f in file[starts].tolist()], np.int64)
+    need = np.array([min_shared[f] for f in files.tolist()], np.int64)[pair[starts] % len(files)]
     keep = np.repeat((distinct >= need) & any_ok, np.diff(np.append(starts, len(doc))))
     doc, file, wpos, dpos, df = doc[keep], file[keep], wpos[keep], dpos[keep], df[keep]
     return np.unique(doc), _typed(doc, file, wpos, dpos, df)

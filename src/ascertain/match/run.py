@@ -520,9 +520,10 @@ def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pat
             tally["weak"] += res.weak
             with_spans.update(res.with_spans)
             for group in res.groups:
-                yield False, group, None if batch is None else [
-                    r["work_file_id"] * (1 if file_rows[r["work_file_id"]]["level"] == r["metrics"]["level"]
-                                         else -1) for r in group]
+                if group:  # most documents of a lookup have no record (weak pairs)
+                    yield False, group, None if batch is None else [
+                        r["work_file_id"] * (1 if file_rows[r["work_file_id"]]["level"] == r["metrics"]["level"]
+                                             else -1) for r in group]
                 done += 1
                 if progress:
                     progress(done, n_matched)
