@@ -42,8 +42,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / ".data"
-WORK = HERE / ".work"
+# ASCERTAIN_BENCH_DATA / ASCERTAIN_BENCH_WORK: the corpora and the cases elsewhere (e.g. a shared folder reused
+# by several checkouts)
+DATA = Path(os.environ.get("ASCERTAIN_BENCH_DATA", HERE / ".data"))
+WORK = Path(os.environ.get("ASCERTAIN_BENCH_WORK", HERE / ".work"))
 sys.path.insert(0, str(HERE))
 from corpus import build as build_corpus  # noqa: E402
 

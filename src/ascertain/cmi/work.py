@@ -31,12 +31,19 @@ def record_work_cmi(conn, work_id: int, inputs: list[str]) -> None:
          "cmi": scan_text(path, text, language)} for fid, path, text, language in rows])
 
 
-def load_work_cmi(conn, files, work_id: int | None = None) -> tuple[dict[int, dict], dict[int, list[dict]]]:
-    """(CMI per work file id, repository-level items per work id) of `files` (all of work_id's when given);
-    files of older cases are scanned now."""
+def load_work_cmi(conn, files, work_id: int | None = None, work_ids: list[int] | None = None
+                  ) -> tuple[dict[int, dict], dict[int, list[dict]]]:
+    """(CMI per work file id, repository-level items per work id) of `files` (all of work_id's when given;
+    only the rows of `work_ids` read when given: a batch of works); files of older cases are scanned now."""
     q = select(schema.work_cmi)
-    stored = {r.work_file_id: r for r in conn.execute(q if work_id is None else q.where(
-        schema.work_cmi.c.work_id == work_id)).all()}
+    if work_id is not None:
+        rows = conn.execute(q.where(schema.work_cmi.c.work_id == work_id)).all()
+    elif work_ids is not None:  # a few hundred bound ids a statement (SQLite's limit on variables)
+        rows = [r for i in range(0, len(work_ids), 500)
+                for r in conn.execute(q.where(schema.work_cmi.c.work_id.in_(work_ids[i:i + 500]))).all()]
+    else:
+        rows = conn.execute(q).all()
+    stored = {r.work_file_id: r for r in rows}
     per_file: dict[int, dict] = {}
     repo: dict[int, list[dict]] = {}
     for f in files:

@@ -8,10 +8,13 @@ copy. Two exact scans, their union is the candidate set:
   orientations, centre crops, crops of one side and paddings — within CANDIDATE_PDQ bits (looser than the
   decision's 31, so re-encoded and lightly changed copies are not lost here). Variants on the query side
   cost nothing per corpus image and find the copies whole-image hashes miss (a flip, a symmetric crop).
-- **local features**: the work's strongest ORB features against the corpus's feature table, each corpus
-  image voted for by the work's features that have a descriptor within FEATURE_BITS bits in it; MIN_VOTES or
-  more make a candidate. This catches what no whole-image code can: a small crop, a rotation, a work pasted
-  into a larger image.
+- **local features**: the work's QUERY_FEATURES strongest ORB features against the corpus's feature table
+  (CANDIDATE_FEATURES per image: half its strongest, half spread over a grid of cells, so a work pasted into a
+  busy background keeps some of its features in the copy's row), each corpus image voted for by the work's
+  features that have a descriptor within FEATURE_BITS bits in it, a feature found in many images weighing
+  less (`feature_votes`, the one rule of the case's match, the public lookup and the validation); MIN_VOTES
+  make a candidate. This catches what no whole-image code can: a small crop, a rotation, a work pasted into
+  a larger image.
 
 Both are exact Hamming scans (imaging/code_scan.py): no image is skipped by an approximation, so the stage's
 losses are measured (docs/validation.md, images), not sampled.
@@ -27,10 +30,16 @@ from ascertain.imaging.code_scan import Hits, scan_codes
 from ascertain.imaging.descriptors import DIHEDRAL, ImageDescriptors, pack_bits
 
 CANDIDATE_PDQ = 40  # bits: the decision's 31 plus room for a variant that is close but not exact
-FEATURE_BITS = 24  # tuning split: the same point after re-encoding/rescaling; clip art's corners are alike
-#                   across images, so a looser bound mostly adds distinct images (40 bits: ~350 a work of 1,638)
-CANDIDATE_FEATURES = 100  # strongest features per image in the feature table (and per work as queries)
-MIN_VOTES = 6  # distinct work features with a near descriptor in the image
+FEATURE_BITS = 28  # tuning split: the same point after re-encoding/rescaling (24 lost more pastes and flips);
+#                   clip art's corners are alike across images, which the vote's rarity weights answer
+CANDIDATE_FEATURES = 100  # features per image in the feature table (spread_features)
+QUERY_FEATURES = 300  # strongest features per work as queries (strongest_features): the work is one image, so
+#                       more of its features cost only scan time (3x the scan of 100), nothing in the table
+MIN_VOTES = 6.0  # distinct work features with a near descriptor in the image, weighted by rarity (feature_votes)
+DF_FLOOR = 32.0  # a query feature found in up to max(DF_FLOOR, DF_SHARE x images) images votes 1
+DF_SHARE = 0.01  # (tuning split: a work's own features are in its ~22 copies; outline corners in hundreds)
+GRID = 4  # cells per side for the corpus side's features (spread_features)
+STRONGEST_SHARE = 0.5  # of the table's features taken strongest first before the spread
 EDGE = 0.10  # features within this share of the width or height from an edge are taken last
 CROPS = (0.05, 0.10, 0.15, 0.20)  # centre crops per side
 SIDE_CROP = 0.25  # one side cut by this share
@@ -77,13 +86,55 @@ def strongest_features(d: ImageDescriptors, k: int = CANDIDATE_FEATURES) -> np.n
     The edges are where copies differ most from their work: a rotated copy's fill corners, a pad's border, a
     crop's cut make the strongest corners of the copy (tuning split: rotations of ±5° lost as candidates fell
     from 21 of 164 to 3 with the same k, and fewer distinct images passed the vote)."""
+    return d.features[_edge_last(d)[:k]]
+
+
+def _edge_last(d: ImageDescriptors) -> np.ndarray:
+    """Feature indices, strongest first, those within EDGE of an edge after the rest."""
+    n = len(d.features)
     if not len(d.keypoints):
-        return d.features[:k]
-    h, w = d.shape[0] * d.feature_scale, d.shape[1] * d.feature_scale
-    x, y = d.keypoints[:, 0] / max(w, 1.0), d.keypoints[:, 1] / max(h, 1.0)
+        return np.arange(n)
+    x, y = _relative(d)
     inner = (x >= EDGE) & (x <= 1 - EDGE) & (y >= EDGE) & (y <= 1 - EDGE)
-    order = np.concatenate([np.flatnonzero(inner), np.flatnonzero(~inner)])  # each part keeps strongest first
-    return d.features[order[:k]]
+    return np.concatenate([np.flatnonzero(inner), np.flatnonzero(~inner)])  # each part keeps strongest first
+
+
+def _relative(d: ImageDescriptors) -> tuple[np.ndarray, np.ndarray]:
+    h, w = d.shape[0] * d.feature_scale, d.shape[1] * d.feature_scale
+    return d.keypoints[:, 0] / max(w, 1.0), d.keypoints[:, 1] / max(h, 1.0)
+
+
+def spread_features(d: ImageDescriptors, k: int = CANDIDATE_FEATURES, grid: int = GRID) -> np.ndarray:
+    """k of an image's ORB descriptors spread over a grid x grid of cells: the strongest of every cell, then the
+    second of every cell, and so on (within a round, strongest first; edge features after the rest, as in
+    `strongest_features`). The corpus side of the vote: a work pasted into a busy background keeps the cells it
+    covers, where the strongest 100 of the whole image would all sit on the background."""
+    order = _edge_last(d)
+    if not len(d.keypoints) or grid <= 1:
+        return d.features[order[:k]]
+    first = round(k * STRONGEST_SHARE)
+    head, rest = order[:first], order[first:]
+    x, y = _relative(d)
+    cell = (np.clip((y * grid).astype(np.int64), 0, grid - 1) * grid
+            + np.clip((x * grid).astype(np.int64), 0, grid - 1))[rest]
+    rank = np.zeros(len(rest), np.int64)  # the feature's place among its cell's features (in `order`)
+    seen: dict[int, int] = {}
+    for i, c in enumerate(cell.tolist()):
+        rank[i] = seen.get(c, 0)
+        seen[c] = rank[i] + 1
+    pick = np.lexsort((np.arange(len(rest)), rank))[:k - len(head)]  # round by round, each round in `order`
+    return d.features[np.concatenate([head, rest[pick]])]
+
+
+def table_features(d: ImageDescriptors) -> np.ndarray:
+    """The features an image puts in the corpus's feature table (the candidate index, `corpus add
+    --local-features`)."""
+    return spread_features(d, CANDIDATE_FEATURES, GRID)
+
+
+def query_features(d: ImageDescriptors) -> np.ndarray:
+    """The features a work scans the feature table with."""
+    return strongest_features(d, QUERY_FEATURES)
 
 
 @dataclass
@@ -96,9 +147,9 @@ class CandidateIndex:
     size: int = field(default=0)
 
     @classmethod
-    def build(cls, images: list[ImageDescriptors], k: int = CANDIDATE_FEATURES) -> CandidateIndex:
+    def build(cls, images: list[ImageDescriptors]) -> CandidateIndex:
         codes = np.stack([d.pdq for d in images]) if images else np.zeros((0, 32), np.uint8)
-        feats = [strongest_features(d, k) for d in images]
+        feats = [table_features(d) for d in images]
         owner = np.concatenate([np.full(len(f), i, np.int64) for i, f in enumerate(feats)]) if feats else \
             np.zeros(0, np.int64)
         fc = np.concatenate(feats) if feats else np.zeros((0, 32), np.uint8)
@@ -110,7 +161,7 @@ class Candidate:
     image: int  # index into the corpus
     pdq_distance: int | None  # closest query variant, if within CANDIDATE_PDQ
     pdq_variant: str | None
-    feature_votes: int
+    feature_votes: float
 
 
 def candidates(index: CandidateIndex, work: ImageDescriptors, variants: QueryVariants) -> list[Candidate]:
@@ -120,22 +171,46 @@ def candidates(index: CandidateIndex, work: ImageDescriptors, variants: QueryVar
         hits = scan_codes(index.codes, variants.codes, CANDIDATE_PDQ).best_per_id()
         for q, i, d in zip(hits.query.tolist(), hits.id.tolist(), hits.distance.tolist(), strict=True):
             by_code[i] = (d, variants.labels[q])
-    votes = feature_votes(index, strongest_features(work))
+    votes = {}
+    if len(index.feature_codes):
+        q = query_features(work)
+        hits = scan_codes(index.feature_codes, q, FEATURE_BITS, ids=index.feature_owner)
+        votes = {img: n for (img, _), n in feature_votes(hits, np.zeros(len(q), np.int64), index.size).items()}
     out = []
-    for i in sorted(set(by_code) | {i for i, v in votes.items() if v >= MIN_VOTES}):
+    for i in sorted(set(by_code) | set(votes)):
         d, label = by_code.get(i, (None, None))
         out.append(Candidate(i, d, label, votes.get(i, 0)))
     return out
 
 
-def feature_votes(index: CandidateIndex, queries: np.ndarray) -> dict[int, int]:
-    """For each corpus image, how many of the query features have a descriptor within FEATURE_BITS in it."""
-    if not len(queries) or not len(index.feature_codes):
-        return {}
-    hits: Hits = scan_codes(index.feature_codes, queries, FEATURE_BITS)
+def vote_parameters() -> dict:
+    """What the feature vote depends on, for manifests."""
+    return {"query_features": QUERY_FEATURES, "table_features": CANDIDATE_FEATURES,
+            "table_selection": {"strongest_share": STRONGEST_SHARE, "grid": GRID, "edge": EDGE},
+            "feature_bits": FEATURE_BITS, "min_votes": MIN_VOTES, "df_floor": DF_FLOOR, "df_share": DF_SHARE}
+
+
+def feature_votes(hits: Hits, query_work: np.ndarray, images: int) -> dict[tuple[int, int], float]:
+    """The feature vote, the one rule of the case's match (match/images.py), the public lookup and the
+    validation: for each (image, work), the work's query features that have a descriptor within FEATURE_BITS in
+    the image's table row, each counted once and weighted by how rare it is, where the sum reaches MIN_VOTES.
+
+    A query feature found in df images of the `images` scanned weighs min(1, common / df), common being
+    max(DF_FLOOR, DF_SHARE x images): the corners of black outlines on white are near descriptors in hundreds of
+    drawings and each of them would otherwise vote as much as a feature found only in the work's copies. The
+    floor keeps a work's own features whole while its copies are few; the share keeps a work copied thousands of
+    times in a corpus of billions whole too. `hits` come from an exact scan of the feature table (their ids are
+    the images) with every work's query features at once; `query_work[q]` is the work of query q."""
     if not len(hits):
         return {}
-    owners = index.feature_owner[hits.id]
-    pairs = np.unique(np.stack([owners, hits.query.astype(np.int64)], axis=1), axis=0)  # one vote per feature
-    imgs, counts = np.unique(pairs[:, 0], return_counts=True)
-    return dict(zip(imgs.tolist(), counts.tolist(), strict=True))
+    q = hits.query.astype(np.int64)
+    pair = np.unique(np.stack([q, hits.id.astype(np.int64)], axis=1), axis=0)  # one vote per feature and image
+    df = np.bincount(pair[:, 0], minlength=len(query_work))
+    common = max(DF_FLOOR, DF_SHARE * images)
+    weight = np.minimum(1.0, common / np.maximum(df, 1))[pair[:, 0]]
+    work = np.asarray(query_work, np.int64)[pair[:, 0]]
+    keys, at = np.unique(np.stack([pair[:, 1], work], axis=1), axis=0, return_inverse=True)
+    sums = np.bincount(at.reshape(-1), weights=weight, minlength=len(keys))
+    sums = np.round(sums, 6)  # the same sum whatever the order it was added in
+    return {(int(i), int(w)): float(v) for (i, w), v in zip(keys.tolist(), sums.tolist(), strict=True)
+            if v >= MIN_VOTES}

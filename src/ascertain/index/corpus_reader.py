@@ -6,6 +6,7 @@ the works and what they match, not the corpus size.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -34,10 +35,25 @@ def lookup_of(name: str, manifest: dict) -> dict:
     return lk
 
 
-def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, work_hashes: np.ndarray,
-                   work_own: np.ndarray, max_df: int, max_hash_hits: int) -> dict[str, int]:
-    """Register corpus_seeds (hash, df) and corpus_rows (hash, doc, pos): the corpus side of the works' hashes
-    that seed spans, read from the lookup tables; what was left out, counted.
+@dataclass
+class Seeds:
+    """The corpus side of the works' hashes that seed spans, and what was left out."""
+
+    seeds: pa.Table  # hash, df
+    rows: pa.Table  # hash, doc, pos: every corpus fingerprint of a seed hash
+    left_out: np.ndarray  # sorted: hashes the corpus holds that seed nothing (match/hit_bounds.py)
+    counts: dict[str, int]
+
+
+def register_seeds(con: duckdb.DuckDBPyConnection, seeds: Seeds) -> None:
+    """Register corpus_seeds (hash, df) and corpus_rows (hash, doc, pos) for a DuckDB join (match/run.py)."""
+    con.register("corpus_seeds", seeds.seeds)
+    con.register("corpus_rows", seeds.rows)
+
+
+def seed_tables(index_dir: Path, lk: dict, work_hashes: np.ndarray, work_own: np.ndarray, max_df: int,
+                max_hash_hits: int, run_totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Seeds:
+    """The corpus side of the works' hashes that seed spans, read from the lookup tables.
 
     No document frequency makes a copy disappear: a fingerprint in more than `max_df` distinct contents
     still seeds when one of its work occurrences touches the work's own text (`work_own`: not only notices or
@@ -45,9 +61,18 @@ def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, wo
     that counts for nothing: a document sharing only a licence is not a copy of the work), never read; (2)
     repetition: a fingerprint whose work occurrences x its occurrences per corpus document holding it exceed
     `max_hash_hits` (`0, 0, 0, ...` in data tables), which multiplies hits in each document without adding
-    evidence. Counting distinct contents (index/duplicates.py), identical copies raise no frequency at all."""
+    evidence. Counting distinct contents (index/duplicates.py), identical copies raise no frequency at all.
+
+    `run_totals`, when the run's works are matched in batches (match/run.py): for each distinct hash of this
+    batch's `work_hashes` (in hash order), its occurrences in all the run's works, whether one of them touches
+    a work's own text, and whether this batch is the first holding it: the seeds are decided over all the works,
+    as in one pass, and each fingerprint left out is counted once (in its first batch)."""
     wh, m = np.unique(work_hashes, return_counts=True)
     own = np.unique(work_hashes[work_own])
+    first = None
+    if run_totals is not None:
+        m, own_any, first = run_totals
+        own = wh[own_any]
     freq = corpus_frequencies(index_dir, lk, wh)
     h, df, cf = (arrow_np.column(freq, c) for c in ("hash", "df", "cf"))
     per_doc = cf * m[np.searchsorted(wh, h)] / np.maximum(df, 1)  # hits it adds in a document holding it
@@ -56,11 +81,13 @@ def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, wo
     repetition = per_doc > max_hash_hits
     keep = ~notices_only & ~repetition
     seeds = arrow_np.table({"hash": h[keep], "df": df[keep]}, SEED_SCHEMA)
-    con.register("corpus_seeds", seeds)
-    con.register("corpus_rows", corpus_fingerprints(index_dir, lk, h[keep]))
-    return {"frequent": int((frequent & keep).sum()), "frequent_rows": int(cf[frequent & keep].sum()),
-            "left_out_notices_only": int((notices_only & ~repetition).sum()),
-            "left_out_repetition": int(repetition.sum())}
+    counted = np.ones(len(h), bool) if first is None else first[np.searchsorted(wh, h)]
+    # what the corpus holds but does not seed: a pair's hits are bounded knowing them (match/hit_bounds.py)
+    return Seeds(seeds, corpus_fingerprints(index_dir, lk, h[keep]), np.sort(h[~keep]),
+                 {"frequent": int((frequent & keep & counted).sum()),
+                  "frequent_rows": int(cf[frequent & keep & counted].sum()),
+                  "left_out_notices_only": int((notices_only & ~repetition & counted).sum()),
+                  "left_out_repetition": int((repetition & counted).sum())})
 
 
 def near_duplicate_pairs(index_dir: Path, manifest: dict, works: dict[int, np.ndarray]

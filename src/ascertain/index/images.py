@@ -185,10 +185,11 @@ class ImageIndexWriter:
         table_json = (self.dir / CODES_DIR / TABLE_FILE).read_bytes()
         extra = {}
         if features_out is not None:
-            from ascertain.imaging.candidates import CANDIDATE_FEATURES
+            from ascertain.imaging.candidates import CANDIDATE_FEATURES, GRID
 
             features_out.close()
-            extra["features"] = {"folder": FEATURES_DIR, "per_image": CANDIDATE_FEATURES, "table_sha256":
+            extra["features"] = {"folder": FEATURES_DIR, "per_image": CANDIDATE_FEATURES,
+                                 "selection": f"spread over {GRID} x {GRID} cells", "table_sha256":
                                  hashlib.sha256((self.dir / FEATURES_DIR / TABLE_FILE).read_bytes()).hexdigest()}
         manifest = {"medium": IMAGE, "tool": "ascertain", "parameters": image_parameters(),
                     "inputs": self.inputs, "reading": self.reading, "documents": n_doc,
@@ -257,10 +258,10 @@ def describe_images(images: list[tuple[str, str, bytes]], features: bool = False
             continue
         feats = b""
         if features:
-            from ascertain.imaging.candidates import strongest_features
+            from ascertain.imaging.candidates import table_features
             from ascertain.imaging.descriptors import describe
 
-            feats = np.ascontiguousarray(strongest_features(describe(c.img, data))).tobytes()
+            feats = np.ascontiguousarray(table_features(describe(c.img, data))).tobytes()
         out[sha] = {"features": feats, "pixel_sha256": c.pixel_sha256, "pdq": c.pdq, "pdq_quality": c.pdq_quality,
                     "width": c.img.width, "height": c.img.height, "media_type": c.img.media_type,
                     "frames": c.img.frames, "mode": c.img.mode,

@@ -49,8 +49,10 @@ from ascertain.imaging.candidates import (
     MIN_VOTES,
     PADS,
     SIDE_CROP,
+    feature_votes,
+    query_features,
     query_variants,
-    strongest_features,
+    vote_parameters,
 )
 from ascertain.imaging.code_scan import CodeTable, scan
 from ascertain.imaging.compare import ImageInput, compare_images, load
@@ -246,11 +248,11 @@ def _match_source(src: dict, index_dir: Path, manifest: dict, works: list[ImageW
             pairs.setdefault(int(doc), set()).add(wi)
             why.setdefault((int(doc), wi), f"PDQ of the work's {works[wi].labels[q - first_q[wi]]} within {d} bits")
         if "features" in manifest:  # local-feature votes: pastes, rotations, crops no whole-image code finds
-            for (doc, wi), votes in _feature_votes(index_dir / manifest["features"]["folder"], works,
-                                                    executor).items():
+            for (doc, wi), votes in _feature_votes(index_dir / manifest["features"]["folder"], works, executor,
+                                                    int(manifest["distinct_images"])).items():
                 pairs.setdefault(doc, set()).add(wi)
-                why.setdefault((doc, wi), f"{votes} of the work's strongest local features found in the image "
-                                          f"(within {FEATURE_BITS} bits; {MIN_VOTES} needed)")
+                why.setdefault((doc, wi), f"the work's local features found in the image (within {FEATURE_BITS} "
+                                          f"bits) vote {votes:g}, common ones weighing less ({MIN_VOTES:g} needed)")
     learned = opts.learned
     learned_tally: dict = {}
     if learned is not None and not exhaustive:  # (a small source verifies every pair anyway)
@@ -311,23 +313,17 @@ def _columns(index_dir: Path, manifest: dict) -> list[str]:
     return pq.read_schema(index_dir / manifest["shards"][0]["file"]).names if manifest.get("shards") else []
 
 
-def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor) -> dict[tuple[int, int], int]:
-    """(content, work) -> how many of the work's strongest features have a descriptor within FEATURE_BITS in the
-    content's feature table rows (one exact scan for all works), where at least MIN_VOTES do."""
-    feats = [strongest_features(w.image.descriptors) for w in works]
+def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor, images: int
+                   ) -> dict[tuple[int, int], float]:
+    """(content, work) -> the feature vote of imaging/candidates.py (`feature_votes`, the rule the validation
+    measures), from one exact scan of the source's feature table with every work's query features."""
+    feats = [query_features(w.image.descriptors) for w in works]
     owner = np.repeat(np.arange(len(works)), [len(f) for f in feats])
     if not len(owner):
         return {}
     table = CodeTable(folder)
     table.verify()
-    hits = scan(table, np.concatenate(feats), FEATURE_BITS, executor)
-    if not len(hits):
-        return {}
-    # one vote per work feature and image: (image, work, feature) made unique, then counted per (image, work)
-    trip = np.unique(np.stack([hits.id, owner[hits.query], hits.query.astype(np.int64)], axis=1), axis=0)
-    pairs, counts = np.unique(trip[:, :2], axis=0, return_counts=True)
-    return {(int(d), int(w)): int(n) for (d, w), n in zip(pairs.tolist(), counts.tolist(), strict=True)
-            if n >= MIN_VOTES}
+    return feature_votes(scan(table, np.concatenate(feats), FEATURE_BITS, executor), owner, images)
 
 
 def _one_source(case: Case, src: dict, works: list[ImageWork], opts: ImageMatchOptions, progress, executor: Executor,
@@ -389,6 +385,7 @@ def run_image_match(case: Case, opts: ImageMatchOptions,
                                "exhaustive_pairs": opts.exhaustive_pairs,
                                "query_codes": "imaging.candidates.query_variants",
                                "query_variants": {"crops": list(CROPS), "side_crop": SIDE_CROP, "pads": list(PADS)},
+                               "feature_vote": vote_parameters(),
                                **({"work": opts.work} if opts.work is not None else {}),
                                **({"learned": opts.learned.manifest()} if opts.learned is not None else {}),
                                **({"watermark": {"method": image_watermarks.WATERMARK_METHOD, "alpha": WM_ALPHA,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import json
 import math
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import orjson
 import pyarrow as pa
 from sqlalchemy import delete, func, insert, select
 
@@ -25,9 +29,18 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index import arrow_np
-from ascertain.index.corpus_reader import fetch_docs, fetch_locators, lookup_of, near_duplicate_pairs, register_seeds
+from ascertain.index.corpus_reader import (
+    Seeds,
+    fetch_docs,
+    fetch_locators,
+    lookup_of,
+    near_duplicate_pairs,
+    register_seeds,
+    seed_tables,
+)
 from ascertain.index.duplicates import counts_of, documents_of
 from ascertain.match.evidence_out import EvidenceOut, store_params
+from ascertain.match.lookup_hits import lookup_hits
 from ascertain.match.measure import Thresholds, measure
 from ascertain.match.measure_docs import MatchContext, cut_chunks, identical_copies, measure_chunk, release
 from ascertain.match.pairs import prepare
@@ -42,7 +55,7 @@ from ascertain.works_images import IMAGE_LANGUAGE
 AUTO_LEVELS = ("layout", "book")  # the levels an `auto` index holds (text/levels.py resolved_level)
 
 # Seeds: fingerprints shared by a work and the corpus, minus frequent ones lying only in the work's notices and
-# repetition (index/corpus_reader.py register_seeds): no frequency makes a copy disappear. The corpus side comes
+# repetition (index/corpus_reader.py seed_tables): no frequency makes a copy disappear. The corpus side comes
 # from the index's lookup tables: only the works' own hashes are read, one row per distinct content
 # (index/lookup_tables.py, index/duplicates.py).
 HITS_FROM_ROWS_SQL = """
@@ -71,10 +84,30 @@ HITS_BATCH = 1 << 20  # hit rows read at a time from the sorted result: what bou
 # a task's overhead (pickling the hits, fetching the documents' row groups) stays small
 CHUNK_DOCS = 256
 CHUNK_ROWS = 1 << 18
+# work files matched at a time (whole works): what bounds match's memory in works. Each batch is its own pass
+# over the lookup tables; past one batch the seeds are decided over all the works first (a pass that only
+# fingerprints them) and each batch's records are spilled, then merged in document order: the same evidence,
+# byte for byte, as one pass. At most prepared_works.KEEP, so that a batch's files are prepared once.
+FILES_BATCH = 1000
 
 WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32()),
                              ("own", pa.int32())])  # 1: the fingerprint touches the work's own text
 WORK_MIN_SCHEMA = pa.schema([("file", pa.int64()), ("min_shared", pa.int64())])
+TOTALS_PART_SCHEMA = pa.schema([("hash", pa.uint64()), ("m", pa.int64()), ("own", pa.int32()),
+                                ("batch", pa.int32())])
+HASHES_SCHEMA = pa.schema([("hash", pa.uint64())])
+# the run's totals per distinct work fingerprint (occurrences in all works, one touching own text, the first
+# batch holding it), from each batch's part
+RUN_TOTALS_SQL = """
+CREATE OR REPLACE TEMP TABLE run_totals AS
+SELECT hash, sum(m)::BIGINT AS m, max(own) AS own, min(batch) AS first FROM run_parts GROUP BY hash;
+DROP TABLE run_parts
+"""
+BATCH_TOTALS_SQL = """
+SELECT t.m, t.own, t.first FROM run_totals t SEMI JOIN batch_hashes USING (hash) ORDER BY t.hash
+"""
+# work_files' columns but the text: a batch's texts are read when it is matched
+FILE_COLUMNS = [c for c in schema.work_files.c if c.name != "text"]
 
 
 @dataclass
@@ -101,7 +134,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     check_engine(opts.engine, opts.processes, opts.ray_address)  # refused before anything is read
     with case.store.engine.connect() as c:
         # image works are matched by match/images.py: their files hold no text
-        q = select(schema.work_files).where(schema.work_files.c.language != IMAGE_LANGUAGE)
+        q = select(*FILE_COLUMNS).where(schema.work_files.c.language != IMAGE_LANGUAGE)
         files = c.execute(q if opts.work is None else q.where(schema.work_files.c.work_id == opts.work)
                           ).mappings().all()
         if not files and opts.work is not None:
@@ -110,7 +143,6 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         # metadata-only image datasets have no index: match/image_metadata.py matches them
         srcs = c.execute(select(schema.sources).where(schema.sources.c.kind != "image-metadata")
                          .order_by(schema.sources.c.id)).mappings().all()
-        cmi = load_work_cmi(c, files, opts.work)
         # a case of image works only still gets its (empty) text run: the report and verify stand on it
         images_only = not files and opts.work is None and c.execute(select(schema.work_files.c.id).where(
             schema.work_files.c.language == IMAGE_LANGUAGE).limit(1)).first() is not None
@@ -138,8 +170,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
         if not files:
             raise AscertainError(f"work {opts.work}", "no such work in this case (or it has no files)",
                                  f"see the work ids with `ascertain show {case.root}`")
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "768MB",
-                                 "temp_directory": str(case.root / ".duckdb-tmp")})
+    con = _duckdb(case, opts.work is not None)
     # one work's lookup is small: in this process, no pool or Ray instance to start. Made before the report's
     # temporary files, so an engine that fails to start leaves nothing behind
     executor = make_executor(*(("local", 1) if opts.work is not None
@@ -148,13 +179,14 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,
              "left_out_repetition": 0, "common_df": {}}
+    batches = file_batches(files, FILES_BATCH)
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
             manifest_bytes = (index_dir / "manifest.json").read_bytes()
             manifest = json.loads(manifest_bytes)
             source_manifests[src["name"]] = hashlib.sha256(manifest_bytes).hexdigest()
-            for group in _match_source(con, case, src, index_dir, manifest, files, opts, progress, cmi, tally,
+            for group in _match_source(con, case, src, index_dir, manifest, batches, opts, progress, tally,
                                        executor):
                 rank_regions(group)  # several works found in one region of the document: which explains it best
                 for r in group:
@@ -210,6 +242,25 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
                                "evidence": out.count, "seconds": round(seconds, 3)})
     return {"run": run_id, "evidence": out.count, "copied": out.copied,
             "report": str(out.path), "seconds": round(seconds, 3)}
+
+
+_LOOKUP_DB: dict[str, duckdb.DuckDBPyConnection] = {}  # per case folder, in this process
+_LOOKUP_LOCK = threading.Lock()
+
+
+def _duckdb(case: Case, lookup: bool) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for one run. A single-work lookup joins its hits in NumPy (match/lookup_hits.py) and
+    needs DuckDB only for a work of more files than FILES_BATCH: it takes a cursor of the process's database
+    for the case (a new database costs about 15 ms of CPU; a resident process, the web app's workers, makes it
+    once); each cursor has its own temporary tables and registered views."""
+    config = {"threads": 2, "memory_limit": "768MB", "temp_directory": str(case.root / ".duckdb-tmp")}
+    if not lookup:
+        return duckdb.connect(config=config)
+    with _LOOKUP_LOCK:
+        db = _LOOKUP_DB.get(str(case.root))
+        if db is None:
+            db = _LOOKUP_DB[str(case.root)] = duckdb.connect(config=config)
+        return db.cursor()
 
 
 def report_name(opts: MatchOptions) -> str:
@@ -287,18 +338,151 @@ def _locators(index_dir: Path, manifest: dict, rep: int) -> Iterator[tuple[int, 
         yield from fetch_locators(index_dir, manifest, ids)
 
 
+def file_batches(files, size: int) -> list[list]:
+    """The files in batches of whole works (a work's repository-level CMI applies to all its files), in work
+    order, each of at most `size` files unless one work has more."""
+    by_work: dict[int, list] = {}
+    for f in sorted(files, key=lambda f: (f["work_id"], f["id"])):
+        by_work.setdefault(f["work_id"], []).append(f)
+    batches: list[list] = []
+    for fs in by_work.values():
+        if not batches or len(batches[-1]) + len(fs) > size:
+            batches.append([])
+        batches[-1].extend(fs)
+    return [b for b in batches if b] or [[]]
+
+
+def _with_texts(case: Case, batch) -> list[dict]:
+    """The batch's file rows with their texts (read now: the run holds one batch's texts at a time)."""
+    ids = [f["id"] for f in batch]
+    texts: dict[int, str] = {}
+    with case.store.engine.connect() as c:
+        for i in range(0, len(ids), 500):  # a few hundred bound ids a statement (SQLite's limit on variables)
+            texts.update(c.execute(select(schema.work_files.c.id, schema.work_files.c.text).where(
+                schema.work_files.c.id.in_(ids[i:i + 500]))).all())
+    return [{**f, "text": texts[f["id"]]} for f in batch]
+
+
+def _batch_cmi(case: Case, batch: list[dict], opts: MatchOptions) -> tuple[dict, dict]:
+    with case.store.engine.connect() as c:
+        return load_work_cmi(c, batch, opts.work, sorted({f["work_id"] for f in batch}))
+
+
+def _prepared_works(rows: dict[int, dict], params: Params, key: bytes | None, keep: int | None = None
+                    ) -> PreparedWorks:
+    return PreparedWorks(rows.values(), lambda f: prepare(
+        f["text"], f["language"], f["path"], f["sha256"], params, key, f["level"]), keep=keep, k=params.k)
+
+
+def _run_totals(con: duckdb.DuckDBPyConnection, case: Case, batches: list[list], params: Params,
+                key: bytes | None) -> None:
+    """Table run_totals: every distinct fingerprint of all the works with its occurrences, whether one touches
+    a work's own text, and the first batch holding it (seed_tables decides the seeds from them, as over
+    all the works at once). The works are fingerprinted a batch at a time, nothing kept but the totals."""
+    con.execute("CREATE OR REPLACE TEMP TABLE run_parts (hash UBIGINT, m BIGINT, own INTEGER, batch INTEGER)")
+    for b, batch in enumerate(batches):
+        prepared = _prepared_works(_file_rows(_with_texts(case, batch), params.level, key), params, key, keep=0)
+        fids = list(prepared)
+        hashes = np.concatenate([prepared.hashes[f] for f in fids] + [np.zeros(0, np.uint64)])
+        own = np.concatenate([prepared.own[f] for f in fids] + [np.zeros(0, bool)])
+        wh, inverse, m = np.unique(hashes, return_inverse=True, return_counts=True)
+        own_any = np.zeros(len(wh), bool)
+        own_any[inverse[own]] = True
+        con.register("run_part", arrow_np.table({"hash": wh, "m": m.astype(np.int64), "own": own_any.astype(np.int32),
+                                                 "batch": np.full(len(wh), b, np.int32)}, TOTALS_PART_SCHEMA))
+        con.execute("INSERT INTO run_parts SELECT * FROM run_part")
+        con.unregister("run_part")
+    con.execute(RUN_TOTALS_SQL)
+
+
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
-                  files, opts: MatchOptions, progress, cmi: tuple[dict, dict], tally: dict, executor: Executor
+                  batches: list[list], opts: MatchOptions, progress, tally: dict, executor: Executor
                   ) -> Iterator[list[dict]]:
-    """The source's evidence records, one document's at a time (weak pairs are counted in tally): the hits
-    from DuckDB here, each chunk of documents measured by the executor (match/measure_docs.py)."""
+    """The source's evidence records, one document's at a time, ranked (weak pairs are counted in tally);
+    then the whole-document near-duplicates without span evidence. The works a batch at a time
+    (`FILES_BATCH`): past one batch, each batch's records are spilled to a file and the files merged in
+    document order (a document's records in the order one pass gives: by prepared file id)."""
     p = src["params"]
     params = Params(k=int(p["k"]), w=int(p["w"]), keyed=bool(p["keyed"]), level=p.get("level", DEFAULT_LEVEL))
     key = load_key(opts.key_file) if params.keyed and opts.key_file else None  # checked by _check_keys
+    lk = lookup_of(src["name"], manifest)
+    # identical copies are one content: the baseline counts distinct contents, as document frequencies do
+    n_docs = int(lk.get("distinct_documents", manifest["documents"]))
+    th = opts.thresholds
+    if not th.common_df:
+        th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
+    tally["common_df"][src["name"]] = th.common_df  # as applied: the manifest (and the report) show it
+    # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
+    baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
+    batch_of = functools.partial(_match_batch, con, case, src, index_dir, manifest, lk, params, key, th,
+                                 baseline, opts, tally, executor)
+    if len(batches) == 1:
+        for near, group, _ in batch_of(batches[0], None, _progress(progress, src["name"])):
+            if not near:
+                rank_regions(group)  # several works found in one region of the document: which explains it best
+            yield group
+        return
+    _run_totals(con, case, batches, params, key)
+    with tempfile.TemporaryDirectory(prefix=".match-batches-", dir=case.root) as tmp:
+        docs, nears = [], []
+        for b, batch in enumerate(batches):
+            docs.append(Path(tmp) / f"{b}.docs")
+            nears.append(Path(tmp) / f"{b}.near")
+            label = f"{src['name']} (works batch {b + 1} of {len(batches)})"
+            with open(docs[-1], "wb") as d_out, open(nears[-1], "wb") as n_out:
+                for near, group, vids in batch_of(batch, b, _progress(progress, label)):
+                    for r in group if near else ():
+                        n_out.write(orjson.dumps([r["doc_id"], r["work_file_id"], r]) + b"\n")
+                    if group and not near:
+                        d_out.write(orjson.dumps([group[0]["doc_id"], list(zip(vids, group, strict=True))]) + b"\n")
+        con.execute("DROP TABLE run_totals")
+        for group in _merged_docs(docs):
+            rank_regions(group)
+            yield group
+        for _doc, _fid, r in heapq.merge(*(_lines(f) for f in nears), key=lambda x: (x[0], x[1])):
+            yield [r]  # one pass gives them in one list (doc, file order): not ranked, so the same records
+
+
+def _progress(progress, label: str):
+    return None if progress is None else functools.partial(progress, label)
+
+
+def _lines(path: Path) -> Iterator[list]:
+    with open(path, "rb") as fh:
+        for line in fh:
+            yield orjson.loads(line)
+
+
+def _merged_docs(paths: list[Path]) -> Iterator[list[dict]]:
+    """The spilled groups of every batch merged: one group per document, in document order, its records in
+    prepared file id order (each batch holds other files: the ids never tie)."""
+    held: list = []
+    doc = None
+    for d, pairs in heapq.merge(*(_lines(p) for p in paths), key=lambda x: x[0]):
+        if d != doc and held:
+            yield [r for _, r in sorted(held, key=lambda x: x[0])]
+            held = []
+        doc = d
+        held.extend(pairs)
+    if held:
+        yield [r for _, r in sorted(held, key=lambda x: x[0])]
+
+
+def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict, lk: dict,
+                 params: Params, key: bytes | None, th: Thresholds, baseline: dict, opts: MatchOptions, tally: dict,
+                 executor: Executor, files: list, batch: int | None, progress
+                 ) -> Iterator[tuple[bool, list[dict], list[int] | None]]:
+    """(False, a document's records, ...) for each matched document of this batch of files, in doc order,
+    then (True, the near-duplicates without span evidence, ...): the hits from DuckDB here, each chunk of
+    documents measured by the executor (match/measure_docs.py). `batch`: its number when the run has several
+    (the seeds decided from run_totals; each document's records come with the ids their files were prepared
+    under, the order measure_chunk gives them in: minus the file's id at its other level in an `auto`
+    source), else None."""
+    files = _with_texts(case, files)
+    cmi = _batch_cmi(case, files, opts)
     work_of = {f["id"]: f["work_id"] for f in files}
     file_rows = _file_rows(files, params.level, key)
-    prepared = PreparedWorks(file_rows.values(), lambda f: prepare(
-        f["text"], f["language"], f["path"], f["sha256"], params, key, f["level"]), k=params.k)
+    prepared = _prepared_works(file_rows, params, key)
     fids = list(prepared)
     own = np.concatenate([prepared.own[fid] for fid in fids])
     works_fp = arrow_np.table({
@@ -309,51 +493,76 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     work_min = arrow_np.table({"file": np.array(fids, np.int64),
                                "min_shared": np.array([prepared.min_shared[fid] for fid in fids], np.int64)},
                               WORK_MIN_SCHEMA)
-    con.register("works_fp", works_fp)
-    con.register("work_min", work_min)
-    lk = lookup_of(src["name"], manifest)
-    seeding = register_seeds(con, index_dir, lk, arrow_np.column(works_fp, "hash"),
-                             own, opts.max_seed_df, opts.max_hash_hits)
-    for name, n in seeding.items():
+    hashes = arrow_np.column(works_fp, "hash")
+    seeds = seed_tables(index_dir, lk, hashes, own, opts.max_seed_df, opts.max_hash_hits,
+                        None if batch is None else _batch_totals(con, hashes, batch))
+    for name, n in seeds.counts.items():
         tally[name] += n
-    con.execute(HITS_FROM_ROWS_SQL)
-    con.execute(PAIRS_SQL, {"max_df": opts.max_seed_df})
-    n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
-    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
-        con.unregister(name)
-    # identical copies are one content: the baseline counts distinct contents, as document frequencies do
-    n_docs = int(lk.get("distinct_documents", manifest["documents"]))
-    th = opts.thresholds
-    if not th.common_df:
-        th = Thresholds(**{**th.as_dict(), "common_df": max(5, math.ceil(0.01 * n_docs))})
-    tally["common_df"][src["name"]] = th.common_df  # as applied: the manifest (and the report) show it
-    # rarity against the corpus is the chance baseline here: spans in more than common_df documents are common
-    baseline = {"reference": "the source's documents", "reference_size": n_docs, "common_df": th.common_df}
+    if opts.work is not None:  # one work's hits: joined in NumPy (DuckDB's statements cost ~15 ms of a lookup)
+        matched, hits = lookup_hits(works_fp, prepared.min_shared, seeds.seeds, seeds.rows, opts.max_seed_df)
+        hit_chunks = iter([(matched, hits)] if len(matched) else [])
+    else:
+        matched, hit_chunks = _duckdb_hits(con, works_fp, work_min, seeds, opts.max_seed_df)
+    n_matched = len(matched)
     file_cmi, repo_cmi = cmi
     # whole-document near-duplicates: each file at its own level (id > 0)
     near = near_duplicate_pairs(index_dir, manifest, {fid: h for fid, h in prepared.hashes.items() if fid > 0})
-    matched = con.execute("SELECT DISTINCT doc FROM pairs ORDER BY doc").fetchnumpy()["doc"]
     copies = counts_of(index_dir, lk, np.union1d(matched, np.array([d for _, d in near], np.int64)))
     shared = executor.share(MatchContext(
         str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
-        file_cmi, repo_cmi, near, prepared, copies))
+        file_cmi, repo_cmi, near, prepared, copies, seeds.left_out))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
     try:
-        chunks = cut_chunks(_hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH)), CHUNK_DOCS, CHUNK_ROWS)
+        chunks = cut_chunks(hit_chunks, CHUNK_DOCS, CHUNK_ROWS)
         # results in chunk order whichever worker finished first: the same bytes on every engine
         for res in ordered_map(executor, measure_chunk, ((shared, d, h) for d, h in chunks)):
             tally["weak"] += res.weak
             with_spans.update(res.with_spans)
             for group in res.groups:
-                yield group
+                if group:  # most documents of a lookup have no record (weak pairs)
+                    yield False, group, None if batch is None else [
+                        r["work_file_id"] * (1 if file_rows[r["work_file_id"]]["level"] == r["metrics"]["level"]
+                                             else -1) for r in group]
                 done += 1
                 if progress:
-                    progress(src["name"], done, n_matched)
+                    progress(done, n_matched)
     finally:
         release(shared, index_dir)
-    con.execute("DROP TABLE hits; DROP TABLE pairs")
-    yield _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi, copies)
+    yield True, _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi,
+                                 copies), None
+
+
+def _duckdb_hits(con: duckdb.DuckDBPyConnection, works_fp: pa.Table, work_min: pa.Table, seeds: Seeds,
+                 max_df: int) -> tuple[np.ndarray, Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]]:
+    """(the matched documents, sorted; their hits a batch at a time) from DuckDB's join (it spills past memory:
+    a batch match's)."""
+    con.register("works_fp", works_fp)
+    con.register("work_min", work_min)
+    register_seeds(con, seeds)
+    con.execute(HITS_FROM_ROWS_SQL)
+    con.execute(PAIRS_SQL, {"max_df": max_df})
+    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
+        con.unregister(name)
+    matched = con.execute("SELECT DISTINCT doc FROM pairs ORDER BY doc").fetchnumpy()["doc"]
+
+    def chunks() -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        yield from _hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH))
+        con.execute("DROP TABLE hits; DROP TABLE pairs")
+
+    return matched, chunks()
+
+
+def _batch_totals(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, batch: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """seed_tables' run_totals for this batch's distinct hashes (in hash order), from table run_totals."""
+    wh = np.unique(hashes)
+    con.register("batch_hashes", arrow_np.table({"hash": wh}, HASHES_SCHEMA))
+    t = con.execute(BATCH_TOTALS_SQL).fetchnumpy()
+    con.unregister("batch_hashes")
+    if len(t["m"]) != len(wh):
+        raise RuntimeError(f"works batch {batch}: {len(wh)} fingerprints, {len(t['m'])} in the run's totals")
+    return np.asarray(t["m"], np.int64), np.asarray(t["own"]) == 1, np.asarray(t["first"]) == batch
 
 
 def _file_rows(files, level: str, key: bytes | None) -> dict[int, dict]:

@@ -267,6 +267,31 @@ def images(ctx: Context) -> Outcome:
     return Outcome(command, rates, "## Images: copies of real images\n\n" + markdown(r, command), r)
 
 
+@register("visible-marks", "visible signature or watermark region: kept, altered, removed or cropped out in each copy",
+          ("imaging/**/*", "cmi/visible.py", "validation/visible_marks.py"))
+def visible_marks(ctx: Context) -> Outcome:
+    from ascertain.imaging.visible_mark import STATUSES
+    from ascertain.validation.visible_marks import markdown, run
+
+    per_source = 3 if ctx.quick else 40
+    r = run(per_source, ctx.seed)
+    command = f"python3 -m ascertain.validation.visible_marks --per-source {per_source} --seed {ctx.seed}"
+    rates = []
+    for src, s in r["sources"].items():
+        conf = s["confusion"]
+        for st in STATUSES:
+            tp = conf.get((st, st), 0)
+            rates.append(_rate(f"visible mark ({src}): {st.replace('_', ' ')}", "precision", tp,
+                               sum(v for (_t, g), v in conf.items() if g == st)))
+            rates.append(_rate(f"visible mark ({src}): {st.replace('_', ' ')}", "recall", tp,
+                               sum(v for (t, _g), v in conf.items() if t == st)))
+    raw = {"seed": r["seed"], "per_source": r["per_source"], "sources": {
+        src: {**{k: v for k, v in s.items() if k not in ("confusion", "scores")},
+              "confusion": {f"{t} -> {g}": v for (t, g), v in sorted(s["confusion"].items())}}
+        for src, s in r["sources"].items()}}
+    return Outcome(command, rates, markdown(r, command), raw)
+
+
 @register("image_metadata", "image metadata: claimants' names in captions (exact, case, transliterated, typos; hard "
           "negatives) per source, the common-name control, and the 64-bit pHash threshold",
           ("match/caption_names.py", "match/image_metadata.py", "match/metadata_hashes.py",

@@ -242,21 +242,18 @@ def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Ca
     return order[:max_compared]
 
 
-def _feature_votes(src: SourceIndex, ud) -> dict[int, int]:
-    """Contents voted for by at least MIN_VOTES of the upload's strongest local features (imaging/candidates.py,
-    as the image match uses them), when the source has a feature table small enough to scan per upload."""
-    from ascertain.imaging.candidates import FEATURE_BITS, MIN_VOTES, strongest_features
+def _feature_votes(src: SourceIndex, ud) -> dict[int, float]:
+    """Contents the upload's local features vote for (imaging/candidates.py's `feature_votes`, the image match's
+    rule), when the source has a feature table small enough to scan per upload."""
+    from ascertain.imaging.candidates import FEATURE_BITS, feature_votes, query_features
     from ascertain.imaging.code_scan import scan
 
-    feats = strongest_features(ud)
+    feats = query_features(ud)
     if src.features is None or not len(feats) or len(feats) * src.features.rows > FEATURE_SCAN_BUDGET:
         return {}
-    hits = scan(src.features, feats, FEATURE_BITS)
-    if not len(hits):
-        return {}
-    pairs = np.unique(np.stack([hits.id, hits.query.astype(np.int64)], axis=1), axis=0)  # one vote a feature
-    ids, votes = np.unique(pairs[:, 0], return_counts=True)
-    return {int(i): int(v) for i, v in zip(ids.tolist(), votes.tolist(), strict=True) if v >= MIN_VOTES}
+    votes = feature_votes(scan(src.features, feats, FEATURE_BITS), np.zeros(len(feats), np.int64),
+                          src.table.rows)  # the source's distinct images (one code each)
+    return {i: v for (i, _), v in votes.items()}
 
 
 def _decoded(images: CaseImages, src: SourceIndex, k: int, content: int, row: dict | None) -> ImageInput | None:
