@@ -158,8 +158,11 @@ def _verify_oriented(work: ImageDescriptors, kb: np.ndarray, fb: np.ndarray, cop
     # scale between the images as stored: feature pixels -> decoded pixels -> the files' own sizes
     stored = scale * ws / cs * (copy.width / cw) / (work.width / ww)
     a = np.diag([1 / cs, 1 / cs, 1.0]) @ np.vstack([m, [0, 0, 1]]) @ np.diag([ws, ws, 1.0])
-    if mirrored:  # found on the mirrored copy: x -> width - x
-        a = np.array([[-1, 0, cw], [0, 1, 0], [0, 0, 1]], np.float64) @ a
+    if mirrored:  # found on the mirrored copy (pixel i of the feature image's width wf is wf - 1 - i there), as a
+        # map of pixel positions: x -> (wf - 0.5) / cs - 0.5 - x, not width - x, which put every pixel of the
+        # copy about one pixel off (measured: fine detail then agrees in 13-35 % of a mirrored photo's blocks)
+        wf = max(1, round(cw * cs)) if cs != 1.0 else cw
+        a = np.array([[-1, 0, (wf - 0.5) / cs - 0.5], [0, 1, 0], [0, 0, 1]], np.float64) @ a
     return RegionMatch(inliers, len(good), stored, rotation, mirrored, work_box, copy_box, share, a[:2])
 
 
