@@ -139,7 +139,40 @@ def test_scattered_document_is_not_read_and_evidence_is_unchanged(scattered_case
     assert len(read_on) < len(read_off)
     assert ev_on == ev_off and counts_on == counts_off  # same records, same weak pairs
     assert counts_on["weak_pairs_not_stored"] >= 1
-    # every work of the demo case at once: the same report
+    # every work of the demo case at once (DuckDB's join): the same report
+
     all_off = _lookup(case, None, False, monkeypatch)
     all_on = _lookup(case, None, True, monkeypatch)
     assert all_on[0] == all_off[0] and all_on[1] == all_off[1]
+
+
+def test_a_lookups_numpy_join_equals_duckdbs(scattered_case, monkeypatch):
+    """The hits of a single-work lookup (joined in NumPy) are DuckDB's, row for row and type for type."""
+    import duckdb
+    import pyarrow as pa
+
+    import ascertain.match.run as run
+    from ascertain.index.corpus_reader import Seeds
+    from ascertain.match.lookup_hits import lookup_hits
+
+    case, _ = scattered_case
+    checked = []
+
+    def both(works_fp, min_shared, seeds, rows, max_df):
+        matched, got = lookup_hits(works_fp, min_shared, seeds, rows, max_df)
+        work_min = pa.table({"file": pa.array(list(min_shared), pa.int64()),
+                             "min_shared": pa.array(list(min_shared.values()), pa.int64())})
+        want_docs, chunks = run._duckdb_hits(duckdb.connect(), works_fp, work_min,
+                                             Seeds(seeds, rows, np.empty(0, np.uint64), {}), max_df)
+        want = [h for _, h in chunks]
+        assert np.array_equal(matched, want_docs)
+        for c in run.HIT_COLUMNS:
+            w = np.concatenate([h[c] for h in want]) if want else np.empty(0, got[c].dtype)
+            assert np.array_equal(got[c], w) and got[c].dtype == w.dtype, c
+        checked.append(len(got["doc"]))
+        return matched, got
+
+    monkeypatch.setattr(run, "lookup_hits", both)
+    for work in (1, 2, 3):
+        run_match(case, MatchOptions(work=work, allow_empty=True))
+    assert sum(checked) > 0

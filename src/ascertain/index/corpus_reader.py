@@ -6,6 +6,7 @@ the works and what they match, not the corpus size.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,7 +22,6 @@ from ascertain.text.levels import CODE_LEVELS
 
 DOC_COLUMNS = ["doc", "locator", "sha256", "language", "tokens", "text", "meta"]
 SEED_SCHEMA = pa.schema([("hash", pa.uint64()), ("df", pa.int64())])
-LEFT_OUT_SCHEMA = pa.schema([("hash", pa.uint64())])
 
 
 def lookup_of(name: str, manifest: dict) -> dict:
@@ -35,11 +35,25 @@ def lookup_of(name: str, manifest: dict) -> dict:
     return lk
 
 
-def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, work_hashes: np.ndarray,
-                   work_own: np.ndarray, max_df: int, max_hash_hits: int,
-                   run_totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, int]:
-    """Register corpus_seeds (hash, df), corpus_rows (hash, doc, pos) and corpus_left_out (hash): the corpus
-    side of the works' hashes that seed spans, read from the lookup tables; what was left out, counted.
+@dataclass
+class Seeds:
+    """The corpus side of the works' hashes that seed spans, and what was left out."""
+
+    seeds: pa.Table  # hash, df
+    rows: pa.Table  # hash, doc, pos: every corpus fingerprint of a seed hash
+    left_out: np.ndarray  # sorted: hashes the corpus holds that seed nothing (match/hit_bounds.py)
+    counts: dict[str, int]
+
+
+def register_seeds(con: duckdb.DuckDBPyConnection, seeds: Seeds) -> None:
+    """Register corpus_seeds (hash, df) and corpus_rows (hash, doc, pos) for a DuckDB join (match/run.py)."""
+    con.register("corpus_seeds", seeds.seeds)
+    con.register("corpus_rows", seeds.rows)
+
+
+def seed_tables(index_dir: Path, lk: dict, work_hashes: np.ndarray, work_own: np.ndarray, max_df: int,
+                max_hash_hits: int, run_totals: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Seeds:
+    """The corpus side of the works' hashes that seed spans, read from the lookup tables.
 
     No document frequency makes a copy disappear: a fingerprint in more than `max_df` distinct contents
     still seeds when one of its work occurrences touches the work's own text (`work_own`: not only notices or
@@ -67,15 +81,13 @@ def register_seeds(con: duckdb.DuckDBPyConnection, index_dir: Path, lk: dict, wo
     repetition = per_doc > max_hash_hits
     keep = ~notices_only & ~repetition
     seeds = arrow_np.table({"hash": h[keep], "df": df[keep]}, SEED_SCHEMA)
-    con.register("corpus_seeds", seeds)
-    # what the corpus holds but does not seed: a pair's hits are bounded knowing them (match/hit_bounds.py)
-    con.register("corpus_left_out", arrow_np.table({"hash": np.sort(h[~keep])}, LEFT_OUT_SCHEMA))
-    con.register("corpus_rows", corpus_fingerprints(index_dir, lk, h[keep]))
     counted = np.ones(len(h), bool) if first is None else first[np.searchsorted(wh, h)]
-    return {"frequent": int((frequent & keep & counted).sum()),
-            "frequent_rows": int(cf[frequent & keep & counted].sum()),
-            "left_out_notices_only": int((notices_only & ~repetition & counted).sum()),
-            "left_out_repetition": int((repetition & counted).sum())}
+    # what the corpus holds but does not seed: a pair's hits are bounded knowing them (match/hit_bounds.py)
+    return Seeds(seeds, corpus_fingerprints(index_dir, lk, h[keep]), np.sort(h[~keep]),
+                 {"frequent": int((frequent & keep & counted).sum()),
+                  "frequent_rows": int(cf[frequent & keep & counted].sum()),
+                  "left_out_notices_only": int((notices_only & ~repetition & counted).sum()),
+                  "left_out_repetition": int((repetition & counted).sum())})
 
 
 def near_duplicate_pairs(index_dir: Path, manifest: dict, works: dict[int, np.ndarray]

@@ -162,6 +162,16 @@ def ruled_out(st: _State, hits: Hits) -> set[tuple[int, int]]:
     return out
 
 
+def _files_of(doc_ids: np.ndarray, hits: Hits) -> list[list[int]]:
+    """The work files of each document's hits (hits sorted by doc, file), in file order."""
+    doc, file = hits["doc"], hits["file"]
+    first = np.ones(len(doc), dtype=bool)
+    first[1:] = (doc[1:] != doc[:-1]) | (file[1:] != file[:-1])
+    pair_doc, pair_file = doc[first], file[first].tolist()
+    cuts = np.searchsorted(pair_doc, doc_ids, side="left").tolist() + [len(pair_file)]
+    return [pair_file[a:b] for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+
 def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResult:
     """The evidence records of each document of the chunk (extend the seeds, select spans, measure, align the
     differences of copies, CMI status, near-duplicate figure). Documents whose every pair is proven weak from
@@ -171,17 +181,21 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
     params, th, near = ctx.params, ctx.thresholds, ctx.near
     index_dir = Path(ctx.index_dir)
     bounds = np.searchsorted(hits["doc"], doc_ids, side="left").tolist() + [len(hits["doc"])]
-    files_of = [np.unique(hits["file"][bounds[i]:bounds[i + 1]]).tolist() for i in range(len(doc_ids))]
+    files_of = _files_of(doc_ids, hits)
     ruled = ruled_out(st, hits)
-    read = [i for i, d in enumerate(doc_ids.tolist()) if any((d, f) not in ruled for f in files_of[i])]
+    n_ruled: dict[int, int] = {}
+    for d, _ in ruled:
+        n_ruled[d] = n_ruled.get(d, 0) + 1
+    read = [i for i, d in enumerate(doc_ids.tolist()) if n_ruled.get(d, 0) < len(files_of[i])]
     fetched = iter(fetch_docs(index_dir, ctx.manifest, doc_ids[read]))
     to_read = set(read)
+    real_of = {f: ctx.files[f].get("file_id", f) for f in np.unique(hits["file"]).tolist()}
     groups: list[list[dict]] = []
     weak = 0
     with_spans: list[tuple[int, int]] = []
     for i, d in enumerate(doc_ids.tolist()):
         # a pair is a work file (each level of it counted once) and a document
-        pairs = {ctx.files[f].get("file_id", f) for f in files_of[i]}
+        pairs = {real_of[f] for f in files_of[i]}
         if i not in to_read:  # every pair of the document proven weak from its hits
             groups.append([])
             weak += len(pairs)
@@ -194,7 +208,8 @@ def measure_chunk(shared: Shared, doc_ids: np.ndarray, hits: Hits) -> ChunkResul
         kinds = params.level != DEFAULT_LEVEL  # kinds (comments, strings) matter only above the layout level
         # a layout-level document's spans need only its token hashes: its kinds (the comment and string scanner,
         # the slower part of tokenizing) are added when one of its pairs is measured (same tokens and hashes)
-        deferred = kinds and doc_level == DEFAULT_LEVEL
+        # (ASCII texts only: tokenizing one that is not costs as much again without its kinds)
+        deferred = kinds and doc_level == DEFAULT_LEVEL and text is not None and text.isascii()
         if text is not None:
             copy_base = tokenize(text, language, kinds=kinds and not deferred)
             copy_ts = level_stream(copy_base, doc_level, language)

@@ -29,9 +29,18 @@ from ascertain.errors import AscertainError
 from ascertain.fingerprint.keyed import key_check, keyed_sha256
 from ascertain.fingerprint.winnow import Params, load_key
 from ascertain.index import arrow_np
-from ascertain.index.corpus_reader import fetch_docs, fetch_locators, lookup_of, near_duplicate_pairs, register_seeds
+from ascertain.index.corpus_reader import (
+    Seeds,
+    fetch_docs,
+    fetch_locators,
+    lookup_of,
+    near_duplicate_pairs,
+    register_seeds,
+    seed_tables,
+)
 from ascertain.index.duplicates import counts_of, documents_of
 from ascertain.match.evidence_out import EvidenceOut, store_params
+from ascertain.match.lookup_hits import lookup_hits
 from ascertain.match.measure import Thresholds, measure
 from ascertain.match.measure_docs import MatchContext, cut_chunks, identical_copies, measure_chunk, release
 from ascertain.match.pairs import prepare
@@ -46,7 +55,7 @@ from ascertain.works_images import IMAGE_LANGUAGE
 AUTO_LEVELS = ("layout", "book")  # the levels an `auto` index holds (text/levels.py resolved_level)
 
 # Seeds: fingerprints shared by a work and the corpus, minus frequent ones lying only in the work's notices and
-# repetition (index/corpus_reader.py register_seeds): no frequency makes a copy disappear. The corpus side comes
+# repetition (index/corpus_reader.py seed_tables): no frequency makes a copy disappear. The corpus side comes
 # from the index's lookup tables: only the works' own hashes are read, one row per distinct content
 # (index/lookup_tables.py, index/duplicates.py).
 HITS_FROM_ROWS_SQL = """
@@ -80,6 +89,9 @@ CHUNK_ROWS = 1 << 18
 # fingerprints them) and each batch's records are spilled, then merged in document order: the same evidence,
 # byte for byte, as one pass. At most prepared_works.KEEP, so that a batch's files are prepared once.
 FILES_BATCH = 1000
+# and at most this much work text a batch: a book-sized work holds ~10 bytes of tokens, offsets, masks and
+# fingerprints per byte of text while it is matched (1,000 books of 0.55 MB in one pass: over 6 GB resident)
+BATCH_BYTES = 64_000_000
 
 WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32()),
                              ("own", pa.int32())])  # 1: the fingerprint touches the work's own text
@@ -170,7 +182,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,
              "left_out_repetition": 0, "common_df": {}}
-    batches = file_batches(files, FILES_BATCH)
+    batches = file_batches(files, FILES_BATCH, BATCH_BYTES)
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
@@ -240,9 +252,10 @@ _LOOKUP_LOCK = threading.Lock()
 
 
 def _duckdb(case: Case, lookup: bool) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection for one run. A single-work lookup takes a cursor of the process's database for the
-    case (a new database costs about 15 ms of CPU, a third of a lookup: a resident process, the web app's
-    workers, opens it once); each cursor has its own temporary tables and registered views."""
+    """A DuckDB connection for one run. A single-work lookup joins its hits in NumPy (match/lookup_hits.py) and
+    needs DuckDB only for a work of more files than FILES_BATCH: it takes a cursor of the process's database
+    for the case (a new database costs about 15 ms of CPU; a resident process, the web app's workers, makes it
+    once); each cursor has its own temporary tables and registered views."""
     config = {"threads": 2, "memory_limit": "768MB", "temp_directory": str(case.root / ".duckdb-tmp")}
     if not lookup:
         return duckdb.connect(config=config)
@@ -328,16 +341,21 @@ def _locators(index_dir: Path, manifest: dict, rep: int) -> Iterator[tuple[int, 
         yield from fetch_locators(index_dir, manifest, ids)
 
 
-def file_batches(files, size: int) -> list[list]:
+def file_batches(files, size: int, max_bytes: int | None = None) -> list[list]:
     """The files in batches of whole works (a work's repository-level CMI applies to all its files), in work
-    order, each of at most `size` files unless one work has more."""
+    order, each of at most `size` files and `max_bytes` of text unless one work has more."""
     by_work: dict[int, list] = {}
     for f in sorted(files, key=lambda f: (f["work_id"], f["id"])):
         by_work.setdefault(f["work_id"], []).append(f)
     batches: list[list] = []
+    batch_bytes = 0
     for fs in by_work.values():
-        if not batches or len(batches[-1]) + len(fs) > size:
+        grows = sum(f["bytes"] for f in fs) if max_bytes is not None else 0
+        if not batches or len(batches[-1]) + len(fs) > size or (
+                max_bytes is not None and batch_bytes + grows > max_bytes):
             batches.append([])
+            batch_bytes = 0
+        batch_bytes += grows
         batches[-1].extend(fs)
     return [b for b in batches if b] or [[]]
 
@@ -367,7 +385,7 @@ def _prepared_works(rows: dict[int, dict], params: Params, key: bytes | None, ke
 def _run_totals(con: duckdb.DuckDBPyConnection, case: Case, batches: list[list], params: Params,
                 key: bytes | None) -> None:
     """Table run_totals: every distinct fingerprint of all the works with its occurrences, whether one touches
-    a work's own text, and the first batch holding it (register_seeds decides the seeds from them, as over
+    a work's own text, and the first batch holding it (seed_tables decides the seeds from them, as over
     all the works at once). The works are fingerprinted a batch at a time, nothing kept but the totals."""
     con.execute("CREATE OR REPLACE TEMP TABLE run_parts (hash UBIGINT, m BIGINT, own INTEGER, batch INTEGER)")
     for b, batch in enumerate(batches):
@@ -483,52 +501,69 @@ def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pat
     work_min = arrow_np.table({"file": np.array(fids, np.int64),
                                "min_shared": np.array([prepared.min_shared[fid] for fid in fids], np.int64)},
                               WORK_MIN_SCHEMA)
-    con.register("works_fp", works_fp)
-    con.register("work_min", work_min)
     hashes = arrow_np.column(works_fp, "hash")
-    seeding = register_seeds(con, index_dir, lk, hashes, own, opts.max_seed_df, opts.max_hash_hits,
-                             None if batch is None else _batch_totals(con, hashes, batch))
-    for name, n in seeding.items():
+    seeds = seed_tables(index_dir, lk, hashes, own, opts.max_seed_df, opts.max_hash_hits,
+                        None if batch is None else _batch_totals(con, hashes, batch))
+    for name, n in seeds.counts.items():
         tally[name] += n
-    con.execute(HITS_FROM_ROWS_SQL)
-    con.execute(PAIRS_SQL, {"max_df": opts.max_seed_df})
-    n_matched = con.execute("SELECT count(DISTINCT doc) FROM pairs").fetchall()[0][0]
-    left_out = con.sql("SELECT hash FROM corpus_left_out").fetchnumpy()["hash"]  # sorted (match/hit_bounds.py)
-    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds", "corpus_left_out"):  # in the hits table now
-        con.unregister(name)
+    if opts.work is not None:  # one work's hits: joined in NumPy (DuckDB's statements cost ~15 ms of a lookup)
+        matched, hits = lookup_hits(works_fp, prepared.min_shared, seeds.seeds, seeds.rows, opts.max_seed_df)
+        hit_chunks = iter([(matched, hits)] if len(matched) else [])
+    else:
+        matched, hit_chunks = _duckdb_hits(con, works_fp, work_min, seeds, opts.max_seed_df)
+    n_matched = len(matched)
     file_cmi, repo_cmi = cmi
     # whole-document near-duplicates: each file at its own level (id > 0)
     near = near_duplicate_pairs(index_dir, manifest, {fid: h for fid, h in prepared.hashes.items() if fid > 0})
-    matched = con.execute("SELECT DISTINCT doc FROM pairs ORDER BY doc").fetchnumpy()["doc"]
     copies = counts_of(index_dir, lk, np.union1d(matched, np.array([d for _, d in near], np.int64)))
     shared = executor.share(MatchContext(
         str(index_dir), manifest, {"id": src["id"], "name": src["name"]}, params, th, baseline, file_rows,
-        file_cmi, repo_cmi, near, prepared, copies, np.asarray(left_out, np.uint64)))
+        file_cmi, repo_cmi, near, prepared, copies, seeds.left_out))
     with_spans: set[tuple[int, int]] = set()  # near-duplicate pairs that have span evidence
     done = 0
     try:
-        chunks = cut_chunks(_hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH)), CHUNK_DOCS, CHUNK_ROWS)
+        chunks = cut_chunks(hit_chunks, CHUNK_DOCS, CHUNK_ROWS)
         # results in chunk order whichever worker finished first: the same bytes on every engine
         for res in ordered_map(executor, measure_chunk, ((shared, d, h) for d, h in chunks)):
             tally["weak"] += res.weak
             with_spans.update(res.with_spans)
             for group in res.groups:
-                yield False, group, None if batch is None else [
-                    r["work_file_id"] * (1 if file_rows[r["work_file_id"]]["level"] == r["metrics"]["level"]
-                                         else -1) for r in group]
+                if group:  # most documents of a lookup have no record (weak pairs)
+                    yield False, group, None if batch is None else [
+                        r["work_file_id"] * (1 if file_rows[r["work_file_id"]]["level"] == r["metrics"]["level"]
+                                             else -1) for r in group]
                 done += 1
                 if progress:
                     progress(done, n_matched)
     finally:
         release(shared, index_dir)
-    con.execute("DROP TABLE hits; DROP TABLE pairs")
     yield True, _near_duplicates(index_dir, manifest, prepared, near, with_spans, th, src, work_of, cmi,
                                  copies), None
 
 
+def _duckdb_hits(con: duckdb.DuckDBPyConnection, works_fp: pa.Table, work_min: pa.Table, seeds: Seeds,
+                 max_df: int) -> tuple[np.ndarray, Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]]:
+    """(the matched documents, sorted; their hits a batch at a time) from DuckDB's join (it spills past memory:
+    a batch match's)."""
+    con.register("works_fp", works_fp)
+    con.register("work_min", work_min)
+    register_seeds(con, seeds)
+    con.execute(HITS_FROM_ROWS_SQL)
+    con.execute(PAIRS_SQL, {"max_df": max_df})
+    for name in ("works_fp", "work_min", "corpus_rows", "corpus_seeds"):  # in the hits table now
+        con.unregister(name)
+    matched = con.execute("SELECT DISTINCT doc FROM pairs ORDER BY doc").fetchnumpy()["doc"]
+
+    def chunks() -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        yield from _hit_chunks(con.sql(HITS_SQL).to_arrow_reader(HITS_BATCH))
+        con.execute("DROP TABLE hits; DROP TABLE pairs")
+
+    return matched, chunks()
+
+
 def _batch_totals(con: duckdb.DuckDBPyConnection, hashes: np.ndarray, batch: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """register_seeds' run_totals for this batch's distinct hashes (in hash order), from table run_totals."""
+    """seed_tables' run_totals for this batch's distinct hashes (in hash order), from table run_totals."""
     wh = np.unique(hashes)
     con.register("batch_hashes", arrow_np.table({"hash": wh}, HASHES_SCHEMA))
     t = con.execute(BATCH_TOTALS_SQL).fetchnumpy()
