@@ -87,8 +87,9 @@ CHUNK_ROWS = 1 << 18
 # work files matched at a time (whole works): what bounds match's memory in works. Each batch is its own pass
 # over the lookup tables; past one batch the seeds are decided over all the works first (a pass that only
 # fingerprints them) and each batch's records are spilled, then merged in document order: the same evidence,
-# byte for byte, as one pass. At most prepared_works.KEEP, so that a batch's files are prepared once.
-FILES_BATCH = 1000
+# byte for byte, as one pass. At most prepared_works.KEEP, so that a batch's files are prepared once; 500
+# rather than 1,000: a lower peak at 10,000 and 30,000 works, no more CPU (docs/benchmarks.md)
+FILES_BATCH = 500
 # and at most this much work text a batch: a book-sized work holds ~10 bytes of tokens, offsets, masks and
 # fingerprints per byte of text while it is matched (1,000 books of 0.55 MB in one pass: over 6 GB resident)
 BATCH_BYTES = 64_000_000
