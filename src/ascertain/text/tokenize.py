@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ascertain.fingerprint.vectorized import hash_tokens, scan
+from ascertain.fingerprint.vectorized import _kernel, hash_tokens, scan
 from ascertain.text.languages import FAMILY_RE, family_of
 from ascertain.text.normalize import TOKEN_RE, norm_tokens, normalize
 
 __all__ = ["COMMENT", "CODE", "STRING", "TokenStream", "norm_tokens", "normalize", "tokenize"]
 
 CODE, COMMENT, STRING = 0, 1, 2
+_KERNEL_FAMILIES = {"python": 1, "c": 2, "javascript": 3}  # fingerprint/_kernel.c segments()
 _SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
 
 
@@ -71,16 +72,14 @@ def tokenize(text: str, language: str = "prose", kinds: bool = True) -> TokenStr
     line = (np.searchsorted(newlines, start, side="right") + 1).astype(np.int32)
     kind = np.zeros(len(start), dtype=np.uint8)
     if kinds and len(start):
-        segs = _segments(text, language)
-        if segs:
-            arr = np.array(segs, dtype=np.int64)
+        arr = _segment_array(text, language)
+        if len(arr):
             a = np.searchsorted(start, arr[:, 0])
             b = np.searchsorted(start, arr[:, 1])
             for k in (COMMENT, STRING):  # segments never overlap: mark each kind by a running sum
                 sel = arr[:, 2] == k
-                delta = np.zeros(len(start) + 1, dtype=np.int32)
-                np.add.at(delta, a[sel], 1)
-                np.add.at(delta, b[sel], -1)
+                delta = (np.bincount(a[sel], minlength=len(start) + 1)
+                         - np.bincount(b[sel], minlength=len(start) + 1))
                 kind[np.cumsum(delta[:-1]) > 0] = k
     return TokenStream(text, start, end, line, kind, hashes)
 
@@ -91,8 +90,22 @@ def comment_and_string_segments(text: str, language: str) -> list[tuple[int, int
 
 
 def _segments(nfkc_text: str, language: str) -> list[tuple[int, int, int]]:
+    return [tuple(s) for s in _segment_array(nfkc_text, language).tolist()]
+
+
+def _segment_array(nfkc_text: str, language: str) -> np.ndarray:
+    """(start, end, kind) rows of each comment and string literal: the C scanner's for the families it knows
+    (the same matches as the family's regular expression, tests/test_segments_kernel.py; the regex was most
+    of the time of tokenizing a matched code document), else the regex's."""
     family = family_of(language)
     if family == "prose":
-        return []
-    return [(m.start(), m.end(), COMMENT if m.lastgroup == "c" else STRING)
-            for m in FAMILY_RE[family].finditer(nfkc_text)]
+        return np.zeros((0, 3), np.int64)
+    code = _KERNEL_FAMILIES.get(family)
+    if code is not None and _kernel is not None:
+        return np.frombuffer(_kernel.segments(nfkc_text, code), np.int64).reshape(-1, 3)
+    return _regex_segments(nfkc_text, family)
+
+
+def _regex_segments(nfkc_text: str, family: str) -> np.ndarray:
+    return np.array([(m.start(), m.end(), COMMENT if m.lastgroup == "c" else STRING)
+                     for m in FAMILY_RE[family].finditer(nfkc_text)], np.int64).reshape(-1, 3)

@@ -242,7 +242,7 @@ def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Ca
     return order[:max_compared]
 
 
-def _feature_votes(src: SourceIndex, ud) -> dict[int, int]:
+def _feature_votes(src: SourceIndex, ud) -> dict[int, float]:
     """Contents the upload's local features vote for (imaging/candidates.py's `feature_votes`, the image match's
     rule), when the source has a feature table small enough to scan per upload."""
     from ascertain.imaging.candidates import FEATURE_BITS, feature_votes, query_features
