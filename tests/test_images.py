@@ -248,8 +248,10 @@ def test_a_region_whose_pixels_disagree_is_not_a_copy(astronaut, monkeypatch):
     r = compare.compare_images(work, copy)
     assert r["tier"] == "region_copy" and r["pixel_correlation"] > 0.9
     monkeypatch.setattr(compare, "MIN_CORRELATION", 1.5)  # beyond any correlation
+    monkeypatch.setattr(compare, "DENSE_MIN_CORRELATION", 1.5)  # and the dense alignment's too
     r = compare.compare_images(work, copy)
     assert r["decision"] == "not_copied" and "pixels correlate" in compare.summary(r)
+    assert "aligned pixels correlate" in compare.summary(r)  # the dense path ran, found the crop, was refused
 
 
 def test_candidate_features_take_the_edges_last(astronaut):

@@ -98,6 +98,9 @@ def test_file_batches_keep_works_whole():
     batches = match_run.file_batches(files, 2)
     assert [[f["id"] for f in b] for b in batches] == [[2, 3], [4, 5, 6], [1, 7]]
     assert match_run.file_batches([], 2) == [[]]
+    sized = [{**f, "bytes": 40} for f in files]  # and at most 100 bytes of text a batch, works whole
+    assert [[f["id"] for f in b] for b in match_run.file_batches(sized, 10, 100)] == [[2, 3], [4, 5, 6], [1, 7]]
+    assert [[f["id"] for f in b] for b in match_run.file_batches(sized, 10, 200)] == [[2, 3, 4, 5, 6], [1, 7]]
 
 
 def test_cmi_of_a_batch(many_works):

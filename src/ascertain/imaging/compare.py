@@ -7,7 +7,10 @@ Tiers, strongest first (each names the facts it rests on):
   overlaid, flipped, rotated by a right angle);
 - `region_copy`: local features geometrically verified (cropped, padded, slightly rotated, pasted into another
   image) and the pixels under the fitted map correlated with the work's: the region, its share of the work's
-  area and the transformation are reported;
+  area and the transformation are reported. When the features cannot fit a map (textureless clip art keeps too
+  few corners after a crop or a rotation), the pixels themselves are aligned (regions.align_dense) from the
+  frames a copy usually keeps, and the stricter DENSE_MIN_CORRELATION applies (the alignment maximises that
+  correlation); `region.method` says which found the map;
 - `not_copied`: none of these.
 """
 
@@ -19,10 +22,23 @@ import numpy as np
 
 from ascertain.imaging.decode import decode
 from ascertain.imaging.descriptors import DIHEDRAL, ImageDescriptors, describe, hamming, pdq_hex
-from ascertain.imaging.regions import MIN_INLIER_RATIO, MIN_INLIERS, pixel_agreement, verify
+from ascertain.imaging.regions import (
+    MIN_INLIER_RATIO,
+    MIN_INLIERS,
+    align_dense,
+    detail_agreement,
+    pixel_agreement,
+    verify,
+)
 
 PDQ_NEAR = 31  # of 256 bits: the threshold Meta publishes for PDQ matching; measured here (docs/validation.md)
 MIN_CORRELATION = 0.5  # of the work's and the copy's pixels under the verified map (regions.pixel_agreement)
+DENSE_MIN_CORRELATION = 0.8  # the same, under a map found by aligning the pixels (which maximised it)
+MIN_DETAIL = 0.6  # share of the work's detailed blocks whose fine detail the copy repeats under the map
+#                  (regions.detail_agreement). Tuning split: copies 0.7-1.0 but for overlays; two photographs of
+#                  one scene (a stereo pair) 0.28-0.48, one author's two drawings of a figure 0.14-0.40
+MIN_DETAIL_BLOCKS = 8  # detailed blocks below which the detail says too little: a feature fit is then decided
+#                        by its pixel correlation alone, a dense alignment not at all
 MIN_QUALITY = 50  # PDQ's own quality below this (flat, near-blank images) makes its distances unreliable
 
 
@@ -64,16 +80,36 @@ def compare_images(work: ImageInput, copy: ImageInput) -> dict:
         # (outlined clip art, a shared frame) satisfy the geometry, not the pixels
         correlation = pixel_agreement(work.pixels, copy.pixels, region.affine)
         facts["pixel_correlation"] = None if correlation is None else round(correlation, 4)
+        detail = detail_agreement(work.pixels, copy.pixels, region.affine) if correlation is not None else None
+        facts["detail_share"] = None if detail is None else round(detail[0], 4)
+        facts["detail_blocks"] = None if detail is None else detail[1]
     facts["min_pixel_correlation"] = MIN_CORRELATION
+    facts["min_detail_share"] = MIN_DETAIL
     reliable = min(wd.pdq_quality, cd.pdq_quality) >= MIN_QUALITY
     if dist <= PDQ_NEAR and reliable:
         out = {"decision": "copied", "tier": "near_duplicate", "work_area_share": 1.0, **facts}
         if region:
             out["region"] = region.as_dict()
         return out
-    if region and correlation is not None and correlation >= MIN_CORRELATION:
+    # a copy repeats the work's fine detail where it holds it; two images of one design or scene agree in layout
+    detail_ok = facts.get("detail_blocks") is None or facts["detail_blocks"] < MIN_DETAIL_BLOCKS or (
+        facts["detail_share"] >= MIN_DETAIL)
+    if region and correlation is not None and correlation >= MIN_CORRELATION and detail_ok:
         return {"decision": "copied", "tier": "region_copy", "work_area_share": region.work_area_share,
-                "region": region.as_dict(), **facts}
+                "region": {**region.as_dict(), "method": "local features"}, **facts}
+    dense = align_dense(wd, cd, work.pixels, copy.pixels)
+    facts["min_dense_correlation"] = DENSE_MIN_CORRELATION
+    if dense is not None:
+        aligned, start = dense
+        dc = pixel_agreement(work.pixels, copy.pixels, aligned.affine)
+        detail = detail_agreement(work.pixels, copy.pixels, aligned.affine) if dc is not None else None
+        facts["dense_alignment"] = {"start": start, "pixel_correlation": None if dc is None else round(dc, 4),
+                                    "detail_share": None if detail is None else round(detail[0], 4),
+                                    "detail_blocks": None if detail is None else detail[1]}
+        if (dc is not None and dc >= DENSE_MIN_CORRELATION and detail is not None
+                and detail[0] >= MIN_DETAIL and detail[1] >= MIN_DETAIL_BLOCKS):
+            return {"decision": "copied", "tier": "region_copy", "work_area_share": aligned.work_area_share,
+                    "region": {**aligned.as_dict(), "method": "dense alignment"}, **facts}
     return {"decision": "not_copied", "tier": None, "work_area_share": 0.0, **facts}
 
 
@@ -82,7 +118,16 @@ def summary(r: dict) -> str:
     if r["decision"] != "copied":
         why = "no verified region" if r.get("pixel_correlation") is None else (
             f"a region fits the features but its pixels correlate {r['pixel_correlation']:.2f} "
-            f"< {r['min_pixel_correlation']}")
+            f"(needs {r['min_pixel_correlation']})")
+        if r.get("detail_share") is not None:
+            why += f" and its detail agrees in {r['detail_share']:.0%} of {r['detail_blocks']} blocks"
+        dense = r.get("dense_alignment")
+        if dense and dense["pixel_correlation"] is not None:
+            why += (f"; aligned pixels correlate {dense['pixel_correlation']:.2f} (needs "
+                    f"{r['min_dense_correlation']}), detail agrees in "
+                    + ("no block" if dense["detail_share"] is None else f"{dense['detail_share']:.0%} of blocks"))
+        if "min_detail_share" in r and (r.get("detail_share") is not None or dense):
+            why += f" (detail needs {r['min_detail_share']:.0%})"
         return f"not copied (PDQ distance {r['pdq_distance']} > {r['pdq_threshold']}; {why})"
     if r["tier"] in ("same_bytes", "same_pixels"):
         return "copied: " + ("identical file" if r["tier"] == "same_bytes" else "identical pixels, other file bytes")
@@ -95,7 +140,12 @@ def summary(r: dict) -> str:
         parts.append(f"{reg['work_area_share']:.0%} of the work's area (x {x0:.2f}–{x1:.2f}, y {y0:.2f}–{y1:.2f})")
         parts.append(f"scale {reg['scale']:.2f}, rotation {reg['rotation_degrees']:.1f}°"
                      + (", mirrored" if reg["mirrored"] else ""))
-        parts.append(f"{reg['inliers']} verified feature matches")
+        if reg.get("method") == "dense alignment":
+            d = r["dense_alignment"]
+            parts.append(f"pixels aligned (near the frame '{d['start']}'), correlation {d['pixel_correlation']:.2f}, "
+                         f"detail agreeing in {d['detail_share']:.0%} of {d['detail_blocks']} blocks")
+        else:
+            parts.append(f"{reg['inliers']} verified feature matches")
     return "; ".join(parts)
 
 

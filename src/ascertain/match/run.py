@@ -89,6 +89,9 @@ CHUNK_ROWS = 1 << 18
 # fingerprints them) and each batch's records are spilled, then merged in document order: the same evidence,
 # byte for byte, as one pass. At most prepared_works.KEEP, so that a batch's files are prepared once.
 FILES_BATCH = 1000
+# and at most this much work text a batch: a book-sized work holds ~10 bytes of tokens, offsets, masks and
+# fingerprints per byte of text while it is matched (1,000 books of 0.55 MB in one pass: over 6 GB resident)
+BATCH_BYTES = 64_000_000
 
 WORKS_FP_SCHEMA = pa.schema([("hash", pa.uint64()), ("file", pa.int64()), ("pos", pa.uint32()),
                              ("own", pa.int32())])  # 1: the fingerprint touches the work's own text
@@ -179,7 +182,7 @@ def run_match(case: Case, opts: MatchOptions, progress: Callable[[str, int, int]
     source_manifests = {}
     tally = {"weak": 0, "not_copied": 0, "frequent": 0, "frequent_rows": 0, "left_out_notices_only": 0,
              "left_out_repetition": 0, "common_df": {}}
-    batches = file_batches(files, FILES_BATCH)
+    batches = file_batches(files, FILES_BATCH, BATCH_BYTES)
     try:
         for src in srcs:
             index_dir = _index_dir(case, src)
@@ -338,16 +341,21 @@ def _locators(index_dir: Path, manifest: dict, rep: int) -> Iterator[tuple[int, 
         yield from fetch_locators(index_dir, manifest, ids)
 
 
-def file_batches(files, size: int) -> list[list]:
+def file_batches(files, size: int, max_bytes: int | None = None) -> list[list]:
     """The files in batches of whole works (a work's repository-level CMI applies to all its files), in work
-    order, each of at most `size` files unless one work has more."""
+    order, each of at most `size` files and `max_bytes` of text unless one work has more."""
     by_work: dict[int, list] = {}
     for f in sorted(files, key=lambda f: (f["work_id"], f["id"])):
         by_work.setdefault(f["work_id"], []).append(f)
     batches: list[list] = []
+    batch_bytes = 0
     for fs in by_work.values():
-        if not batches or len(batches[-1]) + len(fs) > size:
+        grows = sum(f["bytes"] for f in fs) if max_bytes is not None else 0
+        if not batches or len(batches[-1]) + len(fs) > size or (
+                max_bytes is not None and batch_bytes + grows > max_bytes):
             batches.append([])
+            batch_bytes = 0
+        batch_bytes += grows
         batches[-1].extend(fs)
     return [b for b in batches if b] or [[]]
 
@@ -498,8 +506,11 @@ def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pat
                         None if batch is None else _batch_totals(con, hashes, batch))
     for name, n in seeds.counts.items():
         tally[name] += n
-    if opts.work is not None:  # one work's hits: joined in NumPy (DuckDB's statements cost ~15 ms of a lookup)
-        matched, hits = lookup_hits(works_fp, prepared.min_shared, seeds.seeds, seeds.rows, opts.max_seed_df)
+    # one work's hits: joined in NumPy (DuckDB's statements cost ~15 ms of a lookup), unless they are millions
+    found = None if opts.work is None else lookup_hits(works_fp, prepared.min_shared, seeds.seeds, seeds.rows,
+                                                       opts.max_seed_df)
+    if found is not None:
+        matched, hits = found
         hit_chunks = iter([(matched, hits)] if len(matched) else [])
     else:
         matched, hit_chunks = _duckdb_hits(con, works_fp, work_min, seeds, opts.max_seed_df)
