@@ -160,6 +160,7 @@ def test_a_lookups_numpy_join_equals_duckdbs(scattered_case, monkeypatch):
 
     def both(works_fp, min_shared, seeds, rows, max_df):
         matched, got = lookup_hits(works_fp, min_shared, seeds, rows, max_df)
+        assert lookup_hits(works_fp, min_shared, seeds, rows, max_df) is not None
         work_min = pa.table({"file": pa.array(list(min_shared), pa.int64()),
                              "min_shared": pa.array(list(min_shared.values()), pa.int64())})
         want_docs, chunks = run._duckdb_hits(duckdb.connect(), works_fp, work_min,
@@ -176,3 +177,10 @@ def test_a_lookups_numpy_join_equals_duckdbs(scattered_case, monkeypatch):
     for work in (1, 2, 3):
         run_match(case, MatchOptions(work=work, allow_empty=True))
     assert sum(checked) > 0
+    # past MAX_JOIN_ROWS the lookup declines and DuckDB joins: the same evidence
+    import ascertain.match.lookup_hits as lh
+
+    monkeypatch.setattr(run, "lookup_hits", lh.lookup_hits)
+    numpy_run = _lookup(case, 1, True, monkeypatch)[:2]
+    monkeypatch.setattr(lh, "MAX_JOIN_ROWS", 0)
+    assert _lookup(case, 1, True, monkeypatch)[:2] == numpy_run

@@ -87,6 +87,10 @@ def test_a_work_pasted_at_40_percent_into_noise_is_a_candidate_and_matched_end_t
     # the copy's 100 strongest features all sit on the noise: none of the work's is near one of them
     old = scan_codes(cand.strongest_features(copy, 100), cand.strongest_features(work.descriptors, 100), 24)
     assert len(old) < cand.MIN_VOTES
+    q = cand.query_features(work.descriptors, work.pixels)  # the work at full size, then reduced
+    assert len(q) == cand.QUERY_FEATURES + cand.SMALL_FEATURES
+    assert np.array_equal(q[:cand.QUERY_FEATURES], cand.query_features(work.descriptors))
+    assert np.array_equal(q, cand.query_features(work.descriptors, work.pixels))
     index = cand.CandidateIndex.build([other, copy])
     first = cand.candidates(index, work.descriptors, cand.query_variants(work.pixels))
     assert [(c.image, c.pdq_distance) for c in first] == [(1, None)] and first[0].feature_votes >= cand.MIN_VOTES

@@ -107,8 +107,10 @@ def test_the_starts_centre_the_work_as_each_frame_suggests():
     starts = dict(dense_starts((100, 200), (60, 120)))
     crop = starts["centre crop 20% per side"]  # 60 % of the work fills the copy: scale 1.0, shifted by 40 px
     assert np.allclose(crop, [[1, 0, -40], [0, 1, -20]])
-    whole = starts["whole frame"]
-    assert np.allclose(whole, [[0.6, 0, 0], [0, 0.6, 0]])
+    whole = starts["whole frame"]  # pixel centres: the work's (99.5, 49.5) onto the copy's (59.5, 29.5)
+    assert np.allclose(whole, [[0.6, 0, -0.2], [0, 0.6, -0.2]])
+    mirrored = dict(dense_starts((100, 200), (100, 200)))["mirrored left to right"]
+    assert np.allclose(mirrored, [[-1, 0, 199], [0, 1, 0]])  # pixel i onto pixel 199 - i
     turned = starts["rotated +5°"]  # counter-clockwise in the image (y down), as the region reports it
     assert np.isclose(-np.degrees(np.arctan2(turned[1, 0] - turned[0, 1], turned[0, 0] + turned[1, 1])), 5)
 
@@ -133,6 +135,21 @@ def test_two_photographs_of_one_scene_are_not_copies_but_a_crop_of_one_is():
     assert "detail agrees in" in summary(r)
     crop = compare_images(a, load(enc(_crop20(Image.fromarray(left))), "crop"))
     assert crop["decision"] == "copied" and crop["detail_share"] > 0.9, crop
+
+
+def test_a_mirrored_near_symmetric_drawing_is_aligned_mirrored(apple, monkeypatch):
+    """A near-symmetric drawing mirrored: features can fit it unmirrored, off by its asymmetry, and PDQ's
+    dihedral match may miss it (a silhouette of the tuning split: distance 40); the mirrored start aligns it."""
+    from PIL import ImageOps
+
+    from ascertain.imaging import compare
+
+    im, work = apple
+    monkeypatch.setattr(compare, "verify", lambda *a: None)
+    monkeypatch.setattr(compare, "PDQ_NEAR", -1)
+    r = compare.compare_images(work, load(enc(ImageOps.mirror(im)), "mirrored"))
+    assert r["decision"] == "copied" and r["region"]["mirrored"], r
+    assert r["dense_alignment"]["start"] == "mirrored left to right" and abs(r["region"]["rotation_degrees"]) < 0.5
 
 
 def test_a_mirrored_copy_maps_each_pixel_onto_its_own():

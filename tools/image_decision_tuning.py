@@ -52,10 +52,10 @@ def prepare(source: str, seed: int, works: int, cache: Path) -> dict:
     return out
 
 
-def decide(prep: dict, only_distinct: bool = False) -> list[dict]:
+def decide(prep: dict, only_distinct: bool = False, every: int = 1) -> list[dict]:
     ws, corpus = prep["works"], prep["corpus"]
     rows = []
-    for wi, ci in prep["pairs"]:
+    for wi, ci in prep["pairs"][::every]:
         c = corpus[ci]
         kind = "copy" if c.work == wi else (
             "same_author" if same_author(ws[wi].name, ws[c.work].name) else "distinct")
@@ -105,6 +105,7 @@ def main() -> None:
     ap.add_argument("--label", default="run")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/imgdecide-cache"))
     ap.add_argument("--prepare-only", action="store_true")
+    ap.add_argument("--every", type=int, default=1, help="decide every n-th pair only (for timing)")
     a = ap.parse_args()
     a.cache.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -113,7 +114,7 @@ def main() -> None:
             prep = prepare(src, seed, a.works if src != "skimage" else 30, a.cache)
             print(f"{src} seed {seed}: {len(prep['works'])} works, {len(prep['pairs'])} pairs", flush=True)
             if not a.prepare_only:
-                rows += [{"source": src, "seed": seed, **r} for r in decide(prep)]
+                rows += [{"source": src, "seed": seed, **r} for r in decide(prep, every=a.every)]
     if a.prepare_only:
         return
     out = {"label": a.label, "seeds": a.seeds, "summary": summarise(rows), "rows": rows}

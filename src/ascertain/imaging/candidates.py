@@ -8,7 +8,8 @@ copy. Two exact scans, their union is the candidate set:
   orientations, centre crops, crops of one side and paddings — within CANDIDATE_PDQ bits (looser than the
   decision's 31, so re-encoded and lightly changed copies are not lost here). Variants on the query side
   cost nothing per corpus image and find the copies whole-image hashes miss (a flip, a symmetric crop).
-- **local features**: the work's QUERY_FEATURES strongest ORB features against the corpus's feature table
+- **local features**: the work's QUERY_FEATURES strongest ORB features (and SMALL_FEATURES of the work reduced
+  to SMALL_SCALE, as a paste shows it) against the corpus's feature table
   (CANDIDATE_FEATURES per image: half its strongest, half spread over a grid of cells, so a work pasted into a
   busy background keeps some of its features in the copy's row), each corpus image voted for by the work's
   features that have a descriptor within FEATURE_BITS bits in it, a feature found in many images weighing
@@ -35,6 +36,8 @@ FEATURE_BITS = 28  # tuning split: the same point after re-encoding/rescaling (2
 CANDIDATE_FEATURES = 100  # features per image in the feature table (spread_features)
 QUERY_FEATURES = 300  # strongest features per work as queries (strongest_features): the work is one image, so
 #                       more of its features cost only scan time (3x the scan of 100), nothing in the table
+SMALL_SCALE = 0.6  # the work also reduced to this, as a paste at 40-60 % of a copy's area shows it
+SMALL_FEATURES = 75  # its strongest features there, added to the queries
 MIN_VOTES = 6.0  # distinct work features with a near descriptor in the image, weighted by rarity (feature_votes)
 DF_FLOOR = 32.0  # a query feature found in up to max(DF_FLOOR, DF_SHARE x images) images votes 1
 DF_SHARE = 0.01  # (tuning split: a work's own features are in its ~22 copies; outline corners in hundreds)
@@ -50,6 +53,7 @@ PADS = (0.10, 0.20)  # padding per side, white and black
 class QueryVariants:
     codes: np.ndarray  # V x 32 uint8
     labels: list[str]
+    pixels: np.ndarray | None = field(default=None, repr=False)  # the work's (its reduced features' source)
 
 
 def query_variants(pixels: np.ndarray, dihedral: np.ndarray | None = None) -> QueryVariants:
@@ -77,7 +81,7 @@ def query_variants(pixels: np.ndarray, dihedral: np.ndarray | None = None) -> Qu
         code, _ = pdqhash.compute(np.ascontiguousarray(v))
         codes.append(pack_bits(code))
         labels.append(label)
-    return QueryVariants(np.concatenate(codes), labels)
+    return QueryVariants(np.concatenate(codes), labels, px)
 
 
 def strongest_features(d: ImageDescriptors, k: int = CANDIDATE_FEATURES) -> np.ndarray:
@@ -132,9 +136,17 @@ def table_features(d: ImageDescriptors) -> np.ndarray:
     return spread_features(d, CANDIDATE_FEATURES, GRID)
 
 
-def query_features(d: ImageDescriptors) -> np.ndarray:
-    """The features a work scans the feature table with."""
-    return strongest_features(d, QUERY_FEATURES)
+def query_features(d: ImageDescriptors, pixels: np.ndarray | None = None) -> np.ndarray:
+    """The features a work scans the feature table with: its QUERY_FEATURES strongest and, given its pixels, the
+    SMALL_FEATURES strongest of the work reduced to SMALL_SCALE (a work pasted into a larger image is smaller in
+    the copy's feature image, where clip art's smooth outlines give other corners than at full size)."""
+    feats = strongest_features(d, QUERY_FEATURES)
+    if pixels is None or not SMALL_FEATURES:
+        return feats
+    from ascertain.imaging.descriptors import feature_gray, local_features
+
+    _, small = local_features(feature_gray(pixels, d.feature_scale * SMALL_SCALE))
+    return np.concatenate([feats, small[:SMALL_FEATURES]])
 
 
 @dataclass
@@ -173,7 +185,7 @@ def candidates(index: CandidateIndex, work: ImageDescriptors, variants: QueryVar
             by_code[i] = (d, variants.labels[q])
     votes = {}
     if len(index.feature_codes):
-        q = query_features(work)
+        q = query_features(work, variants.pixels)
         hits = scan_codes(index.feature_codes, q, FEATURE_BITS, ids=index.feature_owner)
         votes = {img: n for (img, _), n in feature_votes(hits, np.zeros(len(q), np.int64), index.size).items()}
     out = []
@@ -185,7 +197,8 @@ def candidates(index: CandidateIndex, work: ImageDescriptors, variants: QueryVar
 
 def vote_parameters() -> dict:
     """What the feature vote depends on, for manifests."""
-    return {"query_features": QUERY_FEATURES, "table_features": CANDIDATE_FEATURES,
+    return {"query_features": QUERY_FEATURES, "small_scale": SMALL_SCALE, "small_features": SMALL_FEATURES,
+            "table_features": CANDIDATE_FEATURES,
             "table_selection": {"strongest_share": STRONGEST_SHARE, "grid": GRID, "edge": EDGE},
             "feature_bits": FEATURE_BITS, "min_votes": MIN_VOTES, "df_floor": DF_FLOOR, "df_share": DF_SHARE}
 

@@ -37,6 +37,9 @@ DENSE_MIN_CORRELATION = 0.8  # the same, under a map found by aligning the pixel
 MIN_DETAIL = 0.6  # share of the work's detailed blocks whose fine detail the copy repeats under the map
 #                  (regions.detail_agreement). Tuning split: copies 0.7-1.0 but for overlays; two photographs of
 #                  one scene (a stereo pair) 0.28-0.48, one author's two drawings of a figure 0.14-0.40
+DENSE_MIN_DETAIL = 0.8  # the same under a dense alignment, which maximised the agreement (tuning split: copies
+#                        aligned so 0.97-1.0 but for a colour wheel, 0.64; a centre crop of the other view of a
+#                        stereo pair 0.73)
 MIN_DETAIL_BLOCKS = 8  # detailed blocks below which the detail says too little: a feature fit is then decided
 #                        by its pixel correlation alone, a dense alignment not at all
 MIN_QUALITY = 50  # PDQ's own quality below this (flat, near-blank images) makes its distances unreliable
@@ -99,6 +102,7 @@ def compare_images(work: ImageInput, copy: ImageInput) -> dict:
                 "region": {**region.as_dict(), "method": "local features"}, **facts}
     dense = align_dense(wd, cd, work.pixels, copy.pixels)
     facts["min_dense_correlation"] = DENSE_MIN_CORRELATION
+    facts["min_dense_detail"] = DENSE_MIN_DETAIL
     if dense is not None:
         aligned, start = dense
         dc = pixel_agreement(work.pixels, copy.pixels, aligned.affine)
@@ -107,7 +111,7 @@ def compare_images(work: ImageInput, copy: ImageInput) -> dict:
                                     "detail_share": None if detail is None else round(detail[0], 4),
                                     "detail_blocks": None if detail is None else detail[1]}
         if (dc is not None and dc >= DENSE_MIN_CORRELATION and detail is not None
-                and detail[0] >= MIN_DETAIL and detail[1] >= MIN_DETAIL_BLOCKS):
+                and detail[0] >= DENSE_MIN_DETAIL and detail[1] >= MIN_DETAIL_BLOCKS):
             return {"decision": "copied", "tier": "region_copy", "work_area_share": aligned.work_area_share,
                     "region": {**aligned.as_dict(), "method": "dense alignment"}, **facts}
     return {"decision": "not_copied", "tier": None, "work_area_share": 0.0, **facts}
@@ -120,14 +124,14 @@ def summary(r: dict) -> str:
             f"a region fits the features but its pixels correlate {r['pixel_correlation']:.2f} "
             f"(needs {r['min_pixel_correlation']})")
         if r.get("detail_share") is not None:
-            why += f" and its detail agrees in {r['detail_share']:.0%} of {r['detail_blocks']} blocks"
+            why += (f" and its detail agrees in {r['detail_share']:.0%} of {r['detail_blocks']} blocks (needs "
+                    f"{r['min_detail_share']:.0%})")
         dense = r.get("dense_alignment")
         if dense and dense["pixel_correlation"] is not None:
             why += (f"; aligned pixels correlate {dense['pixel_correlation']:.2f} (needs "
                     f"{r['min_dense_correlation']}), detail agrees in "
-                    + ("no block" if dense["detail_share"] is None else f"{dense['detail_share']:.0%} of blocks"))
-        if "min_detail_share" in r and (r.get("detail_share") is not None or dense):
-            why += f" (detail needs {r['min_detail_share']:.0%})"
+                    + ("no block" if dense["detail_share"] is None else f"{dense['detail_share']:.0%} of blocks")
+                    + f" (needs {r['min_dense_detail']:.0%})")
         return f"not copied (PDQ distance {r['pdq_distance']} > {r['pdq_threshold']}; {why})"
     if r["tier"] in ("same_bytes", "same_pixels"):
         return "copied: " + ("identical file" if r["tier"] == "same_bytes" else "identical pixels, other file bytes")

@@ -242,29 +242,54 @@ def _dense_gray(px: np.ndarray, side: int) -> tuple[np.ndarray, float, float]:
 
 def dense_starts(work_shape: tuple[int, int], copy_shape: tuple[int, int]) -> list[tuple[str, np.ndarray]]:
     """Maps (2 x 3, work pixels -> copy pixels) a copy's frame suggests: the work centred in the copy at the
-    scale that fills the frame as it is, cropped, padded or turned."""
+    scale that fills the frame as it is, cropped, padded, turned, mirrored or flipped."""
     (wh, ww), (ch, cw) = work_shape, copy_shape
-    starts: list[tuple[str, float, float]] = [("whole frame", 1.0, 0.0)]
-    starts += [(f"centre crop {p:.0%} per side", 1 - 2 * p, 0.0) for p in DENSE_CROPS]
-    starts += [(f"padded {p:.0%} per side", 1 + 2 * p, 0.0) for p in DENSE_PADS]
-    starts += [(f"rotated {d:+g}°", 0.0, d) for d in DENSE_ROTATIONS]
+    starts: list[tuple[str, float, float, tuple[int, int]]] = [("whole frame", 1.0, 0.0, (1, 1))]
+    starts += [(f"centre crop {p:.0%} per side", 1 - 2 * p, 0.0, (1, 1)) for p in DENSE_CROPS]
+    starts += [(f"padded {p:.0%} per side", 1 + 2 * p, 0.0, (1, 1)) for p in DENSE_PADS]
+    starts += [(f"rotated {d:+g}°", 0.0, d, (1, 1)) for d in DENSE_ROTATIONS]
+    # near-symmetric drawings mirrored: the features fit them unmirrored, off by the drawing's asymmetry
+    starts += [("mirrored left to right", 1.0, 0.0, (-1, 1)), ("flipped top to bottom", 1.0, 0.0, (1, -1))]
     out = []
-    for label, k, deg in starts:
+    for label, k, deg, (fx, fy) in starts:
         r = math.radians(deg)
         if deg:  # the turned work's bounding box fills the copy
             s = min(cw / (ww * abs(math.cos(r)) + wh * abs(math.sin(r))),
                     ch / (ww * abs(math.sin(r)) + wh * abs(math.cos(r))))
         else:
             s = min(cw / (ww * k), ch / (wh * k))
-        a = np.array([[s * math.cos(r), s * math.sin(r)], [-s * math.sin(r), s * math.cos(r)]])
-        t = np.array([cw / 2, ch / 2]) - a @ np.array([ww / 2, wh / 2])
+        a = np.array([[s * math.cos(r), s * math.sin(r)], [-s * math.sin(r), s * math.cos(r)]]) @ np.diag([fx, fy])
+        t = np.array([(cw - 1) / 2, (ch - 1) / 2]) - a @ np.array([(ww - 1) / 2, (wh - 1) / 2])  # pixel centres
         out.append((label, np.hstack([a, t[:, None]])))
     return out
 
 
+def _similarity(m: np.ndarray) -> tuple[float, float, bool]:
+    """Scale, rotation (degrees, counter-clockwise in the image) and mirroring of a map's linear part; a
+    mirrored map is read as the copy mirrored left to right after the rotation, as `verify` reports it."""
+    lin = np.asarray(m, np.float64)[:, :2]
+    mirrored = float(np.linalg.det(lin)) < 0
+    if mirrored:
+        lin = np.diag([-1.0, 1.0]) @ lin
+    rotation = -math.degrees(math.atan2(lin[1, 0] - lin[0, 1], lin[0, 0] + lin[1, 1]))
+    return math.sqrt(abs(float(np.linalg.det(lin)))), rotation, mirrored
+
+
+def _resize_matrix(sx: float, sy: float) -> np.ndarray:
+    """Pixel positions of an image -> those of the same image resized by (sx, sy) (cv2.resize's pixel centres)."""
+    return np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]], np.float64)
+
+
 def _small_map(a: np.ndarray, wsx: float, wsy: float, csx: float, csy: float) -> np.ndarray:
     """A work -> copy map in decoded pixels as the same map between the two small images."""
-    return (np.diag([csx, csy, 1.0]) @ np.vstack([a[:2], [0, 0, 1]]) @ np.diag([1 / wsx, 1 / wsy, 1.0]))[:2]
+    return (_resize_matrix(csx, csy) @ np.vstack([a[:2], [0, 0, 1]])
+            @ np.linalg.inv(_resize_matrix(wsx, wsy)))[:2]
+
+
+def _full_map(m: np.ndarray, wsx: float, wsy: float, csx: float, csy: float) -> np.ndarray:
+    """The inverse of _small_map: a map between the small images as one between the decoded pixels."""
+    return (np.linalg.inv(_resize_matrix(csx, csy)) @ np.vstack([m[:2], [0, 0, 1]])
+            @ _resize_matrix(wsx, wsy))[:2]
 
 
 def _start_score(wg: np.ndarray, cg: np.ndarray, m: np.ndarray) -> float:
@@ -315,19 +340,19 @@ def align_dense(work: ImageDescriptors, copy: ImageDescriptors, work_pixels: np.
             coarse = (fit[0], label, fit[1])
     if coarse is None or coarse[0] < DENSE_COARSE_MIN:
         return None
-    full = np.diag([1 / csx1, 1 / csy1, 1.0]) @ np.vstack([coarse[2], [0, 0, 1]]) @ np.diag([wsx1, wsy1, 1.0])
+    full = _full_map(coarse[2], wsx1, wsy1, csx1, csy1)
     for side, iters in ((DENSE_SIDE, 20), (DETAIL_SIDE, 10)):  # refined at the pixel and the detail checks' sides
         wg, wsx, wsy = _dense_gray(work_pixels, side)
         cg, csx, csy = _dense_gray(copy_pixels, side)
         fit = _ecc(wg, cg, _small_map(full, wsx, wsy, csx, csy), iters)
         if fit is None or fit[0] < DENSE_COARSE_MIN:
             return None
-        full = np.diag([1 / csx, 1 / csy, 1.0]) @ np.vstack([fit[1], [0, 0, 1]]) @ np.diag([wsx, wsy, 1.0])
+        full = _full_map(fit[1], wsx, wsy, csx, csy)
     near = [label for label, a in starts.items()
-            if _near_start(full[:2], a, work_pixels.shape[:2], copy_pixels.shape[:2])]
+            if _near_start(full, a, work_pixels.shape[:2], copy_pixels.shape[:2])]
     if not near:  # the alignment wandered off every frame a copy keeps: a search, not a refinement
         return None
-    region = _region_of_map(full[:2], work, copy, work_pixels.shape[:2], copy_pixels.shape[:2])
+    region = _region_of_map(full, work, copy, work_pixels.shape[:2], copy_pixels.shape[:2])
     return (region, near[0]) if region is not None else None
 
 
@@ -336,14 +361,12 @@ def _near_start(a: np.ndarray, start: np.ndarray, work_shape: tuple[int, int], c
     """Is the aligned map one of the frames a copy keeps: scale within DENSE_DRIFT_SCALE, rotation within
     DENSE_DRIFT_DEGREES, the work's centre within DENSE_DRIFT_SHIFT of the copy's size of where the start puts it.
     Free, ECC fits any bright disc onto any other at any scale (measured on the demo's planets)."""
-    def sim(m: np.ndarray) -> tuple[float, float]:
-        return (math.sqrt(abs(float(np.linalg.det(m[:, :2])))),
-                math.degrees(math.atan2(m[1, 0] - m[0, 1], m[0, 0] + m[1, 1])))
-    (s1, r1), (s0, r0) = sim(a), sim(start)
+    (s1, r1, m1), (s0, r0, m0) = _similarity(a), _similarity(start)
     (wh, ww), (ch, cw) = work_shape, copy_shape
     c = np.array([ww / 2, wh / 2])
     shift = np.abs((a[:, :2] @ c + a[:, 2]) - (start[:, :2] @ c + start[:, 2])) / np.array([cw, ch])
-    return (abs(math.log(s1 / s0)) <= math.log(DENSE_DRIFT_SCALE) and abs(r1 - r0) <= DENSE_DRIFT_DEGREES
+    turn = abs((r1 - r0 + 180) % 360 - 180)
+    return (m1 == m0 and abs(math.log(s1 / s0)) <= math.log(DENSE_DRIFT_SCALE) and turn <= DENSE_DRIFT_DEGREES
             and float(shift.max()) <= DENSE_DRIFT_SHIFT)
 
 
@@ -352,21 +375,20 @@ def _region_of_map(a: np.ndarray, work: ImageDescriptors, copy: ImageDescriptors
     """Region, share and transformation read off a work -> copy map in decoded pixels; None if it is not a
     plausible copy map."""
     sv = np.linalg.svd(a[:, :2], compute_uv=False)
-    if sv[1] <= 0 or sv[0] / sv[1] > DENSE_MAX_ANISOTROPY or np.linalg.det(a[:, :2]) <= 0:
+    if sv[1] <= 0 or sv[0] / sv[1] > DENSE_MAX_ANISOTROPY:
         return None
-    scale = math.sqrt(float(sv[0] * sv[1]))
+    scale, rotation, mirrored = _similarity(a)
     if not DENSE_SCALE_RANGE[0] <= scale <= DENSE_SCALE_RANGE[1]:
         return None
     (wh, ww), (ch, cw) = work_shape, copy_shape
     mapped = _frame((wh, ww), 1.0) @ a[:, :2].T + a[:, 2]
-    copy_box, _ = _clip_share(mapped, cw, ch)
+    copy_box, _ = _clip_share(mapped[::-1] if mirrored else mapped, cw, ch)  # a mirrored frame turns the other way
     back = _frame((ch, cw), 1.0) @ _invert(a)[:, :2].T + _invert(a)[:, 2]
-    work_box, share = _clip_share(back, ww, wh)
+    work_box, share = _clip_share(back[::-1] if mirrored else back, ww, wh)
     if share < DENSE_MIN_SHARE:
         return None
-    rotation = -math.degrees(math.atan2(a[1, 0] - a[0, 1], a[0, 0] + a[1, 1]))  # the map's rotation part
     stored = scale * (copy.width / cw) / (work.width / ww)
-    return RegionMatch(0, 0, stored, rotation, False, work_box, copy_box, share, np.asarray(a, np.float64))
+    return RegionMatch(0, 0, stored, rotation, mirrored, work_box, copy_box, share, np.asarray(a, np.float64))
 
 
 DETAIL_SIDE = 256  # the detail check compares at this longer side: finer than the pixel check's 160

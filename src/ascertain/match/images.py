@@ -317,7 +317,7 @@ def _feature_votes(folder: Path, works: list[ImageWork], executor: Executor, ima
                    ) -> dict[tuple[int, int], float]:
     """(content, work) -> the feature vote of imaging/candidates.py (`feature_votes`, the rule the validation
     measures), from one exact scan of the source's feature table with every work's query features."""
-    feats = [query_features(w.image.descriptors) for w in works]
+    feats = [query_features(w.image.descriptors, w.image.pixels) for w in works]
     owner = np.repeat(np.arange(len(works)), [len(f) for f in feats])
     if not len(owner):
         return {}

@@ -507,8 +507,11 @@ def _match_batch(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pat
                         None if batch is None else _batch_totals(con, hashes, batch))
     for name, n in seeds.counts.items():
         tally[name] += n
-    if opts.work is not None:  # one work's hits: joined in NumPy (DuckDB's statements cost ~15 ms of a lookup)
-        matched, hits = lookup_hits(works_fp, prepared.min_shared, seeds.seeds, seeds.rows, opts.max_seed_df)
+    # one work's hits: joined in NumPy (DuckDB's statements cost ~15 ms of a lookup), unless they are millions
+    found = None if opts.work is None else lookup_hits(works_fp, prepared.min_shared, seeds.seeds, seeds.rows,
+                                                       opts.max_seed_df)
+    if found is not None:
+        matched, hits = found
         hit_chunks = iter([(matched, hits)] if len(matched) else [])
     else:
         matched, hit_chunks = _duckdb_hits(con, works_fp, work_min, seeds, opts.max_seed_df)

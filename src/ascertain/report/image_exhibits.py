@@ -34,7 +34,8 @@ OUTSIDE = (222, 222, 222)  # difference view: parts of the work the copy does no
 TIER_WORDS = {"same_bytes": "the same file (identical bytes)",
               "same_pixels": "the same image (identical decoded pixels, other file bytes)",
               "near_duplicate": "a near-duplicate of the whole work (perceptual hash within the threshold)",
-              "region_copy": "a copy of a region of the work (local features geometrically verified)",
+              "region_copy": "a copy of a region of the work (located by a fitted map, from local features or dense "
+                            "alignment, and checked against the pixels)",
               None: "not a copy"}
 CMI_FIELD_WORDS = {"exif:Artist": "EXIF Artist", "exif:Copyright": "EXIF Copyright",
                    "iptc:By-line": "IPTC By-line", "iptc:CopyrightNotice": "IPTC Copyright Notice",

@@ -231,7 +231,7 @@ def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Ca
         top = np.lexsort((hits.id, hits.distance))[:max_compared]
         near += [(dist, k + 1, c, (k, c)) for c, dist in zip(hits.id[top].tolist(), hits.distance[top].tolist(),
                                                              strict=True)]
-        votes = _feature_votes(src, ud)
+        votes = _feature_votes(src, ud, upload.pixels)
         voted += sorted((-v, k + 1, c, (k, c)) for c, v in votes.items())[:max_compared]
     seen, order = set(), []
     ranked = [e[-1] for e in sorted(exact)] + [e[-1] for e in sorted(near)] + [e[-1] for e in sorted(voted)]
@@ -242,13 +242,13 @@ def _order(upload: ImageInput, images: CaseImages, max_compared: int) -> list[Ca
     return order[:max_compared]
 
 
-def _feature_votes(src: SourceIndex, ud) -> dict[int, float]:
+def _feature_votes(src: SourceIndex, ud, pixels: np.ndarray) -> dict[int, float]:
     """Contents the upload's local features vote for (imaging/candidates.py's `feature_votes`, the image match's
     rule), when the source has a feature table small enough to scan per upload."""
     from ascertain.imaging.candidates import FEATURE_BITS, feature_votes, query_features
     from ascertain.imaging.code_scan import scan
 
-    feats = query_features(ud)
+    feats = query_features(ud, pixels)
     if src.features is None or not len(feats) or len(feats) * src.features.rows > FEATURE_SCAN_BUDGET:
         return {}
     votes = feature_votes(scan(src.features, feats, FEATURE_BITS), np.zeros(len(feats), np.int64),
