@@ -182,8 +182,22 @@ def pixel_agreement(work_pixels: np.ndarray, copy_pixels: np.ndarray, affine: np
     pixels; a re-encoded, recoloured or overlaid copy keeps most of the correlation. None: too little overlap."""
     import cv2
 
+    mapped = _in_work_frame(work_pixels, copy_pixels, affine, CHECK_SIDE, 7)
+    if mapped is None:
+        return None
+    wg, back, held = mapped
+    return _corr(cv2.GaussianBlur(wg, (0, 0), 1.0)[held], cv2.GaussianBlur(back, (0, 0), 1.0)[held])
+
+
+def _in_work_frame(work_pixels: np.ndarray, copy_pixels: np.ndarray, affine: np.ndarray, side: int, clear: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(the work in grey at `side` on its longer side, the copy mapped back into that frame through the map, the
+    pixels the copy holds at least `clear` // 2 pixels from its border); None when it holds under
+    CHECK_MIN_AREA of the frame."""
+    import cv2
+
     wh, ww = work_pixels.shape[:2]
-    t = min(1.0, CHECK_SIDE / max(wh, ww))
+    t = min(1.0, side / max(wh, ww))
     tw, th = max(8, round(ww * t)), max(8, round(wh * t))
     wg = cv2.resize(cv2.cvtColor(np.ascontiguousarray(work_pixels), cv2.COLOR_RGB2GRAY), (tw, th),
                     interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -201,14 +215,10 @@ def pixel_agreement(work_pixels: np.ndarray, copy_pixels: np.ndarray, affine: np
     back = cv2.warpAffine(cg.astype(np.float32), m[:2], (tw, th), flags=flags, borderMode=cv2.BORDER_CONSTANT)
     held = cv2.warpAffine(np.ones(cg.shape, np.float32), m[:2], (tw, th), flags=flags,
                           borderMode=cv2.BORDER_CONSTANT) > 0.999
-    held = cv2.erode(held.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # clear of the border and its blur
+    held = cv2.erode(held.astype(np.uint8), np.ones((clear, clear), np.uint8)) > 0  # clear of the border, its blur
     if held.mean() < CHECK_MIN_AREA:
         return None
-    a = cv2.GaussianBlur(wg, (0, 0), 1.0)[held]
-    b = cv2.GaussianBlur(back, (0, 0), 1.0)[held]
-    a, b = a - a.mean(), b - b.mean()
-    den = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
-    return float((a * b).sum() / den) if den > 1e-6 else 0.0
+    return wg, back, held
 
 
 # Dense alignment: the copy's pixels aligned with the work's by ECC (Evangelidis & Psarakis 2008, OpenCV's
@@ -407,25 +417,11 @@ def detail_agreement(work_pixels: np.ndarray, copy_pixels: np.ndarray, affine: n
     where the work has them, except under an overlay. None: no detailed block held by the copy."""
     import cv2
 
-    wh, ww = work_pixels.shape[:2]
-    t = min(1.0, DETAIL_SIDE / max(wh, ww))
-    tw, th = max(8, round(ww * t)), max(8, round(wh * t))
-    wg = cv2.resize(cv2.cvtColor(np.ascontiguousarray(work_pixels), cv2.COLOR_RGB2GRAY), (tw, th),
-                    interpolation=cv2.INTER_AREA).astype(np.float32)
-    cg = cv2.cvtColor(np.ascontiguousarray(copy_pixels), cv2.COLOR_RGB2GRAY)
-    m = np.vstack([np.asarray(affine, np.float64)[:2], [0, 0, 1]]) @ np.diag([ww / tw, wh / th, 1.0])
-    k = min(1.0, 1.0 / max(math.hypot(m[0, 0], m[1, 0]), 1e-9))
-    if k < 1.0:  # the copy brought near the small frame's scale first, so the warp does not alias
-        ch, cw = cg.shape
-        sw, sh = max(1, round(cw * k)), max(1, round(ch * k))
-        cg = cv2.resize(cg, (sw, sh), interpolation=cv2.INTER_AREA)
-        m = np.diag([sw / cw, sh / ch, 1.0]) @ m
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    back = cv2.warpAffine(cg.astype(np.float32), m[:2], (tw, th), flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    held = cv2.warpAffine(np.ones(cg.shape, np.float32), m[:2], (tw, th), flags=flags) > 0.999
-    held = cv2.erode(held.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
-    if held.mean() < CHECK_MIN_AREA:
+    mapped = _in_work_frame(work_pixels, copy_pixels, affine, DETAIL_SIDE, 9)
+    if mapped is None:
         return None
+    wg, back, held = mapped
+    th, tw = wg.shape
     a = wg - cv2.GaussianBlur(wg, (0, 0), DETAIL_SIGMA)
     b = back - cv2.GaussianBlur(back, (0, 0), DETAIL_SIGMA)
     agree = textured = 0
