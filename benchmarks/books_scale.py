@@ -250,10 +250,12 @@ def cost_model(results: list[dict], plan: dict) -> tuple[list[str], dict]:
         f"{notice[1] / large['works']:.1f} notices only | {m['evidence_rows'] / 1e6:.1f} M rows as measured "
         f"(notice rows grow with the books sharing the notice); without them "
         f"{TARGET_WORKS * (rows_all[1] - notice[1]) / large['works'] / 1e6:.1f} M |",
-        f"| the works' fingerprints held by one `match` driver | {fp_per_mb * book_mb:,.0f} a book at the book "
-        f"level, about as many again at layout (an auto source prepares each work at both); at least 20 bytes a row "
-        f"(hash, file, position: the DuckDB join's table) | {m['driver_gb']:,.0f} GB for 500,000 works in one run: "
-        f"split the works list into runs of at most {m['batch_works']:,} works (~1 GB each) |",
+        f"| the works held by one `match` run | {fp_per_mb * book_mb:,.0f} fingerprints a book at the book level; "
+        f"works matched in batches of at most 500 files and 64 MB of work text (match/run.py), so ~"
+        f"{int(64 // max(book_mb, 1e-9)):,} books a batch in memory at once; the run's fingerprint totals, about "
+        f"24 bytes a distinct work fingerprint, in DuckDB (on disk past 768 MB) | {m['driver_gb'] * 24 / 40:,.0f} GB "
+        f"of totals on the case's disk for 500,000 works in one run, or runs of {m['batch_works']:,} works side by "
+        f"side |",
     ]
     return rows, m
 
@@ -281,7 +283,7 @@ def write_docs(doc: Path, results: list[dict], plan: dict, data: Path) -> None:
          "sentence replaced, one paragraph in twenty dropped, rewrapped), partial copies (10-50 % of a book's "
          "chapters, the rest from a book not in the corpus) and absent books; all planted from the first 1,000 "
          "books, so every size holds the same planted copies (benchmarks/books_corpus.py's docstring). One "
-         "process per command on the shared 2-core machine, nice 10, load average 10-16 from other sessions "
+         "process per command on the shared 2-core machine, nice 5-10, load average 3-16 from other jobs "
          "throughout: wall times are several times the CPU times; CPU seconds are the figure to scale. "
          f"Measured: {measured} "
          f"of the {plan['books']:,} books built, the first {works} works of the list of {len(plan['works']):,} "
