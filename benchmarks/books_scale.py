@@ -196,12 +196,9 @@ def cost_model(results: list[dict], plan: dict) -> tuple[list[str], dict]:
     index_ratio = large["corpus_add"]["index_mb"] / large["corpus_add"]["text_mb"]
     fp_per_mb = (large["corpus_add"].get("fingerprints") or 0) / large["corpus_add"]["text_mb"]
     c_s, c_l = small["match"]["cpu_s_per_work"], large["match"]["cpu_s_per_work"]
-    # the notice-only rows (a fault, see the notes below the section): their marginal CPU between the sizes,
-    # and the CPU per work without them
+    # the rows whose every span is a notice (a copyright page shared by most books), apart in the evidence row
     notice = [r["check"]["decisions"].get("not_copied: notices only", 0) for r in (small, large)]
     rows_all = [r["check"]["evidence_rows"] for r in (small, large)]
-    per_row = (large["match"]["cpu_s"] - small["match"]["cpu_s"]) / max(1, rows_all[1] - rows_all[0])
-    clean = [(r["match"]["cpu_s"] - n * per_row) / r["works"] for r, n in zip((small, large), notice, strict=True)]
     ratio = large["books"] / small["books"]
     alpha = max(0.0, math.log(c_l / c_s) / math.log(ratio)) if ratio > 1 and c_s > 0 else 0.0
     per_work = c_l * (TARGET_BOOKS / large["books"]) ** alpha
@@ -242,10 +239,6 @@ def cost_model(results: list[dict], plan: dict) -> tuple[list[str], dict]:
         f"| peak memory per process | `corpus add` {small['corpus_add']['peak_mb']:,} -> "
         f"{large['corpus_add']['peak_mb']:,} MB, `match` {small['match']['peak_mb']:,} -> "
         f"{large['match']['peak_mb']:,} MB | plan {ram_per_cpu} GB per CPU |",
-        f"| `match` CPU per work without the notice-only rows | {per_row * 1000:.1f} ms a row (marginal, between "
-        f"the sizes); {clean[0]:.2f} s a work at {small['books']:,} books, {clean[1]:.2f} s at {large['books']:,} "
-        f"| {max(clean):.2f} s a work (flat, as measured): {TARGET_WORKS * max(clean) / 3600:,.0f} CPU-h; "
-        f"{nodes(TARGET_WORKS * max(clean) / 3600, 24)} of {CORES_PER_NODE} cores for 24 hours |",
         f"| evidence rows | {rows_per_work:.1f} per work, of which "
         f"{notice[1] / large['works']:.1f} notices only | {m['evidence_rows'] / 1e6:.1f} M rows as measured "
         f"(notice rows grow with the books sharing the notice); without them "
