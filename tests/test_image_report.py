@@ -115,3 +115,15 @@ def test_redacted_exhibit_withholds_the_copy_and_the_page_renders_to_pdf(tmp_pat
     weasyprint = pytest.importorskip("weasyprint")
     pdf = weasyprint.HTML(string=page).write_pdf(metadata=False)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Subtype /Image") >= 2
+
+
+def test_a_dense_alignment_is_described_without_feature_matches():
+    """A region found by dense alignment has no feature matches to count: the exhibit says how it was checked."""
+    from ascertain.report.image_exhibits import _dense_words
+
+    dense = {"region": {"method": "dense alignment", "inliers": 0},
+             "dense_alignment": {"start": "centre crop 20%", "pixel_correlation": 0.93, "detail_share": 0.875,
+                                 "detail_blocks": 48}}
+    assert _dense_words(dense) == ("pixels aligned densely (near the frame 'centre crop 20%'), correlation 0.93, "
+                                   "detail agreeing in 88% of 48 blocks")
+    assert _dense_words({"region": {"method": "local features", "inliers": 40}}) is None

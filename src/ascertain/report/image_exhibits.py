@@ -48,6 +48,15 @@ CMI_FIELD_WORDS = {"exif:Artist": "EXIF Artist", "exif:Copyright": "EXIF Copyrig
                    "visible:mark": "Visible signature / watermark (declared)"}
 
 
+def _dense_words(result: dict) -> str | None:
+    """How a region found by dense alignment (not local features) was checked, or None."""
+    if (result.get("region") or {}).get("method") != "dense alignment" or not result.get("dense_alignment"):
+        return None
+    d = result["dense_alignment"]
+    return (f"pixels aligned densely (near the frame '{d['start']}'), correlation {d['pixel_correlation']:.2f}, "
+            f"detail agreeing in {d['detail_share']:.0%} of {d['detail_blocks']} blocks")
+
+
 @dataclass
 class Pictures:
     pair_png: bytes  # work | copy, same scale, region outlined on both
@@ -280,13 +289,15 @@ def image_exhibit(work_bytes: bytes, copy_bytes: bytes | None, result: dict, *, 
     mapping = pics.mapping if pics else ("features" if reg_ok else "orientation"
                                          if result.get("pdq_orientation") not in (None, "original") else "size")
     cmi = result.get("cmi") or {}
+    dense = _dense_words(result)
     return {"number": number, "kind": "image", "title": title, "claimant": claimant, "work_file": work_name,
             "work_sha256": result.get("work_sha256"), "source": source, "source_kind": source_kind,
             "locator": copy_name, "doc_sha256": result.get("copy_sha256"), "tier": result.get("tier"),
             "tier_words": TIER_WORDS.get(result.get("tier"), result.get("tier")),
             "share": result.get("work_area_share", 0.0), "transform": transform_words(result, mapping),
             "pdq_distance": result.get("pdq_distance"), "pdq_threshold": result.get("pdq_threshold"),
-            "inliers": (result.get("region") or {}).get("inliers"), "work_size": result.get("work_size"),
+            "inliers": None if dense else (result.get("region") or {}).get("inliers"), "dense": dense,
+            "work_size": result.get("work_size"),
             "copy_size": result.get("copy_size"), "differing_share": pics.differing_share if pics else None,
             "mapping": mapping, "cmi_status": cmi.get("status", "unknown"),
             "cmi_rows": cmi_rows(cmi, show_values=show_copy), "hide_copy": not show_copy,
