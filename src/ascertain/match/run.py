@@ -407,8 +407,9 @@ def _run_totals(con: duckdb.DuckDBPyConnection, case: Case, batches: list[list],
 def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Path, manifest: dict,
                   batches: list[list], opts: MatchOptions, progress, tally: dict, executor: Executor
                   ) -> Iterator[list[dict]]:
-    """The source's evidence records, one document's at a time, ranked (weak pairs are counted in tally);
-    then the whole-document near-duplicates without span evidence. The works a batch at a time
+    """The source's evidence records, one document's at a time (weak pairs are counted in tally; the caller
+    ranks each document's records), then the whole-document near-duplicates without span evidence. The works
+    a batch at a time
     (`FILES_BATCH`): past one batch, each batch's records are spilled to a file and the files merged in
     document order (a document's records in the order one pass gives: by prepared file id)."""
     p = src["params"]
@@ -426,9 +427,7 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
     batch_of = functools.partial(_match_batch, con, case, src, index_dir, manifest, lk, params, key, th,
                                  baseline, opts, tally, executor)
     if len(batches) == 1:
-        for near, group, _ in batch_of(batches[0], None, _progress(progress, src["name"])):
-            if not near:
-                rank_regions(group)  # several works found in one region of the document: which explains it best
+        for _near, group, _ in batch_of(batches[0], None, _progress(progress, src["name"])):
             yield group
         return
     _run_totals(con, case, batches, params, key)
@@ -445,11 +444,9 @@ def _match_source(con: duckdb.DuckDBPyConnection, case: Case, src, index_dir: Pa
                     if group and not near:
                         d_out.write(orjson.dumps([group[0]["doc_id"], list(zip(vids, group, strict=True))]) + b"\n")
         con.execute("DROP TABLE run_totals")
-        for group in _merged_docs(docs):
-            rank_regions(group)
-            yield group
+        yield from _merged_docs(docs)
         for _doc, _fid, r in heapq.merge(*(_lines(f) for f in nears), key=lambda x: (x[0], x[1])):
-            yield [r]  # one pass gives them in one list (doc, file order): not ranked, so the same records
+            yield [r]  # one pass gives them in one list (doc, file order); without spans, ranking leaves them be
 
 
 def _progress(progress, label: str):
